@@ -1,0 +1,283 @@
+"""Plumbing shared by the two simulated venues: recording, JSON numbers, outbound queues with
+fault injection, and a way to abort a connection abruptly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from core.sim.faults import Faults
+
+__all__ = [
+    "Outbox",
+    "Received",
+    "TransportRegistry",
+    "dumps",
+    "headers_of",
+    "loads",
+    "path_with_query",
+]
+
+log = logging.getLogger("core.sim")
+
+
+@dataclass
+class Received:
+    """One thing a client sent: a WS frame or an HTTP request, exactly as it arrived."""
+
+    time: float
+    venue: str
+    channel: str  # "ws" | "http"
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str
+
+
+# ------------------------------------------------------------------------- JSON
+def _num(d: Decimal, float_style: bool) -> str:
+    if not d.is_finite():
+        raise ValueError(f"cannot send {d} as a JSON number")
+    if d == 0:
+        return "0.0" if float_style else "0"
+    n = d.normalize()
+    text = format(n, "f")
+    if float_style and "." not in text:
+        text += ".0"
+    return text
+
+
+def dumps(obj: Any, *, float_style: bool = False) -> str:
+    """JSON with Decimals written as exact JSON numbers.
+
+    ``float_style`` writes integral values as ``2.0``, as a float64-based server (QFEX) does.
+    Separators match ``json.dumps`` defaults so ``{"authenticated": true}`` looks as documented.
+    """
+    if isinstance(obj, Decimal):
+        return _num(obj, float_style)
+    if isinstance(obj, dict):
+        return (
+            "{"
+            + ", ".join(
+                json.dumps(str(k)) + ": " + dumps(v, float_style=float_style)
+                for k, v in obj.items()
+            )
+            + "}"
+        )
+    if isinstance(obj, list | tuple):
+        return "[" + ", ".join(dumps(v, float_style=float_style) for v in obj) + "]"
+    return json.dumps(obj)
+
+
+def loads(text: str) -> Any:
+    """Parse client JSON with exact numbers (ints stay ints; callers convert)."""
+    return json.loads(text, parse_float=Decimal)
+
+
+# ------------------------------------------------------------------------- HTTP helpers
+def headers_of(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in raw:
+        key = k.decode("latin-1").lower()
+        val = v.decode("latin-1")
+        out[key] = f"{out[key]}, {val}" if key in out else val
+    return out
+
+
+def path_with_query(scope: Any) -> str:
+    path: str = scope.get("path", "/")
+    query: bytes = scope.get("query_string", b"")
+    return f"{path}?{query.decode('latin-1')}" if query else path
+
+
+def record_http(venue: str, request: Request, body: bytes) -> Received:
+    return Received(
+        time=time.time(),
+        venue=venue,
+        channel="http",
+        method=request.method,
+        path=path_with_query(request.scope),
+        headers=headers_of(request.scope["headers"]),
+        body=body.decode("utf-8", "replace"),
+    )
+
+
+def record_ws(venue: str, websocket: WebSocket, text: str) -> Received:
+    return Received(
+        time=time.time(),
+        venue=venue,
+        channel="ws",
+        method="",
+        path=path_with_query(websocket.scope),
+        headers=headers_of(websocket.scope["headers"]),
+        body=text,
+    )
+
+
+# ------------------------------------------------------------------------- abrupt drops
+Peer = tuple[Any, Any]
+
+
+class TransportRegistry:
+    """Maps an ASGI scope's (server, client) to its asyncio transport.
+
+    ASGI gives an app no way to drop a connection without answering, but a venue that crashes
+    mid-request does exactly that. uvicorn's HTTP protocol class is pluggable, so ours records
+    each transport and the app can ``abort()`` it (the same transport carries an upgraded
+    WebSocket).
+    """
+
+    def __init__(self) -> None:
+        self._transports: dict[Peer, asyncio.Transport] = {}
+
+    def protocol_class(self) -> type[asyncio.Protocol]:
+        registry = self
+
+        class RecordingH11Protocol(H11Protocol):
+            def connection_made(  # type: ignore[override]
+                self, transport: asyncio.Transport
+            ) -> None:
+                registry.add(transport)
+                super().connection_made(transport)
+
+        return RecordingH11Protocol
+
+    def add(self, transport: asyncio.Transport) -> None:
+        for key, t in list(self._transports.items()):
+            if t.is_closing():
+                del self._transports[key]
+        sock = transport.get_extra_info("sockname")
+        peer = transport.get_extra_info("peername")
+        if sock and peer:
+            self._transports[(tuple(sock[:2]), tuple(peer[:2]))] = transport
+
+    def abort(self, scope: Any) -> bool:
+        server, client = scope.get("server"), scope.get("client")
+        if not server or not client:
+            return False
+        transport = self._transports.pop((tuple(server[:2]), tuple(client[:2])), None)
+        if transport is None:
+            return False
+        transport.abort()
+        return True
+
+
+# ------------------------------------------------------------------------- outbound frames
+class Outbox:
+    """One WebSocket's ordered outbound queue. Every push passes the fault knobs here, so the
+    venues only decide *what* to send."""
+
+    def __init__(self, websocket: WebSocket, faults: Faults) -> None:
+        self.websocket = websocket
+        self.faults = faults
+        self.closed = False
+        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+
+    def push(self, text: str, *, update: bool = False) -> None:
+        """Queue a frame; ``update`` marks an order update (subject to duplicate/reorder).
+
+        Frames produced while the venue is silent are discarded here (and again at send time
+        for frames queued just before), so "silent" is decided when the event happens.
+        """
+        if not self.closed and not self.faults.silent:
+            self._queue.put_nowait((text, update))
+
+    async def run(self) -> None:
+        held: str | None = None
+        try:
+            while True:
+                if held is None:
+                    text, update = await self._queue.get()
+                else:
+                    try:
+                        text, update = await asyncio.wait_for(
+                            self._queue.get(), self.faults.reorder_hold
+                        )
+                    except TimeoutError:
+                        await self._send(held)
+                        held = None
+                        continue
+                if update and self.faults.reorder:
+                    if held is None:
+                        held = text
+                        continue
+                    await self._send(text)
+                    await self._send(held)
+                    held = None
+                    continue
+                await self._send(text)
+                if update and self.faults.duplicate:
+                    await self._send(text)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the client went away mid-send; the reader notices too
+            log.debug("outbox stopped: %r", exc)
+            self.closed = True
+
+    async def _send(self, text: str) -> None:
+        latency = self.faults.latency
+        if latency:
+            await asyncio.sleep(latency)
+        if self.faults.silent:
+            return
+        bad = self.faults.take_malformed()
+        if bad is not None:
+            await self.websocket.send_text(bad)
+        await self.websocket.send_text(text)
+
+
+async def run_connection(
+    websocket: WebSocket,
+    outbox: Outbox,
+    on_text: Callable[[str], None],
+    on_record: Callable[[str], None],
+    *,
+    timers: list[asyncio.Task[None]] | None = None,
+) -> None:
+    """Read frames until the client leaves, with the outbox writing concurrently.
+
+    Never raises: a disconnect is normal, and uvicorn logs any escaping exception at ERROR.
+    """
+    writer = asyncio.create_task(outbox.run())
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                text = (message.get("bytes") or b"").decode("utf-8", "replace")
+            on_record(text)
+            on_text(text)
+    except Exception as exc:
+        log.debug("connection ended: %r", exc)
+    finally:
+        outbox.closed = True
+        for task in [writer, *(timers or [])]:
+            task.cancel()
+        for task in [writer, *(timers or [])]:
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def close_quietly(websocket: WebSocket, code: int, reason: str = "") -> None:
+    with contextlib.suppress(Exception):
+        await websocket.close(code=code, reason=reason)
+
+
+async def wait_while_silent(faults: Faults, closing: asyncio.Event, poll: float = 0.02) -> None:
+    """Hold an HTTP reply while the venue is silent (the sim is stopping ends the hold)."""
+    while faults.silent and not closing.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(closing.wait(), poll)

@@ -1,0 +1,201 @@
+"""The contract every venue implements, and the data it is configured with.
+
+The desk talks only to :class:`VenueSession`. A new venue is one new folder under
+``core/venues/`` that provides a session class and registers it in ``core.venues.REGISTRY``.
+"""
+
+from __future__ import annotations
+
+import abc
+import ipaddress
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from core.model import (
+    Capabilities,
+    CloseRequest,
+    Environment,
+    Instrument,
+    SessionEvent,
+    Venue,
+)
+
+__all__ = [
+    "AccountConfig",
+    "CloseRejected",
+    "Credentials",
+    "EventSink",
+    "InsecureEndpoint",
+    "ReconnectPolicy",
+    "SessionClosed",
+    "VenueSession",
+    "check_endpoint",
+]
+
+EventSink = Callable[[SessionEvent], None]
+
+
+class CloseRejected(Exception):
+    """Refused before or at the venue; nothing is working at the venue for this request."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SessionClosed(Exception):
+    """The session is stopped or not connected, so nothing was sent."""
+
+
+class InsecureEndpoint(ValueError):
+    """A plain-text URL for a host that is not loopback."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_endpoint(url: str) -> str:
+    """Refuse plain ``ws://``/``http://`` unless the host is loopback (the simulator)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("https", "wss"):
+        return url
+    if parts.scheme in ("http", "ws"):
+        if _is_loopback(parts.hostname or ""):
+            return url
+        raise InsecureEndpoint(
+            f"{url!r} is not encrypted; plain {parts.scheme}:// is allowed only for loopback "
+            f"addresses. Use {'https' if parts.scheme == 'http' else 'wss'}://."
+        )
+    raise InsecureEndpoint(f"{url!r} has unsupported scheme {parts.scheme!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Key material for one account. ``secret`` comes from the keyring and lives only in memory.
+
+    ``repr`` never shows the secret, so a traceback or a log line cannot leak it.
+    """
+
+    public_key: str
+    secret: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(public_key={redact(self.public_key)!r}, secret='***')"
+
+
+def redact(value: str, keep: int = 4) -> str:
+    """Show a key's first few characters so a human can tell keys apart, never the rest."""
+    if len(value) <= keep * 2:
+        return "***"
+    return value[:keep] + "…" + "***"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    """One configured account. Endpoints are venue-specific names (see each venue's
+    ``DEFAULT_ENDPOINTS``); missing names take the environment's defaults."""
+
+    name: str
+    venue: Venue
+    environment: Environment
+    public_key: str
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """Exponential backoff with full jitter, as data so tests can inject zero delay."""
+
+    initial: float = 1.0
+    maximum: float = 30.0
+    factor: float = 2.0
+    jitter: float = 0.5  # fraction of each delay that is randomised
+    healthy_after: float = 30.0  # a connection that lived this long resets the backoff
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def delays(self) -> Iterator[float]:
+        delay = self.initial
+        while True:
+            spread = delay * self.jitter
+            yield max(0.0, delay - spread + self.rng.random() * 2 * spread)
+            delay = min(self.maximum, delay * self.factor)
+
+
+class VenueSession(abc.ABC):
+    """One authenticated connection set to one account on one venue.
+
+    Lifecycle: ``start()`` connects, authenticates, subscribes and takes a positions snapshot,
+    then keeps the connection alive (reconnect with backoff, re-auth, resubscribe, resync) until
+    ``stop()``. Everything the venue says reaches the desk through ``sink`` as typed events, on
+    the event loop thread. ``sink`` must not raise; sessions never block on it.
+    """
+
+    venue: Venue
+    capabilities: Capabilities
+
+    def __init__(
+        self,
+        account: AccountConfig,
+        credentials: Credentials,
+        sink: EventSink,
+        *,
+        reconnect: ReconnectPolicy | None = None,
+    ) -> None:
+        self.account = account
+        self.credentials = credentials
+        self.sink = sink
+        self.reconnect = reconnect or ReconnectPolicy()
+
+    @property
+    def name(self) -> str:
+        return self.account.name
+
+    @abc.abstractmethod
+    async def start(self) -> None:
+        """Connect and return once the first positions snapshot has been emitted.
+
+        Raises on a failure that retrying cannot fix (bad credentials). Transient failures after
+        the first successful connect are handled inside by reconnecting.
+        """
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Close every connection and cancel background tasks. Idempotent."""
+
+    @abc.abstractmethod
+    async def send_close(self, request: CloseRequest) -> None:
+        """Put exactly one close on the wire, once. Never retries.
+
+        Returns when the request has been written (WebSocket) or answered (REST). Outcomes
+        arrive as ``OrderUpdate`` events carrying ``request.client_order_id``. Raises
+        ``CloseRejected`` when the request is refused before reaching the venue (validation)
+        or by a REST reply, and ``SessionClosed`` when not connected (nothing was sent).
+        """
+
+    @abc.abstractmethod
+    def preview_close(self, request: CloseRequest) -> str:
+        """The exact request ``send_close`` would put on the wire, with keys and signatures
+        redacted, for the dialog and the journal."""
+
+    @abc.abstractmethod
+    async def refresh_positions(self) -> None:
+        """Take a fresh positions snapshot and emit it as ``PositionsSnapshot``."""
+
+    @property
+    @abc.abstractmethod
+    def instruments(self) -> Mapping[str, Instrument]:
+        """Reference data known so far, by symbol (may be empty)."""
+
+    @property
+    @abc.abstractmethod
+    def connected(self) -> bool:
+        """True while authenticated and subscribed."""

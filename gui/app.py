@@ -1,0 +1,265 @@
+"""Entry point: ``closeout`` (and ``python -m gui.app``).
+
+One thread runs Qt and asyncio together (qasync). With no accounts configured the app runs in
+demo mode against the embedded simulator, which runs in its own thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import platformdirs
+import qasync
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from core.desk import Desk
+from core.journal import Journal
+from core.model import Environment, Venue
+from core.secrets import SecretStore
+from core.venue import AccountConfig, Credentials
+from gui.main_window import MainWindow
+
+__all__ = ["build_parser", "main", "resource_path"]
+
+log = logging.getLogger("closeout")
+
+SCREENSHOT_TIMEOUT = 20.0
+Accounts = list[tuple[AccountConfig, Credentials]]
+
+
+def resource_path(name: str) -> Path | None:
+    """Find a bundled resource: in the package, the source tree, or a PyInstaller bundle."""
+    here = Path(__file__).resolve().parent
+    candidates = [here / "resources" / name]
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        candidates.append(Path(bundle) / "resources" / name)
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="closeout",
+        description="See every open position on every venue and close it exactly once.",
+    )
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="run against the embedded simulator even if accounts are configured",
+    )
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="PATH",
+        help="start, wait for positions from every venue, save a PNG of the window and exit",
+    )
+    parser.add_argument("--seed", type=int, default=7, help="simulator seed (demo mode)")
+    return parser
+
+
+def _configured_accounts(store: SecretStore) -> tuple[Accounts, list[str]]:
+    """Accounts from settings with their secrets, plus problems to show. Empty means demo.
+
+    ``core.settings`` may not exist yet; without it every start is a demo start.
+    """
+    if importlib.util.find_spec("core.settings") is None:
+        return [], []
+    settings: Any = importlib.import_module("core.settings")
+    load = getattr(settings, "load_accounts", None)
+    if load is None:
+        return [], []
+    pairs: Accounts = []
+    problems: list[str] = []
+    for account in load():
+        if not isinstance(account, AccountConfig):
+            continue
+        secret = store.get(account.name)
+        if secret is None:
+            problems.append(f"no secret stored for {account.name}")
+            continue
+        pairs.append((account, Credentials(account.public_key, secret)))
+    return pairs, problems
+
+
+def _apply_style(app: QApplication) -> None:
+    app.setApplicationName("Closeout")
+    app.setApplicationDisplayName("Closeout")
+    app.setOrganizationName("Closeout")
+    app.setDesktopFileName("closeout")
+    qss = resource_path("style.qss")
+    if qss is not None:
+        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    for icon_name in ("closeout.png", "closeout.svg"):
+        icon = resource_path(icon_name)
+        if icon is not None:
+            app.setWindowIcon(QIcon(str(icon)))
+            break
+
+
+class _PaintWatch(QObject):
+    """Sets an asyncio event when the watched widget paints."""
+
+    def __init__(self, event: asyncio.Event) -> None:
+        super().__init__()
+        self._event = event
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self._event.set()
+        return False
+
+
+def _venues_shown(window: MainWindow) -> set[Venue]:
+    model = window.positions_model
+    return {key.venue for key in model.all_keys()}
+
+
+async def _take_screenshot(window: MainWindow, path: Path, want: set[Venue]) -> int:
+    painted = asyncio.Event()
+    watch = _PaintWatch(painted)
+    viewport = window.positionsView.viewport()
+    viewport.installEventFilter(watch)
+    ready = asyncio.Event()
+
+    def check(*_: object) -> None:
+        if want <= _venues_shown(window):
+            ready.set()
+
+    window.positions_model.rowsInserted.connect(check)
+    check()
+    try:
+        async with asyncio.timeout(SCREENSHOT_TIMEOUT):
+            await ready.wait()
+            painted.clear()
+            viewport.update()
+            await painted.wait()
+            # One more turn so the log pane and header have painted their first lines too.
+            await asyncio.sleep(0.3)
+    except TimeoutError:
+        shown = ", ".join(sorted(v.label for v in _venues_shown(window))) or "none"
+        print(
+            f"closeout: no positions from every venue within {SCREENSHOT_TIMEOUT:.0f} s "
+            f"(venues shown: {shown}); no screenshot was saved",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        viewport.removeEventFilter(watch)
+        window.positions_model.rowsInserted.disconnect(check)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not window.grab().save(str(path), "PNG"):
+        print(f"closeout: could not write {path}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _start_demo(seed: int) -> Any:
+    """Import and start the simulator; runs on a worker thread (both take a while)."""
+    import core.demo
+
+    return core.demo.start_simulator(seed=seed)
+
+
+async def run(app: QApplication, args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    # Probing the keyring can take a noticeable time; keep the loop free meanwhile.
+    store = await asyncio.to_thread(SecretStore)
+    pairs, problems = ([], []) if args.demo else _configured_accounts(store)
+    demo = not pairs
+    name = "demo-journal.sqlite3" if demo else "journal.sqlite3"
+    journal = Journal(platformdirs.user_data_path("closeout") / name)
+    desk = Desk(journal=journal)
+    window = MainWindow(desk, demo=demo, secrets_problem=store.problem)
+    for problem in problems:
+        window.statusBar().showMessage(problem, 15000)
+
+    closed: asyncio.Future[None] = loop.create_future()
+
+    def on_closed() -> None:
+        if not closed.done():
+            closed.set_result(None)
+
+    window.closed.connect(on_closed)
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        QTimer.singleShot(0, window.close)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    # Python runs signal handlers only between bytecodes; this tick gives it the chance.
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)
+
+    window.resize(1280, 800)
+    window.show()  # first, so the user sees the app while the venues connect
+    sim: Any = None
+    start: asyncio.Future[list[str]] | None = None
+    rc = 0
+    try:
+        if demo:
+            window.statusBar().showMessage("Starting the simulated venues…", 5000)
+            sim = await asyncio.to_thread(_start_demo, args.seed)
+            window.statusBar().clearMessage()
+            import core.demo
+
+            pairs = core.demo.demo_accounts(sim.info)
+        window.set_demo(all(a.environment is Environment.DEMO for a, _ in pairs))
+        window.expect_accounts((a.name, a.venue) for a, _ in pairs)
+        start = asyncio.ensure_future(desk.start(pairs))
+        if args.screenshot is not None:
+            want = {a.venue for a, _ in pairs}
+            rc = await _take_screenshot(window, args.screenshot, want)
+        else:
+            failed = await start
+            if failed:
+                window.statusBar().showMessage("Could not connect: " + ", ".join(failed), 15000)
+            await closed
+    finally:
+        ticker.stop()
+        signal.signal(signal.SIGINT, previous)
+        if start is not None:
+            if not start.done():
+                start.cancel()
+            await asyncio.gather(start, return_exceptions=True)
+        await window.shutdown()
+        await desk.stop()
+        window.hide()
+        # Destroy it here, on the GUI thread: left to the cyclic GC it could be finalised on
+        # whichever thread collects next (the simulator's), and Qt objects must die at home.
+        shiboken6.delete(window)
+        journal.close()
+        if sim is not None:
+            await asyncio.to_thread(sim.stop)
+    return rc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    app.setQuitOnLastWindowClosed(False)
+    _apply_style(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(run(app, args)))
+    finally:
+        asyncio.set_event_loop(None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

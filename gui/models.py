@@ -1,0 +1,777 @@
+"""Table models for the positions book and the order log.
+
+Both are keyed by identity, insert and remove rows properly, and report ``dataChanged`` over
+only the cells that changed, so views repaint little and selection survives repricing. Numbers
+sort in Python (``SORT_ROLE`` + :class:`PositionsProxy`): Qt would otherwise compare them as
+strings or truncate them to 32 bits.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+
+from core.desk import CloseIntent, IntentState
+from core.model import (
+    ConnectionEvent,
+    ConnectionState,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    Position,
+    PositionKey,
+    PositionSide,
+    ProtocolError,
+    Venue,
+)
+
+__all__ = [
+    "COALESCE_MS",
+    "KEY_ROLE",
+    "SORT_ROLE",
+    "LogColumn",
+    "LogEntry",
+    "LogModel",
+    "PositionColumn",
+    "PositionsModel",
+    "PositionsProxy",
+    "fmt_decimal",
+    "intent_label",
+]
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a Python value to sort by (Decimal, str, float)
+KEY_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's PositionKey
+COALESCE_MS = 50
+FLUSH_SLICE = 256  # rows applied between budget checks
+FLUSH_BUDGET = 0.008  # seconds of one loop turn a timed flush may use
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+PROFIT = QColor("#1b7f3b")
+LOSS = QColor("#c62828")
+MUTED = QColor("#6b7280")
+WARN = QColor("#b45309")
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+def fmt_decimal(value: Decimal | None, *, signed: bool = False) -> str:
+    """Exactly the digits the venue sent (no float, no exponent), optionally with a + sign."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    if text.startswith("-") and value == 0:
+        text = text[1:]
+    if signed and value > 0:
+        text = "+" + text
+    return text
+
+
+def _monospace() -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    return font
+
+
+def intent_label(intent: CloseIntent | None) -> str:
+    """The Close button's text: the latest close's state while it matters, else "Close"."""
+    if intent is None or intent.state in (IntentState.FILLED, IntentState.CANCELLED):
+        return "Close"
+    if intent.state is IntentState.SENDING:
+        return "Sending…"
+    return intent.state.value
+
+
+def _intent_tooltip(intent: CloseIntent | None) -> str:
+    if intent is None:
+        return "Close this position"
+    text = f"Last close: {intent.state.value}"
+    if intent.message:
+        text += f" — {intent.message}"
+    return text
+
+
+# ============================================================================ positions
+
+
+class PositionColumn(enum.IntEnum):
+    VENUE = 0
+    ACCOUNT = 1
+    SYMBOL = 2
+    SIDE = 3
+    QUANTITY = 4
+    ENTRY = 5
+    MARK = 6
+    PNL = 7
+    ACTION = 8
+
+    @property
+    def title(self) -> str:
+        return _POSITION_TITLES[self]
+
+    @property
+    def numeric(self) -> bool:
+        return self in _NUMERIC_POSITION_COLUMNS
+
+
+_POSITION_TITLES = {
+    PositionColumn.VENUE: "Venue",
+    PositionColumn.ACCOUNT: "Account",
+    PositionColumn.SYMBOL: "Symbol",
+    PositionColumn.SIDE: "Side",
+    PositionColumn.QUANTITY: "Quantity",
+    PositionColumn.ENTRY: "Entry",
+    PositionColumn.MARK: "Mark",
+    PositionColumn.PNL: "Unrealised P&L",
+    PositionColumn.ACTION: "",
+}
+_VALUE_COLUMNS = tuple(c for c in PositionColumn if c is not PositionColumn.ACTION)
+_ACTION = int(PositionColumn.ACTION)
+_NUMERIC_POSITION_COLUMNS = frozenset(
+    {PositionColumn.QUANTITY, PositionColumn.ENTRY, PositionColumn.MARK, PositionColumn.PNL}
+)
+# Roles whose value can change when a cell's content changes; dataChanged names exactly these.
+_VALUE_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.AccessibleTextRole,
+    SORT_ROLE,
+]
+_PNL_ROLES = [*_VALUE_ROLES, Qt.ItemDataRole.ForegroundRole]
+_ACTION_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ToolTipRole,
+    SORT_ROLE,
+]
+
+
+_VENUE_LABELS = {v: v.label for v in Venue}
+_SIDE_LABELS = {s: s.value.capitalize() for s in PositionSide}
+
+
+def _position_cells(pos: Position) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """A row's Python values (for sorting) and texts (for showing), in column order.
+
+    Written out rather than looped over columns: it runs for every repricing of every row.
+    """
+    k = pos.key
+    venue = _VENUE_LABELS[k.venue]
+    side = _SIDE_LABELS[pos.side]
+    q, e, m, p = pos.quantity, pos.entry_price, pos.mark_price, pos.unrealised_pnl
+    values = (venue, k.account, k.symbol, side, q, e, m, p)
+    texts = (venue, k.account, k.symbol, side, fmt_decimal(q), fmt_decimal(e), fmt_decimal(m),
+             fmt_decimal(p, signed=True))
+    return values, texts
+
+
+class PositionsModel(QAbstractTableModel):
+    """One row per open position, keyed by PositionKey.
+
+    ``queue_upsert`` is the high-rate path (every repricing): updates are coalesced per key and
+    applied on a short timer. ``upsert`` applies at once. ``remove`` is immediate and drops any
+    queued update of the same key, so a flat position never reappears.
+    """
+
+    def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
+        super().__init__(parent)
+        self._keys: list[PositionKey] = []
+        self._rows: dict[PositionKey, int] = {}
+        self._positions: dict[PositionKey, Position] = {}
+        self._values: dict[PositionKey, tuple[Any, ...]] = {}  # per column, for sorting
+        self._texts: dict[PositionKey, tuple[str, ...]] = {}  # per column, as shown
+        self._intents: dict[PositionKey, CloseIntent] = {}
+        self._pending: dict[PositionKey, Position] = {}
+        self._coalesce_ms = coalesce_ms
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_timer)
+        self._mono = _monospace()
+
+    # ------------------------------------------------------------------ queries
+    def position(self, key: PositionKey) -> Position | None:
+        return self._positions.get(key)
+
+    def key_at(self, row: int) -> PositionKey:
+        return self._keys[row]
+
+    def row_of(self, key: PositionKey) -> int | None:
+        return self._rows.get(key)
+
+    def all_keys(self) -> list[PositionKey]:
+        return list(self._keys)
+
+    def intent(self, key: PositionKey) -> CloseIntent | None:
+        return self._intents.get(key)
+
+    @property
+    def pending_count(self) -> int:
+        return len(self._pending)
+
+    def sort_value(self, row: int, column: int) -> Any:
+        """The cell's Python value (Decimal, str or None); the proxy sorts by it."""
+        key = self._keys[row]
+        if column == _ACTION:
+            return intent_label(self._intents.get(key))
+        return self._values[key][column]
+
+    # ------------------------------------------------------------------ updates
+    def queue_upsert(self, position: Position) -> None:
+        self._pending[position.key] = position
+        if not self._timer.isActive():
+            self._timer.start(self._coalesce_ms)
+
+    def flush(self, budget: float | None = None) -> None:
+        """Apply queued updates: new rows as one insert, changed cells as dataChanged.
+
+        With a ``budget`` (seconds) it stops after the slice that used it up and continues on
+        the next loop turn, so 10,000 repricings never freeze the window in one go; the queue
+        stays bounded because a newer update of the same row replaces the queued one.
+        """
+        self._timer.stop()
+        deadline = None if budget is None else time.perf_counter() + budget
+        pending = self._pending
+        while pending:
+            keys = list(itertools.islice(pending, FLUSH_SLICE))
+            batch = [pending.pop(k) for k in keys]
+            rows = self._rows
+            new = [p for p in batch if p.key not in rows]
+            changed = [(rows[p.key], self._update(p)) for p in batch if p.key in rows]
+            self._emit_changes(changed)
+            self._insert(new)
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        if pending:
+            self._timer.start(0)
+
+    def _on_timer(self) -> None:
+        self.flush(FLUSH_BUDGET)
+
+    def upsert(self, position: Position) -> None:
+        self._pending.pop(position.key, None)
+        if position.key in self._rows:
+            self._emit_changes([(self._rows[position.key], self._update(position))])
+        else:
+            self._insert([position])
+
+    def upsert_many(self, positions: Iterable[Position]) -> None:
+        for pos in positions:
+            self.queue_upsert(pos)
+        self.flush()
+
+    def remove(self, key: PositionKey) -> None:
+        self._pending.pop(key, None)
+        row = self._rows.get(key)
+        self._intents.pop(key, None)
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._keys[row]
+        del self._positions[key]
+        del self._values[key]
+        del self._texts[key]
+        del self._rows[key]
+        for i in range(row, len(self._keys)):
+            self._rows[self._keys[i]] = i
+        self.endRemoveRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._keys.clear()
+        self._rows.clear()
+        self._positions.clear()
+        self._values.clear()
+        self._texts.clear()
+        self._intents.clear()
+        self._pending.clear()
+        self.endResetModel()
+
+    def set_intent(self, intent: CloseIntent) -> None:
+        """Show a close's progress on its row's button; ignored once the row is gone."""
+        key = intent.key
+        if key not in self._rows and key not in self._pending:
+            return
+        self._intents[key] = intent
+        row = self._rows.get(key)
+        if row is not None:
+            idx = self.index(row, PositionColumn.ACTION)
+            self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+
+    def _insert(self, positions: list[Position]) -> None:
+        if not positions:
+            return
+        first = len(self._keys)
+        self.beginInsertRows(QModelIndex(), first, first + len(positions) - 1)
+        for i, pos in enumerate(positions, start=first):
+            self._keys.append(pos.key)
+            self._rows[pos.key] = i
+            self._store(pos)
+        self.endInsertRows()
+
+    def _store(self, pos: Position) -> tuple[str, ...]:
+        values, texts = _position_cells(pos)
+        self._positions[pos.key] = pos
+        self._values[pos.key] = values
+        self._texts[pos.key] = texts
+        return texts
+
+    def _update(self, new: Position) -> list[int]:
+        """Store a new state; return the columns whose shown text changed (not emitted yet).
+
+        Text, not value: 1.0 == 1.00 as Decimals, but the row must show what the venue sent.
+        """
+        old = self._texts[new.key]
+        texts = self._store(new)
+        if old == texts:
+            return []
+        return [col for col in _VALUE_COLUMNS if old[col] != texts[col]]
+
+    def _emit_changes(self, changed: list[tuple[int, list[int]]]) -> None:
+        """One dataChanged per column per run of consecutive rows: exactly the changed cells,
+        in as few signals as possible (10,000 repriced rows are two signals, not 20,000)."""
+        by_col: dict[int, list[int]] = {}
+        for row, cols in changed:
+            for col in cols:
+                by_col.setdefault(col, []).append(row)
+        for col in sorted(by_col):
+            roles = _PNL_ROLES if col == PositionColumn.PNL else _VALUE_ROLES
+            rows = sorted(by_col[col])
+            start = prev = rows[0]
+            for row in rows[1:]:
+                if row != prev + 1:
+                    self.dataChanged.emit(self.index(start, col), self.index(prev, col), roles)
+                    start = row
+                prev = row
+            self.dataChanged.emit(self.index(start, col), self.index(prev, col), roles)
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._keys)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(PositionColumn)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(PositionColumn):
+            return None
+        col = PositionColumn(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.title
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col.numeric else _LEFT
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return col.title or "Close"
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._keys):
+            return None
+        key = self._keys[index.row()]
+        col = PositionColumn(index.column())
+        if role == KEY_ROLE:
+            return key
+        if col is PositionColumn.ACTION:
+            intent = self._intents.get(key)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return intent_label(intent)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return _intent_tooltip(intent)
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"Close {key.symbol} on {key.account}"
+            if role == SORT_ROLE:
+                return intent_label(intent)
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return Qt.AlignmentFlag.AlignCenter
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._texts[key][col]
+        if role == SORT_ROLE:
+            return self._values[key][col]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col.numeric else _LEFT
+        if role == Qt.ItemDataRole.ForegroundRole and col is PositionColumn.PNL:
+            pnl = self._positions[key].unrealised_pnl
+            if pnl is not None and pnl > 0:
+                return QBrush(PROFIT)
+            if pnl is not None and pnl < 0:
+                return QBrush(LOSS)
+            return None
+        if role == Qt.ItemDataRole.FontRole and col.numeric:
+            return self._mono
+        return None
+
+
+class PositionsProxy(QSortFilterProxyModel):
+    """Sorts by the source's Python values, so Decimals compare exactly and numerically."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._positions: PositionsModel | None = None
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    def setSourceModel(self, model: QAbstractItemModel) -> None:
+        # Kept on the Python side: lessThan runs O(n log n) times, and asking Qt for the
+        # source model on every call would double its cost.
+        self._positions = model if isinstance(model, PositionsModel) else None
+        super().setSourceModel(model)
+
+    def _value(self, index: AnyIndex) -> Any:
+        if self._positions is not None:
+            return self._positions.sort_value(index.row(), index.column())
+        return self.sourceModel().data(index, self.sortRole())
+
+    def lessThan(self, left: AnyIndex, right: AnyIndex) -> bool:
+        a, b = self._value(left), self._value(right)
+        # Missing values (no mark yet) go to the bottom whichever way the column is sorted.
+        if a is None or b is None:
+            ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
+            if a is None and b is None:
+                return False
+            return (b is None) if ascending else (a is None)
+        if isinstance(a, str) and isinstance(b, str):
+            return a.casefold() < b.casefold()
+        try:
+            return bool(a < b)
+        except TypeError:
+            return str(a) < str(b)
+
+    def key_at(self, row: int) -> PositionKey | None:
+        source = self.sourceModel()
+        if not isinstance(source, PositionsModel) or not 0 <= row < self.rowCount():
+            return None
+        return source.key_at(self.mapToSource(self.index(row, 0)).row())
+
+    def proxy_row_of(self, key: PositionKey) -> int | None:
+        source = self.sourceModel()
+        if not isinstance(source, PositionsModel):
+            return None
+        row = source.row_of(key)
+        if row is None:
+            return None
+        return self.mapFromSource(source.index(row, 0)).row()
+
+
+# ============================================================================ log
+
+
+class LogColumn(enum.IntEnum):
+    TIME = 0
+    KIND = 1
+    VENUE = 2
+    ACCOUNT = 3
+    SYMBOL = 4
+    STATUS = 5
+    RAW_STATUS = 6
+    QUANTITY = 7
+    REMAINING = 8
+    PRICE = 9
+    MESSAGE = 10
+
+    @property
+    def title(self) -> str:
+        return _LOG_TITLES[self]
+
+
+_LOG_TITLES = {
+    LogColumn.TIME: "Time",
+    LogColumn.KIND: "Kind",
+    LogColumn.VENUE: "Venue",
+    LogColumn.ACCOUNT: "Account",
+    LogColumn.SYMBOL: "Symbol",
+    LogColumn.STATUS: "Status",
+    LogColumn.RAW_STATUS: "Venue status",
+    LogColumn.QUANTITY: "Quantity",
+    LogColumn.REMAINING: "Remaining",
+    LogColumn.PRICE: "Price",
+    LogColumn.MESSAGE: "Message",
+}
+_NUMERIC_LOG_COLUMNS = frozenset({LogColumn.QUANTITY, LogColumn.REMAINING, LogColumn.PRICE})
+
+
+def fmt_time(epoch: float) -> str:
+    """Local wall time with milliseconds: HH:MM:SS.mmm."""
+    dt = datetime.fromtimestamp(epoch)
+    return dt.strftime("%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One log line, its text fixed when it arrives (the log never changes a past line)."""
+
+    at: float
+    kind: str
+    venue: str = ""
+    account: str = ""
+    symbol: str = ""
+    status: str = ""
+    raw_status: str = ""
+    quantity: str = ""
+    remaining: str = ""
+    price: str = ""
+    message: str = ""
+    tone: str = ""  # "good", "bad", "warn" or "" — drives the status colour
+
+    def text(self, column: LogColumn) -> str:
+        if column is LogColumn.TIME:
+            return fmt_time(self.at)
+        return str(getattr(self, column.name.lower()))
+
+    @classmethod
+    def from_update(cls, u: OrderUpdate) -> LogEntry:
+        tone = {
+            OrderStatus.FILLED: "good",
+            OrderStatus.PARTIAL: "warn",
+            OrderStatus.REJECTED: "bad",
+            OrderStatus.UNKNOWN: "bad",
+            OrderStatus.CANCELLED: "warn",
+        }.get(u.status, "")
+        return cls(
+            at=u.received_at,
+            kind="Order",
+            venue=u.venue.label,
+            account=u.account,
+            symbol=u.symbol,
+            status=u.status.value,
+            raw_status=u.raw_status,
+            quantity=fmt_decimal(u.quantity),
+            remaining=fmt_decimal(u.remaining),
+            price=fmt_decimal(u.price if u.price is not None else u.trigger_price),
+            message=u.message,
+            tone=tone,
+        )
+
+    @classmethod
+    def from_fill(cls, f: Fill) -> LogEntry:
+        side = f.side.value if f.side is not None else ""
+        return cls(
+            at=f.received_at,
+            kind="Fill",
+            venue=f.venue.label,
+            account=f.account,
+            symbol=f.symbol,
+            status="FILL",
+            raw_status=side,
+            quantity=fmt_decimal(f.quantity),
+            price=fmt_decimal(f.price),
+            message=f"fee {fmt_decimal(f.fee)}" if f.fee is not None else "",
+            tone="good",
+        )
+
+    @classmethod
+    def from_connection(cls, e: ConnectionEvent) -> LogEntry:
+        tone = {
+            ConnectionState.CONNECTED: "good",
+            ConnectionState.DISCONNECTED: "warn",
+            ConnectionState.FAILED: "bad",
+        }.get(e.state, "")
+        return cls(
+            at=e.at,
+            kind="Connection",
+            venue=e.venue.label,
+            account=e.account,
+            status=e.state.value.upper(),
+            message=e.message,
+            tone=tone,
+        )
+
+    @classmethod
+    def from_protocol_error(cls, e: ProtocolError) -> LogEntry:
+        message = e.message if not e.raw else f"{e.message} — {e.raw[:200]}"
+        return cls(
+            at=e.at,
+            kind="Protocol error",
+            venue=e.venue.label,
+            account=e.account,
+            status="ERROR",
+            raw_status=e.code or "",
+            message=message,
+            tone="bad",
+        )
+
+
+_TONES = {"good": PROFIT, "bad": LOSS, "warn": WARN}
+
+
+class LogModel(QAbstractTableModel):
+    """Append-only log lines, appended in coalesced batches.
+
+    Memory is capped at ``max_rows``. Past the cap the oldest lines are trimmed (10 % at a time,
+    so trimming is rare) and a note row at the top says how many; nothing is dropped silently,
+    and every line is in the journal anyway.
+    """
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        max_rows: int = 200_000,
+        coalesce_ms: int = COALESCE_MS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(parent)
+        if max_rows < 10:
+            raise ValueError("max_rows must be at least 10")
+        self.max_rows = max_rows
+        self._entries: list[LogEntry] = []
+        self._pending: list[LogEntry] = []
+        self._trimmed = 0
+        self._clock = clock
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(coalesce_ms)
+        self._timer.timeout.connect(self.flush)
+        self._mono = _monospace()
+
+    @property
+    def trimmed(self) -> int:
+        return self._trimmed
+
+    @property
+    def entries(self) -> list[LogEntry]:
+        """The lines held now, oldest first (without the note row)."""
+        return list(self._entries)
+
+    @property
+    def _offset(self) -> int:
+        return 1 if self._trimmed else 0
+
+    def note_text(self) -> str:
+        return (
+            f"{self._trimmed:,} older lines were trimmed from this view to save memory; "
+            "every line is kept in the journal."
+        )
+
+    # ------------------------------------------------------------------ appending
+    def append(self, entry: LogEntry) -> None:
+        self._pending.append(entry)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def append_event(self, event: object) -> None:
+        entry = self.entry_for(event)
+        if entry is not None:
+            self.append(entry)
+
+    @staticmethod
+    def entry_for(event: object) -> LogEntry | None:
+        if isinstance(event, OrderUpdate):
+            return LogEntry.from_update(event)
+        if isinstance(event, Fill):
+            return LogEntry.from_fill(event)
+        if isinstance(event, ConnectionEvent):
+            return LogEntry.from_connection(event)
+        if isinstance(event, ProtocolError):
+            return LogEntry.from_protocol_error(event)
+        return None
+
+    def flush(self) -> None:
+        self._timer.stop()
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        first = self._offset + len(self._entries)
+        self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
+        self._entries.extend(batch)
+        self.endInsertRows()
+        if len(self._entries) > self.max_rows:
+            self._trim(len(self._entries) - self.max_rows + self.max_rows // 10)
+
+    def _trim(self, count: int) -> None:
+        had_note = self._trimmed > 0
+        off = self._offset
+        self.beginRemoveRows(QModelIndex(), off, off + count - 1)
+        del self._entries[:count]
+        self.endRemoveRows()
+        if had_note:
+            self._trimmed += count
+            idx = self.index(0, 0)
+            last = self.index(0, len(LogColumn) - 1)
+            self.dataChanged.emit(
+                idx, last, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole]
+            )
+        else:
+            self.beginInsertRows(QModelIndex(), 0, 0)
+            self._trimmed = count
+            self.endInsertRows()
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._offset + len(self._entries)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(LogColumn)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(LogColumn):
+            return None
+        col = LogColumn(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.title
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col in _NUMERIC_LOG_COLUMNS else _LEFT
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def is_note(self, row: int) -> bool:
+        return self._trimmed > 0 and row == 0
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= self.rowCount():
+            return None
+        col = LogColumn(index.column())
+        if self.is_note(index.row()):
+            if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+                if col is LogColumn.MESSAGE:
+                    return self.note_text()
+                return "…" if col is LogColumn.TIME else ""
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(WARN)
+            return None
+        entry = self._entries[index.row() - self._offset]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.text(col)
+        if role == Qt.ItemDataRole.ToolTipRole and col is LogColumn.MESSAGE and entry.message:
+            return entry.message
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col in _NUMERIC_LOG_COLUMNS else _LEFT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if col in (LogColumn.STATUS, LogColumn.KIND) and entry.tone in _TONES:
+                return QBrush(_TONES[entry.tone])
+            if col is LogColumn.RAW_STATUS:
+                return QBrush(MUTED)
+            return None
+        if role == Qt.ItemDataRole.FontRole and (
+            col in _NUMERIC_LOG_COLUMNS or col is LogColumn.TIME
+        ):
+            return self._mono
+        return None

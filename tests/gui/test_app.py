@@ -1,0 +1,137 @@
+"""The ``closeout`` entry point, run for real in a subprocess (its own QApplication and loop)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import shiboken6
+from PySide6.QtWidgets import QApplication
+
+import gui.app
+from core.desk import Desk
+from core.model import Venue
+from gui.app import build_parser
+from gui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+# The offscreen platform plugin says this when any top-level window with a layout is shown;
+# it is Qt's, not ours, and no real platform prints it.
+PLATFORM_NOISE = "This plugin does not support propagateSizeHints()"
+
+
+def app_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_CACHE_HOME=str(tmp_path / "cache"),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def significant(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip() and line != PLATFORM_NOISE]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_parser_options() -> None:
+    args = build_parser().parse_args(["--demo", "--screenshot", "x.png", "--seed", "11"])
+    assert args.demo
+    assert args.screenshot == Path("x.png")
+    assert args.seed == 11
+    assert build_parser().parse_args([]).screenshot is None
+
+
+def test_screenshot_writes_a_png_of_the_window(tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "gui.app", "--screenshot", str(shot)],
+        cwd=ROOT, env=app_env(tmp_path), capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert significant(proc.stderr) == []
+    width, height = png_size(shot)
+    assert (width, height) == (1280, 800)
+    assert shot.stat().st_size > 20_000  # a real picture, not a blank frame
+    journal = tmp_path / "data" / "closeout" / "demo-journal.sqlite3"
+    assert journal.is_file()
+
+
+def _connected_accounts(journal: Path) -> int:
+    if not journal.is_file():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True) as db:
+            rows = db.execute(
+                "SELECT DISTINCT account FROM records WHERE kind = 'connection' "
+                "AND payload LIKE '%\"connected\"%'"
+            ).fetchall()
+    except sqlite3.OperationalError:  # created but the schema is not there yet
+        return 0
+    return len(rows)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX-only")
+def test_ctrl_c_quits_cleanly(tmp_path: Path) -> None:
+    journal = tmp_path / "data" / "closeout" / "demo-journal.sqlite3"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gui.app", "--demo"],
+        cwd=ROOT, env=app_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # Poll the app's own audit journal: both demo accounts connected means it is up.
+        while _connected_accounts(journal) < 2:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the app did not connect within 30 s"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, stderr
+    assert significant(stderr) == []
+
+
+@pytest.mark.asyncio
+async def test_screenshot_gives_up_with_a_message_and_exit_2(
+    qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(gui.app, "SCREENSHOT_TIMEOUT", 0.2)
+    window = MainWindow(Desk())  # no accounts: no positions will ever come
+    window.show()
+    try:
+        rc = await gui.app._take_screenshot(window, tmp_path / "never.png",
+                                            {Venue.QFEX, Venue.EVERSTRIKE})
+    finally:
+        await window.shutdown()
+        window.close()
+        shiboken6.delete(window)
+    assert rc == 2
+    assert not (tmp_path / "never.png").exists()
+    err = capsys.readouterr().err
+    assert "no positions from every venue" in err
+    assert "no screenshot was saved" in err

@@ -1,0 +1,365 @@
+"""The main window against the real simulator, real sessions and a real desk over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+import qasync
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from core.demo import EVERSTRIKE_DEMO_ACCOUNT, QFEX_DEMO_ACCOUNT, demo_accounts
+from core.desk import Desk
+from core.journal import Journal
+from core.model import ConnectionState, OrderStatus, OrderUpdate, PositionKey, Venue
+from core.sim import Received, Simulator
+from core.venue import Credentials
+from gui.close_dialog import CloseDialog
+from gui.main_window import DEMO_BANNER, MainWindow
+from gui.models import LogColumn, PositionColumn
+from gui.widgets import button_rect
+from tests.gui.conftest import until
+
+D = Decimal
+AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long, liquidity 500
+MSFT = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "MSFT-USD")  # 6 short
+ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, Venue.EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
+
+
+@dataclass
+class Live:
+    sim: Simulator
+    desk: Desk
+    window: MainWindow
+    journal: Journal
+
+
+@pytest_asyncio.fixture
+async def live(qapp: QApplication) -> AsyncIterator[Live]:
+    sim = Simulator(tick_interval=None)
+    info = sim.start()
+    journal = Journal(":memory:")
+    desk = Desk(journal=journal)
+    window = MainWindow(desk, demo=True, coalesce_ms=20)
+    window.show()
+    assert isinstance(asyncio.get_running_loop(), qasync.QEventLoop)
+    try:
+        failed = await desk.start(demo_accounts(info))
+        assert failed == []
+        await until(lambda: {k.venue for k in window.positions_model.all_keys()}
+                    == {Venue.QFEX, Venue.EVERSTRIKE}, what="positions from both venues")
+        yield Live(sim, desk, window, journal)
+    finally:
+        await window.shutdown()
+        await desk.stop()
+        sim.stop()
+        journal.close()
+        dispose(window)
+
+
+def dispose(window: MainWindow) -> None:
+    """Destroy the window now, on this thread.
+
+    A Python-owned widget left to the cyclic garbage collector may be finalised on whatever
+    thread triggers the collection — here the simulator's — and Qt then stops its timers from
+    the wrong thread (a warning, sometimes a crash).
+    """
+    window.close()
+    shiboken6.delete(window)
+    gc.collect()
+
+
+def closes(received: list[Received]) -> list[Received]:
+    """Requests that could close something: QFEX order frames, Everstrike order/close posts."""
+    out = []
+    for r in list(received):
+        ws_close = r.channel == "ws" and ('"close_position"' in r.body or '"add_order"' in r.body)
+        http_close = r.channel == "http" and r.path.split("?")[0] in ("/auth/close", "/auth/order")
+        if ws_close or http_close:
+            out.append(r)
+    return out
+
+
+def click_close(qtbot: QtBot, window: MainWindow, key: PositionKey) -> CloseDialog:
+    view = window.positionsView
+    index = window.proxy_index(key, PositionColumn.ACTION)
+    assert index.isValid()
+    view.scrollTo(index)
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=button_rect(rect).center())
+    dialog = window.dialogs.get(key)
+    assert dialog is not None, "the Close button did not open the dialog"
+    return dialog
+
+
+def log_rows(window: MainWindow, symbol: str) -> list[dict[LogColumn, str]]:
+    model = window.log_model
+    rows = []
+    for r in range(model.rowCount()):
+        row = {c: model.data(model.index(r, c)) for c in LogColumn}
+        if row[LogColumn.SYMBOL] == symbol:
+            rows.append(row)
+    return rows
+
+
+def shown(window: MainWindow, key: PositionKey, column: PositionColumn) -> str | None:
+    index = window.proxy_index(key, column)
+    return index.data() if index.isValid() else None
+
+
+# ============================================================================ the window
+
+
+@pytest.mark.asyncio
+async def test_window_shows_both_venues_connected_with_demo_banner(live: Live) -> None:
+    w = live.window
+    assert w.objectName() == "mainWindow"
+    assert w.demoBanner.isVisible()
+    assert w.demoBanner.text() == DEMO_BANNER
+    model = w.positions_model
+    assert model.rowCount() == len(live.desk.positions)
+    assert D(shown(w, AAPL, PositionColumn.QUANTITY) or "0") == 25
+    assert shown(w, AAPL, PositionColumn.SIDE) == "Long"
+    assert shown(w, AAPL, PositionColumn.ACTION) == "Close"
+    badges = w.connectionStrip.badges
+    await until(lambda: all(b.state is ConnectionState.CONNECTED for b in badges.values()))
+    assert set(badges) == {QFEX_DEMO_ACCOUNT, EVERSTRIKE_DEMO_ACCOUNT}
+    assert badges[QFEX_DEMO_ACCOUNT].label.text() == f"{QFEX_DEMO_ACCOUNT}: connected"
+    kinds = {(r[LogColumn.KIND], r[LogColumn.STATUS]) for r in (
+        {c: w.log_model.data(w.log_model.index(i, c)) for c in LogColumn}
+        for i in range(w.log_model.rowCount()))}
+    assert ("Connection", "CONNECTED") in kinds
+
+
+@pytest.mark.asyncio
+async def test_rows_reprice_in_place_as_marks_move(live: Live) -> None:
+    w = live.window
+    row_before = w.positions_model.row_of(AAPL)
+    mark_before = shown(w, AAPL, PositionColumn.MARK)
+    market = live.sim.qfex.market
+    new_mark = D("240.00")
+    live.sim.call(lambda: market.set_mark("AAPL-USD", new_mark))
+    await until(lambda: shown(w, AAPL, PositionColumn.MARK) not in (None, mark_before),
+                what="the new AAPL mark")
+    assert D(shown(w, AAPL, PositionColumn.MARK) or "0") == new_mark
+    assert w.positions_model.row_of(AAPL) == row_before
+    assert D(shown(w, AAPL, PositionColumn.PNL) or "0") == (new_mark - D("221.40")) * 25
+
+
+@pytest.mark.asyncio
+async def test_enter_on_a_selected_row_opens_the_dialog(qtbot: QtBot, live: Live) -> None:
+    w = live.window
+    view = w.positionsView
+    index = w.proxy_index(MSFT, PositionColumn.SYMBOL)
+    view.setFocus()
+    view.setCurrentIndex(index)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    dialog = w.dialogs.get(MSFT)
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.position.key == MSFT
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    await until(lambda: MSFT not in w.dialogs, what="the dialog to go")
+    assert closes(live.sim.qfex.received) == []
+
+
+@pytest.mark.asyncio
+async def test_close_button_has_an_accessible_name(live: Live) -> None:
+    index = live.window.proxy_index(ETH, PositionColumn.ACTION)
+    assert index.data(Qt.ItemDataRole.AccessibleTextRole) == (
+        f"Close USD_ETH_PERP on {EVERSTRIKE_DEMO_ACCOUNT}")
+
+
+@pytest.mark.asyncio
+async def test_failed_connection_shows_red_with_the_reason(qapp: QApplication) -> None:
+    sim = Simulator(tick_interval=None)
+    info = sim.start()
+    desk = Desk()
+    window = MainWindow(desk, secrets_problem="no system keyring is available")
+    window.show()
+    try:
+        (qfex_account, creds), _ = demo_accounts(info)
+        bad = Credentials(creds.public_key, "not-the-secret")
+        failed = await desk.start([(replace(qfex_account, name="Bad key"), bad)])
+        assert failed == ["Bad key"]
+        badge = window.connectionStrip.badges["Bad key"]
+        assert badge.state is ConnectionState.FAILED
+        assert badge.message
+        assert badge.message in badge.toolTip()
+        assert badge.label.text() == "Bad key: failed"
+        assert not window.demoBanner.isVisible()
+        assert window.secretsWarning.isVisible()
+        text = window.secretsWarning.text()
+        assert "Credentials can't be saved (no system keyring is available)" in text
+        assert "in memory for this session only" in text
+    finally:
+        await window.shutdown()
+        await desk.stop()
+        sim.stop()
+        dispose(window)
+
+
+# ============================================================================ closing
+
+
+@pytest.mark.asyncio
+async def test_full_close_of_a_qfex_row_from_its_button(qtbot: QtBot, live: Live) -> None:
+    w = live.window
+    dialog = click_close(qtbot, w, AAPL)
+    assert dialog.isVisible()
+    assert dialog.quantityInput.text() == shown(w, AAPL, PositionColumn.QUANTITY)
+    assert dialog.validationMessage.text() == ""
+
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+    assert not dialog.isVisible()  # sent: the dialog closes; the row tells the rest
+
+    await until(lambda: w.positions_model.row_of(AAPL) is None, what="the AAPL row to go")
+    await until(lambda: {"ACK", "FILLED"} <= {r[LogColumn.STATUS]
+                                              for r in log_rows(w, "AAPL-USD")},
+                what="ACK and FILLED in the log")
+    statuses = [r[LogColumn.STATUS] for r in log_rows(w, "AAPL-USD")
+                if r[LogColumn.KIND] == "Order"]
+    assert statuses.index("ACK") < statuses.index("FILLED")
+    filled = next(r for r in log_rows(w, "AAPL-USD") if r[LogColumn.STATUS] == "FILLED")
+    assert filled[LogColumn.RAW_STATUS]  # the venue's own status text travels beside it
+    sent = closes(live.sim.qfex.received)
+    assert len(sent) == 1
+    assert '"close_position"' in sent[0].body
+    account = live.sim.account_id("qfex", live.sim.info.qfex.public_key)
+    market = live.sim.qfex.market
+    assert live.sim.call(lambda: market.position(account, "AAPL-USD").size) == 0
+
+
+@pytest.mark.asyncio
+async def test_half_close_of_an_everstrike_row(qtbot: QtBot, live: Live) -> None:
+    w = live.window
+    assert D(shown(w, ETH, PositionColumn.QUANTITY) or "0") == D("3.5")
+    dialog = click_close(qtbot, w, ETH)
+    qtbot.mouseClick(dialog.presetButtons[50], Qt.MouseButton.LeftButton)
+    assert dialog.quantityInput.text() == "1.75"
+
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+
+    await until(lambda: shown(w, ETH, PositionColumn.QUANTITY) is not None
+                and D(shown(w, ETH, PositionColumn.QUANTITY) or "0") == D("1.75"),
+                what="the reduced ETH quantity")
+    assert shown(w, ETH, PositionColumn.SIDE) == "Short"
+    [sent] = closes(live.sim.everstrike.received)
+    assert "qty=1.75" in sent.body
+    await until(lambda: any(r[LogColumn.KIND] == "Order" for r in log_rows(w, "USD_ETH_PERP")),
+                what="the order update in the log")
+
+
+@pytest.mark.asyncio
+async def test_invalid_quantity_sends_nothing(qtbot: QtBot, live: Live) -> None:
+    w = live.window
+    sim = live.sim
+    dialog = click_close(qtbot, w, MSFT)
+    dialog.quantityInput.setText("7")  # the position is 6
+
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(dialog.quantityInput, Qt.Key.Key_Return)
+
+    assert "Quantity 7 is more than the position size 6" in dialog.validationMessage.text()
+    assert dialog.quantityInput.property("invalid")
+    assert dialog.task is None
+    assert dialog.isVisible()
+
+    # Prove the wire was quiet: a valid close now must be the first close the venue sees.
+    dialog.quantityInput.setText("2")
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+    await until(lambda: closes(sim.qfex.received), what="the valid close to arrive")
+    [sent] = closes(sim.qfex.received)
+    assert '"add_order"' in sent.body
+    assert "7" not in sent.body.split('"quantity"')[1][:8]
+    assert closes(sim.everstrike.received) == []
+    await until(lambda: D(shown(w, MSFT, PositionColumn.QUANTITY) or "0") == 4,
+                what="the reduced MSFT quantity")
+
+
+@pytest.mark.asyncio
+async def test_button_shows_the_close_state_and_second_click_joins_it(
+    qtbot: QtBot, live: Live
+) -> None:
+    """A limit close far from the mark rests; its row says so and cannot be sent again."""
+    w = live.window
+    dialog = click_close(qtbot, w, AAPL)
+    dialog.limitPriceInput.setText("400.00")  # selling 25 AAPL at 400: rests
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+    await until(lambda: shown(w, AAPL, PositionColumn.ACTION) == "Resting",
+                what="the Resting label")
+    index = w.proxy_index(AAPL, PositionColumn.ACTION)
+    assert "Resting" in index.data(Qt.ItemDataRole.ToolTipRole)
+    assert len(closes(live.sim.qfex.received)) == 1
+    await until(lambda: AAPL not in w.dialogs, what="the first dialog to go")
+    # Resting is not in flight, so a second click opens a new dialog; nothing is sent by it.
+    second = click_close(qtbot, w, AAPL)
+    assert second is not dialog
+    qtbot.keyClick(second, Qt.Key.Key_Escape)
+    assert len(closes(live.sim.qfex.received)) == 1
+
+
+@pytest.mark.asyncio
+async def test_second_click_while_in_flight_sends_nothing(qtbot: QtBot, live: Live) -> None:
+    """The venue goes quiet after the close is written: the row says Sending…, and another
+    click explains instead of opening a second close."""
+    w = live.window
+    live.sim.qfex.faults.silent = True
+    dialog = click_close(qtbot, w, MSFT)
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+    await until(lambda: closes(live.sim.qfex.received), what="the close to arrive")
+    assert shown(w, MSFT, PositionColumn.ACTION) == "Sending…"
+    await until(lambda: MSFT not in w.dialogs, what="the first dialog to go")
+
+    view = w.positionsView
+    rect = view.visualRect(w.proxy_index(MSFT, PositionColumn.ACTION))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=button_rect(rect).center())
+
+    assert MSFT not in w.dialogs
+    assert "already sending; nothing new was sent" in w.statusBar().currentMessage()
+    assert len(closes(live.sim.qfex.received)) == 1
+    live.sim.qfex.faults.silent = False
+
+
+@pytest.mark.asyncio
+async def test_log_follows_new_lines_only_at_the_bottom(live: Live) -> None:
+    w = live.window
+    model = w.log_model
+    view = w.logView
+    for _ in range(200):
+        model.append_event(ack())
+    model.flush()
+    await asyncio.sleep(0)
+    assert view.at_bottom()
+    view.verticalScrollBar().setValue(0)
+    for _ in range(20):
+        model.append_event(ack())
+    model.flush()
+    assert view.verticalScrollBar().value() == 0
+    view.scrollToBottom()
+    for _ in range(20):
+        model.append_event(ack())
+    model.flush()
+    assert view.at_bottom()
+
+
+def ack() -> OrderUpdate:
+    return OrderUpdate(Venue.QFEX, QFEX_DEMO_ACCOUNT, "AAPL-USD", OrderStatus.ACK, "ACK", False)

@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from core.desk import AlreadyPending, Desk, IntentChanged, IntentState, PositionUpserted
+from core.journal import Journal
+from core.model import (
+    CloseRequest,
+    ConnectionEvent,
+    ConnectionState,
+    MarkUpdate,
+    OrderStatus,
+    OrderUpdate,
+    PositionKey,
+    PositionRemoved,
+    PositionSide,
+    PositionsSnapshot,
+    ProtocolError,
+    Venue,
+)
+from core.venue import AccountConfig, CloseRejected, Credentials, EventSink
+from tests.unit.fakes import FAKE_REJECT, FakeSession, account, position
+
+KEY = PositionKey("acct", Venue.QFEX, "AAPL-USD")
+
+
+@pytest.fixture
+def journal(tmp_path):  # type: ignore[no-untyped-def]
+    j = Journal(tmp_path / "j.sqlite3", operator="tester")
+    yield j
+    j.close()
+
+
+async def make_desk(journal: Journal | None, *positions) -> tuple[Desk, FakeSession]:  # type: ignore[no-untyped-def]
+    made: list[FakeSession] = []
+
+    def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> FakeSession:
+        s = FakeSession(acct, creds, sink)
+        s.initial = tuple(positions)
+        made.append(s)
+        return s
+
+    desk = Desk(journal=journal, session_factory=factory)
+    failed = await desk.start([(account(), Credentials("pub", "s3cr3t"))])
+    assert failed == []
+    return desk, made[0]
+
+
+def req(qty: str | None = None, side: PositionSide = PositionSide.LONG,
+        pos_qty: str = "10") -> CloseRequest:
+    return CloseRequest(KEY, side, Decimal(pos_qty), quantity=None if qty is None else Decimal(qty))
+
+
+def update(client_id: str, status: OrderStatus, *, final: bool = False, remaining: str = "0",
+           filled: str = "0", order_id: str = "o-1") -> OrderUpdate:
+    return OrderUpdate(Venue.QFEX, "acct", "AAPL-USD", status, status.value, final,
+                       order_id=order_id, client_order_id=client_id,
+                       remaining=Decimal(remaining), filled=Decimal(filled))
+
+
+@pytest.mark.asyncio
+async def test_snapshot_fills_the_book_and_a_later_snapshot_removes_what_is_gone(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position(), position("TSLA-USD", "3"))
+    assert set(desk.positions) == {KEY, PositionKey("acct", Venue.QFEX, "TSLA-USD")}
+    events: list[object] = []
+    desk.subscribe(events.append)
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(),)))
+    assert set(desk.positions) == {KEY}
+    assert PositionRemoved(PositionKey("acct", Venue.QFEX, "TSLA-USD")) in events
+
+
+@pytest.mark.asyncio
+async def test_mark_reprices_only_matching_rows(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position(entry="100"), position("TSLA-USD", "3"))
+    events: list[object] = []
+    desk.subscribe(events.append)
+    session.sink(MarkUpdate(Venue.QFEX, "AAPL-USD", Decimal("101.5")))
+    ups = [e for e in events if isinstance(e, PositionUpserted)]
+    assert [u.position.key.symbol for u in ups] == ["AAPL-USD"]
+    assert ups[0].position.unrealised_pnl == Decimal("15.0")
+    assert desk.positions[KEY].mark_price == Decimal("101.5")
+
+
+@pytest.mark.asyncio
+async def test_a_second_close_joins_the_pending_one_and_sends_nothing(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    first = await desk.close(req())
+    with pytest.raises(AlreadyPending) as info:
+        await desk.close(req())
+    assert info.value.intent is first
+    assert len(session.sent) == 1
+    await desk.close(req(), allow_concurrent=True)
+    assert len(session.sent) == 2
+
+
+@pytest.mark.asyncio
+async def test_intent_follows_venue_updates_and_never_moves_backwards(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req())
+    cid = intent.request.client_order_id
+    session.sink(update(cid, OrderStatus.ACK, remaining="10"))
+    assert intent.state is IntentState.ACKNOWLEDGED
+    assert intent.order_id == "o-1"
+    session.sink(update(cid, OrderStatus.FILLED, final=True, filled="10"))
+    assert intent.state is IntentState.FILLED
+    session.sink(update(cid, OrderStatus.ACK, remaining="10"))  # a late duplicate
+    assert intent.state is IntentState.FILLED
+    assert desk.pending(KEY) is None
+
+
+@pytest.mark.asyncio
+async def test_updates_matched_by_order_id_once_known(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req("4"))
+    session.sink(update(intent.request.client_order_id, OrderStatus.ACK, order_id="abc"))
+    session.sink(update("", OrderStatus.PARTIAL, final=True, filled="3", remaining="1",
+                        order_id="abc"))
+    assert intent.state is IntentState.PARTIAL
+    assert intent.filled == Decimal(3)
+    assert intent.remaining == Decimal(1)
+
+
+@pytest.mark.asyncio
+async def test_ioc_cancel_after_some_fill_is_partial(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req())
+    cid = intent.request.client_order_id
+    session.sink(update(cid, OrderStatus.PARTIAL, final=False, filled="6", remaining="4"))
+    session.sink(update(cid, OrderStatus.CANCELLED, final=True, filled="6", remaining="4"))
+    assert intent.state is IntentState.PARTIAL
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (req(side=PositionSide.SHORT), "now long"),
+        (req("11"), "more than the position"),
+        (req("0"), "greater than zero"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_requests_that_disagree_with_the_book_are_refused_unsent(  # type: ignore[no-untyped-def]
+    journal, request_: CloseRequest, message: str
+) -> None:
+    desk, session = await make_desk(journal, position())
+    with pytest.raises(CloseRejected, match=message):
+        await desk.close(request_)
+    assert session.sent == []
+    assert desk.intents() == {}
+
+
+@pytest.mark.asyncio
+async def test_closing_a_flat_position_is_refused(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal)
+    with pytest.raises(CloseRejected, match="already flat"):
+        await desk.close(req())
+    assert session.sent == []
+
+
+@pytest.mark.asyncio
+async def test_venue_rejection_settles_the_intent_with_the_reason(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    session.reject_with = FAKE_REJECT
+    with pytest.raises(CloseRejected):
+        await desk.close(req())
+    (intent,) = desk.intents().values()
+    assert intent.state is IntentState.REJECTED
+    assert intent.message == "venue said no"
+    assert desk.pending(KEY) is None
+
+
+@pytest.mark.asyncio
+async def test_not_connected_means_nothing_sent(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    await session.stop()
+    with pytest.raises(CloseRejected, match="nothing was sent"):
+        await desk.close(req())
+    assert session.sent == []
+
+
+@pytest.mark.asyncio
+async def test_disconnect_with_a_close_in_flight_makes_it_unknown_not_resent(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req())
+    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
+    assert intent.state is IntentState.UNKNOWN
+    assert "not resent" in intent.message
+    assert len(session.sent) == 1
+    with pytest.raises(AlreadyPending):  # unknown still blocks a blind second close
+        await desk.close(req())
+
+
+@pytest.mark.asyncio
+async def test_everything_is_journaled_before_listeners_hear_of_it(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    seen_kinds: list[list[str]] = []
+    desk.subscribe(lambda e: seen_kinds.append([r.kind for r in journal.iter_all()]))
+    intent = await desk.close(CloseRequest(KEY, PositionSide.LONG, Decimal(10), reason="T-1"))
+    assert seen_kinds[0][-2:] == ["intent", "request"]
+    session.sink(update(intent.request.client_order_id, OrderStatus.ACK))
+    assert seen_kinds[-1][-1] == "order_update"
+    session.sink(ProtocolError(Venue.QFEX, "acct", "bad frame", raw="{"))
+    assert seen_kinds[-1][-1] == "protocol_error"
+    records = list(journal.iter_all())
+    intent_rec = next(r for r in records if r.kind == "intent")
+    assert intent_rec.reason == "T-1"
+    assert intent_rec.intent_id == intent.id
+    assert intent_rec.operator == "tester"
+    assert "CLOSE AAPL-USD ALL" in next(r for r in records if r.kind == "request").payload
+    ack = next(r for r in records if r.kind == "order_update")
+    assert ack.latency_ms is not None and ack.latency_ms >= 0
+    assert journal.verify() is None
+
+
+@pytest.mark.allow_error_logs
+@pytest.mark.asyncio
+async def test_a_failing_listener_does_not_break_the_desk(journal, fail_on_error_logs) -> None:  # type: ignore[no-untyped-def]
+    desk, _ = await make_desk(journal, position())
+    got: list[object] = []
+
+    def broken(event: object) -> None:
+        raise RuntimeError("view bug")
+
+    desk.subscribe(broken)
+    desk.subscribe(got.append)
+    intent = await desk.close(req())
+    assert any(isinstance(e, IntentChanged) and e.intent is intent for e in got)
+    assert fail_on_error_logs.records  # the failure was logged, not swallowed
+    fail_on_error_logs.records.clear()

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from core.model import Instrument, Position, PositionKey, PositionSide, Venue
+from core.settings import SettingsError, load_accounts
+from core.venue import Credentials, InsecureEndpoint, ReconnectPolicy, check_endpoint
+
+
+def test_rounding_to_lot_goes_down_and_price_to_nearest_tick() -> None:
+    inst = Instrument("X", tick_size=Decimal("0.05"), lot_size=Decimal("0.001"))
+    assert inst.round_quantity(Decimal("1.23456")) == Decimal("1.234")
+    assert inst.round_price(Decimal("10.07")) == Decimal("10.05")
+    assert inst.on_tick(Decimal("10.05")) and not inst.on_tick(Decimal("10.07"))
+    assert inst.on_lot(Decimal("0.002")) and not inst.on_lot(Decimal("0.0025"))
+
+
+def test_with_mark_recomputes_pnl_for_shorts() -> None:
+    p = Position(PositionKey("a", Venue.QFEX, "S"), PositionSide.SHORT, Decimal(2),
+                 entry_price=Decimal(100))
+    assert p.with_mark(Decimal(90)).unrealised_pnl == Decimal(20)
+
+
+@pytest.mark.parametrize("url", ["ws://example.com/", "http://10.0.0.1:80", "ftp://x"])
+def test_plain_text_endpoints_are_refused_off_loopback(url: str) -> None:
+    with pytest.raises(InsecureEndpoint):
+        check_endpoint(url)
+
+
+@pytest.mark.parametrize("url", ["wss://trade.qfex.com/", "ws://127.0.0.1:9/", "http://[::1]:8/",
+                                 "http://localhost:1"])
+def test_tls_or_loopback_endpoints_pass(url: str) -> None:
+    assert check_endpoint(url) == url
+
+
+def test_credentials_repr_hides_the_secret() -> None:
+    text = repr(Credentials("qfex_pub_abcdef123456", "topsecretvalue"))
+    assert "topsecretvalue" not in text and "123456" not in text
+
+
+def test_backoff_grows_to_the_cap_and_zero_policy_is_zero() -> None:
+    import random
+
+    d = ReconnectPolicy(initial=1, maximum=8, jitter=0, rng=random.Random(1)).delays()
+    assert [next(d) for _ in range(6)] == [1, 2, 4, 8, 8, 8]
+    z = ReconnectPolicy(initial=0, maximum=0).delays()
+    assert next(z) == 0
+
+
+def test_settings_absent_means_demo(tmp_path: Path) -> None:
+    assert load_accounts(tmp_path / "none.toml") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version = 1\n[[accounts]\n", "not valid TOML"),
+        ("version = 9\n", "version 9"),
+        ('[[accounts]]\nname="a"\nvenue="qfex"\n', "missing the field 'public_key'"),
+        ('[[accounts]]\nname="a"\nvenue="nope"\npublic_key="k"\n', "nope"),
+        ('[[accounts]]\nname="a"\nvenue="qfex"\npublic_key="k"\nsecret_key="x"\n', "keyring"),
+        ('[[accounts]]\nname="a"\nvenue="qfex"\npublic_key="k"\n[accounts.endpoints]\n'
+         'trade_ws="ws://trade.example.com/"\n', "not encrypted"),
+    ],
+)
+def test_bad_settings_are_reported_with_the_path_and_left_alone(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    with pytest.raises(SettingsError, match=message) as info:
+        load_accounts(path)
+    assert str(path) in str(info.value)
+    assert path.read_text() == text
