@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import logging
 import signal
 import sys
@@ -21,7 +19,14 @@ from typing import Any
 import platformdirs
 import qasync
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QMessageLogContext,
+    QObject,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -29,6 +34,7 @@ from core.desk import Desk
 from core.journal import Journal
 from core.model import Environment, Venue
 from core.secrets import SecretStore
+from core.settings import SettingsError, load_accounts
 from core.venue import AccountConfig, Credentials
 from gui.main_window import MainWindow
 
@@ -43,7 +49,8 @@ Accounts = list[tuple[AccountConfig, Credentials]]
 def resource_path(name: str) -> Path | None:
     """Find a bundled resource: in the package, the source tree, or a PyInstaller bundle."""
     here = Path(__file__).resolve().parent
-    candidates = [here / "resources" / name]
+    # Installed: gui/resources inside the package. Source tree (editable): resources/ beside gui/.
+    candidates = [here / "resources" / name, here.parent / "resources" / name]
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         candidates.append(Path(bundle) / "resources" / name)
@@ -70,25 +77,44 @@ def build_parser() -> argparse.ArgumentParser:
 def _configured_accounts(store: SecretStore) -> tuple[Accounts, list[str]]:
     """Accounts from settings with their secrets, plus problems to show. Empty means demo.
 
-    ``core.settings`` may not exist yet; without it every start is a demo start.
+    A broken settings file is reported (path and line) and left untouched; the app then starts
+    in demo mode, under the DEMO banner, rather than guessing at accounts.
     """
-    if importlib.util.find_spec("core.settings") is None:
-        return [], []
-    settings: Any = importlib.import_module("core.settings")
-    load = getattr(settings, "load_accounts", None)
-    if load is None:
-        return [], []
+    try:
+        accounts = load_accounts()
+    except SettingsError as exc:
+        print(f"closeout: {exc}", file=sys.stderr)
+        return [], [f"Settings not loaded: {exc}"]
     pairs: Accounts = []
     problems: list[str] = []
-    for account in load():
-        if not isinstance(account, AccountConfig):
-            continue
+    for account in accounts:
         secret = store.get(account.name)
         if secret is None:
             problems.append(f"no secret stored for {account.name}")
             continue
         pairs.append((account, Credentials(account.public_key, secret)))
     return pairs, problems
+
+
+def _install_qt_message_filter() -> None:
+    """Route Qt's messages to logging, minus one line of offscreen-platform noise
+    ("This plugin does not support propagateSizeHints()", printed for every top-level window
+    with a layout by QPlatformWindow's default implementation; no real platform prints it)."""
+    qt_log = logging.getLogger("qt")
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        if "does not support propagateSizeHints" in message:
+            return
+        qt_log.log(levels.get(kind, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handler)
 
 
 def _apply_style(app: QApplication) -> None:
@@ -248,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    _install_qt_message_filter()
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -83,6 +84,7 @@ def open_session(
     positions: list[tuple[str, Decimal, Decimal]],
     *,
     wrong_secret: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> tuple[QfexSession, Recorder, str]:
     name = f"qfex-test-{next(_names)}"
     public, secret = sim.add_account("qfex", name, positions)
@@ -100,6 +102,7 @@ def open_session(
         Credentials(public, secret + "x" if wrong_secret else secret),
         sink,
         reconnect=ReconnectPolicy(initial=0.0, jitter=0.0),
+        clock=clock,
     )
     return session, sink, name
 
@@ -241,6 +244,21 @@ async def test_bad_signature_is_rejected_at_auth(sim: Simulator) -> None:
     states = [e.state for e in sink.events if isinstance(e, ConnectionEvent)]
     assert states[-1] is ConnectionState.FAILED
     assert not session.connected
+    await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_stale_timestamp_is_rejected_at_auth(sim: Simulator) -> None:
+    """A clock two minutes behind signs a unix_ts outside the venue's window."""
+    session, sink, _ = open_session(
+        sim, [("AAPL-USD", D("1"), D("220"))], clock=lambda: time.time() - 120
+    )
+    with pytest.raises(QfexAuthError):
+        await session.start()
+    states = [e.state for e in sink.events if isinstance(e, ConnectionEvent)]
+    assert states[-1] is ConnectionState.FAILED
+    auths = [r for r in sim.qfex.received if r.channel == "ws" and '"type":"auth"' in r.body]
+    assert auths, "the stale auth must have reached the venue and been refused there"
     await session.stop()
 
 
