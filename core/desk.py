@@ -39,11 +39,16 @@ from core.model import (
     PositionsSnapshot,
     ProtocolError,
     SessionEvent,
+    SessionHealth,
     Venue,
+    WorkingOrder,
+    WorkingOrderRemoved,
+    WorkingOrdersSnapshot,
     new_client_order_id,
 )
 from core.venue import (
     AccountConfig,
+    CancelRejected,
     CloseRejected,
     Credentials,
     EventSink,
@@ -53,6 +58,7 @@ from core.venue import (
 
 __all__ = [
     "AlreadyPending",
+    "CancelPending",
     "CloseIntent",
     "Desk",
     "DeskEvent",
@@ -108,6 +114,8 @@ class CloseIntent:
     sent_at: float | None = None  # time.perf_counter() when send started
     first_reply_ms: float | None = None
     updates: list[OrderUpdate] = field(default_factory=list)
+    # The venue was asked after a reconnect and has no open order for it (final UNKNOWN).
+    lookup_done: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
@@ -134,6 +142,10 @@ class AlreadyPending(Exception):
         self.intent = intent
 
 
+class CancelPending(Exception):
+    """A cancel of this order is already on its way; nothing new was sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class PositionUpserted:
     position: Position
@@ -153,6 +165,8 @@ DeskEvent = (
     | ConnectionEvent
     | ProtocolError
     | MarkUpdate
+    | WorkingOrder
+    | WorkingOrderRemoved
 )
 Listener = Callable[[DeskEvent], None]
 
@@ -195,6 +209,8 @@ class Desk:
         self._by_client_id: dict[str, CloseIntent] = {}
         self._by_order_id: dict[tuple[str, str], CloseIntent] = {}
         self._listeners: list[Listener] = []
+        self._working: dict[tuple[str, str], WorkingOrder] = {}
+        self._cancelling: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ listeners
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -287,6 +303,63 @@ class Desk:
     def preview(self, request: CloseRequest) -> str:
         return self._sessions[request.key.account].preview_close(request)
 
+    def health(self, account: str) -> SessionHealth:
+        session = self._sessions.get(account)
+        return session.health() if session else SessionHealth(connected=False)
+
+    @property
+    def working_orders(self) -> Mapping[tuple[str, str], WorkingOrder]:
+        """Resting limit closes and triggers, keyed by (account, order id)."""
+        return self._working
+
+    def working_for(self, key: PositionKey) -> list[WorkingOrder]:
+        return [
+            o for o in self._working.values()
+            if o.account == key.account and o.symbol == key.symbol and o.venue is key.venue
+        ]
+
+    def cancelling(self, order: WorkingOrder) -> bool:
+        return order.ident in self._cancelling
+
+    async def cancel(self, order: WorkingOrder, *, reason: str | None = None) -> None:
+        """Cancel one resting order, once. Raises CancelPending if a cancel of it is already on
+        its way, CancelRejected if refused or unanswered (the order may still be working)."""
+        if order.ident in self._cancelling:
+            raise CancelPending(f"a cancel of order {order.order_id} is already on its way")
+        session = self._sessions.get(order.account)
+        if session is None:
+            raise CancelRejected(f"account {order.account!r} is not configured")
+        ctx: dict[str, Any] = {
+            "account": order.account,
+            "venue": order.venue.value,
+            "symbol": order.symbol,
+            "reason": reason,
+        }
+        self._cancelling.add(order.ident)
+        self._journal(
+            "cancel_intent",
+            {"order_id": order.order_id, "kind": order.kind, "client_order_id":
+             order.client_order_id},
+            **ctx,
+        )
+        self._journal("request", session.preview_cancel(order), **ctx)
+        started = time.perf_counter()
+        try:
+            await session.cancel_order(order)
+        except SessionClosed as exc:
+            self._journal("cancel_result", {"ok": False, "message": str(exc)}, **ctx)
+            raise CancelRejected(f"not connected; nothing was sent ({exc})") from exc
+        except CancelRejected as exc:
+            self._journal("cancel_result", {"ok": False, "message": str(exc),
+                                            "code": exc.code}, **ctx)
+            raise
+        finally:
+            self._cancelling.discard(order.ident)
+        self._journal(
+            "cancel_result", {"ok": True}, **ctx,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
     # ------------------------------------------------------------------ closing
     def check(self, request: CloseRequest) -> None:
         """Refuse a request that no longer matches the live book. Raises CloseRejected."""
@@ -355,7 +428,9 @@ class Desk:
             self._settle(intent, IntentState.REJECTED, f"not connected; nothing was sent ({exc})")
             raise CloseRejected(intent.message) from exc
         except CloseRejected as exc:
-            if not intent.state.settled:
+            # Only a close nothing else was heard of is Rejected here; an Unknown one (the reply
+            # was lost) stays Unknown until reconciled.
+            if intent.state is IntentState.SENDING:
                 self._settle(intent, IntentState.REJECTED, str(exc), raw=exc.code or "")
             raise
         return intent
@@ -407,8 +482,45 @@ class Desk:
         intent.state = state
         intent.raw_status = update.raw_status
         intent.message = update.message
+        if update.status is OrderStatus.UNKNOWN and update.final:
+            intent.lookup_done = True
+            self._reconcile_from_book(intent)
         intent._changed.set()
         return intent
+
+    def _reconcile_from_book(self, intent: CloseIntent) -> bool:
+        """Settle an Unknown close from the venue's positions after a reconnect.
+
+        Order lookups cannot always find a close that already filled (QFEX's ``get_order``
+        takes only the venue's order id, which a lost ACK never told us), so the position is
+        the other witness DESIGN.md names. Assumption, documented in the README: nothing else
+        traded this position while the connection was down.
+        """
+        if intent.state is not IntentState.UNKNOWN:
+            return False
+        req = intent.request
+        if self.connection_state(req.key.account) is not ConnectionState.CONNECTED:
+            return False
+        pos = self._book.get(req.key)
+        now = pos.quantity if pos is not None and pos.side is req.position_side else ZERO
+        done = req.position_quantity - now
+        wanted = req.quantity if req.quantity is not None else req.position_quantity
+        if done >= wanted:
+            state, message = IntentState.FILLED, (
+                f"Reconciled after reconnecting: the position is down by {done}, so the close "
+                "was executed")
+        elif done > 0:
+            state, message = IntentState.PARTIAL, (
+                f"Reconciled after reconnecting: {done} of {wanted} was closed")
+        elif intent.lookup_done:
+            state, message = IntentState.CANCELLED, (
+                "Not executed: after reconnecting the venue has no order for it and the "
+                "position is unchanged. Nothing was resent; close again if you still want to")
+        else:
+            return False
+        intent.filled = max(intent.filled, max(done, ZERO))
+        self._settle(intent, state, message, raw="RECONCILED")
+        return True
 
     @staticmethod
     def _rests(intent: CloseIntent, update: OrderUpdate) -> bool:
@@ -474,6 +586,21 @@ class Desk:
             if event.state in (ConnectionState.DISCONNECTED, ConnectionState.FAILED):
                 self._mark_unknown(account.name)
             self._emit(event)
+        elif isinstance(event, WorkingOrder):
+            self._journal("working_order", _working_payload(event), **self._ctx(account,
+                                                                               event.symbol))
+            self._working[event.ident] = event
+            self._emit(event)
+        elif isinstance(event, WorkingOrderRemoved):
+            if self._working.pop((event.account, event.order_id), None) is not None:
+                self._journal(
+                    "working_order_removed",
+                    {"order_id": event.order_id, "reason": event.reason},
+                    **self._ctx(account),
+                )
+                self._emit(event)
+        elif isinstance(event, WorkingOrdersSnapshot):
+            self._apply_working_snapshot(account, event)
         elif isinstance(event, ProtocolError):
             self._journal(
                 "protocol_error",
@@ -496,6 +623,21 @@ class Desk:
                     "will be reconciled when the venue is back",
                 )
 
+    def _apply_working_snapshot(self, account: AccountConfig, snap: WorkingOrdersSnapshot) -> None:
+        self._journal(
+            "working_orders_snapshot",
+            {"orders": [_working_payload(o) for o in snap.orders]},
+            **self._ctx(account),
+        )
+        seen = {o.ident for o in snap.orders}
+        for ident in [i for i in self._working if i[0] == snap.account and i not in seen]:
+            del self._working[ident]
+            self._emit(WorkingOrderRemoved(snap.venue, snap.account, ident[1], "not at venue"))
+        for order in snap.orders:
+            if self._working.get(order.ident) != order:
+                self._working[order.ident] = order
+                self._emit(order)
+
     def _upsert(self, position: Position) -> None:
         vs = (position.key.venue, position.key.symbol)
         if position.mark_price is None and (mark := self._marks.get(vs)) is not None:
@@ -517,6 +659,9 @@ class Desk:
             self._remove(key)
         for pos in snap.positions:
             self._upsert(pos)
+        for intent in list(self._intents.values()):
+            if intent.key.account == snap.account:
+                self._reconcile_from_book(intent)
 
     def _apply_mark(self, update: MarkUpdate) -> None:
         vs = (update.venue, update.symbol)
@@ -546,6 +691,22 @@ def _update_payload(u: OrderUpdate) -> dict[str, Any]:
         "trigger_price": u.trigger_price,
         "message": u.message,
         "venue_time": u.venue_time,
+    }
+
+
+def _working_payload(o: WorkingOrder) -> dict[str, Any]:
+    return {
+        "order_id": o.order_id,
+        "client_order_id": o.client_order_id,
+        "kind": o.kind,
+        "type": o.order_type,
+        "side": o.side,
+        "quantity": o.quantity,
+        "remaining": o.remaining,
+        "price": o.price,
+        "trigger_price": o.trigger_price,
+        "trigger_event": o.trigger_event,
+        "raw_status": o.raw_status,
     }
 
 

@@ -34,10 +34,15 @@ __all__ = [
     "PositionsSnapshot",
     "ProtocolError",
     "SessionEvent",
+    "SessionHealth",
     "TimeInForce",
     "Trigger",
     "TriggerEvent",
     "Venue",
+    "WorkingKind",
+    "WorkingOrder",
+    "WorkingOrderRemoved",
+    "WorkingOrdersSnapshot",
     "new_client_order_id",
 ]
 
@@ -319,6 +324,69 @@ class ProtocolError:
     at: float = field(default_factory=time.time)
 
 
+class WorkingKind(enum.StrEnum):
+    LIMIT = "limit"  # a resting limit (reduce-only) order
+    TRIGGER = "trigger"  # a stop / take-profit / trigger close waiting for its price
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """An order resting at the venue: a limit close or a trigger. Users must see these and be
+    able to cancel them, or they cannot trust what will happen to the position."""
+
+    venue: Venue
+    account: str
+    symbol: str
+    order_id: str
+    kind: WorkingKind
+    side: OrderSide | None
+    quantity: Decimal | None
+    remaining: Decimal | None = None
+    price: Decimal | None = None  # limit price (None for a market trigger)
+    trigger_price: Decimal | None = None
+    trigger_event: TriggerEvent | None = None
+    order_type: str = ""  # the venue's own type text: LIMIT, STOP_LOSS, TAKE_PROFIT, ...
+    reduce_only: bool = True
+    close_on_trigger: bool = False
+    client_order_id: str | None = None
+    raw_status: str = ""
+    venue_time: float | None = None
+    received_at: float = field(default_factory=time.time)
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        return (self.account, self.order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrdersSnapshot:
+    """Every order resting for one account: anything absent is no longer working."""
+
+    venue: Venue
+    account: str
+    orders: tuple[WorkingOrder, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingOrderRemoved:
+    venue: Venue
+    account: str
+    order_id: str
+    reason: str = ""  # filled, cancelled, triggered, ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHealth:
+    """What a support engineer needs to judge whether a venue's data can be trusted now."""
+
+    connected: bool
+    last_message_at: float | None = None  # time.monotonic() of the last frame or reply received
+    rtt_ms: float | None = None  # last REST round trip
+    skew_ms: float | None = None  # venue clock minus ours, when measured
+    rate_headroom: float | None = None  # fraction of the rate budget left, 0..1, when known
+    keepalive_s: float | None = None  # the venue's keep-alive period: silence beyond it is stale
+
+
 # Position is also an event: the venue pushed a fresh state for one symbol.
 SessionEvent = (
     Position
@@ -329,6 +397,9 @@ SessionEvent = (
     | Fill
     | ConnectionEvent
     | ProtocolError
+    | WorkingOrder
+    | WorkingOrdersSnapshot
+    | WorkingOrderRemoved
 )
 
 

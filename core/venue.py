@@ -19,11 +19,14 @@ from core.model import (
     Environment,
     Instrument,
     SessionEvent,
+    SessionHealth,
     Venue,
+    WorkingOrder,
 )
 
 __all__ = [
     "AccountConfig",
+    "CancelRejected",
     "CloseRejected",
     "Credentials",
     "EventSink",
@@ -39,6 +42,14 @@ EventSink = Callable[[SessionEvent], None]
 
 class CloseRejected(Exception):
     """Refused before or at the venue; nothing is working at the venue for this request."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CancelRejected(Exception):
+    """A cancel the venue refused (already filled, unknown order) or that could not be sent."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -185,6 +196,24 @@ class VenueSession(abc.ABC):
     def preview_close(self, request: CloseRequest) -> str:
         """The exact request ``send_close`` would put on the wire, with keys and signatures
         redacted, for the dialog and the journal."""
+
+    @abc.abstractmethod
+    async def cancel_order(self, order: WorkingOrder) -> None:
+        """Cancel one resting order once (never retried). Returns when the venue confirmed it;
+        the removal also arrives as a ``WorkingOrderRemoved`` event. Raises ``CancelRejected``
+        when refused and ``SessionClosed`` when not connected (nothing was sent)."""
+
+    @abc.abstractmethod
+    def preview_cancel(self, order: WorkingOrder) -> str:
+        """The exact cancel request, redacted, for the journal."""
+
+    @abc.abstractmethod
+    async def refresh_orders(self) -> None:
+        """Re-read every resting order and emit a ``WorkingOrdersSnapshot``."""
+
+    @abc.abstractmethod
+    def health(self) -> SessionHealth:
+        """Connection health now; cheap, called by the UI every second."""
 
     @abc.abstractmethod
     async def refresh_positions(self) -> None:

@@ -23,6 +23,8 @@ from core.model import (
     OrderUpdate,
     PositionRemoved,
     ProtocolError,
+    WorkingOrder,
+    WorkingOrderRemoved,
 )
 
 __all__ = ["DeskBridge", "TaskTracker"]
@@ -43,6 +45,8 @@ class DeskBridge(QObject):
     connectionChanged = Signal(object)  # core.model.ConnectionEvent
     protocolError = Signal(object)  # core.model.ProtocolError
     markUpdated = Signal(object)  # core.model.MarkUpdate
+    workingOrder = Signal(object)  # core.model.WorkingOrder (new or changed)
+    workingOrderRemoved = Signal(object)  # core.model.WorkingOrderRemoved
     logEvent = Signal(object)  # any event the log pane shows
 
     def __init__(self, desk: Desk, parent: QObject | None = None) -> None:
@@ -76,6 +80,10 @@ class DeskBridge(QObject):
         elif isinstance(event, ProtocolError):
             self.protocolError.emit(event)
             self.logEvent.emit(event)
+        elif isinstance(event, WorkingOrder):
+            self.workingOrder.emit(event)
+        elif isinstance(event, WorkingOrderRemoved):
+            self.workingOrderRemoved.emit(event)
 
 
 class TaskTracker(QObject):

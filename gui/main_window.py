@@ -1,13 +1,15 @@
-"""The main window: positions on top, the order log below, connection badges in the header."""
+"""The main window: positions on top; the order log and the working orders in tabs below;
+connection badges with each venue's health in the header."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -16,18 +18,38 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from core.desk import CloseIntent, Desk
-from core.model import CloseRequest, ConnectionEvent, Position, PositionKey, Venue
+from core.desk import CancelPending, CloseIntent, Desk
+from core.model import (
+    CloseRequest,
+    ConnectionEvent,
+    ConnectionState,
+    Position,
+    PositionKey,
+    Venue,
+    WorkingOrder,
+    WorkingOrderRemoved,
+)
+from core.venue import CancelRejected
 from gui.bridge import DeskBridge, TaskTracker
 from gui.close_dialog import CloseDialog
-from gui.models import LogColumn, LogModel, PositionColumn, PositionsModel, PositionsProxy
-from gui.widgets import ConnectionStrip, LogView, PositionsView
+from gui.models import (
+    CancelState,
+    LogColumn,
+    LogModel,
+    PositionColumn,
+    PositionsModel,
+    PositionsProxy,
+    WorkingColumn,
+    WorkingOrdersModel,
+)
+from gui.widgets import ConnectionStrip, LogView, PositionsView, WorkingOrdersView, fmt_clock
 
-__all__ = ["DEMO_BANNER", "MainWindow"]
+__all__ = ["DEMO_BANNER", "HEALTH_INTERVAL_MS", "MainWindow", "stale_text"]
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +64,40 @@ _POSITION_WIDTHS = {
     PositionColumn.ENTRY: 120,
     PositionColumn.MARK: 120,
     PositionColumn.PNL: 140,
-    PositionColumn.ACTION: 132,
+    PositionColumn.ACTION: 172,
 }
-_LOG_WIDTHS = {
-    LogColumn.TIME: 96,
-    LogColumn.KIND: 92,
+_LOG_WIDTHS = {  # the rest of the width goes to Message (its tooltip has the whole text)
+    LogColumn.TIME: 104,
+    LogColumn.KIND: 100,
     LogColumn.VENUE: 84,
-    LogColumn.ACCOUNT: 130,
-    LogColumn.SYMBOL: 160,
-    LogColumn.STATUS: 96,
-    LogColumn.RAW_STATUS: 120,
-    LogColumn.QUANTITY: 96,
-    LogColumn.REMAINING: 104,
-    LogColumn.PRICE: 96,
+    LogColumn.ACCOUNT: 124,
+    LogColumn.SYMBOL: 136,
+    LogColumn.STATUS: 118,
+    LogColumn.RAW_STATUS: 114,
+    LogColumn.QUANTITY: 86,
+    LogColumn.REMAINING: 102,
+    LogColumn.PRICE: 80,
 }
+_WORKING_WIDTHS = {
+    WorkingColumn.VENUE: 90,
+    WorkingColumn.ACCOUNT: 150,
+    WorkingColumn.SYMBOL: 150,
+    WorkingColumn.KIND: 72,
+    WorkingColumn.SIDE: 56,
+    WorkingColumn.QUANTITY: 92,
+    WorkingColumn.REMAINING: 102,
+    WorkingColumn.PRICE: 100,
+    WorkingColumn.TRIGGER: 130,
+    WorkingColumn.STATUS: 116,
+    WorkingColumn.ACTION: 132,
+}
+HEALTH_INTERVAL_MS = 1000
+_LOG_TAB, _WORKING_TAB = 0, 1
+
+
+def stale_text(venue: Venue, what: str, since: float) -> str:
+    """The tooltip of a stale row: why and since when its numbers may be out of date."""
+    return f"Stale: {venue.label} {what} since {fmt_clock(since)} — numbers may be out of date"
 
 
 class MainWindow(QMainWindow):
@@ -71,6 +113,9 @@ class MainWindow(QMainWindow):
         secrets_problem: str | None = None,
         coalesce_ms: int = 50,
         log_max_rows: int = 200_000,
+        health_interval_ms: int = HEALTH_INTERVAL_MS,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -86,10 +131,22 @@ class MainWindow(QMainWindow):
         self.positions_proxy = PositionsProxy(self)
         self.positions_proxy.setSourceModel(self.positions_model)
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms)
+        self.working_model = WorkingOrdersModel(self)
         self.dialogs: dict[PositionKey, CloseDialog] = {}
+        self._clock = clock  # time.monotonic: the clock of SessionHealth.last_message_at
+        self._wall = wall_clock
+        self._outage: dict[str, float] = {}  # account -> wall time its connection went down
+        self._silent: dict[str, float] = {}  # account -> wall time of the last message heard
+        self._health_failed: set[str] = set()
+        self._cancels: dict[tuple[str, str], asyncio.Task[None]] = {}  # one per order, at most
         self._build(secrets_problem)
         self._connect()
         self._load_current()
+        # Health is polled, not pushed: silence is exactly what no event would ever report.
+        self.healthTimer = QTimer(self)
+        self.healthTimer.setInterval(health_interval_ms)
+        self.healthTimer.timeout.connect(self.refresh_health)
+        self.healthTimer.start()
 
     # ------------------------------------------------------------------ layout
     def _build(self, secrets_problem: str | None) -> None:
@@ -148,14 +205,26 @@ class MainWindow(QMainWindow):
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(10, 4, 10, 8)
         bl.setSpacing(6)
-        log_title = QLabel("Order log", bottom)
-        log_title.setObjectName("sectionTitle")
-        bl.addWidget(log_title)
-        self.logView = LogView(bottom)
+        self.bottomTabs = QTabWidget(bottom)
+        self.bottomTabs.setObjectName("bottomTabs")
+        self.bottomTabs.setDocumentMode(True)
+        self.logView = LogView(self.bottomTabs)
         self.logView.setModel(self.log_model)
         for lcol, width in _LOG_WIDTHS.items():
             self.logView.setColumnWidth(lcol, width)
-        bl.addWidget(self.logView)
+        self.workingOrdersView = WorkingOrdersView(self.bottomTabs)
+        self.workingOrdersView.setModel(self.working_model)
+        wh = self.workingOrdersView.horizontalHeader()
+        for wcol, width in _WORKING_WIDTHS.items():
+            self.workingOrdersView.setColumnWidth(wcol, width)
+        wh.setSectionResizeMode(WorkingColumn.ACCOUNT, QHeaderView.ResizeMode.Stretch)
+        wh.setSectionResizeMode(WorkingColumn.ACTION, QHeaderView.ResizeMode.Fixed)
+        self.bottomTabs.addTab(self.logView, "Order log")
+        self.bottomTabs.addTab(self.workingOrdersView, "Working orders (0)")
+        self.bottomTabs.setTabToolTip(
+            _WORKING_TAB, "Limit closes and triggers resting at the venues; each can be cancelled"
+        )
+        bl.addWidget(self.bottomTabs)
 
         self.splitter.addWidget(top)
         self.splitter.addWidget(bottom)
@@ -190,19 +259,34 @@ class MainWindow(QMainWindow):
         b.intentChanged.connect(self._on_intent)
         b.logEvent.connect(self.log_model.append_event)
         b.connectionChanged.connect(self._on_connection)
+        b.workingOrder.connect(self._on_working)
+        b.workingOrderRemoved.connect(self._on_working_removed)
         self.positionsView.closeRequested.connect(self.request_close)
+        self.workingOrdersView.cancelRequested.connect(self.request_cancel)
         m = self.positions_model
         m.rowsInserted.connect(self._update_count)
         m.rowsRemoved.connect(self._update_count)
         m.modelReset.connect(self._update_count)
+        wm = self.working_model
+        wm.rowsInserted.connect(self._update_working_count)
+        wm.rowsRemoved.connect(self._update_working_count)
+        wm.modelReset.connect(self._update_working_count)
 
     def _load_current(self) -> None:
         """Show whatever the desk already knows (the window may open after it started)."""
         for name, account in self.desk.accounts.items():
+            state = self.desk.connection_state(name)
+            if state is not ConnectionState.CONNECTED:
+                self._outage[name] = self._wall()
             self.connectionStrip.set_state(
-                name, account.venue, self.desk.connection_state(name)
+                name, account.venue, state, since=self._outage.get(name)
             )
         self.positions_model.upsert_many(self.desk.positions.values())
+        for order in self.desk.working_orders.values():
+            self._on_working(order)
+        for name in self.desk.accounts:
+            self._refresh_stale(name)
+        self.refresh_health()
 
     def set_demo(self, demo: bool) -> None:
         """Show or hide the DEMO banner: only simulated venues, so no real orders."""
@@ -232,11 +316,139 @@ class MainWindow(QMainWindow):
         self.positions_model.set_intent(intent)
 
     def _on_connection(self, event: ConnectionEvent) -> None:
-        self.connectionStrip.set_state(event.account, event.venue, event.state, event.message)
+        name = event.account
+        if event.state is ConnectionState.CONNECTED:
+            self._outage.pop(name, None)
+            self._silent.pop(name, None)
+        else:  # DISCONNECTED, CONNECTING (a retry) and FAILED: the outage began at the first
+            self._outage.setdefault(name, event.at)
+        self.connectionStrip.set_state(
+            name, event.venue, event.state, event.message, since=self._outage.get(name)
+        )
+        self._refresh_health_of(name, self._clock())
+        self._refresh_stale(name)
+
+    def _venue_of(self, account: str) -> Venue | None:
+        badge = self.connectionStrip.badges.get(account)
+        if badge is not None:
+            return badge.venue
+        config = self.desk.accounts.get(account)
+        return config.venue if config is not None else None
+
+    def stale_reason(self, account: str) -> str | None:
+        """Why this account's rows may be out of date now, or None when they are live."""
+        venue = self._venue_of(account)
+        if venue is None:
+            return None
+        if (since := self._outage.get(account)) is not None:
+            return stale_text(venue, "disconnected", since)
+        if (since := self._silent.get(account)) is not None:
+            return stale_text(venue, "silent", since)
+        return None
+
+    def _refresh_stale(self, account: str) -> None:
+        reason = self.stale_reason(account)
+        self.positions_model.set_stale(account, reason)
+        self.working_model.set_stale(account, reason)
+
+    def refresh_health(self) -> None:
+        """Ask every session for its health (cheap) and show it; runs every second."""
+        now = self._clock()
+        for name in list(self.connectionStrip.badges):
+            self._refresh_health_of(name, now)
+            self._refresh_stale(name)
+
+    def _refresh_health_of(self, account: str, now: float) -> None:
+        badge = self.connectionStrip.badges.get(account)
+        if badge is None:
+            return
+        try:
+            health = self.desk.health(account)
+        except Exception:  # a broken health() must not stop the others' badges
+            if account not in self._health_failed:
+                self._health_failed.add(account)
+                log.warning("health of %s failed", account, exc_info=True)
+            return
+        badge.set_health(health, now)
+        last = health.last_message_at
+        if not badge.stale or last is None:
+            self._silent.pop(account, None)
+        elif account not in self._silent:
+            self._silent[account] = self._wall() - (now - last)
 
     def _update_count(self, *_: object) -> None:
         n = self.positions_model.rowCount()
         self.positionsTitle.setText(f"Open positions ({n})")
+
+    # ------------------------------------------------------------------ working orders
+    def _on_working(self, order: WorkingOrder) -> None:
+        self.working_model.upsert(order)
+        self._refresh_marker(PositionKey(order.account, order.venue, order.symbol))
+
+    def _on_working_removed(self, event: WorkingOrderRemoved) -> None:
+        order = self.working_model.remove((event.account, event.order_id))
+        if order is not None:
+            self._refresh_marker(PositionKey(order.account, order.venue, order.symbol))
+
+    def _refresh_marker(self, key: PositionKey) -> None:
+        self.positions_model.set_working(key, self.working_model.orders_for(key))
+
+    def _update_working_count(self, *_: object) -> None:
+        n = self.working_model.rowCount()
+        self.bottomTabs.setTabText(_WORKING_TAB, f"Working orders ({n})")
+
+    def request_cancel(self, ident: tuple[str, str]) -> None:
+        """Cancel a resting order (its button), once.
+
+        A second click while this window's cancel is out sends nothing and says so. The check
+        is here, not only in the desk: a second task could otherwise start just after the first
+        one finished and send again. The desk's own CancelPending covers cancels started
+        elsewhere.
+        """
+        order = self.working_model.order(ident)
+        if order is None:
+            return
+        if ident in self._cancels:
+            self._say_pending(order)
+            return
+        if self.working_model.cancel_state(ident) is CancelState.CONFIRMED:
+            self.statusBar().showMessage(
+                f"The venue already confirmed the cancel of {_order_name(order)}.", 8000
+            )
+            return
+        self.working_model.set_cancelling(ident)
+        task = self.tracker.spawn(self._cancel(order), name=f"cancel {order.order_id}")
+        self._cancels[ident] = task
+        task.add_done_callback(lambda _t: self._cancels.pop(ident, None))
+
+    def _say_pending(self, order: WorkingOrder) -> None:
+        self.statusBar().showMessage(
+            f"A cancel of {_order_name(order)} is already on its way; nothing new was sent.",
+            8000,
+        )
+
+    async def _cancel(self, order: WorkingOrder) -> None:
+        ident = order.ident
+        try:
+            await self.desk.cancel(order, reason="Cancel clicked in Working orders")
+        except CancelPending:
+            # Someone else's cancel is out; this click sent nothing. The button goes back to
+            # Cancel rather than claim a cancel this window cannot follow.
+            self.working_model.set_cancel_idle(ident)
+            self._say_pending(order)
+            return
+        except CancelRejected as exc:
+            self.working_model.set_cancel_refused(ident, str(exc))
+            self.statusBar().showMessage(
+                f"Cancel of {_order_name(order)} refused: {exc}", 15000
+            )
+            return
+        except BaseException as exc:
+            # Never leave the button on "Cancelling…": the order may well still be working.
+            self.working_model.set_cancel_refused(ident, f"{type(exc).__name__}: {exc}")
+            raise
+        self.working_model.set_cancel_confirmed(ident)
+        self.statusBar().showMessage(f"Cancel of {_order_name(order)} confirmed.", 8000)
 
     def _on_task_failed(self, name: str, error: str) -> None:
         self.statusBar().showMessage(f"Something went wrong in “{name}”: {error}", 15000)
@@ -306,6 +518,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ shutdown
     async def shutdown(self) -> None:
         """Detach from the desk and settle every GUI task; the caller stops the desk."""
+        self.healthTimer.stop()
         for dialog in list(self.dialogs.values()):
             dialog.reject()
         with contextlib.suppress(TimeoutError):
@@ -326,3 +539,7 @@ class MainWindow(QMainWindow):
 
     def source_index(self, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
         return self.positions_proxy.mapToSource(index)
+
+
+def _order_name(order: WorkingOrder) -> str:
+    return f"order {order.order_id} ({order.symbol} on {order.account})"

@@ -1,6 +1,6 @@
-"""Table models for the positions book and the order log.
+"""Table models for the positions book, the working orders and the order log.
 
-Both are keyed by identity, insert and remove rows properly, and report ``dataChanged`` over
+All are keyed by identity, insert and remove rows properly, and report ``dataChanged`` over
 only the cells that changed, so views repaint little and selection survives repricing. Numbers
 sort in Python (``SORT_ROLE`` + :class:`PositionsProxy`): Qt would otherwise compare them as
 strings or truncate them to 32 bits.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -34,31 +34,42 @@ from core.model import (
     ConnectionEvent,
     ConnectionState,
     Fill,
+    OrderSide,
     OrderStatus,
     OrderUpdate,
     Position,
     PositionKey,
     PositionSide,
     ProtocolError,
+    TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
 )
 
 __all__ = [
+    "BUTTON_ROLE",
     "COALESCE_MS",
     "KEY_ROLE",
     "SORT_ROLE",
+    "CancelState",
     "LogColumn",
     "LogEntry",
     "LogModel",
     "PositionColumn",
     "PositionsModel",
     "PositionsProxy",
+    "WorkingColumn",
+    "WorkingOrdersModel",
+    "describe_working",
     "fmt_decimal",
+    "fmt_trigger",
     "intent_label",
 ]
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a Python value to sort by (Decimal, str, float)
-KEY_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's PositionKey
+KEY_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's identity: PositionKey, or (account, order id)
+BUTTON_ROLE = Qt.ItemDataRole.UserRole + 3  # a painted button's state label (picks its colours)
 COALESCE_MS = 50
 FLUSH_SLICE = 256  # rows applied between budget checks
 FLUSH_BUDGET = 0.008  # seconds of one loop turn a timed flush may use
@@ -69,6 +80,7 @@ PROFIT = QColor("#1b7f3b")
 LOSS = QColor("#c62828")
 MUTED = QColor("#6b7280")
 WARN = QColor("#b45309")
+STALE = QColor("#9aa1ab")
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -91,6 +103,54 @@ def _monospace() -> QFont:
     return font
 
 
+def _italic(base: QFont | None = None) -> QFont:
+    """Italic on top of ``base``; from nothing, a font that sets only italic, so the view's own
+    family and size (from the style sheet) still apply: the delegate resolves it against them."""
+    font = QFont(base) if base is not None else QFont()
+    font.setItalic(True)
+    return font
+
+
+def _runs(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted rows as (first, last) runs of consecutive rows: one dataChanged per run."""
+    out: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if out and row == out[-1][1] + 1:
+            out[-1] = (out[-1][0], row)
+        else:
+            out.append((row, row))
+    return out
+
+
+_STALE_ROLES = [
+    Qt.ItemDataRole.ForegroundRole,
+    Qt.ItemDataRole.FontRole,
+    Qt.ItemDataRole.ToolTipRole,
+]
+
+
+def fmt_trigger(price: Decimal | None, event: TriggerEvent | None) -> str:
+    """A trigger as the user reads it: "4400 Mark"."""
+    if price is None:
+        return ""
+    text = fmt_decimal(price)
+    return f"{text} {event.label}" if event is not None else text
+
+
+def describe_working(order: WorkingOrder) -> str:
+    """One line for a tooltip or a message: "Limit sell 5 @ 120.5", "Trigger sell 5 at 4400
+    Mark"."""
+    side = order.side.value.lower() if order.side is not None else ""
+    qty = fmt_decimal(order.remaining if order.remaining is not None else order.quantity)
+    head = " ".join(p for p in (order.kind.value.capitalize(), side, qty or "all") if p)
+    if order.kind is WorkingKind.TRIGGER:
+        text = f"{head} at {fmt_trigger(order.trigger_price, order.trigger_event)}"
+        if order.price is not None:
+            text += f", limit {fmt_decimal(order.price)}"
+        return text
+    return f"{head} @ {fmt_decimal(order.price)}" if order.price is not None else head
+
+
 def intent_label(intent: CloseIntent | None) -> str:
     """The Close button's text: the latest close's state while it matters, else "Close"."""
     if intent is None or intent.state in (IntentState.FILLED, IntentState.CANCELLED):
@@ -107,6 +167,12 @@ def _intent_tooltip(intent: CloseIntent | None) -> str:
     if intent.message:
         text += f" — {intent.message}"
     return text
+
+
+def action_text(intent: CloseIntent | None, working: int) -> str:
+    """The Close button's full text: its state, plus a marker when orders rest for the row."""
+    label = intent_label(intent)
+    return f"{label} · {working} working" if working else label
 
 
 # ============================================================================ positions
@@ -159,6 +225,7 @@ _ACTION_ROLES = [
     Qt.ItemDataRole.DisplayRole,
     Qt.ItemDataRole.ToolTipRole,
     SORT_ROLE,
+    BUTTON_ROLE,
 ]
 
 
@@ -187,6 +254,9 @@ class PositionsModel(QAbstractTableModel):
     ``queue_upsert`` is the high-rate path (every repricing): updates are coalesced per key and
     applied on a short timer. ``upsert`` applies at once. ``remove`` is immediate and drops any
     queued update of the same key, so a flat position never reappears.
+
+    ``set_stale`` greys one account's rows while its venue is down or silent, and
+    ``set_working`` marks the rows that have orders resting at the venue.
     """
 
     def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
@@ -198,11 +268,16 @@ class PositionsModel(QAbstractTableModel):
         self._texts: dict[PositionKey, tuple[str, ...]] = {}  # per column, as shown
         self._intents: dict[PositionKey, CloseIntent] = {}
         self._pending: dict[PositionKey, Position] = {}
+        # Kept apart from the rows: orders can rest before the position's row arrives.
+        self._working: dict[PositionKey, tuple[WorkingOrder, ...]] = {}
+        self._stale: dict[str, str] = {}  # account -> why its numbers may be out of date
         self._coalesce_ms = coalesce_ms
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
         self._mono = _monospace()
+        self._italic = _italic()
+        self._mono_italic = _italic(self._mono)
 
     # ------------------------------------------------------------------ queries
     def position(self, key: PositionKey) -> Position | None:
@@ -224,11 +299,17 @@ class PositionsModel(QAbstractTableModel):
     def pending_count(self) -> int:
         return len(self._pending)
 
+    def working(self, key: PositionKey) -> tuple[WorkingOrder, ...]:
+        return self._working.get(key, ())
+
+    def stale_reason(self, account: str) -> str | None:
+        return self._stale.get(account)
+
     def sort_value(self, row: int, column: int) -> Any:
         """The cell's Python value (Decimal, str or None); the proxy sorts by it."""
         key = self._keys[row]
         if column == _ACTION:
-            return intent_label(self._intents.get(key))
+            return action_text(self._intents.get(key), len(self._working.get(key, ())))
         return self._values[key][column]
 
     # ------------------------------------------------------------------ updates
@@ -300,7 +381,39 @@ class PositionsModel(QAbstractTableModel):
         self._texts.clear()
         self._intents.clear()
         self._pending.clear()
+        self._working.clear()
+        self._stale.clear()
         self.endResetModel()
+
+    def set_working(self, key: PositionKey, orders: Sequence[WorkingOrder]) -> None:
+        """The orders resting for this position; its Close button says how many."""
+        new = tuple(orders)
+        if self._working.get(key, ()) == new:
+            return
+        if new:
+            self._working[key] = new
+        else:
+            self._working.pop(key, None)
+        row = self._rows.get(key)
+        if row is not None:
+            idx = self.index(row, PositionColumn.ACTION)
+            self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+
+    def set_stale(self, account: str, reason: str | None) -> None:
+        """Grey one account's rows (``reason`` is their tooltip), or bring them back (None).
+
+        dataChanged covers exactly that account's rows, in runs of consecutive rows.
+        """
+        if self._stale.get(account) == reason:
+            return
+        if reason is None:
+            del self._stale[account]
+        else:
+            self._stale[account] = reason
+        rows = [i for i, k in enumerate(self._keys) if k.account == account]
+        last = len(PositionColumn) - 1
+        for first, end in _runs(rows):
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last), _STALE_ROLES)
 
     def set_intent(self, intent: CloseIntent) -> None:
         """Show a close's progress on its row's button; ignored once the row is gone."""
@@ -393,34 +506,57 @@ class PositionsModel(QAbstractTableModel):
         col = PositionColumn(index.column())
         if role == KEY_ROLE:
             return key
+        stale = self._stale.get(key.account)
         if col is PositionColumn.ACTION:
-            intent = self._intents.get(key)
-            if role == Qt.ItemDataRole.DisplayRole:
-                return intent_label(intent)
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return _intent_tooltip(intent)
-            if role == Qt.ItemDataRole.AccessibleTextRole:
-                return f"Close {key.symbol} on {key.account}"
-            if role == SORT_ROLE:
-                return intent_label(intent)
-            if role == Qt.ItemDataRole.TextAlignmentRole:
-                return Qt.AlignmentFlag.AlignCenter
-            return None
+            return self._action_data(key, role, stale)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._texts[key][col]
         if role == SORT_ROLE:
             return self._values[key][col]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if col.numeric else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole and col is PositionColumn.PNL:
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if stale is not None:
+                return QBrush(STALE)
+            if col is not PositionColumn.PNL:
+                return None
             pnl = self._positions[key].unrealised_pnl
             if pnl is not None and pnl > 0:
                 return QBrush(PROFIT)
             if pnl is not None and pnl < 0:
                 return QBrush(LOSS)
             return None
-        if role == Qt.ItemDataRole.FontRole and col.numeric:
-            return self._mono
+        if role == Qt.ItemDataRole.FontRole:
+            if stale is not None:
+                return self._mono_italic if col.numeric else self._italic
+            return self._mono if col.numeric else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return stale
+        return None
+
+    def _action_data(self, key: PositionKey, role: int, stale: str | None) -> Any:
+        intent = self._intents.get(key)
+        working = self._working.get(key, ())
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            return action_text(intent, len(working))
+        if role == BUTTON_ROLE:
+            return intent_label(intent)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [_intent_tooltip(intent)]
+            if working:
+                n = len(working)
+                lines.append(f"{n} working order{'s' if n != 1 else ''} at the venue:")
+                lines.extend(f"  • {describe_working(o)}" for o in working)
+            if stale is not None:
+                lines.append(stale)
+            return "\n".join(lines)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            text = f"Close {key.symbol} on {key.account}"
+            if working:
+                text += f" ({len(working)} working)"
+            return text
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return Qt.AlignmentFlag.AlignCenter
         return None
 
 
@@ -473,6 +609,310 @@ class PositionsProxy(QSortFilterProxyModel):
         if row is None:
             return None
         return self.mapFromSource(source.index(row, 0)).row()
+
+
+# ============================================================================ working orders
+
+
+class WorkingColumn(enum.IntEnum):
+    VENUE = 0
+    ACCOUNT = 1
+    SYMBOL = 2
+    KIND = 3
+    SIDE = 4
+    QUANTITY = 5
+    REMAINING = 6
+    PRICE = 7
+    TRIGGER = 8
+    STATUS = 9
+    ACTION = 10
+
+    @property
+    def title(self) -> str:
+        return _WORKING_TITLES[self]
+
+    @property
+    def numeric(self) -> bool:
+        return self in _NUMERIC_WORKING_COLUMNS
+
+
+_WORKING_TITLES = {
+    WorkingColumn.VENUE: "Venue",
+    WorkingColumn.ACCOUNT: "Account",
+    WorkingColumn.SYMBOL: "Symbol",
+    WorkingColumn.KIND: "Kind",
+    WorkingColumn.SIDE: "Side",
+    WorkingColumn.QUANTITY: "Quantity",
+    WorkingColumn.REMAINING: "Remaining",
+    WorkingColumn.PRICE: "Price",
+    WorkingColumn.TRIGGER: "Trigger",
+    WorkingColumn.STATUS: "Venue status",
+    WorkingColumn.ACTION: "",
+}
+_NUMERIC_WORKING_COLUMNS = frozenset(
+    {WorkingColumn.QUANTITY, WorkingColumn.REMAINING, WorkingColumn.PRICE, WorkingColumn.TRIGGER}
+)
+_WORKING_VALUE_COLUMNS = tuple(c for c in WorkingColumn if c is not WorkingColumn.ACTION)
+_KIND_LABELS = {WorkingKind.LIMIT: "Limit", WorkingKind.TRIGGER: "Trigger"}
+_ORDER_SIDE_LABELS = {s: s.value.capitalize() for s in OrderSide}
+_CANCEL_ROLES = [
+    Qt.ItemDataRole.DisplayRole,
+    Qt.ItemDataRole.ToolTipRole,
+    BUTTON_ROLE,
+]
+
+WorkingIdent = tuple[str, str]  # (account, order id), as WorkingOrder.ident
+
+
+class CancelState(enum.StrEnum):
+    """What the row's Cancel button says. The label is the state, so the two never disagree."""
+
+    IDLE = "Cancel"
+    CANCELLING = "Cancelling…"
+    CONFIRMED = "Cancelled"  # the venue said yes; the row goes when the removal arrives
+
+
+def _working_texts(o: WorkingOrder) -> tuple[str, ...]:
+    if o.price is not None:
+        price = fmt_decimal(o.price)
+    else:
+        price = "Market" if o.kind is WorkingKind.TRIGGER else ""
+    return (
+        _VENUE_LABELS[o.venue],
+        o.account,
+        o.symbol,
+        _KIND_LABELS.get(o.kind, o.kind.value),
+        _ORDER_SIDE_LABELS[o.side] if o.side is not None else "",
+        fmt_decimal(o.quantity) or "All",
+        fmt_decimal(o.remaining),
+        price,
+        fmt_trigger(o.trigger_price, o.trigger_event),
+        o.raw_status,
+    )
+
+
+class WorkingOrdersModel(QAbstractTableModel):
+    """Orders resting at the venues (limit closes and triggers), one row per (account, order id).
+
+    Rows come and go with the desk's WorkingOrder / WorkingOrderRemoved events; the Cancel
+    button's state (``set_cancelling`` ...) lives here because only the GUI knows a click
+    happened before the desk's cancel task runs.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._idents: list[WorkingIdent] = []
+        self._rows: dict[WorkingIdent, int] = {}
+        self._orders: dict[WorkingIdent, WorkingOrder] = {}
+        self._texts: dict[WorkingIdent, tuple[str, ...]] = {}
+        self._cancel: dict[WorkingIdent, CancelState] = {}
+        self._refused: dict[WorkingIdent, str] = {}  # the last refused cancel's reason
+        self._stale: dict[str, str] = {}
+        self._mono = _monospace()
+        self._italic = _italic()
+        self._mono_italic = _italic(self._mono)
+
+    # ------------------------------------------------------------------ queries
+    def order(self, ident: WorkingIdent) -> WorkingOrder | None:
+        return self._orders.get(ident)
+
+    def ident_at(self, row: int) -> WorkingIdent:
+        return self._idents[row]
+
+    def row_of(self, ident: WorkingIdent) -> int | None:
+        return self._rows.get(ident)
+
+    def orders(self) -> list[WorkingOrder]:
+        return [self._orders[i] for i in self._idents]
+
+    def orders_for(self, key: PositionKey) -> list[WorkingOrder]:
+        return [
+            o for o in self.orders()
+            if o.account == key.account and o.venue is key.venue and o.symbol == key.symbol
+        ]
+
+    def cancel_state(self, ident: WorkingIdent) -> CancelState:
+        return self._cancel.get(ident, CancelState.IDLE)
+
+    def refused_reason(self, ident: WorkingIdent) -> str | None:
+        return self._refused.get(ident)
+
+    # ------------------------------------------------------------------ updates
+    def upsert(self, order: WorkingOrder) -> None:
+        ident = order.ident
+        texts = _working_texts(order)
+        row = self._rows.get(ident)
+        if row is None:
+            row = len(self._idents)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._idents.append(ident)
+            self._rows[ident] = row
+            self._orders[ident] = order
+            self._texts[ident] = texts
+            self.endInsertRows()
+            return
+        old = self._texts[ident]
+        self._orders[ident] = order
+        self._texts[ident] = texts
+        changed = [c for c in _WORKING_VALUE_COLUMNS if old[c] != texts[c]]
+        for first, last in _runs(changed):
+            self.dataChanged.emit(self.index(row, first), self.index(row, last), _VALUE_ROLES)
+
+    def remove(self, ident: WorkingIdent) -> WorkingOrder | None:
+        """Drop the row; returns the order it showed (None if there was none)."""
+        row = self._rows.get(ident)
+        if row is None:
+            return None
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._idents[row]
+        del self._rows[ident]
+        order = self._orders.pop(ident)
+        del self._texts[ident]
+        self._cancel.pop(ident, None)
+        self._refused.pop(ident, None)
+        for i in range(row, len(self._idents)):
+            self._rows[self._idents[i]] = i
+        self.endRemoveRows()
+        return order
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._idents.clear()
+        self._rows.clear()
+        self._orders.clear()
+        self._texts.clear()
+        self._cancel.clear()
+        self._refused.clear()
+        self._stale.clear()
+        self.endResetModel()
+
+    def set_cancelling(self, ident: WorkingIdent) -> None:
+        self._set_cancel(ident, CancelState.CANCELLING)
+
+    def set_cancel_idle(self, ident: WorkingIdent) -> None:
+        self._set_cancel(ident, CancelState.IDLE)
+
+    def set_cancel_confirmed(self, ident: WorkingIdent) -> None:
+        self._refused.pop(ident, None)
+        self._set_cancel(ident, CancelState.CONFIRMED)
+
+    def set_cancel_refused(self, ident: WorkingIdent, reason: str) -> None:
+        """The cancel was refused: the order may still be working, so the row stays and its
+        button offers Cancel again with the reason as its tooltip."""
+        if ident not in self._rows:
+            return
+        self._refused[ident] = reason
+        self._set_cancel(ident, CancelState.IDLE, force=True)
+
+    def _set_cancel(self, ident: WorkingIdent, state: CancelState, force: bool = False) -> None:
+        row = self._rows.get(ident)
+        if row is None:
+            return
+        if not force and self._cancel.get(ident, CancelState.IDLE) is state:
+            return
+        if state is CancelState.IDLE:
+            self._cancel.pop(ident, None)
+        else:
+            self._cancel[ident] = state
+        idx = self.index(row, WorkingColumn.ACTION)
+        self.dataChanged.emit(idx, idx, _CANCEL_ROLES)
+
+    def set_stale(self, account: str, reason: str | None) -> None:
+        """As PositionsModel.set_stale: the account's resting orders may have changed unseen."""
+        if self._stale.get(account) == reason:
+            return
+        if reason is None:
+            del self._stale[account]
+        else:
+            self._stale[account] = reason
+        rows = [i for i, ident in enumerate(self._idents) if ident[0] == account]
+        last = len(WorkingColumn) - 1
+        for first, end in _runs(rows):
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last), _STALE_ROLES)
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._idents)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(WorkingColumn)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(WorkingColumn):
+            return None
+        col = WorkingColumn(section)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.title
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col.numeric else _LEFT
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return col.title or "Cancel"
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._idents):
+            return None
+        ident = self._idents[index.row()]
+        col = WorkingColumn(index.column())
+        if role == KEY_ROLE:
+            return ident
+        stale = self._stale.get(ident[0])
+        if col is WorkingColumn.ACTION:
+            return self._action_data(ident, role, stale)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self._texts[ident][col]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if col.numeric else _LEFT
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if stale is not None:
+                return QBrush(STALE)
+            return QBrush(MUTED) if col is WorkingColumn.STATUS else None
+        if role == Qt.ItemDataRole.FontRole:
+            if stale is not None:
+                return self._mono_italic if col.numeric else self._italic
+            return self._mono if col.numeric else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if stale is not None:
+                return stale
+            order = self._orders[ident]
+            if col is WorkingColumn.KIND and order.order_type:
+                return f"Venue order type: {order.order_type}"
+            if col is WorkingColumn.SYMBOL:
+                return f"Order {order.order_id}: {describe_working(order)}"
+            return None
+        return None
+
+    def _action_data(self, ident: WorkingIdent, role: int, stale: str | None) -> Any:
+        state = self._cancel.get(ident, CancelState.IDLE)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return state.value
+        if role == BUTTON_ROLE:
+            was_refused = state is CancelState.IDLE and ident in self._refused
+            return "Refused" if was_refused else state.value
+        if role == Qt.ItemDataRole.ToolTipRole:
+            refused = self._refused.get(ident)
+            if state is CancelState.CANCELLING:
+                tip = "A cancel is on its way to the venue; clicking again sends nothing new"
+            elif state is CancelState.CONFIRMED:
+                tip = "The venue confirmed the cancel; the row goes when the order leaves its book"
+            elif refused is not None:
+                tip = f"The last cancel was refused: {refused}"
+            else:
+                tip = "Cancel this order at the venue (sent once)"
+            return tip if stale is None else f"{tip}\n{stale}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            order = self._orders[ident]
+            return f"Cancel order {order.order_id} ({order.symbol} on {order.account})"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return Qt.AlignmentFlag.AlignCenter
+        return None
 
 
 # ============================================================================ log
@@ -533,15 +973,27 @@ class LogEntry:
     remaining: str = ""
     price: str = ""
     message: str = ""
-    tone: str = ""  # "good", "bad", "warn" or "" — drives the status colour
+    tone: str = ""  # "good", "bad", "warn" or "" — drives the colour; "bad" reddens the line
+    detail: str = ""  # more than the Message column has room for (its tooltip)
 
     def text(self, column: LogColumn) -> str:
         if column is LogColumn.TIME:
             return fmt_time(self.at)
         return str(getattr(self, column.name.lower()))
 
+    def tooltip(self) -> str:
+        """The Message column's tooltip: the plain-language text, then the venue's own words."""
+        lines = [self.message] if self.message else []
+        if self.raw_status:
+            lines.append(f"Venue status: {self.raw_status}")
+        if self.detail:
+            lines.append(self.detail)
+        return "\n".join(lines)
+
     @classmethod
     def from_update(cls, u: OrderUpdate) -> LogEntry:
+        """The session's plain-language message goes in Message; the venue's own status text
+        stays beside the normalised status, so support can match it to the venue's docs."""
         tone = {
             OrderStatus.FILLED: "good",
             OrderStatus.PARTIAL: "warn",
@@ -559,9 +1011,10 @@ class LogEntry:
             raw_status=u.raw_status,
             quantity=fmt_decimal(u.quantity),
             remaining=fmt_decimal(u.remaining),
-            price=fmt_decimal(u.price if u.price is not None else u.trigger_price),
+            price=fmt_decimal(_shown_price(u)),
             message=u.message,
             tone=tone,
+            detail=_ids(u.order_id, u.client_order_id),
         )
 
     @classmethod
@@ -600,6 +1053,8 @@ class LogEntry:
 
     @classmethod
     def from_protocol_error(cls, e: ProtocolError) -> LogEntry:
+        """Bad venue data or a venue error: its message, its code in the Venue status column,
+        and the offending frame (already redacted by the session) after the message."""
         message = e.message if not e.raw else f"{e.message} — {e.raw[:200]}"
         return cls(
             at=e.at,
@@ -610,7 +1065,25 @@ class LogEntry:
             raw_status=e.code or "",
             message=message,
             tone="bad",
+            detail=f"Received: {e.raw[:1000]}" if e.raw else "",
         )
+
+
+def _shown_price(u: OrderUpdate) -> Decimal | None:
+    """The limit price, or for a market trigger (no price, or Everstrike's price 0) the
+    trigger price: a "0" in the Price column would read as a close at zero."""
+    if u.trigger_price is not None and (u.price is None or u.price == 0):
+        return u.trigger_price
+    return u.price
+
+
+def _ids(order_id: str | None, client_order_id: str | None) -> str:
+    parts = []
+    if order_id:
+        parts.append(f"order {order_id}")
+    if client_order_id:
+        parts.append(f"client order {client_order_id}")
+    return ", ".join(parts)
 
 
 _TONES = {"good": PROFIT, "bad": LOSS, "warn": WARN}
@@ -760,11 +1233,13 @@ class LogModel(QAbstractTableModel):
         entry = self._entries[index.row() - self._offset]
         if role == Qt.ItemDataRole.DisplayRole:
             return entry.text(col)
-        if role == Qt.ItemDataRole.ToolTipRole and col is LogColumn.MESSAGE and entry.message:
-            return entry.message
+        if role == Qt.ItemDataRole.ToolTipRole and col is LogColumn.MESSAGE:
+            return entry.tooltip() or None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if col in _NUMERIC_LOG_COLUMNS else _LEFT
         if role == Qt.ItemDataRole.ForegroundRole:
+            if entry.tone == "bad":  # a rejection or an error: the whole line is red
+                return QBrush(LOSS)
             if col in (LogColumn.STATUS, LogColumn.KIND) and entry.tone in _TONES:
                 return QBrush(_TONES[entry.tone])
             if col is LogColumn.RAW_STATUS:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.websockets import WebSocket
@@ -43,6 +44,32 @@ class Received:
     path: str
     headers: dict[str, str]
     body: str
+
+    @property
+    def kind(self) -> str:
+        """What was asked: a WS frame's ``type`` (QFEX) or ``op`` (Everstrike), an HTTP path
+        without its query; "" for a frame that is not a JSON object with either."""
+        if self.channel == "http":
+            return self.path.partition("?")[0]
+        try:
+            frame = json.loads(self.body)
+        except ValueError:
+            return ""
+        if not isinstance(frame, dict):
+            return ""
+        kind = frame.get("type", frame.get("op"))
+        return kind if isinstance(kind, str) else ""
+
+    def json(self) -> Any:
+        """The body as JSON, numbers exact (raises ValueError when it is not JSON)."""
+        return loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        """An HTTP form body as a dict (first value of a repeated field wins)."""
+        out: dict[str, str] = {}
+        for key, value in parse_qsl(self.body, keep_blank_values=True):
+            out.setdefault(key, value)
+        return out
 
 
 # ------------------------------------------------------------------------- JSON
@@ -190,8 +217,12 @@ class Outbox:
         Frames produced while the venue is silent are discarded here (and again at send time
         for frames queued just before), so "silent" is decided when the event happens.
         """
-        if not self.closed and not self.faults.silent:
-            self._queue.put_nowait((text, update))
+        if self.closed:
+            return
+        if self.faults.silent:
+            self.faults.count_silenced()
+            return
+        self._queue.put_nowait((text, update))
 
     async def run(self) -> None:
         held: str | None = None
@@ -230,6 +261,7 @@ class Outbox:
         if latency:
             await asyncio.sleep(latency)
         if self.faults.silent:
+            self.faults.count_silenced()
             return
         bad = self.faults.take_malformed()
         if bad is not None:

@@ -27,6 +27,15 @@ Assumptions where the documentation is silent (each also noted at its code):
   ``sub_pair`` counts as one of the 10 public subscriptions. The 20 messages/s limit is enforced
   per connection with an ``error`` reply. Partial fills are announced as
   ``order_partially_completed`` (also before an IOC residual's ``order_cancelled``).
+* ``/active_orders`` lists resting (ACTIVE, partly filled) orders only, never untriggered
+  triggers (VENUES.md 2.9 #7); ``/triggers`` lists every trigger order with its status
+  (UNTRIGGERED until it fires, then ACTIVE/COMPLETED, or CANCELLED). Both return full order
+  objects, newest first.
+* ``/auth/cancel`` on a resting order pushes ``order_cancelled``; on an untriggered trigger,
+  ``trigger_cancelled`` (2.9 #6 assumed yes). ``result`` is the cancelled order object.
+* A trigger that fails on firing reads CANCELLED with ``msg`` in the order object, pushed as
+  ``trigger_failed``. Forced 401/500 bodies (undocumented) are ``{"code":401|500,"msg":...,
+  "result":null}``.
 """
 
 from __future__ import annotations
@@ -157,6 +166,7 @@ class EverstrikeVenue:
             demo.everstrike_instruments(), seed=seed, id_factory=self._new_id, clock=self.now
         )
         self.market.subscribe(self._on_market)
+        self.market.trigger_veto = lambda _order: self.faults.take_trigger_failure()
         self.accounts: dict[str, EverstrikeAccount] = {}  # by api key
         self.registry = TransportRegistry()
         self.closing = asyncio.Event()
@@ -164,6 +174,7 @@ class EverstrikeVenue:
         self._seen: dict[tuple[str, bytes], float] = {}
         self._fees: dict[tuple[str, str], Decimal] = {}
         self._direction: dict[tuple[str, str], str] = {}
+        self._wire_status: dict[str, str] = {}  # order id -> forced wire status
 
     # ------------------------------------------------------------------ setup
     def now(self) -> float:
@@ -219,6 +230,7 @@ class EverstrikeVenue:
             UNTRIGGERED: "UNTRIGGERED",
             REJECTED: "CANCELLED",
         }[order.status]
+        status = self._wire_status.get(order.id, status)
         inst = self.market.instruments[order.symbol]
         price = order.price
         if order.fills and order.order_type == "MARKET":
@@ -381,10 +393,10 @@ class EverstrikeVenue:
     async def _http(self, request: Request) -> Response:
         body = await request.body()
         self.received.append(record_http(self.name, request, body))
-        forced = self.faults.take_http_status()
+        forced = self.faults.take_http_status(request.url.path.rstrip("/") or "/")
         if forced is None:
             await wait_while_silent(self.faults, self.closing)
-        response = self._forced(forced) if forced is not None else None
+        response = self._forced(*forced) if forced is not None else None
         if response is None:
             response = await self._route(request, body)
         if response is None:  # dropped without a reply (fault knob)
@@ -396,18 +408,22 @@ class EverstrikeVenue:
         return response
 
     @staticmethod
-    def _forced(status: int) -> Response:
+    def _forced(status: int, msg: str | None = None) -> Response:
         if status == 429:
-            return _envelope(429, TOO_MANY, None)
+            return _envelope(429, msg or TOO_MANY, None)
         if status == 503:
-            return _envelope(503, "Invalid request", {})
+            return _envelope(503, msg or "Invalid request", {})
         if status in (408, 414):
-            return _envelope(414, "The timestamp is too old.", None, 408)
+            return _envelope(414, msg or "The timestamp is too old.", None, 408)
+        if status == 401:
+            return _envelope(401, msg or "Invalid API key", None)
+        if status == 500:
+            return _envelope(500, msg or "Internal server error", None)
         try:
             phrase = HTTPStatus(status).phrase
         except ValueError:
             phrase = "Error"
-        return _envelope(status, phrase, None)
+        return _envelope(status, msg or phrase, None)
 
     async def _route(self, request: Request, body: bytes) -> Response | None:
         path = request.url.path.rstrip("/") or "/"
@@ -556,6 +572,10 @@ class EverstrikeVenue:
         if (account.api_key, body) in self._seen:
             raise _Invalid("this signed request was already received (replay)")
         self._seen[(account.api_key, body)] = now
+        if path == "/auth/close":
+            forced = self.faults.take_order_status(form.get("pair"))
+            if forced is not None:
+                return _envelope(200, "null", self._forced_close(account, form, *forced))
         if path in ("/auth/close", "/auth/order"):
             drop, execute = self.faults.take_drop()
             if drop:
@@ -628,6 +648,35 @@ class EverstrikeVenue:
             "position": self._position_obj(
                 self.market.position(account.customer_id, order.symbol)),
         }
+
+    def _forced_close(self, account: EverstrikeAccount, form: dict[str, str], status: str,
+                      msg: str) -> Any:
+        """The order /auth/close would have placed, ended in a forced status, unexecuted."""
+        pair = self._pair(form)
+        pos = self.market.position(account.customer_id, pair)
+        qty = self._decimal(form, "qty") if "qty" in form else abs(pos.size)
+        price = self._decimal(form, "price") if "price" in form else None
+        trigger, event, close_on_trigger = self._trigger_fields(form)
+        now = self.now()
+        order = SimOrder(
+            id=self._new_id(), account=account.customer_id, symbol=pair,
+            side=BUY if pos.size < 0 else SELL,
+            order_type="LIMIT" if price is not None else "MARKET",
+            tif="GTC" if price is not None else "IOC", quantity=qty,
+            price=price if price is not None else ZERO, reduce_only=True,
+            trigger_price=trigger, trigger_event=event, close_on_trigger=close_on_trigger,
+            is_close=True, full_close="qty" not in form, status=CANCELLED, message=msg,
+            created=now, updated=now,
+        )
+        self.market.orders[order.id] = order
+        self._wire_status[order.id] = status
+        if status == "CANCELLED":  # as an unfilled immediate order: added, then cancelled
+            final = self._order_obj(order)
+            self._private(account.customer_id, "order_added", pair,
+                          {"order": {**final, "status": "ACTIVE", "msg": None}}, update=True)
+            self._private(account.customer_id, "order_cancelled", pair, {"order": final},
+                          update=True)
+        return self._result(account, order)
 
     def _close(self, account: EverstrikeAccount, form: dict[str, str],
                pairs: list[tuple[str, str]]) -> Any:

@@ -2,24 +2,100 @@
 
 Tests flip these from the test thread while the venue reads them on the simulator thread, so
 every read and every consume-once counter goes through one lock.
+
+Consume-once knobs queue up; each request takes the first queued entry whose filter matches it.
+When several knobs match one request, the first applies, in this order: ``force_http``
+(Everstrike, before authentication), ``force_error`` (QFEX), then ``force_status`` /
+``force_order_status``, then ``drop_next``. A forced reply never executes the request.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
 
-__all__ = ["MALFORMED_FRAME", "Faults", "PositionsShape"]
+T = TypeVar("T")
+
+__all__ = [
+    "EVERSTRIKE_FORCEABLE_STATUSES",
+    "MALFORMED_FRAME",
+    "QFEX_ERROR_CODES",
+    "QFEX_FORCEABLE_STATUSES",
+    "RATE_LIMITED_MESSAGE",
+    "TRIGGER_FAILED_MESSAGE",
+    "Faults",
+    "ForcedError",
+    "PositionsShape",
+]
 
 PositionsShape = Literal["position_response", "v4_positions"]
 
 # Truncated JSON: what a half-written frame looks like to a client parser.
 MALFORMED_FRAME = '{"order_response": {"order_id": "5b3099'
 
+# VENUES.md 1.8: every documented order status except ACK and FILLED, which would claim the
+# order was accepted or executed when a forced reply executes nothing.
+QFEX_FORCEABLE_STATUSES = frozenset({
+    "MODIFIED", "CANCELLED", "CANCELLED_STP", "REJECTED", "NO_SUCH_ORDER",
+    "INVALID_ORDER_TYPE", "BAD_SYMBOL", "PRICE_LESS_THAN_MIN_PRICE",
+    "PRICE_GREATER_THAN_MAX_PRICE", "CANNOT_MODIFY_PARTIAL_FILL", "FAILED_MARGIN_CHECK",
+    "INVALID_TICK_SIZE_PRECISION_PRICE", "INVALID_TICK_SIZE_PRECISION_QUANTITY",
+    "QUANTITY_LESS_THAN_MIN_QUANTITY", "QUANTITY_GREATER_THAN_MAX_QUANTITY",
+    "INVALID_TIME_IN_FORCE", "REJECTED_WOULD_BREACH_MAX_NOTIONAL",
+    "CANNOT_MODIFY_NO_SUCH_ORDER", "REJECTED_MARKET_CLOSED", "REJECTED_FAILED_TO_PROCESS",
+    "INVALID_TAKEPROFIT_PRICE", "INVALID_STOPLOSS_PRICE", "RATE_LIMITED",
+    "REJECTED_TOO_MANY_OPEN_ORDERS", "REJECTED_OPEN_INTEREST_LIMIT",
+})
+
+# VENUES.md 1.9: the documented ``err`` codes.
+QFEX_ERROR_CODES = frozenset({
+    "RateLimited", "InvalidJSONFormat", "AlreadyAuthenticated", "InvalidParameter",
+    "PermissionDenied", "ServerError", "InvalidOrder", "KycRequired", "TncRequired",
+    "AlreadySubscribedToLeaderboard",
+})
+
+# ASSUMPTION (VENUES.md 1.11 #2): the docs say a RateLimited error "includes a retry-after
+# hint" without showing it. The simulator writes it into ``message`` in this form.
+RATE_LIMITED_MESSAGE = "Rate limit exceeded, retry after {ms}ms"
+
+# Everstrike order statuses a forced /auth/close reply may carry (E-MM maps both).
+EVERSTRIKE_FORCEABLE_STATUSES = frozenset({"REJECTED", "CANCELLED"})
+
+# The diagnostic the Everstrike docs show on a failed trigger order.
+TRIGGER_FAILED_MESSAGE = "Order was rejected due to insufficient balance"
+
+_DEFAULT_ERROR_MESSAGES = {
+    "RateLimited": RATE_LIMITED_MESSAGE.format(ms=250),
+    "InvalidJSONFormat": "message is not valid JSON",
+    "AlreadyAuthenticated": "already authenticated",
+    "InvalidParameter": "invalid parameter",
+    "PermissionDenied": "permission denied",
+    "ServerError": "internal server error",
+    "InvalidOrder": "invalid order",
+    "KycRequired": "KYC verification is required",
+    "TncRequired": "the terms and conditions must be accepted",
+    "AlreadySubscribedToLeaderboard": "already subscribed to the leaderboard",
+}
+
+
+@dataclass(frozen=True)
+class ForcedError:
+    """A QFEX ``err`` frame to answer a request with."""
+
+    error_code: str
+    message: str | None
+
 
 class Faults:
-    """Every knob defaults to "behave like a healthy venue"."""
+    """Every knob defaults to "behave like a healthy venue".
+
+    Both venues: ``latency``, ``clock_skew``, ``silent``, ``duplicate``, ``reorder``,
+    ``drop_next``, ``inject_malformed``, ``fail_next_trigger``. QFEX: ``positions_shape``,
+    ``force_status``, ``force_error``. Everstrike: ``force_http``, ``force_order_status``.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -32,7 +108,12 @@ class Faults:
         self._drop_before_ack = 0
         self._drop_executes = True
         self._malformed: deque[str] = deque()
-        self._http_statuses: deque[int] = deque()
+        self._http_statuses: deque[tuple[int, str | None, str | None]] = deque()
+        self._statuses: deque[tuple[str, str | None]] = deque()
+        self._errors: deque[tuple[ForcedError, str | None]] = deque()
+        self._order_statuses: deque[tuple[str, str, str | None]] = deque()
+        self._trigger_failures: deque[str] = deque()
+        self._silenced = 0
         self._positions_shape: PositionsShape = "position_response"
 
     def reset(self) -> None:
@@ -152,12 +233,120 @@ class Faults:
         with self._lock:
             return self._malformed.popleft() if self._malformed else None
 
-    def force_http(self, status: int, count: int = 1) -> None:
-        """Everstrike: answer the next ``count`` HTTP requests with ``status`` (429, 503, 408,
-        ...) without executing them."""
-        with self._lock:
-            self._http_statuses.extend([int(status)] * count)
+    def force_http(
+        self, status: int, count: int = 1, *, path: str | None = None, msg: str | None = None
+    ) -> None:
+        """Everstrike: answer the next ``count`` HTTP requests (to ``path`` only, when given,
+        e.g. ``"/auth/close"``) with ``status`` and its documented envelope, executing nothing.
 
-    def take_http_status(self) -> int | None:
+        429, 503 and 408 (body code 414) use the documented bodies; 401 and 500 (E-MM maps both
+        to an exchange error; bodies undocumented) use ``{"code":401|500,"msg":...,
+        "result":null}``. ``msg`` replaces the default text (e.g. another 429 wait).
+        """
         with self._lock:
-            return self._http_statuses.popleft() if self._http_statuses else None
+            self._http_statuses.extend([(int(status), path, msg)] * count)
+
+    def take_http_status(self, path: str | None = None) -> tuple[int, str | None] | None:
+        """(status, msg override) for a request to ``path``, if one is queued for it."""
+        with self._lock:
+            hit = _take(self._http_statuses, lambda e: e[1] is None or e[1] == path)
+            return None if hit is None else (hit[0], hit[2])
+
+    def force_status(self, status: str, count: int = 1, symbol: str | None = None) -> None:
+        """QFEX: answer the next ``count`` ``add_order``/``close_position`` requests (for
+        ``symbol`` only, when given) with an ``order_response`` of exactly ``status``.
+
+        Nothing executes: no order is placed and the position is unchanged. The reply has
+        ``quantity_remaining`` = ``quantity`` (nothing filled) and, like every order_response,
+        reaches the caller only if it subscribed to ``order_responses``. ``get_order`` on its
+        ``order_id`` returns it again.
+        """
+        if status not in QFEX_FORCEABLE_STATUSES:
+            raise ValueError(f"{status!r} is not a forceable QFEX order status")
+        with self._lock:
+            self._statuses.extend([(status, symbol)] * count)
+
+    def take_status(self, symbol: str | None) -> str | None:
+        with self._lock:
+            hit = _take(self._statuses, lambda e: e[1] is None or e[1] == symbol)
+            return None if hit is None else hit[0]
+
+    def force_error(
+        self,
+        error_code: str,
+        message: str | None = None,
+        count: int = 1,
+        request_type: str | None = None,
+    ) -> None:
+        """QFEX: answer the next ``count`` trade-WS requests (of ``request_type`` only, e.g.
+        ``"close_position"``, when given; otherwise any request, ``auth`` included) with
+        ``{"err":{"error_code":..,"message":..,"incoming_message":<the request>}}``.
+
+        The request is not executed. ``message`` defaults to a plain text per code; for
+        ``RateLimited`` it is ``RATE_LIMITED_MESSAGE`` with 250 ms (our assumed hint format).
+        """
+        if error_code not in QFEX_ERROR_CODES:
+            raise ValueError(f"{error_code!r} is not a documented QFEX error code")
+        text = message if message is not None else _DEFAULT_ERROR_MESSAGES[error_code]
+        with self._lock:
+            self._errors.extend([(ForcedError(error_code, text), request_type)] * count)
+
+    def take_error(self, request_type: str) -> ForcedError | None:
+        with self._lock:
+            hit = _take(self._errors, lambda e: e[1] is None or e[1] == request_type)
+            return None if hit is None else hit[0]
+
+    def force_order_status(
+        self, status: str, msg: str, count: int = 1, *, pair: str | None = None
+    ) -> None:
+        """Everstrike: answer the next ``count`` ``POST /auth/close`` requests (for ``pair``
+        only, when given) with HTTP 200, code 200 and ``result.order`` in ``status``
+        (REJECTED or CANCELLED) carrying ``msg``. Nothing executes.
+
+        A forced CANCELLED also pushes ``order_added`` then ``order_cancelled`` on the WS, as an
+        unfilled immediate order does; a forced REJECTED pushes nothing (ASSUMPTION: the venue
+        has no rejection category). ``GET /order`` and ``/orders`` list the order afterwards.
+        """
+        if status not in EVERSTRIKE_FORCEABLE_STATUSES:
+            raise ValueError(f"{status!r} must be one of {sorted(EVERSTRIKE_FORCEABLE_STATUSES)}")
+        with self._lock:
+            self._order_statuses.extend([(status, msg, pair)] * count)
+
+    def take_order_status(self, pair: str | None) -> tuple[str, str] | None:
+        with self._lock:
+            hit = _take(self._order_statuses, lambda e: e[2] is None or e[2] == pair)
+            return None if hit is None else (hit[0], hit[1])
+
+    def fail_next_trigger(self, count: int = 1, msg: str = TRIGGER_FAILED_MESSAGE) -> None:
+        """Make the next ``count`` triggers that fire fail instead of executing.
+
+        Everstrike pushes ``trigger_failed`` with ``result.order.msg`` = ``msg`` (the order
+        reads CANCELLED afterwards); QFEX answers an ``order_response`` REJECTED for the stop.
+        The position is unchanged.
+        """
+        with self._lock:
+            self._trigger_failures.extend([msg] * count)
+
+    def take_trigger_failure(self) -> str | None:
+        with self._lock:
+            return self._trigger_failures.popleft() if self._trigger_failures else None
+
+    # ------------------------------------------------------------------ observations
+    @property
+    def silenced(self) -> int:
+        """How many WebSocket frames ``silent`` has swallowed so far (for tests)."""
+        with self._lock:
+            return self._silenced
+
+    def count_silenced(self) -> None:
+        with self._lock:
+            self._silenced += 1
+
+
+def _take(queue: deque[T], match: Callable[[T], bool]) -> T | None:
+    """Remove and return the first entry that ``match``es (the caller holds the lock)."""
+    for i, entry in enumerate(queue):
+        if match(entry):
+            del queue[i]
+            return entry
+    return None

@@ -199,6 +199,9 @@ class Market:
         # Test knob: (account, symbol) pairs whose closes are acknowledged but never reduce the
         # position, to exercise "verified flat" mismatch handling.
         self.stuck: set[tuple[str, str]] = set()
+        # Fault hook: asked as a trigger fires; a returned text fails the trigger with that
+        # message (as a venue does on, e.g., insufficient balance) instead of executing it.
+        self.trigger_veto: Callable[[SimOrder], str | None] | None = None
 
     # ----------------------------------------------------------------- setup and queries
     def set_position(self, account: str, symbol: str, size: Decimal, entry: Decimal) -> None:
@@ -362,6 +365,13 @@ class Market:
         ref = inst.ref_price(order.trigger_event or "MARK_PRICE")
         hit = ref >= order.trigger_price if order.trigger_above else ref <= order.trigger_price
         if not hit:
+            return
+        veto = self.trigger_veto(order) if self.trigger_veto is not None else None
+        if veto is not None:
+            order.status = REJECTED
+            order.message = veto
+            order.updated = self.clock()
+            self._emit(OrderChanged(order, REJECTED, "trigger_failed"))
             return
         pos = self.position(order.account, order.symbol)
         reduces = (pos.size > 0 and order.side == SELL) or (pos.size < 0 and order.side == BUY)

@@ -23,6 +23,19 @@ Assumptions where the documentation is silent (each also noted at its code):
   of the mark is rejected with INVALID_TAKEPROFIT_PRICE / INVALID_STOPLOSS_PRICE.
 * An ALO order that would cross is REJECTED.
 * ``get_user_orders`` lists stops with ``order_id`` = ``stop_order_id`` (UNKNOWN #7).
+* ``cancel_stop_order`` answers ``{"ack":{"incoming_message":...}}`` and sends nothing on
+  ``stop_orders`` (the documented ``stop_order_response`` has no status field to say
+  "cancelled"); the stop leaves ``get_user_orders``. A stop that fires or fails also just
+  leaves. An unknown ``stop_order_id`` gets ``err`` InvalidOrder.
+* ``cancel_order`` on a stop answers the caller CANCELLED with the stop's type and trigger.
+* A rejected order's ``quantity_remaining`` equals its ``quantity`` (nothing was filled), and
+  ``get_order`` on a rejected order's ``order_id`` returns the rejection again.
+* Rate limit (off unless ``QfexSettings.rate_limit_budget`` is set): the documented weights,
+  summed per user over a sliding ``rate_limit_window`` (the docs say "an EMA"), in two buckets
+  (cancels; everything else) that each get the whole budget. ``close_position`` is not in the
+  weight table: it weighs ``rate_limit_default_weight`` (1, like ``add_order``). A refused
+  request is not executed, does not count, and gets ``err`` RateLimited whose message carries
+  the hint as "Rate limit exceeded, retry after <N>ms" (format UNKNOWN, VENUES.md 1.11 #2).
 * ``positions``/``balances`` also push a snapshot right after subscribing.
 * ``fill_response.timestamp`` is epoch seconds (a JSON number, like ``update_time``).
 * MDS ``subscribe`` gets no acknowledgement; unsupported channels get
@@ -35,10 +48,12 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import math
 import random
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,7 +79,7 @@ from core.sim.common import (
     run_connection,
     wait_while_silent,
 )
-from core.sim.faults import Faults
+from core.sim.faults import RATE_LIMITED_MESSAGE, Faults
 from core.sim.market import (
     ACTIVE,
     BUY,
@@ -97,6 +112,24 @@ LEVERAGE = Decimal(20)
 INITIAL_MARGIN = Decimal("0.05")
 MAINTENANCE_MARGIN = Decimal("0.0333")
 DEPOSIT = Decimal(100000)
+REJECTIONS_KEPT = 1000  # rejected orders get_order can still answer for
+
+# VENUES.md 1.9, current weights (the docs changed them once: keep them in settings).
+RATE_WEIGHTS: dict[str, float] = {
+    "add_order": 1.0,
+    "cancel_order": 1.0,
+    "modify_order": 1.0,
+    "get_order": 2.0,
+    "get_user_orders": 5.0,
+    "cancel_all_orders": 2.0,
+    "get_user_trades": 0.5,
+    "subscribe": 0.1,
+    "unsubscribe": 0.1,
+    "cancel_stop_order": 1.0,
+    "modify_stop_order": 1.0,
+    "cancel_on_disconnect": 0.1,
+}
+CANCEL_BUCKET = frozenset({"cancel_order", "cancel_all_orders", "cancel_stop_order"})
 
 
 @dataclass
@@ -110,6 +143,12 @@ class QfexSettings:
     mds_interval: float = 1.0  # documented 1 s market_stats pulses
     ping_interval: float | None = 20.0  # server WS pings (period undocumented); read at start
     ping_timeout: float | None = 20.0
+    # Documented: 12,000 weight units per 60 s per user. None = not enforced (the default, so
+    # demo mode and tests that flood are not throttled).
+    rate_limit_budget: float | None = None
+    rate_limit_window: float = 60.0
+    rate_limit_weights: dict[str, float] = field(default_factory=lambda: dict(RATE_WEIGHTS))
+    rate_limit_default_weight: float = 1.0  # ASSUMPTION: for close_position and unlisted types
 
 
 @dataclass
@@ -187,6 +226,10 @@ class QfexVenue:
         self._next_wire: tuple[str, str] | None = None
         self._attached: dict[str, tuple[Decimal, Decimal]] = {}  # order id -> (tp, sl)
         self._taking = False  # True while a new order is being matched (taker fills)
+        self._fired: set[str] = set()  # stops that triggered (their wire type is now MARKET)
+        self._rejections: dict[str, dict[str, Any]] = {}  # order id -> rejected order_response
+        self._spent: dict[tuple[str, str], deque[tuple[float, Decimal]]] = {}
+        self.market.trigger_veto = lambda _order: self.faults.take_trigger_failure()
 
     # ------------------------------------------------------------------ setup
     def now(self) -> float:
@@ -305,6 +348,10 @@ class QfexVenue:
             self._err(conn, "InvalidParameter", "missing message type", msg)
             return
         kind: str = msg["type"]
+        forced = self.faults.take_error(kind)
+        if forced is not None:
+            self._err(conn, forced.error_code, forced.message, msg)
+            return
         params = msg.get("params", {})
         if not isinstance(params, dict):
             self._err(conn, "InvalidParameter", "params must be an object", msg)
@@ -314,6 +361,10 @@ class QfexVenue:
             return
         if conn.account is None:
             self._err(conn, "PermissionDenied", "not authenticated", msg)
+            return
+        limited = self._rate_limited(conn.account, kind)
+        if limited is not None:
+            self._err(conn, "RateLimited", limited, msg)
             return
         handler = {
             "subscribe": self._subscribe,
@@ -336,6 +387,31 @@ class QfexVenue:
             handler(conn, params, msg)
         except _BadParam as exc:
             self._err(conn, "InvalidParameter", str(exc), msg)
+
+    def _rate_limited(self, account: QfexAccount, kind: str) -> str | None:
+        """Charge ``kind``'s weight to the user's bucket; the RateLimited message if over."""
+        budget = self.settings.rate_limit_budget
+        if budget is None:
+            return None
+        weight = Decimal(str(self.settings.rate_limit_weights.get(
+            kind, self.settings.rate_limit_default_weight)))
+        bucket = "cancel" if kind in CANCEL_BUCKET else "general"
+        spent = self._spent.setdefault((account.account_id, bucket), deque())
+        now, window = time.monotonic(), self.settings.rate_limit_window
+        while spent and now - spent[0][0] >= window:
+            spent.popleft()
+        used = sum((w for _, w in spent), ZERO)
+        excess = used + weight - Decimal(str(budget))
+        if excess <= 0:
+            spent.append((now, weight))
+            return None
+        wait, freed = window, ZERO
+        for at, w in spent:  # retry once enough weight has left the window
+            freed += w
+            if freed >= excess:
+                wait = at + window - now
+                break
+        return RATE_LIMITED_MESSAGE.format(ms=max(1, math.ceil(wait * 1000)))
 
     def _auth(self, conn: _TradeConn, params: dict[str, Any], msg: Any) -> None:
         if conn.account is not None:
@@ -432,7 +508,7 @@ class QfexVenue:
     # ------------------------------------------------------------------ order wire format
     def _wire_of(self, order: SimOrder) -> tuple[str, str]:
         wire = self._wire.get(order.id)
-        if wire and (wire[0] not in STOP_TYPES or order.status == UNTRIGGERED):
+        if wire and (wire[0] not in STOP_TYPES or order.id not in self._fired):
             return wire
         return order.order_type, order.tif
 
@@ -500,10 +576,17 @@ class QfexVenue:
             "time_in_force": tif,
             "user_id": account_id,
             "client_order_id": cid if isinstance(cid, str) else "",
-            "quantity_remaining": ZERO,
+            "quantity_remaining": num("quantity"),  # nothing filled
             "update_time": _secs(self.now()),
             "trade_id": None,
         }
+
+    def _reply_rejection(self, conn: _TradeConn, body: dict[str, Any]) -> None:
+        """Answer a refused add_order/close_position, and remember it for ``get_order``."""
+        self._rejections[body["order_id"]] = body
+        while len(self._rejections) > REJECTIONS_KEPT:
+            del self._rejections[next(iter(self._rejections))]
+        self._reply_order(conn, body)
 
     def _reply_order(self, conn: _TradeConn, body: dict[str, Any]) -> None:
         """order_responses are delivered only when subscribed (breaking change 2025-09-25)."""
@@ -537,6 +620,8 @@ class QfexVenue:
         order = event.order
         if event.kind in ("added", "trigger_added") and self._next_wire is not None:
             self._wire[order.id] = self._next_wire
+        if event.kind == "triggered":
+            self._fired.add(order.id)
         if event.kind == "trigger_added":
             for conn in self._account_conns(order.account, "stop_orders"):
                 self._send(conn, {"stop_order_response": self._stop_body(order)})
@@ -609,11 +694,30 @@ class QfexVenue:
         assert conn.account is not None
         symbol = self._str(params, "symbol")
         cid = self._str(params, "client_order_id", "")
+        forced = self.faults.take_status(symbol)
+        if forced is not None:
+            self._force_close_status(conn, conn.account, symbol, params, forced)
+            return
         drop, execute = self._maybe_drop(conn)
         if not drop or execute:
             self._do_close(conn, conn.account, symbol, cid, params)
         if drop:
             self._abort(conn)
+
+    def _force_close_status(
+        self, conn: _TradeConn, account: QfexAccount, symbol: str, params: dict[str, Any],
+        status: str,
+    ) -> None:
+        """The order close_position would have sent, answered with a forced status."""
+        pos = self.market.position(account.account_id, symbol)
+        side = BUY if pos.size < 0 else SELL
+        body = self._reject_body(account.account_id, params, status, order_type="LIMIT",
+                                 tif="IOC", side=side)
+        inst = self.market.instruments.get(symbol)
+        if inst is not None:
+            body["price"] = inst.bid if side == SELL else inst.ask
+        body["quantity"] = body["quantity_remaining"] = abs(pos.size)
+        self._reply_rejection(conn, body)
 
     def _do_close(
         self, conn: _TradeConn, account: QfexAccount, symbol: str, cid: str,
@@ -621,7 +725,7 @@ class QfexVenue:
     ) -> None:
         inst = self.market.instruments.get(symbol)
         if inst is None:
-            self._reply_order(conn, self._reject_body(
+            self._reply_rejection(conn, self._reject_body(
                 account.account_id, params, "BAD_SYMBOL", order_type="LIMIT", tif="IOC",
                 side=SELL))
             return
@@ -643,7 +747,7 @@ class QfexVenue:
             )
         except Rejected:
             # ASSUMPTION (docs: "the command is rejected"): an order_response with REJECTED.
-            self._reply_order(conn, self._reject_body(
+            self._reply_rejection(conn, self._reject_body(
                 account.account_id, params, "REJECTED", order_type="LIMIT", tif="IOC",
                 side=SELL))
 
@@ -662,12 +766,17 @@ class QfexVenue:
         sl = self._dec(params, "stop_loss", ZERO)
         reduce_only = self._flag(params, "reduce_only")  # CLI-only field (VENUES.md 1.6)
         cid = self._str(params, "client_order_id", "")
+        forced = self.faults.take_status(symbol)
+        if forced is not None:
+            self._reply_rejection(conn, self._reject_body(
+                account.account_id, params, forced, order_type=order_type, tif=tif, side=side))
+            return
         drop, execute = self._maybe_drop(conn)
         if not drop or execute:
             status = self._validate(account, symbol, side, order_type, tif, quantity, price, tp,
                                     sl)
             if status is not None:
-                self._reply_order(conn, self._reject_body(
+                self._reply_rejection(conn, self._reject_body(
                     account.account_id, params, status, order_type=order_type, tif=tif,
                     side=side))
             else:
@@ -750,7 +859,7 @@ class QfexVenue:
             )
         except Rejected as exc:
             status = "BAD_SYMBOL" if exc.reason == "BAD_SYMBOL" else "REJECTED"
-            self._reply_order(conn, self._reject_body(
+            self._reply_rejection(conn, self._reject_body(
                 account.account_id, params, status, order_type=order_type, tif=tif, side=side))
             return
         if tp or sl:
@@ -852,6 +961,11 @@ class QfexVenue:
         assert conn.account is not None
         oid = self._str(params, "order_id")
         order = self.market.orders.get(oid)
+        rejected = self._rejections.get(oid)
+        if order is None and rejected is not None and \
+                rejected["user_id"] == conn.account.account_id:
+            self._reply_order(conn, dict(rejected))
+            return
         if order is None or order.account != conn.account.account_id:
             body = self._reject_body(conn.account.account_id, params, "NO_SUCH_ORDER",
                                      order_type="LIMIT", tif="GTC", side=BUY)

@@ -20,6 +20,7 @@ from typing import TypeVar
 import uvicorn
 
 from core.sim import demo
+from core.sim.common import Received
 from core.sim.everstrike import EverstrikeVenue
 from core.sim.qfex import QfexVenue
 
@@ -27,6 +28,14 @@ __all__ = ["EverstrikeInfo", "QfexInfo", "SimInfo", "Simulator"]
 
 T = TypeVar("T")
 log = logging.getLogger("core.sim")
+
+# Request groups for Simulator.requests: QFEX trade-WS frame types, Everstrike POST paths.
+REQUEST_GROUPS: dict[str, dict[str, frozenset[str]]] = {
+    "close": {"qfex": frozenset({"close_position", "add_order"}),
+              "everstrike": frozenset({"/auth/close"})},
+    "cancel": {"qfex": frozenset({"cancel_order", "cancel_stop_order", "cancel_all_orders"}),
+               "everstrike": frozenset({"/auth/cancel", "/auth/cancel/bulk"})},
+}
 
 
 @dataclass(frozen=True)
@@ -310,6 +319,34 @@ class Simulator:
         if venue == "qfex":
             return self.qfex.accounts[public_key].account_id
         return self.everstrike.accounts[public_key].customer_id
+
+    def requests(self, venue: str, *, kind: str | None = None) -> list[Received]:
+        """What clients sent to ``venue`` ("qfex" or "everstrike"), oldest first, each with its
+        arrival ``time``.
+
+        ``kind`` filters: ``"close"`` (QFEX ``close_position``/``add_order`` frames, Everstrike
+        ``POST /auth/close``), ``"cancel"`` (QFEX ``cancel_order``/``cancel_stop_order``/
+        ``cancel_all_orders``, Everstrike ``POST /auth/cancel[/bulk]``), or anything else
+        compared with ``Received.kind`` (a frame's type/op, an HTTP path such as
+        ``"/active_positions"``; QFEX MDS frames are included, with path ``/mds``). Safe from
+        any thread: it copies the log without waiting for
+        the simulator thread.
+        """
+        if venue == "qfex":
+            log_ = list(self.qfex.received)  # one C-level copy: atomic under the GIL
+        elif venue == "everstrike":
+            log_ = list(self.everstrike.received)
+        else:
+            raise ValueError(f"unknown venue {venue!r}")
+        if kind is None:
+            return log_
+        group = REQUEST_GROUPS.get(kind, {}).get(venue)
+        if group is None:
+            return [r for r in log_ if r.kind == kind]
+        if venue == "everstrike":
+            return [r for r in log_ if r.channel == "http" and r.method == "POST"
+                    and r.kind in group]
+        return [r for r in log_ if r.channel == "ws" and r.kind in group]
 
     def step(self) -> None:
         """One market step on both venues."""

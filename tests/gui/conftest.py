@@ -1,7 +1,7 @@
 """GUI tests run pytest-qt on a qasync loop, chosen through pytest-asyncio's loop-factory hook.
 
 Never call ``qtbot.wait*`` inside an async test: it starts a nested Qt loop under the running
-qasync loop and hangs. Await the task, or poll with ``until`` below.
+qasync loop and hangs. Await the task, or poll with ``until`` (tests.polling).
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
+
+from tests.polling import until
+
+__all__ = ["until"]
 
 
 def _qapp() -> QApplication:
@@ -32,13 +35,6 @@ def pytest_asyncio_loop_factories(
 @pytest.fixture(scope="session")
 def qapp(qapp_args: list[str]) -> QApplication:
     return _qapp()
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
-    """Poll ``predicate`` on the running loop; the async stand-in for qtbot.waitUntil."""
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by Qt widgets
-            await asyncio.sleep(0.01)
 
 
 @pytest.fixture(autouse=True)

@@ -19,12 +19,19 @@ from pytestqt.qtbot import QtBot
 from core.demo import EVERSTRIKE_DEMO_ACCOUNT, QFEX_DEMO_ACCOUNT, demo_accounts
 from core.desk import Desk
 from core.journal import Journal
-from core.model import ConnectionState, OrderStatus, OrderUpdate, PositionKey, Venue
+from core.model import (
+    ConnectionState,
+    OrderStatus,
+    OrderUpdate,
+    PositionKey,
+    Venue,
+    WorkingKind,
+)
 from core.sim import Received, Simulator
 from core.venue import Credentials
 from gui.close_dialog import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow
-from gui.models import LogColumn, PositionColumn
+from gui.models import LogColumn, PositionColumn, WorkingColumn, fmt_decimal
 from gui.widgets import button_rect
 from tests.gui.conftest import until
 
@@ -302,10 +309,16 @@ async def test_button_shows_the_close_state_and_second_click_joins_it(
     qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
     assert dialog.task is not None
     await dialog.task
-    await until(lambda: shown(w, AAPL, PositionColumn.ACTION) == "Resting",
-                what="the Resting label")
+    # The resting close is also a working order, and the button says so.
+    await until(lambda: shown(w, AAPL, PositionColumn.ACTION) == "Resting · 1 working",
+                what="the Resting label with its working-order marker")
     index = w.proxy_index(AAPL, PositionColumn.ACTION)
     assert "Resting" in index.data(Qt.ItemDataRole.ToolTipRole)
+    [order] = w.working_model.orders_for(AAPL)
+    assert (order.price, order.remaining) == (D(400), D(25))
+    # The venue's own digits (QFEX sends JSON numbers such as 25.0), as everywhere else.
+    assert (f"Limit sell {fmt_decimal(order.remaining)} @ {fmt_decimal(order.price)}"
+            in index.data(Qt.ItemDataRole.ToolTipRole))
     assert len(closes(live.sim.qfex.received)) == 1
     await until(lambda: AAPL not in w.dialogs, what="the first dialog to go")
     # Resting is not in flight, so a second click opens a new dialog; nothing is sent by it.
@@ -363,3 +376,148 @@ async def test_log_follows_new_lines_only_at_the_bottom(live: Live) -> None:
 
 def ack() -> OrderUpdate:
     return OrderUpdate(Venue.QFEX, QFEX_DEMO_ACCOUNT, "AAPL-USD", OrderStatus.ACK, "ACK", False)
+
+
+# ============================================================================ working orders
+
+
+def cancels(live: Live, venue: Venue) -> list[Received]:
+    """Cancel requests the simulator received: QFEX cancel frames, Everstrike /auth/cancel."""
+    if venue is Venue.QFEX:
+        return [r for r in list(live.sim.qfex.received) if r.channel == "ws"
+                and ('"cancel_order"' in r.body or '"cancel_stop_order"' in r.body)]
+    return [r for r in list(live.sim.everstrike.received)
+            if r.channel == "http" and r.path.split("?")[0] == "/auth/cancel"]
+
+
+def working_idents(w: MainWindow, key: PositionKey) -> list[tuple[str, str]]:
+    return [o.ident for o in w.working_model.orders_for(key)]
+
+
+def click_cancel(qtbot: QtBot, w: MainWindow, ident: tuple[str, str]) -> None:
+    w.bottomTabs.setCurrentWidget(w.workingOrdersView)
+    view = w.workingOrdersView
+    row = w.working_model.row_of(ident)
+    assert row is not None
+    index = w.working_model.index(row, WorkingColumn.ACTION)
+    view.scrollTo(index)
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=button_rect(rect).center())
+
+
+async def rest_a_close(qtbot: QtBot, live: Live, key: PositionKey, kind: WorkingKind,
+                       ) -> tuple[str, str]:
+    """Send a close from the dialog that cannot fill now, and return its working order."""
+    w = live.window
+    position = live.desk.positions[key]
+    mark = position.mark_price
+    assert mark is not None
+    # Far on the side that rests: a limit away from the book, a trigger on the losing side.
+    far_down = (mark / 2).quantize(D(1))
+    far_up = (mark * 2).quantize(D(1))
+    dialog = click_close(qtbot, w, key)
+    if kind is WorkingKind.LIMIT:
+        selling = position.side.closing_side.value == "SELL"
+        dialog.limitPriceInput.setText(str(far_up if selling else far_down))
+    else:
+        losing_side = far_down if position.side.value == "LONG" else far_up
+        dialog.triggerPriceInput.setText(str(losing_side))
+    assert dialog.validationMessage.text() == "", dialog.validationMessage.text()
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+    await until(lambda: any(w.working_model.order(i) is not None
+                            and w.working_model.order(i).kind is kind  # type: ignore[union-attr]
+                            for i in working_idents(w, key)),
+                what=f"the resting {kind.value} close in Working orders")
+    [ident] = working_idents(w, key)
+    return ident
+
+
+@pytest.mark.parametrize("kind", [WorkingKind.LIMIT, WorkingKind.TRIGGER])
+@pytest.mark.parametrize("key", [AAPL, ETH], ids=["qfex", "everstrike"])
+@pytest.mark.asyncio
+async def test_cancel_a_resting_close_from_working_orders(
+    qtbot: QtBot, live: Live, key: PositionKey, kind: WorkingKind
+) -> None:
+    w = live.window
+    ident = await rest_a_close(qtbot, live, key, kind)
+    assert w.bottomTabs.tabText(1) == "Working orders (1)"
+    row = w.working_model.row_of(ident)
+    assert row is not None
+    shown_kind = w.working_model.index(row, WorkingColumn.KIND).data()
+    assert shown_kind == ("Limit" if kind is WorkingKind.LIMIT else "Trigger")
+    if kind is WorkingKind.TRIGGER:
+        assert w.working_model.index(row, WorkingColumn.TRIGGER).data().endswith(" Mark")
+    marker = shown(w, key, PositionColumn.ACTION)
+    assert marker is not None and marker.endswith("· 1 working")
+    assert cancels(live, key.venue) == []
+
+    click_cancel(qtbot, w, ident)
+    assert w.working_model.index(row, WorkingColumn.ACTION).data() == "Cancelling…"
+    click_cancel(qtbot, w, ident)  # impatient second click: joins the first
+
+    await until(lambda: w.working_model.row_of(ident) is None, what="the row to go")
+    await w.tracker.join(timeout=5)
+    assert len(cancels(live, key.venue)) == 1
+    assert w.bottomTabs.tabText(1) == "Working orders (0)"
+    assert not (shown(w, key, PositionColumn.ACTION) or "").endswith("working")
+    assert live.desk.working_orders == {}
+    # The position itself is untouched: only the resting close went away.
+    assert live.desk.positions[key].quantity == D("25" if key == AAPL else "3.5")
+
+
+# ============================================================================ outage and health
+
+
+@pytest.mark.asyncio
+async def test_dropped_qfex_connection_greys_its_rows_until_it_is_back(
+    qtbot: QtBot, live: Live
+) -> None:
+    """The simulator drops QFEX's trade socket on the next close, before any reply: QFEX rows
+    go stale (and the close unknown) while Everstrike's stay live; the session reconnects on
+    its own and the rows come back."""
+    w = live.window
+    model = w.positions_model
+    qfex_rows = {model.row_of(k) for k in model.all_keys() if k.account == QFEX_DEMO_ACCOUNT}
+    changed: set[int] = set()
+    model.dataChanged.connect(
+        lambda top, bottom, roles: changed.update(range(top.row(), bottom.row() + 1))
+        if Qt.ItemDataRole.FontRole in roles else None)
+    live.sim.qfex.faults.drop_next(1, execute=False)
+    dialog = click_close(qtbot, w, MSFT)
+    dialog.quantityInput.setText("1")
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+
+    await until(lambda: model.stale_reason(QFEX_DEMO_ACCOUNT) is not None,
+                what="the QFEX rows to go stale")
+    reason = model.stale_reason(QFEX_DEMO_ACCOUNT) or ""
+    assert reason.startswith("Stale: QFEX disconnected since ")
+    assert reason.endswith(" — numbers may be out of date")
+    index = w.proxy_index(AAPL, PositionColumn.MARK)
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == reason
+    assert index.data(Qt.ItemDataRole.FontRole).italic()
+    assert w.proxy_index(ETH, PositionColumn.MARK).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert changed == qfex_rows  # only QFEX's rows were repainted
+    badge = w.connectionStrip.badges[QFEX_DEMO_ACCOUNT]
+    assert badge.property("tone") in ("bad", "warn")  # down, or already retrying
+
+    await until(lambda: badge.state is ConnectionState.CONNECTED, what="the reconnect")
+    await until(lambda: model.stale_reason(QFEX_DEMO_ACCOUNT) is None, what="live rows")
+    assert w.proxy_index(AAPL, PositionColumn.MARK).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert badge.property("tone") == "good"
+    assert len(closes(live.sim.qfex.received)) == 1  # the unknown close was never resent
+
+
+@pytest.mark.asyncio
+async def test_badges_show_the_sessions_health(live: Live) -> None:
+    w = live.window
+    w.refresh_health()
+    qfex = w.connectionStrip.badges[QFEX_DEMO_ACCOUNT].toolTip()
+    ever = w.connectionStrip.badges[EVERSTRIKE_DEMO_ACCOUNT].toolTip()
+    assert "Last message: " in qfex
+    assert "Rate headroom: " in qfex  # QFEX's documented budget, tracked client-side
+    assert "REST round trip: " in ever
+    assert "Clock skew: " in ever  # measured against GET /time on connect

@@ -1,4 +1,5 @@
-"""The positions and log models: identity, minimal dataChanged, Python sorting, coalescing."""
+"""The positions, working-orders and log models: identity, minimal dataChanged, Python sorting,
+coalescing, stale rows."""
 
 from __future__ import annotations
 
@@ -23,18 +24,29 @@ from core.model import (
     PositionKey,
     PositionSide,
     ProtocolError,
+    TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
 )
 from gui.models import (
+    BUTTON_ROLE,
     KEY_ROLE,
+    LOSS,
+    PROFIT,
     SORT_ROLE,
+    STALE,
     LogColumn,
     LogModel,
     PositionColumn,
     PositionsModel,
     PositionsProxy,
+    WorkingColumn,
+    WorkingOrdersModel,
+    describe_working,
     fmt_decimal,
     fmt_time,
+    fmt_trigger,
     intent_label,
 )
 from tests.gui.conftest import until
@@ -449,3 +461,263 @@ async def test_log_flushes_on_its_timer(qapp: QApplication) -> None:
     model.append_event(update())
     assert model.rowCount() == 0
     await until(lambda: model.rowCount() == 1, what="the log flush")
+
+
+def test_rejected_line_shows_the_plain_message_with_the_venue_status_and_is_red(
+    qapp: QApplication,
+) -> None:
+    model = LogModel()
+    model.append_event(update(OrderStatus.REJECTED, "REJECTED_REDUCE_ONLY",
+                              message="Refused: the close would increase the position.",
+                              order_id="o-9", client_order_id="co-1"))
+    model.append_event(update())
+    model.flush()
+    row = {c: model.data(model.index(0, c)) for c in LogColumn}
+    assert row[LogColumn.MESSAGE] == "Refused: the close would increase the position."
+    assert row[LogColumn.STATUS] == "REJECTED"
+    assert row[LogColumn.RAW_STATUS] == "REJECTED_REDUCE_ONLY"
+    assert LogColumn.RAW_STATUS == LogColumn.STATUS + 1  # the venue's words beside ours
+    for col in LogColumn:
+        brush = model.data(model.index(0, col), Qt.ItemDataRole.ForegroundRole)
+        assert brush is not None and brush.color() == LOSS, col
+    tip = model.data(model.index(0, LogColumn.MESSAGE), Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines()[:2] == ["Refused: the close would increase the position.",
+                                    "Venue status: REJECTED_REDUCE_ONLY"]
+    assert "o-9" in tip and "co-1" in tip
+    # An ordinary line is not red: only its status is coloured, and ACK has no tone.
+    assert model.data(model.index(1, LogColumn.MESSAGE), Qt.ItemDataRole.ForegroundRole) is None
+
+
+def test_protocol_error_line_shows_its_message_and_code(qapp: QApplication) -> None:
+    model = LogModel()
+    model.append_event(ProtocolError(Venue.EVERSTRIKE, "ev", "Stale timestamp; clock resynced",
+                                     raw='{"code":414}', code="414"))
+    model.flush()
+    row = {c: model.data(model.index(0, c)) for c in LogColumn}
+    assert row[LogColumn.KIND] == "Protocol error"
+    assert row[LogColumn.RAW_STATUS] == "414"
+    assert row[LogColumn.MESSAGE].startswith("Stale timestamp; clock resynced")
+    assert '{"code":414}' in row[LogColumn.MESSAGE]
+    tip = model.data(model.index(0, LogColumn.MESSAGE), Qt.ItemDataRole.ToolTipRole)
+    assert "Venue status: 414" in tip
+    brush = model.data(model.index(0, LogColumn.VENUE), Qt.ItemDataRole.ForegroundRole)
+    assert brush.color() == LOSS
+
+
+# ============================================================================ stale and working
+
+
+def test_stale_account_greys_only_its_rows(model: PositionsModel) -> None:
+    model.upsert_many([pos("A", account="one"), pos("B", account="two"),
+                       pos("C", account="one"), pos("D", account="one")])
+    changes = Changes(model)
+    reason = "Stale: QFEX disconnected since 12:00:00 — numbers may be out of date"
+
+    model.set_stale("one", reason)
+
+    # Rows 0 and 2-3 are account "one": two runs, every column, nothing of row 1.
+    assert [(e[0], e[1], e[2], e[3]) for e in changes.events] == [
+        (0, 0, 0, PositionColumn.ACTION), (2, 0, 3, PositionColumn.ACTION)]
+    roles = changes.events[0][4]
+    assert {int(Qt.ItemDataRole.ForegroundRole), int(Qt.ItemDataRole.FontRole),
+            int(Qt.ItemDataRole.ToolTipRole)} <= roles
+    for row in (0, 2, 3):
+        assert cell(model, row, PositionColumn.SYMBOL, Qt.ItemDataRole.ToolTipRole) == reason
+        assert cell(model, row, PositionColumn.PNL, Qt.ItemDataRole.ForegroundRole).color() == STALE
+        assert cell(model, row, PositionColumn.SYMBOL, Qt.ItemDataRole.FontRole).italic()
+        assert cell(model, row, PositionColumn.QUANTITY, Qt.ItemDataRole.FontRole).italic()
+        assert reason in cell(model, row, PositionColumn.ACTION, Qt.ItemDataRole.ToolTipRole)
+    assert cell(model, 1, PositionColumn.SYMBOL, Qt.ItemDataRole.ToolTipRole) is None
+    assert cell(model, 1, PositionColumn.SYMBOL, Qt.ItemDataRole.FontRole) is None
+    assert cell(model, 1, PositionColumn.PNL, Qt.ItemDataRole.ForegroundRole).color() == PROFIT
+
+    changes.events.clear()
+    model.set_stale("one", reason)  # the same again: nothing to repaint
+    assert changes.events == []
+    model.set_stale("one", None)
+    assert changes.cells() == {(r, c) for r in (0, 2, 3) for c in PositionColumn}
+    assert cell(model, 0, PositionColumn.SYMBOL, Qt.ItemDataRole.ToolTipRole) is None
+    assert not cell(model, 0, PositionColumn.QUANTITY, Qt.ItemDataRole.FontRole).italic()
+    assert cell(model, 0, PositionColumn.PNL, Qt.ItemDataRole.ForegroundRole).color() == PROFIT
+
+
+def test_stale_applies_to_rows_that_arrive_later(model: PositionsModel) -> None:
+    model.set_stale("one", "Stale: QFEX disconnected since 12:00:00 — numbers may be out of date")
+    model.upsert(pos("A", account="one"))
+    assert cell(model, 0, PositionColumn.MARK, Qt.ItemDataRole.FontRole).italic()
+
+
+def order(
+    order_id: str = "o-1",
+    *,
+    account: str = "acct",
+    symbol: str = "BTC-USD",
+    kind: WorkingKind = WorkingKind.LIMIT,
+    price: str | None = "120.5",
+    trigger: str | None = None,
+    event: TriggerEvent | None = None,
+    qty: str = "5",
+    remaining: str | None = "5",
+    raw: str = "ACK",
+    venue: Venue = Venue.QFEX,
+) -> WorkingOrder:
+    return WorkingOrder(
+        venue, account, symbol, order_id, kind, OrderSide.SELL, D(qty),
+        remaining=None if remaining is None else D(remaining),
+        price=None if price is None else D(price),
+        trigger_price=None if trigger is None else D(trigger), trigger_event=event,
+        order_type="LIMIT" if kind is WorkingKind.LIMIT else "STOP_LOSS", raw_status=raw,
+    )
+
+
+def test_working_marker_on_the_close_button(model: PositionsModel) -> None:
+    model.upsert(pos("BTC-USD"))
+    model.upsert(pos("ETH-USD"))
+    changes = Changes(model)
+    orders = [order("o-1"), order("o-2", kind=WorkingKind.TRIGGER, price=None, trigger="4400",
+                                  event=TriggerEvent.MARK)]
+
+    model.set_working(key("BTC-USD"), orders)
+
+    assert changes.cells() == {(0, PositionColumn.ACTION)}
+    assert cell(model, 0, PositionColumn.ACTION) == "Close · 2 working"
+    assert cell(model, 0, PositionColumn.ACTION, BUTTON_ROLE) == "Close"
+    tip = cell(model, 0, PositionColumn.ACTION, Qt.ItemDataRole.ToolTipRole)
+    assert "2 working orders at the venue:" in tip
+    assert "Limit sell 5 @ 120.5" in tip
+    assert "Trigger sell 5 at 4400 Mark" in tip
+    assert cell(model, 1, PositionColumn.ACTION) == "Close"
+    model.set_working(key("BTC-USD"), [])
+    assert cell(model, 0, PositionColumn.ACTION) == "Close"
+
+
+def test_working_orders_known_before_the_position_show_when_it_arrives(
+    model: PositionsModel,
+) -> None:
+    model.set_working(key("BTC-USD"), [order()])
+    model.upsert(pos("BTC-USD"))
+    assert cell(model, 0, PositionColumn.ACTION) == "Close · 1 working"
+
+
+# ============================================================================ working orders model
+
+
+@pytest.fixture
+def working_model(qapp: QApplication) -> WorkingOrdersModel:
+    return WorkingOrdersModel()
+
+
+def _fill_working(m: WorkingOrdersModel) -> None:
+    m.upsert(order("o-1"))
+    m.upsert(order("o-2", account="ev", venue=Venue.EVERSTRIKE, kind=WorkingKind.TRIGGER,
+                   price=None, trigger="4400", event=TriggerEvent.MARK, raw="ACTIVE"))
+    m.upsert(order("o-3", kind=WorkingKind.TRIGGER, price="3990", trigger="4000",
+                   event=TriggerEvent.LAST, remaining=None))
+
+
+def test_working_orders_model_passes_qtmodeltester(
+    qtmodeltester: ModelTester, working_model: WorkingOrdersModel
+) -> None:
+    _fill_working(working_model)
+    working_model.set_cancelling(("acct", "o-1"))
+    working_model.set_cancel_refused(("acct", "o-3"), "already filled")
+    working_model.set_stale("ev", "Stale: Everstrike disconnected since 12:00:00 — …")
+    assert working_model.rowCount() == 3
+    qtmodeltester.check(working_model, force_py=True)
+
+
+def test_working_orders_columns(working_model: WorkingOrdersModel) -> None:
+    _fill_working(working_model)
+    m = working_model
+    assert [m.headerData(c, Qt.Orientation.Horizontal) for c in WorkingColumn] == [
+        "Venue", "Account", "Symbol", "Kind", "Side", "Quantity", "Remaining", "Price",
+        "Trigger", "Venue status", ""]
+    row0 = [cell(m, 0, c) for c in WorkingColumn]
+    assert row0 == ["QFEX", "acct", "BTC-USD", "Limit", "Sell", "5", "5", "120.5", "", "ACK",
+                    "Cancel"]
+    row1 = [cell(m, 1, c) for c in WorkingColumn]
+    assert row1 == ["Everstrike", "ev", "BTC-USD", "Trigger", "Sell", "5", "5", "Market",
+                    "4400 Mark", "ACTIVE", "Cancel"]
+    assert cell(m, 2, WorkingColumn.TRIGGER) == "4000 Last"
+    assert cell(m, 2, WorkingColumn.PRICE) == "3990"
+    assert cell(m, 2, WorkingColumn.REMAINING) == ""
+    assert cell(m, 1, WorkingColumn.ACTION, KEY_ROLE) == ("ev", "o-2")
+    assert cell(m, 1, WorkingColumn.KIND, Qt.ItemDataRole.ToolTipRole) == (
+        "Venue order type: STOP_LOSS")
+    align = cell(m, 0, WorkingColumn.PRICE, Qt.ItemDataRole.TextAlignmentRole)
+    assert Qt.AlignmentFlag(align) & Qt.AlignmentFlag.AlignRight
+    assert m.orders_for(key("BTC-USD")) == [m.order(("acct", "o-1")), m.order(("acct", "o-3"))]
+
+
+def test_working_order_update_changes_only_its_changed_cells(
+    working_model: WorkingOrdersModel,
+) -> None:
+    _fill_working(working_model)
+    changes = Changes(working_model)
+    inserted: list[tuple[int, int]] = []
+    working_model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+
+    working_model.upsert(order("o-1", remaining="2", raw="PARTIALLY_FILLED"))
+
+    assert inserted == []
+    assert changes.cells() == {(0, WorkingColumn.REMAINING), (0, WorkingColumn.STATUS)}
+    assert cell(working_model, 0, WorkingColumn.REMAINING) == "2"
+    changes.events.clear()
+    working_model.upsert(order("o-1", remaining="2", raw="PARTIALLY_FILLED"))
+    assert changes.events == []
+
+
+def test_working_order_removal_keeps_identity(working_model: WorkingOrdersModel) -> None:
+    _fill_working(working_model)
+    removed: list[tuple[int, int]] = []
+    working_model.rowsRemoved.connect(lambda _p, first, last: removed.append((first, last)))
+    gone = working_model.remove(("ev", "o-2"))
+    assert gone is not None and gone.order_id == "o-2"
+    assert removed == [(1, 1)]
+    assert working_model.row_of(("acct", "o-3")) == 1
+    assert working_model.remove(("ev", "o-2")) is None
+    assert removed == [(1, 1)]
+
+
+def test_cancel_states_change_only_the_button(working_model: WorkingOrdersModel) -> None:
+    _fill_working(working_model)
+    ident = ("acct", "o-3")
+    changes = Changes(working_model)
+
+    working_model.set_cancelling(ident)
+    assert changes.cells() == {(2, WorkingColumn.ACTION)}
+    assert cell(working_model, 2, WorkingColumn.ACTION) == "Cancelling…"
+    assert "sends nothing new" in cell(working_model, 2, WorkingColumn.ACTION,
+                                       Qt.ItemDataRole.ToolTipRole)
+
+    working_model.set_cancel_refused(ident, "Order already filled")
+    assert cell(working_model, 2, WorkingColumn.ACTION) == "Cancel"
+    assert cell(working_model, 2, WorkingColumn.ACTION, BUTTON_ROLE) == "Refused"
+    assert "Order already filled" in cell(working_model, 2, WorkingColumn.ACTION,
+                                          Qt.ItemDataRole.ToolTipRole)
+
+    working_model.set_cancelling(ident)
+    working_model.set_cancel_confirmed(ident)
+    assert cell(working_model, 2, WorkingColumn.ACTION) == "Cancelled"
+    assert working_model.refused_reason(ident) is None
+    assert changes.cells() == {(2, WorkingColumn.ACTION)}
+    assert cell(working_model, 0, WorkingColumn.ACTION) == "Cancel"
+
+
+def test_working_orders_go_stale_per_account(working_model: WorkingOrdersModel) -> None:
+    _fill_working(working_model)
+    changes = Changes(working_model)
+    working_model.set_stale("ev", "Stale: Everstrike disconnected since 12:00:00 — x")
+    assert changes.cells() == {(1, c) for c in WorkingColumn}
+    assert cell(working_model, 1, WorkingColumn.SYMBOL, Qt.ItemDataRole.FontRole).italic()
+    assert cell(working_model, 0, WorkingColumn.SYMBOL, Qt.ItemDataRole.FontRole) is None
+
+
+def test_describe_working_and_fmt_trigger() -> None:
+    assert fmt_trigger(D("4400"), TriggerEvent.MARK) == "4400 Mark"
+    assert fmt_trigger(D("4400"), None) == "4400"
+    assert fmt_trigger(None, TriggerEvent.MARK) == ""
+    assert describe_working(order()) == "Limit sell 5 @ 120.5"
+    assert describe_working(order(kind=WorkingKind.TRIGGER, price="3990", trigger="4000",
+                                  event=TriggerEvent.INDEX)) == (
+        "Trigger sell 5 at 4000 Index, limit 3990")

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import re
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +21,7 @@ from core.model import (
     CloseRequest,
     Environment,
     MarkUpdate,
+    OrderSide,
     OrderStatus,
     OrderUpdate,
     Position,
@@ -27,9 +33,14 @@ from core.model import (
     Trigger,
     TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
+    WorkingOrderRemoved,
+    WorkingOrdersSnapshot,
 )
 from core.sim import Simulator
-from core.venue import AccountConfig, CloseRejected, Credentials, ReconnectPolicy
+from core.sim.common import Received
+from core.venue import AccountConfig, CancelRejected, CloseRejected, Credentials, ReconnectPolicy
 from core.venues.everstrike import EverstrikeSession
 
 D = Decimal
@@ -94,7 +105,9 @@ class Client:
 async def connect(venue: SimVenue) -> AsyncIterator[Callable[..., Any]]:
     sessions: list[EverstrikeSession] = []
 
-    async def make(secret: str | None = None, clock: Callable[[], float] = time.time) -> Client:
+    async def make(
+        secret: str | None = None, clock: Callable[[], float] = time.time, **options: Any
+    ) -> Client:
         sink = Recorder()
         account = AccountConfig(
             name=ACCOUNT,
@@ -109,6 +122,7 @@ async def connect(venue: SimVenue) -> AsyncIterator[Callable[..., Any]]:
             sink,
             clock=clock,
             reconnect=ReconnectPolicy(initial=0.0, maximum=0.0, jitter=0.0),
+            **{"reconcile_delay": 0.0, **options},
         )
         sessions.append(session)
         await session.start()
@@ -194,6 +208,8 @@ async def test_limit_close_rests_then_fills(venue: SimVenue, connect: Callable[.
         lambda e: isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED
     )
     assert filled.client_order_id == close.client_order_id  # a WS event, mapped to our id
+    removed = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrderRemoved))
+    assert (removed.order_id, removed.reason) == (reply.order_id, "filled")
 
 
 @pytest.mark.asyncio
@@ -211,6 +227,11 @@ async def test_trigger_close(venue: SimVenue, connect: Callable[..., Any]) -> No
         and e.status is OrderStatus.TRIGGERED
         and e.client_order_id == close.client_order_id
     )
+    # It stops being a trigger; a market trigger never rests as a limit.
+    removed = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrderRemoved))
+    assert (removed.order_id, removed.reason) == (reply.order_id, "triggered")
+    working = [e for e in client.sink.events if isinstance(e, WorkingOrder)]
+    assert [w.kind for w in working] == [WorkingKind.TRIGGER]
     # The reply carried the untouched position; the fill arrives as a later WS update.
     await client.sink.wait_for(
         lambda e: isinstance(e, Position)
@@ -230,16 +251,380 @@ async def test_bad_signature_is_rejected(connect: Callable[..., Any]) -> None:
     assert update.status is OrderStatus.REJECTED
 
 
+def posts(venue: SimVenue, path: str) -> list[Received]:
+    return [r for r in venue.sim.everstrike.received if r.method == "POST" and r.path == path]
+
+
+def gets(venue: SimVenue, path: str) -> list[Received]:
+    return [
+        r for r in venue.sim.everstrike.received
+        if r.method == "GET" and r.path.split("?")[0] == path
+    ]
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """For state with no event to await (a background /time sync): poll briefly, then fail."""
+    async with asyncio.timeout(10):
+        while not predicate():  # noqa: ASYNC110 - the state lives behind a background task
+            await asyncio.sleep(0.01)
+
+
+def customer(venue: SimVenue) -> str:
+    return venue.sim.account_id("everstrike", venue.api_key)
+
+
+def open_order_ids(venue: SimVenue) -> set[str]:
+    market = venue.sim.everstrike.market
+    cid = customer(venue)
+    return venue.sim.call(lambda: {o.id for o in market.open_orders(cid)})
+
+
 @pytest.mark.asyncio
-async def test_stale_timestamp_is_rejected_then_resynced(connect: Callable[..., Any]) -> None:
-    skew = [0.0]
-    client = await connect(clock=lambda: time.time() + skew[0])
-    skew[0] = -60.0  # our clock falls a minute behind after the /time sync
+async def test_stale_timestamp_is_rejected_then_resynced(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    client = await connect(time_sync_interval=None)
+    venue.sim.everstrike.faults.clock_skew = 60.0  # the venue's clock runs a minute ahead
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
-    with pytest.raises(CloseRejected, match="timestamp") as info:
+    with pytest.raises(CloseRejected) as info:
         await client.session.send_close(close)
     assert info.value.code == "414"
-    assert client.session.skew_ms > 59_000  # resynchronised from /time
+    match = re.fullmatch(
+        r"Your clock is off by about (\d+) ms; Closeout re-synchronised with the venue\. "
+        r"Nothing was resent — send the close again\.",
+        str(info.value),
+    )
+    assert match is not None and 59_000 < int(match.group(1)) < 61_000
+    assert 59_000 < client.session.skew_ms < 61_000  # resynchronised from /time
+    assert len(gets(venue, "/time")) == 2
     again = request("USD_SOL_PERP", PositionSide.LONG, "120")
     await client.session.send_close(again)
     assert client.sink.updates(again.client_order_id)[0].status is OrderStatus.FILLED
+    assert len(posts(venue, "/auth/close")) == 2  # the refused one was never resent
+
+
+@pytest.mark.asyncio
+async def test_clock_is_measured_periodically(venue: SimVenue, connect: Callable[..., Any]) -> None:
+    client = await connect(time_sync_interval=0.05)
+    first = client.session.health().skew_ms
+    assert first is not None and abs(first) < 1_000
+    venue.sim.everstrike.faults.clock_skew = 30.0
+    await eventually(lambda: (client.session.health().skew_ms or 0) > 29_000)
+    assert (client.session.health().skew_ms or 0) < 31_000
+    # Signed with the corrected time: 30 s of skew would otherwise be a stale timestamp.
+    close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("0.5"))
+    await client.session.send_close(close)
+    assert client.sink.updates(close.client_order_id)[0].status is OrderStatus.FILLED
+
+
+class FakeTime:
+    """Injected monotonic clock; its sleep advances the clock instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.asyncio
+async def test_429_slows_later_posts_and_resends_nothing(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    fake = FakeTime()
+    client = await connect(monotonic=fake, sleep=fake.sleep)
+    venue.sim.everstrike.faults.force_http(429)
+    refused = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
+    with pytest.raises(CloseRejected) as info:
+        await client.session.send_close(refused)
+    assert str(info.value) == (
+        "rate limited by Everstrike; slowed down for 0.043 s — nothing was resent"
+    )
+    assert client.session.health().rate_headroom == 0.0
+    later = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
+    await client.session.send_close(later)
+    assert fake.slept == [pytest.approx(0.043)]  # it waited out the venue's wait first
+    assert client.sink.updates(later.client_order_id)[0].status is OrderStatus.FILLED
+    assert len(posts(venue, "/auth/close")) == 2
+
+
+@pytest.mark.asyncio
+async def test_503_is_the_venues_generic_failure(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    client = await connect()
+    venue.sim.everstrike.faults.force_http(503)
+    close = request("USD_SOL_PERP", PositionSide.LONG, "120")
+    with pytest.raises(CloseRejected) as info:
+        await client.session.send_close(close)
+    assert str(info.value) == (
+        "the venue's generic failure (Invalid request): Everstrike refused the close without a "
+        "specific reason. Nothing was placed or resent."
+    )
+    await client.session.refresh_positions()
+    latest = [e for e in client.sink.events if isinstance(e, PositionsSnapshot)][-1]
+    assert D(120) in {p.quantity for p in latest.positions}  # the book is untouched
+
+
+@pytest.mark.asyncio
+async def test_dropped_close_is_unknown_then_reconciled_never_resent(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    client = await connect()
+    venue.sim.everstrike.faults.drop_next(1, execute=True)  # runs, then the reply is lost
+    close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("1.5"))
+    await client.session.send_close(close)
+    unknown = client.sink.updates(close.client_order_id)[0]
+    assert unknown.status is OrderStatus.UNKNOWN and not unknown.final
+    found = await client.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate)
+        and e.client_order_id == close.client_order_id
+        and e.status is OrderStatus.FILLED
+    )
+    assert found.message.startswith("Found at Everstrike after the lost reply: ")
+    market = venue.sim.everstrike.market
+    real = venue.sim.call(lambda: [o for o in market.orders.values() if o.symbol == "USD_ETH_PERP"])
+    assert [o.id for o in real] == [found.order_id]
+    assert (found.filled, found.side) == (D("1.5"), OrderSide.BUY)
+    assert len(posts(venue, "/auth/close")) == 1  # never resent
+    (lookup,) = gets(venue, "/orders")
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(lookup.path).query))
+    assert query == {"limit": "100", "pair": "USD_ETH_PERP"}
+    assert "x-signature" not in lookup.headers and lookup.headers["x-api-key"] == venue.api_key
+
+
+@pytest.mark.asyncio
+async def test_dropped_close_that_never_ran_is_not_found(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    client = await connect()
+    venue.sim.everstrike.faults.drop_next(1, execute=False)
+    close = request("USD_SOL_PERP", PositionSide.LONG, "120")
+    await client.session.send_close(close)
+    final = await client.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate)
+        and e.client_order_id == close.client_order_id
+        and e.final
+    )
+    assert final.status is OrderStatus.UNKNOWN
+    assert final.message == "not found at the venue: it may not have arrived; check the position"
+    def snapshots() -> list[PositionsSnapshot]:
+        return [e for e in client.sink.events if isinstance(e, PositionsSnapshot)]
+
+    await client.sink.wait_for(lambda _: len(snapshots()) >= 2)  # a fresh one was taken
+    assert D(120) in {p.quantity for p in snapshots()[-1].positions}
+    assert len(posts(venue, "/auth/close")) == 1
+
+
+# --------------------------------------------------------------------------- working orders
+
+
+@pytest.mark.asyncio
+async def test_working_orders_snapshot_on_connect(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    market = venue.sim.everstrike.market
+    cid = customer(venue)
+    limit = venue.sim.call(
+        lambda: market.submit(cid, "USD_BTCCALL_PERP", "SELL", "LIMIT", "GTC", D(2), D("2.5"),
+                              reduce_only=True, is_close=True)
+    )
+    stop = venue.sim.call(
+        lambda: market.submit(cid, "USD_SOL_PERP", "SELL", "MARKET", "IOC", D(20), D(0),
+                              reduce_only=True, trigger_price=D(150),
+                              trigger_event="INDEX_PRICE", close_on_trigger=True, is_close=True)
+    )
+    client = await connect()
+    (snapshot,) = [e for e in client.sink.events if isinstance(e, WorkingOrdersSnapshot)]
+    orders = {o.order_id: o for o in snapshot.orders}
+    assert set(orders) == {limit.id, stop.id}
+    resting = orders[limit.id]
+    assert (resting.kind, resting.symbol, resting.price, resting.remaining) == (
+        WorkingKind.LIMIT, "USD_BTCCALL_PERP", D("2.5"), D(2)
+    )
+    trigger = orders[stop.id]
+    assert (trigger.kind, trigger.trigger_price, trigger.trigger_event, trigger.price) == (
+        WorkingKind.TRIGGER, D(150), TriggerEvent.INDEX, None
+    )
+    assert trigger.close_on_trigger and trigger.quantity == D(20)
+    for path in ("/active_orders", "/triggers"):
+        (listing,) = gets(venue, path)
+        assert "x-signature" not in listing.headers
+    await venue.sim.acall(lambda: market.cancel(cid, stop.id))
+    await client.session.refresh_orders()
+    latest = [e for e in client.sink.events if isinstance(e, WorkingOrdersSnapshot)][-1]
+    assert [o.order_id for o in latest.orders] == [limit.id]
+
+
+async def cancel_and_check(venue: SimVenue, client: Client, order: WorkingOrder) -> None:
+    await client.session.cancel_order(order)
+    (sent,) = posts(venue, "/auth/cancel")
+    fields = urllib.parse.parse_qsl(sent.body)
+    timestamp = dict(fields)["timestamp"]
+    assert sent.body == f"id={order.order_id}&timestamp={timestamp}&recv_window=5000"
+    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    signature = base64.b64encode(
+        hmac.new(venue.secret.encode(), sent.body.encode(), hashlib.sha256).digest()
+    ).decode()
+    assert sent.headers["x-signature"] == signature
+    assert order.order_id not in open_order_ids(venue)
+    removed = await client.sink.wait_for(
+        lambda e: isinstance(e, WorkingOrderRemoved) and e.order_id == order.order_id
+    )
+    assert removed.reason == "cancelled"
+    cancelled = [
+        u for u in client.sink.updates(order.client_order_id or "")
+        if u.status is OrderStatus.CANCELLED
+    ]
+    assert cancelled and cancelled[0].final
+
+
+@pytest.mark.asyncio
+async def test_cancel_a_resting_limit_close(venue: SimVenue, connect: Callable[..., Any]) -> None:
+    client = await connect()
+    close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
+    await client.session.send_close(close)
+    working = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrder))
+    assert (working.kind, working.client_order_id, working.price) == (
+        WorkingKind.LIMIT, close.client_order_id, D("2.5")
+    )
+    assert working.order_id in open_order_ids(venue)
+    await cancel_and_check(venue, client, working)
+
+
+@pytest.mark.asyncio
+async def test_cancel_a_resting_trigger(venue: SimVenue, connect: Callable[..., Any]) -> None:
+    client = await connect()
+    trigger = Trigger(D(150), TriggerEvent.LAST, close_on_trigger=False)
+    close = request("USD_SOL_PERP", PositionSide.LONG, "120", trigger=trigger, limit_price=D(149))
+    await client.session.send_close(close)
+    working = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrder))
+    assert (working.kind, working.trigger_price, working.trigger_event, working.price) == (
+        WorkingKind.TRIGGER, D(150), TriggerEvent.LAST, D(149)
+    )
+    assert working.client_order_id == close.client_order_id
+    await cancel_and_check(venue, client, working)
+
+
+@pytest.mark.asyncio
+async def test_cancel_refused_by_the_venue(venue: SimVenue, connect: Callable[..., Any]) -> None:
+    client = await connect()
+    close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
+    await client.session.send_close(close)
+    working = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrder))
+    venue.sim.everstrike.faults.force_http(503)
+    with pytest.raises(CancelRejected) as info:
+        await client.session.cancel_order(working)
+    assert str(info.value) == (
+        "the venue refused the cancel (generic failure); the order may already be filled or "
+        "cancelled — refresh"
+    )
+    assert working.order_id in open_order_ids(venue)
+    assert len(posts(venue, "/auth/cancel")) == 1
+
+
+@pytest.mark.asyncio
+async def test_health(venue: SimVenue, connect: Callable[..., Any]) -> None:
+    client = await connect()
+    health = client.session.health()
+    assert health.connected and health.keepalive_s == 5.0
+    assert health.rtt_ms is not None and health.rtt_ms >= 0
+    assert health.last_message_at is not None and health.last_message_at <= time.monotonic()
+    assert health.skew_ms is not None and abs(health.skew_ms) < 1_000
+    assert health.rate_headroom is None
+
+
+# --------------------------------------------------------------------------- the wire table
+
+WIRE_ROWS = [
+    pytest.param(
+        ("USD_SOL_PERP", PositionSide.LONG, "120", {}),
+        "pair=USD_SOL_PERP",
+        OrderStatus.FILLED,
+        id="full-at-market",
+    ),
+    pytest.param(
+        ("USD_ETH_PERP", PositionSide.SHORT, "3.5", {"quantity": D("1.5")}),
+        "pair=USD_ETH_PERP&qty=1.5",
+        OrderStatus.FILLED,
+        id="partial-at-market",
+    ),
+    pytest.param(
+        ("USD_BTCCALL_PERP", PositionSide.LONG, "5", {"limit_price": D("2.500")}),
+        "pair=USD_BTCCALL_PERP&price=2.5",
+        OrderStatus.ACK,
+        id="limit-full",
+    ),
+    pytest.param(
+        ("USD_BTCCALL_PERP", PositionSide.LONG, "5",
+         {"quantity": D(2), "limit_price": D("2.5")}),
+        "pair=USD_BTCCALL_PERP&qty=2&price=2.5",
+        OrderStatus.ACK,
+        id="limit-partial",
+    ),
+    pytest.param(
+        ("USD_SOL_PERP", PositionSide.LONG, "120",
+         {"trigger": Trigger(D(150), TriggerEvent.MARK)}),
+        "pair=USD_SOL_PERP&trigger_price=150&trigger_event=MARK_PRICE&close_on_trigger=false",
+        OrderStatus.TRIGGER_ACK,
+        id="trigger",
+    ),
+    pytest.param(
+        ("USD_SOL_PERP", PositionSide.LONG, "120",
+         {"quantity": D(20), "limit_price": D(149),
+          "trigger": Trigger(D(150), TriggerEvent.INDEX, close_on_trigger=True)}),
+        "pair=USD_SOL_PERP&qty=20&price=149&trigger_price=150&trigger_event=INDEX_PRICE"
+        "&close_on_trigger=true",
+        OrderStatus.TRIGGER_ACK,
+        id="trigger-qty-price",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("close", "fields", "status"), WIRE_ROWS)
+@pytest.mark.asyncio
+async def test_closing_what_goes_on_the_wire(
+    venue: SimVenue,
+    connect: Callable[..., Any],
+    close: tuple[str, PositionSide, str, dict[str, Any]],
+    fields: str,
+    status: OrderStatus,
+) -> None:
+    """DESIGN.md "Closing: what goes on the wire", Everstrike column: the exact form body."""
+    client = await connect()
+    symbol, side, size, extra = close
+    sent = request(symbol, side, size, **extra)
+    await client.session.send_close(sent)
+    (received,) = posts(venue, "/auth/close")
+    timestamp = dict(urllib.parse.parse_qsl(received.body))["timestamp"]
+    assert received.body == f"{fields}&timestamp={timestamp}&recv_window=5000"
+    signature = base64.b64encode(
+        hmac.new(venue.secret.encode(), received.body.encode(), hashlib.sha256).digest()
+    ).decode()
+    assert received.headers["x-signature"] == signature
+    assert received.headers["x-api-key"] == venue.api_key
+    assert client.sink.updates(sent.client_order_id)[0].status is status
+
+
+@pytest.mark.asyncio
+async def test_500_is_a_venue_error_never_resent(
+    venue: SimVenue, connect: Callable[..., Any]
+) -> None:
+    client = await connect()
+    venue.sim.everstrike.faults.force_http(500)  # answered without running the close
+    close = request("USD_SOL_PERP", PositionSide.LONG, "120")
+    with pytest.raises(CloseRejected) as info:
+        await client.session.send_close(close)
+    assert str(info.value) == (
+        "Everstrike reported a venue error (HTTP 500: Internal server error); the close was "
+        "most likely not placed and was not resent. Closeout is checking the venue's orders in "
+        "case it was."
+    )
+    (update,) = client.sink.updates(close.client_order_id)
+    assert update.status is OrderStatus.REJECTED and update.final
+    assert len(posts(venue, "/auth/close")) == 1

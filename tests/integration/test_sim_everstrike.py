@@ -21,7 +21,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 
 from core.sim import Simulator
-from core.sim.faults import MALFORMED_FRAME
+from core.sim.faults import MALFORMED_FRAME, TRIGGER_FAILED_MESSAGE
 
 D = Decimal
 SOL = "USD_SOL_PERP"  # demo: long 120 @ 188.40, mark 205.37, liquidity 5000
@@ -491,6 +491,8 @@ async def test_ws_public_subscription_limit(sim: Simulator) -> None:
                          "seconds?", None)),
         (503, (503, 503, "Invalid request", {})),
         (408, (408, 414, "The timestamp is too old.", None)),
+        (401, (401, 401, "Invalid API key", None)),
+        (500, (500, 500, "Internal server error", None)),
     ],
 )
 async def test_fault_forced_http_status(sim: Simulator, status: int, expected: Any) -> None:
@@ -553,6 +555,9 @@ async def test_fault_silent_holds_http_and_ws(sim: Simulator) -> None:
 
         await eventually(keepalive_handled)
         assert not pending.done()
+        assert sim.everstrike.faults.silenced >= 1  # the keep-alive's "ok"
+        async with asyncio.timeout(5):
+            await (await ws.ping())  # silent, yet open: protocol pings still get pongs
         sim.everstrike.faults.silent = False
         ok(await pending)
         msgs = await recv_until(ws, category("order_completed"))
@@ -591,3 +596,126 @@ async def test_stuck_close_never_reduces(sim: Simulator) -> None:
         order = ok(await c.post("/auth/close", {"pair": SOL}))["order"]
     assert (order["status"], order["qty_filled"]) == ("CANCELLED", 0)
     assert await size(sim) == 120
+
+
+@pytest.mark.asyncio
+async def test_fault_forced_http_status_for_one_path_with_its_own_text(sim: Simulator) -> None:
+    wait = "You have done that too much recently. Care to try again in 1.5 seconds?"
+    sim.everstrike.faults.force_http(429, path="/auth/close", msg=wait)
+    async with client(sim) as c:
+        time_reply = await c.http.get("/time")  # not the forced path: answered normally
+        limited = await c.post("/auth/close", {"pair": SOL})
+        done = await c.post("/auth/close", {"pair": SOL, "qty": 1})
+    assert parse(time_reply.text)["code"] == 200
+    assert envelope(limited) == (429, 429, wait, None)
+    ok(done)
+    assert await size(sim) == 119
+
+
+# ----------------------------------------------------------------------------- forced orders
+ORDER_FIELDS = {
+    "id", "pair", "side", "type", "customer_id", "leverage", "price", "price_orig", "qty_orig",
+    "qty_orig_usd", "qty_remaining", "qty_filled", "status", "time", "time_in_force", "oco",
+    "icebergs", "trigger_price", "trigger_event", "close_on_trigger", "reduce_only",
+    "post_only", "hidden", "fills", "msg",
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", ["REJECTED", "CANCELLED"])
+async def test_force_order_status_answers_a_close_without_executing_it(sim: Simulator,
+                                                                      status: str) -> None:
+    reason = "Order was rejected due to insufficient balance"
+    sim.everstrike.faults.force_order_status(status, reason, pair=SOL)
+    async with events(sim) as ws, client(sim) as c:
+        ok(await c.post("/auth/close", {"pair": ETH, "qty": "0.5"}))  # other pair: executes
+        await recv_until(ws, category("order_completed"))
+        result = ok(await c.post("/auth/close", {"pair": SOL, "qty": 10, "price": "250"}))
+        order = result["order"]
+        assert set(order) == ORDER_FIELDS
+        assert (order["status"], order["msg"], order["pair"], order["side"]) == (
+            status, reason, SOL, "SELL")
+        assert (order["qty_orig"], order["qty_filled"], order["qty_remaining"]) == (10, 0, 10)
+        assert result["position"]["size"] == 120
+        cats = categories(await barrier(ws))
+        assert cats == (["order_added", "order_cancelled"] if status == "CANCELLED" else [])
+        assert (await c.get("/order", id=order["id"]))["status"] == status
+        assert await c.get("/active_orders") == []
+        ok(await c.post("/auth/close", {"pair": SOL, "qty": 1}))  # the knob is used up
+    assert await size(sim) == 119
+    with pytest.raises(ValueError):
+        sim.everstrike.faults.force_order_status("COMPLETED", "no")
+
+
+@pytest.mark.asyncio
+async def test_fail_next_trigger_pushes_trigger_failed(sim: Simulator) -> None:
+    sim.everstrike.faults.fail_next_trigger()
+    async with events(sim) as ws, client(sim) as c:
+        trig = ok(await c.post("/auth/close", {"pair": SOL, "trigger_price": "200"}))["order"]
+        await set_mark(sim, SOL, D("199"))
+        msgs = await recv_until(ws, category("trigger_failed"))
+        failed = msgs[-1]["result"]["order"]
+        assert (failed["id"], failed["msg"]) == (trig["id"], TRIGGER_FAILED_MESSAGE)
+        assert "order_completed" not in categories(msgs + await barrier(ws))
+        (listed,) = await c.get("/triggers")
+        assert (listed["status"], listed["msg"]) == ("CANCELLED", TRIGGER_FAILED_MESSAGE)
+        # Only the next trigger fails.
+        ok(await c.post("/auth/close", {"pair": SOL, "trigger_price": "198"}))
+        await set_mark(sim, SOL, D("197"))
+        await recv_until(ws, category("order_completed"))
+    assert await size(sim) == 0
+
+
+# ----------------------------------------------------------------------------- cancel paths
+@pytest.mark.asyncio
+async def test_cancel_resting_limit_and_untriggered_trigger(sim: Simulator) -> None:
+    async with events(sim) as ws, client(sim) as c:
+        limit = ok(await c.post("/auth/close", {"pair": SOL, "qty": 5, "price": "300"}))["order"]
+        trig = ok(await c.post("/auth/close", {"pair": SOL, "trigger_price": "150",
+                                               "trigger_event": "LAST_PRICE"}))["order"]
+        (active,) = await c.get("/active_orders")
+        assert set(active) == ORDER_FIELDS
+        assert (active["id"], active["status"], active["price"], active["reduce_only"]) == (
+            limit["id"], "ACTIVE", 300, True)
+        (listed,) = await c.get("/triggers")
+        assert set(listed) == ORDER_FIELDS
+        assert (listed["id"], listed["status"], listed["trigger_price"],
+                listed["trigger_event"]) == (trig["id"], "UNTRIGGERED", 150, "LAST_PRICE")
+        await barrier(ws)
+
+        cancelled = ok(await c.post("/auth/cancel", {"id": limit["id"]}))
+        assert (cancelled["id"], cancelled["status"]) == (limit["id"], "CANCELLED")
+        msgs = await recv_until(ws, category("order_cancelled"))
+        assert msgs[-1]["result"]["order"]["id"] == limit["id"]
+
+        untriggered = ok(await c.post("/auth/cancel", {"id": trig["id"]}))
+        assert (untriggered["id"], untriggered["status"]) == (trig["id"], "CANCELLED")
+        msgs = await recv_until(ws, category("trigger_cancelled"))
+        assert msgs[-1]["result"]["order"]["id"] == trig["id"]
+
+        assert await c.get("/active_orders") == []
+        assert [t["status"] for t in await c.get("/triggers")] == ["CANCELLED"]
+        await set_mark(sim, SOL, D("140"))  # a cancelled trigger never fires
+        assert "order_triggered" not in categories(await barrier(ws))
+    assert await size(sim) == 120
+
+
+# ----------------------------------------------------------------------------- request log
+@pytest.mark.asyncio
+async def test_requests_filters_the_log(sim: Simulator) -> None:
+    async with events(sim) as ws, client(sim) as c:
+        limit = ok(await c.post("/auth/close", {"pair": SOL, "qty": 5, "price": "300"}))["order"]
+        ok(await c.post("/auth/cancel", {"id": limit["id"]}))
+        ok(await c.post("/auth/close", {"pair": ETH}))
+        await c.get("/active_positions", pair=SOL)
+        await barrier(ws)
+    closes = sim.requests("everstrike", kind="close")
+    assert [r.form()["pair"] for r in closes] == [SOL, ETH]
+    assert closes[0].form()["price"] == "300"
+    (cancel,) = sim.requests("everstrike", kind="cancel")
+    assert (cancel.path, cancel.form()["id"]) == ("/auth/cancel", limit["id"])
+    (listing,) = sim.requests("everstrike", kind="/active_positions")
+    assert listing.path == f"/active_positions?pair={SOL}"
+    assert [r.kind for r in sim.requests("everstrike", kind="status")] == ["status"]
+    assert [r.json()["op"] for r in sim.requests("everstrike", kind="auth_api")] == ["auth_api"]
+    assert sim.requests("qfex", kind="close") == []

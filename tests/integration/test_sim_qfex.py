@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,7 +23,12 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from core.sim import Simulator
-from core.sim.faults import MALFORMED_FRAME
+from core.sim.faults import (
+    MALFORMED_FRAME,
+    QFEX_ERROR_CODES,
+    QFEX_FORCEABLE_STATUSES,
+    Faults,
+)
 
 D = Decimal
 AAPL = "AAPL-USD"
@@ -697,16 +703,22 @@ async def test_fault_clock_skew_makes_a_correct_clock_stale(sim: Simulator) -> N
 
 @pytest.mark.asyncio
 async def test_fault_silent_keeps_the_socket_but_sends_nothing(sim: Simulator) -> None:
-    async with trade(sim) as ws:
+    sim.qfex.settings.positions_interval = 0.02
+    async with trade(sim, channels=("order_responses", "positions")) as ws:
+        await barrier(ws)
         sim.qfex.faults.silent = True
         await send(ws, "close_position", symbol=AAPL)
 
-        async def flat() -> bool:
-            return await size(sim) == 0
+        async def flat_and_pulses_swallowed() -> bool:
+            return await size(sim) == 0 and sim.qfex.faults.silenced >= 20
 
-        await eventually(flat)
+        await eventually(flat_and_pulses_swallowed)  # ACK, FILLED and position pulses
+        async with asyncio.timeout(5):
+            await (await ws.ping())  # the socket is open: protocol pings still get pongs
+        assert ws.state.name == "OPEN"
+        sim.qfex.settings.positions_interval = 3600.0
         sim.qfex.faults.silent = False
-        assert await barrier(ws) == []
+        assert order_responses(await barrier(ws)) == []  # what was swallowed never comes
 
 
 @pytest.mark.asyncio
@@ -714,9 +726,19 @@ async def test_faults_reset(sim: Simulator) -> None:
     faults = sim.qfex.faults
     faults.latency, faults.silent, faults.duplicate = 1.0, True, True
     faults.drop_next(3)
+    faults.force_status("REJECTED")
+    faults.force_error("ServerError")
+    faults.force_http(503)
+    faults.force_order_status("REJECTED", "no")
+    faults.fail_next_trigger()
     faults.reset()
     assert (faults.latency, faults.silent, faults.duplicate) == (0.0, False, False)
     assert faults.take_drop() == (False, True)
+    assert faults.take_status(AAPL) is None
+    assert faults.take_error("close_position") is None
+    assert faults.take_http_status("/auth/close") is None
+    assert faults.take_order_status("USD_SOL_PERP") is None
+    assert faults.take_trigger_failure() is None
 
 
 # ----------------------------------------------------------------------------- simulator
@@ -752,3 +774,246 @@ def test_simulator_lifecycle_and_reproducible_walk() -> None:
             httpx.get(info.qfex.rest + "/refdata", timeout=5)
     assert marks[0] == marks[1]
     assert marks[0] != D("229.35")
+
+
+# ----------------------------------------------------------------------------- forced replies
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", sorted(QFEX_FORCEABLE_STATUSES))
+async def test_force_status_answers_a_close_without_executing_it(sim: Simulator,
+                                                                status: str) -> None:
+    sim.qfex.faults.force_status(status)
+    async with trade(sim) as ws:
+        await send(ws, "close_position", symbol=AAPL, client_order_id="f-1")
+        (forced,) = order_responses(await recv_until(ws, lambda m: "order_response" in m))
+        assert (forced["status"], forced["client_order_id"], forced["symbol"]) == (
+            status, "f-1", AAPL)
+        assert forced["quantity"] == forced["quantity_remaining"] == 25  # nothing filled
+        assert order_responses(await barrier(ws)) == []
+        assert await size(sim) == 25
+        await send(ws, "close_position", symbol=AAPL, client_order_id="f-2")  # knob used up
+        await recv_until(ws, is_status("FILLED"))
+    assert await size(sim) == 0
+
+
+@pytest.mark.asyncio
+async def test_force_status_on_add_order_filters_by_symbol_and_counts(sim: Simulator) -> None:
+    sim.qfex.faults.force_status("REJECTED_MARKET_CLOSED", count=2, symbol="TSLA-USD")
+    market_buy = {"order_type": "MARKET", "order_time_in_force": "IOC", "price": 0}
+    async with trade(sim) as ws:
+        await send(ws, "add_order", **add_order(**market_buy, side="SELL", quantity=1))
+        assert [r["status"] for r in order_responses(
+            await recv_until(ws, is_status("FILLED")))] == ["ACK", "FILLED"]
+        forced = []
+        for n in range(2):
+            await send(ws, "add_order", **add_order(**market_buy, symbol="TSLA-USD", side="BUY",
+                                                    quantity=2, client_order_id=f"t-{n}"))
+            forced += order_responses(await recv_until(ws, lambda m: "order_response" in m))
+        assert [(r["status"], r["client_order_id"], r["quantity_remaining"]) for r in forced] == [
+            ("REJECTED_MARKET_CLOSED", "t-0", 2), ("REJECTED_MARKET_CLOSED", "t-1", 2)]
+        assert await size(sim, "TSLA-USD") == -12
+        await send(ws, "get_order", order_id=forced[0]["order_id"], symbol="TSLA-USD")
+        (again,) = order_responses(await recv_until(ws, lambda m: "order_response" in m))
+        assert again == forced[0]
+        await send(ws, "add_order", **add_order(**market_buy, symbol="TSLA-USD", side="BUY",
+                                                quantity=2))
+        await recv_until(ws, is_status("FILLED"))
+    assert (await size(sim), await size(sim, "TSLA-USD")) == (24, -10)
+
+
+def test_force_status_refuses_statuses_that_claim_execution() -> None:
+    faults = Faults()
+    for bad in ("ACK", "FILLED", "NOT_A_STATUS"):
+        with pytest.raises(ValueError):
+            faults.force_status(bad)
+    assert faults.take_status(AAPL) is None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("code", sorted(QFEX_ERROR_CODES - {"AlreadySubscribedToLeaderboard"}))
+async def test_force_error_answers_the_matching_request_with_err(sim: Simulator,
+                                                                code: str) -> None:
+    sim.qfex.faults.force_error(code, request_type="close_position")
+    async with trade(sim) as ws:  # auth and subscribe are not close_position: answered normally
+        frame = {"type": "close_position", "params": {"symbol": AAPL, "client_order_id": "e-1"}}
+        await ws.send(json.dumps(frame))
+        err = (await recv(ws))["err"]
+        assert (err["error_code"], err["incoming_message"]) == (code, frame)
+        assert err["incoming_message"]["params"]["client_order_id"] == "e-1"
+        assert isinstance(err["message"], str) and err["message"]
+        if code == "RateLimited":
+            assert err["message"] == "Rate limit exceeded, retry after 250ms"
+        assert order_responses(await barrier(ws)) == []
+        assert await size(sim) == 25
+        await send(ws, "close_position", symbol=AAPL)
+        await recv_until(ws, is_status("FILLED"))
+    assert await size(sim) == 0
+
+
+@pytest.mark.asyncio
+async def test_force_error_without_a_type_takes_the_next_request_even_auth(sim: Simulator
+                                                                           ) -> None:
+    sim.qfex.faults.force_error("ServerError", "try later")
+    with pytest.raises(ValueError):
+        sim.qfex.faults.force_error("Teapot")
+    async with connect(sim.info.qfex.trade_ws) as ws:
+        frame = auth_frame(sim)
+        await ws.send(frame)
+        assert await recv(ws) == {"err": {"error_code": "ServerError", "message": "try later",
+                                          "incoming_message": parse(frame)}}
+        await send(ws, "subscribe", channels=["fills"])
+        assert (await recv(ws))["err"]["error_code"] == "PermissionDenied"  # not authenticated
+        await ws.send(auth_frame(sim))
+        assert await recv(ws) == {"authenticated": True}
+
+
+# ----------------------------------------------------------------------------- rate limit
+RETRY_HINT = re.compile(r"Rate limit exceeded, retry after (\d+)ms")
+
+
+@pytest.mark.asyncio
+async def test_rate_limit_budget_refuses_without_executing(sim: Simulator) -> None:
+    market_sell = add_order(order_type="MARKET", order_time_in_force="IOC", price=0, quantity=1)
+    async with trade(sim) as ws:
+        sim.qfex.settings.rate_limit_budget = 2  # two add_orders (weight 1) per window
+        for _ in range(2):
+            await send(ws, "add_order", **market_sell)
+            await recv_until(ws, is_status("FILLED"))
+        await send(ws, "add_order", **market_sell)
+        err = (await recv(ws))["err"]
+        assert err["error_code"] == "RateLimited"
+        assert err["incoming_message"]["params"] == market_sell
+        hint = RETRY_HINT.fullmatch(err["message"])
+        assert hint is not None and 0 < int(hint.group(1)) <= 60_000
+        assert await size(sim) == 23
+        # Cancels have their own bucket.
+        await send(ws, "cancel_order", symbol=AAPL, order_id="nope",
+                   cancel_order_id_type="order_id")
+        (missing,) = order_responses(await recv_until(ws, lambda m: "order_response" in m))
+        assert missing["status"] == "NO_SUCH_ORDER"
+        # Once the charged weight leaves the window, requests pass again.
+        sim.qfex.settings.rate_limit_window = 0.05
+        async with asyncio.timeout(5):
+            while True:  # polled: the window has no event to await
+                await send(ws, "add_order", **market_sell)
+                reply = await recv(ws)
+                if "order_response" in reply:
+                    break
+                assert reply["err"]["error_code"] == "RateLimited"
+        await recv_until(ws, is_status("FILLED"))
+    assert await size(sim) == 22
+
+
+@pytest.mark.asyncio
+async def test_rate_limit_weights_live_in_settings(sim: Simulator) -> None:
+    async with trade(sim) as ws:
+        sim.qfex.settings.rate_limit_budget = 4
+        await send(ws, "get_user_orders")  # documented weight 5
+        assert (await recv(ws))["err"]["error_code"] == "RateLimited"
+        sim.qfex.settings.rate_limit_weights["get_user_orders"] = 1
+        await send(ws, "get_user_orders")
+        assert "all_orders_response" in await recv(ws)
+
+
+# ----------------------------------------------------------------------------- cancel paths
+@pytest.mark.asyncio
+async def test_cancel_a_resting_limit_and_a_stop_by_id(sim: Simulator) -> None:
+    trigger = (await mark(sim) - 5).quantize(D("0.01"))
+    async with trade(sim, channels=("order_responses", "stop_orders")) as ws:
+        await send(ws, "add_order", **add_order(price=900.0, quantity=5, client_order_id="lim"))
+        (limit,) = order_responses(await recv_until(ws, is_status("ACK")))
+        await send(ws, "add_order", **add_order(order_type="STOP_LOSS", price=float(trigger),
+                                                client_order_id="sl"))
+        msgs = await recv_until(ws, lambda m: "stop_order_response" in m)
+        stop = msgs[-1]["stop_order_response"]
+        assert stop["client_order_id"] == "sl"
+        await send(ws, "get_user_orders")
+        listing = (await recv_until(ws, lambda m: "all_orders_response" in m))[-1]
+        assert {(o["order_id"], o["client_order_id"], o["type"])
+                for o in listing["all_orders_response"]["orders"]} == {
+            (limit["order_id"], "lim", "LIMIT"), (stop["stop_order_id"], "sl", "STOP_LOSS")}
+
+        await send(ws, "cancel_order", symbol=AAPL, order_id=limit["order_id"],
+                   cancel_order_id_type="order_id")
+        (cancelled,) = order_responses(await recv_until(ws, is_status("CANCELLED")))
+        assert (cancelled["order_id"], cancelled["client_order_id"]) == (limit["order_id"],
+                                                                         "lim")
+        await send(ws, "cancel_order", symbol=AAPL, order_id=stop["stop_order_id"],
+                   cancel_order_id_type="order_id")
+        (stop_cancelled,) = order_responses(await recv_until(ws, is_status("CANCELLED")))
+        assert (stop_cancelled["type"], stop_cancelled["price"]) == ("STOP_LOSS", trigger)
+        await send(ws, "cancel_order", symbol=AAPL, order_id=limit["order_id"],
+                   cancel_order_id_type="order_id")
+        (missing,) = order_responses(await recv_until(ws, lambda m: "order_response" in m))
+        assert (missing["status"], missing["order_id"]) == ("NO_SUCH_ORDER", limit["order_id"])
+        await send(ws, "get_user_orders")
+        listing = (await recv_until(ws, lambda m: "all_orders_response" in m))[-1]
+        assert listing["all_orders_response"]["orders"] == []
+    assert await size(sim) == 25
+
+
+@pytest.mark.asyncio
+async def test_cancel_stop_order_sends_nothing_on_stop_orders(sim: Simulator) -> None:
+    trigger = (await mark(sim) + 5).quantize(D("0.01"))
+    async with trade(sim, channels=("order_responses", "stop_orders")) as ws:
+        await send(ws, "add_order", **add_order(order_type="TAKE_PROFIT", price=float(trigger),
+                                                client_order_id="tp"))
+        stop_id = (await recv_until(ws, lambda m: "stop_order_response" in m))[-1][
+            "stop_order_response"]["stop_order_id"]
+        await barrier(ws)
+        frame = {"type": "cancel_stop_order", "params": {"stop_order_id": stop_id}}
+        await ws.send(json.dumps(frame))
+        assert await recv(ws) == {"ack": {"incoming_message": frame}}
+        after = await barrier(ws)
+        assert [m for m in after if "stop_order_response" in m or "order_response" in m] == []
+        await ws.send(json.dumps(frame))
+        assert (await recv(ws))["err"]["error_code"] == "InvalidOrder"
+        await set_mark(sim, trigger + 1)  # a cancelled stop never fires
+        assert order_responses(await barrier(ws)) == []
+    assert await size(sim) == 25
+
+
+@pytest.mark.asyncio
+async def test_fail_next_trigger_rejects_the_stop_when_it_fires(sim: Simulator) -> None:
+    trigger = (await mark(sim) - 5).quantize(D("0.01"))
+    sim.qfex.faults.fail_next_trigger()
+    async with trade(sim) as ws:
+        await send(ws, "add_order", **add_order(order_type="STOP_LOSS", price=float(trigger),
+                                                client_order_id="sl-f"))
+        (ack,) = order_responses(await recv_until(ws, is_status("ACK")))
+        await set_mark(sim, trigger - 1)
+        (failed,) = order_responses(await recv_until(ws, is_status("REJECTED")))
+        assert (failed["order_id"], failed["client_order_id"], failed["type"]) == (
+            ack["order_id"], "sl-f", "STOP_LOSS")
+        await send(ws, "get_user_orders")
+        listing = (await recv_until(ws, lambda m: "all_orders_response" in m))[-1]
+        assert listing["all_orders_response"]["orders"] == []
+    assert await size(sim) == 25
+
+
+# ----------------------------------------------------------------------------- request log
+@pytest.mark.asyncio
+async def test_requests_filters_the_log(sim: Simulator) -> None:
+    async with trade(sim) as ws:
+        await send(ws, "add_order", **add_order(price=900.0, client_order_id="r-1"))
+        (ack,) = order_responses(await recv_until(ws, is_status("ACK")))
+        await send(ws, "cancel_order", symbol=AAPL, order_id=ack["order_id"],
+                   cancel_order_id_type="order_id")
+        await recv_until(ws, is_status("CANCELLED"))
+        await send(ws, "close_position", symbol="TSLA-USD", client_order_id="r-2")
+        await recv_until(ws, is_status("FILLED"))
+    async with httpx.AsyncClient(base_url=sim.info.qfex.rest) as client:
+        await client.get("/refdata", params={"ticker": AAPL})
+    closes = sim.requests("qfex", kind="close")
+    assert [(r.kind, r.json()["params"]["client_order_id"]) for r in closes] == [
+        ("add_order", "r-1"), ("close_position", "r-2")]
+    assert [r.json()["params"]["order_id"] for r in sim.requests("qfex", kind="cancel")] == [
+        ack["order_id"]]
+    assert [r.kind for r in sim.requests("qfex", kind="auth")] == ["auth"]
+    (refdata,) = sim.requests("qfex", kind="/refdata")
+    assert (refdata.channel, refdata.method, refdata.path) == ("http", "GET",
+                                                               f"/refdata?ticker={AAPL}")
+    everything = sim.requests("qfex")
+    assert [r.time for r in everything] == sorted(r.time for r in everything)
+    assert sim.requests("everstrike") == []
+    with pytest.raises(ValueError):
+        sim.requests("nasdaq")

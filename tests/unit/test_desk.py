@@ -21,7 +21,7 @@ from core.model import (
     Venue,
 )
 from core.venue import AccountConfig, CloseRejected, Credentials, EventSink
-from tests.unit.fakes import FAKE_REJECT, FakeSession, account, position
+from tests.unit.fakes import FAKE_REJECT, FakeSession, account, position, working
 
 KEY = PositionKey("acct", Venue.QFEX, "AAPL-USD")
 
@@ -33,12 +33,13 @@ def journal(tmp_path):  # type: ignore[no-untyped-def]
     j.close()
 
 
-async def make_desk(journal: Journal | None, *positions) -> tuple[Desk, FakeSession]:  # type: ignore[no-untyped-def]
+async def make_desk(journal: Journal | None, *positions, orders=()) -> tuple[Desk, FakeSession]:  # type: ignore[no-untyped-def]
     made: list[FakeSession] = []
 
     def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> FakeSession:
         s = FakeSession(acct, creds, sink)
         s.initial = tuple(positions)
+        s.working = tuple(orders)
         made.append(s)
         return s
 
@@ -229,3 +230,138 @@ async def test_a_failing_listener_does_not_break_the_desk(journal, fail_on_error
     assert any(isinstance(e, IntentChanged) and e.intent is intent for e in got)
     assert fail_on_error_logs.records  # the failure was logged, not swallowed
     fail_on_error_logs.records.clear()
+
+
+@pytest.mark.asyncio
+async def test_working_orders_follow_snapshots_and_removals(journal) -> None:  # type: ignore[no-untyped-def]
+    from core.model import WorkingOrderRemoved, WorkingOrdersSnapshot
+
+    desk, session = await make_desk(journal, position(), orders=[working("w-1"), working("w-2")])
+    assert set(desk.working_orders) == {("acct", "w-1"), ("acct", "w-2")}
+    assert len(desk.working_for(KEY)) == 2
+    events: list[object] = []
+    desk.subscribe(events.append)
+    session.sink(WorkingOrdersSnapshot(Venue.QFEX, "acct", (working("w-2"),)))
+    assert set(desk.working_orders) == {("acct", "w-2")}
+    assert any(isinstance(e, WorkingOrderRemoved) and e.order_id == "w-1" for e in events)
+    session.sink(WorkingOrderRemoved(Venue.QFEX, "acct", "w-2", "filled"))
+    assert desk.working_orders == {}
+    kinds = [r.kind for r in journal.iter_all()]
+    assert "working_orders_snapshot" in kinds
+    assert "working_order_removed" in kinds
+
+
+@pytest.mark.asyncio
+async def test_cancel_is_sent_once_and_journaled(journal) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from core.desk import CancelPending
+
+    order = working("w-1")
+    desk, session = await make_desk(journal, position(), orders=[order])
+    first = asyncio.ensure_future(desk.cancel(order, reason="ticket 7"))
+    await asyncio.sleep(0)  # the first cancel is on its way
+    with pytest.raises(CancelPending):
+        await desk.cancel(order)
+    await first
+    assert session.cancelled == [order]
+    assert desk.working_orders == {}
+    records = list(journal.iter_all())
+    kinds = [r.kind for r in records]
+    assert kinds[-4:] == ["cancel_intent", "request", "working_order_removed",
+                          "cancel_result"]
+    assert next(r for r in records if r.kind == "cancel_intent").reason == "ticket 7"
+    assert '"ok":true' in records[-1].payload
+
+
+@pytest.mark.asyncio
+async def test_a_refused_cancel_says_why_and_keeps_the_order(journal) -> None:  # type: ignore[no-untyped-def]
+    from core.venue import CancelRejected
+
+    order = working("w-1")
+    desk, session = await make_desk(journal, position(), orders=[order])
+    session.cancel_reject = CancelRejected("already gone: filled or cancelled",
+                                           code="NO_SUCH_ORDER")
+    with pytest.raises(CancelRejected, match="already gone"):
+        await desk.cancel(order)
+    assert order.ident in desk.working_orders
+    assert not desk.cancelling(order)
+    last = list(journal.iter_all())[-1]
+    assert last.kind == "cancel_result"
+    assert "NO_SUCH_ORDER" in last.payload
+
+
+@pytest.mark.asyncio
+async def test_health_comes_from_the_session(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, _ = await make_desk(journal, position())
+    assert desk.health("acct").skew_ms == 12.0
+    assert desk.health("nobody").connected is False
+
+
+async def _unknown_after_reconnect(journal, request: CloseRequest):  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(request)
+    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
+    assert intent.state is IntentState.UNKNOWN
+    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.CONNECTED))
+    return desk, session, intent
+
+
+@pytest.mark.asyncio
+async def test_unknown_full_close_is_reconciled_when_the_position_is_flat(journal) -> None:  # type: ignore[no-untyped-def]
+    _, session, intent = await _unknown_after_reconnect(journal, req())
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", ()))
+    assert intent.state is IntentState.FILLED
+    assert "Reconciled" in intent.message
+    assert len(session.sent) == 1
+    # the venue's own late word cannot move it back
+    session.sink(update(intent.request.client_order_id, OrderStatus.UNKNOWN, final=True))
+    assert intent.state is IntentState.FILLED
+
+
+@pytest.mark.asyncio
+async def test_unknown_partial_close_reconciled_from_a_reduced_position(journal) -> None:  # type: ignore[no-untyped-def]
+    _, session, intent = await _unknown_after_reconnect(journal, req("4"))
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(qty="8"),)))
+    assert intent.state is IntentState.PARTIAL
+    assert intent.filled == Decimal(2)
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(qty="6"),)))
+    assert intent.state is IntentState.PARTIAL  # settled: later trades are not this close's
+
+
+@pytest.mark.asyncio
+async def test_unknown_close_with_no_trace_at_the_venue_is_not_executed(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session, intent = await _unknown_after_reconnect(journal, req())
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(),)))
+    assert intent.state is IntentState.UNKNOWN  # an unchanged position alone proves nothing
+    session.sink(update(intent.request.client_order_id, OrderStatus.UNKNOWN, final=True))
+    assert intent.state is IntentState.CANCELLED
+    assert "Not executed" in intent.message
+    assert desk.pending(KEY) is None  # the user may close again, deliberately
+    assert len(session.sent) == 1
+
+
+@pytest.mark.asyncio
+async def test_no_reconciliation_while_still_disconnected(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req())
+    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", ()))
+    assert intent.state is IntentState.UNKNOWN
+
+
+@pytest.mark.asyncio
+async def test_a_lost_reply_stays_unknown_even_though_send_raised(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+
+    async def lost(request: CloseRequest) -> None:
+        session.sent.append(request)
+        session.sink(update(request.client_order_id, OrderStatus.UNKNOWN, order_id=""))
+        raise CloseRejected("no answer from the venue; not resent")
+
+    session.send_close = lost  # type: ignore[method-assign]
+    with pytest.raises(CloseRejected):
+        await desk.close(req())
+    (intent,) = desk.intents().values()
+    assert intent.state is IntentState.UNKNOWN
+    assert desk.pending(KEY) is intent

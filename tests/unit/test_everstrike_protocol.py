@@ -34,6 +34,9 @@ from core.model import (
     Trigger,
     TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
+    WorkingOrderRemoved,
 )
 from core.venues.everstrike import protocol as p
 
@@ -441,9 +444,12 @@ def order_obj(**overrides: Any) -> dict[str, Any]:
 def test_close_reply_status_mapping(
     overrides: dict[str, Any], status: OrderStatus, final: bool, filled: Decimal
 ) -> None:
-    (update,) = p.parse_close_reply({"order": order_obj(**overrides)}, ACCOUNT)
+    update, *rest = p.parse_close_reply({"order": order_obj(**overrides)}, ACCOUNT)
     assert isinstance(update, OrderUpdate)
     assert (update.status, update.final, update.filled) == (status, final, filled)
+    # A MARKET close never rests; a trigger close rests as a trigger until it fires.
+    resting = [w.kind for w in rest if isinstance(w, WorkingOrder)]
+    assert resting == ([WorkingKind.TRIGGER] if status is OrderStatus.TRIGGER_ACK else [])
     assert update.raw_status == overrides["status"]
     assert update.message
     if status is OrderStatus.REJECTED:
@@ -684,23 +690,38 @@ def test_ws_index_is_a_mark_update() -> None:
 
 
 WS_ORDER_CASES = [
-    ("order_added", {}, OrderStatus.ACK, False),
-    ("order_partially_completed", {"qty_remaining": 0.5}, OrderStatus.PARTIAL, False),
-    ("order_completed", {"qty_remaining": 0}, OrderStatus.FILLED, True),
-    ("order_cancelled", {}, OrderStatus.CANCELLED, True),
-    ("order_triggered", {"trigger_price": 90}, OrderStatus.TRIGGERED, False),
-    ("trigger_added", {"trigger_price": 9, "status": "UNTRIGGERED"}, OrderStatus.TRIGGER_ACK, 0),
-    ("trigger_cancelled", {"trigger_price": 90}, OrderStatus.CANCELLED, True),
-    ("trigger_failed", {"msg": "insufficient balance"}, OrderStatus.REJECTED, True),
+    ("order_added", {}, OrderStatus.ACK, False, []),
+    ("order_partially_completed", {"qty_remaining": 0.5}, OrderStatus.PARTIAL, False, []),
+    ("order_completed", {"qty_remaining": 0}, OrderStatus.FILLED, True, ["filled"]),
+    ("order_cancelled", {}, OrderStatus.CANCELLED, True, ["cancelled"]),
+    ("order_triggered", {"trigger_price": 90}, OrderStatus.TRIGGERED, False, ["triggered"]),
+    (
+        "trigger_added",
+        {"trigger_price": 9, "status": "UNTRIGGERED"},
+        OrderStatus.TRIGGER_ACK,
+        0,
+        [WorkingKind.TRIGGER],
+    ),
+    ("trigger_cancelled", {"trigger_price": 90}, OrderStatus.CANCELLED, True, ["cancelled"]),
+    ("trigger_failed", {"msg": "insufficient balance"}, OrderStatus.REJECTED, True, ["rejected"]),
 ]
 
 
-@pytest.mark.parametrize(("category", "extra", "status", "final"), WS_ORDER_CASES)
+def working_effects(events: list[p.WsEvent]) -> list[object]:
+    """What each event does to the working-orders panel: a kind upserted or a removal reason."""
+    return [
+        e.kind if isinstance(e, WorkingOrder) else e.reason
+        for e in events
+        if isinstance(e, WorkingOrder | WorkingOrderRemoved)
+    ]
+
+
+@pytest.mark.parametrize(("category", "extra", "status", "final", "working"), WS_ORDER_CASES)
 def test_ws_order_categories(
-    category: str, extra: dict[str, Any], status: OrderStatus, final: bool
+    category: str, extra: dict[str, Any], status: OrderStatus, final: bool, working: list[object]
 ) -> None:
     order = {"id": "o1", "pair": PAIR, "side": "SELL", "qty_orig": 2, "qty_remaining": 2, **extra}
-    (event,) = p.parse_ws(frame(category, {"order": order}), ACCOUNT)
+    event, *rest = p.parse_ws(frame(category, {"order": order}), ACCOUNT)
     assert isinstance(event, OrderUpdate)
     assert (event.status, event.final, event.raw_status) == (status, final, category)
     assert (event.order_id, event.symbol, event.side) == ("o1", PAIR, OrderSide.SELL)
@@ -710,13 +731,50 @@ def test_ws_order_categories(
         assert event.filled == Decimal("1.5") and event.remaining == Decimal("0.5")
     if category == "trigger_failed":
         assert "insufficient balance" in event.message
+    assert working_effects(rest) == working
+    assert all(getattr(e, "order_id", None) == "o1" for e in rest)
 
 
 def test_ws_cancel_after_partial_fill_is_a_final_partial() -> None:
     order = {"id": "o1", "pair": PAIR, "qty_orig": 2, "qty_remaining": 0.5}
-    (event,) = p.parse_ws(frame("order_cancelled", {"order": order}), ACCOUNT)
+    event, removed = p.parse_ws(frame("order_cancelled", {"order": order}), ACCOUNT)
     assert isinstance(event, OrderUpdate)
     assert (event.status, event.final, event.filled) == (OrderStatus.PARTIAL, True, Decimal("1.5"))
+    assert removed == WorkingOrderRemoved(Venue.EVERSTRIKE, ACCOUNT, "o1", "cancelled")
+
+
+RESTING = {"type": "LIMIT", "price": 105, "time_in_force": "GTC", "reduce_only": True}
+
+
+@pytest.mark.parametrize(
+    ("category", "extra", "working"),
+    [
+        ("order_added", RESTING, [WorkingKind.LIMIT]),
+        ("order_added", {**RESTING, "time_in_force": "IOC"}, []),
+        ("order_added", {**RESTING, "reduce_only": False}, []),
+        ("order_added", {**RESTING, "type": "MARKET"}, []),
+        ("order_added", {**RESTING, "price": 0}, []),
+        ("order_added", {**RESTING, "status": "UNTRIGGERED", "trigger_price": 90},
+         [WorkingKind.TRIGGER]),
+        ("order_partially_completed", {**RESTING, "qty_remaining": 1}, [WorkingKind.LIMIT]),
+        # A stop-limit that fires stops being a trigger and rests as a limit.
+        ("order_triggered", {**RESTING, "trigger_price": 90, "status": "UNTRIGGERED"},
+         ["triggered", WorkingKind.LIMIT]),
+        ("order_triggered", {"type": "MARKET", "trigger_price": 90}, ["triggered"]),
+        ("order_completed", RESTING, ["filled"]),
+    ],
+)  # fmt: skip
+def test_ws_order_events_drive_working_orders(
+    category: str, extra: dict[str, Any], working: list[object]
+) -> None:
+    order = {"id": "o1", "pair": PAIR, "side": "BUY", "qty_orig": 2, "qty_remaining": 2, **extra}
+    events = p.parse_ws(frame(category, {"order": order}), ACCOUNT)
+    assert working_effects(events) == working
+    for event in events:
+        if isinstance(event, WorkingOrder):
+            assert (event.symbol, event.side, event.raw_status) == (PAIR, OrderSide.BUY, category)
+            if event.kind is WorkingKind.LIMIT:
+                assert (event.price, event.trigger_price) == (Decimal(105), None)
 
 
 def test_ws_order_pair_falls_back_to_the_envelope() -> None:
@@ -796,6 +854,173 @@ def test_ws_malformed_becomes_a_protocol_error_event(text: str | bytes) -> None:
     assert event.message and len(event.raw) <= 501
 
 
+# --------------------------------------------------------------------------- order listings
+
+
+def listed(order_id: str, status: str, **extra: Any) -> dict[str, Any]:
+    return order_obj(id=order_id, status=status, **extra)
+
+
+def test_parse_working_orders_takes_resting_limits_and_untriggered_triggers() -> None:
+    active = [
+        listed("lim", "ACTIVE", type="LIMIT", price=Decimal(105), reduce_only=True),
+        listed("no-ro", "ACTIVE", type="LIMIT", price=Decimal(105), reduce_only=False),
+        listed("mkt", "ACTIVE", type="MARKET"),
+        listed("fok", "ACTIVE", type="LIMIT", time_in_force="FOK"),
+        listed("done", "COMPLETED", type="LIMIT"),
+        # Fired stop-limit, in the book: a limit now, whatever its trigger fields say.
+        listed("fired", "ACTIVE", type="LIMIT", price=Decimal(99), trigger_price=Decimal(98)),
+    ]
+    triggers = [
+        listed("stop", "UNTRIGGERED", type="MARKET", price=Decimal(0), trigger_price=Decimal(90),
+               trigger_event="MARK_PRICE", close_on_trigger=True),
+        listed("fired", "ACTIVE", type="LIMIT", price=Decimal(99), trigger_price=Decimal(98)),
+        listed("old", "CANCELLED", trigger_price=Decimal(90)),
+        listed("odd-event", "UNTRIGGERED", trigger_price=Decimal(91), trigger_event="MOON"),
+    ]
+    orders = p.parse_working_orders(active, triggers, ACCOUNT)
+    summary = [(o.order_id, o.kind, o.price, o.trigger_price, o.trigger_event) for o in orders]
+    assert summary == [
+        ("lim", WorkingKind.LIMIT, Decimal(105), None, None),
+        ("fired", WorkingKind.LIMIT, Decimal(99), None, None),
+        ("stop", WorkingKind.TRIGGER, None, Decimal(90), TriggerEvent.MARK),
+        ("odd-event", WorkingKind.TRIGGER, None, Decimal(91), None),  # MARKET once fired
+    ]
+    stop = orders[2]
+    assert (stop.close_on_trigger, stop.reduce_only, stop.raw_status) == (True, True, "UNTRIGGERED")
+    assert (stop.quantity, stop.remaining, stop.side) == (Decimal(2), Decimal(2), OrderSide.SELL)
+    assert stop.venue_time == pytest.approx(1551137077.642)
+    assert p.parse_working_orders([], None, ACCOUNT) == ()
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        "x",
+        Decimal(1),
+        [None],
+        [order_obj(id=None)],
+        [order_obj(), order_obj(pair=None)],
+        [order_obj(time="soon")],
+    ],
+)
+def test_order_listings_are_all_or_nothing(listing: object) -> None:
+    with pytest.raises(p.MalformedReply):
+        p.parse_order_list(listing, ACCOUNT)
+    with pytest.raises(p.MalformedReply):
+        p.parse_working_orders([], listing, ACCOUNT)
+
+
+def test_parse_order_list_reads_what_reconciliation_needs() -> None:
+    listing = {
+        "a": order_obj(id="a", status="COMPLETED", qty_remaining=0, reduce_only=True,
+                       price_orig=Decimal(0), price=Decimal("101.5")),
+        "b": order_obj(id="b", type="LIMIT", price=Decimal(7), reduce_only="yes"),
+    }
+    a, b = p.parse_order_list(listing, ACCOUNT)  # an object keyed by id is tolerated
+    assert (a.status, a.update.status, a.update.final) == ("COMPLETED", OrderStatus.FILLED, True)
+    assert (a.time_ms, a.reduce_only, a.limit_price, a.working) == (
+        1551137077642, True, None, None
+    )
+    assert (b.limit_price, b.reduce_only) == (Decimal(7), None)
+    assert b.working is not None and b.working.kind is WorkingKind.LIMIT
+
+
+SENT = 1_551_137_077_000
+
+
+def candidate(order_id: str, **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": order_id, "status": "COMPLETED", "type": "MARKET", "side": "SELL",
+        "qty_orig": Decimal(2), "qty_remaining": Decimal(0), "time": Decimal(SENT + 40),
+        "reduce_only": True, "trigger_price": None,
+    }
+    base.update(overrides)
+    return order_obj(**base)
+
+
+MATCH_CASES = [
+    pytest.param({}, [candidate("hit")], "hit", id="market"),
+    pytest.param({}, [candidate("x", pair="USD_ETH_PERP")], None, id="other pair"),
+    pytest.param({}, [candidate("x", side="BUY")], None, id="other side"),
+    pytest.param({}, [candidate("x", reduce_only=False)], None, id="not reduce-only"),
+    pytest.param({}, [candidate("x", time=Decimal(SENT - 2001))], None, id="before we sent"),
+    pytest.param({}, [candidate("hit", time=Decimal(SENT - 1999))], "hit", id="clock slack"),
+    pytest.param({}, [candidate("x", time=None)], None, id="no time"),
+    pytest.param({}, [candidate("x", type="LIMIT", price=Decimal(9))], None, id="limit != mkt"),
+    pytest.param({}, [candidate("x", trigger_price=Decimal(9))], None, id="a trigger"),
+    pytest.param({}, [candidate("mine")], None, id="claimed"),
+    pytest.param({"quantity": Decimal(2)}, [candidate("hit")], "hit", id="partial qty"),
+    pytest.param({"quantity": Decimal(1)}, [candidate("x")], None, id="other qty"),
+    pytest.param(
+        {"limit_price": Decimal(9)},
+        [candidate("x", type="LIMIT", price=Decimal(8)),
+         candidate("hit", type="LIMIT", price=Decimal(10), price_orig=Decimal(9))],
+        "hit",
+        id="limit price (price_orig)",
+    ),
+    pytest.param(
+        {"trigger": Trigger(Decimal(90))},
+        [candidate("x", trigger_price=Decimal(91)), candidate("hit", trigger_price=Decimal(90))],
+        "hit",
+        id="trigger price",
+    ),
+    pytest.param(
+        {},
+        [candidate("late", time=Decimal(SENT + 9000)), candidate("near", time=Decimal(SENT + 5))],
+        "near",
+        id="nearest in time",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fields", "listing", "expected"), MATCH_CASES)
+def test_match_close(fields: dict[str, Any], listing: list[Any], expected: str | None) -> None:
+    orders = p.parse_order_list(listing, ACCOUNT)
+    found = p.match_close(orders, request(**fields), SENT, slack_ms=2000, claimed={"mine"})
+    assert (found.update.order_id if found else None) == expected
+
+
+INSTRUMENT = Instrument(
+    PAIR, tick_size=Decimal("0.05"), lot_size=Decimal("0.1"), min_quantity=Decimal("0.5"),
+    max_quantity=Decimal(4), min_price=Decimal(1), max_price=Decimal(500),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"quantity": Decimal("0.25")}, "quantity"),
+        ({"quantity": Decimal(6)}, "quantity"),  # more than the position of 5
+        ({"quantity": Decimal("0.4")}, "quantity"),
+        ({"limit_price": Decimal("10.01")}, "limit_price"),
+        ({"limit_price": Decimal("0.95")}, "limit_price"),
+        ({"limit_price": Decimal(600)}, "limit_price"),
+        ({"trigger": Trigger(Decimal("10.02"))}, "trigger"),
+        ({"trigger": Trigger(Decimal(501))}, "trigger"),
+    ],
+)
+def test_check_close_names_the_field(fields: dict[str, Any], field: str) -> None:
+    with pytest.raises(p.EncodeError) as info:
+        p.check_close(request(**fields), INSTRUMENT)
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"quantity": Decimal("0.5"), "limit_price": Decimal("10.05")},
+        {"quantity": Decimal(4)},
+        # Min/max quantity is not applied to triggers (unknown at the venue).
+        {"quantity": Decimal("0.2"), "trigger": Trigger(Decimal(10))},
+    ],
+)
+def test_check_close_accepts(fields: dict[str, Any]) -> None:
+    p.check_close(request(**fields), INSTRUMENT)
+    p.check_close(request(**fields), None)
+
+
 # --------------------------------------------------------------------------- property tests
 
 KEYS = st.sampled_from(
@@ -833,17 +1058,30 @@ ENVELOPES = st.fixed_dictionaries(
     {"code": st.sampled_from([200, 200, 200, 400, "x", None]), "category": CATEGORIES},
     optional={"pair": st.none() | st.sampled_from([PAIR, "null", ""]), "msg": JSON, "result": JSON},
 )
-WS_EVENT_TYPES = (p.ControlEvent, p.WsError, OrderUpdate, Position, PositionRemoved, MarkUpdate)
+WS_EVENT_TYPES = (
+    p.ControlEvent,
+    p.WsError,
+    OrderUpdate,
+    Position,
+    PositionRemoved,
+    MarkUpdate,
+    WorkingOrder,
+    WorkingOrderRemoved,
+)
 
 
 def _check_event(event: object) -> None:
-    assert isinstance(event, (*WS_EVENT_TYPES, ProtocolError))
+    assert isinstance(event, (*WS_EVENT_TYPES, ProtocolError, p.VenueOrder))
     if isinstance(event, Position):
         assert isinstance(event.quantity, Decimal) and event.quantity > 0
-    if isinstance(event, OrderUpdate):
+    if isinstance(event, OrderUpdate | WorkingOrder):
         assert event.order_id and event.symbol
-        for value in (event.quantity, event.remaining, event.filled, event.price):
+        for value in (event.quantity, event.remaining, event.price, event.trigger_price):
             assert value is None or isinstance(value, Decimal)
+    if isinstance(event, p.VenueOrder):
+        _check_event(event.update)
+        if event.working is not None:
+            _check_event(event.working)
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -864,11 +1102,16 @@ def test_rest_parsers_raise_only_typed_errors(value: object, status_code: int) -
         p.parse_pairs,
         p.parse_time,
         lambda v: p.parse_order(v, ACCOUNT, PAIR),
+        lambda v: p.parse_order_list(v, ACCOUNT),
+        lambda v: p.parse_working_orders(v, v, ACCOUNT),
+        lambda v: p.working_order(v, ACCOUNT, PAIR, fresh=True),
     ):
         for candidate in (loaded, loaded.get("result") if isinstance(loaded, dict) else None):
             try:
                 parsed = parser(candidate)
             except p.EverstrikeError:
+                continue
+            if parsed is None:
                 continue
             items = parsed if isinstance(parsed, (list, tuple)) else [parsed]
             if isinstance(parsed, dict):
@@ -876,6 +1119,9 @@ def test_rest_parsers_raise_only_typed_errors(value: object, status_code: int) -
             for item in items:
                 if not isinstance(item, (int, Instrument)):
                     _check_event(item)
+            if isinstance(parsed, list) and all(isinstance(o, p.VenueOrder) for o in parsed):
+                for fields in ({}, {"quantity": Decimal(2)}, {"trigger": Trigger(Decimal(1))}):
+                    p.match_close(parsed, request(**fields), 0)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])

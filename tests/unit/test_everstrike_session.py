@@ -30,6 +30,7 @@ from core.model import (
     ConnectionState,
     Environment,
     MarkUpdate,
+    OrderSide,
     OrderStatus,
     OrderUpdate,
     Position,
@@ -39,12 +40,18 @@ from core.model import (
     PositionsSnapshot,
     ProtocolError,
     SessionEvent,
+    SessionHealth,
     Trigger,
     TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
+    WorkingOrderRemoved,
+    WorkingOrdersSnapshot,
 )
 from core.venue import (
     AccountConfig,
+    CancelRejected,
     CloseRejected,
     Credentials,
     InsecureEndpoint,
@@ -105,6 +112,7 @@ class FakeWs:
         self.per_connection: list[list[dict[str, Any]]] = []
         self.connections: list[ServerConnection] = []
         self.reject_auth = False
+        self.hold_auth: asyncio.Event | None = None  # delay the auth reply until set
         self._changed = asyncio.Event()
         self.server: Server | None = None
 
@@ -125,6 +133,8 @@ class FakeWs:
                 self.received.append(message)
                 mine.append(message)
                 self._changed.set()
+                if message.get("op") == "auth_api" and self.hold_auth is not None:
+                    await self.hold_auth.wait()
                 await conn.send(json.dumps(self.reply(message)))
 
     def reply(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -192,19 +202,36 @@ def order_json(status: str = "ACTIVE", order_id: str = "ord-1", **extra: Any) ->
 
 @dataclass
 class FakeRest:
-    """Everstrike's REST as documented; ``close`` answers ``POST /auth/close``."""
+    """Everstrike's REST as documented; ``close``/``cancel`` answer the signed POSTs."""
 
     positions: dict[str, Any] = field(default_factory=lambda: {PAIR: position_json(2)})
     server_ms: int = SERVER_MS
     close: Handler | None = None
+    cancel: Handler | None = None
+    active_orders: list[dict[str, Any]] = field(default_factory=list)
+    triggers: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[dict[str, Any]] = field(default_factory=list)  # GET /orders
+    by_id: dict[str, Any] = field(default_factory=dict)  # GET /order?id= (else from orders)
     requests: list[httpx.Request] = field(default_factory=list)
     snapshot_failures: int = 0  # answer this many /active_positions with 503 first
+    orders_failures: int = 0  # answer this many /orders with 503 first
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def count(self, path: str) -> int:
         return sum(1 for r in self.requests if r.url.path == path)
 
+    def gets(self, path: str) -> list[dict[str, str]]:
+        return [dict(r.url.params) for r in self.requests if r.url.path == path]
+
+    async def wait_for_count(self, path: str, count: int) -> None:
+        async with asyncio.timeout(10):
+            while self.count(path) < count:
+                self._changed.clear()
+                await self._changed.wait()
+
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        self._changed.set()
         path = request.url.path
         if request.method == "GET":
             assert "x-signature" not in request.headers
@@ -212,15 +239,35 @@ class FakeRest:
             return httpx.Response(200, json=envelope({PAIR: {"key": PAIR, "filters": []}}))
         if path == "/time":
             return httpx.Response(200, json=envelope(self.server_ms))
-        if path == "/active_positions":
+        if request.method == "GET" and path != "/time":
             assert request.headers["x-api-key"] == API_KEY
+        if path == "/active_positions":
             if self.snapshot_failures:
                 self.snapshot_failures -= 1
                 return httpx.Response(503, json=envelope({}, 503, "Invalid request"))
             return httpx.Response(200, json=envelope(self.positions))
+        if path == "/active_orders":
+            return httpx.Response(200, json=envelope(self.active_orders))
+        if path == "/triggers":
+            return httpx.Response(200, json=envelope(self.triggers))
+        if path == "/orders":
+            if self.orders_failures:
+                self.orders_failures -= 1
+                return httpx.Response(503, json=envelope({}, 503, "Invalid request"))
+            return httpx.Response(200, json=envelope(self.orders))
+        if path == "/order":
+            wanted = request.url.params.get("id")
+            if wanted in self.by_id:
+                return httpx.Response(200, json=envelope(self.by_id[wanted]))
+            for order in self.orders:
+                if order["id"] == wanted:
+                    return httpx.Response(200, json=envelope(order))
         if path == "/auth/close" and request.method == "POST":
             assert self.close is not None, "unexpected close"
             return await self.close(request)
+        if path == "/auth/cancel" and request.method == "POST":
+            assert self.cancel is not None, "unexpected cancel"
+            return await self.cancel(request)
         return httpx.Response(503, json=envelope({}, 503, "Invalid request"))
 
 
@@ -275,6 +322,7 @@ async def rig() -> AsyncIterator[Rig]:
             "transport": httpx.MockTransport(rest),
             "clock": lambda: LOCAL_NOW,
             "reconnect": ZERO_BACKOFF,
+            "reconcile_delay": 0.0,
         }
         options.update(kwargs)
         session = EverstrikeSession(
@@ -484,7 +532,12 @@ async def test_unrelated_ws_orders_are_not_held(rig: Rig) -> None:
 
 ERROR_CASES = [
     pytest.param(
-        503, {"code": 503, "msg": "Invalid request", "result": {}}, "503", "refused", id="503"
+        503,
+        {"code": 503, "msg": "Invalid request", "result": {}},
+        "503",
+        "the venue's generic failure (Invalid request): Everstrike refused the close without a "
+        "specific reason. Nothing was placed or resent.",
+        id="503",
     ),
     pytest.param(
         429,
@@ -494,26 +547,40 @@ ERROR_CASES = [
             "result": None,
         },
         "429",
-        "0.043 s",
+        "rate limited by Everstrike; slowed down for 0.043 s — nothing was resent",
         id="429",
     ),
     pytest.param(
         408,
         {"code": 414, "msg": "The timestamp is too old.", "result": None},
         "414",
-        "timestamp",
+        "Your clock is off by about 250 ms; Closeout re-synchronised with the venue. "
+        "Nothing was resent — send the close again.",
         id="408",
     ),
     pytest.param(
-        401, {"code": 401, "msg": "Bad signature", "result": None}, "401", "key", id="401"
+        401,
+        {"code": 401, "msg": "Bad signature", "result": None},
+        "401",
+        "Everstrike refused the API key or signature (Bad signature): check the account's API "
+        "key and secret. Nothing was placed.",
+        id="401",
+    ),
+    pytest.param(
+        400,
+        {"code": 400, "msg": "Insufficient position", "result": None},
+        "400",
+        "Everstrike refused the close (HTTP 400, code 400) (Insufficient position). "
+        "Nothing was placed.",
+        id="400",
     ),
 ]
 
 
-@pytest.mark.parametrize(("status", "body", "code", "phrase"), ERROR_CASES)
+@pytest.mark.parametrize(("status", "body", "code", "message"), ERROR_CASES)
 @pytest.mark.asyncio
 async def test_venue_errors_raise_close_rejected_and_emit_rejected(
-    rig: Rig, status: int, body: dict[str, Any], code: str, phrase: str
+    rig: Rig, status: int, body: dict[str, Any], code: str, message: str
 ) -> None:
     async def close(request: httpx.Request) -> httpx.Response:
         verify(request)
@@ -525,14 +592,57 @@ async def test_venue_errors_raise_close_rejected_and_emit_rejected(
     with pytest.raises(CloseRejected) as info:
         await session.send_close(request)
     assert info.value.code == code
-    assert phrase in str(info.value)
-    assert "Nothing was placed" in str(info.value) or "nothing was placed" in str(info.value)
+    assert str(info.value) == message
     (update,) = rig.sink.of(OrderUpdate)
     assert update.status is OrderStatus.REJECTED and update.final
     assert update.client_order_id == request.client_order_id
-    assert update.message == str(info.value)
+    assert update.message == message
     assert rig.rest.count("/auth/close") == 1  # never retried
     assert rig.rest.count("/time") == (2 if status == 408 else 1)
+    assert rig.rest.count("/orders") == 0  # a refusal is known: nothing to reconcile
+    assert session.health().rate_headroom == (0.0 if status == 429 else None)
+
+
+@pytest.mark.parametrize("executed", [True, False], ids=["it-ran", "it-did-not"])
+@pytest.mark.asyncio
+async def test_venue_error_is_refused_but_looked_up_once(rig: Rig, executed: bool) -> None:
+    """A 500 is refused as the venue's own adapter does; a server error can still come after
+    the work was done, so one quiet lookup corrects the record if the close is there."""
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        verify(request)
+        if executed:
+            rig.rest.orders = [
+                order_json("COMPLETED", order_id="ord-9", qty_orig=1, qty_remaining=0,
+                           time=SERVER_MS + 5, reduce_only=True)
+            ]
+        return httpx.Response(500, json=envelope(None, 500, "Internal error"))
+
+    rig.rest.close = close
+    session = await started(rig)
+    request = close_request(quantity=Decimal(1))
+    with pytest.raises(CloseRejected) as info:
+        await session.send_close(request)
+    assert (info.value.code, str(info.value)) == (
+        "500",
+        "Everstrike reported a venue error (HTTP 500: Internal error); the close was most "
+        "likely not placed and was not resent. Closeout is checking the venue's orders in case "
+        "it was.",
+    )
+    await rig.rest.wait_for_count("/triggers", 2)  # the lookup ran (after /orders)
+    if executed:
+        (found,) = await rig.sink.wait_for(
+            lambda e: isinstance(e, OrderUpdate) and e.order_id == "ord-9"
+        )
+        assert (found.status, found.client_order_id) == (OrderStatus.FILLED,
+                                                         request.client_order_id)
+    async with session._reconcile_lock:  # white-box barrier: the lookup holds it until done
+        assert not session._unresolved
+    updates = rig.sink.of(OrderUpdate)
+    assert [u.status for u in updates] == [OrderStatus.REJECTED] + (
+        [OrderStatus.FILLED] if executed else []
+    )  # nothing said when it is not there: it was already reported refused
+    assert rig.rest.count("/auth/close") == 1
 
 
 @pytest.mark.asyncio
@@ -557,7 +667,7 @@ async def test_stale_timestamp_resync_moves_the_next_timestamp(rig: Rig) -> None
 
 
 @pytest.mark.asyncio
-async def test_timeout_after_sending_is_unknown_and_not_resent(rig: Rig) -> None:
+async def test_timeout_after_sending_is_unknown_then_not_found(rig: Rig) -> None:
     async def close(request: httpx.Request) -> httpx.Response:
         verify(request)
         raise httpx.ReadTimeout("no answer", request=request)
@@ -565,13 +675,118 @@ async def test_timeout_after_sending_is_unknown_and_not_resent(rig: Rig) -> None
     rig.rest.close = close
     session = await started(rig)
     request = close_request()
-    with pytest.raises(CloseRejected, match="not resent") as info:
-        await session.send_close(request)
-    assert info.value.code == "no_answer"
-    (update,) = rig.sink.of(OrderUpdate)
-    assert update.status is OrderStatus.UNKNOWN and not update.final
-    assert update.client_order_id == request.client_order_id
-    assert update.message == "No answer from the venue; not resent. Check positions at Everstrike."
+    await session.send_close(request)  # not a refusal: UNKNOWN, and the lookup runs
+    first, last = await rig.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate) and e.client_order_id == request.client_order_id,
+        count=2,
+    )
+    assert first.status is OrderStatus.UNKNOWN and not first.final
+    assert first.message == (
+        "No answer from Everstrike; not resent. Checking Everstrike's order list to find out "
+        "what happened."
+    )
+    assert last.status is OrderStatus.UNKNOWN and last.final
+    assert last.message == "not found at the venue: it may not have arrived; check the position"
+    await rig.rest.wait_for_count("/active_positions", 2)  # a fresh positions snapshot
+    await rig.sink.wait_for(lambda e: isinstance(e, PositionsSnapshot), count=2)
+    assert rig.rest.gets("/orders") == [{"limit": "100", "pair": PAIR}]
+    assert rig.rest.gets("/triggers")[-1] == {"limit": "100", "pair": PAIR}
+    assert rig.rest.count("/auth/close") == 1
+
+
+@pytest.mark.asyncio
+async def test_lost_reply_is_reconciled_to_the_order_it_became(rig: Rig) -> None:
+    """Everstrike has no client order id: the match is pair, side, qty, prices and time."""
+    mine = order_json(
+        "ACTIVE", order_id="mine", type="LIMIT", price=101, qty_orig=1, qty_remaining=1,
+        time=SERVER_MS + 20, reduce_only=True,
+    )
+    decoys = [
+        order_json("COMPLETED", order_id="old", qty_orig=1, time=SERVER_MS - 60_000),
+        order_json("ACTIVE", order_id="buy", side="BUY", type="LIMIT", price=101, qty_orig=1,
+                   time=SERVER_MS + 10),
+        order_json("ACTIVE", order_id="qty", type="LIMIT", price=101, qty_orig=2,
+                   time=SERVER_MS + 10),
+        order_json("ACTIVE", order_id="px", type="LIMIT", price=102, qty_orig=1,
+                   time=SERVER_MS + 10),
+        order_json("ACTIVE", order_id="notro", type="LIMIT", price=101, qty_orig=1,
+                   time=SERVER_MS + 10, reduce_only=False),
+    ]
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        verify(request)
+        rig.rest.orders = [*decoys, mine]
+        raise httpx.RemoteProtocolError("peer closed", request=request)
+
+    rig.rest.close = close
+    session = await started(rig)
+    request = close_request(quantity=Decimal(1), limit_price=Decimal(101))
+    await session.send_close(request)
+    found, working = await rig.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate | WorkingOrder) and e.order_id == "mine", count=2
+    )
+    assert isinstance(found, OrderUpdate) and isinstance(working, WorkingOrder)
+    assert found.status is OrderStatus.ACK and found.client_order_id == request.client_order_id
+    assert found.message.startswith("Found at Everstrike after the lost reply: ")
+    assert working.kind is WorkingKind.LIMIT and working.client_order_id == request.client_order_id
+    # Later events for that order carry our id too.
+    done = order_json("COMPLETED", order_id="mine", qty_orig=1, qty_remaining=0)
+    await rig.ws.send(
+        {"code": 200, "category": "order_completed", "pair": PAIR, "result": {"order": done}}
+    )
+    (filled,) = await rig.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED
+    )
+    assert filled.client_order_id == request.client_order_id
+    assert rig.rest.count("/auth/close") == 1
+
+
+@pytest.mark.asyncio
+async def test_failed_lookups_are_retried_then_given_up(rig: Rig) -> None:
+    async def close(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("reset", request=request)
+
+    rig.rest.close = close
+    rig.rest.orders_failures = 10
+    session = await started(rig, reconcile_retry=0.0, reconcile_attempts=2)
+    request = close_request()
+    await session.send_close(request)
+    (last,) = await rig.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate) and e.final and e.status is OrderStatus.UNKNOWN
+    )
+    assert last.message.startswith("could not check at Everstrike (Invalid request)")
+    assert rig.rest.count("/orders") == 2
+    assert rig.rest.count("/auth/close") == 1
+
+
+@pytest.mark.asyncio
+async def test_lost_reply_while_disconnected_is_looked_up_after_the_reconnect(rig: Rig) -> None:
+    """With the WS down, "not found" is not final yet: the venue is asked again once back."""
+    gate = asyncio.Event()
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        await rig.ws.connections[-1].close()
+        await rig.sink.wait_for(connection_state(ConnectionState.DISCONNECTED))
+        rig.ws.hold_auth = gate
+        raise httpx.ReadError("reset", request=request)
+
+    rig.rest.close = close
+    session = await started(rig, timeout=30.0)
+    request = close_request(quantity=Decimal(1))
+    await session.send_close(request)
+    await rig.rest.wait_for_count("/orders", 1)
+    await rig.ws.wait_for(lambda m: m.get("op") == "auth_api", connection=1)
+    assert not session.connected
+    assert len(rig.sink.of(OrderUpdate)) == 1  # UNKNOWN, still open: not declared missing
+    rig.rest.orders = [
+        order_json("COMPLETED", order_id="late", qty_orig=1, qty_remaining=0, time=SERVER_MS)
+    ]
+    gate.set()
+    (found,) = await rig.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate) and e.order_id == "late"
+    )
+    assert found.client_order_id == request.client_order_id and found.final
+    assert rig.rest.count("/orders") == 2
     assert rig.rest.count("/auth/close") == 1
 
 
@@ -595,10 +810,12 @@ async def test_unreadable_success_reply_is_unknown(rig: Rig) -> None:
 
     rig.rest.close = close
     session = await started(rig)
-    with pytest.raises(CloseRejected, match="may or may not"):
-        await session.send_close(close_request())
-    assert rig.sink.of(OrderUpdate)[0].status is OrderStatus.UNKNOWN
+    await session.send_close(close_request())
+    first = rig.sink.of(OrderUpdate)[0]
+    assert first.status is OrderStatus.UNKNOWN
+    assert first.message.startswith("Everstrike answered HTTP 200 with an unreadable reply;")
     assert rig.sink.of(ProtocolError)
+    await rig.sink.wait_for(lambda e: isinstance(e, OrderUpdate) and e.final)
 
 
 @pytest.mark.asyncio
@@ -718,3 +935,487 @@ async def test_refresh_and_idempotent_stop(rig: Rig) -> None:
         await session.send_close(close_request())
     with pytest.raises(SessionClosed):
         await session.refresh_positions()
+
+
+# --------------------------------------------------------------------------- working orders
+
+
+def resting_limit(order_id: str = "lim-1", **extra: Any) -> dict[str, Any]:
+    base = {"type": "LIMIT", "price": 105, "qty_orig": 2, "qty_remaining": 2,
+            "time_in_force": "GTC", "reduce_only": True}
+    base.update(extra)
+    return order_json("ACTIVE", order_id, **base)
+
+
+def untriggered(order_id: str = "trg-1", **extra: Any) -> dict[str, Any]:
+    base = {"type": "MARKET", "price": 0, "trigger_price": 90, "trigger_event": "INDEX_PRICE",
+            "close_on_trigger": True, "reduce_only": True}
+    base.update(extra)
+    status = base.pop("status", "UNTRIGGERED")
+    return order_json(status, order_id, **base)
+
+
+def ws_order(category: str, order: dict[str, Any]) -> dict[str, Any]:
+    return {"code": 200, "category": category, "pair": PAIR, "result": {"order": order}}
+
+
+@pytest.mark.asyncio
+async def test_working_orders_snapshot_on_connect_and_after_reconnect(rig: Rig) -> None:
+    rig.rest.active_orders = [
+        resting_limit(),
+        resting_limit("not-a-close", reduce_only=False),
+        order_json("ACTIVE", "market-in-flight", type="MARKET"),
+        resting_limit("ioc", time_in_force="IOC"),
+    ]
+    rig.rest.triggers = [
+        untriggered(),
+        untriggered("stop-limit", type="LIMIT", price=89, trigger_event="LAST_PRICE",
+                    close_on_trigger=False),
+        untriggered("gone", status="CANCELLED"),
+    ]
+    await started(rig)
+    (snapshot,) = rig.sink.of(WorkingOrdersSnapshot)
+    assert (snapshot.venue, snapshot.account) == (Venue.EVERSTRIKE, ACCOUNT)
+    limit, trigger, stop_limit = snapshot.orders
+    assert (limit.order_id, limit.kind, limit.price, limit.remaining, limit.side) == (
+        "lim-1", WorkingKind.LIMIT, Decimal(105), Decimal(2), OrderSide.SELL
+    )
+    assert limit.trigger_price is None and limit.reduce_only
+    assert (trigger.order_id, trigger.kind, trigger.price, trigger.trigger_price) == (
+        "trg-1", WorkingKind.TRIGGER, None, Decimal(90)
+    )
+    assert (trigger.trigger_event, trigger.close_on_trigger) == (TriggerEvent.INDEX, True)
+    assert (stop_limit.price, stop_limit.trigger_event, stop_limit.close_on_trigger) == (
+        Decimal(89), TriggerEvent.LAST, False
+    )
+    assert rig.rest.gets("/active_orders") == [{"limit": "1000"}]
+    assert rig.rest.gets("/triggers") == [{"limit": "1000"}]
+
+    rig.rest.triggers = []
+    await rig.ws.connections[-1].close()
+    await rig.sink.wait_for(connection_state(ConnectionState.CONNECTED), count=2)
+    second = rig.sink.of(WorkingOrdersSnapshot)[-1]
+    assert [o.order_id for o in second.orders] == ["lim-1"]
+
+
+@pytest.mark.asyncio
+async def test_refresh_orders_and_a_failed_listing(rig: Rig) -> None:
+    session = await started(rig)
+    rig.rest.active_orders = [resting_limit()]
+    await session.refresh_orders()
+    assert [o.order_id for o in rig.sink.of(WorkingOrdersSnapshot)[-1].orders] == ["lim-1"]
+    rig.rest.triggers = [{"id": "broken"}]  # no pair anywhere: the whole listing is suspect
+    await session.refresh_orders()
+    assert len(rig.sink.of(WorkingOrdersSnapshot)) == 2  # no partial snapshot emitted
+    error = rig.sink.of(ProtocolError)[-1]
+    assert error.code == "orders" and "could not list working orders" in error.message
+
+
+@pytest.mark.asyncio
+async def test_ws_events_keep_working_orders_live(rig: Rig) -> None:
+    await started(rig)
+    live = resting_limit()
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("order_added", live),
+        ("order_partially_completed", {**live, "qty_remaining": 0.5}),
+        ("order_completed", {**live, "qty_remaining": 0, "status": "COMPLETED"}),
+        ("trigger_added", untriggered()),
+        ("order_triggered", {**untriggered(), "type": "LIMIT", "price": 89, "status": "ACTIVE"}),
+        ("order_cancelled", {**untriggered(), "status": "CANCELLED"}),
+        ("trigger_added", untriggered("t2")),
+        ("trigger_failed", {**untriggered("t2"), "msg": "insufficient balance"}),
+        ("trigger_added", untriggered("t3")),
+        ("trigger_cancelled", untriggered("t3")),
+    ]
+    for category, order in steps:
+        await rig.ws.send(ws_order(category, order))
+    await rig.sink.wait_for(lambda e: isinstance(e, OrderUpdate), count=len(steps))
+    working = [
+        (type(e).__name__, e.order_id, e.kind if isinstance(e, WorkingOrder) else e.reason)
+        for e in rig.sink.events
+        if isinstance(e, WorkingOrder | WorkingOrderRemoved)
+    ]
+    assert working == [
+        ("WorkingOrder", "lim-1", WorkingKind.LIMIT),
+        ("WorkingOrder", "lim-1", WorkingKind.LIMIT),
+        ("WorkingOrderRemoved", "lim-1", "filled"),
+        ("WorkingOrder", "trg-1", WorkingKind.TRIGGER),
+        ("WorkingOrderRemoved", "trg-1", "triggered"),
+        ("WorkingOrder", "trg-1", WorkingKind.LIMIT),  # the triggered stop-limit rests
+        ("WorkingOrderRemoved", "trg-1", "cancelled"),
+        ("WorkingOrder", "t2", WorkingKind.TRIGGER),
+        ("WorkingOrderRemoved", "t2", "rejected"),
+        ("WorkingOrder", "t3", WorkingKind.TRIGGER),
+        ("WorkingOrderRemoved", "t3", "cancelled"),
+    ]
+    partial = rig.sink.of(WorkingOrder)[1]
+    assert partial.remaining == Decimal("0.5")
+
+
+@pytest.mark.asyncio
+async def test_late_or_duplicate_events_never_resurrect_a_working_order(rig: Rig) -> None:
+    session = await started(rig)
+    live = resting_limit()
+    for category, order in [
+        ("order_partially_completed", {**live, "qty_remaining": 1}),
+        ("order_added", live),  # arrives late, with the older, larger remainder
+        ("order_completed", {**live, "qty_remaining": 0}),
+        ("order_completed", {**live, "qty_remaining": 0}),  # duplicate
+        ("order_partially_completed", {**live, "qty_remaining": 1}),  # reordered
+        ("order_triggered", {**untriggered("t9"), "type": "MARKET"}),
+        ("trigger_added", untriggered("t9")),  # the add arrives after the trigger fired
+    ]:
+        await rig.ws.send(ws_order(category, order))
+    await rig.sink.wait_for(lambda e: isinstance(e, OrderUpdate), count=7)
+    upserts = [(e.order_id, e.remaining) for e in rig.sink.of(WorkingOrder)]
+    assert upserts == [("lim-1", Decimal(1))]
+    # A snapshot that still lists the filled order does not bring it back either.
+    rig.rest.active_orders = [live]
+    await session.refresh_orders()
+    assert rig.sink.of(WorkingOrdersSnapshot)[-1].orders == ()
+
+
+@pytest.mark.asyncio
+async def test_resting_close_reply_is_a_working_order_with_our_id(rig: Rig) -> None:
+    replies = [
+        {"order": resting_limit("r-lim")},
+        {"order": untriggered("r-trg")},
+        {"order": order_json("COMPLETED", "r-done", qty_remaining=0)},
+    ]
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=envelope(replies.pop(0)))
+
+    rig.rest.close = close
+    session = await started(rig)
+    requests = [
+        close_request(limit_price=Decimal(105)),
+        close_request(trigger=Trigger(Decimal(90), TriggerEvent.INDEX, True)),
+        close_request(),
+    ]
+    for request in requests:
+        await session.send_close(request)
+    working = rig.sink.of(WorkingOrder)
+    assert [(w.order_id, w.kind, w.client_order_id) for w in working] == [
+        ("r-lim", WorkingKind.LIMIT, requests[0].client_order_id),
+        ("r-trg", WorkingKind.TRIGGER, requests[1].client_order_id),
+    ]
+
+
+# --------------------------------------------------------------------------- cancel
+
+
+def cancelled_reply(order: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json=envelope({**order, "status": "CANCELLED"}))
+
+
+def working(order: dict[str, Any], kind: WorkingKind = WorkingKind.LIMIT) -> WorkingOrder:
+    return WorkingOrder(
+        venue=Venue.EVERSTRIKE, account=ACCOUNT, symbol=PAIR, order_id=order["id"], kind=kind,
+        side=None, quantity=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("order", "kind"),
+    [(resting_limit(), WorkingKind.LIMIT), (untriggered(), WorkingKind.TRIGGER)],
+    ids=["limit", "trigger"],
+)
+@pytest.mark.asyncio
+async def test_cancel_posts_the_id_once_and_removes_the_order(
+    rig: Rig, order: dict[str, Any], kind: WorkingKind
+) -> None:
+    bodies: list[str] = []
+
+    async def cancel(request: httpx.Request) -> httpx.Response:
+        bodies.append(verify(request))
+        return cancelled_reply(order)
+
+    rig.rest.cancel = cancel
+    session = await started(rig)
+    target = working(order, kind)
+    preview = session.preview_cancel(target)
+    await session.cancel_order(target)
+    assert bodies == [f"id={order['id']}&timestamp={SERVER_MS}&recv_window=5000"]
+    assert preview == (
+        f"POST /auth/cancel\ncontent-type: application/x-www-form-urlencoded\n"
+        f"x-api-key: ak-u…***\nx-signature: {p.redact(p.sign(SECRET, bodies[0]))}\n\n{bodies[0]}"
+    )
+    (update,) = rig.sink.of(OrderUpdate)
+    assert (update.status, update.order_id, update.final) == (
+        OrderStatus.CANCELLED, order["id"], True
+    )
+    (removed,) = rig.sink.of(WorkingOrderRemoved)
+    assert (removed.order_id, removed.reason) == (order["id"], "cancelled")
+
+
+CANCEL_ERRORS = [
+    pytest.param(
+        httpx.Response(503, json=envelope({}, 503, "Invalid request")),
+        "503",
+        "the venue refused the cancel (generic failure); the order may already be filled or "
+        "cancelled — refresh",
+        id="503",
+    ),
+    pytest.param(
+        httpx.Response(408, json=envelope(None, 414, "The timestamp is too old.")),
+        "414",
+        "Your clock is off by about 250 ms; Closeout re-synchronised with the venue. "
+        "Nothing was resent — send the cancel again.",
+        id="408",
+    ),
+    pytest.param(
+        httpx.Response(429, json=envelope(None, 429, "Care to try again in 2 seconds?")),
+        "429",
+        "rate limited by Everstrike; slowed down for 2 s — nothing was resent",
+        id="429",
+    ),
+    pytest.param(
+        httpx.Response(401, json=envelope(None, 401, "Invalid signature")),
+        "401",
+        "Everstrike refused the API key or signature (Invalid signature): check the account's "
+        "API key and secret. Nothing was cancelled.",
+        id="401",
+    ),
+    pytest.param(
+        httpx.Response(500, json=envelope(None, 500, "boom")),
+        "500",
+        "Everstrike reported a venue error (HTTP 500: boom); the order may still be "
+        "working — refresh",
+        id="500",
+    ),
+    pytest.param(
+        httpx.ReadTimeout("slow"),
+        "no_answer",
+        "no answer; the order may still be working — refresh",
+        id="no-answer",
+    ),
+    pytest.param(
+        httpx.ConnectError("refused"),
+        "unreachable",
+        "could not reach Everstrike (ConnectError); nothing was sent — the order is still "
+        "working",
+        id="unreachable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "code", "message"), CANCEL_ERRORS)
+@pytest.mark.asyncio
+async def test_cancel_refusals_are_plain_and_never_retried(
+    rig: Rig, reply: httpx.Response | Exception, code: str, message: str
+) -> None:
+    async def cancel(request: httpx.Request) -> httpx.Response:
+        verify(request)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    rig.rest.cancel = cancel
+    session = await started(rig)
+    with pytest.raises(CancelRejected) as info:
+        await session.cancel_order(working(resting_limit()))
+    assert (str(info.value), info.value.code) == (message, code)
+    assert rig.rest.count("/auth/cancel") == 1
+    assert not rig.sink.of(WorkingOrderRemoved)
+    if code in ("503", "500", "no_answer"):  # the panel is re-read so it shows the truth
+        await rig.rest.wait_for_count("/active_orders", 2)
+
+
+@pytest.mark.asyncio
+async def test_cancel_when_not_running_sends_nothing(rig: Rig) -> None:
+    session = rig.make()
+    with pytest.raises(SessionClosed):
+        await session.cancel_order(working(resting_limit()))
+    with pytest.raises(SessionClosed):
+        await session.refresh_orders()
+    assert rig.rest.count("/auth/cancel") == 0
+
+
+# --------------------------------------------------------------------------- clock, 429, health
+
+
+class FakeTime:
+    """An injected monotonic clock whose sleep advances it instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.asyncio
+async def test_429_makes_later_posts_wait_and_refuses_an_overlong_wait(rig: Rig) -> None:
+    replies = [
+        httpx.Response(429, json=envelope(None, 429, "Care to try again in 0.043 seconds?")),
+        httpx.Response(200, json=envelope({"order": order_json("COMPLETED")})),
+        httpx.Response(429, json=envelope(None, 429, "Care to try again in 90 seconds?")),
+    ]
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        return replies.pop(0)
+
+    rig.rest.close = close
+    fake = FakeTime()
+    session = await started(rig, monotonic=fake, sleep=fake.sleep)
+    with pytest.raises(CloseRejected, match=r"slowed down for 0\.043 s"):
+        await session.send_close(close_request())
+    assert session.health().rate_headroom == 0.0
+    await session.send_close(close_request())  # waits out the venue's wait, then sends
+    assert fake.slept == [pytest.approx(0.043)]
+    assert session.health().rate_headroom is None
+    with pytest.raises(CloseRejected, match="slowed down for 90 s"):
+        await session.send_close(close_request())
+    with pytest.raises(CloseRejected, match=r"asked for 90\.0 s more") as info:
+        await session.send_close(close_request())  # too long to hold: refused, not sent
+    assert info.value.code == "rate_limited"
+    with pytest.raises(CancelRejected, match=r"asked for 90\.0 s more"):
+        await session.cancel_order(working(resting_limit()))
+    assert rig.rest.count("/auth/close") == 3
+    assert rig.rest.count("/auth/cancel") == 0
+    fake.now += 90
+    assert session.health().rate_headroom is None
+
+
+@pytest.mark.asyncio
+async def test_clock_is_measured_periodically_and_used_for_signing(rig: Rig) -> None:
+    bodies: list[str] = []
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        bodies.append(verify(request))
+        return httpx.Response(200, json=envelope({"order": order_json("COMPLETED")}))
+
+    rig.rest.close = close
+    session = await started(rig, time_sync_interval=0.01)
+    assert session.health().skew_ms == 250.0
+    rig.rest.server_ms = SERVER_MS + 3_000
+    seen = rig.rest.count("/time")
+    await rig.rest.wait_for_count("/time", seen + 2)  # one full sync after the change
+    assert session.health().skew_ms == 3_250.0
+    await session.send_close(close_request())
+    assert dict(urllib.parse.parse_qsl(bodies[0]))["timestamp"] == str(SERVER_MS + 3_000)
+
+
+@pytest.mark.asyncio
+async def test_health(rig: Rig) -> None:
+    fake = FakeTime()
+    session = rig.make(monotonic=fake, keepalive=4.0)
+    assert session.health() == SessionHealth(connected=False, keepalive_s=4.0)
+    await session.start()
+    health = session.health()
+    assert health.connected and health.last_message_at == 500.0
+    assert health.rtt_ms is not None and health.rtt_ms >= 0
+    assert (health.skew_ms, health.rate_headroom, health.keepalive_s) == (250.0, None, 4.0)
+    fake.now = 600.0
+    await rig.ws.send({"code": 200, "category": "index", "pair": PAIR, "result": {"mark": 1}})
+    await rig.sink.wait_for(lambda e: isinstance(e, MarkUpdate))
+    assert session.health().last_message_at == 600.0
+    await session.stop()
+    assert not session.health().connected
+
+
+# --------------------------------------------------------------------------- fallback polling
+
+
+@pytest.mark.asyncio
+async def test_positions_are_polled_while_the_ws_is_down_and_not_after(rig: Rig) -> None:
+    gate = asyncio.Event()
+    await started(rig, poll_interval=0.01, timeout=30.0, keepalive=0.01)
+    rig.ws.hold_auth = gate
+    rig.rest.positions = {PAIR: position_json(1)}
+    await rig.ws.connections[-1].close()
+    await rig.sink.wait_for(connection_state(ConnectionState.DISCONNECTED))
+    before = rig.rest.count("/active_positions")
+    await rig.rest.wait_for_count("/active_positions", before + 3)  # polled during the outage
+    assert rig.sink.of(PositionsSnapshot)[-1].positions[0].quantity == Decimal(1)
+    gate.set()
+    await rig.sink.wait_for(connection_state(ConnectionState.CONNECTED), count=2)
+    await settled(rig, connection=1)
+    after = rig.rest.count("/active_positions")
+    await rig.ws.wait_for(lambda m: m.get("op") == "status", count=10, connection=1)
+    assert rig.rest.count("/active_positions") == after
+
+
+@pytest.mark.asyncio
+async def test_positions_are_polled_while_the_ws_is_silent(rig: Rig) -> None:
+    fake = FakeTime()
+    await started(rig, poll_interval=0.01, monotonic=fake, stale_after=10.0)
+    await rig.ws.wait_for(lambda m: m.get("op") == "sub")
+    await rig.ws.send({"code": 200, "category": "index", "pair": PAIR, "result": {"mark": 1}})
+    await rig.sink.wait_for(lambda e: isinstance(e, MarkUpdate))  # every earlier frame is read
+    fake.now += 11.0  # nothing heard for longer than the keep-alive allows
+    before = rig.rest.count("/active_positions")
+    await rig.rest.wait_for_count("/active_positions", before + 2)
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+@pytest.mark.asyncio
+async def test_pairs_filters_validate_before_sending(rig: Rig) -> None:
+    filters = [
+        {"filter_type": "PRICE_FILTER", "min_price": 1, "max_price": 1000, "tick_size": 0.5},
+        {"filter_type": "LOT_SIZE", "min_qty": 0.3, "max_qty": 100, "tick_size": 0.1},
+    ]
+
+    async def pairs(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=envelope({PAIR: {"key": PAIR, "filters": filters}}))
+
+    rest = rig.rest
+
+    async def routed(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/pairs":
+            return await pairs(request)
+        return await rest(request)
+
+    session = await started(rig, transport=httpx.MockTransport(routed))
+    cases = [
+        (close_request(quantity=Decimal("0.25")), "invalid:quantity", "lot size"),
+        (close_request(quantity=Decimal("3")), "invalid:quantity", "more than the position"),
+        (close_request(quantity=Decimal("0.2")), "invalid:quantity", "below the minimum"),
+        (close_request(limit_price=Decimal("100.2")), "invalid:limit_price", "tick size"),
+        (close_request(limit_price=Decimal("2000")), "invalid:limit_price", "above the maximum"),
+        (
+            close_request(trigger=Trigger(Decimal("0.5"))),
+            "invalid:trigger",
+            "below the minimum",
+        ),
+    ]
+    for request, code, phrase in cases:
+        with pytest.raises(CloseRejected, match=phrase) as info:
+            await session.send_close(request)
+        assert info.value.code == code
+    assert rest.count("/auth/close") == 0
+
+
+# --------------------------------------------------------------------------- reconnect
+
+
+@pytest.mark.asyncio
+async def test_open_closes_are_re_read_after_a_reconnect(rig: Rig) -> None:
+    """Events missed during an outage: each close still working is looked up by its id."""
+
+    async def close(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=envelope({"order": order_json("ACTIVE", "open-1")}))
+
+    rig.rest.close = close
+    session = await started(rig)
+    request = close_request()
+    await session.send_close(request)
+    assert rig.sink.of(OrderUpdate)[-1].status is OrderStatus.ACK
+    # While the WS is down the order fills; /orders no longer lists it, /order?id= does.
+    rig.rest.by_id = {"open-1": order_json("COMPLETED", "open-1", qty_remaining=0, time=1)}
+    await rig.ws.connections[-1].close()
+    (update,) = await rig.sink.wait_for(
+        lambda e: isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED
+    )
+    assert update.client_order_id == request.client_order_id and update.order_id == "open-1"
+    assert update.message.startswith("After the reconnect: ")
+    assert rig.rest.gets("/order") == [{"id": "open-1"}]
+    assert rig.rest.count("/auth/close") == 1

@@ -31,6 +31,8 @@ from core.model import (
     Trigger,
     TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
 )
 from core.venues.qfex import protocol as p
 
@@ -341,6 +343,8 @@ def test_trigger_quantity_below_min_is_allowed_for_stops() -> None:
         ({"trigger": Trigger(D("190"))}, None, "trigger"),
         ({"trigger": Trigger(D("200"))}, D("200"), "trigger"),
         ({"trigger": Trigger(D("190.005"))}, D("200"), "trigger"),
+        ({"trigger": Trigger(D("0.5"))}, D("200"), "trigger"),  # below min_price
+        ({"trigger": Trigger(D("20000"))}, D("200"), "trigger"),  # above max_price
         ({"quantity": D("3")}, None, "quantity"),
         ({"quantity": D("0")}, None, "quantity"),
         ({"quantity": D("-1")}, None, "quantity"),
@@ -491,6 +495,12 @@ def test_cancelled(status: str) -> None:
     assert update.status is OrderStatus.CANCELLED and update.final
     assert update.raw_status == status
     assert update.filled == D("1.5") and "1.5" in update.message
+
+
+def test_ioc_that_filled_nothing_is_cancelled() -> None:
+    update = only(p.parse(order_frame(status="CANCELLED", quantity_remaining=2.0), ACCOUNT))
+    assert update.status is OrderStatus.CANCELLED and update.final
+    assert update.filled == 0 and update.message == p.STATUS_TEXT["CANCELLED"]
 
 
 def test_modified_is_working() -> None:
@@ -715,6 +725,173 @@ def test_err_frame_without_request() -> None:
     assert err.message == p.ERROR_TEXT["RateLimited"]
     other = only(p.parse('{"err":{"error_code":"Brand new"}}', ACCOUNT))
     assert "Brand new" in other.message
+
+
+def test_err_frame_echoes_the_cancel_targets() -> None:
+    cancel = json.loads(p.build_cancel_order("AAPL-USD", "oid-7"))
+    err = only(p.parse(json.dumps({"err": {"error_code": "InvalidOrder", "message": "nope",
+                                           "incoming_message": cancel}}), ACCOUNT))
+    assert (err.incoming_type, err.order_id, err.symbol) == ("cancel_order", "oid-7", "AAPL-USD")
+    assert err.client_order_id is None and err.stop_order_id is None and err.retry_after is None
+    stop = json.loads(p.build_cancel_stop_order("s-9"))
+    err = only(p.parse(json.dumps({"err": {"error_code": "InvalidOrder", "message": None,
+                                           "incoming_message": stop}}), ACCOUNT))
+    assert (err.incoming_type, err.stop_order_id) == ("cancel_stop_order", "s-9")
+
+
+@pytest.mark.parametrize(
+    ("err", "seconds"),
+    [
+        ({"message": "Rate limit exceeded, retry after 250ms"}, 0.25),
+        ({"message": "Too many requests. Try again in 1.5 seconds"}, 1.5),
+        ({"message": "retry_after=2"}, 2.0),
+        ({"message": "wait 3s"}, 3.0),
+        ({"message": "slow down", "retry_after_ms": 400}, 0.4),
+        ({"message": None, "retry_after": "1.25"}, 1.25),
+        ({"message": None, "retryAfter": 2}, 2.0),
+        ({"message": "Rate limit exceeded"}, None),
+        ({"message": None}, None),
+        ({"message": "limit is 12000 per 60s"}, None),  # a number, but no wait was named
+        ({"retry_after": -1, "message": None}, None),
+        ({"retry_after": "soon", "message": None}, None),
+    ],
+)
+def test_rate_limited_retry_after_hint(err: dict[str, Any], seconds: float | None) -> None:
+    """UNKNOWN format (VENUES.md 1.11 #2): the plausible spellings are all read."""
+    frame = json.dumps({"err": {"error_code": "RateLimited", "incoming_message": None, **err}})
+    parsed = only(p.parse(frame, ACCOUNT))
+    assert isinstance(parsed, p.ErrorFrame)
+    assert parsed.retry_after == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_retry_hint_is_read_only_for_rate_limits() -> None:
+    frame = '{"err":{"error_code":"InvalidOrder","message":"retry after 5s"}}'
+    assert only(p.parse(frame, ACCOUNT)).retry_after is None
+
+
+def test_ack_echoes_the_stop_order_id() -> None:
+    cancel = json.loads(p.build_cancel_stop_order("s-1"))
+    assert only(p.parse(json.dumps({"ack": {"incoming_message": cancel}}), ACCOUNT)) == p.Ack(
+        "cancel_stop_order", "s-1"
+    )
+    assert only(p.parse('{"ack":{"incoming_message":null}}', ACCOUNT)) == p.Ack(None, None)
+    assert only(p.parse('{"ack":{}}', ACCOUNT)) == p.Ack(None, None)
+
+
+def test_default_rate_weights_are_the_documented_ones() -> None:
+    assert p.RATE_BUDGET == 12_000 and p.RATE_WINDOW == 60
+    documented = {
+        "add_order": 1, "cancel_order": 1, "modify_order": 1, "get_order": 2,
+        "get_user_orders": 5, "cancel_all_orders": 2, "get_user_trades": 0.5, "subscribe": 0.1,
+        "unsubscribe": 0.1, "cancel_stop_order": 1, "modify_stop_order": 1,
+        "cancel_on_disconnect": 0.1,
+    }
+    assert {k: p.DEFAULT_RATE_WEIGHTS[k] for k in documented} == documented
+    # UNKNOWN weights, assumed like add_order: the two other frames we send.
+    assert p.DEFAULT_RATE_WEIGHTS["close_position"] == 1
+    assert p.DEFAULT_RATE_WEIGHTS["auth"] == 1
+
+
+# ----------------------------------------------------------------------------- working orders
+
+
+def update_of(**fields: Any) -> OrderUpdate:
+    event = only(p.parse(order_frame(**fields), ACCOUNT))
+    assert isinstance(event, OrderUpdate)
+    return event
+
+
+def test_acked_gtc_limit_is_a_working_limit() -> None:
+    working = p.working_order(
+        update_of(time_in_force="GTC", price=205, quantity_remaining=2), reduce_only=True
+    )
+    assert working == WorkingOrder(
+        venue=Venue.QFEX,
+        account=ACCOUNT,
+        symbol="AAPL-USD",
+        order_id="oid-1",
+        kind=WorkingKind.LIMIT,
+        side=OrderSide.SELL,
+        quantity=D(2),
+        remaining=D(2),
+        price=D(205),
+        order_type="LIMIT",
+        reduce_only=True,
+        client_order_id="co-1",
+        raw_status="ACK",
+        venue_time=pytest.approx(1758208770.55),
+        received_at=working.received_at if working else 0,
+    )
+
+
+def test_a_partly_filled_gtc_limit_keeps_working_with_its_remainder() -> None:
+    update = update_of(status="FILLED", time_in_force="GTC", quantity_remaining=0.5)
+    working = p.working_order(update, reduce_only=False)
+    assert working is not None and working.remaining == D("0.5") and not working.reduce_only
+    assert p.removal_reason(update) is None
+
+
+@pytest.mark.parametrize("stop", ["STOP_LOSS", "TAKE_PROFIT"])
+def test_acked_stop_is_a_mark_trigger(stop: str) -> None:
+    working = p.working_order(
+        update_of(type=stop, price=190, time_in_force="GTC"), reduce_only=False
+    )
+    assert working is not None
+    assert working.kind is WorkingKind.TRIGGER and working.order_type == stop
+    assert working.trigger_price == D(190) and working.price is None
+    assert working.trigger_event is TriggerEvent.MARK
+    assert working.reduce_only  # stops can only reduce, by the venue's rules
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"time_in_force": "IOC"},  # gone at once
+        {"time_in_force": "FOK"},
+        {"type": "MARKET", "time_in_force": "IOC"},
+        {"status": "FILLED", "time_in_force": "GTC", "quantity_remaining": 0},
+        {"status": "CANCELLED", "time_in_force": "GTC"},
+        {"status": "REJECTED", "time_in_force": "GTC"},
+        {"order_id": None, "time_in_force": "GTC"},
+        {"type": None, "time_in_force": "GTC"},
+    ],
+)
+def test_orders_that_do_not_rest(fields: dict[str, Any]) -> None:
+    assert p.working_order(update_of(**fields), reduce_only=True) is None
+
+
+def test_stop_orders_push_is_a_working_trigger() -> None:
+    stop = p.StopOrder("s-1", "AAPL-USD", "TAKE_PROFIT", OrderSide.BUY, D(180), D(1), "co-1", 5.0)
+    working = p.working_stop(stop, ACCOUNT)
+    assert (working.order_id, working.kind, working.side) == ("s-1", WorkingKind.TRIGGER,
+                                                             OrderSide.BUY)
+    assert (working.trigger_price, working.trigger_event) == (D(180), TriggerEvent.MARK)
+    assert working.quantity == working.remaining == D(1) and working.price is None
+    assert working.client_order_id == "co-1" and working.venue_time == 5.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"status": "FILLED", "quantity_remaining": 0, "time_in_force": "GTC"}, "filled"),
+        ({"status": "FILLED", "quantity_remaining": 1, "time_in_force": "IOC"},
+         "partly filled; rest cancelled"),
+        ({"status": "FILLED", "quantity_remaining": 1, "time_in_force": "GTC"}, None),
+        ({"status": "CANCELLED"}, "cancelled"),
+        ({"status": "CANCELLED_STP"}, "cancelled"),
+        ({"status": "REJECTED"}, "rejected"),
+        ({"status": "NO_SUCH_ORDER"}, "no longer at the venue"),
+        ({"status": "CANNOT_MODIFY_NO_SUCH_ORDER"}, "no longer at the venue"),
+        # refusals of a modify or cancel leave the order working
+        ({"status": "CANNOT_MODIFY_PARTIAL_FILL"}, None),
+        ({"status": "RATE_LIMITED"}, None),
+        ({"status": "INVALID_TICK_SIZE_PRECISION_PRICE"}, None),
+        ({"status": "ACK"}, None),
+        ({"status": "MODIFIED"}, None),
+    ],
+)
+def test_removal_reason(fields: dict[str, Any], reason: str | None) -> None:
+    assert p.removal_reason(update_of(**fields)) == reason
 
 
 def test_stop_order_response() -> None:
@@ -1033,3 +1210,7 @@ def test_order_responses_are_an_update_or_a_protocol_error(fields: dict[str, Any
     assert isinstance(event, OrderUpdate | ProtocolError)
     if isinstance(event, OrderUpdate):
         assert event.message and event.raw_status == fields["status"]
+        # The working-order view of any readable update never raises either.
+        p.removal_reason(event)
+        working = p.working_order(event, reduce_only=True)
+        assert working is None or working.order_id == event.order_id

@@ -10,6 +10,7 @@ import hmac
 import itertools
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -38,16 +39,33 @@ from core.model import (
     SessionEvent,
     Trigger,
     Venue,
+    WorkingKind,
+    WorkingOrder,
+    WorkingOrderRemoved,
+    WorkingOrdersSnapshot,
 )
+from core.ratelimit import RateLimiter
 from core.venue import (
     AccountConfig,
+    CancelRejected,
     CloseRejected,
     Credentials,
     InsecureEndpoint,
     ReconnectPolicy,
     SessionClosed,
 )
-from core.venues.qfex.session import QfexAuthError, QfexConnectError, QfexSession
+from core.venues.qfex import protocol
+from core.venues.qfex.session import (
+    CANCEL_GONE,
+    CANCEL_LOST,
+    CANCEL_NO_ANSWER,
+    DEFAULT_KEEPALIVE,
+    RATE_LIMITED,
+    QfexAuthError,
+    QfexConnectError,
+    QfexRequestFailed,
+    QfexSession,
+)
 
 D = Decimal
 PUB = "qfex_pub_test0123456789"
@@ -81,6 +99,16 @@ class FakeVenue:
         self.rest_calls: list[str] = []
         self.server: Server | None = None
         self.reject_handshake: int | None = None
+        # Working orders and cancels.
+        self.before_listing: list[str] = []  # live frames sent just before the listing
+        self.listing_error: str | None = None  # an err error_code for get_user_orders
+        self.on_cancel = "cancelled"  # cancelled | no_such | silent | err | rate_limited | drop
+        self.on_cancel_stop = "ack"  # ack | err | silent
+        self.cancel_batch = 1  # answer cancels only once this many arrived, newest first
+        self._held: list[dict[str, Any]] = []
+        self.close_error: dict[str, Any] | None = None  # the err body for on_close == "err"
+        self.pings_after_auth = 0  # server pings sent right after auth, 50 ms apart
+        self.lookup_status: str | None = "FILLED"  # get_order's answer; None: an err
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if self.reject_handshake is not None and not request.path.startswith("/mds"):
@@ -140,6 +168,10 @@ class FakeVenue:
                 self.nonces.append(h["nonce"])
                 ok = h["public_key"] == PUB and valid(h["nonce"], h["unix_ts"], h["signature"])
                 await ws.send(self.auth_reply if ok else '{"authenticated": false}')
+                for i in range(self.pings_after_auth):
+                    if i:
+                        await asyncio.sleep(0.05)  # the venue's ping period, not a sync
+                    await ws.ping()
             elif kind == "subscribe":
                 (channel,) = params["channels"]
                 await ws.send(json.dumps({"subscribed": channel}))
@@ -151,7 +183,72 @@ class FakeVenue:
                 if not await self.close_reply(ws, params):
                     return
             elif kind == "get_user_orders":
-                await ws.send(json.dumps({"all_orders_response": {"orders": self.open_orders}}))
+                for frame in self.before_listing:
+                    await ws.send(frame)
+                if self.listing_error is not None:
+                    await ws.send(self.err(self.listing_error, "try later", msg))
+                else:
+                    listing = {"all_orders_response": {"orders": self.open_orders, "twaps": []}}
+                    await ws.send(json.dumps(listing))
+            elif kind == "get_order":
+                if self.lookup_status is None:
+                    await ws.send(self.err("ServerError", "lookup failed", msg))
+                else:
+                    body = {"order_id": params["order_id"], "symbol": params["symbol"],
+                            "status": self.lookup_status, "quantity": 2, "price": 205,
+                            "side": "SELL", "type": "LIMIT", "time_in_force": "GTC",
+                            "client_order_id": "", "quantity_remaining": 0}
+                    await ws.send(json.dumps({"order_response": body}))
+            elif kind in ("cancel_order", "cancel_stop_order"):
+                self._held.append(msg)
+                if len(self._held) >= self.cancel_batch:
+                    held, self._held = self._held, []
+                    for request in reversed(held):
+                        if not await self.cancel_reply(ws, request):
+                            return
+
+    @staticmethod
+    def err(code: str, message: str | None, incoming: Any) -> str:
+        return json.dumps(
+            {"err": {"error_code": code, "message": message, "incoming_message": incoming}}
+        )
+
+    async def cancel_reply(self, ws: ServerConnection, msg: dict[str, Any]) -> bool:
+        params = msg["params"]
+        if msg["type"] == "cancel_stop_order":
+            if self.on_cancel_stop == "ack":
+                await ws.send(json.dumps({"ack": {"incoming_message": msg}}))
+            elif self.on_cancel_stop == "err":
+                await ws.send(self.err("InvalidOrder", "no such stop order", msg))
+            return True
+        if self.on_cancel == "drop":
+            await ws.close()
+            return False
+        if self.on_cancel == "err":
+            await ws.send(self.err("InvalidParameter", "bad symbol", msg))
+        elif self.on_cancel == "rate_limited":
+            await ws.send(self.err("RateLimited", "Rate limit exceeded, retry after 1500ms", msg))
+        elif self.on_cancel in ("cancelled", "no_such"):
+            status = "CANCELLED" if self.on_cancel == "cancelled" else "NO_SUCH_ORDER"
+            body = {
+                "order_id": params["order_id"],
+                "symbol": params["symbol"],
+                "status": status,
+                "quantity": 2,
+                "price": 205,
+                "side": "SELL",
+                "type": "LIMIT",
+                "time_in_force": "GTC",
+                "client_order_id": "",
+                "quantity_remaining": 2,
+            }
+            await ws.send(json.dumps({"order_response": body}))
+        return True
+
+    async def push(self, *frames: str) -> None:
+        """Frames the venue sends on its own, on the newest trade socket."""
+        for frame in frames:
+            await self.trade_sockets[-1].send(frame)
 
     async def close_reply(self, ws: ServerConnection, params: dict[str, Any]) -> bool:
         cid = params.get("client_order_id", "")
@@ -161,17 +258,21 @@ class FakeVenue:
         if self.on_close == "silent":
             return True
         if self.on_close == "err":
-            await ws.send(
-                json.dumps(
-                    {
-                        "err": {
-                            "error_code": "InvalidOrder",
-                            "message": "no position",
-                            "incoming_message": {"type": "close_position", "params": params},
-                        }
-                    }
-                )
-            )
+            body = self.close_error or {"error_code": "InvalidOrder", "message": "no position"}
+            incoming = {"type": "close_position", "params": params}
+            await ws.send(json.dumps({"err": {**body, "incoming_message": incoming}}))
+            return True
+        if self.on_close == "rest":  # a GTC limit that rests: only the ACK
+            reply = {"order_id": "oid-rest", "symbol": params["symbol"], "status": "ACK",
+                     "quantity": 2.0, "price": 205, "side": "SELL", "type": "LIMIT",
+                     "time_in_force": "GTC", "client_order_id": cid, "quantity_remaining": 2.0}
+            await ws.send(json.dumps({"order_response": reply}))
+            return True
+        if self.on_close == "rate_limited_status":
+            reply = {"order_id": "oid-rl", "symbol": params["symbol"], "status": "RATE_LIMITED",
+                     "quantity": 2.0, "side": "SELL", "type": "LIMIT", "time_in_force": "IOC",
+                     "client_order_id": cid, "quantity_remaining": 2.0}
+            await ws.send(json.dumps({"order_response": reply}))
             return True
         echo = "" if self.on_close == "fill_without_id" else cid
         base = {
@@ -256,18 +357,48 @@ async def venue() -> AsyncIterator[FakeVenue]:
         yield fake
 
 
+class FakeClock:
+    """Monotonic time that moves only when the limiter sleeps: no test waits on a penalty."""
+
+    def __init__(self) -> None:
+        self.now = 5000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+class RecordingLimiter(RateLimiter):
+    """The real limiter on a fake clock, noting every weight it was asked for."""
+
+    def __init__(self, budget: float = 12_000, window: float = 60) -> None:
+        self.clock = FakeClock()
+        super().__init__(budget, window, clock=self.clock, sleep=self.clock.sleep)
+        self.weights: list[float] = []
+
+    async def acquire(self, weight: float = 1.0) -> None:
+        self.weights.append(weight)
+        await super().acquire(weight)
+
+
 def make_session(
     fake: FakeVenue,
     sink: Recorder,
     *,
     secret: str = SECRET,
     endpoints: dict[str, str] | None = None,
+    options: dict[str, str] | None = None,
+    limiter: RateLimiter | None = None,
 ) -> QfexSession:
     account = AccountConfig(
         name=ACCOUNT,
         venue=Venue.QFEX,
         environment=Environment.DEMO,
         public_key=PUB,
+        options=options or {},
         endpoints=endpoints
         or {
             "trade_ws": f"ws://127.0.0.1:{fake.port}/trade",
@@ -284,6 +415,7 @@ def make_session(
         transport=httpx.MockTransport(fake.rest),
         clock=lambda: TS + 0.75,
         nonce_factory=lambda: f"{next(counter):032x}",
+        limiter=limiter,
     )
 
 
@@ -323,11 +455,13 @@ async def test_start_authenticates_subscribes_and_snapshots(venue: FakeVenue) ->
                      headers["x-qfex-hmac-signature"])
         assert headers["x-qfex-timestamp"] == str(TS)
 
-        auth, *subscribes = venue.frames
+        auth, *subscribes, listing = venue.frames
         assert auth["type"] == "auth" and auth["params"]["hmac"]["unix_ts"] == TS
         assert [s["params"]["channels"] for s in subscribes] == [
             ["order_responses"], ["positions"], ["fills"], ["stop_orders"]
         ]
+        # Working orders are listed on every connect, after the subscriptions.
+        assert listing == {"type": "get_user_orders", "params": {"limit": 1000, "offset": 0}}
         # Every signature used its own nonce.
         used = [headers["x-qfex-nonce"], *venue.nonces]
         assert len(used) == 3 and len(set(used)) == 3
@@ -607,7 +741,8 @@ async def test_close_in_flight_at_disconnect_is_unknown_and_never_resent(
         # After reconnecting, the venue is asked (not told again): it has no such open order.
         gone = await sink.wait_for(is_order("co-lost", OrderStatus.UNKNOWN), count=2)
         assert gone.final and "check the position" in gone.message
-        assert venue.count("get_user_orders") == 1
+        # One listing per connection: the reconnect's listing is what reconciles the close.
+        assert venue.count("get_user_orders") == 2
         assert venue.count("close_position") == 1
         assert venue.rest_calls.count("/user/positions") == 2
     finally:
@@ -671,5 +806,592 @@ async def test_refresh_positions(venue: FakeVenue) -> None:
         await session.refresh_positions()
         snapshot = [e for e in sink.events if isinstance(e, PositionsSnapshot)][-1]
         assert [p.side for p in snapshot.positions] == [PositionSide.SHORT]
+    finally:
+        await session.stop()
+
+
+# --------------------------------------------------------------------------------- working orders
+
+
+def venue_order(oid: str, **fields: Any) -> dict[str, Any]:
+    """One order as get_user_orders and order_responses show it."""
+    base: dict[str, Any] = {
+        "order_id": oid,
+        "symbol": "AAPL-USD",
+        "status": "ACK",
+        "quantity": 2,
+        "price": 205,
+        "side": "SELL",
+        "type": "LIMIT",
+        "time_in_force": "GTC",
+        "client_order_id": "",
+        "quantity_remaining": 2,
+        "update_time": 1758208770.5,
+    }
+    base.update(fields)
+    return base
+
+
+def response(oid: str, **fields: Any) -> str:
+    return json.dumps({"order_response": venue_order(oid, **fields)})
+
+
+def stop_push(sid: str, cid: str = "co-stop", price: float = 190) -> str:
+    return json.dumps(
+        {
+            "stop_order_response": {
+                "stop_order_id": sid, "user_id": "u", "symbol": "AAPL-USD", "price": price,
+                "quantity": 2, "direction": "SELL", "stop_order_type": "STOP_LOSS",
+                "client_order_id": cid, "update_time": 1758208771,
+            }
+        }
+    )
+
+
+def snapshots(sink: Recorder) -> list[WorkingOrdersSnapshot]:
+    return [e for e in sink.events if isinstance(e, WorkingOrdersSnapshot)]
+
+
+def is_working(oid: str, **attrs: Any) -> Callable[[SessionEvent], bool]:
+    return lambda e: (
+        isinstance(e, WorkingOrder)
+        and e.order_id == oid
+        and all(getattr(e, k) == v for k, v in attrs.items())
+    )
+
+
+def is_removed(oid: str) -> Callable[[SessionEvent], bool]:
+    return lambda e: isinstance(e, WorkingOrderRemoved) and e.order_id == oid
+
+
+LIMIT = WorkingOrder(
+    Venue.QFEX, ACCOUNT, "AAPL-USD", "oid-L", WorkingKind.LIMIT, None, D(2), price=D(205)
+)
+STOP = WorkingOrder(
+    Venue.QFEX, ACCOUNT, "AAPL-USD", "stop-S", WorkingKind.TRIGGER, None, D(2),
+    trigger_price=D(190),
+)
+
+
+@pytest.mark.asyncio
+async def test_start_emits_the_working_orders_snapshot(venue: FakeVenue) -> None:
+    venue.open_orders = [
+        venue_order("oid-L"),
+        venue_order("stop-S", type="STOP_LOSS", price=190),
+        venue_order("oid-ioc", time_in_force="IOC"),  # gone at once: not working
+    ]
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        (snapshot,) = snapshots(sink)
+        orders = {o.order_id: o for o in snapshot.orders}
+        assert set(orders) == {"oid-L", "stop-S"}
+        limit, stop = orders["oid-L"], orders["stop-S"]
+        assert (limit.kind, limit.price, limit.remaining) == (WorkingKind.LIMIT, D(205), D(2))
+        assert not limit.reduce_only  # not ours: the listing does not say
+        assert (stop.kind, stop.trigger_price, stop.price) == (WorkingKind.TRIGGER, D(190), None)
+        assert stop.trigger_event is not None and stop.trigger_event.value == "MARK_PRICE"
+        connected = next(e for e in sink.events if is_state(ConnectionState.CONNECTED)(e))
+        assert sink.events.index(snapshot) < sink.events.index(connected)
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_working_orders_follow_the_live_frames(venue: FakeVenue) -> None:
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        await venue.push(response("oid-L"))
+        await sink.wait_for(is_working("oid-L", remaining=D(2), kind=WorkingKind.LIMIT))
+        await venue.push(response("oid-L", status="FILLED", quantity_remaining=0.5))
+        await sink.wait_for(is_working("oid-L", remaining=D("0.5")))
+        await venue.push(response("oid-L", status="FILLED", quantity_remaining=0))
+        removed = await sink.wait_for(is_removed("oid-L"))
+        assert removed.reason == "filled"
+
+        await venue.push(stop_push("stop-S"))
+        stop = await sink.wait_for(is_working("stop-S"))
+        assert stop.kind is WorkingKind.TRIGGER and stop.trigger_price == D(190)
+        # The stop fires: its market order reports under the stop's id.
+        await venue.push(response("stop-S", status="FILLED", type="MARKET",
+                                  time_in_force="IOC", quantity_remaining=0))
+        fired = await sink.wait_for(is_removed("stop-S"))
+        assert fired.reason == "triggered; filled"
+
+        for oid, status in (("oid-C", "CANCELLED"), ("oid-R", "REJECTED")):
+            await venue.push(response(oid))
+            await sink.wait_for(is_working(oid))
+            await venue.push(response(oid, status=status))
+            assert (await sink.wait_for(is_removed(oid))).reason == status.lower()
+        # A duplicate frame is not a change and is not emitted twice.
+        await venue.push(response("oid-D"), response("oid-D"), response("oid-E"))
+        await sink.wait_for(is_working("oid-E"))
+        assert len([e for e in sink.events if is_working("oid-D")(e)]) == 1
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_listing_does_not_undo_a_newer_live_frame(venue: FakeVenue) -> None:
+    """The listing and the live channel are separate streams: an order that the live channel
+    reported after the listing was asked for stays, even if the listing lacks it."""
+    venue.before_listing = [response("oid-new")]
+    venue.open_orders = [venue_order("oid-old")]
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        (snapshot,) = snapshots(sink)
+        assert {o.order_id for o in snapshot.orders} == {"oid-old", "oid-new"}
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_working_orders_snapshot_after_reconnect(venue: FakeVenue) -> None:
+    venue.open_orders = [venue_order("oid-L")]
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        venue.open_orders = [venue_order("stop-S", type="TAKE_PROFIT", price=220)]
+        await venue.drop_trade()
+        await sink.wait_for(is_state(ConnectionState.CONNECTED), count=2)
+        first, second = snapshots(sink)
+        assert [o.order_id for o in first.orders] == ["oid-L"]
+        assert [(o.order_id, o.kind) for o in second.orders] == [("stop-S", WorkingKind.TRIGGER)]
+        assert venue.count("get_user_orders") == 2
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_refresh_orders(venue: FakeVenue) -> None:
+    sink = Recorder()
+    session = make_session(venue, sink)
+    with pytest.raises(SessionClosed):
+        await session.refresh_orders()
+    await session.start()
+    try:
+        venue.open_orders = [venue_order("oid-L")]
+        await session.refresh_orders()
+        assert [o.order_id for o in snapshots(sink)[-1].orders] == ["oid-L"]
+        venue.listing_error = "ServerError"
+        with pytest.raises(QfexRequestFailed):
+            await session.refresh_orders()
+        error = await sink.wait_for(lambda e: isinstance(e, ProtocolError))
+        assert "could not be listed" in error.message and error.code == "ServerError"
+        assert len(snapshots(sink)) == 2
+    finally:
+        await session.stop()
+
+
+# --------------------------------------------------------------------------------- cancels
+
+
+@pytest.mark.asyncio
+async def test_cancel_a_resting_limit(venue: FakeVenue) -> None:
+    venue.open_orders = [venue_order("oid-L")]
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        expected = ('{"type":"cancel_order","params":{"symbol":"AAPL-USD","order_id":"oid-L",'
+                    '"cancel_order_id_type":"order_id"}}')
+        assert session.preview_cancel(LIMIT) == expected
+        await session.cancel_order(LIMIT)
+        assert [f for f in venue.frames if f["type"] == "cancel_order"] == [json.loads(expected)]
+        removed = await sink.wait_for(is_removed("oid-L"))
+        assert removed.reason == "cancelled"
+        cancelled = [e for e in sink.events if isinstance(e, OrderUpdate)
+                     and e.order_id == "oid-L"]
+        assert [u.status for u in cancelled] == [OrderStatus.CANCELLED]
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_cancel_of_an_order_already_gone(venue: FakeVenue) -> None:
+    venue.open_orders = [venue_order("oid-L")]
+    venue.on_cancel = "no_such"
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected, match="already gone: filled or cancelled") as info:
+            await session.cancel_order(LIMIT)
+        assert str(info.value) == CANCEL_GONE and info.value.code == "NO_SUCH_ORDER"
+        await sink.wait_for(is_removed("oid-L"))
+        # The answer is about the cancel, not a close: no order update is shown for it.
+        assert not [e for e in sink.events if isinstance(e, OrderUpdate)]
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_cancel_a_resting_trigger(venue: FakeVenue) -> None:
+    venue.open_orders = [venue_order("stop-S", type="STOP_LOSS", price=190)]
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        assert session.preview_cancel(STOP) == (
+            '{"type":"cancel_stop_order","params":{"stop_order_id":"stop-S"}}'
+        )
+        await session.cancel_order(STOP)
+        assert (await sink.wait_for(is_removed("stop-S"))).reason == "cancelled"
+        assert venue.count("cancel_stop_order") == 1 and venue.count("cancel_order") == 0
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_trigger_cancel_refused_with_the_venue_words(venue: FakeVenue) -> None:
+    venue.on_cancel_stop = "err"
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected) as info:
+            await session.cancel_order(STOP)
+        assert str(info.value) == "The venue refused the order: no such stop order"
+        assert info.value.code == "InvalidOrder"
+        assert not [e for e in sink.events if isinstance(e, ProtocolError)]
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_limit_cancel_err_is_matched_by_the_echoed_order_id(venue: FakeVenue) -> None:
+    venue.on_cancel = "err"
+    session = make_session(venue, Recorder())
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected, match=r"refused a parameter.*bad symbol"):
+            await session.cancel_order(LIMIT)
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_concurrent_cancels_are_matched_by_the_ids_in_the_replies(venue: FakeVenue) -> None:
+    """Replies carry no request id and come back in the other order; each still settles the
+    cancel it answers (cancel_order by order_id, cancel_stop_order by the echoed stop id)."""
+    venue.cancel_batch = 2
+    venue.on_cancel = "no_such"
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        other = replace(LIMIT, order_id="oid-M")
+        results = await asyncio.gather(
+            session.cancel_order(LIMIT), session.cancel_order(other), return_exceptions=True
+        )
+        assert [type(r) for r in results] == [CancelRejected, CancelRejected]
+        stop2 = replace(STOP, order_id="stop-T")
+        venue.on_cancel_stop = "ack"
+        await asyncio.gather(session.cancel_order(STOP), session.cancel_order(stop2))
+        sent = [f["params"] for f in venue.frames if f["type"].startswith("cancel")]
+        assert [p.get("order_id") or p.get("stop_order_id") for p in sent] == [
+            "oid-L", "oid-M", "stop-S", "stop-T"
+        ]
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_second_cancel_joins_the_first(venue: FakeVenue) -> None:
+    session = make_session(venue, Recorder())
+    await session.start()
+    try:
+        await asyncio.gather(session.cancel_order(LIMIT), session.cancel_order(LIMIT))
+        assert venue.count("cancel_order") == 1
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_unanswered_cancel_times_out_and_is_never_resent(venue: FakeVenue) -> None:
+    venue.on_cancel = "silent"
+    session = make_session(venue, Recorder(), options={"cancel_timeout": "0.05"})
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected) as info:
+            await session.cancel_order(LIMIT)
+        assert str(info.value) == CANCEL_NO_ANSWER == (
+            "no answer; the order may still be working — refresh"
+        )
+        assert venue.count("cancel_order") == 1
+    finally:
+        await session.stop()
+    assert venue.count("cancel_order") == 1
+
+
+@pytest.mark.asyncio
+async def test_cancel_in_flight_at_disconnect_is_not_resent(venue: FakeVenue) -> None:
+    venue.on_cancel = "drop"
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected) as info:
+            await session.cancel_order(LIMIT)
+        assert str(info.value) == CANCEL_LOST
+        await sink.wait_for(is_state(ConnectionState.CONNECTED), count=2)
+        assert venue.count("cancel_order") == 1
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_cancel_when_not_connected_sends_nothing(venue: FakeVenue) -> None:
+    session = make_session(venue, Recorder())
+    with pytest.raises(SessionClosed):
+        await session.cancel_order(LIMIT)
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected, match="does not belong"):
+            await session.cancel_order(replace(LIMIT, account="someone-else"))
+    finally:
+        await session.stop()
+    assert venue.count("cancel_order") == 0
+
+
+# --------------------------------------------------------------------------------- rate limits
+
+
+def weight_of(frame: dict[str, Any]) -> float:
+    return protocol.DEFAULT_RATE_WEIGHTS[frame["type"]]
+
+
+@pytest.mark.asyncio
+async def test_every_trade_frame_pays_its_weight(venue: FakeVenue) -> None:
+    limiter = RecordingLimiter()
+    session = make_session(venue, Recorder(), limiter=limiter)
+    await session.start()
+    try:
+        await session.send_close(close("co-w", quantity=D("0.5")))
+        await session.cancel_order(LIMIT)
+        await session.cancel_order(replace(STOP, order_id="stop-W"))
+        await session.refresh_orders()
+        assert limiter.weights == [weight_of(f) for f in venue.frames]
+        assert {f["type"] for f in venue.frames} == {
+            "auth", "subscribe", "get_user_orders", "add_order", "cancel_order",
+            "cancel_stop_order",
+        }
+        assert session.health().rate_headroom == pytest.approx(
+            1 - sum(limiter.weights) / 12_000, abs=1e-3
+        )
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_rate_weights_come_from_the_account_options(venue: FakeVenue) -> None:
+    limiter = RecordingLimiter()
+    options = {"rate_weights": "subscribe=0.5, get_user_orders=7", "rate_limited_backoff": "4"}
+    session = make_session(venue, Recorder(), limiter=limiter, options=options)
+    assert session.options.weight("add_order") == 1  # the documented default stays
+    await session.start()
+    try:
+        assert limiter.weights == [1, 0.5, 0.5, 0.5, 0.5, 7]
+        assert session.options.rate_limited_backoff == 4
+    finally:
+        await session.stop()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"rate_weights": "add_order=fast"}, "rate_weights"),
+        ({"rate_budget": "-3"}, "rate_budget"),
+        ({"cancel_timeout": "soon"}, "cancel_timeout"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_bad_rate_options_fail_start_with_the_option_named(
+    venue: FakeVenue, options: dict[str, str], named: str
+) -> None:
+    sink = Recorder()
+    session = make_session(venue, sink, options=options)
+    with pytest.raises(ValueError, match=named):
+        await session.start()
+    assert sink.states() == [ConnectionState.FAILED]
+    assert venue.handshakes == []
+    await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_rate_limited_close_is_rejected_backed_off_and_not_resent(venue: FakeVenue) -> None:
+    venue.on_close = "err"
+    venue.close_error = {"error_code": "RateLimited",
+                         "message": "Rate limit exceeded, retry after 1500ms"}
+    limiter = RecordingLimiter()
+    sink = Recorder()
+    session = make_session(venue, sink, limiter=limiter)
+    await session.start()
+    try:
+        await session.send_close(close("co-rl"))
+        rejected = await sink.wait_for(is_order("co-rl", OrderStatus.REJECTED))
+        assert rejected.final and rejected.raw_status == "RateLimited"
+        assert rejected.message == RATE_LIMITED == (
+            "rate limited by QFEX; slowed down — nothing was resent"
+        )
+        # The hint was read: every sender now waits 1.5 s (on the fake clock).
+        assert limiter.penalised_until == pytest.approx(limiter.clock.now + 1.5)
+        assert session.health().rate_headroom == 0.0
+        before = limiter.clock.now
+        venue.on_close = "fill"
+        await session.send_close(close("co-after", quantity=D("0.5")))
+        assert limiter.clock.now - before >= 1.5  # it waited rather than being dropped
+        await sink.wait_for(is_order("co-after", OrderStatus.FILLED))
+        assert venue.count("close_position") == 1
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_rate_limited_without_a_hint_backs_off_by_the_configured_default(
+    venue: FakeVenue,
+) -> None:
+    venue.on_close = "err"
+    venue.close_error = {"error_code": "RateLimited", "message": None}
+    limiter = RecordingLimiter()
+    sink = Recorder()
+    session = make_session(venue, sink, limiter=limiter, options={"rate_limited_backoff": "2"})
+    await session.start()
+    try:
+        await session.send_close(close("co-rl"))
+        await sink.wait_for(is_order("co-rl", OrderStatus.REJECTED))
+        assert limiter.penalised_until == pytest.approx(limiter.clock.now + 2)
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_rate_limited_hint_is_capped_at_the_window(venue: FakeVenue) -> None:
+    venue.on_close = "err"
+    venue.close_error = {"error_code": "RateLimited", "message": "retry after 86400 seconds"}
+    limiter = RecordingLimiter()
+    sink = Recorder()
+    session = make_session(venue, sink, limiter=limiter)
+    await session.start()
+    try:
+        await session.send_close(close("co-rl"))
+        await sink.wait_for(is_order("co-rl", OrderStatus.REJECTED))
+        assert limiter.penalised_until == pytest.approx(limiter.clock.now + 60)
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_rate_limited_order_status_backs_off_too(venue: FakeVenue) -> None:
+    venue.on_close = "rate_limited_status"
+    limiter = RecordingLimiter()
+    sink = Recorder()
+    session = make_session(venue, sink, limiter=limiter)
+    await session.start()
+    try:
+        await session.send_close(close("co-rs"))
+        rejected = await sink.wait_for(is_order("co-rs", OrderStatus.REJECTED))
+        assert rejected.raw_status == "RATE_LIMITED" and rejected.message == RATE_LIMITED
+        assert limiter.penalised_until == pytest.approx(limiter.clock.now + 1)
+    finally:
+        await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_rate_limited_cancel_is_refused_and_not_resent(venue: FakeVenue) -> None:
+    venue.on_cancel = "rate_limited"
+    limiter = RecordingLimiter()
+    session = make_session(venue, Recorder(), limiter=limiter)
+    await session.start()
+    try:
+        with pytest.raises(CancelRejected) as info:
+            await session.cancel_order(LIMIT)
+        assert str(info.value) == RATE_LIMITED and info.value.code == "RateLimited"
+        assert limiter.penalised_until == pytest.approx(limiter.clock.now + 1.5)
+        assert venue.count("cancel_order") == 1
+    finally:
+        await session.stop()
+
+
+# --------------------------------------------------------------------------------- health
+
+
+@pytest.mark.asyncio
+async def test_health(venue: FakeVenue) -> None:
+    sink = Recorder()
+    session = make_session(venue, sink)
+    idle = session.health()
+    assert not idle.connected and idle.last_message_at is None and idle.rate_headroom == 1.0
+    await session.start()
+    try:
+        health = session.health()
+        assert health.connected and health.skew_ms is None
+        assert health.last_message_at is not None and health.rtt_ms is not None
+        assert health.rtt_ms >= 0 and health.keepalive_s == DEFAULT_KEEPALIVE
+        assert health.rate_headroom is not None and 0.99 < health.rate_headroom < 1.0
+        seen = health.last_message_at
+        await venue.push('{"position_response":{"symbol":"TSLA-USD","position":1}}')
+        await sink.wait_for(lambda e: isinstance(e, Position) and e.key.symbol == "TSLA-USD")
+        later = session.health().last_message_at
+        assert later is not None and later >= seen
+    finally:
+        await session.stop()
+    assert not session.health().connected
+
+
+@pytest.mark.asyncio
+async def test_health_learns_the_venue_ping_period(venue: FakeVenue) -> None:
+    venue.pings_after_auth = 2
+    venue.after_subscribe = ['{"position_response":{"symbol":"TSLA-USD","position":1}}']
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        # Both pings came before the frame that made this event, on the same socket.
+        await sink.wait_for(lambda e: isinstance(e, Position) and e.key.symbol == "TSLA-USD")
+        # Two pings 50 ms apart: measured, and floored at 1 s as too short to mean anything.
+        assert session.health().keepalive_s == 1.0
+    finally:
+        await session.stop()
+
+
+# --------------------------------------------------------------------------------- lookups
+
+
+@pytest.mark.parametrize(
+    ("lookup", "status", "words"),
+    [
+        ("FILLED", OrderStatus.FILLED, "Filled"),
+        ("CANCELLED", OrderStatus.CANCELLED, "Cancelled"),
+        ("NO_SUCH_ORDER", OrderStatus.UNKNOWN, "no record of the order"),
+        (None, OrderStatus.UNKNOWN, "lookup failed"),
+    ],
+)
+@pytest.mark.asyncio
+async def test_resting_close_gone_after_reconnect_is_looked_up(
+    venue: FakeVenue, lookup: str | None, status: OrderStatus, words: str
+) -> None:
+    venue.on_close = "rest"
+    venue.lookup_status = lookup
+    sink = Recorder()
+    session = make_session(venue, sink)
+    await session.start()
+    try:
+        await session.send_close(close("co-rest", limit_price=D("205")))
+        await sink.wait_for(is_order("co-rest", OrderStatus.ACK))
+        await venue.drop_trade()  # and the order finishes while we are away
+        settled = await sink.wait_for(
+            lambda e: isinstance(e, OrderUpdate) and e.client_order_id == "co-rest" and e.final
+        )
+        assert settled.status is status and words in settled.message
+        (lookup_frame,) = [f for f in venue.frames if f["type"] == "get_order"]
+        assert lookup_frame["params"] == {"order_id": "oid-rest", "symbol": "AAPL-USD"}
+        assert venue.count("add_order") == 1
     finally:
         await session.stop()

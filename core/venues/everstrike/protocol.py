@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 from types import MappingProxyType
@@ -39,15 +39,23 @@ from core.model import (
     ProtocolError,
     TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
+    WorkingOrderRemoved,
 )
 from core.venue import redact
 
 __all__ = [
+    "ACTIVE_ORDERS_PATH",
+    "CANCEL_PATH",
     "CAPABILITIES",
     "CLOSE_PATH",
     "DEFAULT_ENDPOINTS",
     "FORM_CONTENT_TYPE",
     "INDEX_SUBSCRIPTION_LIMIT",
+    "ORDERS_PATH",
+    "ORDER_PATH",
+    "TRIGGERS_PATH",
     "Authenticated",
     "ControlEvent",
     "EncodeError",
@@ -60,21 +68,26 @@ __all__ = [
     "Subscribed",
     "Subscriptions",
     "Unsubscribed",
+    "VenueOrder",
     "WsError",
     "WsEvent",
     "auth_api",
     "build_signed_post",
+    "check_close",
     "encode_cancel",
     "encode_close",
     "format_decimal",
     "loads",
+    "match_close",
     "parse_active_positions",
     "parse_close_reply",
     "parse_envelope",
     "parse_order",
+    "parse_order_list",
     "parse_pairs",
     "parse_position",
     "parse_time",
+    "parse_working_orders",
     "parse_ws",
     "redacted",
     "sign",
@@ -83,11 +96,18 @@ __all__ = [
     "sub_pair",
     "unsub",
     "unsub_all",
+    "working_order",
 ]
 
 VENUE: Final = Venue.EVERSTRIKE
 CLOSE_PATH: Final = "/auth/close"
+# UNKNOWN whether /auth/cancel also cancels trigger orders (VENUES §2.9 #6). We assume it does,
+# by trigger id, as the simulator does; a refusal is shown as a plain CancelRejected.
 CANCEL_PATH: Final = "/auth/cancel"
+ORDERS_PATH: Final = "/orders"  # recent orders, every status: used to reconcile lost replies
+ORDER_PATH: Final = "/order"  # one order by ?id=
+ACTIVE_ORDERS_PATH: Final = "/active_orders"  # resting orders (E-MM); untriggered ones: /triggers
+TRIGGERS_PATH: Final = "/triggers"
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 # E-WS: at most 10 public categories per client; private events need no subscription.
 INDEX_SUBSCRIPTION_LIMIT: Final = 10
@@ -242,6 +262,52 @@ def encode_close(request: CloseRequest, timestamp_ms: int, recv_window: int | No
         fields.append(("trigger_event", event.value))
         fields.append(("close_on_trigger", "true" if trigger.close_on_trigger else "false"))
     return _finish(fields, timestamp_ms, recv_window)
+
+
+def check_close(request: CloseRequest, instrument: Instrument | None) -> None:
+    """Refuse, naming the field, what ``GET /pairs`` says the venue would refuse.
+
+    The dialog rounds and validates first; this is the last line before the wire. Min/max
+    quantity is checked only for an immediate partial close: a full close sends no ``qty``, and
+    whether the bounds apply to triggers is unknown (the simulator skips them), so we do too.
+    """
+
+    def price_ok(value: Decimal, field: str, label: str) -> None:
+        if instrument is None or not value.is_finite():
+            return  # encode_close names non-numbers
+        if not instrument.on_tick(value):
+            raise EncodeError(
+                field, f"{label} {format_decimal(value)} is not a multiple of the tick size "
+                f"{instrument.tick_size}"
+            )
+        if instrument.min_price is not None and value < instrument.min_price:
+            raise EncodeError(field, f"{label} {value} is below the minimum {instrument.min_price}")
+        if instrument.max_price is not None and value > instrument.max_price:
+            raise EncodeError(field, f"{label} {value} is above the maximum {instrument.max_price}")
+
+    qty = request.quantity
+    if qty is not None and qty.is_finite() and qty > 0:
+        if request.position_quantity.is_finite() and qty > request.position_quantity:
+            raise EncodeError(
+                "quantity",
+                f"Quantity {qty} is more than the position ({request.position_quantity})",
+            )
+        if instrument is not None:
+            if not instrument.on_lot(qty):
+                raise EncodeError(
+                    "quantity",
+                    f"Quantity {qty} is not a multiple of the lot size {instrument.lot_size}",
+                )
+            if request.trigger is None:
+                low, high = instrument.min_quantity, instrument.max_quantity
+                if low is not None and qty < low:
+                    raise EncodeError("quantity", f"Quantity {qty} is below the minimum {low}")
+                if high is not None and qty > high:
+                    raise EncodeError("quantity", f"Quantity {qty} is above the maximum {high}")
+    if request.limit_price is not None:
+        price_ok(request.limit_price, "limit_price", "Limit price")
+    if request.trigger is not None:
+        price_ok(request.trigger.price, "trigger", "Trigger price")
 
 
 def encode_cancel(order_id: str, timestamp_ms: int, recv_window: int | None) -> str:
@@ -647,20 +713,222 @@ def parse_order(obj: object, account: str, pair: str | None = None) -> OrderUpda
         raise _malformed("bad order", exc) from None
 
 
+# --------------------------------------------------------------------------- working orders
+
+
+def _trigger_event(value: object) -> TriggerEvent | None:
+    try:
+        return TriggerEvent(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _resting_kind(
+    order: dict[str, Any], status: object, *, fresh: bool = False
+) -> WorkingKind | None:
+    """Whether an order rests at the venue, and as what.
+
+    UNTRIGGERED is a trigger waiting for its price. ACTIVE (or PENDING) is in the book: a
+    reduce-only LIMIT that is not IOC/FOK rests there, so a triggered stop-limit rests as a limit.
+    ``fresh``: an ``/auth/close`` reply reported ACTIVE with trigger fields and no fill is still
+    a trigger (the same assumption as :func:`_status_of`). ``reduce_only`` absent counts as
+    reduce-only: hiding a resting order is worse than showing one too many.
+    """
+    if status == "UNTRIGGERED":
+        return WorkingKind.TRIGGER
+    if status not in ("ACTIVE", "PENDING"):
+        return None
+    _, _, filled = _filled(order)
+    if (
+        fresh
+        and order.get("trigger_price") is not None
+        and not order.get("fills")
+        and not (filled is not None and filled > 0)
+    ):
+        return WorkingKind.TRIGGER
+    if order.get("time_in_force") in ("IOC", "FOK") or order.get("type") == "MARKET":
+        return None
+    price = _opt_dec(order.get("price"), "price")
+    if price is None or price <= 0 or order.get("reduce_only") is False:
+        return None
+    return WorkingKind.LIMIT
+
+
+def _working(
+    order: dict[str, Any], account: str, pair: str | None, kind: WorkingKind, raw_status: str
+) -> WorkingOrder:
+    update = _update(order, account, OrderStatus.ACK, raw_status, False, pair)
+    if update.order_id is None:  # _update requires one; this only narrows the type
+        raise _Bad("order has no id")
+    price = update.price
+    if kind is WorkingKind.TRIGGER and (order.get("type") == "MARKET" or not price or price <= 0):
+        price = None  # a market trigger: no limit price once it fires
+    return WorkingOrder(
+        venue=VENUE,
+        account=account,
+        symbol=update.symbol,
+        order_id=update.order_id,
+        kind=kind,
+        side=update.side,
+        quantity=update.quantity,
+        remaining=update.remaining,
+        price=price,
+        trigger_price=update.trigger_price if kind is WorkingKind.TRIGGER else None,
+        trigger_event=_trigger_event(order.get("trigger_event")),
+        order_type=update.order_type or "",
+        reduce_only=order.get("reduce_only") is not False,
+        close_on_trigger=order.get("close_on_trigger") is True,
+        raw_status=raw_status,
+        venue_time=update.venue_time,
+    )
+
+
+def working_order(
+    obj: object, account: str, pair: str | None = None, *, fresh: bool = False
+) -> WorkingOrder | None:
+    """The order as a working (resting) order, or None when it does not rest."""
+    try:
+        order = _obj(obj, "order")
+        status = order.get("status")
+        kind = _resting_kind(order, status, fresh=fresh)
+        if kind is None:
+            return None
+        return _working(order, account, pair, kind, status if isinstance(status, str) else "")
+    except _PARSE_ERRORS as exc:
+        raise _malformed("bad order", exc) from None
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """One order from a listing: its normalised state plus what reconciliation matches on."""
+
+    update: OrderUpdate
+    status: str
+    time_ms: int | None  # ``time``: the order's LAST update, not its creation (E-DOCS)
+    reduce_only: bool | None
+    limit_price: Decimal | None  # ``price_orig`` if given, else ``price``; None for MARKET
+    working: WorkingOrder | None
+
+
+def _listing(result: object, what: str) -> list[dict[str, Any]]:
+    """An order listing is an array (E-DOCS); an object keyed by id is tolerated."""
+    if isinstance(result, list):
+        items: list[object] = result
+    elif isinstance(result, dict):
+        items = list(result.values())
+    elif result is None:
+        items = []
+    else:
+        raise _Bad(f"{what} result is not a list")
+    return [_obj(item, f"{what} entry") for item in items]
+
+
+def _venue_order(order: dict[str, Any], account: str) -> VenueOrder:
+    normalised, final = _status_of(order)
+    raw = order.get("status")
+    status = raw if isinstance(raw, str) else ""
+    update = _update(order, account, normalised, status, final, None)
+    raw_time = order.get("time")
+    time_ms = None if raw_time is None else _int(raw_time, "order time")
+    reduce_only = order.get("reduce_only")
+    limit = _opt_dec(order.get("price_orig", order.get("price")), "price_orig")
+    if order.get("type") == "MARKET":
+        limit = None
+    kind = _resting_kind(order, raw)
+    return VenueOrder(
+        update=update,
+        status=status,
+        time_ms=time_ms,
+        reduce_only=reduce_only if isinstance(reduce_only, bool) else None,
+        limit_price=limit,
+        working=None if kind is None else _working(order, account, None, kind, status),
+    )
+
+
+def parse_order_list(result: object, account: str) -> list[VenueOrder]:
+    """``GET /orders``, ``/active_orders`` or ``/triggers``. One bad entry spoils the listing:
+    a partial list would read as "those orders are gone"."""
+    try:
+        return [_venue_order(order, account) for order in _listing(result, "order list")]
+    except _PARSE_ERRORS as exc:
+        raise _malformed("bad order list", exc) from None
+
+
+def parse_working_orders(
+    active_orders: object, triggers: object, account: str
+) -> tuple[WorkingOrder, ...]:
+    """Every resting order: ACTIVE reduce-only limits from ``/active_orders`` and UNTRIGGERED
+    triggers from ``/triggers`` (VENUES §2.9 #7: ``/active_orders`` most likely omits them)."""
+    seen: dict[str, WorkingOrder] = {}
+    for listing in (active_orders, triggers):
+        for order in parse_order_list(listing, account):
+            working = order.working
+            if working is not None and working.order_id not in seen:
+                seen[working.order_id] = working
+    return tuple(seen.values())
+
+
+def match_close(
+    orders: Sequence[VenueOrder],
+    request: CloseRequest,
+    sent_ms: int,
+    *,
+    slack_ms: int = 2000,
+    claimed: Collection[str] = (),
+) -> VenueOrder | None:
+    """Find the order a close became, when its reply was lost.
+
+    Everstrike has no client order id, so this is a heuristic on what we know: the pair, the
+    closing side, reduce-only, the quantity (partial closes only: a full close is sized by the
+    venue), the limit and trigger prices, and a venue time no earlier than our send time less
+    ``slack_ms`` (clock error). Orders already known to be another close of ours (``claimed``)
+    are skipped. Several candidates: the one whose last update is nearest our send time.
+    """
+    trigger = request.trigger
+    best: VenueOrder | None = None
+    for order in orders:
+        update = order.update
+        if update.order_id in claimed or update.symbol != request.key.symbol:
+            continue
+        if update.side is not request.order_side or order.reduce_only is False:
+            continue
+        if order.time_ms is None or order.time_ms < sent_ms - slack_ms:
+            continue
+        if request.quantity is not None and update.quantity != request.quantity:
+            continue
+        if trigger is not None:
+            if update.trigger_price != trigger.price:
+                continue
+        elif update.trigger_price is not None:
+            continue
+        if request.limit_price is not None:
+            if order.limit_price != request.limit_price:
+                continue
+        elif trigger is None and update.order_type == "LIMIT":
+            continue
+        if best is None or abs(order.time_ms - sent_ms) < abs((best.time_ms or 0) - sent_ms):
+            best = order
+    return best
+
+
 def parse_close_reply(
     result: object, account: str, pair: str | None = None
-) -> list[OrderUpdate | Position | PositionRemoved]:
-    """The ``/auth/close`` result ``{order, balances, position}``: the order's state, then the
-    position it left (the position object carries no pair, so the order's or ``pair`` is used)."""
+) -> list[OrderUpdate | Position | PositionRemoved | WorkingOrder]:
+    """The ``/auth/close`` result ``{order, balances, position}``: the order's state (and the
+    order as a working order if it rests), then the position it left (the position object
+    carries no pair, so the order's or ``pair`` is used)."""
     try:
         data = _obj(result, "close result")
-        events: list[OrderUpdate | Position | PositionRemoved] = []
+        events: list[OrderUpdate | Position | PositionRemoved | WorkingOrder] = []
         symbol = pair
         order = data.get("order")
         if order is not None:
             update = parse_order(order, account, pair)
             events.append(update)
             symbol = update.symbol
+            working = working_order(order, account, pair, fresh=True)
+            if working is not None:
+                events.append(working)
         position = data.get("position")
         if isinstance(position, dict) and position:
             where = _opt_str(position.get("pair")) or symbol
@@ -718,7 +986,15 @@ class WsError:
 
 
 WsEvent = (
-    ControlEvent | WsError | OrderUpdate | Position | PositionRemoved | MarkUpdate | ProtocolError
+    ControlEvent
+    | WsError
+    | OrderUpdate
+    | Position
+    | PositionRemoved
+    | MarkUpdate
+    | ProtocolError
+    | WorkingOrder
+    | WorkingOrderRemoved
 )
 
 _CONTROL: Final[Mapping[str, type[ControlEvent]]] = MappingProxyType(
@@ -761,16 +1037,49 @@ _IGNORED: Final = frozenset(
 )
 
 
+# category -> why the order stops working; the order's own status cannot say (it may lag).
+_REMOVED: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "order_completed": "filled",
+        "order_cancelled": "cancelled",
+        "trigger_cancelled": "cancelled",
+        "trigger_failed": "rejected",
+        "order_triggered": "triggered",
+    }
+)
+
+
 def _ws_order(
     category: str, result: dict[str, Any], account: str, pair: str | None
-) -> OrderUpdate:
+) -> list[WsEvent]:
+    """The OrderUpdate, then what it does to the working orders: resting -> upsert; filled,
+    cancelled, failed or triggered -> removed (a triggered order that rests is upserted anew as
+    a limit). The category, not the object's ``status``, says what happened."""
     order = _obj(result.get("order", result), "order")
     status, final = _ORDER_CATEGORIES[category]
     if category == "order_cancelled":
         _, _, filled = _filled(order)
         if filled is not None and filled > 0:
             status = OrderStatus.PARTIAL  # partly filled, the rest cancelled: final
-    return _update(order, account, status, category, final, pair)
+    update = _update(order, account, status, category, final, pair)
+    if update.order_id is None:  # _update requires one; this only narrows the type
+        raise _Bad("order has no id")
+    events: list[WsEvent] = [update]
+    reason = _REMOVED.get(category)
+    if reason is not None:
+        events.append(WorkingOrderRemoved(VENUE, account, update.order_id, reason))
+    if category == "trigger_added":
+        state: object = "UNTRIGGERED"
+    elif category == "order_added" and order.get("status") in ("PENDING", "UNTRIGGERED"):
+        state = order.get("status")
+    elif category in ("order_added", "order_partially_completed", "order_triggered"):
+        state = "ACTIVE"
+    else:
+        return events
+    kind = _resting_kind(order, state)
+    if kind is not None:
+        events.append(_working(order, account, pair, kind, category))
+    return events
 
 
 def _ws_position(
@@ -836,7 +1145,7 @@ def parse_ws(text: str | bytes, account: str) -> list[WsEvent]:
         if category == "index":
             return [_ws_mark(result, pair)]
         if category in _ORDER_CATEGORIES:
-            return [_ws_order(category, _obj(result, f"{category} result"), account, pair)]
+            return _ws_order(category, _obj(result, f"{category} result"), account, pair)
         if category in ("position_updated", "position_closed"):
             return [_ws_position(category, result, account, pair)]
         if category in _IGNORED:

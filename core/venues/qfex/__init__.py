@@ -1,6 +1,7 @@
 """QFEX: trading over one WebSocket, HMAC auth, marks from the public market-data socket."""
 
-from core.venues.qfex.protocol import CAPABILITIES, DEFAULT_ENDPOINTS
-from core.venues.qfex.session import QfexSession
+from core.venues.qfex.protocol import CAPABILITIES, DEFAULT_ENDPOINTS, DEFAULT_RATE_WEIGHTS
+from core.venues.qfex.session import OPTIONS, QfexOptions, QfexSession
 
-__all__ = ["CAPABILITIES", "DEFAULT_ENDPOINTS", "QfexSession"]
+__all__ = ["CAPABILITIES", "DEFAULT_ENDPOINTS", "DEFAULT_RATE_WEIGHTS", "OPTIONS", "QfexOptions",
+           "QfexSession"]

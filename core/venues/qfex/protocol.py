@@ -11,6 +11,9 @@ Error policy, one rule per kind of input:
 * REST bodies (``parse_refdata``, ``parse_positions_rest``) raise only ``QfexProtocolError``,
   because they return a value, not a list of events. ``parse_problem`` never raises.
 * Builders raise ``InvalidClose`` (for a ``CloseRequest`` the venue cannot take) and nothing else.
+
+Working orders (resting limit closes and stops) are derived from the same events by
+``working_order``, ``working_stop`` and ``removal_reason``, so the session only keeps the map.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from core.model import (
     TimeInForce,
     TriggerEvent,
     Venue,
+    WorkingKind,
+    WorkingOrder,
 )
 from core.venue import redact
 
@@ -51,7 +56,10 @@ __all__ = [
     "CAPABILITIES",
     "CHANNELS",
     "DEFAULT_ENDPOINTS",
+    "DEFAULT_RATE_WEIGHTS",
     "ERROR_TEXT",
+    "RATE_BUDGET",
+    "RATE_WINDOW",
     "STATUS_TEXT",
     "Ack",
     "Authenticated",
@@ -81,9 +89,13 @@ __all__ = [
     "parse_problem",
     "parse_refdata",
     "redacted",
+    "removal_reason",
     "rest_auth_headers",
+    "retry_after",
     "sign",
     "stop_type",
+    "working_order",
+    "working_stop",
 ]
 
 VENUE = Venue.QFEX
@@ -121,6 +133,30 @@ CAPABILITIES = Capabilities(
         "limit_with_trigger": "QFEX has no stop-limit: a trigger becomes a market order",
     },
 )
+
+# Rate limit (VENUES.md 1.9, Q-DOCS rate): per user, across all connections, measured as an
+# EMA. Weights change over time, so they are defaults that settings can override.
+RATE_BUDGET = 12_000.0
+RATE_WINDOW = 60.0
+DEFAULT_RATE_WEIGHTS: dict[str, float] = {
+    "add_order": 1.0,
+    "cancel_order": 1.0,
+    "modify_order": 1.0,
+    "get_order": 2.0,
+    "get_user_orders": 5.0,
+    "cancel_all_orders": 2.0,
+    "get_user_trades": 0.5,
+    "subscribe": 0.1,
+    "unsubscribe": 0.1,
+    "cancel_stop_order": 1.0,
+    "modify_stop_order": 1.0,
+    "cancel_on_disconnect": 0.1,
+    # UNKNOWN: the rate page lists no weight for close_position; it places one order, so it is
+    # assumed to cost what add_order costs.
+    "close_position": 1.0,
+    # UNKNOWN: auth is not on the rate page either; one per connection, assumed 1.
+    "auth": 1.0,
+}
 
 # Plain words for every order status in VENUES.md §1.8, for the log pane.
 STATUS_TEXT: dict[str, str] = {
@@ -212,6 +248,9 @@ class ErrorFrame:
     client_order_id: str | None = None
     incoming_type: str | None = None
     symbol: str | None = None
+    order_id: str | None = None  # the echoed cancel_order/get_order target
+    stop_order_id: str | None = None  # the echoed cancel_stop_order/modify_stop_order target
+    retry_after: float | None = None  # seconds, when a RateLimited error hinted at a wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +276,10 @@ class OrdersList:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
+    """``{"ack": {"incoming_message": ...}}``: the echoed request is the only link to it."""
+
     incoming_type: str | None
+    stop_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,7 +544,7 @@ def build_close(request: CloseRequest, mark: Decimal | None, instrument: Instrum
             raise InvalidClose(CAPABILITIES.reasons["limit_with_trigger"], field="limit_price")
         # Stops need the lot size but not the min/max quantity (QFEX order-types page).
         _check_quantity(qty, request, instrument, check_min=False)
-        _check_price(trigger.price, instrument, field="trigger", check_range=False)
+        _check_price(trigger.price, instrument, field="trigger", check_range=True)
         if mark is None:
             raise InvalidClose(
                 f"No mark price for {symbol} yet, so stop-loss and take-profit cannot be told "
@@ -760,21 +802,74 @@ def _error_frame(obj: Mapping[str, Any]) -> ErrorFrame:
     if venue_message is not None and not isinstance(venue_message, str):
         raise QfexProtocolError("'message' is not a string")
     incoming = obj.get("incoming_message")
-    incoming_type = cid = symbol = None
+    incoming_type = None
+    params: Mapping[str, Any] = {}
     if isinstance(incoming, dict):
         incoming_type = _opt_str(incoming, "type")
-        params = incoming.get("params")
-        if isinstance(params, dict):
-            cid = params.get("client_order_id")
-            cid = cid if isinstance(cid, str) and cid else None
-            sym = params.get("symbol")
-            symbol = sym if isinstance(sym, str) and sym else None
+        echoed = incoming.get("params")
+        params = echoed if isinstance(echoed, dict) else {}
     elif incoming is not None:
         raise QfexProtocolError("'incoming_message' is not an object")
     text = ERROR_TEXT.get(code, f"Venue error {code}")
     if venue_message:
         text = f"{text}: {venue_message}"
-    return ErrorFrame(code, text, cid, incoming_type, symbol)
+    return ErrorFrame(
+        code,
+        text,
+        client_order_id=_echoed(params, "client_order_id"),
+        incoming_type=incoming_type,
+        symbol=_echoed(params, "symbol"),
+        order_id=_echoed(params, "order_id"),
+        stop_order_id=_echoed(params, "stop_order_id"),
+        retry_after=retry_after(obj) if code == "RateLimited" else None,
+    )
+
+
+def _echoed(params: Mapping[str, Any], key: str) -> str | None:
+    """A field of our own request as the venue echoed it; anything odd is simply absent."""
+    value = params.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+# UNKNOWN (VENUES.md 1.11 #2): the docs say a RateLimited error "includes a retry-after hint"
+# but not where or in what unit. These are the plausible spellings; a field or a phrase whose
+# unit says milliseconds is read as milliseconds, anything else as seconds.
+_RETRY_FIELDS = (
+    "retry_after_ms",
+    "retryAfterMs",
+    "retry_after_millis",
+    "retry_after",
+    "retryAfter",
+    "retry_after_s",
+    "retry_after_seconds",
+    "retry_in",
+    "wait",
+    "wait_ms",
+)
+_RETRY_TEXT = re.compile(
+    r"(?:retry|after|again in|wait)\D{0,20}?(\d+(?:\.\d+)?)\s*"
+    r"(ms|msecs?|millis(?:econds?)?|s|secs?|seconds?)?\b",
+    re.IGNORECASE,
+)
+
+
+def retry_after(err: Mapping[str, Any]) -> float | None:
+    """Seconds to wait from a RateLimited ``err`` body, if it hinted at any; never raises."""
+    for key in _RETRY_FIELDS:
+        value = err.get(key)
+        if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
+            value = Decimal(value.strip())
+        if isinstance(value, Decimal) and value.is_finite() and value >= 0:
+            seconds = float(value)
+            return seconds / 1000 if key.lower().endswith(("ms", "millis")) else seconds
+    message = err.get("message")
+    if isinstance(message, str):
+        match = _RETRY_TEXT.search(message[:RAW_LIMIT])
+        if match:
+            seconds = float(match.group(1))
+            unit = (match.group(2) or "s").lower()
+            return seconds / 1000 if unit.startswith("m") else seconds
+    return None
 
 
 def _stop_order(obj: Mapping[str, Any]) -> StopOrder:
@@ -844,7 +939,9 @@ def _dispatch(obj: Mapping[str, Any], account: str) -> list[QfexEvent]:
         ack = obj["ack"]
         incoming = ack.get("incoming_message") if isinstance(ack, dict) else None
         kind = incoming.get("type") if isinstance(incoming, dict) else None
-        return [Ack(kind if isinstance(kind, str) else None)]
+        params = incoming.get("params") if isinstance(incoming, dict) else None
+        stop_id = _echoed(params, "stop_order_id") if isinstance(params, dict) else None
+        return [Ack(kind if isinstance(kind, str) else None, stop_id)]
     if "balance_response" in obj:
         return [BalanceUpdate()]
     keys = ", ".join(repr(k[:40]) for k in sorted(obj)[:5])
@@ -872,6 +969,93 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, ArithmeticError):
         return "number out of range"
     return "malformed JSON"
+
+
+# --------------------------------------------------------------------------- working orders
+
+_LIMIT_TYPES = {"LIMIT", "ALO"}
+
+
+def working_order(update: OrderUpdate, *, reduce_only: bool) -> WorkingOrder | None:
+    """The resting order an ``order_response`` (or a ``get_user_orders`` entry) describes, or
+    None when it does not rest: an ACKed or modified GTC limit, a GTC limit partly filled, or an
+    ACKed stop. The venue does not say whether a limit is reduce-only, so the caller does.
+
+    Stops: trigger = ``price`` and the trigger event is always the mark (VENUES.md 1.7). They
+    are reduce-only by the venue's rules.
+    """
+    if not update.order_id or update.order_type is None:
+        return None
+    stop = update.order_type in _STOP_TYPES
+    resting = update.raw_status in _WORKING or (
+        update.status is OrderStatus.PARTIAL and not update.final
+    )
+    if not resting:
+        return None
+    if not stop and (update.order_type not in _LIMIT_TYPES or update.time_in_force != "GTC"):
+        return None
+    return WorkingOrder(
+        venue=VENUE,
+        account=update.account,
+        symbol=update.symbol,
+        order_id=update.order_id,
+        kind=WorkingKind.TRIGGER if stop else WorkingKind.LIMIT,
+        side=update.side,
+        quantity=update.quantity,
+        remaining=update.remaining,
+        price=None if stop else update.price,
+        trigger_price=update.price if stop else None,
+        trigger_event=TriggerEvent.MARK if stop else None,
+        order_type=update.order_type,
+        reduce_only=True if stop else reduce_only,
+        client_order_id=update.client_order_id,
+        raw_status=update.raw_status,
+        venue_time=update.venue_time,
+    )
+
+
+def working_stop(stop: StopOrder, account: str) -> WorkingOrder:
+    """A ``stop_orders`` push: the stop as it rests now (the frame has no status field)."""
+    return WorkingOrder(
+        venue=VENUE,
+        account=account,
+        symbol=stop.symbol,
+        order_id=stop.stop_order_id,
+        kind=WorkingKind.TRIGGER,
+        side=stop.side,
+        quantity=stop.quantity,
+        remaining=stop.quantity,
+        trigger_price=stop.price,
+        trigger_event=TriggerEvent.MARK,
+        order_type=stop.stop_order_type,
+        reduce_only=True,
+        client_order_id=stop.client_order_id,
+        raw_status=stop.stop_order_type,
+        venue_time=stop.update_time,
+    )
+
+
+_GONE = {"NO_SUCH_ORDER", "CANNOT_MODIFY_NO_SUCH_ORDER"}
+
+
+def removal_reason(update: OrderUpdate) -> str | None:
+    """Why the order this ``order_response`` names no longer rests, or None if it still may.
+
+    Only states that end an order count: a refusal of a *modify* or *cancel* (bad tick, rate
+    limited, ...) leaves the order working, so those return None.
+    """
+    raw = update.raw_status
+    if raw == "FILLED":
+        if not update.final:
+            return None
+        return "filled" if update.status is OrderStatus.FILLED else "partly filled; rest cancelled"
+    if raw in _CANCELLED:
+        return "cancelled"
+    if raw == "REJECTED":
+        return "rejected"
+    if raw in _GONE:
+        return "no longer at the venue"
+    return None
 
 
 # --------------------------------------------------------------------------- market data socket
