@@ -10,6 +10,8 @@ Format (version 1)::
     public_key = "qfex_pub_..."
     [accounts.endpoints]        # optional overrides; TLS required unless loopback
     trade_ws = "wss://trade.qfex.com/"
+    [accounts.options]          # optional; each venue's OPTIONS lists the names
+    rate_budget = 12000
 """
 
 from __future__ import annotations
@@ -65,12 +67,16 @@ def _account(path: Path, index: int, raw: Mapping[str, Any]) -> AccountConfig:
             check_endpoint(str(url))
         except InsecureEndpoint as exc:
             raise SettingsError(path, f"{where}.endpoints.{label}: {exc}") from None
+    options = raw.get("options", {})
+    if not isinstance(options, Mapping):
+        raise SettingsError(path, f"{where}.options must be a table")
     return AccountConfig(
         name=name,
         venue=venue,
         environment=environment,
         public_key=public_key,
         endpoints={str(k): str(v) for k, v in endpoints.items()},
+        options={str(k): str(v) for k, v in options.items()},
     )
 
 

@@ -478,6 +478,23 @@ class CloseDialog(QDialog):
                     "quantity",
                     f"Quantity must be a multiple of the lot size {fmt_decimal(inst.lot_size)}.",
                 )
+            # The venue's min/max quantity bind a partial close; a full close is sized by the
+            # position itself, and stops are exempt (QFEX order-types docs).
+            has_trigger = bool(self.triggerPriceInput.text().strip())
+            if inst is not None and quantity < pos.quantity and not has_trigger:
+                if inst.min_quantity is not None and quantity < inst.min_quantity:
+                    raise FieldError(
+                        "quantity",
+                        f"Quantity {fmt_decimal(quantity)} is below {venue}'s minimum "
+                        f"{fmt_decimal(inst.min_quantity)} for {pos.key.symbol}; close more, "
+                        "or close all.",
+                    )
+                if inst.max_quantity is not None and quantity > inst.max_quantity:
+                    raise FieldError(
+                        "quantity",
+                        f"Quantity {fmt_decimal(quantity)} is above {venue}'s maximum "
+                        f"{fmt_decimal(inst.max_quantity)} per order for {pos.key.symbol}.",
+                    )
         except FieldError as exc:
             errors[exc.field] = exc.message
             quantity = None
@@ -497,6 +514,18 @@ class CloseDialog(QDialog):
                         field,
                         f"{_FIELD_LABELS[field]} must be a multiple of the tick size "
                         f"{fmt_decimal(inst.tick_size)}.",
+                    )
+                if inst is not None and inst.min_price is not None and value < inst.min_price:
+                    raise FieldError(
+                        field,
+                        f"{_FIELD_LABELS[field]} {fmt_decimal(value)} is below {venue}'s "
+                        f"minimum price {fmt_decimal(inst.min_price)}.",
+                    )
+                if inst is not None and inst.max_price is not None and value > inst.max_price:
+                    raise FieldError(
+                        field,
+                        f"{_FIELD_LABELS[field]} {fmt_decimal(value)} is above {venue}'s "
+                        f"maximum price {fmt_decimal(inst.max_price)}.",
                     )
             except FieldError as exc:
                 errors[exc.field] = exc.message

@@ -68,7 +68,9 @@ FULL_ONLY = Capabilities(
 )
 
 
-INSTRUMENT = Instrument("BTC-USD", tick_size=D("0.5"), lot_size=D("0.01"))
+INSTRUMENT = Instrument("BTC-USD", tick_size=D("0.5"), lot_size=D("0.01"),
+                        min_quantity=D("0.05"), max_quantity=D("3"),
+                        min_price=D("1000"), max_price=D("100000"))
 
 
 def position(side: PositionSide = PositionSide.LONG, qty: str = "3.5",
@@ -194,7 +196,22 @@ BAD_INPUTS = [
     ("triggerPriceInput", "-1", "Trigger price must be greater than zero"),
     ("triggerPriceInput", "inf", "Trigger price must be a plain decimal number"),
     ("triggerPriceInput", "59000.1", "Trigger price must be a multiple of the tick size 0.5"),
+    # refdata bounds (issue: round and validate before sending)
+    ("quantityInput", "0.04", "Quantity 0.04 is below QFEX's minimum 0.05 for BTC-USD"),
+    ("quantityInput", "3.2", "Quantity 3.2 is above QFEX's maximum 3 per order"),
+    ("limitPriceInput", "999.5", "Limit price 999.5 is below QFEX's minimum price 1000"),
+    ("limitPriceInput", "100000.5", "Limit price 100000.5 is above QFEX's maximum price 100000"),
+    ("triggerPriceInput", "500", "Trigger price 500 is below QFEX's minimum price 1000"),
 ]
+
+
+def test_bounds_do_not_bind_a_full_close_or_a_stop(dialog: CloseDialog) -> None:
+    """A full close is sized by the position (3.5 > max 3); stops are exempt from min/max."""
+    dialog.quantityInput.setText("3.5")
+    assert dialog.validationMessage.text() == ""
+    dialog.quantityInput.setText("0.04")
+    dialog.triggerPriceInput.setText("59000")
+    assert dialog.validationMessage.text() == ""
 
 
 @pytest.mark.parametrize(("field", "text", "message"), BAD_INPUTS)

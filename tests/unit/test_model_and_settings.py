@@ -75,3 +75,39 @@ def test_bad_settings_are_reported_with_the_path_and_left_alone(
         load_accounts(path)
     assert str(path) in str(info.value)
     assert path.read_text() == text
+
+
+def test_settings_load_per_account_options(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('[[accounts]]\nname="e"\nvenue="everstrike"\nenvironment="testnet"\n'
+                    'public_key="k"\n[accounts.options]\nrecv_window=8000\nkeepalive="4"\n')
+    (account,) = load_accounts(path)
+    assert account.options == {"recv_window": "8000", "keepalive": "4"}
+
+
+def _everstrike(options: dict[str, str]):  # type: ignore[no-untyped-def]
+    from core.model import Environment
+    from core.venue import AccountConfig
+    from core.venues.everstrike import EverstrikeSession
+
+    account = AccountConfig("e", Venue.EVERSTRIKE, Environment.TESTNET, "k", options=options)
+    return EverstrikeSession(account, Credentials("k", "s"), lambda e: None)
+
+
+def test_everstrike_options_override_the_documented_defaults() -> None:
+    session = _everstrike({"recv_window": "8000", "keepalive": "4", "time_sync_interval": "0"})
+    assert session._recv_window == 8000
+    assert session._keepalive == 4.0
+    assert not session._time_sync_interval
+    assert _everstrike({"recv_window": "0"})._recv_window is None  # 0 omits the field
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"recv_window": "soon"}, "recv_window='soon' is not a number"),
+    ({"keepalive": "-1"}, "must not be negative"),
+    ({"recv_windw": "5000"}, "unknown Everstrike option"),
+])
+def test_bad_everstrike_options_are_refused_by_name(options: dict[str, str],
+                                                   message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _everstrike(options)

@@ -147,6 +147,37 @@ def _code(exc: EverstrikeError) -> str:
     return str(exc.code if exc.code is not None else exc.http_status)
 
 
+# Settings a user may override per account (``[accounts.options]`` in settings.toml), each an
+# assumption where the Everstrike docs are silent.
+OPTIONS: dict[str, str] = {
+    "recv_window": "recv_window sent with every signed request, ms (default 5000; 0 omits it)",
+    "keepalive": "Seconds between {\"op\":\"status\"} keep-alives (docs: about 5)",
+    "timeout": "Seconds to wait for a REST reply before the request counts as unanswered "
+               "(default 10)",
+    "time_sync_interval": "Seconds between /time clock measurements (default 60; 0: only on "
+                          "connect)",
+    "poll_interval": "Seconds between /active_positions polls while the WebSocket is down "
+                     "(default 3; 0: off)",
+    "match_slack_ms": "How far before our send time a venue order may be stamped and still be "
+                      "matched to a lost close (default 2000)",
+    "max_rate_wait": "Longest 429 wait (s) a request is held for before it is refused "
+                     "(default 10)",
+}
+
+
+def _option(options: Mapping[str, str], name: str, default: float | None) -> float | None:
+    raw = options.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)  # a duration or a count, never money
+    except ValueError:
+        raise ValueError(f"option {name}={raw!r} is not a number ({OPTIONS[name]})") from None
+    if value < 0:
+        raise ValueError(f"option {name}={raw!r} must not be negative ({OPTIONS[name]})")
+    return value
+
+
 class EverstrikeSession(VenueSession):
     venue = Venue.EVERSTRIKE
     capabilities = protocol.CAPABILITIES
@@ -184,6 +215,19 @@ class EverstrikeSession(VenueSession):
         ``max_rate_wait``: a 429 wait longer than this refuses a request instead of holding it.
         """
         super().__init__(account, credentials, sink, reconnect=reconnect)
+        unknown = set(account.options) - set(OPTIONS)
+        if unknown:
+            raise ValueError(f"account {account.name!r}: unknown Everstrike option(s) "
+                             f"{', '.join(sorted(unknown))}; known: {', '.join(OPTIONS)}")
+        opts = account.options
+        window = _option(opts, "recv_window", recv_window)
+        recv_window = None if not window else int(window)
+        keepalive = _option(opts, "keepalive", keepalive) or keepalive
+        timeout = _option(opts, "timeout", timeout) or timeout
+        time_sync_interval = _option(opts, "time_sync_interval", time_sync_interval)
+        poll_interval = _option(opts, "poll_interval", poll_interval) or 0.0
+        match_slack_ms = int(_option(opts, "match_slack_ms", match_slack_ms) or 0)
+        max_rate_wait = _option(opts, "max_rate_wait", max_rate_wait) or 0.0
         endpoints = {**protocol.DEFAULT_ENDPOINTS.get(account.environment, {})}
         endpoints.update(account.endpoints)
         rest, ws = endpoints.get("rest", ""), endpoints.get("ws", "")
