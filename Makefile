@@ -24,10 +24,10 @@ sim: $(STAMP)
 	$(PY) -m core.sim $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core gui tests bench
+	$(VENV)/bin/ruff check core gui cli tests bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core
+	$(VENV)/bin/mypy core cli
 
 test: lint typecheck
 	QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST_TIMEOUT) \

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from core.explain import explain
 from core.journal import Journal
 from core.model import (
     ZERO,
@@ -64,6 +65,7 @@ __all__ = [
     "DeskEvent",
     "IntentChanged",
     "IntentState",
+    "PositionChanged",
     "PositionUpserted",
     "SessionFactory",
 ]
@@ -116,6 +118,10 @@ class CloseIntent:
     updates: list[OrderUpdate] = field(default_factory=list)
     # The venue was asked after a reconnect and has no open order for it (final UNKNOWN).
     lookup_done: bool = False
+    # After a full close: True once venue data shows the position flat, False if it still
+    # shows it when the check times out (a mismatch the user must see), None until then.
+    verified_flat: bool | None = None
+    next_step: str = ""
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
@@ -132,6 +138,19 @@ class CloseIntent:
     async def settled(self, timeout: float = 10.0) -> CloseIntent:
         await self.wait(lambda i: i.state.settled or i.state is IntentState.RESTING, timeout)
         return self
+
+
+class PositionChanged(CloseRejected):
+    """The live book no longer matches what the user saw; nothing was sent.
+
+    ``current`` is the position now (None if flat), so a dialog can show it and ask again, and
+    offer to clamp a partial quantity with the user's consent.
+    """
+
+    def __init__(self, message: str, reason: str, current: Position | None) -> None:
+        super().__init__(message, code="POSITION_CHANGED")
+        self.reason = reason  # "flat" | "side" | "shrank"
+        self.current = current
 
 
 class AlreadyPending(Exception):
@@ -196,8 +215,10 @@ class Desk:
         *,
         journal: Journal | None = None,
         session_factory: SessionFactory = default_session_factory,
+        verify_timeout: float = 10.0,
     ) -> None:
         self.journal = journal
+        self.verify_timeout = verify_timeout
         self._factory = session_factory
         self._sessions: dict[str, VenueSession] = {}
         self._accounts: dict[str, AccountConfig] = {}
@@ -211,6 +232,7 @@ class Desk:
         self._listeners: list[Listener] = []
         self._working: dict[tuple[str, str], WorkingOrder] = {}
         self._cancelling: set[tuple[str, str]] = set()
+        self._verifying: dict[PositionKey, list[CloseIntent]] = {}
 
     # ------------------------------------------------------------------ listeners
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -255,6 +277,28 @@ class Desk:
                 ConnectionEvent(account.venue, account.name, ConnectionState.FAILED, str(exc)),
             )
             raise
+
+    async def disconnect(self, name: str) -> None:
+        """Stop one account's session and drop its rows and working orders from the book.
+
+        Intents are kept: the journal and the log still show what was done on the account.
+        """
+        session = self._sessions.pop(name, None)
+        account = self._accounts.pop(name, None)
+        if session is not None:
+            await session.stop()
+        for key in [k for k in self._book if k.account == name]:
+            self._remove(key)
+        for ident in [i for i in self._working if i[0] == name]:
+            order = self._working.pop(ident)
+            self._emit(WorkingOrderRemoved(order.venue, name, order.order_id, "account removed"))
+        self._states.pop(name, None)
+        if account is not None:
+            event = ConnectionEvent(account.venue, name, ConnectionState.DISCONNECTED,
+                                    "account removed")
+            self._journal("connection", {"state": event.state, "message": event.message},
+                          **self._ctx(account))
+            self._emit(event)
 
     async def start(self, accounts: Iterable[tuple[AccountConfig, Credentials]]) -> list[str]:
         """Connect every account concurrently. Returns the names that failed to connect."""
@@ -365,19 +409,22 @@ class Desk:
         """Refuse a request that no longer matches the live book. Raises CloseRejected."""
         pos = self._book.get(request.key)
         if pos is None:
-            raise CloseRejected(f"{request.key.symbol} is already flat on {request.key.account}")
+            raise PositionChanged(
+                f"{request.key.symbol} is already flat on {request.key.account}; nothing sent",
+                "flat", None)
         if pos.side is not request.position_side:
-            raise CloseRejected(
-                f"the position is now {pos.side.value.lower()}, not "
-                f"{request.position_side.value.lower()}; review it and close again"
-            )
+            raise PositionChanged(
+                f"the position is now {pos.side.value.lower()} {pos.quantity}, not "
+                f"{request.position_side.value.lower()}; review it and close again",
+                "side", pos)
         if request.quantity is not None:
             if request.quantity <= 0:
                 raise CloseRejected("the quantity must be greater than zero")
             if request.quantity > pos.quantity:
-                raise CloseRejected(
-                    f"the quantity {request.quantity} is more than the position {pos.quantity}"
-                )
+                raise PositionChanged(
+                    f"the position is now {pos.quantity}, less than the {request.quantity} "
+                    "you asked to close",
+                    "shrank", pos)
 
     async def close(self, request: CloseRequest, *, allow_concurrent: bool = False) -> CloseIntent:
         """Send one close. Raises AlreadyPending (nothing sent) if one is in flight for the same
@@ -431,7 +478,13 @@ class Desk:
             # Only a close nothing else was heard of is Rejected here; an Unknown one (the reply
             # was lost) stays Unknown until reconciled.
             if intent.state is IntentState.SENDING:
-                self._settle(intent, IntentState.REJECTED, str(exc), raw=exc.code or "")
+                found = explain(exc.code or "", str(exc))
+                message = _with_explanation(str(exc), found)
+                intent.next_step = found.next_step if found else ""
+                self._settle(intent, IntentState.REJECTED, message, raw=exc.code or "")
+                raise CloseRejected(message, code=exc.code) from exc
+            if intent.state is IntentState.REJECTED:  # the venue's reply settled it first
+                raise CloseRejected(intent.message, code=exc.code) from exc
             raise
         return intent
 
@@ -446,6 +499,7 @@ class Desk:
             venue=intent.key.venue.value,
             symbol=intent.key.symbol,
             intent_id=intent.id,
+            reason=intent.request.reason,
         )
         intent._changed.set()
         self._emit(IntentChanged(intent))
@@ -482,11 +536,75 @@ class Desk:
         intent.state = state
         intent.raw_status = update.raw_status
         intent.message = update.message
+        if state is IntentState.REJECTED:
+            found = explain(update.raw_status, update.message)
+            intent.next_step = found.next_step if found else ""
+        if state is IntentState.FILLED and intent.request.is_full:
+            self._start_verification(intent)
         if update.status is OrderStatus.UNKNOWN and update.final:
             intent.lookup_done = True
             self._reconcile_from_book(intent)
         intent._changed.set()
         return intent
+
+    # ------------------------------------------------------------------ verified flat
+    def _start_verification(self, intent: CloseIntent) -> None:
+        """After a full close fills, venue data must show the position flat within
+        ``verify_timeout``; otherwise the row gets a mismatch the user cannot miss."""
+        if intent.verified_flat is not None:
+            return
+        if intent.key not in self._book:
+            self._set_verified(intent, True)
+            return
+        self._verifying.setdefault(intent.key, []).append(intent)
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.verify_timeout, self._verification_timeout, intent)
+
+    def _verification_timeout(self, intent: CloseIntent) -> None:
+        waiting = self._verifying.get(intent.key, [])
+        if intent in waiting:
+            waiting.remove(intent)
+            self._set_verified(intent, intent.key not in self._book)
+
+    def _set_verified(self, intent: CloseIntent, flat: bool) -> None:
+        intent.verified_flat = flat
+        pos = self._book.get(intent.key)
+        self._journal(
+            "verify_flat",
+            {"flat": flat, "position": None if pos is None else str(pos.signed_quantity)},
+            account=intent.key.account, venue=intent.key.venue.value,
+            symbol=intent.key.symbol, intent_id=intent.id, reason=intent.request.reason,
+        )
+        if not flat:
+            intent.message = (
+                f"Mismatch: the venue reported the close filled, but it still shows "
+                f"{pos.quantity if pos else '?'} open after {self.verify_timeout:g} s. Check the "
+                "position at the venue; nothing was resent.")
+        intent._changed.set()
+        self._emit(IntentChanged(intent))
+
+    def residual(self, key: PositionKey) -> Decimal | None:
+        """What an IOC close left behind: the position's size now, if the latest close of it
+        settled partly filled. Cleared by any newer close of the position."""
+        intent = self.latest_intent(key)
+        pos = self._book.get(key)
+        if intent is None or pos is None or intent.state is not IntentState.PARTIAL:
+            return None
+        return pos.quantity
+
+    def data_age(self, key: PositionKey, now: float | None = None) -> float | None:
+        """Seconds since venue data last vouched for this row: its own update, or any message
+        on a connected session (which would have carried a change). None if unknown."""
+        pos = self._book.get(key)
+        if pos is None:
+            return None
+        newest = pos.received_at
+        session = self._sessions.get(key.account)
+        if session is not None:
+            health = session.health()
+            if health.connected and health.last_message_at is not None:
+                newest = max(newest, health.last_message_at)
+        return max(0.0, (time.monotonic() if now is None else now) - newest)
 
     def _reconcile_from_book(self, intent: CloseIntent) -> bool:
         """Settle an Unknown close from the venue's positions after a reconnect.
@@ -551,18 +669,26 @@ class Desk:
         elif isinstance(event, MarkUpdate):
             self._apply_mark(event)
         elif isinstance(event, OrderUpdate):
+            if event.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+                found = explain(event.raw_status, event.message)
+                if found is not None and (event.status is OrderStatus.REJECTED
+                                          or found.category == "self_trade"):
+                    event = replace(event, message=_with_explanation(event.message, found))
             intent = self._apply_to_intent(event)
             self._journal(
                 "order_update",
                 _update_payload(event),
                 **self._ctx(account, event.symbol),
                 intent_id=intent.id if intent else None,
+                reason=intent.request.reason if intent else None,
                 latency_ms=intent.first_reply_ms if intent else None,
             )
             self._emit(event)
             if intent is not None:
                 self._emit(IntentChanged(intent))
         elif isinstance(event, Fill):
+            owner = (self._by_client_id.get(event.client_order_id or "")
+                     or self._by_order_id.get((account.name, event.order_id or "")))
             self._journal(
                 "fill",
                 {
@@ -575,6 +701,8 @@ class Desk:
                     "trade_id": event.trade_id,
                 },
                 **self._ctx(account, event.symbol),
+                intent_id=owner.id if owner else None,
+                reason=owner.request.reason if owner else None,
             )
             self._emit(event)
         elif isinstance(event, ConnectionEvent):
@@ -652,6 +780,8 @@ class Desk:
         if self._book.pop(key, None) is not None:
             self._by_symbol.get((key.venue, key.symbol), set()).discard(key)
             self._emit(PositionRemoved(key))
+            for intent in self._verifying.pop(key, []):
+                self._set_verified(intent, True)
 
     def _apply_snapshot(self, snap: PositionsSnapshot) -> None:
         seen = {p.key for p in snap.positions}
@@ -672,6 +802,16 @@ class Desk:
                 self._book[key] = repriced = pos.with_mark(update.mark)
                 self._emit(PositionUpserted(repriced))
         self._emit(update)
+
+
+def _with_explanation(message: str, found: Any) -> str:
+    """Cause and next step first; the venue's own words after, when they add anything."""
+    if found is None:
+        return message
+    text = str(found.text())
+    if message and message.rstrip(".").lower() not in text.lower():
+        return f"{text} (Details: {message})"
+    return text
 
 
 def _update_payload(u: OrderUpdate) -> dict[str, Any]:

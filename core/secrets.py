@@ -10,9 +10,10 @@ from __future__ import annotations
 import keyring
 import keyring.errors
 
-__all__ = ["SERVICE", "SecretStore"]
+__all__ = ["NO_KEYRING", "SERVICE", "SecretStore"]
 
 SERVICE = "closeout"
+NO_KEYRING = "no system keyring is available"
 
 
 def _backend_problem() -> str | None:
@@ -23,7 +24,7 @@ def _backend_problem() -> str | None:
     priority = getattr(backend, "priority", 1)
     name = type(backend).__module__ + "." + type(backend).__name__
     if name.startswith("keyring.backends.fail") or priority <= 0:
-        return "no system keyring is available"
+        return NO_KEYRING
     return None
 
 
@@ -66,6 +67,29 @@ class SecretStore:
             self._memory[account] = secret
             return False
         self._memory.pop(account, None)
+        return True
+
+    def session_only(self, account: str) -> bool:
+        """True when the account's secret is held in memory for this session only."""
+        return account in self._memory
+
+    def rename(self, old: str, new: str) -> bool:
+        """Move a secret to a renamed account. Returns True when one was moved.
+
+        Written under the new name before the old entry is deleted, so a failure part-way
+        leaves the secret under at least one of the two names. A session-only secret stays
+        session-only.
+        """
+        if old == new:
+            return self.get(old) is not None
+        if old in self._memory:
+            self._memory[new] = self._memory.pop(old)
+            return True
+        secret = self.get(old)
+        if secret is None:
+            return False
+        self.set(new, secret)
+        self.delete(old)
         return True
 
     def delete(self, account: str) -> None:

@@ -1,107 +1,657 @@
 """Accounts and preferences: a TOML file under the user config directory. Never a secret.
 
-Format (version 1)::
+Format (version 2)::
 
-    version = 1
+    version = 2
+    [preferences]
+    operator_name = "j.doe"         # recorded in the journal beside the OS user
+    stale_after_s = 5.0             # a row with no update for this long is marked stale
+    confirm = "always"              # always | large_or_live | never
+    large_close_notional = 25000    # optional; "large" for confirm = "large_or_live"
     [[accounts]]
     name = "desk-1"
-    venue = "qfex"              # qfex | everstrike
-    environment = "live"        # demo | testnet | live
+    venue = "qfex"                  # qfex | everstrike
+    environment = "live"            # demo | testnet | live
     public_key = "qfex_pub_..."
-    [accounts.endpoints]        # optional overrides; TLS required unless loopback
+    [accounts.endpoints]            # optional overrides; TLS required unless loopback
     trade_ws = "wss://trade.qfex.com/"
-    [accounts.options]          # optional; each venue's OPTIONS lists the names
-    rate_budget = 12000
+    [accounts.options]              # optional; each venue's OPTIONS lists the names
+    rate_budget = "12000"
+
+Version 1 (the first release) had only ``version`` and ``[[accounts]]``, with ``environment``
+defaulting to live; a file without ``version`` is read as version 1, as that release did.
+Files of an older version are migrated in memory on load, and the old file is copied to
+``settings.toml.v<N>.bak`` the first time the migrated form is saved.
+
+The file is only ever replaced atomically (temporary file in the same directory, fsync,
+``os.replace``), mode 0600 in a 0700 directory. A file that fails to load is reported with its
+path (and line where one can be found) and is never overwritten: :func:`save_settings` re-reads
+what is on disk first and refuses when that does not load.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import re
+import tempfile
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal, cast, get_args
 
 import platformdirs
+import tomli_w
 
 from core.model import Environment, Venue
 from core.venue import AccountConfig, InsecureEndpoint, check_endpoint
 
-__all__ = ["SETTINGS_VERSION", "SettingsError", "load_accounts", "settings_path"]
+__all__ = [
+    "CONFIRM_POLICIES",
+    "MIGRATIONS",
+    "SETTINGS_VERSION",
+    "AccountError",
+    "ConfirmPolicy",
+    "Preferences",
+    "Settings",
+    "SettingsError",
+    "add_account",
+    "backup_path",
+    "dump_settings",
+    "known_endpoints",
+    "known_options",
+    "load_accounts",
+    "load_settings",
+    "parse_settings",
+    "remove_account",
+    "replace_account",
+    "save_settings",
+    "settings_path",
+    "validate_account",
+]
 
-SETTINGS_VERSION = 1
-_SECRET_WORDS = ("secret", "password", "private")
+SETTINGS_VERSION: Final = 2
+ConfirmPolicy = Literal["always", "large_or_live", "never"]
+CONFIRM_POLICIES: Final[tuple[str, ...]] = get_args(ConfirmPolicy)
+
+# A key containing one of these is refused wherever it appears: secrets go to the keyring.
+_SECRET_WORDS: Final = ("secret", "password", "passphrase", "private", "token")
+_ACCOUNT_KEYS: Final = frozenset(
+    {"name", "venue", "environment", "public_key", "endpoints", "options"}
+)
+_PREFERENCE_KEYS: Final = frozenset(
+    {"operator_name", "stale_after_s", "confirm", "large_close_notional"}
+)
+_TOP_KEYS: Final = frozenset({"version", "accounts", "preferences"})
 
 
+# --------------------------------------------------------------------------- types
 class SettingsError(Exception):
-    """The settings file cannot be used as it is. It is reported, never overwritten."""
+    """The settings file cannot be used as it is. It is reported, never overwritten.
 
-    def __init__(self, path: Path, message: str) -> None:
-        super().__init__(f"{path}: {message}")
+    ``line``/``column`` are 1-based and point at the offending text when it can be found.
+    """
+
+    def __init__(
+        self, path: Path, message: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        where = str(path)
+        if line is not None:
+            where += f", line {line}" + (f", column {column}" if column is not None else "")
+        super().__init__(f"{where}: {message}")
         self.path = path
+        self.message = message
+        self.line = line
+        self.column = column
 
 
+class AccountError(ValueError):
+    """One account's field is wrong; ``field`` names it ("name", "endpoints.rest", ...) so a
+    form can show the message beside that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """User preferences that are not per account."""
+
+    operator_name: str = ""
+    stale_after_s: float = 5.0
+    confirm: ConfirmPolicy = "always"
+    large_close_notional: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything in settings.toml. Treat as immutable: the helpers return new objects."""
+
+    version: int = SETTINGS_VERSION
+    accounts: list[AccountConfig] = field(default_factory=list)
+    preferences: Preferences = field(default_factory=Preferences)
+
+    def account(self, name: str) -> AccountConfig | None:
+        return next((a for a in self.accounts if a.name == name), None)
+
+
+# --------------------------------------------------------------------------- paths
 def settings_path() -> Path:
     return platformdirs.user_config_path("closeout") / "settings.toml"
 
 
-def _account(path: Path, index: int, raw: Mapping[str, Any]) -> AccountConfig:
-    where = f"accounts[{index}]"
-    for key in raw:
-        if any(word in key.lower() for word in _SECRET_WORDS):
-            raise SettingsError(path, f"{where}.{key}: secrets belong in the OS keyring, "
-                                      "not in the settings file")
-    try:
-        name = str(raw["name"])
-        venue = Venue(raw["venue"])
-        environment = Environment(raw.get("environment", "live"))
-        public_key = str(raw["public_key"])
-    except KeyError as exc:
-        raise SettingsError(path, f"{where} is missing the field {exc.args[0]!r}") from None
-    except ValueError as exc:
-        raise SettingsError(path, f"{where}: {exc}") from None
-    endpoints = raw.get("endpoints", {})
-    if not isinstance(endpoints, Mapping):
-        raise SettingsError(path, f"{where}.endpoints must be a table")
-    for label, url in endpoints.items():
+def backup_path(path: Path, version: int) -> Path:
+    """Where the file of an older ``version`` is kept when its migrated form is saved."""
+    return path.with_name(f"{path.name}.v{version}.bak")
+
+
+# --------------------------------------------------------------------------- migrations
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 had accounts only, and an account without ``environment`` meant live."""
+    migrated = dict(data)
+    accounts = migrated.get("accounts", [])
+    if isinstance(accounts, list):
+        migrated["accounts"] = [
+            {"environment": Environment.LIVE.value, **a} if isinstance(a, dict) else a
+            for a in accounts
+        ]
+    migrated.setdefault("preferences", {})
+    migrated["version"] = 2
+    return migrated
+
+
+# MIGRATIONS[n] turns the raw table of a version-n file into a version n+1 table.
+MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {1: _v1_to_v2}
+
+
+# --------------------------------------------------------------------------- validation
+def known_endpoints(venue: Venue) -> frozenset[str]:
+    """Endpoint names the venue's session reads; any other name would be silently ignored
+    (and the default host used), so it is refused."""
+    from core.venues import default_endpoints
+
+    names: set[str] = set()
+    for environment in Environment:
+        names.update(default_endpoints(venue, environment))
+    return frozenset(names)
+
+
+def known_options(venue: Venue) -> Mapping[str, str]:
+    """Option name -> one-line help, from the venue module's ``OPTIONS``."""
+    import importlib
+
+    from core.venues import session_class
+
+    module = importlib.import_module(session_class(venue).__module__)
+    return cast(Mapping[str, str], getattr(module, "OPTIONS", {}))
+
+
+def _secret_like(key: str) -> bool:
+    return any(word in key.lower() for word in _SECRET_WORDS)
+
+
+def validate_account(account: AccountConfig) -> None:
+    """Raise :class:`AccountError` naming the first wrong field; nothing else is checked
+    against the venue (see ``core.accounts.test_connection`` for that)."""
+    if not isinstance(account.name, str) or not account.name.strip():
+        raise AccountError("name", "The account needs a name.")
+    if account.name != account.name.strip():
+        raise AccountError("name", "The account name must not start or end with spaces.")
+    if not isinstance(account.venue, Venue):
+        raise AccountError("venue", f"Unknown venue {account.venue!r}.")
+    if not isinstance(account.environment, Environment):
+        raise AccountError("environment", f"Unknown environment {account.environment!r}.")
+    if not isinstance(account.public_key, str) or not account.public_key.strip():
+        raise AccountError("public_key", "The public API key is empty.")
+    endpoints = known_endpoints(account.venue)
+    for label, url in account.endpoints.items():
+        where = f"endpoints.{label}"
+        if _secret_like(label):
+            raise AccountError(where, "Secrets belong in the OS keyring, not in settings.")
+        if label not in endpoints:
+            raise AccountError(
+                where,
+                f"{account.venue.label} has no endpoint called {label!r} "
+                f"(known: {', '.join(sorted(endpoints))}).",
+            )
+        if not isinstance(url, str):
+            raise AccountError(where, f"The {label} endpoint must be a URL text.")
         try:
-            check_endpoint(str(url))
+            check_endpoint(url)
         except InsecureEndpoint as exc:
-            raise SettingsError(path, f"{where}.endpoints.{label}: {exc}") from None
-    options = raw.get("options", {})
-    if not isinstance(options, Mapping):
-        raise SettingsError(path, f"{where}.options must be a table")
-    return AccountConfig(
-        name=name,
-        venue=venue,
-        environment=environment,
-        public_key=public_key,
-        endpoints={str(k): str(v) for k, v in endpoints.items()},
-        options={str(k): str(v) for k, v in options.items()},
-    )
+            raise AccountError(where, str(exc)) from None
+    options = known_options(account.venue)
+    for name, value in account.options.items():
+        where = f"options.{name}"
+        if _secret_like(name):
+            raise AccountError(where, "Secrets belong in the OS keyring, not in settings.")
+        if options and name not in options:
+            raise AccountError(
+                where,
+                f"Unknown {account.venue.label} option {name!r} "
+                f"(known: {', '.join(sorted(options))}).",
+            )
+        if not isinstance(value, str):
+            raise AccountError(where, f"The option {name} must be text.")
+
+
+def _check_accounts(accounts: Iterable[AccountConfig]) -> None:
+    seen: set[str] = set()
+    for account in accounts:
+        validate_account(account)
+        if account.name in seen:
+            raise AccountError("name", f"An account called {account.name!r} already exists.")
+        seen.add(account.name)
+
+
+def _check_preferences(prefs: Preferences) -> None:
+    if not isinstance(prefs.operator_name, str):
+        raise ValueError("operator_name must be text")
+    if (not isinstance(prefs.stale_after_s, int | float) or isinstance(prefs.stale_after_s, bool)
+            or not prefs.stale_after_s > 0):
+        raise ValueError("stale_after_s must be a number of seconds above 0")
+    if prefs.confirm not in CONFIRM_POLICIES:
+        raise ValueError(f"confirm must be one of {', '.join(CONFIRM_POLICIES)}")
+    notional = prefs.large_close_notional
+    if notional is not None and (
+        not isinstance(notional, Decimal) or not notional.is_finite() or notional <= 0
+    ):
+        raise ValueError("large_close_notional must be a positive amount")
+
+
+# --------------------------------------------------------------------------- immutable edits
+def add_account(settings: Settings, account: AccountConfig) -> Settings:
+    """A copy of ``settings`` with ``account`` appended. Raises :class:`AccountError`."""
+    accounts = [*settings.accounts, account]
+    _check_accounts(accounts)
+    return dataclasses.replace(settings, accounts=accounts)
+
+
+def replace_account(settings: Settings, old_name: str, account: AccountConfig) -> Settings:
+    """A copy with the account called ``old_name`` replaced in place (a rename is allowed; the
+    caller moves the keyring entry with ``SecretStore.rename``)."""
+    if settings.account(old_name) is None:
+        raise AccountError("name", f"There is no account called {old_name!r}.")
+    accounts = [account if a.name == old_name else a for a in settings.accounts]
+    _check_accounts(accounts)
+    return dataclasses.replace(settings, accounts=accounts)
+
+
+def remove_account(settings: Settings, name: str) -> Settings:
+    """A copy without the account called ``name``."""
+    if settings.account(name) is None:
+        raise AccountError("name", f"There is no account called {name!r}.")
+    return dataclasses.replace(settings, accounts=[a for a in settings.accounts if a.name != name])
+
+
+# --------------------------------------------------------------------------- parsing
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_ACCOUNTS_HEADER = re.compile(r"^\s*\[\[\s*accounts\s*\]\]")
+_TABLE_HEADER = re.compile(r"^\s*\[")
+
+
+class _Locator:
+    """Best-effort line numbers for semantic errors; TOML only reports syntax positions."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.account_starts = [
+            i for i, line in enumerate(self.lines) if _ACCOUNTS_HEADER.match(line)
+        ]
+
+    def _key_line(self, key: str, start: int, stop: int) -> int | None:
+        pattern = re.compile(rf"^\s*(?:\"{re.escape(key)}\"|{re.escape(key)})\s*=|"
+                             rf"[{{,]\s*{re.escape(key)}\s*=")
+        for i in range(start, stop):
+            if pattern.search(self.lines[i]):
+                return i + 1
+        return None
+
+    def top(self, key: str) -> int | None:
+        first_table = next(
+            (i for i, line in enumerate(self.lines) if _TABLE_HEADER.match(line)), len(self.lines)
+        )
+        found = self._key_line(key, 0, first_table)
+        if found is None:  # a table: [key], [[key]] or [key.sub]
+            header = re.compile(rf"^\s*\[\[?\s*{re.escape(key)}\s*[\].]")
+            found = next((i + 1 for i, line in enumerate(self.lines) if header.match(line)), None)
+        return found
+
+    def table(self, name: str, key: str | None = None) -> int | None:
+        header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
+        for i, line in enumerate(self.lines):
+            if header.match(line):
+                if key is None:
+                    return i + 1
+                stop = next((j for j in range(i + 1, len(self.lines))
+                             if _TABLE_HEADER.match(self.lines[j])), len(self.lines))
+                return self._key_line(key, i + 1, stop) or i + 1
+        return self.top(name)
+
+    def account(self, index: int, key: str | None = None) -> int | None:
+        if index >= len(self.account_starts):
+            return None
+        start = self.account_starts[index]
+        stop = (self.account_starts[index + 1] if index + 1 < len(self.account_starts)
+                else len(self.lines))
+        if key is None:
+            return start + 1
+        return self._key_line(key, start + 1, stop) or start + 1
+
+
+def _text(value: object, where: str, fail: Callable[[str], SettingsError]) -> str:
+    if not isinstance(value, str):
+        raise fail(f"{where} must be text (a quoted string), not {_kind(value)}")
+    return value
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | Decimal | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def _option_text(value: object) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | Decimal):
+        return str(value)
+    return None
+
+
+def _parse_account(
+    raw: object, index: int, fail: Callable[..., SettingsError]
+) -> AccountConfig:
+    where = f"accounts[{index}]"
+
+    def bad(message: str, key: str | None = None) -> SettingsError:
+        return fail(message, account=index, key=key)
+
+    if not isinstance(raw, dict):
+        raise bad(f"{where} must be a table ([[accounts]])")
+    for key in raw:
+        if _secret_like(key):
+            raise bad(f"{where}.{key}: secrets belong in the OS keyring, not in the settings "
+                      "file", key)
+    for key in raw:
+        if key not in _ACCOUNTS_KEYS_SORTED:
+            raise bad(f"{where} has an unknown field {key!r} "
+                      f"(known: {', '.join(_ACCOUNTS_KEYS_SORTED)})", key)
+    for key in ("name", "venue", "environment", "public_key"):
+        if key not in raw:
+            raise bad(f"{where} is missing the field {key!r}")
+    name = _text(raw["name"], f"{where}.name", lambda m: bad(m, "name"))
+    try:
+        venue = Venue(_text(raw["venue"], f"{where}.venue", lambda m: bad(m, "venue")))
+    except ValueError:
+        raise bad(f"{where}.venue: unknown venue {raw['venue']!r} "
+                  f"(known: {', '.join(v.value for v in Venue)})", "venue") from None
+    try:
+        environment = Environment(
+            _text(raw["environment"], f"{where}.environment", lambda m: bad(m, "environment"))
+        )
+    except ValueError:
+        raise bad(f"{where}.environment: unknown environment {raw['environment']!r} "
+                  f"(known: {', '.join(e.value for e in Environment)})", "environment") from None
+    public_key = _text(raw["public_key"], f"{where}.public_key", lambda m: bad(m, "public_key"))
+    tables: dict[str, dict[str, str]] = {}
+    for table in ("endpoints", "options"):
+        value = raw.get(table, {})
+        if not isinstance(value, dict):
+            raise bad(f"{where}.{table} must be a table, not {_kind(value)}", table)
+        converted: dict[str, str] = {}
+        for key, item in value.items():
+            if _secret_like(key):
+                raise bad(f"{where}.{table}.{key}: secrets belong in the OS keyring, not in the "
+                          "settings file", key)
+            text = item if table == "endpoints" and isinstance(item, str) else (
+                _option_text(item) if table == "options" else None)
+            if text is None:
+                raise bad(f"{where}.{table}.{key} must be text, not {_kind(item)}", key)
+            converted[key] = text
+        tables[table] = converted
+    account = AccountConfig(name, venue, environment, public_key,
+                            tables["endpoints"], tables["options"])
+    try:
+        validate_account(account)
+    except AccountError as exc:
+        key = exc.field.rsplit(".", 1)[-1]
+        raise bad(f"{where}.{exc.field}: {exc.message.rstrip('.')}", key) from None
+    return account
+
+
+_ACCOUNTS_KEYS_SORTED: Final = tuple(sorted(_ACCOUNT_KEYS))
+
+
+def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Preferences:
+    def bad(message: str, key: str | None = None) -> SettingsError:
+        return fail(message, table="preferences", key=key)
+
+    if not isinstance(raw, dict):
+        raise bad(f"'preferences' must be a table ([preferences]), not {_kind(raw)}")
+    for key in raw:
+        if _secret_like(key):
+            raise bad(f"preferences.{key}: secrets belong in the OS keyring, not in the "
+                      "settings file", key)
+        if key not in _PREFERENCE_KEYS:
+            raise bad(f"preferences has an unknown field {key!r} "
+                      f"(known: {', '.join(sorted(_PREFERENCE_KEYS))})", key)
+    defaults = Preferences()
+    operator = raw.get("operator_name", defaults.operator_name)
+    operator = _text(operator, "preferences.operator_name", lambda m: bad(m, "operator_name"))
+    stale = raw.get("stale_after_s", defaults.stale_after_s)
+    if isinstance(stale, bool) or not isinstance(stale, int | float | Decimal) or not stale > 0:
+        raise bad("preferences.stale_after_s must be a number of seconds above 0",
+                  "stale_after_s")
+    confirm = raw.get("confirm", defaults.confirm)
+    if confirm not in CONFIRM_POLICIES:
+        raise bad(f"preferences.confirm must be one of {', '.join(CONFIRM_POLICIES)}, "
+                  f"not {confirm!r}", "confirm")
+    notional_raw = raw.get("large_close_notional")
+    notional: Decimal | None = None
+    if notional_raw is not None:
+        try:
+            if isinstance(notional_raw, bool) or not isinstance(notional_raw, str | int | Decimal):
+                raise InvalidOperation
+            notional = Decimal(notional_raw)
+        except InvalidOperation:
+            raise bad("preferences.large_close_notional must be an amount, e.g. 25000",
+                      "large_close_notional") from None
+        if not notional.is_finite() or notional <= 0:
+            raise bad("preferences.large_close_notional must be above 0",
+                      "large_close_notional")
+    return Preferences(operator, float(stale), cast(ConfirmPolicy, confirm), notional)
+
+
+def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
+    """Parse and migrate ``text`` (the content of ``path``); returns the settings and the
+    version the file was written in. Raises :class:`SettingsError`."""
+    locate = _Locator(text)
+
+    def fail(message: str, *, account: int | None = None, table: str | None = None,
+             key: str | None = None, top: str | None = None) -> SettingsError:
+        line: int | None = None
+        if account is not None:
+            line = locate.account(account, key)
+        elif table is not None:
+            line = locate.table(table, key)
+        elif top is not None:
+            line = locate.top(top)
+        return SettingsError(path, message, line=line)
+
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POSITION.search(str(exc))
+        line = int(match.group(1)) if match else None
+        column = int(match.group(2)) if match else None
+        reason = _TOML_POSITION.sub("", str(exc)).strip()
+        raise SettingsError(path, f"not valid TOML: {reason}",
+                            line=line, column=column) from None
+    version = data.get("version", 1)  # the first release did not insist on one
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise fail(f"version must be a whole number, not {version!r}", top="version")
+    if version > SETTINGS_VERSION:
+        raise fail(f"settings version {version} was written by a newer Closeout; this one "
+                   f"reads up to version {SETTINGS_VERSION}. The file was left untouched",
+                   top="version")
+    for key in data:
+        if _secret_like(key):
+            raise fail(f"{key}: secrets belong in the OS keyring, not in the settings file",
+                       top=key)
+    allowed = _TOP_KEYS if version == SETTINGS_VERSION else {"version", "accounts"}
+    for key in data:
+        if key not in allowed:
+            raise fail(f"unknown field {key!r} in a version {version} settings file "
+                       f"(known: {', '.join(sorted(allowed))})", top=key)
+    original = version
+    while version < SETTINGS_VERSION:
+        data = MIGRATIONS[version](data)
+        version = data["version"]
+    accounts_raw = data.get("accounts", [])
+    if not isinstance(accounts_raw, list):
+        raise fail("'accounts' must be an array of tables ([[accounts]])", top="accounts")
+    accounts = [_parse_account(raw, i, fail) for i, raw in enumerate(accounts_raw)]
+    seen: dict[str, int] = {}
+    for i, account in enumerate(accounts):
+        if account.name in seen:
+            raise fail(f"accounts[{i}].name: the name {account.name!r} is already used by "
+                       f"accounts[{seen[account.name]}]; account names must be unique",
+                       account=i, key="name")
+        seen[account.name] = i
+    preferences = _parse_preferences(data.get("preferences", {}), fail)
+    return Settings(SETTINGS_VERSION, accounts, preferences), original
+
+
+def _read(path: Path) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SettingsError(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise SettingsError(path, "is not UTF-8 text", line=line) from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The settings; an absent file means defaults with no accounts (demo mode).
+
+    Reading never writes: an older version is migrated in memory only.
+    """
+    path = path or settings_path()
+    text = _read(path)
+    if text is None:
+        return Settings()
+    return parse_settings(text, path)[0]
 
 
 def load_accounts(path: Path | None = None) -> list[AccountConfig]:
     """The configured accounts; an absent file means none (demo mode)."""
+    return load_settings(path).accounts
+
+
+# --------------------------------------------------------------------------- writing
+def dump_settings(settings: Settings) -> str:
+    """The TOML text for ``settings`` (validated first; raises AccountError/ValueError)."""
+    _check_accounts(settings.accounts)
+    _check_preferences(settings.preferences)
+    prefs = settings.preferences
+    preferences: dict[str, Any] = {
+        "operator_name": prefs.operator_name,
+        "stale_after_s": float(prefs.stale_after_s),
+        "confirm": prefs.confirm,
+    }
+    if prefs.large_close_notional is not None:
+        preferences["large_close_notional"] = prefs.large_close_notional
+    accounts: list[dict[str, Any]] = []
+    for a in settings.accounts:
+        entry: dict[str, Any] = {
+            "name": a.name,
+            "venue": a.venue.value,
+            "environment": a.environment.value,
+            "public_key": a.public_key,
+        }
+        if a.endpoints:
+            entry["endpoints"] = dict(a.endpoints)
+        if a.options:
+            entry["options"] = dict(a.options)
+        accounts.append(entry)
+    document: dict[str, Any] = {"version": SETTINGS_VERSION, "preferences": preferences}
+    if accounts:
+        document["accounts"] = accounts
+    header = "# Closeout settings. Secrets are never stored here: they live in the OS keyring.\n"
+    return header + tomli_w.dumps(document)
+
+
+def _ensure_dir(directory: Path) -> None:
+    """Create the config directory private; tighten one that exists (it is ours)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # mkdir's mode is masked by the umask
+        os.chmod(directory, 0o700)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Temp file beside ``path`` (0600), fsync, ``os.replace``, fsync the directory."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path | None:
+    """Write ``settings`` atomically (mode 0600). Returns the backup path when an older-version
+    file was kept aside, else None.
+
+    Refuses (``SettingsError``) when the file on disk does not load: a broken or newer file is
+    the user's to fix or move, never ours to overwrite. Raises ``AccountError``/``ValueError``
+    for invalid settings, before anything is written.
+    """
     path = path or settings_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:  # the message carries line and column
-        raise SettingsError(path, f"not valid TOML: {exc}") from None
-    version = data.get("version", SETTINGS_VERSION)
-    if version != SETTINGS_VERSION:
-        raise SettingsError(
-            path, f"settings version {version!r} is not supported by this Closeout "
-                  f"(expected {SETTINGS_VERSION}); the file was left untouched"
-        )
-    accounts = data.get("accounts", [])
-    if not isinstance(accounts, list):
-        raise SettingsError(path, "'accounts' must be an array of tables ([[accounts]])")
-    result = [_account(path, i, a) for i, a in enumerate(accounts)]
-    names = [a.name for a in result]
-    if len(set(names)) != len(names):
-        raise SettingsError(path, "account names must be unique")
-    return result
+    text = dump_settings(settings)
+    current = _read(path)
+    backup: Path | None = None
+    if current is not None:
+        try:
+            _, on_disk_version = parse_settings(current, path)
+        except SettingsError as exc:
+            raise SettingsError(
+                path, f"not saved, because the file on disk does not load ({exc.message}). "
+                      "It was left untouched: fix it or move it aside first",
+                line=exc.line, column=exc.column,
+            ) from None
+        if on_disk_version < SETTINGS_VERSION:
+            backup = backup_path(path, on_disk_version)
+            if not backup.exists():  # the first backup is the original; keep it
+                _write_atomic(backup, current.encode("utf-8"))
+    _ensure_dir(path.parent)
+    _write_atomic(path, text.encode("utf-8"))
+    return backup

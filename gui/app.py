@@ -1,7 +1,11 @@
 """Entry point: ``closeout`` (and ``python -m gui.app``).
 
 One thread runs Qt and asyncio together (qasync). With no accounts configured the app runs in
-demo mode against the embedded simulator, which runs in its own thread.
+demo mode against the embedded simulator, which runs in its own thread; ``--demo`` forces it.
+
+Settings come from ``core.settings.load_settings``. A file that does not load is shown in a red
+banner (path and line) and left untouched, and the app starts in demo mode. Configured accounts
+connect with their secrets from the keyring; one without a secret gets a "needs secret" badge.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import platformdirs
 import qasync
 import shiboken6
 from PySide6.QtCore import (
@@ -30,12 +33,14 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from core.accounts import credentials_for
 from core.desk import Desk
 from core.journal import Journal
 from core.model import Environment, Venue
 from core.secrets import SecretStore
-from core.settings import SettingsError, load_accounts
+from core.settings import Settings, SettingsError, load_settings
 from core.venue import AccountConfig, Credentials
+from gui.flatten import install_flatten
 from gui.main_window import MainWindow
 
 __all__ = ["build_parser", "main", "resource_path"]
@@ -74,26 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configured_accounts(store: SecretStore) -> tuple[Accounts, list[str]]:
-    """Accounts from settings with their secrets, plus problems to show. Empty means demo.
-
-    A broken settings file is reported (path and line) and left untouched; the app then starts
-    in demo mode, under the DEMO banner, rather than guessing at accounts.
-    """
+def _load_settings() -> tuple[Settings, str | None]:
+    """The settings, or defaults plus the error to show. A broken file is reported (path and
+    line) and left untouched; the app then starts in demo mode rather than guess at accounts."""
     try:
-        accounts = load_accounts()
+        return load_settings(), None
     except SettingsError as exc:
         print(f"closeout: {exc}", file=sys.stderr)
-        return [], [f"Settings not loaded: {exc}"]
+        return Settings(), str(exc)
+
+
+def _configured_accounts(
+    accounts: Sequence[AccountConfig], store: SecretStore
+) -> tuple[Accounts, list[AccountConfig]]:
+    """Accounts with their secrets, and the accounts whose secret is missing."""
     pairs: Accounts = []
-    problems: list[str] = []
+    missing: list[AccountConfig] = []
     for account in accounts:
-        secret = store.get(account.name)
-        if secret is None:
-            problems.append(f"no secret stored for {account.name}")
-            continue
-        pairs.append((account, Credentials(account.public_key, secret)))
-    return pairs, problems
+        credentials = credentials_for(account, store)
+        if credentials is None:
+            missing.append(account)
+        else:
+            pairs.append((account, credentials))
+    return pairs, missing
 
 
 def _install_qt_message_filter() -> None:
@@ -200,14 +208,22 @@ async def run(app: QApplication, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     # Probing the keyring can take a noticeable time; keep the loop free meanwhile.
     store = await asyncio.to_thread(SecretStore)
-    pairs, problems = ([], []) if args.demo else _configured_accounts(store)
-    demo = not pairs
-    name = "demo-journal.sqlite3" if demo else "journal.sqlite3"
-    journal = Journal(platformdirs.user_data_path("closeout") / name)
+    settings, settings_error = _load_settings()
+    configured = [] if args.demo else settings.accounts
+    pairs, missing = _configured_accounts(configured, store)
+    demo = not configured
+    journal = Journal.open_default(demo, operator_name=settings.preferences.operator_name)
     desk = Desk(journal=journal)
-    window = MainWindow(desk, demo=demo, secrets_problem=store.problem)
-    for problem in problems:
-        window.statusBar().showMessage(problem, 15000)
+    window = MainWindow(desk, demo=demo, demo_journal=demo, secrets_problem=store.problem,
+                        secret_store=store, preferences=settings.preferences)
+    install_flatten(window)
+    window.show_settings_error(settings_error)
+    for account in missing:
+        window.mark_needs_secret(account)
+    if missing:
+        names = ", ".join(a.name for a in missing)
+        window.statusBar().showMessage(f"No secret stored for {names}: enter it to connect",
+                                       15000)
 
     closed: asyncio.Future[None] = loop.create_future()
 
@@ -239,8 +255,9 @@ async def run(app: QApplication, args: argparse.Namespace) -> int:
             import core.demo
 
             pairs = core.demo.demo_accounts(sim.info)
-        window.set_demo(all(a.environment is Environment.DEMO for a, _ in pairs))
-        window.expect_accounts((a.name, a.venue) for a, _ in pairs)
+        window.set_demo(demo or (bool(pairs) and all(a.environment is Environment.DEMO
+                                                     for a, _ in pairs)))
+        window.expect_accounts(a for a, _ in pairs)
         start = asyncio.ensure_future(desk.start(pairs))
         if args.screenshot is not None:
             want = {a.venue for a, _ in pairs}

@@ -30,9 +30,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 
 from core.desk import CloseIntent, IntentState
+from core.explain import NO_REASON, explain
 from core.model import (
     ConnectionEvent,
     ConnectionState,
+    Environment,
     Fill,
     OrderSide,
     OrderStatus,
@@ -50,7 +52,13 @@ from core.model import (
 __all__ = [
     "BUTTON_ROLE",
     "COALESCE_MS",
+    "ENV_COLOURS",
+    "ENV_ROLE",
+    "FLASH_MS",
     "KEY_ROLE",
+    "MISMATCH_ROW",
+    "NO_REASON_NEXT_STEP",
+    "RESIDUAL_ROLE",
     "SORT_ROLE",
     "CancelState",
     "LogColumn",
@@ -62,14 +70,26 @@ __all__ = [
     "WorkingColumn",
     "WorkingOrdersModel",
     "describe_working",
+    "env_label",
     "fmt_decimal",
     "fmt_trigger",
     "intent_label",
+    "intent_text",
+    "refusal_text",
+    "refusal_words",
+    "stale_age_text",
 ]
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # a Python value to sort by (Decimal, str, float)
 KEY_ROLE = Qt.ItemDataRole.UserRole + 2  # the row's identity: PositionKey, or (account, order id)
 BUTTON_ROLE = Qt.ItemDataRole.UserRole + 3  # a painted button's state label (picks its colours)
+# The row's environment as its plain value ("live"; None while unknown): its chip. A plain str,
+# because PySide turns a StrEnum into a QString on its way through Qt anyway.
+ENV_ROLE = Qt.ItemDataRole.UserRole + 4
+# The Close cell of a row an IOC close left a remainder on: "residual 3" (its badge), else None.
+# The cell then paints the badge and a "Close residual" button instead of the Close button.
+RESIDUAL_ROLE = Qt.ItemDataRole.UserRole + 5
+FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
 COALESCE_MS = 50
 FLUSH_SLICE = 256  # rows applied between budget checks
 FLUSH_BUDGET = 0.008  # seconds of one loop turn a timed flush may use
@@ -81,6 +101,25 @@ LOSS = QColor("#c62828")
 MUTED = QColor("#6b7280")
 WARN = QColor("#b45309")
 STALE = QColor("#9aa1ab")
+MISMATCH_ROW = QColor("#fde2e2")  # a full close the venue still shows open: the whole row
+
+# (fill, ink) of each environment's chip, banner and badge: LIVE red, TESTNET blue, DEMO amber.
+ENV_COLOURS: dict[Environment, tuple[str, str]] = {
+    Environment.LIVE: ("#c62828", "#ffffff"),
+    Environment.TESTNET: ("#1d5fc4", "#ffffff"),
+    Environment.DEMO: ("#f5b301", "#3d2c00"),
+}
+_ENV_RANK = {Environment.LIVE: 0, Environment.TESTNET: 1, Environment.DEMO: 2}
+_ENV_TIPS = {
+    Environment.LIVE: "LIVE — real orders, real money",
+    Environment.TESTNET: "TESTNET — the venue's test environment; no real money",
+    Environment.DEMO: "DEMO — the embedded simulator; no real orders",
+}
+
+
+def env_label(env: Environment | None) -> str:
+    """How an environment is written everywhere it is shown: LIVE, TESTNET, DEMO."""
+    return env.value.upper() if env is not None else ""
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -151,28 +190,145 @@ def describe_working(order: WorkingOrder) -> str:
     return f"{head} @ {fmt_decimal(order.price)}" if order.price is not None else head
 
 
+# Short words for a refusal, after "Rejected · " on the row's button (the full cause and next
+# step are its tooltip, the log line and the status bar). Keys are core.explain categories.
+_REFUSAL_WORDS = {
+    "already_flat": "already flat",
+    "would_increase": "would increase",
+    "below_minimum": "below minimum",
+    "above_maximum": "above maximum",
+    "tick_precision": "tick size",
+    "lot_precision": "lot size",
+    "price_band": "price band",
+    "clock_skew": "clock skew",
+    "rate_limited": "rate limited",
+    "market_closed": "market closed",
+    "margin": "margin check",
+    "auth": "key refused",
+    "venue_generic": "no reason given",
+    "no_reason": "no reason given",
+    "venue_error": "venue error",
+    "trigger_side": "trigger side",
+    "self_trade": "self-trade",
+    "too_many_orders": "too many orders",
+    "account_blocked": "account blocked",
+}
+# QFEX answers some refusals with a bare REJECTED and no text (VENUES.md 1.8), so there is no
+# cause to give; core.explain says so, and what to check (one wording for GUI, CLI, journal).
+NO_REASON_NEXT_STEP = NO_REASON.next_step
+
+
+def refusal_words(intent: CloseIntent) -> str:
+    """"margin check", "already flat", ...: the refusal's category in two words ("" if none)."""
+    found = explain(intent.raw_status, intent.message)
+    if found is None:
+        return "no reason given" if not intent.next_step else ""
+    return _REFUSAL_WORDS.get(found.category, "")
+
+
+def refusal_text(intent: CloseIntent) -> str:
+    """The refusal in plain words: the desk's cause and next step, or what to check when the
+    venue gave no reason at all."""
+    message = intent.message or "Rejected by the venue"
+    if intent.next_step:
+        return message
+    found = explain(intent.raw_status, intent.message) or NO_REASON
+    if found.next_step in message:
+        return message
+    return f"{message.rstrip('.')}. {found.next_step}"
+
+
+def _rests_as(intent: CloseIntent) -> str:
+    return "trigger" if intent.request.trigger is not None else "limit"
+
+
 def intent_label(intent: CloseIntent | None) -> str:
-    """The Close button's text: the latest close's state while it matters, else "Close"."""
-    if intent is None or intent.state in (IntentState.FILLED, IntentState.CANCELLED):
+    """The state word of the latest close of a row: it names the Close button's colours and is
+    the head of its text. "Close" when there is nothing to say."""
+    if intent is None:
         return "Close"
-    if intent.state is IntentState.SENDING:
+    state = intent.state
+    if state is IntentState.SENDING:
         return "Sending…"
-    return intent.state.value
+    if state is IntentState.FILLED:
+        if intent.verified_flat is False:
+            return "Mismatch"
+        if intent.verified_flat is True:
+            return "Verified flat"
+        return "Filled"
+    if state is IntentState.CANCELLED:
+        # Nothing filled and nothing rests: the venue let the close go (an IOC with no
+        # liquidity, say). A resting close cancelled by the user is simply Cancelled.
+        if intent.filled == 0 and intent.request.limit_price is None \
+                and intent.request.trigger is None:
+            return "Not filled"
+        return "Cancelled"
+    return state.value
 
 
-def _intent_tooltip(intent: CloseIntent | None) -> str:
+def intent_text(intent: CloseIntent | None, residual: Decimal | None = None) -> str:
+    """The Close button's words: its state, then what matters about it.
+
+    "Sending…", "Acknowledged", "Filled · verifying", "✓ Verified flat", "Resting limit",
+    "Partly filled (residual 3)", "Rejected · margin check", "Unknown · connection lost",
+    "Mismatch — check venue".
+    """
+    label = intent_label(intent)
+    if intent is None:
+        return label
+    state = intent.state
+    if label == "Mismatch":
+        return "Mismatch — check venue"
+    if label == "Verified flat":
+        return "✓ Verified flat"
+    if label == "Filled" and intent.request.is_full:
+        return "Filled · verifying"
+    if state is IntentState.RESTING:
+        return f"Resting {_rests_as(intent)}"
+    if state is IntentState.PARTIAL:
+        return f"Partly filled (residual {fmt_decimal(residual)})" if residual else label
+    if state is IntentState.REJECTED:
+        words = refusal_words(intent)
+        return f"{label} · {words}" if words else label
+    if state is IntentState.UNKNOWN:
+        return "Unknown · connection lost"
+    return label
+
+
+def _intent_tooltip(intent: CloseIntent | None, residual: Decimal | None = None) -> str:
     if intent is None:
         return "Close this position"
-    text = f"Last close: {intent.state.value}"
-    if intent.message:
+    state = intent.state
+    if state is IntentState.REJECTED:
+        return f"Last close: Rejected — {refusal_text(intent)}\nClick to close again."
+    if intent.verified_flat is False:
+        return f"{intent.message}\nClick to close again (a new close; nothing was resent)."
+    text = f"Last close: {intent_label(intent)}"
+    if state is IntentState.RESTING:
+        text = f"Last close: Resting at the venue as a {_rests_as(intent)} order"
+    if intent.message and intent.message != state.value:
         text += f" — {intent.message}"
+    if state is IntentState.PARTIAL and residual:
+        text += (f"\nResidual {fmt_decimal(residual)} is still open. Close residual sends a new "
+                 "close of it (with the usual confirmation); nothing is ever resent on its own.")
+    elif state.in_flight:
+        text += "\nClicking again sends nothing new: it shows this close."
+    elif state is IntentState.UNKNOWN:
+        text += "\nIt was not resent; it is reconciled when the venue is back."
     return text
 
 
-def action_text(intent: CloseIntent | None, working: int) -> str:
+def action_text(intent: CloseIntent | None, working: int, residual: Decimal | None = None) -> str:
     """The Close button's full text: its state, plus a marker when orders rest for the row."""
-    label = intent_label(intent)
+    label = intent_text(intent, residual)
     return f"{label} · {working} working" if working else label
+
+
+def stale_age_text(age: float) -> str:
+    """A row's own staleness, first line of its tooltip: "stale 12 s — ..."."""
+    seconds = int(age)
+    return (f"stale {seconds} s — no venue data for this row for {seconds} s; its numbers may be "
+            "out of date")
 
 
 # ============================================================================ positions
@@ -181,13 +337,14 @@ def action_text(intent: CloseIntent | None, working: int) -> str:
 class PositionColumn(enum.IntEnum):
     VENUE = 0
     ACCOUNT = 1
-    SYMBOL = 2
-    SIDE = 3
-    QUANTITY = 4
-    ENTRY = 5
-    MARK = 6
-    PNL = 7
-    ACTION = 8
+    ENV = 2
+    SYMBOL = 3
+    SIDE = 4
+    QUANTITY = 5
+    ENTRY = 6
+    MARK = 7
+    PNL = 8
+    ACTION = 9
 
     @property
     def title(self) -> str:
@@ -201,6 +358,7 @@ class PositionColumn(enum.IntEnum):
 _POSITION_TITLES = {
     PositionColumn.VENUE: "Venue",
     PositionColumn.ACCOUNT: "Account",
+    PositionColumn.ENV: "Env",
     PositionColumn.SYMBOL: "Symbol",
     PositionColumn.SIDE: "Side",
     PositionColumn.QUANTITY: "Quantity",
@@ -224,27 +382,35 @@ _PNL_ROLES = [*_VALUE_ROLES, Qt.ItemDataRole.ForegroundRole]
 _ACTION_ROLES = [
     Qt.ItemDataRole.DisplayRole,
     Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.AccessibleTextRole,
     SORT_ROLE,
     BUTTON_ROLE,
+    RESIDUAL_ROLE,
 ]
+_ROW_ROLES = [Qt.ItemDataRole.BackgroundRole]
 
 
 _VENUE_LABELS = {v: v.label for v in Venue}
 _SIDE_LABELS = {s: s.value.capitalize() for s in PositionSide}
 
 
-def _position_cells(pos: Position) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+def _position_cells(
+    pos: Position, env: Environment | None
+) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     """A row's Python values (for sorting) and texts (for showing), in column order.
 
     Written out rather than looped over columns: it runs for every repricing of every row.
+    LIVE sorts first: it is the environment that needs the most care.
     """
     k = pos.key
     venue = _VENUE_LABELS[k.venue]
     side = _SIDE_LABELS[pos.side]
+    env_text = env_label(env)
+    rank = _ENV_RANK.get(env, 3) if env is not None else 3
     q, e, m, p = pos.quantity, pos.entry_price, pos.mark_price, pos.unrealised_pnl
-    values = (venue, k.account, k.symbol, side, q, e, m, p)
-    texts = (venue, k.account, k.symbol, side, fmt_decimal(q), fmt_decimal(e), fmt_decimal(m),
-             fmt_decimal(p, signed=True))
+    values = (venue, k.account, rank, k.symbol, side, q, e, m, p)
+    texts = (venue, k.account, env_text, k.symbol, side, fmt_decimal(q), fmt_decimal(e),
+             fmt_decimal(m), fmt_decimal(p, signed=True))
     return values, texts
 
 
@@ -255,8 +421,15 @@ class PositionsModel(QAbstractTableModel):
     applied on a short timer. ``upsert`` applies at once. ``remove`` is immediate and drops any
     queued update of the same key, so a flat position never reappears.
 
-    ``set_stale`` greys one account's rows while its venue is down or silent, and
-    ``set_working`` marks the rows that have orders resting at the venue.
+    ``set_stale`` greys one account's rows while its venue is down or silent, ``set_row_ages``
+    greys single rows whose venue data is older than the stale threshold ("stale 12 s"),
+    ``set_working`` marks the rows that have orders resting at the venue, and
+    ``set_environment`` says which environment (LIVE, TESTNET, DEMO) each account's rows are in.
+
+    The Close cell follows the row's latest close (``set_intent``): its state, a "residual N"
+    badge with a Close residual button after a partly filled IOC close, and a red mismatch
+    banner over the whole row when a full close is still open at the venue. ``flash`` lights
+    the Close cell for a moment, to show which close a second click joined.
     """
 
     def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
@@ -271,6 +444,12 @@ class PositionsModel(QAbstractTableModel):
         # Kept apart from the rows: orders can rest before the position's row arrives.
         self._working: dict[PositionKey, tuple[WorkingOrder, ...]] = {}
         self._stale: dict[str, str] = {}  # account -> why its numbers may be out of date
+        self._envs: dict[str, Environment] = {}  # account -> its environment
+        self._ages: dict[PositionKey, int] = {}  # stale rows: seconds since their venue data
+        self._flash: dict[PositionKey, float] = {}  # key -> monotonic time its flash ends
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(self._end_flashes)
         self._coalesce_ms = coalesce_ms
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -295,6 +474,26 @@ class PositionsModel(QAbstractTableModel):
     def intent(self, key: PositionKey) -> CloseIntent | None:
         return self._intents.get(key)
 
+    def residual(self, key: PositionKey) -> Decimal | None:
+        """What a partly filled close left open: the row's size now (as ``Desk.residual``)."""
+        intent = self._intents.get(key)
+        pos = self._positions.get(key)
+        if intent is None or pos is None or intent.state is not IntentState.PARTIAL:
+            return None
+        return pos.quantity
+
+    def mismatch(self, key: PositionKey) -> bool:
+        """A full close the venue reported filled, yet the row is still open after the check."""
+        intent = self._intents.get(key)
+        return intent is not None and intent.verified_flat is False
+
+    def row_age(self, key: PositionKey) -> int | None:
+        """Seconds since venue data last vouched for a stale row; None while it is fresh."""
+        return self._ages.get(key)
+
+    def flashing(self, key: PositionKey) -> bool:
+        return key in self._flash
+
     @property
     def pending_count(self) -> int:
         return len(self._pending)
@@ -305,11 +504,19 @@ class PositionsModel(QAbstractTableModel):
     def stale_reason(self, account: str) -> str | None:
         return self._stale.get(account)
 
+    def environment(self, account: str) -> Environment | None:
+        return self._envs.get(account)
+
+    def accounts(self) -> list[str]:
+        """Accounts with at least one row, sorted."""
+        return sorted({k.account for k in self._keys}, key=str.casefold)
+
     def sort_value(self, row: int, column: int) -> Any:
         """The cell's Python value (Decimal, str or None); the proxy sorts by it."""
         key = self._keys[row]
         if column == _ACTION:
-            return action_text(self._intents.get(key), len(self._working.get(key, ())))
+            return action_text(self._intents.get(key), len(self._working.get(key, ())),
+                               self.residual(key))
         return self._values[key][column]
 
     # ------------------------------------------------------------------ updates
@@ -360,6 +567,8 @@ class PositionsModel(QAbstractTableModel):
         self._pending.pop(key, None)
         row = self._rows.get(key)
         self._intents.pop(key, None)
+        self._ages.pop(key, None)
+        self._flash.pop(key, None)
         if row is None:
             return
         self.beginRemoveRows(QModelIndex(), row, row)
@@ -383,6 +592,8 @@ class PositionsModel(QAbstractTableModel):
         self._pending.clear()
         self._working.clear()
         self._stale.clear()
+        self._ages.clear()
+        self._flash.clear()
         self.endResetModel()
 
     def set_working(self, key: PositionKey, orders: Sequence[WorkingOrder]) -> None:
@@ -398,6 +609,22 @@ class PositionsModel(QAbstractTableModel):
         if row is not None:
             idx = self.index(row, PositionColumn.ACTION)
             self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+
+    def set_environment(self, account: str, env: Environment | None) -> None:
+        """The environment of one account's rows (its Env chip); rows may come before or after."""
+        if self._envs.get(account) == env:
+            return
+        if env is None:
+            del self._envs[account]
+        else:
+            self._envs[account] = env
+        rows = [i for i, k in enumerate(self._keys) if k.account == account]
+        for row in rows:
+            self._store(self._positions[self._keys[row]])
+        col = PositionColumn.ENV
+        roles = [*_VALUE_ROLES, ENV_ROLE, Qt.ItemDataRole.ToolTipRole]
+        for first, end in _runs(rows):
+            self.dataChanged.emit(self.index(first, col), self.index(end, col), roles)
 
     def set_stale(self, account: str, reason: str | None) -> None:
         """Grey one account's rows (``reason`` is their tooltip), or bring them back (None).
@@ -416,15 +643,59 @@ class PositionsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(first, 0), self.index(end, last), _STALE_ROLES)
 
     def set_intent(self, intent: CloseIntent) -> None:
-        """Show a close's progress on its row's button; ignored once the row is gone."""
+        """Show a close's progress on its row's button; ignored once the row is gone.
+
+        The intent is the desk's own (mutable) object: call again whenever it changed.
+        """
         key = intent.key
         if key not in self._rows and key not in self._pending:
             return
+        was_mismatch = self.mismatch(key)
         self._intents[key] = intent
         row = self._rows.get(key)
-        if row is not None:
-            idx = self.index(row, PositionColumn.ACTION)
-            self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+        if row is None:
+            return
+        if self.mismatch(key) != was_mismatch:  # the red banner covers the whole row
+            last = len(PositionColumn) - 1
+            self.dataChanged.emit(self.index(row, 0), self.index(row, last), _ROW_ROLES)
+        idx = self.index(row, PositionColumn.ACTION)
+        self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+
+    def set_row_ages(self, ages: dict[PositionKey, float]) -> None:
+        """The rows whose venue data is older than the stale threshold, with their age in
+        seconds; every other row is fresh. Repaints only rows whose shown age changed."""
+        new = {k: int(a) for k, a in ages.items() if k in self._rows}
+        if new == self._ages:
+            return
+        changed = [self._rows[k] for k in set(new) | set(self._ages)
+                   if new.get(k) != self._ages.get(k)]
+        self._ages = new
+        last = len(PositionColumn) - 1
+        for first, end in _runs(changed):
+            self.dataChanged.emit(self.index(first, 0), self.index(end, last), _STALE_ROLES)
+
+    def flash(self, key: PositionKey, ms: int = FLASH_MS) -> None:
+        """Light the row's Close cell for ``ms``: "this is the close you already sent"."""
+        row = self._rows.get(key)
+        if row is None:
+            return
+        self._flash[key] = time.monotonic() + ms / 1000
+        if not self._flash_timer.isActive() or self._flash_timer.remainingTime() > ms:
+            self._flash_timer.start(ms)
+        idx = self.index(row, PositionColumn.ACTION)
+        self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+
+    def _end_flashes(self) -> None:
+        now = time.monotonic()
+        for key in [k for k, until in self._flash.items() if until <= now + 0.001]:
+            del self._flash[key]
+            row = self._rows.get(key)
+            if row is not None:
+                idx = self.index(row, PositionColumn.ACTION)
+                self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+        if self._flash:
+            left = min(self._flash.values()) - now
+            self._flash_timer.start(max(1, int(left * 1000)))
 
     def _insert(self, positions: list[Position]) -> None:
         if not positions:
@@ -438,7 +709,7 @@ class PositionsModel(QAbstractTableModel):
         self.endInsertRows()
 
     def _store(self, pos: Position) -> tuple[str, ...]:
-        values, texts = _position_cells(pos)
+        values, texts = _position_cells(pos, self._envs.get(pos.key.account))
         self._positions[pos.key] = pos
         self._values[pos.key] = values
         self._texts[pos.key] = texts
@@ -462,8 +733,13 @@ class PositionsModel(QAbstractTableModel):
         for row, cols in changed:
             for col in cols:
                 by_col.setdefault(col, []).append(row)
+            if PositionColumn.QUANTITY in cols and self.residual(self._keys[row]) is not None:
+                by_col.setdefault(_ACTION, []).append(row)  # "residual N" follows the size
         for col in sorted(by_col):
-            roles = _PNL_ROLES if col == PositionColumn.PNL else _VALUE_ROLES
+            if col == _ACTION:
+                roles = _ACTION_ROLES
+            else:
+                roles = _PNL_ROLES if col == PositionColumn.PNL else _VALUE_ROLES
             rows = sorted(by_col[col])
             start = prev = rows[0]
             for row in rows[1:]:
@@ -506,9 +782,20 @@ class PositionsModel(QAbstractTableModel):
         col = PositionColumn(index.column())
         if role == KEY_ROLE:
             return key
-        stale = self._stale.get(key.account)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(MISMATCH_ROW) if self.mismatch(key) else None
+        stale = self._stale_tip(key)
         if col is PositionColumn.ACTION:
             return self._action_data(key, role, stale)
+        if col is PositionColumn.ENV:
+            env = self._envs.get(key.account)
+            if role == ENV_ROLE:
+                return env.value if env is not None else None
+            if role == Qt.ItemDataRole.ToolTipRole:
+                tip = _ENV_TIPS.get(env, "") if env is not None else "Environment not known yet"
+                return f"{tip}\n{stale}" if stale is not None else tip
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"Environment {env_label(env)}" if env is not None else "Environment unknown"
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._texts[key][col]
         if role == SORT_ROLE:
@@ -534,15 +821,27 @@ class PositionsModel(QAbstractTableModel):
             return stale
         return None
 
+    def _stale_tip(self, key: PositionKey) -> str | None:
+        """Why this row's numbers may be out of date (its own age, its account's state)."""
+        account = self._stale.get(key.account)
+        age = self._ages.get(key)
+        if age is None:
+            return account
+        own = stale_age_text(age)
+        return own if account is None else f"{own}\n{account}"
+
     def _action_data(self, key: PositionKey, role: int, stale: str | None) -> Any:
         intent = self._intents.get(key)
         working = self._working.get(key, ())
+        residual = self.residual(key)
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            return action_text(intent, len(working))
+            return action_text(intent, len(working), residual)
         if role == BUTTON_ROLE:
-            return intent_label(intent)
+            return "Flash" if key in self._flash else intent_label(intent)
+        if role == RESIDUAL_ROLE:
+            return f"residual {fmt_decimal(residual)}" if residual else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [_intent_tooltip(intent)]
+            lines = [_intent_tooltip(intent, residual)]
             if working:
                 n = len(working)
                 lines.append(f"{n} working order{'s' if n != 1 else ''} at the venue:")
@@ -551,7 +850,13 @@ class PositionsModel(QAbstractTableModel):
                 lines.append(stale)
             return "\n".join(lines)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            text = f"Close {key.symbol} on {key.account}"
+            if residual:
+                text = f"Close residual {fmt_decimal(residual)} of {key.symbol} on {key.account}"
+            else:
+                text = f"Close {key.symbol} on {key.account}"
+            shown = intent_text(intent, residual)
+            if intent is not None and shown != "Close":
+                text += f" (last close: {shown})"
             if working:
                 text += f" ({len(working)} working)"
             return text
@@ -561,11 +866,25 @@ class PositionsModel(QAbstractTableModel):
 
 
 class PositionsProxy(QSortFilterProxyModel):
-    """Sorts by the source's Python values, so Decimals compare exactly and numerically."""
+    """Sorts by the source's Python values, so Decimals compare exactly and numerically, and
+    filters by venue, account and symbol text.
+
+    Sorting is on several keys: the clicked column first, then Venue → Account → Symbol, so rows
+    that tie stay in a fixed, readable order. With ``group_by_account`` the account comes before
+    everything and stays ascending whichever way the column is sorted: each account's rows sit
+    together, sorted by the column inside.
+    """
+
+    _TIE_BREAK = (PositionColumn.VENUE, PositionColumn.ACCOUNT, PositionColumn.SYMBOL)
+    _GROUPED_TIE_BREAK = (PositionColumn.VENUE, PositionColumn.SYMBOL)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._positions: PositionsModel | None = None
+        self._venue: Venue | None = None
+        self._account: str | None = None
+        self._symbol = ""
+        self._group = False
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
 
@@ -575,25 +894,110 @@ class PositionsProxy(QSortFilterProxyModel):
         self._positions = model if isinstance(model, PositionsModel) else None
         super().setSourceModel(model)
 
-    def _value(self, index: AnyIndex) -> Any:
-        if self._positions is not None:
-            return self._positions.sort_value(index.row(), index.column())
-        return self.sourceModel().data(index, self.sortRole())
+    # ------------------------------------------------------------------ filtering
+    @property
+    def venue_filter(self) -> Venue | None:
+        return self._venue
 
-    def lessThan(self, left: AnyIndex, right: AnyIndex) -> bool:
-        a, b = self._value(left), self._value(right)
-        # Missing values (no mark yet) go to the bottom whichever way the column is sorted.
+    @property
+    def account_filter(self) -> str | None:
+        return self._account
+
+    @property
+    def symbol_filter(self) -> str:
+        return self._symbol
+
+    def set_venue_filter(self, venue: Venue | None) -> None:
+        if venue != self._venue:
+            self.beginFilterChange()
+            self._venue = venue
+            self.endFilterChange()
+
+    def set_account_filter(self, account: str | None) -> None:
+        if account != self._account:
+            self.beginFilterChange()
+            self._account = account
+            self.endFilterChange()
+
+    def set_symbol_filter(self, text: str) -> None:
+        text = text.strip().casefold()
+        if text != self._symbol:
+            self.beginFilterChange()
+            self._symbol = text
+            self.endFilterChange()
+
+    @property
+    def filtering(self) -> bool:
+        return self._venue is not None or self._account is not None or bool(self._symbol)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        if not self.filtering:
+            return True
+        if self._positions is not None:
+            key = self._positions.key_at(source_row)
+        else:
+            key = self.sourceModel().index(source_row, 0, source_parent).data(KEY_ROLE)
+        if not isinstance(key, PositionKey):
+            return True
+        if self._venue is not None and key.venue is not self._venue:
+            return False
+        if self._account is not None and key.account != self._account:
+            return False
+        return not self._symbol or self._symbol in key.symbol.casefold()
+
+    # ------------------------------------------------------------------ sorting
+    @property
+    def group_by_account(self) -> bool:
+        return self._group
+
+    def set_group_by_account(self, group: bool) -> None:
+        if group != self._group:
+            self._group = group
+            self.invalidate()  # re-sort with the new keys (and re-filter, which is cheap)
+
+    def _value(self, row: int, column: int, parent: AnyIndex) -> Any:
+        if self._positions is not None:
+            return self._positions.sort_value(row, column)
+        return self.sourceModel().index(row, column, parent).data(self.sortRole())
+
+    def _less(self, a: Any, b: Any) -> bool | None:
+        """a < b, or None when they tie. Missing values (no mark yet) go to the bottom whichever
+        way the column is sorted."""
         if a is None or b is None:
-            ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
             if a is None and b is None:
-                return False
+                return None
+            ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
             return (b is None) if ascending else (a is None)
         if isinstance(a, str) and isinstance(b, str):
-            return a.casefold() < b.casefold()
+            a, b = a.casefold(), b.casefold()
         try:
+            if a == b:
+                return None
             return bool(a < b)
         except TypeError:
-            return str(a) < str(b)
+            sa, sb = str(a), str(b)
+            return None if sa == sb else sa < sb
+
+    def lessThan(self, left: AnyIndex, right: AnyIndex) -> bool:
+        lr, rr, col, parent = left.row(), right.row(), left.column(), left.parent()
+        # Qt asks lessThan(right, left) for a descending sort. The group and tie-break keys
+        # answer the other way round then, so they read A→Z whichever way the column is sorted.
+        ascending = self.sortOrder() == Qt.SortOrder.AscendingOrder
+        if self._group:
+            acct = self._less(self._value(lr, PositionColumn.ACCOUNT, parent),
+                              self._value(rr, PositionColumn.ACCOUNT, parent))
+            if acct is not None:
+                return acct if ascending else not acct
+        first = self._less(self._value(lr, col, parent), self._value(rr, col, parent))
+        if first is not None:
+            return first
+        for tie in self._GROUPED_TIE_BREAK if self._group else self._TIE_BREAK:
+            if tie == col:
+                continue
+            result = self._less(self._value(lr, tie, parent), self._value(rr, tie, parent))
+            if result is not None:
+                return result if ascending else not result
+        return False
 
     def key_at(self, row: int) -> PositionKey | None:
         source = self.sourceModel()
@@ -975,6 +1379,7 @@ class LogEntry:
     message: str = ""
     tone: str = ""  # "good", "bad", "warn" or "" — drives the colour; "bad" reddens the line
     detail: str = ""  # more than the Message column has room for (its tooltip)
+    key: PositionKey | None = None  # the row a click on this line selects, if it is about one
 
     def text(self, column: LogColumn) -> str:
         if column is LogColumn.TIME:
@@ -1015,6 +1420,7 @@ class LogEntry:
             message=u.message,
             tone=tone,
             detail=_ids(u.order_id, u.client_order_id),
+            key=PositionKey(u.account, u.venue, u.symbol),
         )
 
     @classmethod
@@ -1032,6 +1438,40 @@ class LogEntry:
             price=fmt_decimal(f.price),
             message=f"fee {fmt_decimal(f.fee)}" if f.fee is not None else "",
             tone="good",
+            key=PositionKey(f.account, f.venue, f.symbol),
+        )
+
+    @classmethod
+    def from_intent(cls, intent: CloseIntent, what: str, *, at: float | None = None) -> LogEntry:
+        """A line about a close itself, where no venue line says it: "verified flat", a
+        mismatch, or a refusal that never reached the venue. ``what`` is its Status text."""
+        key = intent.key
+        req = intent.request
+        tone = {"VERIFIED FLAT": "good", "MISMATCH": "bad", "REJECTED": "bad",
+                "UNKNOWN": "bad", "PARTIAL": "warn"}.get(what, "")
+        if what == "VERIFIED FLAT":
+            message = (f"Verified flat: {key.venue.label} shows no {key.symbol} position on "
+                       f"{key.account} after the close.")
+        elif what == "REJECTED":
+            message = refusal_text(intent)
+        else:
+            message = intent.message
+        return cls(
+            at=time.time() if at is None else at,
+            kind="Close",
+            venue=key.venue.label,
+            account=key.account,
+            symbol=key.symbol,
+            status=what,
+            raw_status=intent.raw_status,
+            quantity=fmt_decimal(req.quantity if req.quantity is not None
+                                 else req.position_quantity),
+            remaining=fmt_decimal(intent.remaining),
+            price=fmt_decimal(req.limit_price),
+            message=message,
+            tone=tone,
+            detail=f"intent {intent.id}, client order {req.client_order_id}",
+            key=key,
         )
 
     @classmethod
@@ -1217,6 +1657,12 @@ class LogModel(QAbstractTableModel):
 
     def is_note(self, row: int) -> bool:
         return self._trimmed > 0 and row == 0
+
+    def key_at(self, row: int) -> PositionKey | None:
+        """The position a line is about (None for the note, connection lines, ...)."""
+        if self.is_note(row) or not 0 <= row - self._offset < len(self._entries):
+            return None
+        return self._entries[row - self._offset].key
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= self.rowCount():

@@ -27,6 +27,7 @@ from core.model import (
     Venue,
     WorkingKind,
 )
+from core.settings import Preferences
 from core.sim import Received, Simulator
 from core.venue import Credentials
 from gui.close_dialog import CloseDialog
@@ -36,6 +37,7 @@ from gui.widgets import button_rect
 from tests.gui.conftest import until
 
 D = Decimal
+QUIET = Preferences(confirm="never", stale_after_s=3600.0)
 AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long, liquidity 500
 MSFT = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "MSFT-USD")  # 6 short
 ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, Venue.EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
@@ -55,7 +57,10 @@ async def live(qapp: QApplication) -> AsyncIterator[Live]:
     info = sim.start()
     journal = Journal(":memory:")
     desk = Desk(journal=journal)
-    window = MainWindow(desk, demo=True, coalesce_ms=20)
+    # These tests are about the window and the wire: confirmations off, and the simulator does
+    # not tick, so rows would otherwise go stale (and ask) after 5 s of quiet. The close
+    # workflow's own tests (test_close_workflow.py) cover both.
+    window = MainWindow(desk, demo=True, coalesce_ms=20, preferences=QUIET)
     window.show()
     assert isinstance(asyncio.get_running_loop(), qasync.QEventLoop)
     try:
@@ -310,7 +315,7 @@ async def test_button_shows_the_close_state_and_second_click_joins_it(
     assert dialog.task is not None
     await dialog.task
     # The resting close is also a working order, and the button says so.
-    await until(lambda: shown(w, AAPL, PositionColumn.ACTION) == "Resting · 1 working",
+    await until(lambda: shown(w, AAPL, PositionColumn.ACTION) == "Resting limit · 1 working",
                 what="the Resting label with its working-order marker")
     index = w.proxy_index(AAPL, PositionColumn.ACTION)
     assert "Resting" in index.data(Qt.ItemDataRole.ToolTipRole)
@@ -347,7 +352,9 @@ async def test_second_click_while_in_flight_sends_nothing(qtbot: QtBot, live: Li
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=button_rect(rect).center())
 
     assert MSFT not in w.dialogs
-    assert "already sending; nothing new was sent" in w.statusBar().currentMessage()
+    assert "already sending — nothing new was sent" in w.statusBar().currentMessage()
+    assert w.selected_key() == MSFT  # the pending close is brought into view
+    assert w.positions_model.flashing(MSFT)
     assert len(closes(live.sim.qfex.received)) == 1
     live.sim.qfex.faults.silent = False
 

@@ -272,12 +272,14 @@ def test_intent_state_changes_only_the_action_cell(model: PositionsModel) -> Non
     model.set_intent(_intent(b, IntentState.REJECTED, "reduce-only would increase"))
 
     assert changes.cells() == {(1, PositionColumn.ACTION)}
-    assert cell(model, 1, PositionColumn.ACTION) == "Rejected"
+    # The state, then the refusal's category in two words (core.explain reads the message).
+    assert cell(model, 1, PositionColumn.ACTION) == "Rejected · would increase"
+    assert cell(model, 1, PositionColumn.ACTION, BUTTON_ROLE) == "Rejected"
     tip = cell(model, 1, PositionColumn.ACTION, Qt.ItemDataRole.ToolTipRole)
     assert "reduce-only would increase" in tip
     assert cell(model, 0, PositionColumn.ACTION) == "Close"
     access = cell(model, 1, PositionColumn.ACTION, Qt.ItemDataRole.AccessibleTextRole)
-    assert access == "Close B on acct"
+    assert access == "Close B on acct (last close: Rejected · would increase)"
 
 
 @pytest.mark.parametrize(
@@ -289,8 +291,8 @@ def test_intent_state_changes_only_the_action_cell(model: PositionsModel) -> Non
         (IntentState.PARTIAL, "Partly filled"),
         (IntentState.REJECTED, "Rejected"),
         (IntentState.UNKNOWN, "Unknown"),
-        (IntentState.FILLED, "Close"),
-        (IntentState.CANCELLED, "Close"),
+        (IntentState.FILLED, "Filled"),
+        (IntentState.CANCELLED, "Not filled"),  # a market close the venue let go, unfilled
     ],
 )
 def test_intent_labels(state: IntentState, label: str) -> None:

@@ -288,12 +288,18 @@ async def test_a_silent_venue_turns_amber_stale_and_its_rows_stale(rig: Rig) -> 
     assert badge.property("tone") == "good"
 
     changes = Changes(w.positions_model)
-    rig.clock.now = last + 40
+    rig.clock.now = last + 25
     w.refresh_health()
     assert badge.stale
     assert badge.label.text() == f"{ALPHA}: stale"
     assert badge.property("tone") == "warn"
-    assert "Nothing heard for 40 s; the venue's keep-alive is 10 s" in badge.toolTip()
+    assert "Nothing heard for 25 s; the venue's keep-alive is 10 s" in badge.toolTip()
+    panel = w.healthStrip.panels[ALPHA]  # the strip says the same, figure by figure
+    assert (panel.labels["state"].text(), panel.tone) == ("stale", "warn")
+    rig.clock.now = last + 40  # past three keep-alive periods: red
+    w.refresh_health()
+    assert badge.property("tone") == "bad"
+    assert (panel.labels["state"].text(), panel.tone) == ("stale", "bad")
     assert changes.rows == rows_of(w, ALPHA)
     tip = data(w, ALPHA, "AAPL-USD", PositionColumn.MARK, Qt.ItemDataRole.ToolTipRole)
     assert isinstance(tip, str)

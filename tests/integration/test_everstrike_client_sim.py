@@ -173,7 +173,13 @@ async def test_full_close(connect: Callable[..., Any]) -> None:
     await client.sink.wait_for(
         lambda e: isinstance(e, PositionRemoved) and e.key.symbol == "USD_SOL_PERP"
     )
-    # The venue's WS events raced the REST reply; every one of them still carries our id.
+    # The venue's WS events race the REST reply (under load either may come first); wait for
+    # the WS one, then every update must carry our id.
+    first_ws = len([e for e in client.sink.events if isinstance(e, OrderUpdate)])
+    if first_ws < 2:
+        await client.sink.wait_for(
+            lambda e: isinstance(e, OrderUpdate) and e is not reply
+        )
     updates = [e for e in client.sink.events if isinstance(e, OrderUpdate)]
     assert len(updates) >= 2
     assert {u.client_order_id for u in updates} == {close.client_order_id}

@@ -551,3 +551,34 @@ async def test_resting_close_that_filled_during_the_outage_is_looked_up(sim: Sim
         assert len(sim.requests("qfex", kind="close")) == 2  # nothing was resent
     finally:
         await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_market_data_survives_an_unexpected_failure(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A surprise in the market-data task is reported and the feed reconnects; marks must
+    never stop silently."""
+    import core.venues.qfex.protocol as qfex_protocol
+    from core.model import MarkUpdate, ProtocolError
+
+    real = qfex_protocol.parse_mds
+    failures = iter([True])
+
+    def flaky(text: str, account: str) -> Any:
+        if next(failures, False):
+            raise RuntimeError("surprise")
+        return real(text, account)
+
+    monkeypatch.setattr(qfex_protocol, "parse_mds", flaky)
+    session, sink, _ = open_session(sim, [("AAPL-USD", D("1"), D("220"))])
+    await session.start()
+    try:
+        await sink.wait_for(lambda e: isinstance(e, ProtocolError)
+                            and "market data stopped" in e.message)
+        failed_at = len(sink.events)
+        sim.step()
+        await sink.wait_for(lambda e: isinstance(e, MarkUpdate)
+                            and sink.events.index(e) > failed_at)
+    finally:
+        await session.stop()

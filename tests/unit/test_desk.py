@@ -137,7 +137,7 @@ async def test_ioc_cancel_after_some_fill_is_partial(journal) -> None:  # type: 
     ("request_", "message"),
     [
         (req(side=PositionSide.SHORT), "now long"),
-        (req("11"), "more than the position"),
+        (req("11"), "less than the 11 you asked"),
         (req("0"), "greater than zero"),
     ],
 )
@@ -365,3 +365,106 @@ async def test_a_lost_reply_stays_unknown_even_though_send_raised(journal) -> No
     (intent,) = desk.intents().values()
     assert intent.state is IntentState.UNKNOWN
     assert desk.pending(KEY) is intent
+
+
+@pytest.mark.asyncio
+async def test_disconnect_drops_the_accounts_rows_and_orders_but_keeps_history(journal) -> None:  # type: ignore[no-untyped-def]
+    from core.model import WorkingOrderRemoved
+
+    desk, session = await make_desk(journal, position(), orders=[working("w-1")])
+    intent = await desk.close(req("1"))
+    events: list[object] = []
+    desk.subscribe(events.append)
+    await desk.disconnect("acct")
+    assert desk.positions == {}
+    assert desk.working_orders == {}
+    assert not session.connected
+    assert "acct" not in desk.accounts
+    assert PositionRemoved(KEY) in events
+    assert any(isinstance(e, WorkingOrderRemoved) for e in events)
+    assert desk.intents()[intent.id] is intent
+    assert [e.message for e in events if isinstance(e, ConnectionEvent)] == ["account removed"]
+
+
+@pytest.mark.asyncio
+async def test_freshness_guard_carries_the_current_position(journal) -> None:  # type: ignore[no-untyped-def]
+    from core.desk import PositionChanged
+
+    desk, session = await make_desk(journal, position(qty="6"))
+    with pytest.raises(PositionChanged) as info:
+        await desk.close(req("8", pos_qty="10"))
+    assert info.value.reason == "shrank"
+    assert info.value.current is not None and info.value.current.quantity == Decimal(6)
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(side=PositionSide.SHORT),)))
+    with pytest.raises(PositionChanged) as info:
+        await desk.close(req())
+    assert info.value.reason == "side"
+    assert session.sent == []
+
+
+@pytest.mark.asyncio
+async def test_full_close_is_verified_flat_when_the_venue_removes_the_row(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req())
+    session.sink(update(intent.request.client_order_id, OrderStatus.FILLED, final=True,
+                        filled="10"))
+    assert intent.verified_flat is None
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", ()))
+    assert intent.verified_flat is True
+    assert any(r.kind == "verify_flat" for r in journal.iter_all())
+
+
+@pytest.mark.asyncio
+async def test_full_close_still_open_after_the_timeout_is_a_mismatch(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    desk.verify_timeout = 0.01
+    intent = await desk.close(req())
+    session.sink(update(intent.request.client_order_id, OrderStatus.FILLED, final=True,
+                        filled="10"))
+    await intent.wait(lambda i: i.verified_flat is not None, timeout=5)
+    assert intent.verified_flat is False
+    assert intent.message.startswith("Mismatch")
+    assert len(session.sent) == 1
+
+
+@pytest.mark.asyncio
+async def test_residual_is_what_a_partly_filled_close_left(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    intent = await desk.close(req())
+    cid = intent.request.client_order_id
+    session.sink(update(cid, OrderStatus.PARTIAL, final=True, filled="7", remaining="3"))
+    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(qty="3"),)))
+    assert desk.residual(KEY) == Decimal(3)
+    assert desk.pending(KEY) is None  # a residual close is a new, deliberate intent
+    await desk.close(req(pos_qty="3"))
+    assert desk.residual(KEY) is None
+
+
+@pytest.mark.asyncio
+async def test_rejections_carry_a_cause_and_a_next_step(journal) -> None:  # type: ignore[no-untyped-def]
+    desk, session = await make_desk(journal, position())
+    seen: list[object] = []
+    desk.subscribe(seen.append)
+    intent = await desk.close(req("5"))
+    session.sink(OrderUpdate(Venue.QFEX, "acct", "AAPL-USD", OrderStatus.REJECTED,
+                             "FAILED_MARGIN_CHECK", True,
+                             client_order_id=intent.request.client_order_id,
+                             message="Not enough margin for this order"))
+    assert intent.message.startswith("The venue's margin check failed")
+    assert "Cancel resting orders" in intent.next_step
+    logged = [e for e in seen if isinstance(e, OrderUpdate)]
+    assert logged[-1].message == intent.message
+    assert logged[-1].raw_status == "FAILED_MARGIN_CHECK"
+
+
+def test_data_age_uses_the_newest_venue_word() -> None:
+    # The row itself is old, but the session heard from the venue recently.
+    import time as _time
+
+    from core.desk import Desk
+
+    desk = Desk()
+    old = position()
+    object.__setattr__(old, "received_at", _time.monotonic() - 60)
+    desk._book[KEY] = old
+    assert desk.data_age(KEY) is not None and desk.data_age(KEY) > 59  # type: ignore[operator]

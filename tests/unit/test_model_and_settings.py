@@ -1,12 +1,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from core.model import Instrument, Position, PositionKey, PositionSide, Venue
-from core.settings import SettingsError, load_accounts
 from core.venue import Credentials, InsecureEndpoint, ReconnectPolicy, check_endpoint
 
 
@@ -48,41 +46,6 @@ def test_backoff_grows_to_the_cap_and_zero_policy_is_zero() -> None:
     assert [next(d) for _ in range(6)] == [1, 2, 4, 8, 8, 8]
     z = ReconnectPolicy(initial=0, maximum=0).delays()
     assert next(z) == 0
-
-
-def test_settings_absent_means_demo(tmp_path: Path) -> None:
-    assert load_accounts(tmp_path / "none.toml") == []
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("version = 1\n[[accounts]\n", "not valid TOML"),
-        ("version = 9\n", "version 9"),
-        ('[[accounts]]\nname="a"\nvenue="qfex"\n', "missing the field 'public_key'"),
-        ('[[accounts]]\nname="a"\nvenue="nope"\npublic_key="k"\n', "nope"),
-        ('[[accounts]]\nname="a"\nvenue="qfex"\npublic_key="k"\nsecret_key="x"\n', "keyring"),
-        ('[[accounts]]\nname="a"\nvenue="qfex"\npublic_key="k"\n[accounts.endpoints]\n'
-         'trade_ws="ws://trade.example.com/"\n', "not encrypted"),
-    ],
-)
-def test_bad_settings_are_reported_with_the_path_and_left_alone(
-    tmp_path: Path, text: str, message: str
-) -> None:
-    path = tmp_path / "settings.toml"
-    path.write_text(text)
-    with pytest.raises(SettingsError, match=message) as info:
-        load_accounts(path)
-    assert str(path) in str(info.value)
-    assert path.read_text() == text
-
-
-def test_settings_load_per_account_options(tmp_path: Path) -> None:
-    path = tmp_path / "settings.toml"
-    path.write_text('[[accounts]]\nname="e"\nvenue="everstrike"\nenvironment="testnet"\n'
-                    'public_key="k"\n[accounts.options]\nrecv_window=8000\nkeepalive="4"\n')
-    (account,) = load_accounts(path)
-    assert account.options == {"recv_window": "8000", "keepalive": "4"}
 
 
 def _everstrike(options: dict[str, str]):  # type: ignore[no-untyped-def]

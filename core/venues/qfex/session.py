@@ -889,6 +889,12 @@ class QfexSession(VenueSession):
                             self._emit(event)
             except _TRANSIENT as exc:
                 log.warning("QFEX market data for %s: %s", self.name, self._describe(exc))
+            except Exception as exc:  # marks must never stop for good on a surprise
+                log.warning("QFEX market data for %s failed unexpectedly; reconnecting",
+                            self.name, exc_info=True)
+                self._emit(ProtocolError(
+                    Venue.QFEX, self.name,
+                    f"market data stopped ({type(exc).__name__}); reconnecting"))
             finally:
                 self._mds = None
             if loop.time() - since >= self.reconnect.healthy_after:

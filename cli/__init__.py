@@ -1,0 +1,1 @@
+"""The `closeout` command: the GUI by default, or headless subcommands that never import Qt."""

@@ -1,0 +1,552 @@
+"""``closeout close ACCOUNT SYMBOL``: one close, checked as the close dialog checks it, shown as
+the exact (redacted) request, confirmed, sent once through the desk, and followed to its end.
+
+Confirmation without ``--yes``: on a LIVE account type ``CLOSE LIVE``; otherwise answer y/N.
+Exit codes (``cli.common``): 0 done (a full close verified flat, or a partial close filled, or
+no position to close), 2 bad arguments (nothing sent), 3 residual (part of it is still open, or
+the venue cancelled it unfilled), 4 rejected, 5 unknown (sent; no outcome within ``--timeout``),
+6 not done (not confirmed, or the position changed first), 7 connection failure, 8 resting (a
+limit GTC or trigger close is working at the venue; it outlives this command), 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from cli.common import (
+    EXIT_BAD_ARGUMENTS,
+    EXIT_FLAT,
+    EXIT_NOT_DONE,
+    EXIT_REJECTED,
+    EXIT_RESIDUAL,
+    EXIT_RESTING,
+    EXIT_UNKNOWN,
+    JOURNAL_ERRORS,
+    ConnectFailed,
+    Connection,
+    Deps,
+    Interrupt,
+    Refused,
+    UsageError,
+    add_action_options,
+    ask,
+    connected,
+    dec,
+    emit_json,
+    err,
+    fail,
+    fmt,
+    is_live,
+    normalise_reason,
+    parse_args,
+    plain_decimal,
+    refuse_without_tty,
+    run,
+    select_accounts,
+    wait_for,
+)
+from core.desk import (
+    AlreadyPending,
+    CloseIntent,
+    Desk,
+    DeskEvent,
+    IntentChanged,
+    IntentState,
+    PositionChanged,
+)
+from core.model import (
+    Capabilities,
+    CloseRequest,
+    Instrument,
+    Position,
+    PositionKey,
+    TimeInForce,
+    Trigger,
+    TriggerEvent,
+)
+from core.venue import AccountConfig, CloseRejected
+
+__all__ = ["CONFIRM_WORD_LIVE", "CloseArgs", "build_parser", "build_request", "describe", "main"]
+
+PROG = "closeout close"
+CONFIRM_WORD_LIVE = "CLOSE LIVE"
+DEFAULT_TIMEOUT = 30.0
+# How each outcome (the JSON "outcome") reads at the start of the last line.
+_LABELS = {
+    "closed_verified_flat": "Closed, verified flat", "filled": "Filled",
+    "already_flat": "Already flat", "residual": "Residual", "rejected": "Rejected",
+    "unknown": "Unknown", "resting": "Resting", "not_sent": "Not sent",
+    "not_confirmed": "Not confirmed", "dry_run": "Dry run",
+}
+_EVENTS = {"mark": TriggerEvent.MARK, "index": TriggerEvent.INDEX, "last": TriggerEvent.LAST}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Close one position: all of it at market by default. The request is "
+        "checked against the venue's rules and the live position, shown exactly (keys and "
+        "signatures redacted), confirmed, sent once and followed until the venue answers.",
+    )
+    parser.add_argument("account", metavar="ACCOUNT", help="the account's name, as configured")
+    parser.add_argument("symbol", metavar="SYMBOL", help="the venue's symbol, e.g. AAPL-USD")
+    parser.add_argument("--qty", type=plain_decimal("--qty"), metavar="Q",
+                        help="close this much (default: the whole position)")
+    parser.add_argument("--price", type=plain_decimal("--price"), metavar="P",
+                        help="limit price (default: at market)")
+    parser.add_argument("--tif", type=str.upper, choices=("GTC", "IOC"),
+                        help="time in force of a limit close (default GTC where the venue "
+                        "takes one)")
+    parser.add_argument("--trigger-price", type=plain_decimal("--trigger-price"), metavar="T",
+                        help="close when the trigger price is reached")
+    parser.add_argument("--trigger-event", type=str.lower, choices=tuple(_EVENTS),
+                        help="which price the trigger watches (default mark)")
+    parser.add_argument("--close-on-trigger", action="store_true",
+                        help="when the trigger fires, cancel open reduce-only orders "
+                        "(venues that offer it)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"how long to wait for the venue's outcome (default "
+                        f"{DEFAULT_TIMEOUT:g}); a close is never resent")
+    add_action_options(parser)
+    return parser
+
+
+@dataclass(frozen=True, slots=True)
+class CloseArgs:
+    """What the user asked for, parsed; checked against the position by ``build_request``."""
+
+    quantity: Decimal | None = None
+    price: Decimal | None = None
+    tif: TimeInForce | None = None
+    trigger_price: Decimal | None = None
+    trigger_event: TriggerEvent | None = None
+    close_on_trigger: bool = False
+    reason: str | None = None
+
+
+def _why(caps: Capabilities, control: str, default: str) -> str:
+    return caps.reasons.get(control) or default
+
+
+def _check_price(option: str, value: Decimal, inst: Instrument | None, venue: str) -> None:
+    if inst is None:
+        return
+    if not inst.on_tick(value):
+        raise UsageError(f"{option} {fmt(value)} must be a multiple of the tick size "
+                         f"{fmt(inst.tick_size)}")
+    if inst.min_price is not None and value < inst.min_price:
+        raise UsageError(f"{option} {fmt(value)} is below {venue}'s minimum price "
+                         f"{fmt(inst.min_price)}")
+    if inst.max_price is not None and value > inst.max_price:
+        raise UsageError(f"{option} {fmt(value)} is above {venue}'s maximum price "
+                         f"{fmt(inst.max_price)}")
+
+
+def build_request(position: Position, caps: Capabilities, inst: Instrument | None,
+                  args: CloseArgs) -> CloseRequest:
+    """The request the close dialog would build from the same input, or UsageError naming the
+    option at fault: the same checks (size, lot, min/max, tick, price bounds) and the venue's
+    capabilities. Sends nothing."""
+    key = position.key
+    venue = key.venue.label
+    qty = args.quantity
+    if qty is not None:
+        if qty > position.quantity:
+            raise UsageError(f"--qty {fmt(qty)} is more than the position size "
+                             f"{fmt(position.quantity)}")
+        partial = qty < position.quantity
+        if partial and not caps.partial_close:
+            raise UsageError("--qty: " + _why(caps, "quantity",
+                                              f"{venue} closes only the whole position"))
+        if inst is not None and not inst.on_lot(qty):
+            raise UsageError(f"--qty {fmt(qty)} must be a multiple of the lot size "
+                             f"{fmt(inst.lot_size)}")
+        # The venue's min/max bind a partial close; a full close is sized by the position, and
+        # stops are exempt (QFEX order-types docs), as in the dialog.
+        if inst is not None and partial and args.trigger_price is None:
+            if inst.min_quantity is not None and qty < inst.min_quantity:
+                raise UsageError(f"--qty {fmt(qty)} is below {venue}'s minimum "
+                                 f"{fmt(inst.min_quantity)} for {key.symbol}; close more, or "
+                                 "close all")
+            if inst.max_quantity is not None and qty > inst.max_quantity:
+                raise UsageError(f"--qty {fmt(qty)} is above {venue}'s maximum "
+                                 f"{fmt(inst.max_quantity)} per order for {key.symbol}")
+    if args.price is not None:
+        if not caps.limit_close:
+            raise UsageError("--price: " + _why(caps, "limit_price",
+                                                f"{venue} closes at market only"))
+        _check_price("--price", args.price, inst, venue)
+    trigger: Trigger | None = None
+    if args.trigger_price is not None:
+        if not caps.trigger_close:
+            raise UsageError("--trigger-price: " + _why(caps, "trigger",
+                                                        f"{venue} has no trigger closes"))
+        _check_price("--trigger-price", args.trigger_price, inst, venue)
+        event = args.trigger_event or TriggerEvent.MARK
+        if event not in caps.trigger_events:
+            raise UsageError(f"--trigger-event {event.label.lower()}: " + _why(
+                caps, "trigger_event",
+                f"{venue} triggers on {', '.join(e.label.lower() for e in caps.trigger_events)}"
+                " only"))
+        if args.close_on_trigger and not caps.close_on_trigger:
+            raise UsageError("--close-on-trigger: " + _why(
+                caps, "close_on_trigger", f"{venue} has no close-on-trigger option"))
+        if args.price is not None and not caps.limit_with_trigger:
+            raise UsageError(
+                f"--price can't be combined with --trigger-price on {venue}: "
+                + _why(caps, "limit_with_trigger", "a triggered close executes at market")
+                + "; drop one of the two")
+        trigger = Trigger(args.trigger_price, event, args.close_on_trigger)
+    tif: TimeInForce | None = None
+    if args.tif is not None:
+        if not caps.time_in_force:
+            raise UsageError("--tif: " + _why(caps, "time_in_force",
+                                              f"{venue} takes no time in force for closes"))
+        if args.tif not in caps.time_in_force:
+            raise UsageError(f"--tif {args.tif.value}: {venue} takes "
+                             f"{' or '.join(t.value for t in caps.time_in_force)}")
+        tif = args.tif
+    elif args.price is not None and caps.time_in_force:
+        tif = TimeInForce.GTC if TimeInForce.GTC in caps.time_in_force \
+            else caps.time_in_force[0]
+    full = qty is None or (qty == position.quantity and caps.full_close)
+    return CloseRequest(
+        key=key,
+        position_side=position.side,
+        position_quantity=position.quantity,
+        quantity=None if full else qty,
+        limit_price=args.price,
+        trigger=trigger,
+        time_in_force=tif,
+        reason=args.reason,
+    )
+
+
+def describe(request: CloseRequest) -> str:
+    """One line, as the dialog says it: "SELL 25 AAPL-USD (full position) at market, ..."."""
+    qty = request.quantity if request.quantity is not None else request.position_quantity
+    what = "full position" if request.quantity is None else "part"
+    text = f"{request.order_side.value} {fmt(qty)} {request.key.symbol} ({what}) "
+    if request.trigger is not None:
+        text += (f"when the {request.trigger.event.label.lower()} price reaches "
+                 f"{fmt(request.trigger.price)}"
+                 + (" (close on trigger)" if request.trigger.close_on_trigger else "")
+                 + ", then ")
+    if request.limit_price is not None:
+        text += f"at limit {fmt(request.limit_price)}"
+        if request.time_in_force is not None:
+            text += f" {request.time_in_force.value}"
+    else:
+        text += "at market"
+    return text + ", reduce-only."
+
+
+def _position_line(p: Position) -> str:
+    return (f"{p.side.value} {fmt(p.quantity)} {p.key.symbol}, entry {fmt(p.entry_price)}, "
+            f"mark {fmt(p.mark_price)}, uPnL {fmt(p.unrealised_pnl)}")
+
+
+def _args(ns: argparse.Namespace) -> CloseArgs:
+    return CloseArgs(
+        quantity=ns.qty,
+        price=ns.price,
+        tif=TimeInForce(ns.tif) if ns.tif else None,
+        trigger_price=ns.trigger_price,
+        trigger_event=_EVENTS[ns.trigger_event] if ns.trigger_event else None,
+        close_on_trigger=ns.close_on_trigger,
+        reason=normalise_reason(ns.reason),
+    )
+
+
+def _check_syntax(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
+    """Options that mean nothing without another; argparse-style errors (exit 2)."""
+    if ns.tif is not None and ns.price is None:
+        parser.error("--tif applies to a limit close: give --price too")
+    if ns.trigger_event is not None and ns.trigger_price is None:
+        parser.error("--trigger-event needs --trigger-price")
+    if ns.close_on_trigger and ns.trigger_price is None:
+        parser.error("--close-on-trigger needs --trigger-price")
+    if not ns.timeout > 0:
+        parser.error("--timeout must be greater than zero")
+
+
+# ------------------------------------------------------------------------------- running
+@dataclass
+class _Result:
+    code: int
+    outcome: str
+    message: str
+    intent: CloseIntent | None = None
+
+
+class _Report:
+    """Collects the JSON document and prints the human lines."""
+
+    def __init__(self, ns: argparse.Namespace) -> None:
+        self.ns = ns
+        self.doc: dict[str, Any] = {"dry_run": bool(ns.dry_run)}
+
+    def out(self, text: str) -> None:
+        """The plan of action: stdout as text; with --json on stderr only if someone is asked."""
+        if not self.ns.json:
+            print(text)
+        elif not (self.ns.yes or self.ns.dry_run):
+            err(text)
+
+    def finish(self, result: _Result, conn: Connection | None, key: PositionKey | None) -> int:
+        after = conn.desk.positions.get(key) if conn is not None and key is not None else None
+        intent = result.intent
+        self.doc.update({
+            "outcome": result.outcome,
+            "message": result.message,
+            "exit_code": result.code,
+            "intent_id": None,
+        })
+        if intent is not None:
+            self.doc.update({
+                "intent_id": intent.id,
+                "state": intent.state.value,
+                "raw_status": intent.raw_status,
+                "order_id": intent.order_id,
+                "filled": dec(intent.filled),
+                "verified_flat": intent.verified_flat,
+                "next_step": intent.next_step or None,
+                "first_reply_ms": None if intent.first_reply_ms is None
+                else round(intent.first_reply_ms, 1),
+            })
+        if key is not None:
+            self.doc["position_after"] = None if after is None else {
+                "side": after.side.value, "quantity": dec(after.quantity)}
+        if self.ns.json:
+            emit_json(self.doc)
+        else:
+            print(f"{_LABELS.get(result.outcome, result.outcome)}: {result.message}")
+            if intent is not None and intent.next_step:
+                print(f"next step: {intent.next_step}")
+            sys.stdout.flush()
+        return result.code
+
+
+async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> int:
+    args = _args(ns)
+    report = _Report(ns)
+
+    def select(accounts: list[AccountConfig]) -> list[AccountConfig]:
+        return select_accounts(accounts, names=[ns.account])
+
+    async with connected(ns, deps, select) as conn:
+        desk = conn.desk
+        account = conn.account(ns.account)
+        key = PositionKey(account.name, account.venue, ns.symbol)
+        report.doc.update({"account": account.name, "venue": account.venue.value,
+                           "environment": account.environment.value, "symbol": ns.symbol})
+        position = desk.positions.get(key)
+        if position is None:
+            open_here = sorted(k.symbol for k in desk.positions if k.account == account.name)
+            if ns.symbol not in desk.session(account.name).instruments:
+                raise UsageError(
+                    f"no open position in {ns.symbol!r} on {account.name}, and "
+                    f"{account.venue.label} lists no such symbol (open: "
+                    f"{', '.join(open_here) or 'none'})")
+            return report.finish(_Result(EXIT_FLAT, "already_flat",
+                                         f"no open {ns.symbol} position on {account.name}; "
+                                         "nothing to close, nothing was sent"), conn, key)
+        request = build_request(position, desk.capabilities(key), desk.instrument(key), args)
+        try:
+            preview = desk.preview(request)
+        except CloseRejected as exc:  # the venue layer's own checks refuse to build it
+            raise UsageError(str(exc)) from None
+        report.doc.update({
+            "position": {"side": position.side.value, "quantity": dec(position.quantity),
+                         "entry_price": dec(position.entry_price),
+                         "mark_price": dec(position.mark_price),
+                         "unrealised_pnl": dec(position.unrealised_pnl)},
+            "order": describe(request),
+            "reason": request.reason,
+            "client_order_id": request.client_order_id,
+            "request": preview,
+        })
+        live = is_live(account)
+        report.out(
+            f"Close {ns.symbol} on {account.name} ({account.venue.label}, "
+            f"{account.environment.value.upper()})\n"
+            f"Position: {_position_line(position)}\n"
+            f"Order:    {describe(request)}\n"
+            + (f"Reason:   {request.reason}\n" if request.reason else "")
+            + "Request (keys and signatures redacted):\n"
+            + "\n".join(f"  {line}" if line else "" for line in preview.splitlines()))
+        if ns.dry_run:
+            return report.finish(_Result(EXIT_FLAT, "dry_run", "nothing was sent"), conn, key)
+        if not ns.yes:
+            word = CONFIRM_WORD_LIVE if live else None
+            prompt = (f"This is a LIVE account: the close goes to {account.venue.label} for "
+                      "real." if live else "Send this close?")
+            try:
+                confirmed = await ask(prompt, word)
+            except asyncio.CancelledError:
+                interrupt.interrupted(PROG)
+                raise
+            if not confirmed:
+                return report.finish(_Result(EXIT_NOT_DONE, "not_confirmed",
+                                             "nothing was sent"), conn, key)
+        result = await _send_and_follow(desk, request, ns.timeout, interrupt)
+        return report.finish(result, conn, key)
+
+
+async def _send_and_follow(desk: Desk, request: CloseRequest, timeout: float,
+                           interrupt: Interrupt) -> _Result:
+    key = request.key
+    send = asyncio.ensure_future(desk.close(request))
+    try:
+        intent = await asyncio.shield(send)
+    except asyncio.CancelledError:
+        # A send is never torn in half: let it finish, then say what happened.
+        done, _ = await asyncio.wait({send}, timeout=5)
+        sent = bool(done) and not send.cancelled() and send.exception() is None
+        interrupt.said = True
+        err(f"{PROG}: interrupted; " + (
+            f"the close was sent (client order id {request.client_order_id}) and its outcome "
+            "was not followed: check the position and the journal" if sent else
+            "the close was not sent" if done else
+            f"the close (client order id {request.client_order_id}) may have been sent: "
+            "check the position and the journal"))
+        raise
+    except AlreadyPending as exc:
+        return _Result(EXIT_NOT_DONE, "not_sent", f"{exc}; nothing new was sent")
+    except PositionChanged as exc:
+        if exc.reason == "flat":
+            return _Result(EXIT_FLAT, "already_flat", str(exc))
+        return _Result(EXIT_NOT_DONE, "not_sent", str(exc))
+    except CloseRejected as exc:
+        latest = desk.latest_intent(key)
+        ours = latest if latest is not None and \
+            latest.request.client_order_id == request.client_order_id else None
+        return _Result(EXIT_REJECTED, "rejected", str(exc), ours)
+    except Exception as exc:  # the journal or the session failed in an unexpected way
+        latest = desk.latest_intent(key)
+        ours = latest if latest is not None and \
+            latest.request.client_order_id == request.client_order_id else None
+        if ours is None or ours.sent_at is None:  # failed before the session was handed it
+            return _Result(EXIT_NOT_DONE, "not_sent",
+                           f"the close was not sent: {type(exc).__name__}: {exc}")
+        return _Result(EXIT_UNKNOWN, "unknown",
+                       f"the close may or may not have been sent ({type(exc).__name__}: {exc}); "
+                       "check the position and the journal; nothing will be resent", ours)
+    try:
+        return await _follow(desk, intent, timeout)
+    except asyncio.CancelledError:
+        interrupt.said = True
+        err(f"{PROG}: interrupted; the close was sent (client order id "
+            f"{request.client_order_id}) and was {intent.state.value.lower()} when this "
+            "command stopped following it: check the position and the journal; nothing will "
+            "be resent")
+        raise
+
+
+async def _follow(desk: Desk, intent: CloseIntent, timeout: float) -> _Result:
+    """Wait for the venue's outcome (and, after a full close, venue data showing it flat)."""
+    request = intent.request
+    last = [intent.state]
+    err(f"sent {request.client_order_id} ({intent.state.value.lower()})")
+
+    def on_event(event: DeskEvent) -> None:
+        if isinstance(event, IntentChanged) and event.intent is intent \
+                and intent.state is not last[0]:
+            last[0] = intent.state
+            extra = f": {intent.message}" if intent.message else ""
+            err(f"{intent.state.value.lower()}{extra}")
+
+    unsubscribe = desk.subscribe(on_event)
+    try:
+        with contextlib.suppress(TimeoutError):
+            await intent.settled(timeout)
+        state = intent.state
+        if state is IntentState.FILLED and request.is_full:
+            with contextlib.suppress(TimeoutError):
+                await intent.wait(lambda i: i.verified_flat is not None, desk.verify_timeout + 5)
+        elif state in (IntentState.FILLED, IntentState.PARTIAL, IntentState.CANCELLED):
+            await wait_for(desk, lambda: _book_reflects(desk, intent), desk.verify_timeout)
+    finally:
+        unsubscribe()
+    return _judge(desk, intent, timeout)
+
+
+def _book_reflects(desk: Desk, intent: CloseIntent) -> bool:
+    pos = desk.positions.get(intent.key)
+    req = intent.request
+    return pos is None or pos.side is not req.position_side or \
+        pos.quantity <= req.position_quantity - intent.filled
+
+
+def _judge(desk: Desk, intent: CloseIntent, timeout: float) -> _Result:
+    s, req = intent.state, intent.request
+    pos = desk.positions.get(intent.key)
+    left = "flat" if pos is None else f"{pos.side.value.lower()} {fmt(pos.quantity)} open"
+    filled = fmt(intent.filled)
+    if s is IntentState.FILLED:
+        if not req.is_full:
+            return _Result(EXIT_FLAT, "filled", f"filled {filled}; the position is now {left}",
+                           intent)
+        if intent.verified_flat:
+            return _Result(EXIT_FLAT, "closed_verified_flat",
+                           f"filled {filled}; venue data shows the position flat", intent)
+        if intent.verified_flat is False:
+            return _Result(EXIT_RESIDUAL, "residual", intent.message, intent)
+        return _Result(EXIT_UNKNOWN, "unknown",
+                       f"the venue reported it filled, but its position data did not confirm it "
+                       f"(now {left}); nothing was resent", intent)
+    if s is IntentState.RESTING:
+        oid = f" as order {intent.order_id}" if intent.order_id else ""
+        return _Result(EXIT_RESTING, "resting",
+                       f"working at the venue{oid}; it keeps working after this command "
+                       "exits (cancel it in the app if needed)", intent)
+    if s is IntentState.REJECTED:
+        return _Result(EXIT_REJECTED, "rejected", intent.message or "the venue refused the close",
+                       intent)
+    if s in (IntentState.PARTIAL, IntentState.CANCELLED):
+        if pos is None and req.is_full:
+            return _Result(EXIT_FLAT, "closed_verified_flat",
+                           f"filled {filled}; venue data shows the position flat", intent)
+        wanted = fmt(req.quantity if req.quantity is not None else req.position_quantity)
+        why = f" ({intent.message})" if intent.message else ""
+        return _Result(EXIT_RESIDUAL, "residual",
+                       f"filled {filled} of {wanted}{why}; the position is now {left}", intent)
+    why = intent.message or f"no outcome from the venue within {timeout:g} s"
+    return _Result(EXIT_UNKNOWN, "unknown",
+                   f"{why}; the position shows {left}. Nothing was resent: check it at the "
+                   "venue or in the app", intent)
+
+
+def main(argv: Sequence[str], *, deps: Deps | None = None) -> int:
+    parser = build_parser()
+    ns = parse_args(parser, argv)
+    if isinstance(ns, int):
+        return ns
+    try:
+        _check_syntax(parser, ns)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_ARGUMENTS
+    try:
+        normalise_reason(ns.reason)
+        refuse_without_tty(ns)
+    except (UsageError, Refused) as exc:
+        return fail(PROG, exc, ns.json)
+    d = deps or Deps()
+
+    async def command(interrupt: Interrupt) -> int:
+        try:
+            return await _close(ns, d, interrupt)
+        except (UsageError, ConnectFailed, *JOURNAL_ERRORS) as exc:
+            return fail(PROG, exc, ns.json)
+        except asyncio.CancelledError:
+            interrupt.interrupted(PROG)
+            raise
+
+    return run(command)

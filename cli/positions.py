@@ -1,0 +1,160 @@
+"""``closeout positions``: every open position of the accounts asked for, as a table or JSON.
+
+Connects only those accounts, waits for each one's first positions snapshot, prints and exits.
+Exit 0; 7 when an account could not connect (the others are still printed, the reasons go to
+standard error); 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from cli.common import (
+    EXIT_CONNECTION_FAILED,
+    EXIT_FLAT,
+    JOURNAL_ERRORS,
+    ConnectFailed,
+    Connection,
+    Deps,
+    Interrupt,
+    UsageError,
+    add_output_options,
+    connected,
+    dec,
+    emit_json,
+    err,
+    fail,
+    fmt,
+    parse_args,
+    run,
+    select_accounts,
+    venue_arg,
+)
+from core.model import Position
+from core.venue import AccountConfig
+
+__all__ = ["build_parser", "main", "position_dict", "table"]
+
+PROG = "closeout positions"
+COLUMNS = ("venue", "account", "env", "symbol", "side", "qty", "entry", "mark", "uPnL")
+_NUMERIC = frozenset({"qty", "entry", "mark", "uPnL"})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="List open positions. Connects only the accounts asked for (all of them "
+        "by default), waits for their positions, prints them and exits.",
+    )
+    parser.add_argument("--account", metavar="NAME", action="append", default=[],
+                        help="only this account (repeat for several)")
+    parser.add_argument("--venue", type=venue_arg, metavar="V",
+                        help="only accounts on this venue (qfex or everstrike)")
+    add_output_options(parser)
+    return parser
+
+
+def _sorted(positions: Sequence[Position]) -> list[Position]:
+    return sorted(positions, key=lambda p: (p.key.venue.value, p.key.account, p.key.symbol))
+
+
+def position_dict(position: Position, account: AccountConfig | None) -> dict[str, Any]:
+    key = position.key
+    return {
+        "venue": key.venue.value,
+        "account": key.account,
+        "environment": None if account is None else account.environment.value,
+        "symbol": key.symbol,
+        "side": position.side.value,
+        "quantity": dec(position.quantity),
+        "entry_price": dec(position.entry_price),
+        "mark_price": dec(position.mark_price),
+        "unrealised_pnl": dec(position.unrealised_pnl),
+        "liquidation_price": dec(position.liquidation_price),
+        "leverage": dec(position.leverage),
+    }
+
+
+def table(positions: Sequence[Position], accounts: dict[str, AccountConfig]) -> str:
+    """A plain-text table; numbers right-aligned, exactly as the venue sent them."""
+    rows: list[tuple[str, ...]] = []
+    for p in _sorted(positions):
+        account = accounts.get(p.key.account)
+        rows.append((
+            p.key.venue.label,
+            p.key.account,
+            account.environment.value.upper() if account else "?",
+            p.key.symbol,
+            p.side.value,
+            fmt(p.quantity),
+            fmt(p.entry_price),
+            fmt(p.mark_price),
+            fmt(p.unrealised_pnl),
+        ))
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(COLUMNS)]
+
+    def line(cells: Sequence[str]) -> str:
+        out = [cell.rjust(w) if name in _NUMERIC else cell.ljust(w)
+               for cell, w, name in zip(cells, widths, COLUMNS, strict=True)]
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(COLUMNS), *(line(r) for r in rows)])
+
+
+async def _list(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> int:
+    def select(accounts: list[AccountConfig]) -> list[AccountConfig]:
+        return select_accounts(accounts, names=ns.account, venue=ns.venue)
+
+    async with connected(ns, deps, select, allow_partial=True) as conn:
+        return _print(ns, conn)
+
+
+def _print(ns: argparse.Namespace, conn: Connection) -> int:
+    accounts = {a.name: a for a in conn.accounts}
+    positions = [p for p in conn.desk.positions.values() if p.key.account in accounts]
+    for name, why in conn.failures.items():
+        err(f"{PROG}: {name}: could not connect: {why}")
+    if ns.json:
+        emit_json({
+            "demo": conn.demo,
+            "accounts": [
+                {"name": a.name, "venue": a.venue.value, "environment": a.environment.value,
+                 "connected": a.name not in conn.failures, "error": conn.failures.get(a.name)}
+                for a in conn.accounts
+            ],
+            "positions": [position_dict(p, accounts.get(p.key.account))
+                          for p in _sorted(positions)],
+        })
+    else:
+        print(table(positions, accounts))
+        n = len(positions)
+        ok = len(conn.accounts) - len(conn.failures)
+        summary = (f"{n} open position{'s' if n != 1 else ''} on {ok} account"
+                   f"{'s' if ok != 1 else ''}")
+        if conn.failures:
+            summary += f"; {len(conn.failures)} account(s) could not connect"
+        print(summary)
+        sys.stdout.flush()
+    return EXIT_CONNECTION_FAILED if conn.failures else EXIT_FLAT
+
+
+def main(argv: Sequence[str], *, deps: Deps | None = None) -> int:
+    ns = parse_args(build_parser(), argv)
+    if isinstance(ns, int):
+        return ns
+    d = deps or Deps()
+
+    async def command(interrupt: Interrupt) -> int:
+        try:
+            return await _list(ns, d, interrupt)
+        except (UsageError, ConnectFailed, *JOURNAL_ERRORS) as exc:
+            return fail(PROG, exc, ns.json)
+        except asyncio.CancelledError:
+            interrupt.interrupted(PROG)
+            raise
+
+    return run(command)
