@@ -52,6 +52,20 @@ from cli.common import (
     select_accounts,
     wait_for,
 )
+from core.closecheck import (
+    FieldError,
+    FieldName,
+    check_close_on_trigger,
+    check_limit_close,
+    check_limit_with_trigger,
+    check_partial_close,
+    check_price,
+    check_quantity,
+    check_time_in_force,
+    check_trigger_close,
+    check_trigger_event,
+    default_time_in_force,
+)
 from core.desk import (
     AlreadyPending,
     CloseIntent,
@@ -131,94 +145,67 @@ class CloseArgs:
     reason: str | None = None
 
 
-def _why(caps: Capabilities, control: str, default: str) -> str:
-    return caps.reasons.get(control) or default
+# The options that carry each field, for wording a core.closecheck refusal.
+_OPTIONS: dict[FieldName, str] = {
+    "quantity": "--qty", "limit_price": "--price", "trigger_price": "--trigger-price",
+    "trigger_event": "--trigger-event", "close_on_trigger": "--close-on-trigger",
+    "time_in_force": "--tif",
+}
 
 
-def _check_price(option: str, value: Decimal, inst: Instrument | None, venue: str) -> None:
-    if inst is None:
-        return
-    if not inst.on_tick(value):
-        raise UsageError(f"{option} {fmt(value)} must be a multiple of the tick size "
-                         f"{fmt(inst.tick_size)}")
-    if inst.min_price is not None and value < inst.min_price:
-        raise UsageError(f"{option} {fmt(value)} is below {venue}'s minimum price "
-                         f"{fmt(inst.min_price)}")
-    if inst.max_price is not None and value > inst.max_price:
-        raise UsageError(f"{option} {fmt(value)} is above {venue}'s maximum price "
-                         f"{fmt(inst.max_price)}")
+def _usage(exc: FieldError, venue: str) -> UsageError:
+    """The dialog's refusal, said with the option's name ("--qty 41 is more than ...")."""
+    option = _OPTIONS[exc.field]
+    if exc.rule == "limit_with_trigger":
+        return UsageError(f"--price can't be combined with --trigger-price on {venue}: "
+                          f"{exc.detail}; drop one of the two")
+    subject = f"{option} {exc.value}" if exc.value else option
+    return UsageError(f"{subject}{':' if exc.capability else ''} {exc.detail}")
 
 
 def build_request(position: Position, caps: Capabilities, inst: Instrument | None,
                   args: CloseArgs) -> CloseRequest:
     """The request the close dialog would build from the same input, or UsageError naming the
-    option at fault: the same checks (size, lot, min/max, tick, price bounds) and the venue's
-    capabilities. Sends nothing."""
-    key = position.key
-    venue = key.venue.label
+    option at fault: the same rules (core.closecheck), except that a number off the lot or tick
+    is refused rather than rounded, since nobody sees "will send X" here. Sends nothing."""
+    try:
+        return _build(position, caps, inst, args)
+    except FieldError as exc:
+        raise _usage(exc, position.key.venue.label) from None
+
+
+def _build(position: Position, caps: Capabilities, inst: Instrument | None,
+           args: CloseArgs) -> CloseRequest:
+    venue = position.key.venue.label
     qty = args.quantity
     if qty is not None:
-        if qty > position.quantity:
-            raise UsageError(f"--qty {fmt(qty)} is more than the position size "
-                             f"{fmt(position.quantity)}")
-        partial = qty < position.quantity
-        if partial and not caps.partial_close:
-            raise UsageError("--qty: " + _why(caps, "quantity",
-                                              f"{venue} closes only the whole position"))
-        if inst is not None and not inst.on_lot(qty):
-            raise UsageError(f"--qty {fmt(qty)} must be a multiple of the lot size "
-                             f"{fmt(inst.lot_size)}")
-        # The venue's min/max bind a partial close; a full close is sized by the position, and
-        # stops are exempt (QFEX order-types docs), as in the dialog.
-        if inst is not None and partial and args.trigger_price is None:
-            if inst.min_quantity is not None and qty < inst.min_quantity:
-                raise UsageError(f"--qty {fmt(qty)} is below {venue}'s minimum "
-                                 f"{fmt(inst.min_quantity)} for {key.symbol}; close more, or "
-                                 "close all")
-            if inst.max_quantity is not None and qty > inst.max_quantity:
-                raise UsageError(f"--qty {fmt(qty)} is above {venue}'s maximum "
-                                 f"{fmt(inst.max_quantity)} per order for {key.symbol}")
+        if qty < position.quantity:
+            check_partial_close(caps, venue)
+        qty = check_quantity(qty, position, inst, full_close=caps.full_close,
+                             stop=args.trigger_price is not None, round_to_lot=False)
     if args.price is not None:
-        if not caps.limit_close:
-            raise UsageError("--price: " + _why(caps, "limit_price",
-                                                f"{venue} closes at market only"))
-        _check_price("--price", args.price, inst, venue)
+        check_limit_close(caps, venue)
+        check_price("limit_price", args.price, position, inst, round_to_tick=False)
     trigger: Trigger | None = None
     if args.trigger_price is not None:
-        if not caps.trigger_close:
-            raise UsageError("--trigger-price: " + _why(caps, "trigger",
-                                                        f"{venue} has no trigger closes"))
-        _check_price("--trigger-price", args.trigger_price, inst, venue)
+        check_trigger_close(caps, venue)
+        check_price("trigger_price", args.trigger_price, position, inst, round_to_tick=False)
         event = args.trigger_event or TriggerEvent.MARK
-        if event not in caps.trigger_events:
-            raise UsageError(f"--trigger-event {event.label.lower()}: " + _why(
-                caps, "trigger_event",
-                f"{venue} triggers on {', '.join(e.label.lower() for e in caps.trigger_events)}"
-                " only"))
-        if args.close_on_trigger and not caps.close_on_trigger:
-            raise UsageError("--close-on-trigger: " + _why(
-                caps, "close_on_trigger", f"{venue} has no close-on-trigger option"))
-        if args.price is not None and not caps.limit_with_trigger:
-            raise UsageError(
-                f"--price can't be combined with --trigger-price on {venue}: "
-                + _why(caps, "limit_with_trigger", "a triggered close executes at market")
-                + "; drop one of the two")
+        check_trigger_event(caps, venue, event)
+        if args.close_on_trigger:
+            check_close_on_trigger(caps, venue)
+        if args.price is not None:
+            check_limit_with_trigger(caps, venue)
         trigger = Trigger(args.trigger_price, event, args.close_on_trigger)
     tif: TimeInForce | None = None
     if args.tif is not None:
-        if not caps.time_in_force:
-            raise UsageError("--tif: " + _why(caps, "time_in_force",
-                                              f"{venue} takes no time in force for closes"))
-        if args.tif not in caps.time_in_force:
-            raise UsageError(f"--tif {args.tif.value}: {venue} takes "
-                             f"{' or '.join(t.value for t in caps.time_in_force)}")
+        check_time_in_force(caps, venue, args.tif)
         tif = args.tif
-    elif args.price is not None and caps.time_in_force:
-        tif = TimeInForce.GTC if TimeInForce.GTC in caps.time_in_force \
-            else caps.time_in_force[0]
+    elif args.price is not None:
+        tif = default_time_in_force(caps)
     full = qty is None or (qty == position.quantity and caps.full_close)
     return CloseRequest(
-        key=key,
+        key=position.key,
         position_side=position.side,
         position_quantity=position.quantity,
         quantity=None if full else qty,

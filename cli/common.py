@@ -31,17 +31,17 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import sqlite3
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from core.accounts import credentials_for
+from core.closecheck import FieldError, parse_plain_decimal
 from core.desk import Desk, DeskEvent
 from core.flatten import (
     EXIT_BAD_ARGUMENTS,
@@ -109,7 +109,6 @@ DEFAULT_CONNECT_TIMEOUT = 20.0
 # a table without them reads "?" where the user expects a price. A venue that never sends one
 # costs this much once.
 MARKS_TIMEOUT = 2.0
-_PLAIN_DECIMAL = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")  # ASCII digits only
 NO_TTY = "refusing to act without --yes: standard input is not a terminal"
 
 
@@ -144,27 +143,14 @@ def dec(value: Decimal | None) -> str | None:
 
 
 def plain_decimal(option: str) -> Callable[[str], Decimal]:
-    """An argparse type: a positive plain decimal ("12", "0.5"), as the close dialog takes it.
-
-    No thousands separators, signs, exponents, NaN or Infinity: the number sent must be exactly
-    the one typed, and "1,000.5" could mean two different numbers.
-    """
+    """An argparse type: a positive plain decimal ("12", "0.5"), exactly as the close dialog
+    takes it (core.closecheck), refused in the dialog's words under the option's name."""
 
     def parse(text: str) -> Decimal:
-        text = text.strip()
-        if text.startswith("-") and _PLAIN_DECIMAL.fullmatch(text[1:]):
-            raise argparse.ArgumentTypeError(f"{option} must be greater than zero")
-        if not _PLAIN_DECIMAL.fullmatch(text):
-            raise argparse.ArgumentTypeError(
-                f"{option} must be a plain decimal number such as 1.25 (digits and one point; "
-                f"no commas, spaces, signs or exponents), not {text!r}")
         try:
-            value = Decimal(text)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid input
-            raise argparse.ArgumentTypeError(f"{option} is not a number: {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{option} must be greater than zero")
-        return value
+            return parse_plain_decimal(text, "quantity")  # the field only names the message
+        except FieldError as exc:
+            raise argparse.ArgumentTypeError(f"{option} {exc.detail}") from None
 
     parse.__name__ = option  # argparse names the type in some messages
     return parse

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import html
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
-from typing import Literal
+from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
@@ -57,6 +55,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.closecheck import (
+    EVENT_ORDER,
+    FieldError,
+    FieldName,
+    PriceField,
+    capability_reason,
+    check_limit_with_trigger,
+    check_price,
+    check_quantity,
+    leftover_dust,
+    parse_plain_decimal,
+    round_quantity,
+    round_trigger_price,
+)
 from core.desk import AlreadyPending, PositionChanged
 from core.model import (
     Capabilities,
@@ -96,17 +108,9 @@ Submit = Callable[[CloseRequest], Awaitable[object]]
 Preview = Callable[[CloseRequest], str]
 Guard = Callable[[CloseRequest], None]  # raises PositionChanged (Desk.check)
 DataAge = Callable[[], float | None]  # seconds since venue data vouched for the row
-FieldName = Literal["quantity", "limit_price", "trigger_price"]
 
 PRESETS = (25, 50, 75, 100)
 REASON_MAX = 200  # a reason or ticket id, journaled with every record of the close
-_PLAIN_DECIMAL = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")  # ASCII digits only
-_FIELD_LABELS: dict[FieldName, str] = {
-    "quantity": "Quantity",
-    "limit_price": "Limit price",
-    "trigger_price": "Trigger price",
-}
-_EVENT_ORDER = (TriggerEvent.MARK, TriggerEvent.INDEX, TriggerEvent.LAST)
 _TIF_LABELS = {
     TimeInForce.GTC: "GTC — rest until filled",
     TimeInForce.IOC: "IOC — fill now, cancel the rest",
@@ -120,44 +124,6 @@ CLOSE_ON_TRIGGER_NOTE = (
 # price we show is a moment old. Two ticks, or 0.05 % of the price, whichever is wider.
 _NEAR_TICKS = 2
 _NEAR_FRACTION = Decimal("0.0005")
-
-
-class FieldError(ValueError):
-    def __init__(self, field: FieldName, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def parse_plain_decimal(text: str, field: FieldName) -> Decimal:
-    """A positive plain decimal ("12", "0.5", "1200.25"); anything else is refused by name.
-
-    No thousands separators, signs, exponents, NaN or Infinity: the number sent must be exactly
-    the one the user read, and "1,000.5" could mean two different numbers.
-    """
-    label = _FIELD_LABELS[field]
-    text = text.strip()
-    if text.startswith("-") and _PLAIN_DECIMAL.fullmatch(text[1:]):
-        raise FieldError(field, f"{label} must be greater than zero.")
-    if not _PLAIN_DECIMAL.fullmatch(text):
-        raise FieldError(
-            field,
-            f"{label} must be a plain decimal number such as 1.25 — digits and one point, "
-            "no commas, spaces, signs or exponents.",
-        )
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid input
-        raise FieldError(field, f"{label} is not a number.") from exc
-    if value <= 0:
-        raise FieldError(field, f"{label} must be greater than zero.")
-    return value
-
-
-def _to_tick(value: Decimal, tick: Decimal | None, rounding: str) -> Decimal:
-    if tick is None or tick <= 0:
-        return value
-    return (value / tick).to_integral_value(rounding=rounding) * tick
 
 
 def describe_request(request: CloseRequest) -> str:
@@ -667,14 +633,14 @@ class CloseDialog(QDialog):
         caps = self.caps
         venue = self.position.key.venue.label
         if not caps.partial_close:
-            why = caps.why_not("quantity") or f"{venue} closes only the whole position"
+            why = capability_reason(caps, "quantity", venue)
             for w in (self.quantityInput, *self.presetButtons.values()):
                 w.setEnabled(False)
                 w.setToolTip(why)
             self._base_tips[self.quantityInput] = why
         if not caps.limit_close:
             self.limitPriceInput.setEnabled(False)
-            why = caps.why_not("limit_price") or f"{venue} closes at market only"
+            why = capability_reason(caps, "limit_price", venue)
             self.limitPriceInput.setToolTip(why)
             self._base_tips[self.limitPriceInput] = why
         for tif in caps.time_in_force:
@@ -686,15 +652,15 @@ class CloseDialog(QDialog):
             self.timeInForceInput.addItem("Venue default")
         if not caps.trigger_close:
             self.triggerPriceInput.setEnabled(False)
-            why = caps.why_not("trigger") or f"{venue} has no trigger closes"
+            why = capability_reason(caps, "trigger", venue)
             self.triggerPriceInput.setToolTip(why)
             self._base_tips[self.triggerPriceInput] = why
-        for event in _EVENT_ORDER:
+        for event in EVENT_ORDER:
             if event in caps.trigger_events:
                 self.triggerEventInput.addItem(f"{event.label} price", event.value)
         if not caps.close_on_trigger:
             self.closeOnTriggerInput.setToolTip(
-                caps.why_not("close_on_trigger") or f"{venue} has no close-on-trigger option"
+                capability_reason(caps, "close_on_trigger", venue)
             )
         self._update_dependent_controls()
 
@@ -707,9 +673,7 @@ class CloseDialog(QDialog):
         idle = not self._busy and not self._flat
 
         if not caps.time_in_force:
-            tif_ok, tif_tip = False, caps.reasons.get(
-                "time_in_force", f"{venue} takes no time in force for closes"
-            )
+            tif_ok, tif_tip = False, capability_reason(caps, "time_in_force", venue)
         elif not has_limit:
             tif_ok, tif_tip = False, "Time in force applies to limit closes only"
         else:
@@ -719,7 +683,7 @@ class CloseDialog(QDialog):
 
         events = self.triggerEventInput.count()
         if not caps.trigger_close:
-            ev_ok, ev_tip = False, caps.why_not("trigger") or f"{venue} has no trigger closes"
+            ev_ok, ev_tip = False, capability_reason(caps, "trigger", venue)
         elif events <= 1:
             only = self.triggerEventInput.itemText(0).lower() if events else "no"
             ev_ok, ev_tip = False, caps.why_not("trigger_event") or (
@@ -734,7 +698,7 @@ class CloseDialog(QDialog):
 
         if not caps.close_on_trigger:
             cot_ok = False
-            cot_tip = caps.why_not("close_on_trigger") or f"{venue} has no close-on-trigger option"
+            cot_tip = capability_reason(caps, "close_on_trigger", venue)
         elif not has_trigger:
             cot_ok, cot_tip = False, "Set a trigger price first"
         else:
@@ -831,7 +795,8 @@ class CloseDialog(QDialog):
 
     # ------------------------------------------------------------------ validation
     def check(self) -> _Checked:
-        """Parse every field; return the request, or the error of each bad field."""
+        """Parse every field; return the request, or the error of each bad field (the rules
+        are core.closecheck's, shared with ``closeout close``)."""
         errors: dict[FieldName, str] = {}
         rounded: dict[FieldName, Decimal] = {}
         pos = self.position
@@ -840,116 +805,52 @@ class CloseDialog(QDialog):
         dust: Decimal | None = None
 
         quantity: Decimal | None = None
+        typed: Decimal | None = None
         try:
             typed = parse_plain_decimal(self.quantityInput.text(), "quantity") \
                 if self.quantityInput.text().strip() else None
             if typed is None:
                 raise FieldError("quantity", "Quantity is required.")
-            if typed > pos.quantity:
-                raise FieldError(
-                    "quantity",
-                    f"Quantity {fmt_decimal(typed)} is more than the position size "
-                    f"{fmt_decimal(pos.quantity)}.",
-                )
-            quantity = typed
-            full_close = typed == pos.quantity and self.caps.full_close
-            # A full close sends no quantity (the venue sizes it), so only a partial one is
-            # rounded to the lot.
-            if inst is not None and not full_close and not inst.on_lot(typed):
-                quantity = inst.round_quantity(typed)  # down: never close more than typed
-                if quantity <= 0:
-                    raise FieldError(
-                        "quantity",
-                        f"Quantity {fmt_decimal(typed)} is less than one lot "
-                        f"({fmt_decimal(inst.lot_size)}); nothing can be sent.",
-                    )
+            quantity = check_quantity(
+                typed, pos, inst, full_close=self.caps.full_close,
+                stop=bool(self.triggerPriceInput.text().strip()))
+            if quantity != typed:
                 rounded["quantity"] = quantity
-            # The venue's min/max quantity bind a partial close; a full close is sized by the
-            # position itself, and stops are exempt (QFEX order-types docs).
-            has_trigger = bool(self.triggerPriceInput.text().strip())
-            if inst is not None and quantity < pos.quantity and not has_trigger:
-                if inst.min_quantity is not None and quantity < inst.min_quantity:
-                    raise FieldError(
-                        "quantity",
-                        f"Quantity {fmt_decimal(quantity)} is below {venue}'s minimum "
-                        f"{fmt_decimal(inst.min_quantity)} for {pos.key.symbol}; close more, "
-                        "or close all.",
-                    )
-                if inst.max_quantity is not None and quantity > inst.max_quantity:
-                    raise FieldError(
-                        "quantity",
-                        f"Quantity {fmt_decimal(quantity)} is above {venue}'s maximum "
-                        f"{fmt_decimal(inst.max_quantity)} per order for {pos.key.symbol}.",
-                    )
-            left = pos.quantity - quantity
-            if (inst is not None and inst.min_quantity is not None
-                    and 0 < left < inst.min_quantity):
-                dust = left
+            dust = leftover_dust(pos, quantity, inst)
         except FieldError as exc:
             errors[exc.field] = exc.message
             quantity = None
+            # The size refused is the rounded one: show it beside the field too.
+            sent = round_quantity(typed, inst) if typed is not None else None
+            if exc.rule in ("min", "max") and sent is not None and sent != typed:
+                rounded["quantity"] = sent
 
-        # A limit rounds away from the book: a sell up, a buy down, so it is never worse than
-        # typed. A trigger rounds to the nearest tick (either way it is a stop, not a price).
-        selling = pos.side.closing_side.value == "SELL"
         limit: Decimal | None = None
         trigger_price: Decimal | None = None
-        for name, edit in (("limit_price", self.limitPriceInput),
-                           ("trigger_price", self.triggerPriceInput)):
-            field: FieldName = "limit_price" if name == "limit_price" else "trigger_price"
+        prices: tuple[tuple[PriceField, QLineEdit], ...] = (
+            ("limit_price", self.limitPriceInput), ("trigger_price", self.triggerPriceInput))
+        for field, edit in prices:
             text = edit.text().strip()
             if not text or not edit.isEnabled():
                 continue
             try:
                 typed_price = parse_plain_decimal(text, field)
-                value = typed_price
-                if inst is not None and not inst.on_tick(typed_price):
-                    if field == "limit_price":
-                        value = _to_tick(typed_price, inst.tick_size,
-                                         ROUND_CEILING if selling else ROUND_FLOOR)
-                    else:
-                        value = inst.round_price(typed_price)
-                    if value <= 0:
-                        raise FieldError(
-                            field,
-                            f"{_FIELD_LABELS[field]} {fmt_decimal(typed_price)} is less than "
-                            f"one tick ({fmt_decimal(inst.tick_size)}).",
-                        )
-                    rounded[field] = value
-                if inst is not None and inst.min_price is not None and value < inst.min_price:
-                    raise FieldError(
-                        field,
-                        f"{_FIELD_LABELS[field]} {fmt_decimal(value)} is below {venue}'s "
-                        f"minimum price {fmt_decimal(inst.min_price)}.",
-                    )
-                if inst is not None and inst.max_price is not None and value > inst.max_price:
-                    raise FieldError(
-                        field,
-                        f"{_FIELD_LABELS[field]} {fmt_decimal(value)} is above {venue}'s "
-                        f"maximum price {fmt_decimal(inst.max_price)}.",
-                    )
+                value = check_price(field, typed_price, pos, inst)
             except FieldError as exc:
                 errors[exc.field] = exc.message
-                rounded.pop(exc.field, None)
                 continue
+            if value != typed_price:
+                rounded[field] = value
             if field == "limit_price":
                 limit = value
             else:
                 trigger_price = value
 
-        if (
-            limit is not None
-            and self.triggerPriceInput.text().strip()
-            and not self.caps.limit_with_trigger
-        ):
-            why = self.caps.reasons.get(
-                "limit_with_trigger", "a triggered close executes at market"
-            )
-            errors.setdefault(
-                "limit_price",
-                f"Limit price can't be combined with a trigger on {venue}: {why}. "
-                "Clear one of the two.",
-            )
+        if limit is not None and self.triggerPriceInput.text().strip():
+            try:
+                check_limit_with_trigger(self.caps, venue)
+            except FieldError as exc:
+                errors.setdefault(exc.field, exc.message)
 
         if errors or quantity is None:
             return _Checked(None, errors, rounded, dust)
@@ -1089,7 +990,7 @@ class CloseDialog(QDialog):
             self.triggerWarning.setVisible(False)
             return
         parts = []
-        for event in _EVENT_ORDER:
+        for event in EVENT_ORDER:
             if event in self.caps.trigger_events or event is TriggerEvent.MARK:
                 ref = self._reference(event)
                 parts.append(f"{event.label} {fmt_decimal(ref) or '—'}")
@@ -1108,7 +1009,7 @@ class CloseDialog(QDialog):
         except FieldError:
             price = None
         if price is not None and self.instrument is not None:
-            price = self.instrument.round_price(price)
+            price = round_trigger_price(price, self.instrument)
         warning, tone = "", ""
         if price is None:
             self.triggerHint.setText(base)
@@ -1294,9 +1195,7 @@ class CloseDialog(QDialog):
             typed = parse_plain_decimal(self.quantityInput.text(), "quantity")
         except FieldError:
             return None
-        if self.instrument is not None:
-            typed = self.instrument.round_quantity(typed)
-        return typed
+        return round_quantity(typed, self.instrument)
 
     def _fresh(self, request: CloseRequest) -> bool:
         """The freshness guard: re-read the position from the live book. False (and the

@@ -319,6 +319,8 @@ async def test_rounding_shows_will_send_and_sends_exactly_that(qtbot: QtBot) -> 
         assert "SELL 2.00 AAPL-USD (part) at limit 400.01 GTC" in dialog.summaryLine.text()
 
         await send(qtbot, dialog)
+        # the frame is written when the task ends; the venue logs it a moment later
+        await until(lambda: len(rig.closes(Venue.QFEX)) == 1, what="the frame at the venue")
         [sent] = rig.closes(Venue.QFEX)
         params = frame(sent)["params"]
         assert (params["quantity"], params["price"]) == (D("2.00"), D("400.01"))
@@ -631,6 +633,8 @@ async def test_qfex_preview_is_the_frame_the_venue_receives(qtbot: QtBot) -> Non
         dialog.limitPriceInput.setText("400")
         preview = dialog.previewText.toPlainText()
         await send(qtbot, dialog)
+        # the frame is written when the task ends; the venue logs it a moment later
+        await until(lambda: len(rig.closes(Venue.QFEX)) == 1, what="the frame at the venue")
         [sent] = rig.closes(Venue.QFEX)
         assert sent.body == preview  # an add_order frame carries nothing to redact
 
