@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 
 from core.flatten import FlattenPlan, ItemState, Outcome, Phase, PlanItem
@@ -28,6 +28,7 @@ from gui.models import (
     env_label,
     fmt_decimal,
 )
+from gui.tablemodel import ColumnsModel
 
 __all__ = [
     "OUTCOME_WORDS",
@@ -160,11 +161,13 @@ def _missing_texts(key: PositionKey) -> tuple[str, ...]:
             "Not open: nothing to send")
 
 
-class PlanModel(QAbstractTableModel):
+class PlanModel(ColumnsModel):
     """Every position a plan would close, then the selected keys it found no longer open.
 
     Read-only: a plan never changes once built, so a new plan is a model reset.
     """
+
+    COLUMNS = PlanColumn
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -205,27 +208,10 @@ class PlanModel(QAbstractTableModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._texts)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(PlanColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(PlanColumn):
-            return None
-        col = PlanColumn(section)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col.numeric else _LEFT
+    def header_extra(self, col: Any, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and col is PlanColumn.CANCELS:
             return "Resting reduce-only closes and triggers cancelled before the close is sent"
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()
@@ -326,12 +312,14 @@ def _item_texts(state: ItemState, env: Environment | None) -> tuple[str, ...]:
             fmt_decimal(qty), state_text(state), _sent_text(state), _detail(state))
 
 
-class RunModel(QAbstractTableModel):
+class RunModel(ColumnsModel):
     """One row per plan item, in plan order: its phase while the plan runs, then its outcome.
 
     ``update`` takes core's ItemState as it arrives (on the loop thread) and emits
     ``dataChanged`` for the changed cells of that row only.
     """
+
+    COLUMNS = ItemColumn
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -398,28 +386,14 @@ class RunModel(QAbstractTableModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._keys)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(ItemColumn)
+    def column_is_numeric(self, col: Any) -> bool:
+        return col is ItemColumn.QUANTITY
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(ItemColumn):
-            return None
-        col = ItemColumn(section)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col is ItemColumn.QUANTITY else _LEFT
+    def header_extra(self, col: Any, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and col is ItemColumn.SENT:
             return ("sent: a close of this plan went to the venue; joined: a close already in "
                     "flight was followed instead")
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()

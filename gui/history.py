@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QModelIndex,
     QObject,
@@ -45,6 +44,7 @@ from PySide6.QtWidgets import (
 
 from core.journal import Journal, JournalFilter, JournalRecord
 from gui.bridge import TaskTracker
+from gui.tablemodel import ColumnsModel
 
 __all__ = [
     "PAGE_SIZE",
@@ -145,12 +145,14 @@ def _cell(r: JournalRecord, col: HistoryColumn) -> str:
     return text if len(text) <= PAYLOAD_CHARS else text[: PAYLOAD_CHARS - 1] + "…"
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(ColumnsModel):
     """Journal records matching a filter, newest first; see the module docstring.
 
     ``pages_fetched`` counts the keyset queries made for older pages since the last reset (the
     first page included), so a test can see that nothing was loaded whole.
     """
+
+    COLUMNS = HistoryColumn
 
     def __init__(
         self,
@@ -260,25 +262,9 @@ class HistoryModel(QAbstractTableModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._records)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HistoryColumn)
+    def column_is_numeric(self, col: Any) -> bool:
+        return col in _NUMERIC
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(HistoryColumn):
-            return None
-        col = HistoryColumn(section)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col in _NUMERIC else _LEFT
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._records):

@@ -19,7 +19,6 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -48,6 +47,7 @@ from core.model import (
     WorkingKind,
     WorkingOrder,
 )
+from gui.tablemodel import ColumnsModel
 
 __all__ = [
     "BUTTON_ROLE",
@@ -414,7 +414,7 @@ def _position_cells(
     return values, texts
 
 
-class PositionsModel(QAbstractTableModel):
+class PositionsModel(ColumnsModel):
     """One row per open position, keyed by PositionKey.
 
     ``queue_upsert`` is the high-rate path (every repricing): updates are coalesced per key and
@@ -431,6 +431,8 @@ class PositionsModel(QAbstractTableModel):
     banner over the whole row when a full close is still open at the venue. ``flash`` lights
     the Close cell for a moment, to show which close a second click joined.
     """
+
+    COLUMNS = PositionColumn
 
     def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
         super().__init__(parent)
@@ -753,27 +755,10 @@ class PositionsModel(QAbstractTableModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._keys)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(PositionColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(PositionColumn):
-            return None
-        col = PositionColumn(section)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col.numeric else _LEFT
+    def header_extra(self, col: Any, role: int) -> Any:
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return col.title or "Close"
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._keys):
@@ -1095,13 +1080,15 @@ def _working_texts(o: WorkingOrder) -> tuple[str, ...]:
     )
 
 
-class WorkingOrdersModel(QAbstractTableModel):
+class WorkingOrdersModel(ColumnsModel):
     """Orders resting at the venues (limit closes and triggers), one row per (account, order id).
 
     Rows come and go with the desk's WorkingOrder / WorkingOrderRemoved events; the Cancel
     button's state (``set_cancelling`` ...) lives here because only the GUI knows a click
     happened before the desk's cancel task runs.
     """
+
+    COLUMNS = WorkingColumn
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -1238,27 +1225,10 @@ class WorkingOrdersModel(QAbstractTableModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._idents)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(WorkingColumn)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(WorkingColumn):
-            return None
-        col = WorkingColumn(section)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col.numeric else _LEFT
+    def header_extra(self, col: Any, role: int) -> Any:
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return col.title or "Cancel"
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._idents):
@@ -1529,13 +1499,15 @@ def _ids(order_id: str | None, client_order_id: str | None) -> str:
 _TONES = {"good": PROFIT, "bad": LOSS, "warn": WARN}
 
 
-class LogModel(QAbstractTableModel):
+class LogModel(ColumnsModel):
     """Append-only log lines, appended in coalesced batches.
 
     Memory is capped at ``max_rows``. Past the cap the oldest lines are trimmed (10 % at a time,
     so trimming is rare) and a note row at the top says how many; nothing is dropped silently,
     and every line is in the journal anyway.
     """
+
+    COLUMNS = LogColumn
 
     def __init__(
         self,
@@ -1635,25 +1607,9 @@ class LogModel(QAbstractTableModel):
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._offset + len(self._entries)
 
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(LogColumn)
+    def column_is_numeric(self, col: Any) -> bool:
+        return col in _NUMERIC_LOG_COLUMNS
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(LogColumn):
-            return None
-        col = LogColumn(section)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col in _NUMERIC_LOG_COLUMNS else _LEFT
-        return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def is_note(self, row: int) -> bool:
         return self._trimmed > 0 and row == 0
