@@ -53,6 +53,8 @@ from core.venue import (
     CloseRejected,
     Credentials,
     EventSink,
+    Prepared,
+    Restamped,
     SessionClosed,
     VenueSession,
 )
@@ -345,7 +347,7 @@ class Desk:
         return None
 
     def preview(self, request: CloseRequest) -> str:
-        return self._sessions[request.key.account].preview_close(request)
+        return self._sessions[request.key.account].prepare_close(request).redacted
 
     def health(self, account: str) -> SessionHealth:
         session = self._sessions.get(account)
@@ -386,10 +388,17 @@ class Desk:
              order.client_order_id},
             **ctx,
         )
-        self._journal("request", session.preview_cancel(order), **ctx)
+        try:
+            prepared = session.prepare_cancel(order)
+        except CancelRejected as exc:
+            self._cancelling.discard(order.ident)
+            self._journal("cancel_result", {"ok": False, "message": str(exc),
+                                            "code": exc.code}, **ctx)
+            raise
+        self._journal("request", prepared.redacted, **ctx)
         started = time.perf_counter()
         try:
-            await session.cancel_order(order)
+            await session.cancel(prepared, restamped=self._restamp_recorder(ctx))
         except SessionClosed as exc:
             self._journal("cancel_result", {"ok": False, "message": str(exc)}, **ctx)
             raise CancelRejected(f"not connected; nothing was sent ({exc})") from exc
@@ -435,6 +444,7 @@ class Desk:
         if session is None:
             raise CloseRejected(f"account {request.key.account!r} is not configured")
         self.check(request)
+        prepared = session.prepare_close(request)  # refuses bad input before any record
         intent = CloseIntent(id=new_client_order_id("intent"), request=request)
         self._intents[intent.id] = intent
         self._by_client_id[request.client_order_id] = intent
@@ -466,11 +476,11 @@ class Desk:
             },
             **ctx,
         )
-        self._journal("request", session.preview_close(request), **ctx)
+        self._journal("request", prepared.redacted, **ctx)
         self._emit(IntentChanged(intent))
         intent.sent_at = time.perf_counter()
         try:
-            await session.send_close(request)
+            await session.send(prepared, restamped=self._restamp_recorder(ctx))
         except SessionClosed as exc:
             self._settle(intent, IntentState.REJECTED, f"not connected; nothing was sent ({exc})")
             raise CloseRejected(intent.message) from exc
@@ -487,6 +497,16 @@ class Desk:
                 raise CloseRejected(intent.message, code=exc.code) from exc
             raise
         return intent
+
+    def _restamp_recorder(self, ctx: Mapping[str, Any]) -> Restamped:
+        """Journal a request the session had to build again after a wait, before it is sent:
+        the last ``request`` record of an intent is always the one that went out."""
+
+        def record(prepared: Prepared, why: str) -> None:
+            self._journal("request_restamped", {"why": why}, **ctx)
+            self._journal("request", prepared.redacted, **ctx)
+
+        return record
 
     def _settle(self, intent: CloseIntent, state: IntentState, message: str, raw: str = "") -> None:
         intent.state = state

@@ -31,13 +31,50 @@ __all__ = [
     "Credentials",
     "EventSink",
     "InsecureEndpoint",
+    "Prepared",
+    "PreparedCancel",
+    "PreparedClose",
     "ReconnectPolicy",
+    "Restamped",
     "SessionClosed",
     "VenueSession",
     "check_endpoint",
 ]
 
 EventSink = Callable[[SessionEvent], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """One request built and signed once. ``send`` writes exactly ``wire`` (with ``headers``
+    for REST), so what the journal records as ``redacted`` is what went out.
+
+    ``redacted`` is ``wire`` with keys and signatures masked, and nothing else changed.
+    ``target`` is the REST path or the socket the frame goes to. ``stamped_ms`` is the venue
+    clock time stamped into a signed body, if any, so a session can tell when a wait made it
+    stale.
+    """
+
+    redacted: str
+    wire: bytes = field(repr=False)
+    target: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    stamped_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedClose(Prepared):
+    request: CloseRequest
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedCancel(Prepared):
+    order: WorkingOrder
+
+
+# Called with the request that replaces a prepared one (and why) before its bytes are written:
+# a wait (rate gate, 429) outlived the signed timestamp, so the session built it again.
+Restamped = Callable[[Prepared, str], None]
 
 
 class CloseRejected(Exception):
@@ -181,6 +218,29 @@ class VenueSession(abc.ABC):
     @abc.abstractmethod
     async def stop(self) -> None:
         """Close every connection and cancel background tasks. Idempotent."""
+
+    def prepare_close(self, request: CloseRequest) -> PreparedClose:
+        """Build and sign the close once: the exact bytes ``send`` will write, and their
+        redacted text for the dialog's preview and the journal. Raises ``CloseRejected`` for a
+        request the venue cannot take (nothing is sent)."""
+        text = self.preview_close(request)
+        return PreparedClose(redacted=text, wire=text.encode(), request=request)
+
+    async def send(self, prepared: PreparedClose, *, restamped: Restamped | None = None) -> None:
+        """Write ``prepared.wire`` once; never retried. If a wait makes the signed request
+        stale, the session builds it again and calls ``restamped`` with the new one, before
+        writing it. Outcomes arrive as ``OrderUpdate`` events; raises as ``send_close``."""
+        await self.send_close(prepared.request)
+
+    def prepare_cancel(self, order: WorkingOrder) -> PreparedCancel:
+        """Build and sign a cancel once; raises ``CancelRejected`` if it cannot be built."""
+        text = self.preview_cancel(order)
+        return PreparedCancel(redacted=text, wire=text.encode(), order=order)
+
+    async def cancel(self, prepared: PreparedCancel, *, restamped: Restamped | None = None) -> None:
+        """Write ``prepared.wire`` once and wait for the venue's answer; raises as
+        ``cancel_order``."""
+        await self.cancel_order(prepared.order)
 
     @abc.abstractmethod
     async def send_close(self, request: CloseRequest) -> None:

@@ -1,0 +1,103 @@
+"""The one reconnecting loop every venue connection runs under.
+
+A session opens its first connection itself (so ``start()`` can fail loudly), then hands it to
+:func:`reconnecting` and reads each connection the loop yields until it ends::
+
+    async for ws in reconnecting(open_ws, policy, classify, clock=clock, first=ws):
+        await read_until_closed(ws)
+
+When the body returns, the loop waits out the next backoff delay and opens again. ``classify``
+decides whether a failed open is worth retrying; a fatal one ends the loop by raising
+:class:`LinkFailed`. Backoff restarts from ``policy.initial`` after a connection that stayed up
+for ``policy.healthy_after`` seconds of the injected clock, so one flap after hours of health
+does not inherit the last outage's long delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TypeVar
+
+from core.venue import ReconnectPolicy
+
+__all__ = ["LinkFailed", "Verdict", "reconnecting"]
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C")
+
+
+class Verdict(enum.Enum):
+    RETRY = "retry"
+    FATAL = "fatal"
+
+
+class LinkFailed(Exception):
+    """Opening failed in a way retrying cannot fix (for example refused credentials)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause) or type(cause).__name__)
+        self.cause = cause
+
+
+async def reconnecting(
+    open_connection: Callable[[], Awaitable[C]],
+    policy: ReconnectPolicy,
+    classify: Callable[[BaseException], Verdict],
+    *,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    first: C | None = None,
+    on_attempt: Callable[[], None] | None = None,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+) -> AsyncIterator[C]:
+    """Yield one open connection after another, forever, until cancelled or fatal.
+
+    ``on_attempt`` runs before each reconnect attempt; ``on_retry(exc, delay)`` after each
+    failed one that will be retried. If ``classify`` itself raises, that bug is logged with
+    its traceback and the attempt is retried, so reconnecting never stops silently.
+    """
+    delays = policy.delays()
+    connection = first
+    while True:
+        if connection is None:
+            connection = await _open_with_backoff(
+                open_connection, delays, classify, sleep, on_attempt, on_retry
+            )
+        opened_at = clock()
+        yield connection
+        connection = None
+        if clock() - opened_at >= policy.healthy_after:
+            delays = policy.delays()
+
+
+async def _open_with_backoff(
+    open_connection: Callable[[], Awaitable[C]],
+    delays: Iterator[float],
+    classify: Callable[[BaseException], Verdict],
+    sleep: Callable[[float], Awaitable[None]],
+    on_attempt: Callable[[], None] | None,
+    on_retry: Callable[[BaseException, float], None] | None,
+) -> C:
+    delay = next(delays)
+    while True:
+        await sleep(delay)
+        if on_attempt is not None:
+            on_attempt()
+        try:
+            return await open_connection()
+        except Exception as exc:
+            try:
+                verdict = classify(exc)
+            except Exception:
+                log.exception("reconnect: classifying %r failed", exc)
+                verdict = Verdict.RETRY
+            if verdict is Verdict.FATAL:
+                raise LinkFailed(exc) from exc
+            delay = next(delays)
+            if on_retry is not None:
+                on_retry(exc, delay)
+
