@@ -219,6 +219,10 @@ class VenueSession(abc.ABC):
     async def stop(self) -> None:
         """Close every connection and cancel background tasks. Idempotent."""
 
+    # The four methods below the prepared ones are the contract being replaced: a session
+    # implements either prepare_close/send/prepare_cancel/cancel or, until it moves, the old
+    # send_close/preview_close/cancel_order/preview_cancel.
+
     def prepare_close(self, request: CloseRequest) -> PreparedClose:
         """Build and sign the close once: the exact bytes ``send`` will write, and their
         redacted text for the dialog's preview and the journal. Raises ``CloseRejected`` for a
@@ -242,7 +246,6 @@ class VenueSession(abc.ABC):
         ``cancel_order``."""
         await self.cancel_order(prepared.order)
 
-    @abc.abstractmethod
     async def send_close(self, request: CloseRequest) -> None:
         """Put exactly one close on the wire, once. Never retries.
 
@@ -251,21 +254,22 @@ class VenueSession(abc.ABC):
         ``CloseRejected`` when the request is refused before reaching the venue (validation)
         or by a REST reply, and ``SessionClosed`` when not connected (nothing was sent).
         """
+        raise NotImplementedError("superseded by prepare_*/send/cancel")
 
-    @abc.abstractmethod
     def preview_close(self, request: CloseRequest) -> str:
         """The exact request ``send_close`` would put on the wire, with keys and signatures
         redacted, for the dialog and the journal."""
+        raise NotImplementedError("superseded by prepare_*/send/cancel")
 
-    @abc.abstractmethod
     async def cancel_order(self, order: WorkingOrder) -> None:
         """Cancel one resting order once (never retried). Returns when the venue confirmed it;
         the removal also arrives as a ``WorkingOrderRemoved`` event. Raises ``CancelRejected``
         when refused and ``SessionClosed`` when not connected (nothing was sent)."""
+        raise NotImplementedError("superseded by prepare_*/send/cancel")
 
-    @abc.abstractmethod
     def preview_cancel(self, order: WorkingOrder) -> str:
         """The exact cancel request, redacted, for the journal."""
+        raise NotImplementedError("superseded by prepare_*/send/cancel")
 
     @abc.abstractmethod
     async def refresh_orders(self) -> None:
