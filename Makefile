@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check core gui cli tests bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy core cli
+	$(VENV)/bin/mypy core cli gui
 
 test: lint typecheck
 	QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST_TIMEOUT) \
