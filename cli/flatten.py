@@ -3,7 +3,8 @@
 Build the plan from the live book, print it with every exact (redacted) request, confirm once
 by typing the plan's word (``FLATTEN``, or ``FLATTEN LIVE`` when a LIVE account is in it), run
 it concurrently with one progress line per item change on standard error, print the report and
-exit with its code (the table in ``core.flatten``; 130 after Ctrl-C).
+exit with its code (the table in ``core.flatten.report``; 130 after Ctrl-C). The text is
+``cli.flatten_text``'s.
 
 Ctrl-C while it runs stops sending (``FlattenRun.cancel``), names the closes already sent and
 follows them to the end; a second Ctrl-C quits at once, naming what was sent.
@@ -41,6 +42,7 @@ from cli.common import (
     select_accounts,
     venue_arg,
 )
+from cli.flatten_text import plan_text, report_text
 from core.flatten import (
     FlattenPlan,
     FlattenRun,
@@ -149,9 +151,9 @@ async def _flatten(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> 
                                "report": None}
         asking = not (ns.yes or ns.dry_run) and bool(plan.items)
         if not ns.json:
-            print(plan.to_text(), flush=True)
+            print(plan_text(plan), flush=True)
         elif asking:
-            err(plan.to_text())
+            err(plan_text(plan))
 
         def finish(code: int, message: str, **extra: Any) -> int:
             doc.update(extra)
@@ -210,7 +212,7 @@ async def _flatten(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> 
         interrupted = run_.cancelled and interrupt.presses > 0
         code = EXIT_INTERRUPTED if interrupted else report.exit_code
         if not ns.json:
-            print(report.to_text(), flush=True)
+            print(report_text(report), flush=True)
             if report.retry_keys and not interrupted:
                 print("Run the same command again to flatten what is left: a new plan, built "
                       "from the live book.")

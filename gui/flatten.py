@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cli.flatten_text import report_text
 from core.flatten import (
     FlattenPlan,
     FlattenReport,
@@ -257,7 +258,7 @@ def report_headline(report: FlattenReport) -> tuple[str, str]:
 
 def export_report(report: FlattenReport, path: Path) -> Path:
     """Write the report to ``path``: JSON for a ``.json`` file, the text form otherwise."""
-    text = report.to_json() if path.suffix.lower() == ".json" else report.to_text()
+    text = report.to_json() if path.suffix.lower() == ".json" else report_text(report)
     path.write_text(text + "\n", encoding="utf-8")
     return path
 

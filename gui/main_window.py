@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 
 from core.accounts import credentials_for
 from core.desk import AlreadyPending, CancelPending, CloseIntent, Desk, IntentState
+from core.desk.freshness import AccountFreshness
 from core.journal import Journal
 from core.model import (
     CloseRequest,
@@ -253,8 +254,7 @@ class MainWindow(QMainWindow):
         self.keyboardHelp: QDialog | None = None
         self._clock = clock  # time.monotonic: the clock of SessionHealth.last_message_at
         self._wall = wall_clock
-        self._outage: dict[str, float] = {}  # account -> wall time its connection went down
-        self._silent: dict[str, float] = {}  # account -> wall time of the last message heard
+        self.freshness = AccountFreshness()  # since when each account may be out of date
         self._health_failed: set[str] = set()
         self._cancels: dict[tuple[str, str], asyncio.Task[None]] = {}  # one per order, at most
         self._build(secrets_problem)
@@ -547,10 +547,9 @@ class MainWindow(QMainWindow):
         for name, account in self.desk.accounts.items():
             self.set_account_environment(name, account.environment)
             state = self.desk.connection_state(name)
-            if state is not ConnectionState.CONNECTED:
-                self._outage[name] = self._wall()
+            self.freshness.connection(name, state, self._wall())
             self.connectionStrip.set_state(
-                name, account.venue, state, since=self._outage.get(name)
+                name, account.venue, state, since=self.freshness.outage_since(name)
             )
         self.positions_model.upsert_many(self.desk.positions.values())
         for order in self.desk.working_orders.values():
@@ -697,8 +696,7 @@ class MainWindow(QMainWindow):
         self._forget_needs_secret(name)
         self.connectionStrip.remove(name)
         self.healthStrip.remove(name)
-        self._outage.pop(name, None)
-        self._silent.pop(name, None)
+        self.freshness.forget(name)
         self.set_account_environment(name, None)
         self.positions_model.set_stale(name, None)
         self.working_model.set_stale(name, None)
@@ -811,13 +809,10 @@ class MainWindow(QMainWindow):
         config = self.desk.accounts.get(name)
         if config is not None:
             self.set_account_environment(name, config.environment)
-        if event.state is ConnectionState.CONNECTED:
-            self._outage.pop(name, None)
-            self._silent.pop(name, None)
-        else:  # DISCONNECTED, CONNECTING (a retry) and FAILED: the outage began at the first
-            self._outage.setdefault(name, event.at)
+        self.freshness.connection(name, event.state, event.at)
         self.connectionStrip.set_state(
-            name, event.venue, event.state, event.message, since=self._outage.get(name)
+            name, event.venue, event.state, event.message,
+            since=self.freshness.outage_since(name),
         )
         self._refresh_health_of(name, self._clock())
         self._refresh_stale(name)
@@ -835,11 +830,8 @@ class MainWindow(QMainWindow):
         venue = self._venue_of(account)
         if venue is None:
             return None
-        if (since := self._outage.get(account)) is not None:
-            return stale_text(venue, "disconnected", since)
-        if (since := self._silent.get(account)) is not None:
-            return stale_text(venue, "silent", since)
-        return None
+        stale = self.freshness.stale(account)
+        return None if stale is None else stale_text(venue, stale.what, stale.since)
 
     def _refresh_stale(self, account: str) -> None:
         reason = self.stale_reason(account)
@@ -858,29 +850,10 @@ class MainWindow(QMainWindow):
         self._refresh_row_ages(healths)
 
     def _refresh_row_ages(self, healths: dict[str, SessionHealth]) -> None:
-        """Mark the rows whose venue data is older than the stale threshold ("stale 12 s").
-
-        A connected session that spoke within the threshold vouches for all its rows (it would
-        have carried any change), so only the accounts that did not are looked at row by row.
-        Ages are on time.monotonic(), the clock of ``Position.received_at``.
-        """
-        threshold = self.preferences.stale_after_s
-        now = time.monotonic()
-        quiet: set[str] = set()
-        for name in self.desk.accounts:
-            h = healths.get(name)
-            fresh = (h is not None and h.connected and h.last_message_at is not None
-                     and now - h.last_message_at <= threshold)
-            if not fresh:
-                quiet.add(name)
-        ages: dict[PositionKey, float] = {}
-        if quiet:
-            for key in self.desk.positions:
-                if key.account in quiet:
-                    age = self.desk.data_age(key, now)
-                    if age is not None and age > threshold:
-                        ages[key] = age
-        self.positions_model.set_row_ages(ages)
+        """Mark the rows whose venue data is older than the stale threshold ("stale 12 s"); the
+        desk decides which (ages on time.monotonic(), the clock of ``Position.received_at``)."""
+        self.positions_model.set_row_ages(
+            self.desk.stale_rows(self.preferences.stale_after_s, healths, time.monotonic()))
 
     def _refresh_health_of(self, account: str, now: float) -> SessionHealth | None:
         badge = self.connectionStrip.badges.get(account)
@@ -896,11 +869,7 @@ class MainWindow(QMainWindow):
         badge.set_health(health, now)
         if account in self.desk.accounts:
             self.healthStrip.update_account(account, badge.venue, badge.state, health, now)
-        last = health.last_message_at
-        if not badge.stale or last is None:
-            self._silent.pop(account, None)
-        elif account not in self._silent:
-            self._silent[account] = self._wall() - (now - last)
+        self.freshness.health(account, badge.state, health, now, self._wall())
         return health
 
     def _update_count(self, *_: object) -> None:
@@ -1046,8 +1015,7 @@ class MainWindow(QMainWindow):
         return self.desk.data_age(key)
 
     def _stale_age(self, key: PositionKey) -> float | None:
-        age = self.desk.data_age(key)
-        return age if age is not None and age > self.preferences.stale_after_s else None
+        return self.desk.stale_age(key, self.preferences.stale_after_s)
 
     def request_close(self, key: PositionKey) -> CloseDialog | None:
         """Open the close dialog for a row (its button, or Enter on it)."""

@@ -4,9 +4,9 @@ health strip.
 Health thresholds (the strip under the header, one panel per account; amber, then red):
 
 * last message: amber once a connected venue has said nothing for longer than its keep-alive
-  allows (:func:`silence_limit`: 1.5 keep-alive periods, and at least 2 s over one, so a merely
-  late ping does not flicker), red past 3 keep-alive periods; the state then reads "stale" even
-  though the socket is open;
+  allows (``core.desk.freshness.silence_limit``: 1.5 keep-alive periods, and at least 2 s over
+  one, so a merely late ping does not flicker), red past 3 keep-alive periods; the state then
+  reads "stale" even though the socket is open;
 * REST round trip: amber from 500 ms, red from 2 s;
 * clock skew (venue minus ours): amber beyond ±500 ms, red beyond ±2 s (Everstrike refuses a
   request whose timestamp is off by more than its receive window, 5 s by default);
@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.desk.freshness import silence_limit, silent_for
 from core.model import ConnectionState, Environment, PositionKey, SessionHealth, Venue
 from gui.models import (
     BUTTON_ROLE,
@@ -543,13 +544,6 @@ SILENCE_RED_FACTOR = 3.0  # silent for this many keep-alive periods: red
 SKEW_NOTABLE_MS = 50.0  # a smaller clock skew is noise: it stays in the tooltip, off the badge
 
 
-def silence_limit(keepalive_s: float) -> float:
-    """How long a connected venue may say nothing before its numbers count as stale: one and a
-    half keep-alive periods and at least two seconds over one, so a merely late ping does not
-    make the badge flicker."""
-    return max(keepalive_s * 1.5, keepalive_s + 2.0)
-
-
 def fmt_skew(ms: float) -> str:
     """Venue clock minus ours: "+120 ms" means the venue is ahead."""
     return f"{round(ms):+d} ms"
@@ -651,11 +645,7 @@ class ConnectionBadge(QWidget):
         """Fresh health figures; ``now`` is time.monotonic(), the clock of last_message_at."""
         self.health = health
         self._health_now = now
-        self.silent_for = None
-        if health.keepalive_s is not None and health.last_message_at is not None:
-            quiet = now - health.last_message_at
-            if quiet > silence_limit(health.keepalive_s):
-                self.silent_for = quiet
+        self.silent_for = silent_for(health, now)
         self._render()
 
     def health_lines(self) -> list[str]:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from cli.flatten_text import report_text
 from core.demo import EVERSTRIKE_DEMO_ACCOUNT, QFEX_DEMO_ACCOUNT, demo_accounts
 from core.desk import Desk
 from core.flatten import (
@@ -225,7 +226,7 @@ async def test_a_live_account_needs_flatten_live_typed(qtbot: QtBot, qapp: QAppl
         qtbot.mouseClick(dialog.executeButton, LEFT)  # the typed word was the confirmation
         assert dialog.task is not None
         await dialog.task
-        assert dialog.report is not None and dialog.report.all_flat, dialog.report.to_text()
+        assert dialog.report is not None and dialog.report.all_flat, report_text(dialog.report)
         assert len(app.closes(Venue.QFEX)) == len(app.closes(Venue.EVERSTRIKE)) == 1
 
 
@@ -262,7 +263,7 @@ async def test_selected_rows_plan_confirm_progress_report(
             lambda tl, br, roles: changes.append((tl.row(), tl.column(), br.row(), br.column())))
         report = await confirm_and_run(qtbot, dialog)
 
-        assert report.all_flat, report.to_text()
+        assert report.all_flat, report_text(report)
         assert dialog.pages.currentWidget() is dialog.reportPage
         assert dialog.reportPage.objectName() == "flattenReport"
         assert dialog.progressPage.objectName() == "flattenProgress"
@@ -329,7 +330,7 @@ async def test_a_plan_with_resting_orders_cancels_them_first(
             detail.index('"close_position"')
 
         report = await confirm_and_run(qtbot, dialog)
-        assert report.all_flat, report.to_text()
+        assert report.all_flat, report_text(report)
         assert desk.working_orders == {}
         assert {o for i in report.items for o in i.cancelled_orders} == resting
 
@@ -501,7 +502,7 @@ async def test_retry_after_a_forced_rejection_is_a_new_confirmed_plan(
         assert len(app.closes(Venue.QFEX)) == 2  # the retry itself sent nothing yet
 
         again = await confirm_and_run(qtbot, second)  # confirmed again, once
-        assert again.all_flat, again.to_text()
+        assert again.all_flat, report_text(again)
         msft_closes = [r for r in app.closes(Venue.QFEX) if "MSFT-USD" in r.body]
         assert len(msft_closes) == 2  # the rejected one and the retry: never resent by itself
         assert MSFT not in app.desk.positions
@@ -619,7 +620,7 @@ def test_export_writes_json_or_text(tmp_path: Path) -> None:
     assert parsed["totals"] == {"closed_verified_flat": 1, "rejected": 1}
     assert [i["outcome"] for i in parsed["items"]] == ["closed_verified_flat", "rejected"]
     as_text = export_report(report, tmp_path / "r.txt").read_text(encoding="utf-8")
-    assert as_text == report.to_text() + "\n"
+    assert as_text == report_text(report) + "\n"
     assert "rejected: The venue's margin check failed" in as_text
     assert report_totals_text(report) == "1 closed and verified flat · 1 rejected"
     assert report_headline(report) == ("1 of 2 positions flat — 1 still need attention.", "bad")

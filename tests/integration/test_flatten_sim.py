@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.flatten_text import report_text
 from core.desk import Desk
 from core.flatten import (
     DEFAULT_CONCURRENCY,
@@ -137,7 +138,7 @@ async def test_flatten_200_positions_across_both_venues_concurrently(bare_sim: S
         assert len(plan.items) == 200 and plan.requires_typed_confirmation
         report = await execute(desk, plan).wait()
 
-        assert report.all_flat and report.exit_code == EXIT_FLAT, report.to_text()
+        assert report.all_flat and report.exit_code == EXIT_FLAT, report_text(report)
         assert report.totals[Outcome.CLOSED_VERIFIED_FLAT] == 200
         assert desk.positions == {}
     assert open_at_sim(sim, "qfex") == {} and open_at_sim(sim, "everstrike") == {}
@@ -209,7 +210,7 @@ async def test_resting_orders_are_cancelled_before_the_close_reaches_the_venue(
         assert by[PositionKey("rq", Venue.QFEX, "TSLA-USD")].cancels == ()
         report = await execute(desk, plan).wait()
 
-        assert report.all_flat, report.to_text()
+        assert report.all_flat, report_text(report)
         assert desk.working_orders == {}
         items = {i.key: i for i in report.items}
         assert set(items[aapl].cancelled_orders) | set(items[eth].cancelled_orders) == \
@@ -266,15 +267,15 @@ async def test_a_rejection_and_residuals_are_reported_and_retried(bare_sim: Simu
             "NVDA-USD": Outcome.CLOSED_VERIFIED_FLAT,
             "USD_ETH_PERP": Outcome.RESIDUAL,
             "USD_SOL_PERP": Outcome.CLOSED_VERIFIED_FLAT,
-        }, report.to_text()
+        }, report_text(report)
         assert "margin" in by["AAPL-USD"].message.lower()
         assert by["TSLA-USD"].residual == D(7) and by["TSLA-USD"].filled == D(5)
         assert by["USD_ETH_PERP"].residual == D("2.5") and by["USD_ETH_PERP"].filled == D(1)
         assert report.exit_code == EXIT_REJECTED
         parsed = json.loads(report.to_json())
         assert parsed["totals"] == {"closed_verified_flat": 2, "residual": 2, "rejected": 1}
-        assert "residual 7" in report.to_text() and "2 can be retried" not in report.to_text()
-        assert "3 can be retried as a new plan" in report.to_text()
+        assert "residual 7" in report_text(report) and "2 can be retried" not in report_text(report)
+        assert "3 can be retried as a new plan" in report_text(report)
 
         retry = report.retry_plan(desk)
         assert retry.id != plan.id and retry.retry_of == plan.id
@@ -286,7 +287,7 @@ async def test_a_rejection_and_residuals_are_reported_and_retried(bare_sim: Simu
         set_liquidity(sim, "qfex", "TSLA-USD", D(500))
         set_liquidity(sim, "everstrike", "USD_ETH_PERP", D(100))
         again = await execute(desk, retry).wait()
-        assert again.all_flat and again.exit_code == EXIT_FLAT, again.to_text()
+        assert again.all_flat and again.exit_code == EXIT_FLAT, report_text(again)
         assert desk.positions == {}
     assert open_at_sim(sim, "qfex") == {} and open_at_sim(sim, "everstrike") == {}
 
@@ -326,7 +327,7 @@ async def test_cancel_in_the_middle_of_a_plan(bare_sim: Simulator, journal: Jour
                 assert item.outcome is Outcome.CANCELLED_BEFORE_SEND, item
                 assert item.key in desk.positions  # untouched
         assert report.exit_code == EXIT_NOT_DONE
-        assert "Stopped by the user: 4 close(s) had been sent" in report.to_text()
+        assert "Stopped by the user: 4 close(s) had been sent" in report_text(report)
         assert len(desk.positions) == 20 - 4
 
     # Only the sent closes ever reached the simulator.

@@ -466,5 +466,5 @@ def test_data_age_uses_the_newest_venue_word() -> None:
     desk = Desk()
     old = position()
     object.__setattr__(old, "received_at", _time.monotonic() - 60)
-    desk._book[KEY] = old
+    desk._book.positions[KEY] = old
     assert desk.data_age(KEY) is not None and desk.data_age(KEY) > 59  # type: ignore[operator]

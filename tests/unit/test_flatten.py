@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from cli.flatten_text import plan_text, report_text
 from core.desk import Desk
 from core.flatten import (
     CONFIRM_WORD,
@@ -330,7 +331,7 @@ async def test_plan_lists_mechanism_request_and_the_resting_orders_it_cancels_fi
     assert [c["order_id"] for c in items["AAPL-USD"]["cancels"]] == ["lim-1", "trg-1"]
     assert items["AAPL-USD"]["quantity"] == "10"
     json.loads(plan.to_json())
-    text = plan.to_text()
+    text = plan_text(plan)
     assert "CANCEL lim-1" in text and "CLOSE AAPL-USD ALL" in text and "TICKET-42" in text
     assert sent_nothing(world)
     await desk.stop()
@@ -534,7 +535,7 @@ async def test_rejected_refused_residual_and_unknown_are_reported(world: World,
     assert parsed["totals"] == {"closed_verified_flat": 1, "residual": 1, "rejected": 2,
                                 "unknown": 1}
     assert {i["symbol"]: i["outcome"] for i in parsed["items"]}["NVDA-USD"] == "residual"
-    text = report.to_text()
+    text = report_text(report)
     assert plan.id in text and "residual 2" in text and "rejected: " in text
     (saved,) = [p for k, r, p in records(journal) if k == "flatten_report"]
     assert saved["plan_id"] == plan.id and saved["totals"] == parsed["totals"]
@@ -593,7 +594,7 @@ async def test_cancel_stops_new_requests_and_says_which_were_sent(
     assert ("cancel", "lim-5") not in world.log  # a resting cancel is a new request too
     assert len(world.sessions["qa"].sent) == 2
     assert report.exit_code == EXIT_NOT_DONE
-    assert "Stopped by the user" in report.to_text()
+    assert "Stopped by the user" in report_text(report)
     (rec,) = [p for k, _, p in records(journal) if k == "flatten_cancel"]
     assert sorted(rec["sent"]) == ["qa/qfex/S0-USD", "qa/qfex/S1-USD"]
     assert run.cancel() == already  # a second cancel changes nothing

@@ -1,0 +1,32 @@
+"""The desk: accounts to sessions, the positions book, close intents, freshness and event
+fan-out. ``desk.py`` is the facade; ``book.py``, ``intents.py`` and ``freshness.py`` its parts.
+"""
+
+from core.desk.book import PositionUpserted
+from core.desk.desk import (
+    CancelPending,
+    Desk,
+    DeskEvent,
+    Listener,
+    SessionFactory,
+    default_session_factory,
+    with_quantity,
+)
+from core.desk.freshness import PositionChanged
+from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, IntentState
+
+__all__ = [
+    "AlreadyPending",
+    "CancelPending",
+    "CloseIntent",
+    "Desk",
+    "DeskEvent",
+    "IntentChanged",
+    "IntentState",
+    "Listener",
+    "PositionChanged",
+    "PositionUpserted",
+    "SessionFactory",
+    "default_session_factory",
+    "with_quantity",
+]

@@ -1,0 +1,73 @@
+"""Flatten: close many positions at once, as a plan that is previewed, confirmed, run
+concurrently and reported.
+
+Support staff are asked to "flatten this account" or "everything on this venue, now". Forty
+clicks are too slow and a panic button is a fat-finger hazard, so flatten is four steps, each an
+API the GUI and the CLI share:
+
+1. ``build_plan(desk, scope, reason=...)`` (``plan.py``) lists every position it would close,
+   with the mechanism, the exact redacted request and the resting orders it cancels first.
+2. Confirmation (``plan.py``): ``plan.requires_typed_confirmation``, ``plan.confirms(text)``.
+3. ``execute(desk, plan)`` (``run.py``) runs every item concurrently and verifies each from
+   venue data; ``run.cancel()`` stops sending new requests.
+4. ``await run.wait()`` gives a :class:`FlattenReport` (``report.py``): outcomes, totals,
+   ``retry_plan(desk)`` and the exit-code table.
+
+How plans and reports read as text is the CLI's and the window's business (``cli/`` and
+``gui/``); this package only gives them data.
+"""
+
+from core.flatten.plan import (
+    CONFIRM_WORD,
+    CONFIRM_WORD_LIVE,
+    DEFAULT_CONCURRENCY,
+    FlattenPlan,
+    FlattenScope,
+    PlanAlreadyRun,
+    PlanError,
+    PlanItem,
+    ScopeKind,
+    build_plan,
+)
+from core.flatten.report import (
+    EXIT_BAD_ARGUMENTS,
+    EXIT_CONNECTION_FAILED,
+    EXIT_FLAT,
+    EXIT_NOT_DONE,
+    EXIT_REJECTED,
+    EXIT_RESIDUAL,
+    EXIT_UNKNOWN,
+    FlattenReport,
+    ItemState,
+    Outcome,
+    Phase,
+    exit_code,
+)
+from core.flatten.run import FlattenRun, execute
+
+__all__ = [
+    "CONFIRM_WORD",
+    "CONFIRM_WORD_LIVE",
+    "DEFAULT_CONCURRENCY",
+    "EXIT_BAD_ARGUMENTS",
+    "EXIT_CONNECTION_FAILED",
+    "EXIT_FLAT",
+    "EXIT_NOT_DONE",
+    "EXIT_REJECTED",
+    "EXIT_RESIDUAL",
+    "EXIT_UNKNOWN",
+    "FlattenPlan",
+    "FlattenReport",
+    "FlattenRun",
+    "FlattenScope",
+    "ItemState",
+    "Outcome",
+    "Phase",
+    "PlanAlreadyRun",
+    "PlanError",
+    "PlanItem",
+    "ScopeKind",
+    "build_plan",
+    "execute",
+    "exit_code",
+]
