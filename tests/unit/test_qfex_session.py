@@ -312,6 +312,16 @@ class FakeVenue:
         return port
 
 
+
+async def send(session: QfexSession, request: CloseRequest) -> None:
+    """Build the close once and send exactly that, as the desk does."""
+    await session.send(session.prepare_close(request))
+
+
+async def cancel(session: QfexSession, order: WorkingOrder) -> None:
+    await session.cancel(session.prepare_cancel(order))
+
+
 class Recorder:
     """The session's sink; tests await the events they expect instead of sleeping."""
 
@@ -566,10 +576,10 @@ async def test_full_close_is_written_once_and_reported(venue: FakeVenue) -> None
     await session.start()
     try:
         request = close("co-full")
-        assert session.preview_close(request) == (
+        assert session.prepare_close(request).redacted == (
             '{"type":"close_position","params":{"symbol":"AAPL-USD","client_order_id":"co-full"}}'
         )
-        await session.send_close(request)
+        await send(session, request)
         filled = await sink.wait_for(is_order("co-full", OrderStatus.FILLED))
         assert filled.final and filled.filled == D(2)
         assert [u.status for u in sink.orders("co-full")] == [OrderStatus.ACK, OrderStatus.FILLED]
@@ -579,7 +589,7 @@ async def test_full_close_is_written_once_and_reported(venue: FakeVenue) -> None
              "params": {"symbol": "AAPL-USD", "client_order_id": "co-full"}}
         ]
         with pytest.raises(CloseRejected, match="never resent"):
-            await session.send_close(request)
+            await send(session, request)
         assert venue.count("close_position") == 1
     finally:
         await session.stop()
@@ -592,7 +602,7 @@ async def test_reply_without_client_id_is_matched_to_the_pending_close(venue: Fa
     session = make_session(venue, sink)
     await session.start()
     try:
-        await session.send_close(close("co-fifo"))
+        await send(session, close("co-fifo"))
         filled = await sink.wait_for(is_order("co-fifo", OrderStatus.FILLED))
         assert filled.order_id == "oid-1"
     finally:
@@ -607,7 +617,7 @@ async def test_trigger_close_uses_the_market_data_mark(venue: FakeVenue) -> None
     try:
         request = close("co-stop", trigger=Trigger(D("190")))
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate))
-        await session.send_close(request)
+        await send(session, request)
         await sink.wait_for(is_order("co-stop", OrderStatus.FILLED))
         (frame,) = [f for f in venue.frames if f["type"] == "add_order"]
         assert frame["params"]["order_type"] == "STOP_LOSS"
@@ -624,14 +634,14 @@ async def test_invalid_close_is_rejected_before_the_wire(venue: FakeVenue) -> No
     await session.start()
     try:
         with pytest.raises(CloseRejected) as info:
-            await session.send_close(close("co-bad", quantity=D("0.55")))  # lot is 0.1
+            await send(session, close("co-bad", quantity=D("0.55")))  # lot is 0.1
         assert info.value.code == "quantity"
         with pytest.raises(CloseRejected) as info:
-            await session.send_close(close("co-trig", trigger=Trigger(D("190"))))
+            await send(session, close("co-trig", trigger=Trigger(D("190"))))
         assert info.value.code == "trigger"  # no mark yet
         assert venue.count("add_order") == 0
         # a refused request was not sent, so its id may still be used
-        await session.send_close(close("co-bad", quantity=D("0.5")))
+        await send(session, close("co-bad", quantity=D("0.5")))
         await sink.wait_for(is_order("co-bad", OrderStatus.FILLED))
         assert venue.count("add_order") == 1
     finally:
@@ -645,7 +655,7 @@ async def test_err_frame_rejects_the_matching_close(venue: FakeVenue) -> None:
     session = make_session(venue, sink)
     await session.start()
     try:
-        await session.send_close(close("co-err"))
+        await send(session, close("co-err"))
         rejected = await sink.wait_for(is_order("co-err", OrderStatus.REJECTED))
         assert rejected.final and rejected.raw_status == "InvalidOrder"
         assert rejected.symbol == "AAPL-USD"
@@ -658,12 +668,12 @@ async def test_err_frame_rejects_the_matching_close(venue: FakeVenue) -> None:
 async def test_send_close_when_not_connected(venue: FakeVenue) -> None:
     session = make_session(venue, Recorder())
     with pytest.raises(SessionClosed):
-        await session.send_close(close("co-early"))
+        await send(session, close("co-early"))
     await session.start()
     await session.stop()
     await session.stop()  # idempotent
     with pytest.raises(SessionClosed):
-        await session.send_close(close("co-late"))
+        await send(session, close("co-late"))
     assert venue.count("close_position") == 0
 
 
@@ -732,7 +742,7 @@ async def test_close_in_flight_at_disconnect_is_unknown_and_never_resent(
     session = make_session(venue, sink)
     await session.start()
     try:
-        await session.send_close(close("co-lost"))
+        await send(session, close("co-lost"))
         unknown = await sink.wait_for(is_order("co-lost", OrderStatus.UNKNOWN))
         assert not unknown.final
         assert unknown.message == "Connection lost before the venue answered; not resent"
@@ -771,7 +781,7 @@ async def test_unknown_close_found_open_reports_its_real_state(venue: FakeVenue)
     session = make_session(venue, sink)
     await session.start()
     try:
-        await session.send_close(close("co-limit", limit_price=D("205")))
+        await send(session, close("co-limit", limit_price=D("205")))
         found = await sink.wait_for(is_order("co-limit", OrderStatus.ACK))
         assert found.order_id == "oid-9" and not found.final
         assert [u.status for u in sink.orders("co-limit")] == [
@@ -789,7 +799,7 @@ async def test_close_pending_at_stop_is_unknown(venue: FakeVenue) -> None:
     sink = Recorder()
     session = make_session(venue, sink)
     await session.start()
-    await session.send_close(close("co-pending"))
+    await send(session, close("co-pending"))
     await session.stop()
     (update,) = sink.orders("co-pending")
     assert update.status is OrderStatus.UNKNOWN
@@ -1001,8 +1011,8 @@ async def test_cancel_a_resting_limit(venue: FakeVenue) -> None:
     try:
         expected = ('{"type":"cancel_order","params":{"symbol":"AAPL-USD","order_id":"oid-L",'
                     '"cancel_order_id_type":"order_id"}}')
-        assert session.preview_cancel(LIMIT) == expected
-        await session.cancel_order(LIMIT)
+        assert session.prepare_cancel(LIMIT).redacted == expected
+        await cancel(session, LIMIT)
         assert [f for f in venue.frames if f["type"] == "cancel_order"] == [json.loads(expected)]
         removed = await sink.wait_for(is_removed("oid-L"))
         assert removed.reason == "cancelled"
@@ -1022,7 +1032,7 @@ async def test_cancel_of_an_order_already_gone(venue: FakeVenue) -> None:
     await session.start()
     try:
         with pytest.raises(CancelRejected, match="already gone: filled or cancelled") as info:
-            await session.cancel_order(LIMIT)
+            await cancel(session, LIMIT)
         assert str(info.value) == CANCEL_GONE and info.value.code == "NO_SUCH_ORDER"
         await sink.wait_for(is_removed("oid-L"))
         # The answer is about the cancel, not a close: no order update is shown for it.
@@ -1038,10 +1048,10 @@ async def test_cancel_a_resting_trigger(venue: FakeVenue) -> None:
     session = make_session(venue, sink)
     await session.start()
     try:
-        assert session.preview_cancel(STOP) == (
+        assert session.prepare_cancel(STOP).redacted == (
             '{"type":"cancel_stop_order","params":{"stop_order_id":"stop-S"}}'
         )
-        await session.cancel_order(STOP)
+        await cancel(session, STOP)
         assert (await sink.wait_for(is_removed("stop-S"))).reason == "cancelled"
         assert venue.count("cancel_stop_order") == 1 and venue.count("cancel_order") == 0
     finally:
@@ -1056,7 +1066,7 @@ async def test_trigger_cancel_refused_with_the_venue_words(venue: FakeVenue) -> 
     await session.start()
     try:
         with pytest.raises(CancelRejected) as info:
-            await session.cancel_order(STOP)
+            await cancel(session, STOP)
         assert str(info.value) == "The venue refused the order: no such stop order"
         assert info.value.code == "InvalidOrder"
         assert not [e for e in sink.events if isinstance(e, ProtocolError)]
@@ -1071,7 +1081,7 @@ async def test_limit_cancel_err_is_matched_by_the_echoed_order_id(venue: FakeVen
     await session.start()
     try:
         with pytest.raises(CancelRejected, match=r"refused a parameter.*bad symbol"):
-            await session.cancel_order(LIMIT)
+            await cancel(session, LIMIT)
     finally:
         await session.stop()
 
@@ -1088,12 +1098,12 @@ async def test_concurrent_cancels_are_matched_by_the_ids_in_the_replies(venue: F
     try:
         other = replace(LIMIT, order_id="oid-M")
         results = await asyncio.gather(
-            session.cancel_order(LIMIT), session.cancel_order(other), return_exceptions=True
+            cancel(session, LIMIT), cancel(session, other), return_exceptions=True
         )
         assert [type(r) for r in results] == [CancelRejected, CancelRejected]
         stop2 = replace(STOP, order_id="stop-T")
         venue.on_cancel_stop = "ack"
-        await asyncio.gather(session.cancel_order(STOP), session.cancel_order(stop2))
+        await asyncio.gather(cancel(session, STOP), cancel(session, stop2))
         sent = [f["params"] for f in venue.frames if f["type"].startswith("cancel")]
         assert [p.get("order_id") or p.get("stop_order_id") for p in sent] == [
             "oid-L", "oid-M", "stop-S", "stop-T"
@@ -1107,7 +1117,7 @@ async def test_a_second_cancel_joins_the_first(venue: FakeVenue) -> None:
     session = make_session(venue, Recorder())
     await session.start()
     try:
-        await asyncio.gather(session.cancel_order(LIMIT), session.cancel_order(LIMIT))
+        await asyncio.gather(cancel(session, LIMIT), cancel(session, LIMIT))
         assert venue.count("cancel_order") == 1
     finally:
         await session.stop()
@@ -1120,7 +1130,7 @@ async def test_unanswered_cancel_times_out_and_is_never_resent(venue: FakeVenue)
     await session.start()
     try:
         with pytest.raises(CancelRejected) as info:
-            await session.cancel_order(LIMIT)
+            await cancel(session, LIMIT)
         assert str(info.value) == CANCEL_NO_ANSWER == (
             "no answer; the order may still be working — refresh"
         )
@@ -1138,7 +1148,7 @@ async def test_cancel_in_flight_at_disconnect_is_not_resent(venue: FakeVenue) ->
     await session.start()
     try:
         with pytest.raises(CancelRejected) as info:
-            await session.cancel_order(LIMIT)
+            await cancel(session, LIMIT)
         assert str(info.value) == CANCEL_LOST
         await sink.wait_for(is_state(ConnectionState.CONNECTED), count=2)
         assert venue.count("cancel_order") == 1
@@ -1150,11 +1160,11 @@ async def test_cancel_in_flight_at_disconnect_is_not_resent(venue: FakeVenue) ->
 async def test_cancel_when_not_connected_sends_nothing(venue: FakeVenue) -> None:
     session = make_session(venue, Recorder())
     with pytest.raises(SessionClosed):
-        await session.cancel_order(LIMIT)
+        await cancel(session, LIMIT)
     await session.start()
     try:
         with pytest.raises(CancelRejected, match="does not belong"):
-            await session.cancel_order(replace(LIMIT, account="someone-else"))
+            await cancel(session, replace(LIMIT, account="someone-else"))
     finally:
         await session.stop()
     assert venue.count("cancel_order") == 0
@@ -1173,9 +1183,9 @@ async def test_every_trade_frame_pays_its_weight(venue: FakeVenue) -> None:
     session = make_session(venue, Recorder(), limiter=limiter)
     await session.start()
     try:
-        await session.send_close(close("co-w", quantity=D("0.5")))
-        await session.cancel_order(LIMIT)
-        await session.cancel_order(replace(STOP, order_id="stop-W"))
+        await send(session, close("co-w", quantity=D("0.5")))
+        await cancel(session, LIMIT)
+        await cancel(session, replace(STOP, order_id="stop-W"))
         await session.refresh_orders()
         assert limiter.weights == [weight_of(f) for f in venue.frames]
         assert {f["type"] for f in venue.frames} == {
@@ -1234,7 +1244,7 @@ async def test_rate_limited_close_is_rejected_backed_off_and_not_resent(venue: F
     session = make_session(venue, sink, limiter=limiter)
     await session.start()
     try:
-        await session.send_close(close("co-rl"))
+        await send(session, close("co-rl"))
         rejected = await sink.wait_for(is_order("co-rl", OrderStatus.REJECTED))
         assert rejected.final and rejected.raw_status == "RateLimited"
         assert rejected.message == RATE_LIMITED == (
@@ -1245,7 +1255,7 @@ async def test_rate_limited_close_is_rejected_backed_off_and_not_resent(venue: F
         assert session.health().rate_headroom == 0.0
         before = limiter.clock.now
         venue.on_close = "fill"
-        await session.send_close(close("co-after", quantity=D("0.5")))
+        await send(session, close("co-after", quantity=D("0.5")))
         assert limiter.clock.now - before >= 1.5  # it waited rather than being dropped
         await sink.wait_for(is_order("co-after", OrderStatus.FILLED))
         assert venue.count("close_position") == 1
@@ -1264,7 +1274,7 @@ async def test_rate_limited_without_a_hint_backs_off_by_the_configured_default(
     session = make_session(venue, sink, limiter=limiter, options={"rate_limited_backoff": "2"})
     await session.start()
     try:
-        await session.send_close(close("co-rl"))
+        await send(session, close("co-rl"))
         await sink.wait_for(is_order("co-rl", OrderStatus.REJECTED))
         assert limiter.penalised_until == pytest.approx(limiter.clock.now + 2)
     finally:
@@ -1280,7 +1290,7 @@ async def test_rate_limited_hint_is_capped_at_the_window(venue: FakeVenue) -> No
     session = make_session(venue, sink, limiter=limiter)
     await session.start()
     try:
-        await session.send_close(close("co-rl"))
+        await send(session, close("co-rl"))
         await sink.wait_for(is_order("co-rl", OrderStatus.REJECTED))
         assert limiter.penalised_until == pytest.approx(limiter.clock.now + 60)
     finally:
@@ -1295,7 +1305,7 @@ async def test_rate_limited_order_status_backs_off_too(venue: FakeVenue) -> None
     session = make_session(venue, sink, limiter=limiter)
     await session.start()
     try:
-        await session.send_close(close("co-rs"))
+        await send(session, close("co-rs"))
         rejected = await sink.wait_for(is_order("co-rs", OrderStatus.REJECTED))
         assert rejected.raw_status == "RATE_LIMITED" and rejected.message == RATE_LIMITED
         assert limiter.penalised_until == pytest.approx(limiter.clock.now + 1)
@@ -1311,7 +1321,7 @@ async def test_rate_limited_cancel_is_refused_and_not_resent(venue: FakeVenue) -
     await session.start()
     try:
         with pytest.raises(CancelRejected) as info:
-            await session.cancel_order(LIMIT)
+            await cancel(session, LIMIT)
         assert str(info.value) == RATE_LIMITED and info.value.code == "RateLimited"
         assert limiter.penalised_until == pytest.approx(limiter.clock.now + 1.5)
         assert venue.count("cancel_order") == 1
@@ -1383,7 +1393,7 @@ async def test_resting_close_gone_after_reconnect_is_looked_up(
     session = make_session(venue, sink)
     await session.start()
     try:
-        await session.send_close(close("co-rest", limit_price=D("205")))
+        await send(session, close("co-rest", limit_price=D("205")))
         await sink.wait_for(is_order("co-rest", OrderStatus.ACK))
         await venue.drop_trade()  # and the order finishes while we are away
         settled = await sink.wait_for(
