@@ -5,8 +5,9 @@ the machine asks for; the machine itself does no I/O and reads no clock (the ``r
 stamps on the events it builds come from ``core.model``'s own defaults, as in ``protocol``).
 
 Inputs: ``claim``/``release``/``sent`` for a close, ``cancel_sent``/``cancel_abandoned`` for a
-cancel, ``listing_asked``, ``receive`` for every parsed trade-socket event, ``connection_lost``,
-``connected`` (with the connect's order listing) and ``reconcile`` (after a reconnect).
+cancel, ``listing_asked``/``listing_abandoned``, ``receive`` for every parsed trade-socket
+event, ``connection_lost``, ``connected`` (with the connect's order listing) and ``reconcile``
+(with the listing of a reconnect).
 
 Outputs, drained by the session after each input:
 
@@ -293,6 +294,10 @@ class QfexOrders:
 
     def listing_asked(self) -> None:
         self.working.listing_asked()
+
+    def listing_abandoned(self) -> None:
+        """The listing asked for will never be read: the connect that asked for it failed."""
+        self.working.listing_done()
 
     def connected(self, listing: OrdersList | None) -> None:
         """A (re)connect read the venue's open orders (None: the venue refused the listing)."""

@@ -534,7 +534,7 @@ class QfexSession(VenueSession):
                 listing = await self._await_listing(ws)
             positions = await self._fetch_positions()
         except BaseException:
-            self._orders.connected(None)
+            self._orders.listing_abandoned()
             await ws.close()
             raise
         self._ws = ws
