@@ -19,7 +19,7 @@ from core.model import MarkUpdate, ProtocolError, SessionEvent, Venue
 from core.venue import ReconnectPolicy
 from core.venues.link import Verdict, reconnecting
 from core.venues.qfex import protocol
-from core.venues.qfex.sockets import open_socket
+from core.venues.qfex.sockets import close_links, open_socket
 
 __all__ = ["MarkFeed"]
 
@@ -60,17 +60,19 @@ class MarkFeed:
             first = await self._open()
         except Exception as exc:
             self._failed(exc, 0.0)
-        async for ws in reconnecting(
-            self._open, self._policy, lambda exc: Verdict.RETRY, clock=self._monotonic,
-            first=first, on_retry=self._failed,
-        ):
-            try:
-                await self._read(ws)
-            except Exception as exc:
-                self._failed(exc, 0.0)
-            finally:
-                self._ws = None
-                await ws.close()
+        links = reconnecting(self._open, self._policy, lambda exc: Verdict.RETRY,
+                             clock=self._monotonic, first=first, on_retry=self._failed)
+        try:
+            async for ws in links:
+                try:
+                    await self._read(ws)
+                except Exception as exc:
+                    self._failed(exc, 0.0)
+                finally:
+                    self._ws = None
+                    await ws.close()
+        finally:
+            await close_links(links)
 
     async def close(self) -> None:
         """Close the socket with a normal close before the task running ``run`` is cancelled."""

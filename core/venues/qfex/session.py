@@ -91,7 +91,7 @@ from core.venues.qfex.protocol import (
     Subscribed,
 )
 from core.venues.qfex.rest import QfexRest
-from core.venues.qfex.sockets import open_socket
+from core.venues.qfex.sockets import close_links, open_socket
 
 __all__ = [
     "CANCEL_GONE",
@@ -614,11 +614,10 @@ class QfexSession(VenueSession):
 
     async def _run_trade(self, first: _Opened) -> None:
         """Read until the socket drops, then reconnect with backoff until stopped."""
+        links = reconnecting(self._reopen, self.reconnect, self._classify,
+                             clock=self._monotonic, first=first, on_retry=self._retrying)
         try:
-            async for opened in reconnecting(
-                self._reopen, self.reconnect, self._classify, clock=self._monotonic,
-                first=first, on_retry=self._retrying,
-            ):
+            async for opened in links:
                 if opened is not first and opened.listing is not None:
                     self._orders.reconcile(opened.listing)
                     self._drain()
@@ -629,6 +628,8 @@ class QfexSession(VenueSession):
                 self._lost("Connection to QFEX lost; reconnecting")
         except LinkFailed as exc:
             self._emit(self._conn(ConnectionState.FAILED, str(exc.cause)))
+        finally:
+            await close_links(links)
 
     async def _reopen(self) -> _Opened:
         if not self._instruments:

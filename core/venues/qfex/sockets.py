@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame
 from websockets.protocol import Event
 
-__all__ = ["ObservedConnection", "is_loopback_url", "open_socket"]
+__all__ = ["ObservedConnection", "close_links", "is_loopback_url", "open_socket"]
 
 # Frames larger than this are refused by the socket; market_stats for every symbol fits well.
 MAX_FRAME = 8 * 1024 * 1024
@@ -58,3 +58,9 @@ async def open_socket(
     if isinstance(ws, ObservedConnection):
         ws.observer = observer
     return ws
+
+
+async def close_links(links: AsyncIterator[object]) -> None:
+    """End a ``reconnecting`` loop now, in this task, rather than when it is collected."""
+    if isinstance(links, AsyncGenerator):
+        await links.aclose()
