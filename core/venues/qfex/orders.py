@@ -238,7 +238,8 @@ class QfexOrders:
     # ------------------------------------------------------------------ outputs
 
     def events_to_emit(self) -> list[SessionEvent]:
-        events, self._events[:] = list(self._events), []
+        events = list(self._events)
+        self._events.clear()  # the same list the working-order map appends to
         return events
 
     def frames_to_send(self) -> list[tuple[str, str]]:
