@@ -40,10 +40,21 @@ from core.model import (
 )
 from core.sim import Simulator
 from core.venue import AccountConfig, CancelRejected, Credentials, ReconnectPolicy
-from core.venues.qfex.session import CANCEL_GONE, RATE_LIMITED, QfexAuthError, QfexSession
+from core.venues.qfex.orders import CANCEL_GONE, RATE_LIMITED
+from core.venues.qfex.session import QfexAuthError, QfexSession
 
 D = Decimal
 _names = itertools.count(1)
+
+
+
+async def send(session: QfexSession, request: CloseRequest) -> None:
+    """Build the close once and send exactly that, as the desk does."""
+    await session.send(session.prepare_close(request))
+
+
+async def cancel(session: QfexSession, order: WorkingOrder) -> None:
+    await session.cancel(session.prepare_cancel(order))
 
 
 class Recorder:
@@ -153,7 +164,7 @@ async def test_full_close(sim: Simulator, shape: Any) -> None:
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, Position) and e.key == key)
-        await session.send_close(CloseRequest(key, PositionSide.LONG, D(3), client_order_id="f1"))
+        await send(session, CloseRequest(key, PositionSide.LONG, D(3), client_order_id="f1"))
         filled = await sink.wait_for(is_order("f1", OrderStatus.FILLED))
         assert filled.final and filled.filled == D(3) and filled.side is not None
         assert [u.status for u in sink.orders("f1")] == [OrderStatus.ACK, OrderStatus.FILLED]
@@ -171,7 +182,7 @@ async def test_full_close_with_thin_liquidity_leaves_a_final_partial(sim: Simula
     key = PositionKey(name, Venue.QFEX, "CL-USD")
     await session.start()
     try:
-        await session.send_close(CloseRequest(key, PositionSide.SHORT, D(30), client_order_id="r"))
+        await send(session, CloseRequest(key, PositionSide.SHORT, D(30), client_order_id="r"))
         partial = await sink.wait_for(is_order("r", OrderStatus.PARTIAL))
         assert partial.final and partial.remaining is not None and partial.remaining > 0
         await session.refresh_positions()
@@ -188,7 +199,7 @@ async def test_partial_close_at_market(sim: Simulator) -> None:
     await session.start()
     try:
         request = CloseRequest(key, PositionSide.LONG, D(3), quantity=D(1), client_order_id="p1")
-        await session.send_close(request)
+        await send(session, request)
         filled = await sink.wait_for(is_order("p1", OrderStatus.FILLED))
         assert filled.filled == D(1) and filled.order_type == "MARKET"
         await session.refresh_positions()
@@ -213,7 +224,7 @@ async def test_limit_close_rests_until_the_mark_crosses(sim: Simulator) -> None:
             time_in_force=TimeInForce.GTC,
             client_order_id="l1",
         )
-        await session.send_close(request)
+        await send(session, request)
         ack = await sink.wait_for(is_order("l1", OrderStatus.ACK))
         assert not ack.final and ack.price == D("230.35")
         await sim.acall(lambda: sim.qfex.market.set_mark("AAPL-USD", D("231")))
@@ -233,7 +244,7 @@ async def test_trigger_close_is_a_stop_loss_that_fires_on_the_mark(sim: Simulato
         request = CloseRequest(
             key, PositionSide.LONG, D(3), trigger=Trigger(D("225")), client_order_id="t1"
         )
-        await session.send_close(request)
+        await send(session, request)
         resting = await sink.wait_for(is_order("t1", OrderStatus.TRIGGER_ACK))
         assert resting.order_type == "STOP_LOSS" and resting.trigger_price == D(225)
         await sim.acall(lambda: sim.qfex.market.set_mark("AAPL-USD", D("224")))
@@ -277,7 +288,7 @@ async def test_drop_after_close_is_unknown_then_reconciled_never_resent(sim: Sim
     await session.start()
     try:
         sim.qfex.faults.drop_next(1, execute=True)  # the close executes; its reply is lost
-        await session.send_close(CloseRequest(key, PositionSide.LONG, D(3), client_order_id="d"))
+        await send(session, CloseRequest(key, PositionSide.LONG, D(3), client_order_id="d"))
         lost = await sink.wait_for(is_order("d", OrderStatus.UNKNOWN))
         assert not lost.final
         settled = await sink.wait_for(is_order("d", OrderStatus.UNKNOWN), count=2)
@@ -324,12 +335,12 @@ async def test_cancel_a_resting_limit_close(sim: Simulator) -> None:
     key = PositionKey(name, Venue.QFEX, "AAPL-USD")
     await session.start()
     try:
-        await session.send_close(limit_close(key, "l-cancel"))
+        await send(session, limit_close(key, "l-cancel"))
         order = await sink.wait_for(working("l-cancel", WorkingKind.LIMIT))
         assert order.price == D("230.35") and order.remaining == D(1) and order.reduce_only
         assert await open_orders(sim, session.credentials.public_key) == [order.order_id]
 
-        await session.cancel_order(order)
+        await cancel(session, order)
         assert cancel_frames(sim) == [
             {"type": "cancel_order", "params": {"symbol": "AAPL-USD", "order_id": order.order_id,
                                                 "cancel_order_id_type": "order_id"}}
@@ -341,7 +352,7 @@ async def test_cancel_a_resting_limit_close(sim: Simulator) -> None:
         assert cancelled.final
         # Cancelling it again: the venue has no such order any more, and says so.
         with pytest.raises(CancelRejected) as info:
-            await session.cancel_order(order)
+            await cancel(session, order)
         assert str(info.value) == CANCEL_GONE
         assert len(cancel_frames(sim)) == 2
     finally:
@@ -358,13 +369,13 @@ async def test_cancel_a_resting_trigger(sim: Simulator) -> None:
         request = CloseRequest(
             key, PositionSide.LONG, D(3), trigger=Trigger(D("225")), client_order_id="t-cancel"
         )
-        await session.send_close(request)
+        await send(session, request)
         stop = await sink.wait_for(working("t-cancel", WorkingKind.TRIGGER))
         assert stop.trigger_price == D(225) and stop.order_type == "STOP_LOSS"
         assert stop.trigger_event is not None and stop.price is None
         assert await open_orders(sim, session.credentials.public_key) == [stop.order_id]
 
-        await session.cancel_order(stop)
+        await cancel(session, stop)
         assert cancel_frames(sim) == [
             {"type": "cancel_stop_order", "params": {"stop_order_id": stop.order_id}}
         ]
@@ -372,7 +383,7 @@ async def test_cancel_a_resting_trigger(sim: Simulator) -> None:
         assert await open_orders(sim, session.credentials.public_key) == []
         # A second cancel of the same stop is refused by the venue, in its words.
         with pytest.raises(CancelRejected, match="no such stop order"):
-            await session.cancel_order(stop)
+            await cancel(session, stop)
         # The mark now crosses the old trigger: nothing fires, the position stays.
         await sim.acall(lambda: sim.qfex.market.set_mark("AAPL-USD", D("224")))
         await session.refresh_positions()
@@ -389,7 +400,7 @@ async def test_working_orders_follow_fills_and_triggers(sim: Simulator) -> None:
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate) and e.symbol == "AAPL-USD")
-        await session.send_close(limit_close(key, "l-fill"))
+        await send(session, limit_close(key, "l-fill"))
         limit = await sink.wait_for(working("l-fill", WorkingKind.LIMIT))
         await sim.acall(lambda: sim.qfex.market.set_mark("AAPL-USD", D("231")))
         assert (await sink.wait_for(removed(limit.order_id))).reason == "filled"
@@ -397,7 +408,7 @@ async def test_working_orders_follow_fills_and_triggers(sim: Simulator) -> None:
         request = CloseRequest(
             key, PositionSide.LONG, D(2), trigger=Trigger(D("225")), client_order_id="t-fire"
         )
-        await session.send_close(request)
+        await send(session, request)
         stop = await sink.wait_for(working("t-fire", WorkingKind.TRIGGER))
         await sim.acall(lambda: sim.qfex.market.set_mark("AAPL-USD", D("224")))
         fired = await sink.wait_for(removed(stop.order_id))
@@ -417,14 +428,14 @@ async def test_working_orders_snapshot_after_reconnect(sim: Simulator) -> None:
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate) and e.symbol == "AAPL-USD")
-        await session.send_close(limit_close(key, "l-keep", price="232"))
+        await send(session, limit_close(key, "l-keep", price="232"))
         limit = await sink.wait_for(working("l-keep", WorkingKind.LIMIT))
         sim.qfex.faults.drop_next(1, execute=True)
         trigger = CloseRequest(
             key, PositionSide.LONG, D(3), quantity=D(1), trigger=Trigger(D("225")),
             client_order_id="t-lost",
         )
-        await session.send_close(trigger)
+        await send(session, trigger)
         await sink.wait_for(is_order("t-lost", OrderStatus.UNKNOWN))
         await sink.wait_for(
             lambda e: isinstance(e, ConnectionEvent) and e.state is ConnectionState.CONNECTED,
@@ -461,7 +472,7 @@ async def test_rate_limited_close_is_shown_backed_off_and_not_resent(sim: Simula
         request = CloseRequest(key, PositionSide.LONG, D(3), quantity=D(1),
                                client_order_id="rl-1")
         before = time.monotonic()
-        await session.send_close(request)
+        await send(session, request)
         rejected = await sink.wait_for(is_order("rl-1", OrderStatus.REJECTED))
         after = time.monotonic()
         assert rejected.final and rejected.raw_status == "RateLimited"
@@ -493,7 +504,7 @@ async def test_client_limiter_keeps_under_the_venue_meter(sim: Simulator) -> Non
     try:
         cids = [f"burst-{i}" for i in range(8)]
         for cid in cids:
-            await session.send_close(
+            await send(session,
                 CloseRequest(key, PositionSide.LONG, D(3), quantity=D("0.1"), client_order_id=cid)
             )
         for cid in cids:
@@ -530,11 +541,11 @@ async def test_resting_close_that_filled_during_the_outage_is_looked_up(sim: Sim
     key = PositionKey(name, Venue.QFEX, "AAPL-USD")
     await session.start()
     try:
-        await session.send_close(limit_close(key, "l-away"))
+        await send(session, limit_close(key, "l-away"))
         limit = await sink.wait_for(working("l-away", WorkingKind.LIMIT))
         sim.qfex.faults.drop_next(1, execute=False)
         lost = CloseRequest(key, PositionSide.LONG, D(3), quantity=D(1), client_order_id="lost")
-        await session.send_close(lost)
+        await send(session, lost)
         await sink.wait_for(is_order("lost", OrderStatus.UNKNOWN))
         # While we are away (the reconnect waits 0.5 s) the mark crosses the limit.
         await sim.acall(lambda: sim.qfex.market.set_mark("AAPL-USD", D("231")))

@@ -62,3 +62,25 @@ def test_simulator_is_independent_of_client_code() -> None:
     for path in sorted((ROOT / "core" / "sim").rglob("*.py")):
         bad = {n for n in _imports(path) if n.startswith(("core.venues", "core.model"))}
         assert not bad, f"{path.relative_to(ROOT)} imports client code {sorted(bad)}"
+
+
+def test_order_machines_do_no_io() -> None:
+    """Each venue's order machine (``orders.py``), and every module of its own venue it
+    imports, is sans-IO: no sockets, HTTP clients, event loop, clock or randomness."""
+    banned = {"socket", "asyncio", "httpx", "websockets", "time", "random", "secrets", "ssl"}
+    machines = sorted((ROOT / "core" / "venues").glob("*/orders.py"))
+    assert machines, "no venue has an order machine"
+    for machine in machines:
+        package = ".".join(machine.parent.relative_to(ROOT).parts)
+        todo, seen = [machine], set()
+        while todo:
+            path = todo.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            names = _imports(path)
+            used = {n.split(".")[0] for n in names} & banned
+            assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
+            for name in names:
+                if name.startswith(package + "."):
+                    todo.append(ROOT.joinpath(*name.split(".")).with_suffix(".py"))

@@ -1,0 +1,64 @@
+"""The QFEX REST calls the session makes: public reference data and the signed positions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from core.model import Instrument, Position
+from core.venues.qfex import protocol
+from core.venues.qfex.errors import QfexAuthError, QfexRequestFailed
+from core.venues.qfex.protocol import QfexProtocolError
+
+__all__ = ["QfexRest"]
+
+
+class QfexRest:
+    """One HTTP client per started session; ``rtt_ms`` and ``answered_at`` feed health."""
+
+    def __init__(
+        self,
+        base_url: str,
+        account: str,
+        *,
+        signed_headers: Callable[[], Mapping[str, str]],
+        monotonic: Callable[[], float],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.account = account
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=10.0)
+        self._signed_headers = signed_headers
+        self._monotonic = monotonic
+        self.rtt_ms: float | None = None
+        self.answered_at: float | None = None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def refdata(self) -> dict[str, Instrument]:
+        """Raises ``httpx.HTTPError``, ``QfexRequestFailed`` or ``QfexProtocolError``."""
+        response = await self._http.get("/refdata")
+        self.answered_at = self._monotonic()
+        if response.status_code != 200:
+            raise QfexRequestFailed(protocol.parse_problem(response.content))
+        return protocol.parse_refdata(response.content)
+
+    async def positions(self) -> tuple[Position, ...]:
+        started = self._monotonic()
+        response = await self._http.get("/user/positions", headers=dict(self._signed_headers()))
+        self.answered_at = self._monotonic()
+        self.rtt_ms = (self.answered_at - started) * 1000
+        if response.status_code in (401, 403):
+            raise QfexAuthError(
+                f"QFEX refused the API key for {self.account}: "
+                f"{protocol.parse_problem(response.content)}"
+            )
+        if response.status_code != 200:
+            raise QfexRequestFailed(
+                f"QFEX positions request failed: {protocol.parse_problem(response.content)}"
+            )
+        try:
+            return protocol.parse_positions_rest(response.content, self.account)
+        except QfexProtocolError as exc:
+            raise QfexRequestFailed(f"QFEX positions response unreadable: {exc}") from None
