@@ -3,14 +3,17 @@
 A session opens its first connection itself (so ``start()`` can fail loudly), then hands it to
 :func:`reconnecting` and reads each connection the loop yields until it ends::
 
-    async for ws in reconnecting(open_ws, policy, classify, clock=clock, first=ws):
-        await read_until_closed(ws)
+    async with contextlib.aclosing(reconnecting(open_ws, policy, classify, clock=clock,
+                                                first=ws)) as links:
+        async for ws in links:
+            await read_until_closed(ws)
 
 When the body returns, the loop waits out the next backoff delay and opens again. ``classify``
 decides whether a failed open is worth retrying; a fatal one ends the loop by raising
 :class:`LinkFailed`. Backoff restarts from ``policy.initial`` after a connection that stayed up
 for ``policy.healthy_after`` seconds of the injected clock, so one flap after hours of health
-does not inherit the last outage's long delay.
+does not inherit the last outage's long delay. ``aclosing`` ends the loop in the task that
+stops the session, instead of whenever the generator is collected.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import TypeVar
 
 from core.venue import ReconnectPolicy
@@ -53,7 +56,7 @@ async def reconnecting(
     first: C | None = None,
     on_attempt: Callable[[], None] | None = None,
     on_retry: Callable[[BaseException, float], None] | None = None,
-) -> AsyncIterator[C]:
+) -> AsyncGenerator[C, None]:
     """Yield one open connection after another, forever, until cancelled or fatal.
 
     ``on_attempt`` runs before each reconnect attempt; ``on_retry(exc, delay)`` after each
