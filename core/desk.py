@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from core.closing.rules import FieldError, check_amounts
 from core.explain import explain
 from core.journal import Journal
 from core.model import (
@@ -417,14 +418,15 @@ class Desk:
                 f"the position is now {pos.side.value.lower()} {pos.quantity}, not "
                 f"{request.position_side.value.lower()}; review it and close again",
                 "side", pos)
-        if request.quantity is not None:
-            if request.quantity <= 0:
-                raise CloseRejected("the quantity must be greater than zero")
-            if request.quantity > pos.quantity:
-                raise PositionChanged(
-                    f"the position is now {pos.quantity}, less than the {request.quantity} "
-                    "you asked to close",
-                    "shrank", pos)
+        try:
+            check_amounts(request)
+        except FieldError as exc:
+            raise CloseRejected(exc.message) from None
+        if request.quantity is not None and request.quantity > pos.quantity:
+            raise PositionChanged(
+                f"the position is now {pos.quantity}, less than the {request.quantity} "
+                "you asked to close",
+                "shrank", pos)
 
     async def close(self, request: CloseRequest, *, allow_concurrent: bool = False) -> CloseIntent:
         """Send one close. Raises AlreadyPending (nothing sent) if one is in flight for the same

@@ -101,8 +101,8 @@ def test_stops_are_exempt_from_the_minimum_quantity() -> None:
     (CloseArgs(trigger_price=D(200), close_on_trigger=True),
      "--close-on-trigger: QFEX has no close-on-trigger option"),
     (CloseArgs(trigger_price=D(200), price=D(199)),
-     "--price can't be combined with --trigger-price on QFEX: QFEX has no stop-limit: a "
-     "trigger becomes a market order; drop one of the two"),
+     "--price and --trigger-price can't be combined on QFEX: QFEX has no stop-limit: a "
+     "trigger becomes a market order; clear one of the two"),
 ])
 def test_qfex_refusals_name_the_option(args: CloseArgs, message: str) -> None:
     with pytest.raises(UsageError) as caught:
