@@ -34,6 +34,7 @@ from core.closing.rules import (
     leftover_dust,
     round_quantity,
 )
+from core.closing.words import plain, quantity_text
 from core.model import (
     Capabilities,
     CloseRequest,
@@ -215,7 +216,7 @@ def check_values(values: Values, *, limit: bool | None = None,
                                        "the two", other="quantity", rule="both")
     elif values.percent is not None and values.percent > _HUNDRED:
         errors["percent"] = FieldError("percent", "is more than 100",
-                                       value=format(values.percent, "f"), rule="percent")
+                                       value=plain(values.percent), rule="percent")
     if values.time_in_force is not None and not has_limit:
         errors["time_in_force"] = FieldError(
             "time_in_force", "applies to a limit close only; give a limit price too",
@@ -237,6 +238,18 @@ def preset_quantity(held: Decimal, percent: Decimal, inst: Instrument | None) ->
 
 
 # ------------------------------------------------------------------------------- checking
+def _of_percent(exc: FieldError, percent: Decimal, share: Decimal,
+                inst: Instrument | None) -> FieldError:
+    """A refusal of the quantity a percent makes, said of the percent the user gave."""
+    if exc.standalone:
+        return FieldError("percent", exc.detail, standalone=True, rule=exc.rule)
+    if share <= 0:
+        detail = "of the position is less than one lot; nothing can be sent"
+    else:
+        detail = f"of the position ({quantity_text(share, inst)}) {exc.detail}"
+    return FieldError("percent", detail, value=plain(percent), rule=exc.rule)
+
+
 def check(values: Values, position: Position, caps: Capabilities, inst: Instrument | None, *,
           exact: bool = False, seen: Position | None = None,
           client_order_id: str | None = None, stop: bool | None = None) -> Checked:
@@ -259,20 +272,20 @@ def check(values: Values, position: Position, caps: Capabilities, inst: Instrume
     if values.percent is not None:
         typed = preset_quantity(held, values.percent, inst)
     try:
-        if typed is None:
-            quantity = held
-        else:
-            if typed < held:
-                check_partial_close(caps, venue)
-            whole = typed == held and caps.full_close
-            quantity = check_quantity(typed, held, key, inst, sized=not whole, stop=stop,
-                                      round_to_lot=not exact or values.percent is not None)
-            if quantity != typed and values.percent is None:
-                rounded["quantity"] = quantity
-            dust = leftover_dust(held, quantity, inst)
+        asked = held if typed is None else typed  # nothing given: the whole position
+        if asked < held:
+            check_partial_close(caps, venue)
+        whole = asked == held and caps.full_close
+        quantity = check_quantity(asked, held, key, inst, sized=not whole, stop=stop,
+                                  round_to_lot=not exact or values.percent is not None)
+        if quantity != asked and values.quantity is not None:
+            rounded["quantity"] = quantity
+        dust = leftover_dust(held, quantity, inst)
     except FieldError as exc:
-        errors[exc.field] = exc
         quantity = None
+        if values.percent is not None and typed is not None:
+            exc = _of_percent(exc, values.percent, typed, inst)
+        errors[exc.field] = exc
         # The size refused is the rounded one: show it beside the field too.
         if exc.rule in ("min", "max") and typed is not None and not exact:
             sent = round_quantity(typed, inst)

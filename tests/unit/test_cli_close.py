@@ -128,3 +128,24 @@ def test_without_reference_data_only_the_position_and_capabilities_bind() -> Non
     assert (request.quantity, request.limit_price) == (D("0.001"), D("250.001"))
     with pytest.raises(UsageError):
         build_request(long_aapl(), QFEX_CAPS, None, CloseArgs(quantity=D(41)))
+
+
+def test_a_percent_closes_that_share_rounded_down_to_the_lot_as_the_dialogs_presets() -> None:
+    quarter = build_request(long_aapl("3.5"), QFEX_CAPS, AAPL, CloseArgs(percent=D(25)))
+    assert quarter.quantity == D("0.87")
+    assert build_request(long_aapl(), QFEX_CAPS, AAPL, CloseArgs(percent=D(100))).is_full
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (CloseArgs(quantity=D(1), percent=D(50)),
+     "--percent can't be given with --qty; give one of the two"),
+    (CloseArgs(percent=D(120)), "--percent 120 is more than 100"),
+    (CloseArgs(percent=D("0.001")),
+     "--percent 0.001 of the position is less than one lot; nothing can be sent"),
+    (CloseArgs(percent=D(1)), "--percent 1 of the position (0.40) is below QFEX's minimum 0.5 "
+                              "for AAPL-USD; close more, or close all"),
+])
+def test_a_percent_is_refused_by_option(args: CloseArgs, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        build_request(long_aapl(), QFEX_CAPS, AAPL, args)
+    assert str(caught.value) == message

@@ -142,8 +142,10 @@ def test_nothing_given_is_a_full_close_at_market() -> None:
 def test_the_whole_size_typed_is_a_full_close_where_the_venue_has_one() -> None:
     assert check(Values(quantity=D("40.00")), position(), QFEX_LIKE, AAPL).request.is_full  # type: ignore[union-attr]
     sized = Capabilities(full_close=False, partial_close=True)
-    request = check(Values(), position(), sized, AAPL).request
-    assert request is not None and request.quantity == D(40)
+    request = check(Values(), position("20"), sized, AAPL).request
+    assert request is not None and request.quantity == D(20)
+    # Sent as a quantity, the whole position is held to the venue's bounds (max 30).
+    assert check(Values(), position(), sized, AAPL).errors["quantity"].rule == "max"
 
 
 def test_the_dialog_rounds_and_says_so_the_cli_refuses() -> None:

@@ -10,6 +10,7 @@ from core.closing.rules import FieldError
 from core.closing.words import (
     FIELD_LABELS,
     OUTCOME_LABELS,
+    FieldName,
     describe,
     pending_text,
     plain,
@@ -32,8 +33,9 @@ from core.model import (
 D = Decimal
 AAPL = Instrument("AAPL-USD", tick_size=D("0.01"), lot_size=D("0.01"))
 ETH = Instrument("USD_ETH_PERP", tick_size=D("0.05"), lot_size=D("0.001"))
-CLI_NAMES = {"quantity": "--qty", "limit_price": "--price", "trigger_price": "--trigger-price",
-             "close_on_trigger": "--close-on-trigger", "time_in_force": "--tif"}
+CLI_NAMES: dict[FieldName, str] = {
+    "quantity": "--qty", "limit_price": "--price", "trigger_price": "--trigger-price",
+    "close_on_trigger": "--close-on-trigger", "time_in_force": "--tif"}
 
 
 def aapl(**kw: object) -> CloseRequest:
