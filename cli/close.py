@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -52,20 +52,9 @@ from cli.common import (
     select_accounts,
     wait_for,
 )
-from core.closecheck import (
-    FieldError,
-    FieldName,
-    check_close_on_trigger,
-    check_limit_close,
-    check_limit_with_trigger,
-    check_partial_close,
-    check_price,
-    check_quantity,
-    check_time_in_force,
-    check_trigger_close,
-    check_trigger_event,
-    default_time_in_force,
-)
+from core.closing.form import FIELD_ORDER, Values, check, check_values
+from core.closing.rules import FieldError, FieldName
+from core.closing.words import OUTCOME_LABELS, describe, pending_text
 from core.desk import (
     AlreadyPending,
     CloseIntent,
@@ -82,23 +71,17 @@ from core.model import (
     Position,
     PositionKey,
     TimeInForce,
-    Trigger,
     TriggerEvent,
 )
 from core.venue import AccountConfig, CloseRejected
 
 __all__ = ["CONFIRM_WORD_LIVE", "CloseArgs", "build_parser", "build_request", "describe", "main"]
 
+# ``describe`` is core.closing.words': the dialog says the same close in the same words.
+
 PROG = "closeout close"
 CONFIRM_WORD_LIVE = "CLOSE LIVE"
 DEFAULT_TIMEOUT = 30.0
-# How each outcome (the JSON "outcome") reads at the start of the last line.
-_LABELS = {
-    "closed_verified_flat": "Closed, verified flat", "filled": "Filled",
-    "already_flat": "Already flat", "residual": "Residual", "rejected": "Rejected",
-    "unknown": "Unknown", "resting": "Resting", "not_sent": "Not sent",
-    "not_confirmed": "Not confirmed", "dry_run": "Dry run",
-}
 _EVENTS = {"mark": TriggerEvent.MARK, "index": TriggerEvent.INDEX, "last": TriggerEvent.LAST}
 
 
@@ -113,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("symbol", metavar="SYMBOL", help="the venue's symbol, e.g. AAPL-USD")
     parser.add_argument("--qty", type=plain_decimal("--qty"), metavar="Q",
                         help="close this much (default: the whole position)")
+    parser.add_argument("--percent", type=plain_decimal("--percent"), metavar="PCT",
+                        help="close this percentage of the position, rounded down to the lot "
+                        "(as the close dialog's 25/50/75/100 %% buttons)")
     parser.add_argument("--price", type=plain_decimal("--price"), metavar="P",
                         help="limit price (default: at market)")
     parser.add_argument("--tif", type=str.upper, choices=("GTC", "IOC"),
@@ -137,6 +123,7 @@ class CloseArgs:
     """What the user asked for, parsed; checked against the position by ``build_request``."""
 
     quantity: Decimal | None = None
+    percent: Decimal | None = None
     price: Decimal | None = None
     tif: TimeInForce | None = None
     trigger_price: Decimal | None = None
@@ -145,94 +132,38 @@ class CloseArgs:
     reason: str | None = None
 
 
-# The options that carry each field, for wording a core.closecheck refusal.
+# The options that carry each field: the CLI's names for them when it says a refusal.
 _OPTIONS: dict[FieldName, str] = {
-    "quantity": "--qty", "limit_price": "--price", "trigger_price": "--trigger-price",
-    "trigger_event": "--trigger-event", "close_on_trigger": "--close-on-trigger",
-    "time_in_force": "--tif",
+    "quantity": "--qty", "percent": "--percent", "limit_price": "--price",
+    "trigger_price": "--trigger-price", "trigger_event": "--trigger-event",
+    "close_on_trigger": "--close-on-trigger", "time_in_force": "--tif",
 }
 
 
-def _usage(exc: FieldError, venue: str) -> UsageError:
-    """The dialog's refusal, said with the option's name ("--qty 41 is more than ...")."""
-    option = _OPTIONS[exc.field]
-    if exc.rule == "limit_with_trigger":
-        return UsageError(f"--price can't be combined with --trigger-price on {venue}: "
-                          f"{exc.detail}; drop one of the two")
-    subject = f"{option} {exc.value}" if exc.value else option
-    return UsageError(f"{subject}{':' if exc.capability else ''} {exc.detail}")
+def _said(errors: list[tuple[FieldName, FieldError]]) -> str:
+    """The dialog's refusals, said with the options' names ("--qty 41 is more than ...")."""
+    return "; ".join(exc.said(_OPTIONS, sentence=False) for _, exc in errors)
+
+
+def _values(args: CloseArgs) -> Values:
+    return Values(quantity=args.quantity, percent=args.percent, limit_price=args.price,
+                  time_in_force=args.tif, trigger_price=args.trigger_price,
+                  trigger_event=args.trigger_event, close_on_trigger=args.close_on_trigger,
+                  reason=args.reason)
 
 
 def build_request(position: Position, caps: Capabilities, inst: Instrument | None,
                   args: CloseArgs) -> CloseRequest:
-    """The request the close dialog would build from the same input, or UsageError naming the
-    option at fault: the same rules (core.closecheck), except that a number off the lot or tick
-    is refused rather than rounded, since nobody sees "will send X" here. Sends nothing."""
-    try:
-        return _build(position, caps, inst, args)
-    except FieldError as exc:
-        raise _usage(exc, position.key.venue.label) from None
-
-
-def _build(position: Position, caps: Capabilities, inst: Instrument | None,
-           args: CloseArgs) -> CloseRequest:
-    venue = position.key.venue.label
-    qty = args.quantity
-    if qty is not None:
-        if qty < position.quantity:
-            check_partial_close(caps, venue)
-        qty = check_quantity(qty, position, inst, full_close=caps.full_close,
-                             stop=args.trigger_price is not None, round_to_lot=False)
-    if args.price is not None:
-        check_limit_close(caps, venue)
-        check_price("limit_price", args.price, position, inst, round_to_tick=False)
-    trigger: Trigger | None = None
-    if args.trigger_price is not None:
-        check_trigger_close(caps, venue)
-        check_price("trigger_price", args.trigger_price, position, inst, round_to_tick=False)
-        event = args.trigger_event or TriggerEvent.MARK
-        check_trigger_event(caps, venue, event)
-        if args.close_on_trigger:
-            check_close_on_trigger(caps, venue)
-        if args.price is not None:
-            check_limit_with_trigger(caps, venue)
-        trigger = Trigger(args.trigger_price, event, args.close_on_trigger)
-    tif: TimeInForce | None = None
-    if args.tif is not None:
-        check_time_in_force(caps, venue, args.tif)
-        tif = args.tif
-    elif args.price is not None:
-        tif = default_time_in_force(caps)
-    full = qty is None or (qty == position.quantity and caps.full_close)
-    return CloseRequest(
-        key=position.key,
-        position_side=position.side,
-        position_quantity=position.quantity,
-        quantity=None if full else qty,
-        limit_price=args.price,
-        trigger=trigger,
-        time_in_force=tif,
-        reason=args.reason,
-    )
-
-
-def describe(request: CloseRequest) -> str:
-    """One line, as the dialog says it: "SELL 25 AAPL-USD (full position) at market, ..."."""
-    qty = request.quantity if request.quantity is not None else request.position_quantity
-    what = "full position" if request.quantity is None else "part"
-    text = f"{request.order_side.value} {fmt(qty)} {request.key.symbol} ({what}) "
-    if request.trigger is not None:
-        text += (f"when the {request.trigger.event.label.lower()} price reaches "
-                 f"{fmt(request.trigger.price)}"
-                 + (" (close on trigger)" if request.trigger.close_on_trigger else "")
-                 + ", then ")
-    if request.limit_price is not None:
-        text += f"at limit {fmt(request.limit_price)}"
-        if request.time_in_force is not None:
-            text += f" {request.time_in_force.value}"
-    else:
-        text += "at market"
-    return text + ", reduce-only."
+    """The request the close dialog would build from the same input (``core.closing.form``),
+    or UsageError naming the options at fault. A number off the lot or tick is refused rather
+    than rounded, since nobody sees "will send X" here. Sends nothing."""
+    values = _values(args)
+    errors = check_values(values)
+    checked = check(values, position, caps, inst, exact=True)
+    if errors or checked.request is None:
+        errors = {**checked.errors, **errors}
+        raise UsageError(_said([(name, errors[name]) for name in FIELD_ORDER if name in errors]))
+    return checked.request
 
 
 def _position_line(p: Position) -> str:
@@ -241,25 +172,24 @@ def _position_line(p: Position) -> str:
 
 
 def _args(ns: argparse.Namespace) -> CloseArgs:
+    """The options as values (``--reason`` apart: ``normalise_reason`` may refuse it)."""
     return CloseArgs(
         quantity=ns.qty,
+        percent=ns.percent,
         price=ns.price,
         tif=TimeInForce(ns.tif) if ns.tif else None,
         trigger_price=ns.trigger_price,
         trigger_event=_EVENTS[ns.trigger_event] if ns.trigger_event else None,
         close_on_trigger=ns.close_on_trigger,
-        reason=normalise_reason(ns.reason),
     )
 
 
 def _check_syntax(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> None:
-    """Options that mean nothing without another; argparse-style errors (exit 2)."""
-    if ns.tif is not None and ns.price is None:
-        parser.error("--tif applies to a limit close: give --price too")
-    if ns.trigger_event is not None and ns.trigger_price is None:
-        parser.error("--trigger-event needs --trigger-price")
-    if ns.close_on_trigger and ns.trigger_price is None:
-        parser.error("--close-on-trigger needs --trigger-price")
+    """Options that mean nothing without another (the form's ``check_values``), before anything
+    is dialled; argparse-style errors (exit 2)."""
+    errors = check_values(_values(_args(ns)))
+    if errors:
+        parser.error(_said(list(errors.items())))
     if not ns.timeout > 0:
         parser.error("--timeout must be greater than zero")
 
@@ -314,7 +244,7 @@ class _Report:
         if self.ns.json:
             emit_json(self.doc)
         else:
-            print(f"{_LABELS.get(result.outcome, result.outcome)}: {result.message}")
+            print(f"{OUTCOME_LABELS.get(result.outcome, result.outcome)}: {result.message}")
             if intent is not None and intent.next_step:
                 print(f"next step: {intent.next_step}")
             sys.stdout.flush()
@@ -322,7 +252,7 @@ class _Report:
 
 
 async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> int:
-    args = _args(ns)
+    args = replace(_args(ns), reason=normalise_reason(ns.reason))
     report = _Report(ns)
 
     def select(accounts: list[AccountConfig]) -> list[AccountConfig]:
@@ -345,7 +275,8 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
             return report.finish(_Result(EXIT_FLAT, "already_flat",
                                          f"no open {ns.symbol} position on {account.name}; "
                                          "nothing to close, nothing was sent"), conn, key)
-        request = build_request(position, desk.capabilities(key), desk.instrument(key), args)
+        inst = desk.instrument(key)
+        request = build_request(position, desk.capabilities(key), inst, args)
         try:
             preview = desk.preview(request)
         except CloseRejected as exc:  # the venue layer's own checks refuse to build it
@@ -355,7 +286,7 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
                          "entry_price": dec(position.entry_price),
                          "mark_price": dec(position.mark_price),
                          "unrealised_pnl": dec(position.unrealised_pnl)},
-            "order": describe(request),
+            "order": describe(request, inst),
             "reason": request.reason,
             "client_order_id": request.client_order_id,
             "request": preview,
@@ -365,7 +296,7 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
             f"Close {ns.symbol} on {account.name} ({account.venue.label}, "
             f"{account.environment.value.upper()})\n"
             f"Position: {_position_line(position)}\n"
-            f"Order:    {describe(request)}\n"
+            f"Order:    {describe(request, inst)}\n"
             + (f"Reason:   {request.reason}\n" if request.reason else "")
             + "Request (keys and signatures redacted):\n"
             + "\n".join(f"  {line}" if line else "" for line in preview.splitlines()))
@@ -406,7 +337,8 @@ async def _send_and_follow(desk: Desk, request: CloseRequest, timeout: float,
             "check the position and the journal"))
         raise
     except AlreadyPending as exc:
-        return _Result(EXIT_NOT_DONE, "not_sent", f"{exc}; nothing new was sent")
+        return _Result(EXIT_NOT_DONE, "not_sent",
+                       pending_text(exc.intent.key, exc.intent.state.value))
     except PositionChanged as exc:
         if exc.reason == "flat":
             return _Result(EXIT_FLAT, "already_flat", str(exc))

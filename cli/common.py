@@ -41,7 +41,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
 from core.accounts import credentials_for
-from core.closecheck import FieldError, parse_plain_decimal
+from core.closing.form import REASON_MAX, one_line, parse_plain_decimal
+from core.closing.rules import FieldError
+from core.closing.words import plain
 from core.desk import Desk, DeskEvent
 from core.flatten import (
     EXIT_BAD_ARGUMENTS,
@@ -103,7 +105,6 @@ __all__ = [
 EXIT_RESTING = 8
 EXIT_INTERRUPTED = 130
 
-REASON_MAX = 200  # as in the close dialog: a reason or ticket id, kept with every record
 DEFAULT_CONNECT_TIMEOUT = 20.0
 # Marks come on their own channel (QFEX MDS) a moment after the positions snapshot; a plan or
 # a table without them reads "?" where the user expects a price. A venue that never sends one
@@ -131,10 +132,7 @@ class Refused(Exception):
 # ------------------------------------------------------------------------------- numbers
 def fmt(value: Decimal | None, *, none: str = "-") -> str:
     """Exactly the digits the venue sent: no float, no exponent."""
-    if value is None:
-        return none
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
+    return plain(value, none)
 
 
 def dec(value: Decimal | None) -> str | None:
@@ -144,7 +142,7 @@ def dec(value: Decimal | None) -> str | None:
 
 def plain_decimal(option: str) -> Callable[[str], Decimal]:
     """An argparse type: a positive plain decimal ("12", "0.5"), exactly as the close dialog
-    takes it (core.closecheck), refused in the dialog's words under the option's name."""
+    takes it (core.closing.form), refused in the dialog's words under the option's name."""
 
     def parse(text: str) -> Decimal:
         try:
@@ -166,12 +164,10 @@ def venue_arg(text: str) -> Venue:
 
 def normalise_reason(text: str | None) -> str | None:
     """One line, as the dialog keeps it; None when empty. Raises UsageError when too long."""
-    if text is None:
-        return None
-    line = " ".join(text.split())
-    if len(line) > REASON_MAX:
+    line = one_line(text)
+    if line is not None and len(line) > REASON_MAX:
         raise UsageError(f"--reason is {len(line)} characters; at most {REASON_MAX} are kept")
-    return line or None
+    return line
 
 
 # ------------------------------------------------------------------------------- arguments

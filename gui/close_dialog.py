@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import html
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
@@ -55,20 +54,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.closecheck import (
+from core.closing.form import (
+    REASON_MAX,
+    Checked,
+    Fields,
+    one_line,
+    parse_plain_decimal,
+    preset_quantity,
+    read,
+)
+from core.closing.rules import (
     EVENT_ORDER,
     FieldError,
     FieldName,
-    PriceField,
     capability_reason,
-    check_limit_with_trigger,
-    check_price,
-    check_quantity,
-    leftover_dust,
-    parse_plain_decimal,
     round_quantity,
     round_trigger_price,
 )
+from core.closing.words import describe, price_text, quantity_text
+from core.closing.words import pending_text as _pending_text
 from core.desk import AlreadyPending, PositionChanged
 from core.model import (
     Capabilities,
@@ -79,7 +83,6 @@ from core.model import (
     Position,
     PositionSide,
     TimeInForce,
-    Trigger,
     TriggerEvent,
     new_client_order_id,
 )
@@ -97,7 +100,6 @@ __all__ = [
     "QuickCloseDialog",
     "changed_text",
     "confirmation_reason",
-    "describe_request",
     "parse_plain_decimal",
     "pending_text",
     "stale_question",
@@ -110,7 +112,6 @@ Guard = Callable[[CloseRequest], None]  # raises PositionChanged (Desk.check)
 DataAge = Callable[[], float | None]  # seconds since venue data vouched for the row
 
 PRESETS = (25, 50, 75, 100)
-REASON_MAX = 200  # a reason or ticket id, journaled with every record of the close
 _TIF_LABELS = {
     TimeInForce.GTC: "GTC — rest until filled",
     TimeInForce.IOC: "IOC — fill now, cancel the rest",
@@ -124,23 +125,6 @@ CLOSE_ON_TRIGGER_NOTE = (
 # price we show is a moment old. Two ticks, or 0.05 % of the price, whichever is wider.
 _NEAR_TICKS = 2
 _NEAR_FRACTION = Decimal("0.0005")
-
-
-def describe_request(request: CloseRequest) -> str:
-    """"SELL 25 AAPL-USD (full position) at market, reduce-only.": the close in words."""
-    qty = request.quantity if request.quantity is not None else request.position_quantity
-    what = "full position" if request.quantity is None else "part"
-    text = f"{request.order_side.value} {fmt_decimal(qty)} {request.key.symbol} ({what}) "
-    if request.trigger is not None:
-        text += (f"when the {request.trigger.event.label.lower()} price reaches "
-                 f"{fmt_decimal(request.trigger.price)}, then ")
-    if request.limit_price is not None:
-        text += f"at limit {fmt_decimal(request.limit_price)}"
-        if request.time_in_force is not None:
-            text += f" {request.time_in_force.value}"
-    else:
-        text += "at market"
-    return text + ", reduce-only."
 
 
 def _side_size(pos: Position) -> str:
@@ -160,9 +144,7 @@ def stale_question(age: float) -> str:
 
 
 def pending_text(exc: AlreadyPending) -> str:
-    key = exc.intent.key
-    state = exc.intent.state.value.lower()
-    return f"A close of {key.symbol} on {key.account} is already {state} — nothing new was sent."
+    return _pending_text(exc.intent.key, exc.intent.state.value)
 
 
 def _notional(request: CloseRequest, mark: Decimal | None) -> Decimal | None:
@@ -206,6 +188,7 @@ def ticket_text(
     *,
     environment: Environment | None,
     position: Position,
+    instrument: Instrument | None = None,
 ) -> str:
     """What "Copy for ticket" puts on the clipboard: enough for support to find the close."""
     key = request.key
@@ -215,22 +198,13 @@ def ticket_text(
         f"Venue: {key.venue.label}",
         f"Symbol: {key.symbol}",
         f"Position: {_side_size(position)}",
-        f"Close: {describe_request(request)}",
+        f"Close: {describe(request, instrument)}",
         f"Client order id: {request.client_order_id}",
     ]
     if request.reason:
         lines.append(f"Reason: {request.reason}")
     lines += ["Request (keys and signatures redacted):", preview]
     return "\n".join(lines)
-
-
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    request: CloseRequest | None
-    errors: dict[FieldName, str]
-    # What rounding changed: field -> the number that will be sent instead of the typed one.
-    rounded: dict[FieldName, Decimal]
-    dust: Decimal | None = None  # what a partial close would leave, below the venue minimum
 
 
 def _set_tone(widget: QWidget, tone: str) -> None:
@@ -685,10 +659,7 @@ class CloseDialog(QDialog):
         if not caps.trigger_close:
             ev_ok, ev_tip = False, capability_reason(caps, "trigger", venue)
         elif events <= 1:
-            only = self.triggerEventInput.itemText(0).lower() if events else "no"
-            ev_ok, ev_tip = False, caps.why_not("trigger_event") or (
-                f"{venue} triggers on the {only} only"
-            )
+            ev_ok, ev_tip = False, capability_reason(caps, "trigger_event", venue)
         elif not has_trigger:
             ev_ok, ev_tip = False, "Set a trigger price first"
         else:
@@ -769,13 +740,7 @@ class CloseDialog(QDialog):
 
     # ------------------------------------------------------------------ presets
     def apply_preset(self, percent: int) -> None:
-        full = self.position.quantity
-        if percent >= 100:
-            qty = full
-        else:
-            qty = full * Decimal(percent) / Decimal(100)
-            if self.instrument is not None:
-                qty = self.instrument.round_quantity(qty)
+        qty = preset_quantity(self.position.quantity, Decimal(percent), self.instrument)
         self.quantityInput.setText(fmt_decimal(qty))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -794,96 +759,34 @@ class CloseDialog(QDialog):
             self.apply_preset(percent)
 
     # ------------------------------------------------------------------ validation
-    def check(self) -> _Checked:
-        """Parse every field; return the request, or the error of each bad field (the rules
-        are core.closecheck's, shared with ``closeout close``)."""
-        errors: dict[FieldName, str] = {}
-        rounded: dict[FieldName, Decimal] = {}
-        pos = self.position
-        inst = self.instrument
-        venue = pos.key.venue.label
-        dust: Decimal | None = None
+    def check(self) -> Checked:
+        """Read every field; the request, or the error of each bad field (core.closing.form,
+        as ``closeout close`` reads its options)."""
 
-        quantity: Decimal | None = None
-        typed: Decimal | None = None
-        try:
-            typed = parse_plain_decimal(self.quantityInput.text(), "quantity") \
-                if self.quantityInput.text().strip() else None
-            if typed is None:
-                raise FieldError("quantity", "Quantity is required.")
-            quantity = check_quantity(
-                typed, pos, inst, full_close=self.caps.full_close,
-                stop=bool(self.triggerPriceInput.text().strip()))
-            if quantity != typed:
-                rounded["quantity"] = quantity
-            dust = leftover_dust(pos, quantity, inst)
-        except FieldError as exc:
-            errors[exc.field] = exc.message
-            quantity = None
-            # The size refused is the rounded one: show it beside the field too.
-            sent = round_quantity(typed, inst) if typed is not None else None
-            if exc.rule in ("min", "max") and sent is not None and sent != typed:
-                rounded["quantity"] = sent
+        def given(edit: QLineEdit) -> str | None:
+            return edit.text() if edit.isEnabled() else None
 
-        limit: Decimal | None = None
-        trigger_price: Decimal | None = None
-        prices: tuple[tuple[PriceField, QLineEdit], ...] = (
-            ("limit_price", self.limitPriceInput), ("trigger_price", self.triggerPriceInput))
-        for field, edit in prices:
-            text = edit.text().strip()
-            if not text or not edit.isEnabled():
-                continue
-            try:
-                typed_price = parse_plain_decimal(text, field)
-                value = check_price(field, typed_price, pos, inst)
-            except FieldError as exc:
-                errors[exc.field] = exc.message
-                continue
-            if value != typed_price:
-                rounded[field] = value
-            if field == "limit_price":
-                limit = value
-            else:
-                trigger_price = value
-
-        if limit is not None and self.triggerPriceInput.text().strip():
-            try:
-                check_limit_with_trigger(self.caps, venue)
-            except FieldError as exc:
-                errors.setdefault(exc.field, exc.message)
-
-        if errors or quantity is None:
-            return _Checked(None, errors, rounded, dust)
-
-        trigger: Trigger | None = None
-        if trigger_price is not None:
-            trigger = Trigger(
-                price=trigger_price,
-                event=self.selected_trigger_event(),
-                close_on_trigger=self.caps.close_on_trigger
-                and self.closeOnTriggerInput.isChecked(),
-            )
-        tif: TimeInForce | None = None
-        if limit is not None and self.caps.time_in_force:
-            tif = self.selected_time_in_force()
-        full = quantity == pos.quantity and self.caps.full_close
-        request = CloseRequest(
-            key=pos.key,
-            position_side=self.seen.side,
-            position_quantity=self.seen.quantity,
-            quantity=None if full else quantity,
+        limit = given(self.limitPriceInput)
+        trigger = given(self.triggerPriceInput)
+        has_limit = bool(limit and limit.strip())
+        has_trigger = bool(trigger and trigger.strip())
+        tif = self.selected_time_in_force() if has_limit else None
+        fields = Fields(
+            quantity=self.quantityInput.text(),
             limit_price=limit,
-            trigger=trigger,
-            time_in_force=tif,
-            client_order_id=self._client_order_id,
-            reason=self.reason(),
+            time_in_force=tif.value if tif is not None else None,
+            trigger_price=trigger,
+            trigger_event=self.selected_trigger_event().value if has_trigger else None,
+            close_on_trigger=has_trigger and self.caps.close_on_trigger
+            and self.closeOnTriggerInput.isChecked(),
+            reason=self.reasonInput.text(),
         )
-        return _Checked(request, {}, rounded, dust)
+        return read(fields, self.position, self.caps, self.instrument, seen=self.seen,
+                    client_order_id=self._client_order_id)
 
     def reason(self) -> str | None:
         """The reason or ticket typed, on one line; None when empty."""
-        text = " ".join(self.reasonInput.text().split())
-        return text or None
+        return one_line(self.reasonInput.text())
 
     def selected_trigger_event(self) -> TriggerEvent:
         data = self.triggerEventInput.currentData()
@@ -902,24 +805,24 @@ class CloseDialog(QDialog):
             "limit_price": self.limitPriceInput,
             "trigger_price": self.triggerPriceInput,
         }
+        messages = checked.messages
         for name, edit in edits.items():
-            bad = name in checked.errors
+            bad = name in messages
             if bool(edit.property("invalid")) != bad:
                 edit.setProperty("invalid", bad)
                 edit.style().unpolish(edit)
                 edit.style().polish(edit)
-            tip = checked.errors[name] if bad else self._base_tips.get(edit, "")
+            tip = messages[name] if bad else self._base_tips.get(edit, "")
             edit.setToolTip(tip)
             edit.setAccessibleDescription(tip)
         self._show_rounding(checked)
-        self._show_dust(checked.dust if not checked.errors.get("quantity") else None)
+        self._show_dust(checked.dust if "quantity" not in messages else None)
         self._update_trigger_hint()
         self._last_request = checked.request
         if self._flat:
             return None
-        if checked.errors:
-            first = next(n for n in edits if n in checked.errors)
-            self._show_message(checked.errors[first])
+        if messages:
+            self._show_message(next(iter(messages.values())))  # the first, in the fields' order
         elif not self._busy:
             self._show_message("")
         self.sendButton.setEnabled(
@@ -929,9 +832,9 @@ class CloseDialog(QDialog):
 
     @property
     def errors(self) -> dict[FieldName, str]:
-        return self.check().errors
+        return self.check().messages
 
-    def _show_rounding(self, checked: _Checked) -> None:
+    def _show_rounding(self, checked: Checked) -> None:
         inst = self.instrument
         labels: dict[FieldName, QLabel] = {
             "quantity": self.quantityWillSend,
@@ -944,7 +847,8 @@ class CloseDialog(QDialog):
                 label.setVisible(False)
                 label.setText("")
                 continue
-            label.setText(f"will send {fmt_decimal(value)}")
+            shown = quantity_text(value, inst) if name == "quantity" else price_text(value, inst)
+            label.setText(f"will send {shown}")
             if name == "quantity":
                 why = f"Rounded down to the lot {fmt_decimal(inst.lot_size if inst else None)}"
             elif name == "limit_price":
@@ -1044,7 +948,7 @@ class CloseDialog(QDialog):
             self.summaryLine.setText("")
             self.previewText.setPlainText("")
             return
-        self.summaryLine.setText(describe_request(request))
+        self.summaryLine.setText(describe(request, self.instrument))
         if self._preview is not None:
             try:
                 self.previewText.setPlainText(self._preview(request))
@@ -1057,7 +961,8 @@ class CloseDialog(QDialog):
         if request is None:
             return ""
         return ticket_text(request, self.previewText.toPlainText(),
-                           environment=self.environment, position=self.position)
+                           environment=self.environment, position=self.position,
+                           instrument=self.instrument)
 
     def copy_for_ticket(self) -> None:
         text = self.ticket_text()
@@ -1161,7 +1066,7 @@ class CloseDialog(QDialog):
         lines = []
         if age is not None:
             lines.append(f"<b>{stale_question(age)}</b>")
-        what = describe_request(request).rstrip(".")
+        what = describe(request, self.instrument).rstrip(".")
         lines.append(html.escape(f"Send {what} on {key.account}{env}?"))
         if reason is not None:
             lines.append(f"<span style='color:#6b7280'>Asked because "
@@ -1334,11 +1239,13 @@ class QuickCloseDialog(QDialog):
         stale_age: float | None = None,
         note: str = "",
         reason: str | None = None,
+        instrument: Instrument | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("quickCloseDialog")
         self.reason = reason
+        self.instrument = instrument
         self.position = position
         self.environment = environment
         self._submit = submit
@@ -1429,7 +1336,7 @@ class QuickCloseDialog(QDialog):
         key = self.position.key
         env = f" ({env_label(self.environment)})" if self.environment is not None else ""
         self.summaryLine.setText(
-            f"{html.escape(describe_request(self.request()))}<br>"
+            f"{html.escape(describe(self.request(), self.instrument))}<br>"
             f"<span style='color:#6b7280'>{key.venue.label} · "
             f"{html.escape(key.account + env)}</span>")
 

@@ -1128,7 +1128,7 @@ class MainWindow(QMainWindow):
             position, self._submit, title=title, action=action, tracker=self.tracker,
             preview=self.desk.preview, guard=self.desk.check,
             environment=self.environments.get(key.account), stale_age=self._stale_age(key),
-            note=note, reason=reason, parent=self)
+            note=note, reason=reason, instrument=self.desk.instrument(key), parent=self)
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
         self.quickDialogs[key] = dialog
         future = dialog.result_future()

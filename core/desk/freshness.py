@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from core.closing.rules import FieldError, check_amounts
 from core.model import (
     CloseRequest,
     ConnectionState,
@@ -68,14 +69,15 @@ def check(book: Mapping[PositionKey, Position], request: CloseRequest) -> None:
             f"the position is now {pos.side.value.lower()} {pos.quantity}, not "
             f"{request.position_side.value.lower()}; review it and close again",
             "side", pos)
-    if request.quantity is not None:
-        if request.quantity <= 0:
-            raise CloseRejected("the quantity must be greater than zero")
-        if request.quantity > pos.quantity:
-            raise PositionChanged(
-                f"the position is now {pos.quantity}, less than the {request.quantity} "
-                "you asked to close",
-                "shrank", pos)
+    try:
+        check_amounts(request)
+    except FieldError as exc:
+        raise CloseRejected(exc.message) from None
+    if request.quantity is not None and request.quantity > pos.quantity:
+        raise PositionChanged(
+            f"the position is now {pos.quantity}, less than the {request.quantity} "
+            "you asked to close",
+            "shrank", pos)
 
 
 # ---------------------------------------------------------------------------- rows

@@ -161,7 +161,7 @@ def test_opens_prefilled_for_a_full_close_at_market(dialog: CloseDialog) -> None
     assert summary["size"].startswith("3.5")
     assert summary["entry"] == "60000"
     assert summary["mark"].startswith("61000")
-    assert "SELL 3.5 BTC-USD" in dialog.summaryLine.text()
+    assert "SELL 3.50 BTC-USD" in dialog.summaryLine.text()
 
 
 def test_every_named_widget_has_an_accessible_name(dialog: CloseDialog) -> None:
@@ -259,7 +259,7 @@ def test_limit_with_trigger_refused_where_the_venue_cannot(
     dialog.triggerPriceInput.setText("59000")
     dialog.limitPriceInput.setText("58990")
     text = dialog.validationMessage.text()
-    assert "Limit price can't be combined with a trigger on QFEX" in text
+    assert "Limit price and trigger price can't be combined on QFEX" in text
     assert "QFEX has no stop-limit" in text
     assert invalid(dialog.limitPriceInput)
     assert not dialog.sendButton.isEnabled()

@@ -231,7 +231,7 @@ async def test_always_asks_once_in_the_dialog(qtbot: QtBot, submit: FakeSubmit) 
     dialog.send()
     assert dialog.confirming and dialog.confirmPanel.isVisible() and dialog.task is None
     assert not dialog.sendButton.isEnabled()
-    assert "Send SELL 3.5 BTC-USD (full position) at market, reduce-only on Desk A (DEMO)?" \
+    assert "Send SELL 3.50 BTC-USD (full position) at market, reduce-only on Desk A (DEMO)?" \
         in dialog.confirmMessage.text()
     dialog.send()  # Send again does nothing while the question is up
     assert submit.requests == []
@@ -344,14 +344,15 @@ def test_ticket_text_has_what_support_needs(qtbot: QtBot, submit: FakeSubmit) ->
     request = dialog.check().request
     assert request is not None
     expected = ticket_text(request, dialog.previewText.toPlainText(),
-                           environment=Environment.LIVE, position=dialog.position)
+                           environment=Environment.LIVE, position=dialog.position,
+                           instrument=INSTRUMENT)
     assert QApplication.clipboard().text() == expected
     assert expected.splitlines() == [
         "Account: Desk A (LIVE)",
         "Venue: QFEX",
         "Symbol: BTC-USD",
         "Position: LONG 3.5",
-        "Close: SELL 3.5 BTC-USD (full position) at market, reduce-only.",
+        "Close: SELL 3.50 BTC-USD (full position) at market, reduce-only.",
         f"Client order id: {request.client_order_id}",
         "Reason: INC-9",
         "Request (keys and signatures redacted):",

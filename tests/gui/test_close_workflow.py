@@ -823,7 +823,7 @@ async def test_copy_for_ticket_puts_the_close_and_its_request_on_the_clipboard(
             "Venue: Everstrike",
             "Symbol: USD_ETH_PERP",
             "Position: SHORT 3.5",
-            "Close: BUY 1 USD_ETH_PERP (part) at market, reduce-only.",
+            "Close: BUY 1.000 USD_ETH_PERP (part) at market, reduce-only.",  # to the lot
             f"Client order id: {dialog.check().request.client_order_id}",  # type: ignore[union-attr]
         ]
         assert "Reason: TICKET-77" in text

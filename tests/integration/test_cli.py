@@ -290,15 +290,16 @@ def test_close_dry_run_prints_the_exact_request_and_sends_nothing(desk_sim: Simu
         "symbol": "AAPL-USD", "side": "SELL", "order_type": "LIMIT",
         "order_time_in_force": "IOC", "quantity": 10, "price": 250.5, "reduce_only": True,
         "client_order_id": doc["client_order_id"]}}
-    assert doc["order"] == "SELL 10 AAPL-USD (part) at limit 250.5 IOC, reduce-only."
+    # Shown to the lot (0.01) and the tick (0.01), as the close dialog shows it.
+    assert doc["order"] == "SELL 10.00 AAPL-USD (part) at limit 250.50 IOC, reduce-only."
     assert desk_sim.requests("qfex", kind="close") == []
     assert not set(ACTIONS) & set(cli.kinds())
 
     text = cli.run("close", "e", "USD_ETH_PERP", "--trigger-price", "4500",
                    "--trigger-event", "index", "--close-on-trigger", "--dry-run")
     assert text.returncode == 0, text.stderr
-    assert "Order:    BUY 3.5 USD_ETH_PERP (full position) when the index price reaches 4500 " \
-        "(close on trigger), then at market, reduce-only." in text.stdout
+    assert "Order:    BUY 3.500 USD_ETH_PERP (full position) when the index price reaches " \
+        "4500.00 (close on trigger), then at market, reduce-only." in text.stdout
     shown = text.stdout.split("Request (keys and signatures redacted):\n", 1)[1].splitlines()
     assert shown[:2] == ["  POST /auth/close", "  content-type: application/x-www-form-urlencoded"]
     assert re.fullmatch(r"  x-api-key: (\S{4}…)?\*\*\*", shown[2])  # redacted
@@ -460,6 +461,9 @@ def test_a_close_without_an_answer_exits_5_and_is_not_resent(desk_sim: Simulator
     (("close", "q", "AAPL-USD", "--price", "1e3"), "--price must be a plain decimal"),
     (("close", "q", "AAPL-USD", "--tif", "IOC"), "--tif applies to a limit close"),
     (("close", "q", "AAPL-USD", "--close-on-trigger"), "--close-on-trigger needs"),
+    (("close", "q", "AAPL-USD", "--qty", "1", "--percent", "50"),
+     "--percent can't be given with --qty"),
+    (("close", "q", "AAPL-USD", "--percent", "120"), "--percent 120 is more than 100"),
     (("close", "q", "AAPL-USD", "--reason", "x" * 201), "at most 200"),
     (("flatten", "--side", "long"), "one of the arguments --account --venue --all"),
     (("flatten", "--account", "q", "--all"), "not allowed with argument"),
@@ -484,7 +488,7 @@ def test_argument_errors_exit_2_before_connecting(desk_sim: Simulator, cli: Cli,
     (("close", "q", "AAPL-USD", "--trigger-price", "200", "--close-on-trigger"),
      "QFEX has no close-on-trigger option"),
     (("close", "q", "AAPL-USD", "--trigger-price", "200", "--price", "199"),
-     "--price can't be combined with --trigger-price on QFEX"),
+     "--price and --trigger-price can't be combined on QFEX"),
     (("close", "e", "USD_ETH_PERP", "--price", "4000", "--tif", "GTC"),
      "Everstrike's close endpoint takes no time in force"),
     (("close", "q", "NOPE-USD"), "no open position in 'NOPE-USD' on q"),

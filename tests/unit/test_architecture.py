@@ -84,3 +84,18 @@ def test_order_machines_do_no_io() -> None:
             for name in names:
                 if name.startswith(package + "."):
                     todo.append(ROOT.joinpath(*name.split(".")).with_suffix(".py"))
+
+
+def test_every_product_package_ships_in_the_wheel() -> None:
+    """The wheel (pipx, the bundle) holds only the packages pyproject lists by name."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("core", "gui", "cli")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert len(found) > 5
+    assert found - listed == set()

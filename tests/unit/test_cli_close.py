@@ -101,8 +101,8 @@ def test_stops_are_exempt_from_the_minimum_quantity() -> None:
     (CloseArgs(trigger_price=D(200), close_on_trigger=True),
      "--close-on-trigger: QFEX has no close-on-trigger option"),
     (CloseArgs(trigger_price=D(200), price=D(199)),
-     "--price can't be combined with --trigger-price on QFEX: QFEX has no stop-limit: a "
-     "trigger becomes a market order; drop one of the two"),
+     "--price and --trigger-price can't be combined on QFEX: QFEX has no stop-limit: a "
+     "trigger becomes a market order; clear one of the two"),
 ])
 def test_qfex_refusals_name_the_option(args: CloseArgs, message: str) -> None:
     with pytest.raises(UsageError) as caught:
@@ -128,3 +128,24 @@ def test_without_reference_data_only_the_position_and_capabilities_bind() -> Non
     assert (request.quantity, request.limit_price) == (D("0.001"), D("250.001"))
     with pytest.raises(UsageError):
         build_request(long_aapl(), QFEX_CAPS, None, CloseArgs(quantity=D(41)))
+
+
+def test_a_percent_closes_that_share_rounded_down_to_the_lot_as_the_dialogs_presets() -> None:
+    quarter = build_request(long_aapl("3.5"), QFEX_CAPS, AAPL, CloseArgs(percent=D(25)))
+    assert quarter.quantity == D("0.87")
+    assert build_request(long_aapl(), QFEX_CAPS, AAPL, CloseArgs(percent=D(100))).is_full
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (CloseArgs(quantity=D(1), percent=D(50)),
+     "--percent can't be given with --qty; give one of the two"),
+    (CloseArgs(percent=D(120)), "--percent 120 is more than 100"),
+    (CloseArgs(percent=D("0.001")),
+     "--percent 0.001 of the position is less than one lot; nothing can be sent"),
+    (CloseArgs(percent=D(1)), "--percent 1 of the position (0.40) is below QFEX's minimum 0.5 "
+                              "for AAPL-USD; close more, or close all"),
+])
+def test_a_percent_is_refused_by_option(args: CloseArgs, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        build_request(long_aapl(), QFEX_CAPS, AAPL, args)
+    assert str(caught.value) == message

@@ -204,7 +204,7 @@ def test_decimals_are_plain_text_and_exact(value: Decimal, text: str) -> None:
         ({"quantity": Decimal("NaN")}, "quantity"),
         ({"limit_price": Decimal("Infinity")}, "limit_price"),
         ({"limit_price": Decimal("-0")}, "limit_price"),
-        ({"trigger": Trigger(Decimal(0))}, "trigger"),
+        ({"trigger": Trigger(Decimal(0))}, "trigger_price"),
         ({"time_in_force": TimeInForce.IOC}, "time_in_force"),
     ],
 )
@@ -996,8 +996,8 @@ INSTRUMENT = Instrument(
         ({"limit_price": Decimal("10.01")}, "limit_price"),
         ({"limit_price": Decimal("0.95")}, "limit_price"),
         ({"limit_price": Decimal(600)}, "limit_price"),
-        ({"trigger": Trigger(Decimal("10.02"))}, "trigger"),
-        ({"trigger": Trigger(Decimal(501))}, "trigger"),
+        ({"trigger": Trigger(Decimal("10.02"))}, "trigger_price"),
+        ({"trigger": Trigger(Decimal(501))}, "trigger_price"),
     ],
 )
 def test_check_close_names_the_field(fields: dict[str, Any], field: str) -> None:

@@ -1378,13 +1378,17 @@ async def test_pairs_filters_validate_before_sending(rig: Rig) -> None:
     cases = [
         (close_request(quantity=Decimal("0.25")), "invalid:quantity", "lot size"),
         (close_request(quantity=Decimal("3")), "invalid:quantity", "more than the position"),
-        (close_request(quantity=Decimal("0.2")), "invalid:quantity", "below the minimum"),
+        (close_request(quantity=Decimal("0.2")), "invalid:quantity", "below Everstrike's minimum"),
         (close_request(limit_price=Decimal("100.2")), "invalid:limit_price", "tick size"),
-        (close_request(limit_price=Decimal("2000")), "invalid:limit_price", "above the maximum"),
+        (
+            close_request(limit_price=Decimal("2000")),
+            "invalid:limit_price",
+            "above Everstrike's maximum price",
+        ),
         (
             close_request(trigger=Trigger(Decimal("0.5"))),
-            "invalid:trigger",
-            "below the minimum",
+            "invalid:trigger_price",
+            "below Everstrike's minimum price",
         ),
     ]
     for request, code, phrase in cases:

@@ -340,11 +340,11 @@ def test_trigger_quantity_below_min_is_allowed_for_stops() -> None:
         ({"trigger": Trigger(D("190"), TriggerEvent.LAST)}, D("200"), "trigger_event"),
         ({"trigger": Trigger(D("190"), close_on_trigger=True)}, D("200"), "close_on_trigger"),
         ({"trigger": Trigger(D("190")), "limit_price": D("189")}, D("200"), "limit_price"),
-        ({"trigger": Trigger(D("190"))}, None, "trigger"),
-        ({"trigger": Trigger(D("200"))}, D("200"), "trigger"),
-        ({"trigger": Trigger(D("190.005"))}, D("200"), "trigger"),
-        ({"trigger": Trigger(D("0.5"))}, D("200"), "trigger"),  # below min_price
-        ({"trigger": Trigger(D("20000"))}, D("200"), "trigger"),  # above max_price
+        ({"trigger": Trigger(D("190"))}, None, "trigger_price"),
+        ({"trigger": Trigger(D("200"))}, D("200"), "trigger_price"),
+        ({"trigger": Trigger(D("190.005"))}, D("200"), "trigger_price"),
+        ({"trigger": Trigger(D("0.5"))}, D("200"), "trigger_price"),  # below min_price
+        ({"trigger": Trigger(D("20000"))}, D("200"), "trigger_price"),  # above max_price
         ({"quantity": D("3")}, None, "quantity"),
         ({"quantity": D("0")}, None, "quantity"),
         ({"quantity": D("-1")}, None, "quantity"),

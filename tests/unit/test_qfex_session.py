@@ -653,7 +653,7 @@ async def test_invalid_close_is_rejected_before_the_wire(venue: FakeVenue) -> No
         assert info.value.code == "quantity"
         with pytest.raises(CloseRejected) as info:
             await send(session, close("co-trig", trigger=Trigger(D("190"))))
-        assert info.value.code == "trigger"  # no mark yet
+        assert info.value.code == "trigger_price"  # no mark yet
         assert venue.count("add_order") == 0
         # a refused request was not sent, so its id may still be used
         await send(session, close("co-bad", quantity=D("0.5")))

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from core.closing.rules import FieldError, check_amounts, check_request
 from core.model import (
     Capabilities,
     CloseRequest,
@@ -210,13 +211,6 @@ def format_decimal(value: Decimal, field: str = "value") -> str:
     return text
 
 
-def _positive(value: Decimal, field: str) -> str:
-    text = format_decimal(value, field)
-    if value <= 0:
-        raise EncodeError(field, f"{field} must be greater than zero, not {text}")
-    return text
-
-
 # --------------------------------------------------------------------------- signing, encoding
 
 
@@ -247,14 +241,18 @@ def encode_close(request: CloseRequest, timestamp_ms: int, recv_window: int | No
         raise EncodeError("symbol", f"invalid pair {pair!r}")
     if request.time_in_force is not None:
         raise EncodeError("time_in_force", "Everstrike's close endpoint takes no time in force")
+    try:
+        check_amounts(request)
+    except FieldError as exc:
+        raise EncodeError(exc.field, exc.message) from None
     fields: list[tuple[str, str]] = [("pair", pair)]
     if request.quantity is not None:
-        fields.append(("qty", _positive(request.quantity, "quantity")))
+        fields.append(("qty", format_decimal(request.quantity, "quantity")))
     if request.limit_price is not None:
-        fields.append(("price", _positive(request.limit_price, "limit_price")))
+        fields.append(("price", format_decimal(request.limit_price, "limit_price")))
     if request.trigger is not None:
         trigger = request.trigger
-        fields.append(("trigger_price", _positive(trigger.price, "trigger")))
+        fields.append(("trigger_price", format_decimal(trigger.price, "trigger_price")))
         try:
             event = TriggerEvent(trigger.event)
         except ValueError:
@@ -265,49 +263,14 @@ def encode_close(request: CloseRequest, timestamp_ms: int, recv_window: int | No
 
 
 def check_close(request: CloseRequest, instrument: Instrument | None) -> None:
-    """Refuse, naming the field, what ``GET /pairs`` says the venue would refuse.
-
-    The dialog rounds and validates first; this is the last line before the wire. Min/max
-    quantity is checked only for an immediate partial close: a full close sends no ``qty``, and
-    whether the bounds apply to triggers is unknown (the simulator skips them), so we do too.
+    """Refuse, naming the field, what ``GET /pairs`` and the capabilities say the venue would
+    refuse: the close rules (core.closing.rules), as Everstrike sizes a close. Only a close with
+    a ``qty`` puts a quantity on the wire; a full close is sized by the venue.
     """
-
-    def price_ok(value: Decimal, field: str, label: str) -> None:
-        if instrument is None or not value.is_finite():
-            return  # encode_close names non-numbers
-        if not instrument.on_tick(value):
-            raise EncodeError(
-                field, f"{label} {format_decimal(value)} is not a multiple of the tick size "
-                f"{instrument.tick_size}"
-            )
-        if instrument.min_price is not None and value < instrument.min_price:
-            raise EncodeError(field, f"{label} {value} is below the minimum {instrument.min_price}")
-        if instrument.max_price is not None and value > instrument.max_price:
-            raise EncodeError(field, f"{label} {value} is above the maximum {instrument.max_price}")
-
-    qty = request.quantity
-    if qty is not None and qty.is_finite() and qty > 0:
-        if request.position_quantity.is_finite() and qty > request.position_quantity:
-            raise EncodeError(
-                "quantity",
-                f"Quantity {qty} is more than the position ({request.position_quantity})",
-            )
-        if instrument is not None:
-            if not instrument.on_lot(qty):
-                raise EncodeError(
-                    "quantity",
-                    f"Quantity {qty} is not a multiple of the lot size {instrument.lot_size}",
-                )
-            if request.trigger is None:
-                low, high = instrument.min_quantity, instrument.max_quantity
-                if low is not None and qty < low:
-                    raise EncodeError("quantity", f"Quantity {qty} is below the minimum {low}")
-                if high is not None and qty > high:
-                    raise EncodeError("quantity", f"Quantity {qty} is above the maximum {high}")
-    if request.limit_price is not None:
-        price_ok(request.limit_price, "limit_price", "Limit price")
-    if request.trigger is not None:
-        price_ok(request.trigger.price, "trigger", "Trigger price")
+    try:
+        check_request(request, CAPABILITIES, instrument, sized=request.quantity is not None)
+    except FieldError as exc:
+        raise EncodeError(exc.field, exc.message) from None
 
 
 def encode_cancel(order_id: str, timestamp_ms: int, recv_window: int | None) -> str:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
+from core.closing.rules import FieldError, check_request
 from core.model import (
     Capabilities,
     CloseRequest,
@@ -474,48 +475,14 @@ def redacted(frame: str) -> str:
         return _SECRET_TEXT.sub(r'\1"***"', frame)
 
 
-def _check_quantity(
-    qty: Decimal, request: CloseRequest, instrument: Instrument | None, *, check_min: bool
-) -> None:
-    if not qty.is_finite() or qty <= 0:
-        raise InvalidClose("Quantity must be a positive number", field="quantity")
-    if qty > request.position_quantity:
-        raise InvalidClose(
-            f"Quantity {qty} is more than the position ({request.position_quantity})",
-            field="quantity",
-        )
-    if instrument is None:
-        return
-    if not instrument.on_lot(qty):
-        raise InvalidClose(
-            f"Quantity {qty} is not a multiple of the lot size {instrument.lot_size}",
-            field="quantity",
-        )
-    if check_min and instrument.min_quantity is not None and qty < instrument.min_quantity:
-        raise InvalidClose(
-            f"Quantity {qty} is below the minimum {instrument.min_quantity}", field="quantity"
-        )
-    if check_min and instrument.max_quantity is not None and qty > instrument.max_quantity:
-        raise InvalidClose(
-            f"Quantity {qty} is above the maximum {instrument.max_quantity}", field="quantity"
-        )
-
-
-def _check_price(
-    price: Decimal, instrument: Instrument | None, *, field: str, check_range: bool
-) -> None:
-    if not price.is_finite() or price <= 0:
-        raise InvalidClose("Price must be a positive number", field=field)
-    if instrument is None:
-        return
-    if not instrument.on_tick(price):
-        raise InvalidClose(
-            f"Price {price} is not a multiple of the tick size {instrument.tick_size}", field=field
-        )
-    if check_range and instrument.min_price is not None and price < instrument.min_price:
-        raise InvalidClose(f"Price {price} is below the minimum {instrument.min_price}", field)
-    if check_range and instrument.max_price is not None and price > instrument.max_price:
-        raise InvalidClose(f"Price {price} is above the maximum {instrument.max_price}", field)
+def _check(request: CloseRequest, instrument: Instrument | None) -> None:
+    """The close rules (core.closing.rules), as QFEX sizes its orders: every close but a full
+    one at market is an ``add_order`` carrying a quantity."""
+    sized = not (request.is_full and request.limit_price is None and request.trigger is None)
+    try:
+        check_request(request, CAPABILITIES, instrument, sized=sized)
+    except FieldError as exc:
+        raise InvalidClose(exc.message, field=exc.field) from None
 
 
 def stop_type(position_side: PositionSide, trigger: Decimal, mark: Decimal) -> str:
@@ -527,34 +494,25 @@ def stop_type(position_side: PositionSide, trigger: Decimal, mark: Decimal) -> s
 
 def build_close(request: CloseRequest, mark: Decimal | None, instrument: Instrument | None) -> str:
     """The one frame for a close (DESIGN.md "Closing: what goes on the wire")."""
+    _check(request, instrument)
     symbol = request.key.symbol
     cid = request.client_order_id
-    if not request.position_quantity.is_finite() or request.position_quantity <= 0:
-        raise InvalidClose("The position is flat; there is nothing to close", field="quantity")
     qty = request.position_quantity if request.quantity is None else request.quantity
     tif = request.time_in_force
 
     if request.trigger is not None:
         trigger = request.trigger
-        if trigger.event is not TriggerEvent.MARK:
-            raise InvalidClose(CAPABILITIES.reasons["trigger_event"], field="trigger_event")
-        if trigger.close_on_trigger:
-            raise InvalidClose(CAPABILITIES.reasons["close_on_trigger"], field="close_on_trigger")
-        if request.limit_price is not None:
-            raise InvalidClose(CAPABILITIES.reasons["limit_with_trigger"], field="limit_price")
-        # Stops need the lot size but not the min/max quantity (QFEX order-types page).
-        _check_quantity(qty, request, instrument, check_min=False)
-        _check_price(trigger.price, instrument, field="trigger", check_range=True)
+        # QFEX has no generic trigger: the stop's type says which side of the mark it is on.
         if mark is None:
             raise InvalidClose(
                 f"No mark price for {symbol} yet, so stop-loss and take-profit cannot be told "
                 "apart; wait for market data",
-                field="trigger",
+                field="trigger_price",
             )
         if trigger.price == mark:
             raise InvalidClose(
                 f"The trigger {trigger.price} equals the mark price; it would fire at once",
-                field="trigger",
+                field="trigger_price",
             )
         return build_add_order(
             symbol=symbol,
@@ -567,8 +525,6 @@ def build_close(request: CloseRequest, mark: Decimal | None, instrument: Instrum
         )
 
     if request.limit_price is not None:
-        _check_quantity(qty, request, instrument, check_min=True)
-        _check_price(request.limit_price, instrument, field="limit_price", check_range=True)
         return build_add_order(
             symbol=symbol,
             side=request.order_side,
@@ -588,7 +544,6 @@ def build_close(request: CloseRequest, mark: Decimal | None, instrument: Instrum
     if request.is_full:
         # The venue sends LIMIT IOC reduce-only near the mark, sized to the whole position.
         return build_close_position(symbol, cid)
-    _check_quantity(qty, request, instrument, check_min=True)
     return build_add_order(
         symbol=symbol,
         side=request.order_side,
