@@ -201,7 +201,7 @@ async def _probe_secret(session: VenueSession, account: AccountConfig) -> _Probe
     probe = WorkingOrder(account.venue, account.name, "", PROBE_ORDER_ID, WorkingKind.LIMIT,
                          side=None, quantity=None)
     try:
-        await session.cancel_order(probe)
+        await session.cancel(session.prepare_cancel(probe))
     except CancelRejected as exc:
         if exc.code == "401":
             return _Probe(refused=True)

@@ -463,7 +463,7 @@ def _plan_item(desk: Desk, pos: Position, tag: str, cancel_resting: bool) -> Pla
                 continue
             cancels.append(order)
             try:
-                previews.append(desk.session(key.account).preview_cancel(order))
+                previews.append(desk.session(key.account).prepare_cancel(order).redacted)
             except (CancelRejected, KeyError) as exc:
                 previews.append("")
                 warnings.append(f"cannot build the cancel of {order.order_id}: {_plain(exc)}")

@@ -84,10 +84,11 @@ async def _rest_a_limit_close(account: AccountConfig, credentials: Credentials,
     await session.start()
     try:
         price = D(1000) if side is PositionSide.LONG else D(1)  # far from both marks
-        await session.send_close(CloseRequest(
+        request = CloseRequest(
             PositionKey(account.name, account.venue, symbol), side, qty, quantity=qty,
             limit_price=price,
-            time_in_force=TimeInForce.GTC if account.venue is Venue.QFEX else None))
+            time_in_force=TimeInForce.GTC if account.venue is Venue.QFEX else None)
+        await session.send(session.prepare_close(request))
         async with asyncio.timeout(10):
             while not isinstance(await seen.get(), WorkingOrder):
                 pass

@@ -58,6 +58,17 @@ def test_protocol_modules_do_no_io() -> None:
         assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
 
 
+def test_order_machines_do_no_io() -> None:
+    """Sans-IO: every venue's order machine is fed inputs and read for outputs; it imports no
+    event loop, socket library, HTTP client, clock or randomness."""
+    banned = {"asyncio", "websockets", "httpx", "time", "random", "socket", "ssl", "secrets"}
+    machines = sorted((ROOT / "core" / "venues").glob("*/orders.py"))
+    assert machines, "no core/venues/<venue>/orders.py found"
+    for path in machines:
+        used = {n.split(".")[0] for n in _imports(path)} & banned
+        assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
+
+
 def test_simulator_is_independent_of_client_code() -> None:
     for path in sorted((ROOT / "core" / "sim").rglob("*.py")):
         bad = {n for n in _imports(path) if n.startswith(("core.venues", "core.model"))}
