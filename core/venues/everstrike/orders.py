@@ -76,8 +76,8 @@ _V = TypeVar("_V")
 
 @dataclass(frozen=True, slots=True)
 class Reconcile:
-    """Look at the venue's recent orders after ``delay`` seconds (ask :meth:`~EverstrikeOrders.
-    scope` then for what to list). ``after_reconnect``: every close still open is checked too."""
+    """Look at the venue's recent orders after ``delay`` seconds; ``scope()`` says then what to
+    list. ``after_reconnect``: every close still open is checked too."""
 
     delay: float
     after_reconnect: bool = False
@@ -134,6 +134,7 @@ class _Said:
 
 
 def _remember(table: OrderedDict[str, _V], key: str, value: _V) -> None:
+    """Store as the newest entry; past MEMORY_LIMIT the oldest is forgotten."""
     table[key] = value
     table.move_to_end(key)
     while len(table) > MEMORY_LIMIT:

@@ -258,9 +258,10 @@ class EverstrikeSession(VenueSession):
                               headers=headers, stamped_ms=stamped, order=order)
 
     async def send(self, prepared: PreparedClose, *, restamped: Restamped | None = None) -> None:
-        """One POST of ``prepared.wire``, never retried. A refusal raises CloseRejected; a lost
-        or unreadable reply is not a refusal: it is reported UNKNOWN, reconciled in the
-        background, and returns."""
+        """One POST of ``prepared.wire``, never retried (signed again, and ``restamped`` told,
+        only if a 429 wait made it stale). A refusal raises CloseRejected; a lost or unreadable
+        reply is not a refusal: it is reported UNKNOWN, reconciled in the background, and
+        returns."""
         self._running()
         try:
             prepared = await self._rest.gate(
@@ -349,7 +350,7 @@ class EverstrikeSession(VenueSession):
         self._running()
         await self._quiet_orders_snapshot()
 
-    # ------------------------------------------------------------------ signed POSTs
+    # ------------------------------------------------------------------ replies
 
     def _running(self) -> None:
         if self._state != "running":
@@ -500,8 +501,8 @@ class EverstrikeSession(VenueSession):
         """``GET /order?id=`` one at a time, so a reconnect does not burst the venue."""
         for order_id in order_ids:
             try:
-                result = await self._rest.get(protocol.ORDER_PATH, private=True,
-                                         params={"id": order_id})
+                params = {"id": order_id}
+                result = await self._rest.get(protocol.ORDER_PATH, private=True, params=params)
                 (order,) = protocol.parse_order_list([result], self.name)
             except (EverstrikeError, SessionClosed) as exc:
                 log.info("Everstrike /order %s failed for %s: %s", order_id, self.name, exc)
