@@ -133,6 +133,15 @@ async def connect(venue: SimVenue) -> AsyncIterator[Callable[..., Any]]:
         await session.stop()
 
 
+async def send_close(session: EverstrikeSession, close: CloseRequest) -> None:
+    """Prepare once and send exactly that, as the desk does."""
+    await session.send(session.prepare_close(close))
+
+
+async def cancel_order(session: EverstrikeSession, order: WorkingOrder) -> None:
+    await session.cancel(session.prepare_cancel(order))
+
+
 def request(symbol: str, side: PositionSide, size: str, **kwargs: Any) -> CloseRequest:
     return CloseRequest(
         key=PositionKey(ACCOUNT, Venue.EVERSTRIKE, symbol),
@@ -166,23 +175,23 @@ async def test_lists_positions_and_marks(connect: Callable[..., Any]) -> None:
 async def test_full_close(connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     reply = client.sink.updates(close.client_order_id)[0]
     assert reply.status is OrderStatus.FILLED and reply.final
     assert reply.quantity == D(120) and reply.filled == D(120)
     await client.sink.wait_for(
         lambda e: isinstance(e, PositionRemoved) and e.key.symbol == "USD_SOL_PERP"
     )
-    # The venue's WS events race the REST reply (under load either may come first); wait for
-    # the WS one, then every update must carry our id.
-    first_ws = len([e for e in client.sink.events if isinstance(e, OrderUpdate)])
-    if first_ws < 2:
-        await client.sink.wait_for(
-            lambda e: isinstance(e, OrderUpdate) and e is not reply
-        )
+    # The venue's WS events (order_added, then order_completed) race the REST reply. Once the
+    # WS has said the order is done, the close has been reported FILLED once, with our id, and
+    # never ACK after it: whichever channel spoke first, each step is said once.
+    await client.sink.wait_for(
+        lambda e: isinstance(e, WorkingOrderRemoved) and e.order_id == reply.order_id
+    )
     updates = [e for e in client.sink.events if isinstance(e, OrderUpdate)]
-    assert len(updates) >= 2
-    assert {u.client_order_id for u in updates} == {close.client_order_id}
+    assert [(u.status, u.client_order_id) for u in updates] == [
+        (OrderStatus.FILLED, close.client_order_id)
+    ]
     await client.session.refresh_positions()
     latest = [e for e in client.sink.events if isinstance(e, PositionsSnapshot)][-1]
     assert "USD_SOL_PERP" not in {p.key.symbol for p in latest.positions}
@@ -192,7 +201,7 @@ async def test_full_close(connect: Callable[..., Any]) -> None:
 async def test_partial_close(connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("1.5"))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     reply = client.sink.updates(close.client_order_id)[0]
     assert reply.status is OrderStatus.FILLED and reply.filled == D("1.5")
     left = await client.sink.wait_for(
@@ -205,7 +214,7 @@ async def test_partial_close(connect: Callable[..., Any]) -> None:
 async def test_limit_close_rests_then_fills(venue: SimVenue, connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     reply = client.sink.updates(close.client_order_id)[0]
     assert reply.status is OrderStatus.ACK and reply.price == D("2.5")
     market = venue.sim.everstrike.market
@@ -223,7 +232,7 @@ async def test_trigger_close(venue: SimVenue, connect: Callable[..., Any]) -> No
     client = await connect()
     trigger = Trigger(D("150"), TriggerEvent.MARK, close_on_trigger=True)
     close = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(20), trigger=trigger)
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     reply = client.sink.updates(close.client_order_id)[0]
     assert reply.status is OrderStatus.TRIGGER_ACK and reply.trigger_price == D(150)
     market = venue.sim.everstrike.market
@@ -251,7 +260,7 @@ async def test_bad_signature_is_rejected(connect: Callable[..., Any]) -> None:
     client = await connect(secret="not-the-secret")
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
     with pytest.raises(CloseRejected) as info:
-        await client.session.send_close(close)
+        await send_close(client.session, close)
     assert info.value.code == "401"
     (update,) = client.sink.updates(close.client_order_id)
     assert update.status is OrderStatus.REJECTED
@@ -293,7 +302,7 @@ async def test_stale_timestamp_is_rejected_then_resynced(
     venue.sim.everstrike.faults.clock_skew = 60.0  # the venue's clock runs a minute ahead
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
     with pytest.raises(CloseRejected) as info:
-        await client.session.send_close(close)
+        await send_close(client.session, close)
     assert info.value.code == "414"
     match = re.fullmatch(
         r"Your clock is off by about (\d+) ms; Closeout re-synchronised with the venue\. "
@@ -304,7 +313,7 @@ async def test_stale_timestamp_is_rejected_then_resynced(
     assert 59_000 < client.session.skew_ms < 61_000  # resynchronised from /time
     assert len(gets(venue, "/time")) == 2
     again = request("USD_SOL_PERP", PositionSide.LONG, "120")
-    await client.session.send_close(again)
+    await send_close(client.session, again)
     assert client.sink.updates(again.client_order_id)[0].status is OrderStatus.FILLED
     assert len(posts(venue, "/auth/close")) == 2  # the refused one was never resent
 
@@ -319,7 +328,7 @@ async def test_clock_is_measured_periodically(venue: SimVenue, connect: Callable
     assert (client.session.health().skew_ms or 0) < 31_000
     # Signed with the corrected time: 30 s of skew would otherwise be a stale timestamp.
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("0.5"))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     assert client.sink.updates(close.client_order_id)[0].status is OrderStatus.FILLED
 
 
@@ -347,13 +356,13 @@ async def test_429_slows_later_posts_and_resends_nothing(
     venue.sim.everstrike.faults.force_http(429)
     refused = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
     with pytest.raises(CloseRejected) as info:
-        await client.session.send_close(refused)
+        await send_close(client.session, refused)
     assert str(info.value) == (
         "rate limited by Everstrike; slowed down for 0.043 s — nothing was resent"
     )
     assert client.session.health().rate_headroom == 0.0
     later = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
-    await client.session.send_close(later)
+    await send_close(client.session, later)
     assert fake.slept == [pytest.approx(0.043)]  # it waited out the venue's wait first
     assert client.sink.updates(later.client_order_id)[0].status is OrderStatus.FILLED
     assert len(posts(venue, "/auth/close")) == 2
@@ -367,7 +376,7 @@ async def test_503_is_the_venues_generic_failure(
     venue.sim.everstrike.faults.force_http(503)
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
     with pytest.raises(CloseRejected) as info:
-        await client.session.send_close(close)
+        await send_close(client.session, close)
     assert str(info.value) == (
         "the venue's generic failure (Invalid request): Everstrike refused the close without a "
         "specific reason. Nothing was placed or resent."
@@ -384,7 +393,7 @@ async def test_dropped_close_is_unknown_then_reconciled_never_resent(
     client = await connect()
     venue.sim.everstrike.faults.drop_next(1, execute=True)  # runs, then the reply is lost
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("1.5"))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     unknown = client.sink.updates(close.client_order_id)[0]
     assert unknown.status is OrderStatus.UNKNOWN and not unknown.final
     found = await client.sink.wait_for(
@@ -411,7 +420,7 @@ async def test_dropped_close_that_never_ran_is_not_found(
     client = await connect()
     venue.sim.everstrike.faults.drop_next(1, execute=False)
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     final = await client.sink.wait_for(
         lambda e: isinstance(e, OrderUpdate)
         and e.client_order_id == close.client_order_id
@@ -468,7 +477,7 @@ async def test_working_orders_snapshot_on_connect(
 
 
 async def cancel_and_check(venue: SimVenue, client: Client, order: WorkingOrder) -> None:
-    await client.session.cancel_order(order)
+    await cancel_order(client.session, order)
     (sent,) = posts(venue, "/auth/cancel")
     fields = urllib.parse.parse_qsl(sent.body)
     timestamp = dict(fields)["timestamp"]
@@ -494,7 +503,7 @@ async def cancel_and_check(venue: SimVenue, client: Client, order: WorkingOrder)
 async def test_cancel_a_resting_limit_close(venue: SimVenue, connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     working = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrder))
     assert (working.kind, working.client_order_id, working.price) == (
         WorkingKind.LIMIT, close.client_order_id, D("2.5")
@@ -508,7 +517,7 @@ async def test_cancel_a_resting_trigger(venue: SimVenue, connect: Callable[..., 
     client = await connect()
     trigger = Trigger(D(150), TriggerEvent.LAST, close_on_trigger=False)
     close = request("USD_SOL_PERP", PositionSide.LONG, "120", trigger=trigger, limit_price=D(149))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     working = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrder))
     assert (working.kind, working.trigger_price, working.trigger_event, working.price) == (
         WorkingKind.TRIGGER, D(150), TriggerEvent.LAST, D(149)
@@ -521,11 +530,11 @@ async def test_cancel_a_resting_trigger(venue: SimVenue, connect: Callable[..., 
 async def test_cancel_refused_by_the_venue(venue: SimVenue, connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
-    await client.session.send_close(close)
+    await send_close(client.session, close)
     working = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrder))
     venue.sim.everstrike.faults.force_http(503)
     with pytest.raises(CancelRejected) as info:
-        await client.session.cancel_order(working)
+        await cancel_order(client.session, working)
     assert str(info.value) == (
         "the venue refused the cancel (generic failure); the order may already be filled or "
         "cancelled — refresh"
@@ -605,7 +614,7 @@ async def test_closing_what_goes_on_the_wire(
     client = await connect()
     symbol, side, size, extra = close
     sent = request(symbol, side, size, **extra)
-    await client.session.send_close(sent)
+    await send_close(client.session, sent)
     (received,) = posts(venue, "/auth/close")
     timestamp = dict(urllib.parse.parse_qsl(received.body))["timestamp"]
     assert received.body == f"{fields}&timestamp={timestamp}&recv_window=5000"
@@ -625,7 +634,7 @@ async def test_500_is_a_venue_error_never_resent(
     venue.sim.everstrike.faults.force_http(500)  # answered without running the close
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
     with pytest.raises(CloseRejected) as info:
-        await client.session.send_close(close)
+        await send_close(client.session, close)
     assert str(info.value) == (
         "Everstrike reported a venue error (HTTP 500: Internal server error); the close was "
         "most likely not placed and was not resent. Closeout is checking the venue's orders in "

@@ -69,7 +69,7 @@ def test_order_machines_do_no_io() -> None:
     imports, is sans-IO: no sockets, HTTP clients, event loop, clock or randomness."""
     banned = {"socket", "asyncio", "httpx", "websockets", "time", "random", "secrets", "ssl"}
     machines = sorted((ROOT / "core" / "venues").glob("*/orders.py"))
-    assert machines, "no venue has an order machine"
+    assert len(machines) >= 2, "every venue has an order machine"
     for machine in machines:
         package = ".".join(machine.parent.relative_to(ROOT).parts)
         todo, seen = [machine], set()

@@ -290,6 +290,15 @@ def close_request(**kwargs: Any) -> CloseRequest:
     )
 
 
+async def send_close(session: EverstrikeSession, request: CloseRequest) -> None:
+    """Prepare once and send exactly that, as the desk does."""
+    await session.send(session.prepare_close(request))
+
+
+async def cancel_order(session: EverstrikeSession, order: WorkingOrder) -> None:
+    await session.cancel(session.prepare_cancel(order))
+
+
 def verify(request: httpx.Request) -> str:
     """Check a POST as the venue would: signature over the exact body bytes."""
     body = request.content.decode("utf-8")
@@ -391,7 +400,7 @@ async def test_wrong_key_fails_start(rig: Rig) -> None:
     assert not session.connected
     assert rig.sink.of(ConnectionEvent)[-1].state is ConnectionState.FAILED
     with pytest.raises(SessionClosed):
-        await session.send_close(close_request())
+        await send_close(session, close_request())
 
 
 def test_insecure_urls_are_refused() -> None:
@@ -416,23 +425,31 @@ def test_live_defaults_are_tls() -> None:
 
 @pytest.mark.asyncio
 async def test_close_body_is_the_signed_string_and_events_carry_the_client_id(rig: Rig) -> None:
-    sent: list[str] = []
+    sent: list[httpx.Request] = []
 
     async def close(request: httpx.Request) -> httpx.Response:
-        sent.append(verify(request))
+        verify(request)
+        sent.append(request)
         result = {"order": order_json(), "position": position_json(2)}
         return httpx.Response(200, json=envelope(result))
 
     rig.rest.close = close
     session = await started(rig)
     request = close_request(quantity=Decimal("0.50"), limit_price=Decimal("101.0"))
-    preview = session.preview_close(request)
-    await session.send_close(request)
+    prepared = session.prepare_close(request)
+    await session.send(prepared)
 
-    (body,) = sent
-    assert body == f"pair={PAIR}&qty=0.5&price=101&timestamp={SERVER_MS}&recv_window=5000"
-    assert preview.endswith("\n" + body)  # the preview shows exactly what went out
-    assert SECRET not in preview and API_KEY not in preview
+    (wire,) = sent
+    body = f"pair={PAIR}&qty=0.5&price=101&timestamp={SERVER_MS}&recv_window=5000"
+    assert wire.content == prepared.wire == body.encode()  # built once, sent as built
+    assert (prepared.target, prepared.stamped_ms) == ("/auth/close", SERVER_MS)
+    signature = wire.headers["x-signature"]
+    assert prepared.redacted == (  # the wire text with only the key and signature masked
+        "POST /auth/close\ncontent-type: application/x-www-form-urlencoded\n"
+        f"x-api-key: ak-u…***\nx-signature: {p.redact(signature)}\n\n{body}"
+    )
+    assert SECRET not in prepared.redacted and API_KEY not in prepared.redacted
+    assert SECRET not in repr(prepared) and signature not in repr(prepared)
     assert rig.rest.count("/auth/close") == 1
 
     (update,) = rig.sink.of(OrderUpdate)
@@ -464,7 +481,7 @@ async def test_trigger_close_fields(rig: Rig) -> None:
     rig.rest.close = close
     session = await started(rig, recv_window=None)
     request = close_request(trigger=Trigger(Decimal(95), TriggerEvent.INDEX, True))
-    await session.send_close(request)
+    await send_close(session, request)
     fields = dict(urllib.parse.parse_qsl(bodies[0]))
     assert fields == {
         "pair": PAIR,
@@ -479,7 +496,9 @@ async def test_trigger_close_fields(rig: Rig) -> None:
 
 
 @pytest.mark.asyncio
-async def test_ws_events_racing_ahead_of_the_reply_are_held_then_stamped(rig: Rig) -> None:
+async def test_ws_events_racing_ahead_of_the_reply_are_held_then_stamped_once(rig: Rig) -> None:
+    """The venue's WS events arrive before its REST reply: held until the reply names the order,
+    then passed on with our id, each step once (the reply already said ACK)."""
     session = await started(rig)
     request = close_request()
 
@@ -502,7 +521,7 @@ async def test_ws_events_racing_ahead_of_the_reply_are_held_then_stamped(rig: Ri
         return httpx.Response(200, json=envelope({"order": added, "position": position_json(2)}))
 
     rig.rest.close = close
-    await session.send_close(request)
+    await send_close(session, request)
 
     tail = [e for e in rig.sink.events if isinstance(e, OrderUpdate | Position | PositionRemoved)]
     kinds = [
@@ -511,23 +530,11 @@ async def test_ws_events_racing_ahead_of_the_reply_are_held_then_stamped(rig: Ri
     assert kinds == [
         ("OrderUpdate", OrderStatus.ACK),  # the REST reply
         ("Position", None),  # the reply's position
-        ("OrderUpdate", OrderStatus.ACK),  # held order_added
-        ("OrderUpdate", OrderStatus.FILLED),  # held order_completed
+        ("OrderUpdate", OrderStatus.FILLED),  # held order_completed (held order_added: a repeat)
         ("PositionRemoved", None),  # held position_closed: the latest state lands last
     ]
     for update in rig.sink.of(OrderUpdate):
         assert update.client_order_id == request.client_order_id
-
-
-@pytest.mark.asyncio
-async def test_unrelated_ws_orders_are_not_held(rig: Rig) -> None:
-    await started(rig)
-    order = order_json("ACTIVE", order_id="someone-else", pair="USD_ETH_PERP")
-    await rig.ws.send(
-        {"code": 200, "category": "order_added", "pair": "USD_ETH_PERP", "result": {"order": order}}
-    )
-    (update,) = await rig.sink.wait_for(lambda e: isinstance(e, OrderUpdate))
-    assert update.client_order_id is None and update.order_id == "someone-else"
 
 
 ERROR_CASES = [
@@ -590,7 +597,7 @@ async def test_venue_errors_raise_close_rejected_and_emit_rejected(
     session = await started(rig)
     request = close_request(quantity=Decimal(1))
     with pytest.raises(CloseRejected) as info:
-        await session.send_close(request)
+        await send_close(session, request)
     assert info.value.code == code
     assert str(info.value) == message
     (update,) = rig.sink.of(OrderUpdate)
@@ -622,7 +629,7 @@ async def test_venue_error_is_refused_but_looked_up_once(rig: Rig, executed: boo
     session = await started(rig)
     request = close_request(quantity=Decimal(1))
     with pytest.raises(CloseRejected) as info:
-        await session.send_close(request)
+        await send_close(session, request)
     assert (info.value.code, str(info.value)) == (
         "500",
         "Everstrike reported a venue error (HTTP 500: Internal error); the close was most "
@@ -637,7 +644,7 @@ async def test_venue_error_is_refused_but_looked_up_once(rig: Rig, executed: boo
         assert (found.status, found.client_order_id) == (OrderStatus.FILLED,
                                                          request.client_order_id)
     async with session._reconcile_lock:  # white-box barrier: the lookup holds it until done
-        assert not session._unresolved
+        assert not session._orders.unresolved
     updates = rig.sink.of(OrderUpdate)
     assert [u.status for u in updates] == [OrderStatus.REJECTED] + (
         [OrderStatus.FILLED] if executed else []
@@ -659,9 +666,9 @@ async def test_stale_timestamp_resync_moves_the_next_timestamp(rig: Rig) -> None
     session = await started(rig)
     rig.rest.server_ms = SERVER_MS + 60_000  # the venue's clock ran away from ours
     with pytest.raises(CloseRejected):
-        await session.send_close(close_request())
+        await send_close(session, close_request())
     assert session.skew_ms == 60_250
-    await session.send_close(close_request())  # the user sends again; we never do
+    await send_close(session, close_request())  # the user sends again; we never do
     stamps = [dict(urllib.parse.parse_qsl(b))["timestamp"] for b in bodies]
     assert stamps == [str(SERVER_MS), str(SERVER_MS + 60_000)]
 
@@ -675,7 +682,7 @@ async def test_timeout_after_sending_is_unknown_then_not_found(rig: Rig) -> None
     rig.rest.close = close
     session = await started(rig)
     request = close_request()
-    await session.send_close(request)  # not a refusal: UNKNOWN, and the lookup runs
+    await send_close(session, request)  # not a refusal: UNKNOWN, and the lookup runs
     first, last = await rig.sink.wait_for(
         lambda e: isinstance(e, OrderUpdate) and e.client_order_id == request.client_order_id,
         count=2,
@@ -695,53 +702,6 @@ async def test_timeout_after_sending_is_unknown_then_not_found(rig: Rig) -> None
 
 
 @pytest.mark.asyncio
-async def test_lost_reply_is_reconciled_to_the_order_it_became(rig: Rig) -> None:
-    """Everstrike has no client order id: the match is pair, side, qty, prices and time."""
-    mine = order_json(
-        "ACTIVE", order_id="mine", type="LIMIT", price=101, qty_orig=1, qty_remaining=1,
-        time=SERVER_MS + 20, reduce_only=True,
-    )
-    decoys = [
-        order_json("COMPLETED", order_id="old", qty_orig=1, time=SERVER_MS - 60_000),
-        order_json("ACTIVE", order_id="buy", side="BUY", type="LIMIT", price=101, qty_orig=1,
-                   time=SERVER_MS + 10),
-        order_json("ACTIVE", order_id="qty", type="LIMIT", price=101, qty_orig=2,
-                   time=SERVER_MS + 10),
-        order_json("ACTIVE", order_id="px", type="LIMIT", price=102, qty_orig=1,
-                   time=SERVER_MS + 10),
-        order_json("ACTIVE", order_id="notro", type="LIMIT", price=101, qty_orig=1,
-                   time=SERVER_MS + 10, reduce_only=False),
-    ]
-
-    async def close(request: httpx.Request) -> httpx.Response:
-        verify(request)
-        rig.rest.orders = [*decoys, mine]
-        raise httpx.RemoteProtocolError("peer closed", request=request)
-
-    rig.rest.close = close
-    session = await started(rig)
-    request = close_request(quantity=Decimal(1), limit_price=Decimal(101))
-    await session.send_close(request)
-    found, working = await rig.sink.wait_for(
-        lambda e: isinstance(e, OrderUpdate | WorkingOrder) and e.order_id == "mine", count=2
-    )
-    assert isinstance(found, OrderUpdate) and isinstance(working, WorkingOrder)
-    assert found.status is OrderStatus.ACK and found.client_order_id == request.client_order_id
-    assert found.message.startswith("Found at Everstrike after the lost reply: ")
-    assert working.kind is WorkingKind.LIMIT and working.client_order_id == request.client_order_id
-    # Later events for that order carry our id too.
-    done = order_json("COMPLETED", order_id="mine", qty_orig=1, qty_remaining=0)
-    await rig.ws.send(
-        {"code": 200, "category": "order_completed", "pair": PAIR, "result": {"order": done}}
-    )
-    (filled,) = await rig.sink.wait_for(
-        lambda e: isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED
-    )
-    assert filled.client_order_id == request.client_order_id
-    assert rig.rest.count("/auth/close") == 1
-
-
-@pytest.mark.asyncio
 async def test_failed_lookups_are_retried_then_given_up(rig: Rig) -> None:
     async def close(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadError("reset", request=request)
@@ -750,7 +710,7 @@ async def test_failed_lookups_are_retried_then_given_up(rig: Rig) -> None:
     rig.rest.orders_failures = 10
     session = await started(rig, reconcile_retry=0.0, reconcile_attempts=2)
     request = close_request()
-    await session.send_close(request)
+    await send_close(session, request)
     (last,) = await rig.sink.wait_for(
         lambda e: isinstance(e, OrderUpdate) and e.final and e.status is OrderStatus.UNKNOWN
     )
@@ -773,7 +733,7 @@ async def test_lost_reply_while_disconnected_is_looked_up_after_the_reconnect(ri
     rig.rest.close = close
     session = await started(rig, timeout=30.0)
     request = close_request(quantity=Decimal(1))
-    await session.send_close(request)
+    await send_close(session, request)
     await rig.rest.wait_for_count("/orders", 1)
     await rig.ws.wait_for(lambda m: m.get("op") == "auth_api", connection=1)
     assert not session.connected
@@ -798,7 +758,7 @@ async def test_connect_failure_is_rejected_as_not_sent(rig: Rig) -> None:
     rig.rest.close = close
     session = await started(rig)
     with pytest.raises(CloseRejected, match="nothing was sent"):
-        await session.send_close(close_request())
+        await send_close(session, close_request())
     (update,) = rig.sink.of(OrderUpdate)
     assert update.status is OrderStatus.REJECTED
 
@@ -810,7 +770,7 @@ async def test_unreadable_success_reply_is_unknown(rig: Rig) -> None:
 
     rig.rest.close = close
     session = await started(rig)
-    await session.send_close(close_request())
+    await send_close(session, close_request())
     first = rig.sink.of(OrderUpdate)[0]
     assert first.status is OrderStatus.UNKNOWN
     assert first.message.startswith("Everstrike answered HTTP 200 with an unreadable reply;")
@@ -822,10 +782,10 @@ async def test_unreadable_success_reply_is_unknown(rig: Rig) -> None:
 async def test_invalid_request_is_refused_before_sending(rig: Rig) -> None:
     session = await started(rig)
     with pytest.raises(CloseRejected) as info:
-        await session.send_close(close_request(quantity=Decimal(-1)))
+        await send_close(session, close_request(quantity=Decimal(-1)))
     assert info.value.code == "invalid:quantity"
     with pytest.raises(CloseRejected):
-        session.preview_close(close_request(limit_price=Decimal("NaN")))
+        session.prepare_close(close_request(limit_price=Decimal("NaN")))
     assert rig.rest.count("/auth/close") == 0
 
 
@@ -932,7 +892,7 @@ async def test_refresh_and_idempotent_stop(rig: Rig) -> None:
     assert not session.connected
     assert [e.state for e in rig.sink.of(ConnectionEvent)].count(ConnectionState.DISCONNECTED) == 1
     with pytest.raises(SessionClosed):
-        await session.send_close(close_request())
+        await send_close(session, close_request())
     with pytest.raises(SessionClosed):
         await session.refresh_positions()
 
@@ -1011,97 +971,6 @@ async def test_refresh_orders_and_a_failed_listing(rig: Rig) -> None:
     assert error.code == "orders" and "could not list working orders" in error.message
 
 
-@pytest.mark.asyncio
-async def test_ws_events_keep_working_orders_live(rig: Rig) -> None:
-    await started(rig)
-    live = resting_limit()
-    steps: list[tuple[str, dict[str, Any]]] = [
-        ("order_added", live),
-        ("order_partially_completed", {**live, "qty_remaining": 0.5}),
-        ("order_completed", {**live, "qty_remaining": 0, "status": "COMPLETED"}),
-        ("trigger_added", untriggered()),
-        ("order_triggered", {**untriggered(), "type": "LIMIT", "price": 89, "status": "ACTIVE"}),
-        ("order_cancelled", {**untriggered(), "status": "CANCELLED"}),
-        ("trigger_added", untriggered("t2")),
-        ("trigger_failed", {**untriggered("t2"), "msg": "insufficient balance"}),
-        ("trigger_added", untriggered("t3")),
-        ("trigger_cancelled", untriggered("t3")),
-    ]
-    for category, order in steps:
-        await rig.ws.send(ws_order(category, order))
-    await rig.sink.wait_for(lambda e: isinstance(e, OrderUpdate), count=len(steps))
-    working = [
-        (type(e).__name__, e.order_id, e.kind if isinstance(e, WorkingOrder) else e.reason)
-        for e in rig.sink.events
-        if isinstance(e, WorkingOrder | WorkingOrderRemoved)
-    ]
-    assert working == [
-        ("WorkingOrder", "lim-1", WorkingKind.LIMIT),
-        ("WorkingOrder", "lim-1", WorkingKind.LIMIT),
-        ("WorkingOrderRemoved", "lim-1", "filled"),
-        ("WorkingOrder", "trg-1", WorkingKind.TRIGGER),
-        ("WorkingOrderRemoved", "trg-1", "triggered"),
-        ("WorkingOrder", "trg-1", WorkingKind.LIMIT),  # the triggered stop-limit rests
-        ("WorkingOrderRemoved", "trg-1", "cancelled"),
-        ("WorkingOrder", "t2", WorkingKind.TRIGGER),
-        ("WorkingOrderRemoved", "t2", "rejected"),
-        ("WorkingOrder", "t3", WorkingKind.TRIGGER),
-        ("WorkingOrderRemoved", "t3", "cancelled"),
-    ]
-    partial = rig.sink.of(WorkingOrder)[1]
-    assert partial.remaining == Decimal("0.5")
-
-
-@pytest.mark.asyncio
-async def test_late_or_duplicate_events_never_resurrect_a_working_order(rig: Rig) -> None:
-    session = await started(rig)
-    live = resting_limit()
-    for category, order in [
-        ("order_partially_completed", {**live, "qty_remaining": 1}),
-        ("order_added", live),  # arrives late, with the older, larger remainder
-        ("order_completed", {**live, "qty_remaining": 0}),
-        ("order_completed", {**live, "qty_remaining": 0}),  # duplicate
-        ("order_partially_completed", {**live, "qty_remaining": 1}),  # reordered
-        ("order_triggered", {**untriggered("t9"), "type": "MARKET"}),
-        ("trigger_added", untriggered("t9")),  # the add arrives after the trigger fired
-    ]:
-        await rig.ws.send(ws_order(category, order))
-    await rig.sink.wait_for(lambda e: isinstance(e, OrderUpdate), count=7)
-    upserts = [(e.order_id, e.remaining) for e in rig.sink.of(WorkingOrder)]
-    assert upserts == [("lim-1", Decimal(1))]
-    # A snapshot that still lists the filled order does not bring it back either.
-    rig.rest.active_orders = [live]
-    await session.refresh_orders()
-    assert rig.sink.of(WorkingOrdersSnapshot)[-1].orders == ()
-
-
-@pytest.mark.asyncio
-async def test_resting_close_reply_is_a_working_order_with_our_id(rig: Rig) -> None:
-    replies = [
-        {"order": resting_limit("r-lim")},
-        {"order": untriggered("r-trg")},
-        {"order": order_json("COMPLETED", "r-done", qty_remaining=0)},
-    ]
-
-    async def close(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=envelope(replies.pop(0)))
-
-    rig.rest.close = close
-    session = await started(rig)
-    requests = [
-        close_request(limit_price=Decimal(105)),
-        close_request(trigger=Trigger(Decimal(90), TriggerEvent.INDEX, True)),
-        close_request(),
-    ]
-    for request in requests:
-        await session.send_close(request)
-    working = rig.sink.of(WorkingOrder)
-    assert [(w.order_id, w.kind, w.client_order_id) for w in working] == [
-        ("r-lim", WorkingKind.LIMIT, requests[0].client_order_id),
-        ("r-trg", WorkingKind.TRIGGER, requests[1].client_order_id),
-    ]
-
-
 # --------------------------------------------------------------------------- cancel
 
 
@@ -1134,10 +1003,11 @@ async def test_cancel_posts_the_id_once_and_removes_the_order(
     rig.rest.cancel = cancel
     session = await started(rig)
     target = working(order, kind)
-    preview = session.preview_cancel(target)
-    await session.cancel_order(target)
+    prepared = session.prepare_cancel(target)
+    await session.cancel(prepared)
     assert bodies == [f"id={order['id']}&timestamp={SERVER_MS}&recv_window=5000"]
-    assert preview == (
+    assert prepared.wire == bodies[0].encode()
+    assert prepared.redacted == (
         f"POST /auth/cancel\ncontent-type: application/x-www-form-urlencoded\n"
         f"x-api-key: ak-u…***\nx-signature: {p.redact(p.sign(SECRET, bodies[0]))}\n\n{bodies[0]}"
     )
@@ -1214,7 +1084,7 @@ async def test_cancel_refusals_are_plain_and_never_retried(
     rig.rest.cancel = cancel
     session = await started(rig)
     with pytest.raises(CancelRejected) as info:
-        await session.cancel_order(working(resting_limit()))
+        await cancel_order(session, working(resting_limit()))
     assert (str(info.value), info.value.code) == (message, code)
     assert rig.rest.count("/auth/cancel") == 1
     assert not rig.sink.of(WorkingOrderRemoved)
@@ -1226,7 +1096,7 @@ async def test_cancel_refusals_are_plain_and_never_retried(
 async def test_cancel_when_not_running_sends_nothing(rig: Rig) -> None:
     session = rig.make()
     with pytest.raises(SessionClosed):
-        await session.cancel_order(working(resting_limit()))
+        await cancel_order(session, working(resting_limit()))
     with pytest.raises(SessionClosed):
         await session.refresh_orders()
     assert rig.rest.count("/auth/cancel") == 0
@@ -1265,22 +1135,90 @@ async def test_429_makes_later_posts_wait_and_refuses_an_overlong_wait(rig: Rig)
     fake = FakeTime()
     session = await started(rig, monotonic=fake, sleep=fake.sleep)
     with pytest.raises(CloseRejected, match=r"slowed down for 0\.043 s"):
-        await session.send_close(close_request())
+        await send_close(session, close_request())
     assert session.health().rate_headroom == 0.0
-    await session.send_close(close_request())  # waits out the venue's wait, then sends
+    await send_close(session, close_request())  # waits out the venue's wait, then sends
     assert fake.slept == [pytest.approx(0.043)]
     assert session.health().rate_headroom is None
     with pytest.raises(CloseRejected, match="slowed down for 90 s"):
-        await session.send_close(close_request())
+        await send_close(session, close_request())
     with pytest.raises(CloseRejected, match=r"asked for 90\.0 s more") as info:
-        await session.send_close(close_request())  # too long to hold: refused, not sent
+        await send_close(session, close_request())  # too long to hold: refused, not sent
     assert info.value.code == "rate_limited"
     with pytest.raises(CancelRejected, match=r"asked for 90\.0 s more"):
-        await session.cancel_order(working(resting_limit()))
+        await cancel_order(session, working(resting_limit()))
     assert rig.rest.count("/auth/close") == 3
     assert rig.rest.count("/auth/cancel") == 0
     fake.now += 90
     assert session.health().rate_headroom is None
+
+
+@pytest.mark.parametrize("kind", ["close", "cancel"])
+@pytest.mark.asyncio
+async def test_a_wait_that_outlives_the_signed_timestamp_signs_again_and_says_so(
+    rig: Rig, kind: str
+) -> None:
+    """A short 429 wait sends the prepared bytes; one past half the recv_window (5 s) would
+    reach the venue stale, so the request is signed again, ``restamped`` hears of it before
+    it is written, and the bytes written are the new ones."""
+    fake = FakeTime()
+    seen: list[str] = []
+    posted: list[httpx.Request] = []
+    throttle = iter(["0.5", "4"])
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        verify(request)
+        posted.append(request)
+        seen.append("posted")
+        wait = next(throttle, None)
+        if wait is not None:
+            return httpx.Response(429, json=envelope(None, 429, f"Care to try again in {wait} s"))
+        if kind == "cancel":
+            return cancelled_reply(resting_limit())
+        return httpx.Response(200, json=envelope({"order": order_json("COMPLETED")}))
+
+    rig.rest.close = rig.rest.cancel = answer
+    session = await started(
+        rig, monotonic=fake, sleep=fake.sleep, clock=lambda: LOCAL_NOW + fake.now - 500.0
+    )
+
+    def prepare() -> Any:
+        if kind == "cancel":
+            return session.prepare_cancel(working(resting_limit()))
+        return session.prepare_close(close_request())
+
+    async def send(prepared: Any, restamped: Any) -> None:
+        if kind == "cancel":
+            await session.cancel(prepared, restamped=restamped)
+        else:
+            await session.send(prepared, restamped=restamped)
+
+    replaced: list[tuple[Any, str]] = []
+
+    def restamped(new: Any, why: str) -> None:
+        seen.append("restamped")
+        replaced.append((new, why))
+
+    rejected = CancelRejected if kind == "cancel" else CloseRejected
+    with pytest.raises(rejected, match=r"slowed down for 0\.5 s"):
+        await send(prepare(), restamped)
+    short = prepare()
+    with pytest.raises(rejected, match=r"slowed down for 4 s"):
+        await send(short, restamped)  # waited 0.5 s: still fresh, sent as prepared
+    assert posted[-1].content == short.wire and not replaced
+    stale = prepare()
+    await send(stale, restamped)  # waited 4 s: signed again
+    assert fake.slept == [0.5, 4.0]
+    assert seen == ["posted", "posted", "restamped", "posted"]
+    ((new, why),) = replaced
+    assert posted[-1].content == new.wire != stale.wire
+    assert new.stamped_ms == stale.stamped_ms + 4000
+    stamp = dict(urllib.parse.parse_qsl(new.wire.decode()))["timestamp"]
+    assert stamp == str(new.stamped_ms)
+    assert new.redacted.endswith("\n" + new.wire.decode())
+    assert "4000 ms" in why and "5000 ms timestamp window" in why
+    assert getattr(new, "request", None) == getattr(stale, "request", None)
+    assert getattr(new, "order", None) == getattr(stale, "order", None)
 
 
 @pytest.mark.asyncio
@@ -1298,7 +1236,7 @@ async def test_clock_is_measured_periodically_and_used_for_signing(rig: Rig) -> 
     seen = rig.rest.count("/time")
     await rig.rest.wait_for_count("/time", seen + 2)  # one full sync after the change
     assert session.health().skew_ms == 3_250.0
-    await session.send_close(close_request())
+    await send_close(session, close_request())
     assert dict(urllib.parse.parse_qsl(bodies[0]))["timestamp"] == str(SERVER_MS + 3_000)
 
 
@@ -1393,7 +1331,7 @@ async def test_pairs_filters_validate_before_sending(rig: Rig) -> None:
     ]
     for request, code, phrase in cases:
         with pytest.raises(CloseRejected, match=phrase) as info:
-            await session.send_close(request)
+            await send_close(session, request)
         assert info.value.code == code
     assert rest.count("/auth/close") == 0
 
@@ -1411,7 +1349,7 @@ async def test_open_closes_are_re_read_after_a_reconnect(rig: Rig) -> None:
     rig.rest.close = close
     session = await started(rig)
     request = close_request()
-    await session.send_close(request)
+    await send_close(session, request)
     assert rig.sink.of(OrderUpdate)[-1].status is OrderStatus.ACK
     # While the WS is down the order fills; /orders no longer lists it, /order?id= does.
     rig.rest.by_id = {"open-1": order_json("COMPLETED", "open-1", qty_remaining=0, time=1)}
