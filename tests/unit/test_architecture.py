@@ -50,12 +50,45 @@ def test_importing_all_of_core_loads_no_qt() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def _module_file(name: str) -> Path | None:
+    """The source file of a dotted module name in this repository: ``x.py`` or ``x/__init__.py``."""
+    base = ROOT.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _local_imports(path: Path) -> set[str]:
+    """Like ``_imports``, plus ``package.name`` for ``from package import name``, so a module
+    imported that way (``from core.venues.qfex import protocol``) is followed too."""
+    names = _imports(path)
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return names
+
+
+def _protocol_files() -> dict[Path, list[Path]]:
+    """Each venue's protocol: the module ``protocol.py`` or every module of the package
+    ``protocol/``."""
+    venues = sorted(p.parent for p in (ROOT / "core" / "venues").glob("*/__init__.py"))
+    return {
+        venue: sorted((venue / "protocol").rglob("*.py")) + sorted(venue.glob("protocol.py"))
+        for venue in venues
+    }
+
+
 def test_protocol_modules_do_no_io() -> None:
     """Sans-IO: protocol modules import no sockets, HTTP clients, clocks or randomness."""
     banned = {"socket", "asyncio", "httpx", "websockets", "time", "random", "secrets", "ssl"}
-    for path in sorted((ROOT / "core" / "venues").rglob("protocol.py")):
-        used = {n.split(".")[0] for n in _imports(path)} & banned
-        assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
+    protocols = _protocol_files()
+    assert len(protocols) >= 2
+    for venue, files in protocols.items():
+        assert files, f"{venue.relative_to(ROOT)} has no protocol module"
+        for path in files:
+            used = {n.split(".")[0] for n in _imports(path)} & banned
+            assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
 
 
 def test_simulator_is_independent_of_client_code() -> None:
@@ -78,12 +111,17 @@ def test_order_machines_do_no_io() -> None:
             if path in seen:
                 continue
             seen.add(path)
-            names = _imports(path)
+            names = _local_imports(path)
             used = {n.split(".")[0] for n in names} & banned
             assert not used, f"{path.relative_to(ROOT)} imports {sorted(used)}"
             for name in names:
-                if name.startswith(package + "."):
-                    todo.append(ROOT.joinpath(*name.split(".")).with_suffix(".py"))
+                found = _module_file(name) if name.startswith(package + ".") else None
+                if found is not None:
+                    todo.append(found)
+        # The walk must reach what the machine builds and reads frames with.
+        protocol = set(_protocol_files()[machine.parent])
+        assert protocol and protocol <= seen, f"{machine.relative_to(ROOT)}: walk missed " + \
+            ", ".join(str(p.relative_to(ROOT)) for p in sorted(protocol - seen))
 
 
 def test_every_product_package_ships_in_the_wheel() -> None:

@@ -80,21 +80,30 @@ def test_no_module_outside_core_closing_checks_against_tick_lot_or_bounds() -> N
     files = _product_files()
     named = {str(p.relative_to(ROOT)) for p in files}
     protocols = sorted(n for n in named if n.startswith("core/venues/") and
-                       n.endswith("/protocol.py"))
-    assert len(protocols) >= 2, protocols
+                       (n.endswith("/protocol.py") or "/protocol/" in n))
+    assert len({n.split("/")[2] for n in protocols}) >= 2, protocols
     assert {"cli/close.py"} <= named and any("close_dialog" in n for n in named)
     found = {str(p.relative_to(ROOT)): rule_sites(p.read_text()) for p in files}
     assert {name: lines for name, lines in found.items() if lines} == {}
 
 
 def test_every_venue_protocol_calls_the_close_rules() -> None:
-    protocols = sorted((ROOT / "core" / "venues").glob("*/protocol.py"))
+    """A venue's protocol is ``protocol.py`` or a ``protocol/`` package; one of its modules
+    must import ``check_request`` and call it."""
+    venues = sorted(p.parent for p in (ROOT / "core" / "venues").glob("*/__init__.py"))
+    protocols = {venue: sorted(venue.glob("protocol.py")) + sorted(venue.glob("protocol/*.py"))
+                 for venue in venues}
+    protocols = {venue: files for venue, files in protocols.items() if files}
     assert len(protocols) >= 2
-    for path in protocols:
-        tree = ast.parse(path.read_text())
-        imported = {a.asname or a.name for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.module == "core.closing.rules"
-                    for a in node.names}
-        called = {node.func.id for node in ast.walk(tree)
-                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-        assert "check_request" in imported & called, path.relative_to(ROOT)
+    for venue, files in protocols.items():
+        assert any(_calls_check_request(path) for path in files), venue.relative_to(ROOT)
+
+
+def _calls_check_request(path: Path) -> bool:
+    tree = ast.parse(path.read_text())
+    imported = {a.asname or a.name for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module == "core.closing.rules"
+                for a in node.names}
+    called = {node.func.id for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    return "check_request" in imported & called
