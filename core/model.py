@@ -20,6 +20,7 @@ __all__ = [
     "CloseRequest",
     "ConnectionEvent",
     "ConnectionState",
+    "DroppedUpdate",
     "Environment",
     "Fill",
     "Instrument",
@@ -267,6 +268,20 @@ class Fill:
 
 
 @dataclass(frozen=True, slots=True)
+class DroppedUpdate:
+    """An order update or fill the order machine set aside as late or duplicate (a second
+    FILLED, an ACK after the fill). The venue did send it, so the journal keeps it, marked;
+    it is no new state, so nothing shows it."""
+
+    event: OrderUpdate | Fill
+    why: str
+
+    @property
+    def symbol(self) -> str:
+        return self.event.symbol
+
+
+@dataclass(frozen=True, slots=True)
 class PositionsSnapshot:
     """The complete set of open positions of one account: anything absent is flat."""
 
@@ -390,6 +405,7 @@ class SessionHealth:
 # Position is also an event: the venue pushed a fresh state for one symbol.
 SessionEvent = (
     Position
+    | DroppedUpdate
     | PositionsSnapshot
     | PositionRemoved
     | MarkUpdate

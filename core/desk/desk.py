@@ -33,6 +33,7 @@ from core.model import (
     CloseRequest,
     ConnectionEvent,
     ConnectionState,
+    DroppedUpdate,
     Fill,
     Instrument,
     MarkUpdate,
@@ -458,15 +459,7 @@ class Desk:
             owner = self._intents.owner(account.name, event.client_order_id, event.order_id)
             self._journal(
                 "fill",
-                {
-                    "order_id": event.order_id,
-                    "client_order_id": event.client_order_id,
-                    "side": event.side,
-                    "price": event.price,
-                    "quantity": event.quantity,
-                    "fee": event.fee,
-                    "trade_id": event.trade_id,
-                },
+                _fill_payload(event),
                 **self._ctx(account, event.symbol),
                 intent_id=owner.id if owner else None,
                 reason=owner.request.reason if owner else None,
@@ -500,6 +493,18 @@ class Desk:
                 **self._ctx(account),
             )
             self._book.apply_working_snapshot(event)
+        elif isinstance(event, DroppedUpdate):
+            dropped = event.event
+            payload = (_update_payload(dropped) if isinstance(dropped, OrderUpdate)
+                       else _fill_payload(dropped))
+            owner = self._intents.owner(account.name, dropped.client_order_id, dropped.order_id)
+            self._journal(
+                "duplicate",
+                {"of": "order_update" if isinstance(dropped, OrderUpdate) else "fill",
+                 "why": event.why, **payload},
+                **self._ctx(account, dropped.symbol),
+                intent_id=owner.id if owner else None,
+            )
         elif isinstance(event, ProtocolError):
             self._journal(
                 "protocol_error",
@@ -507,6 +512,18 @@ class Desk:
                 **self._ctx(account),
             )
             self._emit(event)
+
+
+def _fill_payload(fill: Fill) -> dict[str, Any]:
+    return {
+        "order_id": fill.order_id,
+        "client_order_id": fill.client_order_id,
+        "side": fill.side,
+        "price": fill.price,
+        "quantity": fill.quantity,
+        "fee": fill.fee,
+        "trade_id": fill.trade_id,
+    }
 
 
 def _with_explanation(message: str, found: Any) -> str:

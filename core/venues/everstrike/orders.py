@@ -27,6 +27,7 @@ from typing import Final, TypeVar
 
 from core.model import (
     CloseRequest,
+    DroppedUpdate,
     OrderStatus,
     OrderUpdate,
     Position,
@@ -379,6 +380,8 @@ class EverstrikeOrders:
                 event = replace(event, client_order_id=client_id)
             if isinstance(event, OrderUpdate):
                 if not self._news(event):
+                    # Journaled as received, never shown as a new state.
+                    self._events.append(DroppedUpdate(event, "late or duplicate"))
                     return
                 self._track(event)
             elif not self._advance(event):

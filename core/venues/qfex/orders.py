@@ -15,7 +15,7 @@ Outputs, drained by the session after each input:
 * ``frames_to_send()``: ``get_order`` lookups, as (message type, frame);
 * ``outputs()``: answers for the session's waiters (:class:`CancelAnswered`,
   :class:`ListingAnswered`), rate penalties (:class:`Penalty`) and the updates dropped as late
-  or duplicate (:class:`Dropped`), which the session only logs.
+  or duplicate (:class:`Dropped`), which the desk journals as received but shows nobody.
 
 A close moves awaiting -> working -> done, or awaiting -> unknown when the connection drops
 first; it is written once and never again. Each order's status only moves forward (see
@@ -116,7 +116,7 @@ class Penalty:
 @dataclass(frozen=True, slots=True)
 class Dropped:
     """An update that says nothing new (a duplicate) or says less than is already known (a
-    late ACK after FILLED). Not shown; the session logs it."""
+    late ACK after FILLED). Journaled as received, never shown."""
 
     event: OrderUpdate | Fill
     why: str

@@ -33,6 +33,7 @@ from core.model import (
     CloseRequest,
     ConnectionEvent,
     ConnectionState,
+    DroppedUpdate,
     Instrument,
     Position,
     PositionsSnapshot,
@@ -400,6 +401,8 @@ class QfexSession(VenueSession):
 
     def _drain(self) -> None:
         """Carry out what the order machine asked for, then tell the desk what it said."""
+        for event in self._orders.events_to_emit():
+            self._emit(event)
         for out in self._orders.outputs():
             if isinstance(out, Penalty):
                 self._penalise(out.seconds)
@@ -410,9 +413,7 @@ class QfexSession(VenueSession):
             elif isinstance(out, ListingAnswered):
                 self._answer_listing(out)
             elif isinstance(out, Dropped):
-                log.debug("QFEX %s: dropped %r: %s", self.name, out.event, out.why)
-        for event in self._orders.events_to_emit():
-            self._emit(event)
+                self._emit(DroppedUpdate(out.event, out.why))  # journaled, not shown
 
     def _answer_listing(self, answer: ListingAnswered) -> None:
         future, self._listing_waiter = self._listing_waiter, None

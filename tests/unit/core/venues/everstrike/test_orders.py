@@ -15,6 +15,8 @@ import pytest
 
 from core.model import (
     CloseRequest,
+    DroppedUpdate,
+    Fill,
     OrderStatus,
     OrderUpdate,
     Position,
@@ -129,10 +131,14 @@ class Machine:
         self.orders.connection_made()
         self.events: list[SessionEvent] = []
         self.requests: list[Request] = []
+        self.dropped: list[OrderUpdate | Fill] = []
 
     def drain(self) -> list[SessionEvent]:
-        """The events said since the last drain (requests are kept in ``requests``)."""
-        new = self.orders.events_to_emit()
+        """The events said since the last drain (requests are kept in ``requests``, updates
+        set aside as late or duplicate in ``dropped``)."""
+        said = self.orders.events_to_emit()
+        self.dropped += [e.event for e in said if isinstance(e, DroppedUpdate)]
+        new = [e for e in said if not isinstance(e, DroppedUpdate)]
         self.events += new
         self.requests += self.orders.requests_to_make()
         return new
@@ -181,6 +187,9 @@ def test_rest_fill_then_ws_ack_and_fill_is_one_fill() -> None:
     assert statuses(late) == []
     assert [type(e) for e in late] == [WorkingOrderRemoved]  # the desk drops an unknown id
     assert m.updates() == [(OrderStatus.FILLED, request.client_order_id)]
+    # What the venue said late is still handed on, as dropped, for the journal.
+    assert [u.status for u in m.dropped if isinstance(u, OrderUpdate)] == [
+        OrderStatus.ACK, OrderStatus.FILLED]
 
 
 def test_ws_racing_ahead_of_the_reply_is_held_and_said_once_in_order() -> None:

@@ -1,0 +1,133 @@
+"""One line per real state change: a close shows one ACK (if any) and one FILLED, in order,
+whichever channel spoke first; a trigger one TRIGGER_ACK. What the venue repeats afterwards is
+journaled as a duplicate and shown to nobody.
+
+Through the real desk, a real journal and the real sessions against the simulator, which
+answers an Everstrike close on REST and again on the WebSocket, and a QFEX stop on two
+channels (stop_orders and order_responses).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from core.desk import Desk, DeskEvent
+from core.journal import Journal
+from core.model import (
+    CloseRequest,
+    Environment,
+    OrderStatus,
+    OrderUpdate,
+    PositionKey,
+    PositionSide,
+    Trigger,
+    TriggerEvent,
+    Venue,
+)
+from core.sim import Simulator
+from core.venue import AccountConfig, Credentials
+from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
+from tests.polling import until
+
+D = Decimal
+
+
+@dataclass
+class Rig:
+    sim: Simulator
+    desk: Desk
+    journal: Journal
+    heard: list[DeskEvent]
+    qfex: PositionKey
+    everstrike: PositionKey
+
+
+@pytest_asyncio.fixture
+async def rig(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
+    sim = bare_sim
+    q_pub, q_sec = sim.add_account("qfex", "once-q", [(QFEX_SYMBOL, D(40), D(220))])
+    e_pub, e_sec = sim.add_account("everstrike", "once-e", [(ES_PAIR, D("-3.5"), D(4400))])
+    q, e = sim.info.qfex, sim.info.everstrike
+    journal = Journal(tmp_path / "journal.sqlite3", operator="tester")
+    desk = Desk(journal=journal)
+    heard: list[DeskEvent] = []
+    desk.subscribe(heard.append)
+    accounts = [
+        (AccountConfig("once-q", Venue.QFEX, Environment.DEMO, q_pub,
+                       {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
+         Credentials(q_pub, q_sec)),
+        (AccountConfig("once-e", Venue.EVERSTRIKE, Environment.DEMO, e_pub,
+                       {"rest": e.rest, "ws": e.ws}),
+         Credentials(e_pub, e_sec)),
+    ]
+    try:
+        assert await desk.start(accounts) == []
+        yield Rig(sim, desk, journal, heard, PositionKey("once-q", Venue.QFEX, QFEX_SYMBOL),
+                  PositionKey("once-e", Venue.EVERSTRIKE, ES_PAIR))
+    finally:
+        await desk.stop()
+        journal.close()
+
+
+def journaled(rig: Rig, kind: str, intent_id: str) -> list[str]:
+    return [json.loads(r.payload)["status"] for r in rig.journal.records(limit=100_000)
+            if r.kind == kind and r.intent_id == intent_id]
+
+
+def shown(rig: Rig, client_order_id: str) -> list[OrderStatus]:
+    return [e.status for e in rig.heard
+            if isinstance(e, OrderUpdate) and e.client_order_id == client_order_id]
+
+
+@pytest.mark.asyncio
+async def test_an_everstrike_market_close_is_filled_once(rig: Rig) -> None:
+    request = CloseRequest(rig.everstrike, PositionSide.SHORT, D("3.5"))
+    intent = await rig.desk.close(request)
+    await intent.settled(timeout=10)
+    # The venue repeats the fill on the WebSocket after the REST reply: wait until the journal
+    # has it, so the assertions below judge the whole story, not a prefix of it.
+    await until(lambda: journaled(rig, "duplicate", intent.id), what="the WebSocket echo")
+    statuses = journaled(rig, "order_update", intent.id)
+    assert statuses.count("FILLED") == 1
+    assert statuses[-1] == "FILLED"
+    assert set(statuses) <= {"ACK", "FILLED"}
+    assert [s.value for s in shown(rig, request.client_order_id)] == statuses
+
+
+@pytest.mark.asyncio
+async def test_a_qfex_partial_market_close_is_filled_once(rig: Rig) -> None:
+    request = CloseRequest(rig.qfex, PositionSide.LONG, D(40), quantity=D(10))
+    intent = await rig.desk.close(request)
+    await intent.settled(timeout=10)
+    statuses = journaled(rig, "order_update", intent.id)
+    assert statuses.count("FILLED") == 1
+    assert statuses[-1] == "FILLED"
+    assert statuses == sorted(statuses, key=["ACK", "PARTIAL", "FILLED"].index)
+    assert [s.value for s in shown(rig, request.client_order_id)] == statuses
+
+
+@pytest.mark.parametrize("venue", ["qfex", "everstrike"])
+@pytest.mark.asyncio
+async def test_a_trigger_is_acknowledged_once(rig: Rig, venue: str) -> None:
+    key = rig.qfex if venue == "qfex" else rig.everstrike
+    side = PositionSide.LONG if venue == "qfex" else PositionSide.SHORT
+    size = D(40) if venue == "qfex" else D("3.5")
+    mark = rig.desk.mark(key.venue, key.symbol)
+    assert mark is not None
+    # A stop: below the mark for a long, above it for a short, far enough not to fire.
+    price = (mark.mark * D("0.5") if side is PositionSide.LONG else mark.mark * 2).quantize(D(1))
+    request = CloseRequest(key, side, size, quantity=D(1),
+                           trigger=Trigger(price, TriggerEvent.MARK))
+    intent = await rig.desk.close(request)
+    await intent.settled(timeout=10)
+    await until(lambda: rig.desk.working_for(key), what="the resting trigger")
+    statuses = journaled(rig, "order_update", intent.id)
+    assert statuses == ["TRIGGER_ACK"]
+    assert [s.value for s in shown(rig, request.client_order_id)] == ["TRIGGER_ACK"]
