@@ -47,7 +47,7 @@ from core.model import (
     WorkingKind,
     WorkingOrder,
 )
-from gui.tablemodel import ColumnsModel
+from gui.models.columns import ColumnsModel
 
 __all__ = [
     "BUTTON_ROLE",
