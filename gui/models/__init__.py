@@ -6,37 +6,18 @@ sort in Python (``SORT_ROLE`` + :class:`PositionsProxy`): Qt would otherwise com
 strings or truncate them to 32 bits.
 """
 
-from gui.models.positions import (
-    BUTTON_ROLE,
-    COALESCE_MS,
-    ENV_COLOURS,
-    ENV_ROLE,
-    FLASH_MS,
-    KEY_ROLE,
-    LOSS,
-    MISMATCH_ROW,
-    MUTED,
+from gui.models.columns import COALESCE_MS, AnyIndex, ColumnsModel
+from gui.models.log import LogColumn, LogEntry, LogModel, fmt_time
+from gui.models.positions import FLASH_MS, PositionColumn, PositionsModel
+from gui.models.positions_proxy import PositionsProxy
+from gui.models.roles import BUTTON_ROLE, ENV_ROLE, KEY_ROLE, RESIDUAL_ROLE, SORT_ROLE
+from gui.models.style import ENV_COLOURS, LOSS, MISMATCH_ROW, MUTED, PROFIT, STALE, WARN
+from gui.models.text import (
     NO_REASON_NEXT_STEP,
-    PROFIT,
-    RESIDUAL_ROLE,
-    SORT_ROLE,
-    STALE,
-    WARN,
-    AnyIndex,
-    CancelState,
-    LogColumn,
-    LogEntry,
-    LogModel,
-    PositionColumn,
-    PositionsModel,
-    PositionsProxy,
-    WorkingColumn,
-    WorkingOrdersModel,
     action_text,
     describe_working,
     env_label,
     fmt_decimal,
-    fmt_time,
     fmt_trigger,
     intent_label,
     intent_text,
@@ -44,6 +25,7 @@ from gui.models.positions import (
     refusal_words,
     stale_age_text,
 )
+from gui.models.working import CancelState, WorkingColumn, WorkingOrdersModel
 
 __all__ = [
     "BUTTON_ROLE",
@@ -63,6 +45,7 @@ __all__ = [
     "WARN",
     "AnyIndex",
     "CancelState",
+    "ColumnsModel",
     "LogColumn",
     "LogEntry",
     "LogModel",
