@@ -10,12 +10,60 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from core.model import PositionKey
+from gui.models.log import LogColumn
 from gui.models.positions import PositionColumn
 from gui.models.roles import KEY_ROLE
+from gui.models.working import WorkingColumn
 from gui.widgets.delegates import CancelButtonDelegate, CloseButtonDelegate
 from gui.widgets.env import EnvChipDelegate
 
-__all__ = ["LogView", "PositionsView", "WorkingOrdersView"]
+__all__ = [
+    "LOG_WIDTHS",
+    "POSITION_WIDTHS",
+    "WORKING_WIDTHS",
+    "LogView",
+    "PositionsView",
+    "WorkingOrdersView",
+]
+
+# The columns' widths when the window opens.
+POSITION_WIDTHS = {
+    PositionColumn.VENUE: 96,
+    PositionColumn.ACCOUNT: 160,
+    PositionColumn.ENV: 84,
+    PositionColumn.SYMBOL: 170,
+    PositionColumn.SIDE: 60,
+    PositionColumn.QUANTITY: 112,
+    PositionColumn.ENTRY: 110,
+    PositionColumn.MARK: 110,
+    PositionColumn.PNL: 130,
+    PositionColumn.ACTION: 250,
+}
+LOG_WIDTHS = {  # the rest of the width goes to Message (its tooltip has the whole text)
+    LogColumn.TIME: 104,
+    LogColumn.KIND: 100,
+    LogColumn.VENUE: 84,
+    LogColumn.ACCOUNT: 124,
+    LogColumn.SYMBOL: 136,
+    LogColumn.STATUS: 118,
+    LogColumn.RAW_STATUS: 114,
+    LogColumn.QUANTITY: 86,
+    LogColumn.REMAINING: 102,
+    LogColumn.PRICE: 80,
+}
+WORKING_WIDTHS = {
+    WorkingColumn.VENUE: 90,
+    WorkingColumn.ACCOUNT: 150,
+    WorkingColumn.SYMBOL: 150,
+    WorkingColumn.KIND: 72,
+    WorkingColumn.SIDE: 56,
+    WorkingColumn.QUANTITY: 92,
+    WorkingColumn.REMAINING: 102,
+    WorkingColumn.PRICE: 100,
+    WorkingColumn.TRIGGER: 130,
+    WorkingColumn.STATUS: 116,
+    WorkingColumn.ACTION: 132,
+}
 
 
 class PositionsView(QTableView):
