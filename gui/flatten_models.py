@@ -28,7 +28,7 @@ from gui.models import (
     env_label,
     fmt_decimal,
 )
-from gui.tablemodel import ColumnsModel
+from gui.models.columns import ColumnsModel
 
 __all__ = [
     "OUTCOME_WORDS",

@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from core.journal import Journal, JournalFilter, JournalRecord
 from gui.bridge import TaskTracker
-from gui.tablemodel import ColumnsModel
+from gui.models.columns import ColumnsModel
 
 __all__ = [
     "PAGE_SIZE",

@@ -1,9 +1,11 @@
 """The part of every table model that is the same: named columns from an enum with ``title``,
-numbers right-aligned, read-only selectable cells. Each model adds its own rows and data."""
+numbers right-aligned, read-only selectable cells, and changed rows reported in runs. Each model
+adds its own rows and data."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -11,6 +13,18 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 AnyIndex = QModelIndex | QPersistentModelIndex
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+COALESCE_MS = 50  # how long a model gathers updates before it applies them in one batch
+
+
+def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted rows as (first, last) runs of consecutive rows: one dataChanged per run."""
+    out: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if out and row == out[-1][1] + 1:
+            out[-1] = (out[-1][0], row)
+        else:
+            out.append((row, row))
+    return out
 
 
 class ColumnsModel(QAbstractTableModel):

@@ -1,0 +1,74 @@
+"""The desk's book onto the window: positions and their removal, marks for open close dialogs,
+and working orders (with the marker on their position's Close button and the tab's count)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.model import MarkUpdate, Position, PositionKey, WorkingOrder, WorkingOrderRemoved
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
+__all__ = ["DeskFeed"]
+
+
+class DeskFeed:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.desk = window.desk
+
+    def load_current(self) -> None:
+        """Show whatever the desk already knows (the window may open after it started)."""
+        w = self.window
+        health = w.health
+        for name, account in self.desk.accounts.items():
+            w.envs.set_account_environment(name, account.environment)
+            state = self.desk.connection_state(name)
+            health.freshness.connection(name, state, health.wall())
+            w.connectionStrip.set_state(
+                name, account.venue, state, since=health.freshness.outage_since(name)
+            )
+        w.positions_model.upsert_many(self.desk.positions.values())
+        for order in self.desk.working_orders.values():
+            self.on_working(order)
+        for name in self.desk.accounts:
+            health.refresh_stale(name)
+        health.refresh_health()
+
+    def on_position(self, position: Position) -> None:
+        self.window.positions_model.queue_upsert(position)
+        dialog = self.window.closing.dialogs.get(position.key)
+        if dialog is not None:
+            dialog.update_position(position)
+
+    def on_removed(self, key: PositionKey) -> None:
+        self.window.positions_model.remove(key)
+        dialog = self.window.closing.dialogs.get(key)
+        if dialog is not None and not dialog.busy:
+            dialog.update_position(None)
+        quick = self.window.closing.quick_dialogs.get(key)
+        if quick is not None and not quick.busy:
+            quick.update_position(None)
+
+    def on_mark(self, mark: MarkUpdate) -> None:
+        for key, dialog in self.window.closing.dialogs.items():
+            if key.venue is mark.venue and key.symbol == mark.symbol:
+                dialog.update_mark(mark)
+
+    def on_working(self, order: WorkingOrder) -> None:
+        self.window.working_model.upsert(order)
+        self._refresh_marker(PositionKey(order.account, order.venue, order.symbol))
+
+    def on_working_removed(self, event: WorkingOrderRemoved) -> None:
+        order = self.window.working_model.remove((event.account, event.order_id))
+        if order is not None:
+            self._refresh_marker(PositionKey(order.account, order.venue, order.symbol))
+
+    def _refresh_marker(self, key: PositionKey) -> None:
+        self.window.positions_model.set_working(key, self.window.working_model.orders_for(key))
+
+    def update_working_count(self, *_: object) -> None:
+        w = self.window
+        n = w.working_model.rowCount()
+        w.bottomTabs.setTabText(w.bottomTabs.indexOf(w.workingOrdersView), f"Working orders ({n})")

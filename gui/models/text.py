@@ -1,0 +1,215 @@
+"""How the tables word things: numbers exactly as the venue sent them, environments, working
+orders, and the Close button's story of a close (its state, a refusal in plain words, the
+tooltip). Dialogs and the flatten window use the same words."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.desk import CloseIntent, IntentState
+from core.explain import NO_REASON, explain
+from core.model import Environment, TriggerEvent, Venue, WorkingKind, WorkingOrder
+
+__all__ = [
+    "ENV_TIPS",
+    "NO_REASON_NEXT_STEP",
+    "VENUE_LABELS",
+    "action_text",
+    "describe_working",
+    "env_label",
+    "fmt_decimal",
+    "fmt_trigger",
+    "intent_label",
+    "intent_text",
+    "intent_tooltip",
+    "refusal_text",
+    "refusal_words",
+    "stale_age_text",
+]
+
+VENUE_LABELS = {v: v.label for v in Venue}
+ENV_TIPS = {
+    Environment.LIVE: "LIVE — real orders, real money",
+    Environment.TESTNET: "TESTNET — the venue's test environment; no real money",
+    Environment.DEMO: "DEMO — the embedded simulator; no real orders",
+}
+
+
+def env_label(env: Environment | None) -> str:
+    """How an environment is written everywhere it is shown: LIVE, TESTNET, DEMO."""
+    return env.value.upper() if env is not None else ""
+
+
+def fmt_decimal(value: Decimal | None, *, signed: bool = False) -> str:
+    """Exactly the digits the venue sent (no float, no exponent), optionally with a + sign."""
+    if value is None:
+        return ""
+    text = format(value, "f")
+    if text.startswith("-") and value == 0:
+        text = text[1:]
+    if signed and value > 0:
+        text = "+" + text
+    return text
+
+
+def fmt_trigger(price: Decimal | None, event: TriggerEvent | None) -> str:
+    """A trigger as the user reads it: "4400 Mark"."""
+    if price is None:
+        return ""
+    text = fmt_decimal(price)
+    return f"{text} {event.label}" if event is not None else text
+
+
+def describe_working(order: WorkingOrder) -> str:
+    """One line for a tooltip or a message: "Limit sell 5 @ 120.5", "Trigger sell 5 at 4400
+    Mark"."""
+    side = order.side.value.lower() if order.side is not None else ""
+    qty = fmt_decimal(order.remaining if order.remaining is not None else order.quantity)
+    head = " ".join(p for p in (order.kind.value.capitalize(), side, qty or "all") if p)
+    if order.kind is WorkingKind.TRIGGER:
+        text = f"{head} at {fmt_trigger(order.trigger_price, order.trigger_event)}"
+        if order.price is not None:
+            text += f", limit {fmt_decimal(order.price)}"
+        return text
+    return f"{head} @ {fmt_decimal(order.price)}" if order.price is not None else head
+
+
+# Short words for a refusal, after "Rejected · " on the row's button (the full cause and next
+# step are its tooltip, the log line and the status bar). Keys are core.explain categories.
+_REFUSAL_WORDS = {
+    "already_flat": "already flat",
+    "would_increase": "would increase",
+    "below_minimum": "below minimum",
+    "above_maximum": "above maximum",
+    "tick_precision": "tick size",
+    "lot_precision": "lot size",
+    "price_band": "price band",
+    "clock_skew": "clock skew",
+    "rate_limited": "rate limited",
+    "market_closed": "market closed",
+    "margin": "margin check",
+    "auth": "key refused",
+    "venue_generic": "no reason given",
+    "no_reason": "no reason given",
+    "venue_error": "venue error",
+    "trigger_side": "trigger side",
+    "self_trade": "self-trade",
+    "too_many_orders": "too many orders",
+    "account_blocked": "account blocked",
+}
+# QFEX answers some refusals with a bare REJECTED and no text (VENUES.md 1.8), so there is no
+# cause to give; core.explain says so, and what to check (one wording for GUI, CLI, journal).
+NO_REASON_NEXT_STEP = NO_REASON.next_step
+
+
+def refusal_words(intent: CloseIntent) -> str:
+    """"margin check", "already flat", ...: the refusal's category in two words ("" if none)."""
+    found = explain(intent.raw_status, intent.message)
+    if found is None:
+        return "no reason given" if not intent.next_step else ""
+    return _REFUSAL_WORDS.get(found.category, "")
+
+
+def refusal_text(intent: CloseIntent) -> str:
+    """The refusal in plain words: the desk's cause and next step, or what to check when the
+    venue gave no reason at all."""
+    message = intent.message or "Rejected by the venue"
+    if intent.next_step:
+        return message
+    found = explain(intent.raw_status, intent.message) or NO_REASON
+    if found.next_step in message:
+        return message
+    return f"{message.rstrip('.')}. {found.next_step}"
+
+
+def _rests_as(intent: CloseIntent) -> str:
+    return "trigger" if intent.request.trigger is not None else "limit"
+
+
+def intent_label(intent: CloseIntent | None) -> str:
+    """The state word of the latest close of a row: it names the Close button's colours and is
+    the head of its text. "Close" when there is nothing to say."""
+    if intent is None:
+        return "Close"
+    state = intent.state
+    if state is IntentState.SENDING:
+        return "Sending…"
+    if state is IntentState.FILLED:
+        if intent.verified_flat is False:
+            return "Mismatch"
+        if intent.verified_flat is True:
+            return "Verified flat"
+        return "Filled"
+    if state is IntentState.CANCELLED:
+        # Nothing filled and nothing rests: the venue let the close go (an IOC with no
+        # liquidity, say). A resting close cancelled by the user is simply Cancelled.
+        if intent.filled == 0 and intent.request.limit_price is None \
+                and intent.request.trigger is None:
+            return "Not filled"
+        return "Cancelled"
+    return state.value
+
+
+def intent_text(intent: CloseIntent | None, residual: Decimal | None = None) -> str:
+    """The Close button's words: its state, then what matters about it.
+
+    "Sending…", "Acknowledged", "Filled · verifying", "✓ Verified flat", "Resting limit",
+    "Partly filled (residual 3)", "Rejected · margin check", "Unknown · connection lost",
+    "Mismatch — check venue".
+    """
+    label = intent_label(intent)
+    if intent is None:
+        return label
+    state = intent.state
+    if label == "Mismatch":
+        return "Mismatch — check venue"
+    if label == "Verified flat":
+        return "✓ Verified flat"
+    if label == "Filled" and intent.request.is_full:
+        return "Filled · verifying"
+    if state is IntentState.RESTING:
+        return f"Resting {_rests_as(intent)}"
+    if state is IntentState.PARTIAL:
+        return f"Partly filled (residual {fmt_decimal(residual)})" if residual else label
+    if state is IntentState.REJECTED:
+        words = refusal_words(intent)
+        return f"{label} · {words}" if words else label
+    if state is IntentState.UNKNOWN:
+        return "Unknown · connection lost"
+    return label
+
+
+def intent_tooltip(intent: CloseIntent | None, residual: Decimal | None = None) -> str:
+    if intent is None:
+        return "Close this position"
+    state = intent.state
+    if state is IntentState.REJECTED:
+        return f"Last close: Rejected — {refusal_text(intent)}\nClick to close again."
+    if intent.verified_flat is False:
+        return f"{intent.message}\nClick to close again (a new close; nothing was resent)."
+    text = f"Last close: {intent_label(intent)}"
+    if state is IntentState.RESTING:
+        text = f"Last close: Resting at the venue as a {_rests_as(intent)} order"
+    if intent.message and intent.message != state.value:
+        text += f" — {intent.message}"
+    if state is IntentState.PARTIAL and residual:
+        text += (f"\nResidual {fmt_decimal(residual)} is still open. Close residual sends a new "
+                 "close of it (with the usual confirmation); nothing is ever resent on its own.")
+    elif state.in_flight:
+        text += "\nClicking again sends nothing new: it shows this close."
+    elif state is IntentState.UNKNOWN:
+        text += "\nIt was not resent; it is reconciled when the venue is back."
+    return text
+
+
+def action_text(intent: CloseIntent | None, working: int, residual: Decimal | None = None) -> str:
+    """The Close button's full text: its state, plus a marker when orders rest for the row."""
+    label = intent_text(intent, residual)
+    return f"{label} · {working} working" if working else label
+
+
+def stale_age_text(age: float) -> str:
+    """A row's own staleness, first line of its tooltip: "stale 12 s — ..."."""
+    seconds = int(age)
+    return (f"stale {seconds} s — no venue data for this row for {seconds} s; its numbers may be "
+            "out of date")

@@ -1,0 +1,285 @@
+"""The painted buttons of the tables: Close (with its residual badge) and Cancel. A painted
+button costs nothing per row, where a widget per row would not scale to 10,000 rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from gui.models.positions import PositionColumn
+from gui.models.roles import BUTTON_ROLE, KEY_ROLE, RESIDUAL_ROLE
+from gui.models.working import WorkingColumn
+
+__all__ = [
+    "ButtonDelegate",
+    "CancelButtonDelegate",
+    "CloseButtonDelegate",
+    "button_rect",
+    "residual_button_rect",
+]
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+# (fill, border, text) per button label; the state is readable from colour and text alike.
+_BUTTON_COLOURS: dict[str, tuple[str, str, str]] = {
+    "Close": ("#ffffff", "#c9ced6", "#b42318"),
+    "Sending…": ("#fff7e6", "#f0b45b", "#8a5300"),
+    "Acknowledged": ("#fff7e6", "#f0b45b", "#8a5300"),
+    "Resting": ("#eaf2ff", "#8fb3ee", "#1d4f9c"),
+    "Partly filled": ("#fff1d6", "#d98a00", "#7a4100"),
+    "Rejected": ("#fdecec", "#e8a0a0", "#a31515"),
+    "Unknown": ("#f3e8ff", "#b99ae6", "#5b2a9c"),
+    "Filled": ("#ecf7ef", "#9fd3b0", "#1b6b3a"),
+    "Verified flat": ("#ecf7ef", "#6cbf86", "#1b6b3a"),
+    "Not filled": ("#f3f4f6", "#c9ced6", "#8a5300"),
+    "Cancelled": ("#f3f4f6", "#dde1e6", "#4b5563"),
+    "Mismatch": ("#c62828", "#8e1b1b", "#ffffff"),  # the red banner: the venue disagrees
+    "Flash": ("#ffe066", "#d99a00", "#4a3500"),  # "this is the close you already sent"
+}
+_BADGE_COLOURS = ("#fff1d6", "#f0b45b", "#7a4100")  # the "residual N" badge
+_RESIDUAL_SPLIT = 0.42  # the badge takes this share of a residual row's Close cell
+_CANCEL_COLOURS: dict[str, tuple[str, str, str]] = {
+    "Cancel": ("#ffffff", "#c9ced6", "#374151"),
+    "Cancelling…": ("#fff7e6", "#f0b45b", "#8a5300"),
+    "Cancelled": ("#f3f4f6", "#dde1e6", "#6b7280"),
+    "Refused": ("#fdecec", "#e8a0a0", "#a31515"),  # the last cancel was refused; try again
+}
+_PADDING_X = 8
+_PADDING_Y = 3
+
+
+def button_rect(cell: QRect) -> QRect:
+    """Where the Close button sits inside its cell; tests click its centre."""
+    return cell.adjusted(_PADDING_X, _PADDING_Y, -_PADDING_X, -_PADDING_Y)
+
+
+def _split(cell: QRect) -> tuple[QRect, QRect]:
+    inner = button_rect(cell)
+    badge_w = int(inner.width() * _RESIDUAL_SPLIT)
+    badge = QRect(inner.left(), inner.top(), badge_w - 3, inner.height())
+    button = QRect(inner.left() + badge_w + 3, inner.top(), inner.width() - badge_w - 3,
+                   inner.height())
+    return badge, button
+
+
+def residual_button_rect(cell: QRect) -> QRect:
+    """Where "Close residual" sits in a residual row's Close cell (the badge is left of it)."""
+    return _split(cell)[1]
+
+
+class ButtonDelegate(QStyledItemDelegate):
+    """Paints a push button in one column and reports clicks on it with the row's KEY_ROLE.
+
+    A painted button costs nothing per row, so a table scales to 10,000 rows where
+    ``setIndexWidget`` would create 10,000 widgets. BUTTON_ROLE names the button's state, which
+    picks its colours; any text after that label (a marker such as "· 2 working") is painted
+    in a quieter ink.
+    """
+
+    clicked = Signal(object)  # the row's KEY_ROLE value
+
+    def __init__(
+        self,
+        column: int,
+        colours: Mapping[str, tuple[str, str, str]],
+        default: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.column = column
+        self.colours = colours
+        self.default = default  # the idle label: painted bold, the colours of last resort
+        self._pressed: QPersistentModelIndex | None = None
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        if index.column() != self.column:
+            super().paint(painter, option, index)
+            return
+        opt, text = self._background(painter, option, index)
+        state = index.data(BUTTON_ROLE)
+        label = state if isinstance(state, str) else text
+        hovered = bool(opt.state & QStyle.StateFlag.State_MouseOver)
+        pressed = self._pressed is not None and self._pressed == index
+        self._draw_button(painter, QRectF(button_rect(opt.rect)), opt.font, label, text,
+                          hovered=hovered, pressed=pressed)
+
+    def _background(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex
+    ) -> tuple[QStyleOptionViewItem, str]:
+        """Paint the cell's own background (selection, alternate rows, a row banner) and
+        return its options and text."""
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget is not None else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        return opt, text
+
+    def _draw_button(
+        self,
+        painter: QPainter,
+        rect: QRectF,
+        font: QFont,
+        label: str,
+        text: str,
+        *,
+        hovered: bool = False,
+        pressed: bool = False,
+        colours: tuple[str, str, str] | None = None,
+    ) -> None:
+        """A rounded button: the head of ``text`` bold in the state's ink, anything after
+        " · " (a reason, "2 working") in the same ink, plain, elided to fit."""
+        fill, border, ink = colours or self.colours.get(label, self.colours[self.default])
+        fill_c, border_c = QColor(fill), QColor(border)
+        if pressed:
+            fill_c = fill_c.darker(112)
+        elif hovered:
+            fill_c = fill_c.darker(104)
+            border_c = border_c.darker(115)
+        rect = rect.adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(border_c, 1))
+        painter.setBrush(fill_c)
+        painter.drawRoundedRect(rect, 4, 4)
+        head, sep, rest = text.partition(" · ")
+        marker = " · " + rest if sep else ""
+        bold = QFont(font)
+        bold.setBold(True)
+        plain = QFont(font)
+        plain.setBold(False)
+        room = rect.width() - 10
+        w_head = QFontMetrics(bold).horizontalAdvance(head)
+        if w_head > room:
+            head = QFontMetrics(bold).elidedText(head, Qt.TextElideMode.ElideRight, int(room))
+            w_head = QFontMetrics(bold).horizontalAdvance(head)
+            marker = ""
+        if marker:
+            marker = QFontMetrics(plain).elidedText(
+                marker, Qt.TextElideMode.ElideRight, int(room - w_head))
+        w_marker = QFontMetrics(plain).horizontalAdvance(marker) if marker else 0
+        left = rect.left() + max(5.0, (rect.width() - w_head - w_marker) / 2)
+        centre_v = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        painter.setFont(bold)
+        painter.setPen(QColor(ink))
+        painter.drawText(QRectF(left, rect.top(), w_head + 1, rect.height()), centre_v, head)
+        if marker:
+            painter.setFont(plain)
+            painter.drawText(
+                QRectF(left + w_head, rect.top(), rect.right() - left - w_head, rect.height()),
+                centre_v, marker)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        if index.column() == self.column:
+            size.setWidth(max(size.width() + 2 * _PADDING_X + 16, 120))
+        return size
+
+    def hit_rect(self, cell: QRect, index: AnyIndex) -> QRect:
+        """The clickable part of the cell."""
+        return button_rect(cell)
+
+    def _emit_click(self, index: AnyIndex, key: object) -> None:
+        self.clicked.emit(key)
+
+    def editorEvent(
+        self, event: QEvent, model: Any, option: QStyleOptionViewItem, index: AnyIndex
+    ) -> bool:
+        if index.column() != self.column or not isinstance(event, QMouseEvent):
+            return super().editorEvent(event, model, option, index)
+        if event.button() is not Qt.MouseButton.LeftButton:
+            return False
+        inside = self.hit_rect(option.rect, index).contains(event.position().toPoint())
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
+            # A double click's second press arrives as a DblClick: treated as a press, it gets
+            # its own release and so its own click, exactly like two single clicks. The window
+            # decides what a second click means (it never sends twice).
+            self._pressed = QPersistentModelIndex(index) if inside else None
+            return inside
+        if event.type() == QEvent.Type.MouseButtonRelease:
+            was = self._pressed
+            self._pressed = None
+            if inside and was is not None and was == index:
+                key = index.data(KEY_ROLE)
+                if key is not None:
+                    self._emit_click(index, key)
+                return True
+        return False
+
+
+class CloseButtonDelegate(ButtonDelegate):
+    """The positions table's Close button; its label follows the latest close of the row.
+
+    After a partly filled IOC close the cell shows a "residual N" badge and a Close residual
+    button instead; a click on that button is ``residualClicked``.
+    """
+
+    residualClicked = Signal(object)  # the row's PositionKey
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(PositionColumn.ACTION, _BUTTON_COLOURS, "Close", parent)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        residual = index.data(RESIDUAL_ROLE) if index.column() == self.column else None
+        if not isinstance(residual, str):
+            super().paint(painter, option, index)
+            return
+        opt, _text = self._background(painter, option, index)
+        badge, button = _split(opt.rect)
+        fill, border, ink = _BADGE_COLOURS
+        font = QFont(opt.font)
+        font.setBold(True)
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(QColor(border), 1))
+        painter.setBrush(QColor(fill))
+        rect = QRectF(badge).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
+        painter.setFont(font)
+        painter.setPen(QColor(ink))
+        shown = QFontMetrics(font).elidedText(residual, Qt.TextElideMode.ElideRight,
+                                              max(0, badge.width() - 8))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), shown)
+        painter.restore()
+        state = index.data(BUTTON_ROLE)
+        hovered = bool(opt.state & QStyle.StateFlag.State_MouseOver)
+        pressed = self._pressed is not None and self._pressed == index
+        self._draw_button(painter, QRectF(button), opt.font,
+                          "Flash" if state == "Flash" else "Partly filled", "Close residual",
+                          hovered=hovered, pressed=pressed)
+
+    def hit_rect(self, cell: QRect, index: AnyIndex) -> QRect:
+        if isinstance(index.data(RESIDUAL_ROLE), str):
+            return residual_button_rect(cell)
+        return button_rect(cell)
+
+    def _emit_click(self, index: AnyIndex, key: object) -> None:
+        if isinstance(index.data(RESIDUAL_ROLE), str):
+            self.residualClicked.emit(key)
+        else:
+            self.clicked.emit(key)
+
+
+class CancelButtonDelegate(ButtonDelegate):
+    """The working-orders table's Cancel button ("Cancelling…" while the cancel is out)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(WorkingColumn.ACTION, _CANCEL_COLOURS, "Cancel", parent)

@@ -1,0 +1,56 @@
+"""The bar over the positions table: its title (with the count of rows shown) and the filters:
+venue, account, symbol text, and grouping by account."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from core.model import Venue
+
+__all__ = ["ALL", "PositionsBar"]
+
+ALL = "All"  # the first choice of each filter: no filter
+
+
+class PositionsBar(QHBoxLayout):
+    """A layout, not a widget: its widgets are children of ``parent``, the positions panel."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__()
+        self.setSpacing(6)
+        self.title = QLabel("Open positions", parent)
+        self.title.setObjectName("sectionTitle")
+        self.addWidget(self.title)
+        self.addStretch(1)
+        self.venueFilter = QComboBox(parent)
+        self.venueFilter.setObjectName("venueFilter")
+        self.venueFilter.setAccessibleName("Show venue")
+        self.venueFilter.addItem(ALL, None)
+        for venue in Venue:
+            self.venueFilter.addItem(venue.label, venue.value)
+        self.accountFilter = QComboBox(parent)
+        self.accountFilter.setObjectName("accountFilter")
+        self.accountFilter.setAccessibleName("Show account")
+        self.accountFilter.addItem(ALL, None)
+        self.accountFilter.setMinimumContentsLength(12)
+        self.accountFilter.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.symbolFilter = QLineEdit(parent)
+        self.symbolFilter.setObjectName("symbolFilter")
+        self.symbolFilter.setAccessibleName("Filter symbols")
+        self.symbolFilter.setPlaceholderText("Symbol contains…")
+        self.symbolFilter.setClearButtonEnabled(True)
+        self.symbolFilter.setFixedWidth(170)
+        self.groupByAccount = QCheckBox("Group by account", parent)
+        self.groupByAccount.setObjectName("groupByAccount")
+        self.groupByAccount.setToolTip("Keep each account's rows together, sorted inside by the "
+                                       "column you pick")
+        for caption, widget in (("&Venue", self.venueFilter), ("&Account", self.accountFilter)):
+            label = QLabel(caption, parent)
+            label.setObjectName("filterCaption")
+            label.setBuddy(widget)
+            self.addWidget(label)
+            self.addWidget(widget)
+        self.addWidget(self.symbolFilter)
+        self.addSpacing(6)
+        self.addWidget(self.groupByAccount)

@@ -1,0 +1,187 @@
+"""The table views: positions (Enter closes the selected row), working orders (each with its
+Cancel button) and the order log (it follows new lines while the user is at the bottom)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from core.model import PositionKey
+from gui.models.log import LogColumn
+from gui.models.positions import PositionColumn
+from gui.models.roles import KEY_ROLE
+from gui.models.working import WorkingColumn
+from gui.widgets.delegates import CancelButtonDelegate, CloseButtonDelegate
+from gui.widgets.env import EnvChipDelegate
+
+__all__ = [
+    "LOG_WIDTHS",
+    "POSITION_WIDTHS",
+    "WORKING_WIDTHS",
+    "LogView",
+    "PositionsView",
+    "WorkingOrdersView",
+]
+
+# The columns' widths when the window opens.
+POSITION_WIDTHS = {
+    PositionColumn.VENUE: 96,
+    PositionColumn.ACCOUNT: 160,
+    PositionColumn.ENV: 84,
+    PositionColumn.SYMBOL: 170,
+    PositionColumn.SIDE: 60,
+    PositionColumn.QUANTITY: 112,
+    PositionColumn.ENTRY: 110,
+    PositionColumn.MARK: 110,
+    PositionColumn.PNL: 130,
+    PositionColumn.ACTION: 250,
+}
+LOG_WIDTHS = {  # the rest of the width goes to Message (its tooltip has the whole text)
+    LogColumn.TIME: 104,
+    LogColumn.KIND: 100,
+    LogColumn.VENUE: 84,
+    LogColumn.ACCOUNT: 124,
+    LogColumn.SYMBOL: 136,
+    LogColumn.STATUS: 118,
+    LogColumn.RAW_STATUS: 114,
+    LogColumn.QUANTITY: 86,
+    LogColumn.REMAINING: 102,
+    LogColumn.PRICE: 80,
+}
+WORKING_WIDTHS = {
+    WorkingColumn.VENUE: 90,
+    WorkingColumn.ACCOUNT: 150,
+    WorkingColumn.SYMBOL: 150,
+    WorkingColumn.KIND: 72,
+    WorkingColumn.SIDE: 56,
+    WorkingColumn.QUANTITY: 92,
+    WorkingColumn.REMAINING: 102,
+    WorkingColumn.PRICE: 100,
+    WorkingColumn.TRIGGER: 130,
+    WorkingColumn.STATUS: 116,
+    WorkingColumn.ACTION: 132,
+}
+
+
+class PositionsView(QTableView):
+    """The positions table. Enter on a selected row asks to close it, like its button."""
+
+    closeRequested = Signal(object)  # PositionKey
+    residualRequested = Signal(object)  # PositionKey: its Close residual button
+    quickCloseRequested = Signal(object)  # PositionKey: Ctrl+Shift+C on it
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("positionsView")
+        self.setAccessibleName("Open positions")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setSortingEnabled(True)
+        self.setMouseTracking(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setCornerButtonEnabled(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(30)
+        self.horizontalHeader().setHighlightSections(False)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.delegate = CloseButtonDelegate(self)
+        self.setItemDelegate(self.delegate)
+        self.delegate.clicked.connect(self.closeRequested)
+        self.delegate.residualClicked.connect(self.residualRequested)
+        self.envDelegate = EnvChipDelegate(self)
+        self.setItemDelegateForColumn(PositionColumn.ENV, self.envDelegate)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        index = self.currentIndex()
+        key = index.data(KEY_ROLE) if index.isValid() else None
+        if isinstance(key, PositionKey):
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not mods:
+                self.closeRequested.emit(key)
+                event.accept()
+                return
+            # The window's Ctrl+Shift+C action normally takes this first; a key event that
+            # skips the shortcut map (a synthetic one) still gets here.
+            quick = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+            if event.key() == Qt.Key.Key_C and mods == quick:
+                self.quickCloseRequested.emit(key)
+                event.accept()
+                return
+        super().keyPressEvent(event)
+
+
+class WorkingOrdersView(QTableView):
+    """Orders resting at the venues, each with a Cancel button (one click, sent once)."""
+
+    cancelRequested = Signal(object)  # (account, order id)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("workingOrdersView")
+        self.setAccessibleName("Working orders")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setMouseTracking(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setCornerButtonEnabled(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(28)
+        self.horizontalHeader().setHighlightSections(False)
+        self.horizontalHeader().setStretchLastSection(False)
+        self.delegate = CancelButtonDelegate(self)
+        self.setItemDelegate(self.delegate)
+        self.delegate.clicked.connect(self.cancelRequested)
+
+
+class LogView(QTableView):
+    """The order log. Follows new lines while the user is at the bottom, and stays put when
+    they have scrolled up to read."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("logView")
+        self.setAccessibleName("Order and connection log")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setCornerButtonEnabled(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(22)
+        self.horizontalHeader().setHighlightSections(False)
+        self.horizontalHeader().setStretchLastSection(True)
+        self._follow = True
+
+    def setModel(self, model: Any) -> None:
+        old = self.model()
+        if old is not None:
+            old.rowsAboutToBeInserted.disconnect(self._before_insert)
+            old.rowsInserted.disconnect(self._after_insert)
+        super().setModel(model)
+        if model is not None:
+            model.rowsAboutToBeInserted.connect(self._before_insert)
+            model.rowsInserted.connect(self._after_insert)
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 2
+
+    def _before_insert(self, *_: object) -> None:
+        self._follow = self.at_bottom()
+
+    def _after_insert(self, *_: object) -> None:
+        if self._follow:
+            self.scrollToBottom()
