@@ -39,6 +39,7 @@ __all__ = [
     "SessionClosed",
     "VenueSession",
     "check_endpoint",
+    "is_loopback_url",
 ]
 
 EventSink = Callable[[SessionEvent], None]
@@ -99,6 +100,11 @@ class SessionClosed(Exception):
 
 class InsecureEndpoint(ValueError):
     """A plain-text URL for a host that is not loopback."""
+
+
+def is_loopback_url(url: str) -> bool:
+    """Loopback (the simulator): plain text is allowed, and no proxy from the environment."""
+    return _is_loopback(urlsplit(url).hostname or "")
 
 
 def _is_loopback(host: str) -> bool:

@@ -18,7 +18,6 @@ import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -47,6 +46,7 @@ from core.venue import (
     SessionClosed,
     VenueSession,
     check_endpoint,
+    is_loopback_url,
 )
 from core.venues.everstrike import protocol
 from core.venues.everstrike.options import OPTIONS, option
@@ -71,11 +71,6 @@ _CANCEL_NO_ANSWER: Final = "no answer; the order may still be working — refres
 
 class AuthenticationFailed(Exception):
     """The venue refused our key; reconnecting cannot fix it."""
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "127.0.0.1", "::1")
 
 
 class EverstrikeSession(VenueSession):
@@ -543,7 +538,7 @@ class EverstrikeSession(VenueSession):
         ws = await connect(
             self._ws_url,
             open_timeout=self._timeout,
-            proxy=None if _is_loopback(self._ws_url) else True,
+            proxy=None if is_loopback_url(self._ws_url) else True,
         )
         try:
             await ws.send(protocol.auth_api(self.credentials.public_key))

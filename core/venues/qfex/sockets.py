@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame
 from websockets.protocol import Event
 
-__all__ = ["ObservedConnection", "close_links", "is_loopback_url", "open_socket"]
+from core.venue import is_loopback_url
+
+__all__ = ["ObservedConnection", "close_links", "open_socket"]
 
 # Frames larger than this are refused by the socket; market_stats for every symbol fits well.
 MAX_FRAME = 8 * 1024 * 1024
@@ -27,17 +27,6 @@ class ObservedConnection(ClientConnection):
         super().process_event(event)
         if self.observer is not None and isinstance(event, Frame):
             self.observer(event)
-
-
-def is_loopback_url(url: str) -> bool:
-    """Loopback (the simulator) never goes through a proxy from the environment."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 async def open_socket(
