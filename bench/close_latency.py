@@ -22,9 +22,10 @@ from decimal import Decimal
 import websockets
 
 from core.desk import Desk
-from core.model import CloseRequest, Environment, PositionKey, PositionSide, Venue
+from core.model import CloseRequest, Environment, PositionKey, PositionSide
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
+from core.venues.qfex import QFEX
 
 SYMBOL = "AAPL-USD"
 SIZE = Decimal(1_000_000)
@@ -69,13 +70,13 @@ async def baseline(sim: Simulator, public: str, secret: str, n: int) -> list[flo
 async def app(sim: Simulator, public: str, secret: str, n: int) -> list[float]:
     info = sim.info.qfex
     account = AccountConfig(
-        name="bench", venue=Venue.QFEX, environment=Environment.DEMO, public_key=public,
+        name="bench", venue=QFEX, environment=Environment.DEMO, public_key=public,
         endpoints={"trade_ws": info.trade_ws, "mds_ws": info.mds_ws, "rest": info.rest},
     )
     desk = Desk()
     failed = await desk.start([(account, Credentials(public, secret))])
     assert not failed, failed
-    key = PositionKey("bench", Venue.QFEX, SYMBOL)
+    key = PositionKey("bench", QFEX, SYMBOL)
     out: list[float] = []
     try:
         for _ in range(n):

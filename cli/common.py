@@ -59,6 +59,7 @@ from core.model import Environment, Venue
 from core.secrets import SecretStore
 from core.settings import Settings, SettingsError, load_settings, settings_path
 from core.venue import AccountConfig, Credentials, redact
+from core.venues import UnknownVenue, all_venues, venue_named
 
 if TYPE_CHECKING:  # the simulator (uvicorn, starlette) is imported for --demo alone
     from core.sim import Simulator
@@ -99,6 +100,7 @@ __all__ = [
     "run",
     "select_accounts",
     "venue_arg",
+    "venue_ids",
     "wait_for",
 ]
 
@@ -156,10 +158,14 @@ def plain_decimal(option: str) -> Callable[[str], Decimal]:
 
 def venue_arg(text: str) -> Venue:
     try:
-        return Venue(text.strip().lower())
-    except ValueError:
-        names = ", ".join(v.value for v in Venue)
-        raise argparse.ArgumentTypeError(f"unknown venue {text!r} (venues: {names})") from None
+        return venue_named(text)
+    except UnknownVenue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def venue_ids() -> str:
+    """The known venue ids for help texts: "everstrike, qfex"."""
+    return ", ".join(i.id for i in all_venues())
 
 
 def normalise_reason(text: str | None) -> str | None:

@@ -41,6 +41,7 @@ from cli.common import (
     run,
     select_accounts,
     venue_arg,
+    venue_ids,
 )
 from cli.flatten_text import plan_text, report_text
 from core.flatten import (
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--account", metavar="NAME", help="every position of this account")
     what.add_argument("--venue", type=venue_arg, metavar="V",
-                      help="every position on this venue (qfex or everstrike), all accounts")
+                      help=f"every position on this venue ({venue_ids()}), all accounts")
     what.add_argument("--all", action="store_true", help="every position everywhere")
     parser.add_argument("--side", type=str.lower, choices=tuple(_SIDES),
                         help="only long or only short positions")

@@ -33,6 +33,7 @@ from cli.common import (
     run,
     select_accounts,
     venue_arg,
+    venue_ids,
 )
 from core.model import Position
 from core.venue import AccountConfig
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--account", metavar="NAME", action="append", default=[],
                         help="only this account (repeat for several)")
     parser.add_argument("--venue", type=venue_arg, metavar="V",
-                        help="only accounts on this venue (qfex or everstrike)")
+                        help=f"only accounts on this venue ({venue_ids()})")
     add_output_options(parser)
     return parser
 

@@ -19,29 +19,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from core.model import (
-    PositionsSnapshot,
-    SessionEvent,
-    Venue,
-    WorkingKind,
-    WorkingOrder,
-    WorkingOrdersSnapshot,
-)
+from core.model import PositionsSnapshot, SessionEvent, WorkingOrdersSnapshot
 from core.secrets import SecretStore
 from core.settings import AccountError, validate_account
-from core.venue import (
-    AccountConfig,
-    CancelRejected,
-    Credentials,
-    EventSink,
-    ReconnectPolicy,
-    VenueSession,
-    redact,
-)
+from core.venue import AccountConfig, Credentials, EventSink, ReconnectPolicy, VenueSession, redact
+from core.venues import SecretCheck, venue_info
 
 __all__ = [
     "AUTH_REFUSED",
-    "PROBE_ORDER_ID",
     "ConnectionReport",
     "SessionFactory",
     "credentials_for",
@@ -57,14 +42,6 @@ AUTH_REFUSED = (
     "clock)"
 )
 _STOP_TIMEOUT = 5.0
-
-# Venues whose connect does not prove the secret. Everstrike's WebSocket auth and private GETs
-# take the API key alone; only POST /auth/* is signed (VENUES.md 2.2). So the test signs the one
-# harmless request there is: a cancel of an order id that cannot exist. A refusal of the
-# signature (HTTP 401, as the simulator and E-MM's error map have it) means a wrong secret; any
-# other refusal (the unknown id) means the signature was accepted.
-_SECRET_PROBE: frozenset[Venue] = frozenset({Venue.EVERSTRIKE})
-PROBE_ORDER_ID = "0" * 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +66,9 @@ def credentials_for(account: AccountConfig, store: SecretStore) -> Credentials |
 def _default_factory(
     account: AccountConfig, credentials: Credentials, sink: EventSink
 ) -> VenueSession:
-    from core.venues import session_class
-
     # One attempt: a test connection reports the first failure instead of retrying it.
     policy = ReconnectPolicy(initial=0.0, maximum=0.0, jitter=0.0)
-    return session_class(account.venue)(account, credentials, sink, reconnect=policy)
+    return venue_info(account.venue).session(account, credentials, sink, reconnect=policy)
 
 
 def _plural(n: int, word: str) -> str:
@@ -101,9 +76,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def _endpoints(account: AccountConfig) -> Mapping[str, str]:
-    from core.venues import default_endpoints
-
-    return {**default_endpoints(account.venue, account.environment), **account.endpoints}
+    defaults = venue_info(account.venue).default_endpoints(account.environment)
+    return {**defaults, **account.endpoints}
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -116,11 +90,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
-def _auth_error(exc: BaseException) -> bool:
-    from core.venues.everstrike.session import AuthenticationFailed
-    from core.venues.qfex.session import QfexAuthError
-
-    return isinstance(exc, QfexAuthError | AuthenticationFailed)
+def _auth_error(exc: BaseException, account: AccountConfig) -> bool:
+    return venue_info(account.venue).is_auth_error(exc)
 
 
 def _network_reason(exc: BaseException) -> str | None:
@@ -149,7 +120,7 @@ def _network_reason(exc: BaseException) -> str | None:
 
 def _plain(exc: BaseException, account: AccountConfig, credentials: Credentials) -> str:
     """One sentence for the dialog; the secret and the full public key never appear."""
-    if _auth_error(exc):
+    if _auth_error(exc, account):
         message = _refused(account)
     else:
         reason = _network_reason(exc)
@@ -188,26 +159,6 @@ def _failed_url(exc: BaseException, endpoints: Mapping[str, str]) -> str | None:
         if name in endpoints:
             return endpoints[name]
     return next(iter(endpoints.values()), None)
-
-
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    refused: bool = False
-    note: str | None = None  # why the secret could not be checked
-
-
-async def _probe_secret(session: VenueSession, account: AccountConfig) -> _Probe:
-    """Sign one harmless request; see ``_SECRET_PROBE``."""
-    probe = WorkingOrder(account.venue, account.name, "", PROBE_ORDER_ID, WorkingKind.LIMIT,
-                         side=None, quantity=None)
-    try:
-        await session.cancel(session.prepare_cancel(probe))
-    except CancelRejected as exc:
-        if exc.code == "401":
-            return _Probe(refused=True)
-        if exc.code in ("unreachable", "no_answer", "rate_limited"):
-            return _Probe(note=f"the secret could not be checked ({exc})")
-    return _Probe()
 
 
 def _scrub(text: str, credentials: Credentials) -> str:
@@ -251,12 +202,13 @@ async def test_connection(
     except ValueError as exc:  # a bad option value, refused by the session's constructor
         return ConnectionReport(False, message=_scrub(str(exc), credentials))
     deadline = asyncio.timeout(timeout)
-    probe = _Probe()
+    probe = SecretCheck()
+    prove_secret = venue_info(account.venue).secret_probe  # set where connecting does not
     try:
         async with deadline:
             await session.start()
-            if account.venue in _SECRET_PROBE:
-                probe = await _probe_secret(session, account)
+            if prove_secret is not None:
+                probe = await prove_secret(session, account)
             if working is None:
                 with contextlib.suppress(Exception):  # counts are best-effort; connect is not
                     await session.refresh_orders()

@@ -1,45 +1,47 @@
-"""Demo mode: the embedded simulator stands in for both venues.
+"""Demo mode: the embedded simulator stands in for every venue.
 
-A new user with no accounts gets this; tests and benchmarks use it too.
+A new user with no accounts gets this; tests and benchmarks use it too. Each simulated venue
+says how to reach its demo account (``SimInfo.demo_accounts``); this module only turns that
+into accounts, so a new venue's demo needs nothing here.
 """
 
 from __future__ import annotations
 
 from core.model import Environment, Venue
-from core.sim import SimInfo, Simulator
+from core.sim import DemoAccess, SimInfo, Simulator
 from core.venue import AccountConfig, Credentials
+from core.venues import UnknownVenue, venue_named
 
-__all__ = ["demo_accounts", "start_simulator"]
+__all__ = ["demo_account", "demo_account_name", "demo_accounts", "start_simulator"]
 
-QFEX_DEMO_ACCOUNT = "QFEX demo"
-EVERSTRIKE_DEMO_ACCOUNT = "Everstrike demo"
+
+def demo_account_name(venue: Venue) -> str:
+    """The demo account's name on ``venue``: "QFEX demo"."""
+    return f"{venue.label} demo"
+
+
+def demo_account(access: DemoAccess) -> tuple[AccountConfig, Credentials] | None:
+    """The account a simulated venue's demo access describes; None when no client code is
+    registered for that venue (a simulator ahead of its client)."""
+    try:
+        venue = venue_named(access.venue)
+    except UnknownVenue:
+        return None
+    account = AccountConfig(
+        name=demo_account_name(venue),
+        venue=venue,
+        environment=Environment.DEMO,
+        public_key=access.public_key,
+        endpoints=dict(access.endpoints),
+    )
+    return account, Credentials(access.public_key, access.secret_key)
 
 
 def demo_accounts(info: SimInfo) -> list[tuple[AccountConfig, Credentials]]:
-    """Accounts wired to a running simulator. Demo keys are public, so no keyring is involved."""
-    q, e = info.qfex, info.everstrike
-    return [
-        (
-            AccountConfig(
-                name=QFEX_DEMO_ACCOUNT,
-                venue=Venue.QFEX,
-                environment=Environment.DEMO,
-                public_key=q.public_key,
-                endpoints={"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest},
-            ),
-            Credentials(q.public_key, q.secret_key),
-        ),
-        (
-            AccountConfig(
-                name=EVERSTRIKE_DEMO_ACCOUNT,
-                venue=Venue.EVERSTRIKE,
-                environment=Environment.DEMO,
-                public_key=e.api_key,
-                endpoints={"rest": e.rest, "ws": e.ws},
-            ),
-            Credentials(e.api_key, e.secret_key),
-        ),
-    ]
+    """Accounts wired to a running simulator, ordered by venue label. Demo keys are public, so
+    no keyring is involved."""
+    pairs = [pair for access in info.demo_accounts() if (pair := demo_account(access))]
+    return sorted(pairs, key=lambda pair: (pair[0].venue.label.lower(), pair[0].venue.value))
 
 
 def start_simulator(*, seed: int = 7, tick_interval: float | None = 1.0) -> Simulator:

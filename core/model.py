@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
-from typing import Literal
+from typing import ClassVar, Literal
 
 __all__ = [
     "ZERO",
@@ -50,13 +50,41 @@ __all__ = [
 ZERO = Decimal(0)
 
 
-class Venue(enum.StrEnum):
-    QFEX = "qfex"
-    EVERSTRIKE = "everstrike"
+class Venue(str):
+    """A venue's id, such as ``"qfex"``: the name of its folder under ``core/venues/``.
+
+    Open on purpose: a new venue is a new folder, not a new member here. Each value is
+    interned, so ``is`` compares as ``==`` does. Whether an id names a known venue, and its
+    label, are the registry's to say (``core.venues``).
+    """
+
+    __slots__ = ()
+    _interned: ClassVar[dict[str, Venue]] = {}
+
+    def __new__(cls, text: str) -> Venue:
+        found = cls._interned.get(text)
+        if found is None:
+            found = cls._interned.setdefault(text, super().__new__(cls, text))
+        return found
+
+    def __repr__(self) -> str:
+        return f"Venue({str.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[type[Venue], tuple[str]]:
+        return (Venue, (str(self),))
+
+    @property
+    def value(self) -> str:
+        """The id as a plain ``str`` (for JSON and TOML)."""
+        return str.__str__(self)
 
     @property
     def label(self) -> str:
-        return {"qfex": "QFEX", "everstrike": "Everstrike"}[self.value]
+        """The name people read, from the venue's registered ``VenueInfo``; the id when the
+        venue is not registered (an old journal record, say)."""
+        from core.venues import label_of  # the registry imports this module: import late
+
+        return label_of(self)
 
 
 class Environment(enum.StrEnum):

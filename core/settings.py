@@ -10,12 +10,12 @@ Format (version 2)::
     large_close_notional = 25000    # optional; "large" for confirm = "large_or_live"
     [[accounts]]
     name = "desk-1"
-    venue = "qfex"                  # qfex | everstrike
+    venue = "qfex"                  # a folder name under core/venues/
     environment = "live"            # demo | testnet | live
     public_key = "qfex_pub_..."
     [accounts.endpoints]            # optional overrides; TLS required unless loopback
     trade_ws = "wss://trade.qfex.com/"
-    [accounts.options]              # optional; each venue's OPTIONS lists the names
+    [accounts.options]              # optional; each venue's VenueInfo.options lists them
     rate_budget = "12000"
 
 Version 1 (the first release) had only ``version`` and ``[[accounts]]``, with ``environment``
@@ -48,6 +48,7 @@ import tomli_w
 
 from core.model import Environment, Venue
 from core.venue import AccountConfig, InsecureEndpoint, check_endpoint
+from core.venues import UnknownVenue, venue_info, venue_named
 
 __all__ = [
     "CONFIRM_POLICIES",
@@ -173,22 +174,12 @@ MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {1: _
 def known_endpoints(venue: Venue) -> frozenset[str]:
     """Endpoint names the venue's session reads; any other name would be silently ignored
     (and the default host used), so it is refused."""
-    from core.venues import default_endpoints
-
-    names: set[str] = set()
-    for environment in Environment:
-        names.update(default_endpoints(venue, environment))
-    return frozenset(names)
+    return venue_info(venue).endpoint_names
 
 
 def known_options(venue: Venue) -> Mapping[str, str]:
-    """Option name -> one-line help, from the venue module's ``OPTIONS``."""
-    import importlib
-
-    from core.venues import session_class
-
-    module = importlib.import_module(session_class(venue).__module__)
-    return cast(Mapping[str, str], getattr(module, "OPTIONS", {}))
+    """Option name -> one-line help, from the venue's ``VenueInfo``."""
+    return venue_info(venue).options
 
 
 def _secret_like(key: str) -> bool:
@@ -202,8 +193,10 @@ def validate_account(account: AccountConfig) -> None:
         raise AccountError("name", "The account needs a name.")
     if account.name != account.name.strip():
         raise AccountError("name", "The account name must not start or end with spaces.")
-    if not isinstance(account.venue, Venue):
-        raise AccountError("venue", f"Unknown venue {account.venue!r}.")
+    try:
+        venue_info(account.venue)
+    except UnknownVenue as exc:
+        raise AccountError("venue", f"{str(exc).capitalize()}.") from None
     if not isinstance(account.environment, Environment):
         raise AccountError("environment", f"Unknown environment {account.environment!r}.")
     if not isinstance(account.public_key, str) or not account.public_key.strip():
@@ -393,10 +386,9 @@ def _parse_account(
             raise bad(f"{where} is missing the field {key!r}")
     name = _text(raw["name"], f"{where}.name", lambda m: bad(m, "name"))
     try:
-        venue = Venue(_text(raw["venue"], f"{where}.venue", lambda m: bad(m, "venue")))
-    except ValueError:
-        raise bad(f"{where}.venue: unknown venue {raw['venue']!r} "
-                  f"(known: {', '.join(v.value for v in Venue)})", "venue") from None
+        venue = venue_named(_text(raw["venue"], f"{where}.venue", lambda m: bad(m, "venue")))
+    except UnknownVenue as exc:
+        raise bad(f"{where}.venue: {exc}", "venue") from None
     try:
         environment = Environment(
             _text(raw["environment"], f"{where}.environment", lambda m: bad(m, "environment"))

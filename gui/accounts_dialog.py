@@ -64,7 +64,7 @@ from core.settings import (
     save_settings,
 )
 from core.venue import AccountConfig, Credentials, InsecureEndpoint, check_endpoint
-from core.venues import default_endpoints
+from core.venues import all_venues, default_endpoints
 from gui.bridge import TaskTracker
 from gui.models import ENV_ROLE, env_label
 from gui.widgets import EnvChipDelegate
@@ -303,14 +303,14 @@ class AccountForm(QWidget):
         self.nameInput = QLineEdit(self)
         self.nameInput.setObjectName("nameInput")
         self.nameInput.setAccessibleName("Account name")
-        self.nameInput.setPlaceholderText("e.g. client-7 QFEX")
+        self.nameInput.setPlaceholderText("e.g. client-7")
         self._add_row(form, "&Name", self.nameInput, "name")
 
         self.venueInput = QComboBox(self)
         self.venueInput.setObjectName("venueInput")
         self.venueInput.setAccessibleName("Venue")
-        for venue in Venue:
-            self.venueInput.addItem(venue.label, venue.value)
+        for info in all_venues():
+            self.venueInput.addItem(info.label, info.id.value)
         self._add_row(form, "&Venue", self.venueInput, "venue")
 
         self.environmentInput = QComboBox(self)

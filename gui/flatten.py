@@ -367,9 +367,8 @@ class FlattenPlanDialog(QDialog):
         self.venueInput.setObjectName("venueInput")
         self.venueInput.setAccessibleName("Venue to flatten")
         configured = {a.venue for a in self.desk.accounts.values()}
-        for v in Venue:
-            if v in configured:
-                self.venueInput.addItem(v.label, v.value)
+        for v in sorted(configured, key=lambda v: (v.label.lower(), v.value)):
+            self.venueInput.addItem(v.label, v.value)
         if venue is not None and (i := self.venueInput.findData(venue.value)) >= 0:
             self.venueInput.setCurrentIndex(i)
         self.scopeText = QLabel(self._scope_text(), setup)

@@ -20,7 +20,6 @@ How plans and reports read as text is the CLI's and the window's business (``cli
 from core.flatten.plan import (
     CONFIRM_WORD,
     CONFIRM_WORD_LIVE,
-    DEFAULT_CONCURRENCY,
     FlattenPlan,
     FlattenScope,
     PlanAlreadyRun,
@@ -28,6 +27,7 @@ from core.flatten.plan import (
     PlanItem,
     ScopeKind,
     build_plan,
+    default_concurrency,
 )
 from core.flatten.report import (
     EXIT_BAD_ARGUMENTS,
@@ -48,7 +48,6 @@ from core.flatten.run import FlattenRun, execute
 __all__ = [
     "CONFIRM_WORD",
     "CONFIRM_WORD_LIVE",
-    "DEFAULT_CONCURRENCY",
     "EXIT_BAD_ARGUMENTS",
     "EXIT_CONNECTION_FAILED",
     "EXIT_FLAT",
@@ -68,6 +67,7 @@ __all__ = [
     "PlanItem",
     "ScopeKind",
     "build_plan",
+    "default_concurrency",
     "execute",
     "exit_code",
 ]

@@ -36,11 +36,11 @@ from core.model import (
     WorkingOrder,
 )
 from core.venue import CancelRejected, CloseRejected
+from core.venues import UnknownVenue, all_venues, venue_info
 
 __all__ = [
     "CONFIRM_WORD",
     "CONFIRM_WORD_LIVE",
-    "DEFAULT_CONCURRENCY",
     "FlattenPlan",
     "FlattenScope",
     "PlanAlreadyRun",
@@ -48,25 +48,27 @@ __all__ = [
     "PlanItem",
     "ScopeKind",
     "build_plan",
+    "default_concurrency",
 ]
 
 CONFIRM_WORD = "FLATTEN"
 CONFIRM_WORD_LIVE = "FLATTEN LIVE"
 
 # ---------------------------------------------------------------------------------- per venue
-# The per-venue facts flatten needs, kept together here (and only here).
+# The per-venue facts flatten needs come from each venue's VenueInfo (its own folder).
 
-# ASSUMPTION (VENUES.md 2.7: Everstrike's REST limit is UNKNOWN): 8 requests in flight at once
-# is concurrent enough to flatten hundreds of positions in seconds, and gentle enough that a
-# venue limiting per IP is unlikely to answer 429 (which would refuse, never resend, a close).
-# The QFEX session paces itself with its own limiter, so it has no cap here.
-DEFAULT_CONCURRENCY: Mapping[Venue, int] = {Venue.EVERSTRIKE: 8}
 
-# How each venue closes a whole position at market (DESIGN.md, "Closing: what goes on the wire").
-_MECHANISMS: Mapping[Venue, str] = {
-    Venue.QFEX: "QFEX close_position (LIMIT IOC reduce-only near mark; may leave a residual)",
-    Venue.EVERSTRIKE: "Everstrike POST /auth/close (market, the whole position)",
-}
+def default_concurrency() -> Mapping[Venue, int]:
+    """Closes in flight at once per venue, from each venue's ``flatten_concurrency``."""
+    return {i.id: i.flatten_concurrency for i in all_venues() if i.flatten_concurrency}
+
+
+def _mechanism(venue: Venue) -> str:
+    """How the venue closes a whole position at market, in words for the plan."""
+    try:
+        return venue_info(venue).close_mechanism
+    except UnknownVenue:
+        return f"{venue.label} full close at market"
 
 
 class PlanError(ValueError):
@@ -376,7 +378,7 @@ def _plan_item(desk: Desk, pos: Position, tag: str, cancel_resting: bool) -> Pla
     return PlanItem(
         position=pos,
         environment=environment,
-        mechanism=_MECHANISMS.get(key.venue, f"{key.venue.label} full close at market"),
+        mechanism=_mechanism(key.venue),
         request=request,
         preview=preview,
         cancels=tuple(cancels),

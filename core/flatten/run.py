@@ -10,10 +10,10 @@ verify from venue data that the position is gone. ``run.cancel()`` stops sending
 what was already sent is followed to the end and reported as sent. ``await run.wait()`` gives
 the :class:`~core.flatten.report.FlattenReport` (also journaled as ``flatten_report``).
 
-Rate limits: the QFEX session paces itself with its own limiter. Everstrike publishes no REST
-budget (VENUES.md 2.7, UNKNOWN), so flatten keeps at most ``DEFAULT_CONCURRENCY[EVERSTRIKE]``
-requests in flight on that venue at once (across its accounts, since limits may be per IP);
-``execute(..., concurrency=...)`` overrides the caps per venue (None or absent: no cap).
+Rate limits: a venue whose session paces itself needs no cap. For a venue that publishes no
+budget, its ``VenueInfo.flatten_concurrency`` caps the requests in flight on that venue at once
+(across its accounts, since limits may be per IP); ``execute(..., concurrency=...)`` overrides
+the caps per venue (None or absent: no cap).
 """
 
 from __future__ import annotations
@@ -37,12 +37,12 @@ from core.desk import (
     PositionUpserted,
 )
 from core.flatten.plan import (
-    DEFAULT_CONCURRENCY,
     FlattenPlan,
     PlanAlreadyRun,
     PlanItem,
     _cancellable,
     _plain,
+    default_concurrency,
 )
 from core.flatten.report import FlattenReport, ItemState, Outcome, Phase
 from core.model import (
@@ -72,7 +72,7 @@ def execute(
     """Start running ``plan`` (call from the event loop) and return its handle at once.
 
     ``on_progress`` hears every item change on the loop thread. ``concurrency`` caps requests
-    in flight per venue (default ``DEFAULT_CONCURRENCY``). ``settle_timeout``: how long to wait
+    in flight per venue (default ``default_concurrency()``). ``settle_timeout``: how long to wait
     for a sent close's outcome; ``verify_timeout``: how long venue data may take to show the
     position gone before the account's positions are re-read once and the item is judged.
     Raises PlanAlreadyRun if the plan was run before.
@@ -83,7 +83,7 @@ def execute(
     plan._started = True
     return FlattenRun(
         desk, plan, on_progress,
-        DEFAULT_CONCURRENCY if concurrency is None else concurrency,
+        default_concurrency() if concurrency is None else concurrency,
         settle_timeout, verify_timeout,
     )
 

@@ -1,4 +1,4 @@
-"""``python -m core.sim``: run both simulated venues in the foreground until Ctrl-C."""
+"""``python -m core.sim``: run every simulated venue in the foreground until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -41,24 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(info.as_json()), flush=True)
         else:
-            q, e = info.qfex, info.everstrike
-            print(
-                "Closeout venue simulator (demo keys are simulator-only)\n"
-                f"QFEX        trade WS  {q.trade_ws}\n"
-                f"            MDS WS    {q.mds_ws}\n"
-                f"            REST      {q.rest}\n"
-                f"            public key {q.public_key}\n"
-                f"            secret key {q.secret_key}\n"
-                f"            account   {q.account_id}\n"
-                f"Everstrike  REST      {e.rest}\n"
-                f"            WS        {e.ws}\n"
-                f"            API key   {e.api_key}\n"
-                f"            secret    {e.secret_key}\n"
-                f"QFEX {demo.QFEX_RESIDUAL_SYMBOL} is thinner than its demo position: "
-                "closing it leaves an IOC residual.\n"
-                "Press Ctrl-C to stop.",
-                flush=True,
-            )
+            lines = ["Closeout venue simulator (demo keys are simulator-only)"]
+            for name, fields in info.as_json().items():
+                for n, (field, value) in enumerate(fields.items()):
+                    lines.append(f"{name if n == 0 else '':<12}{field:<12}{value}")
+            lines.append(f"QFEX {demo.QFEX_RESIDUAL_SYMBOL} is thinner than its demo position: "
+                         "closing it leaves an IOC residual.")
+            lines.append("Press Ctrl-C to stop.")
+            print("\n".join(lines), flush=True)
         while not done.wait(0.5):
             pass
     finally:

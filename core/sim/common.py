@@ -27,6 +27,7 @@ __all__ = [
     "dumps",
     "headers_of",
     "loads",
+    "loopback_url",
     "path_with_query",
 ]
 
@@ -113,6 +114,11 @@ def loads(text: str) -> Any:
 
 
 # ------------------------------------------------------------------------- HTTP helpers
+def loopback_url(scheme: str, host: str, port: int, path: str) -> str:
+    h = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{h}:{port}{path}"
+
+
 def headers_of(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in raw:

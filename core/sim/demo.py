@@ -14,6 +14,7 @@ from core.sim.market import SimInstrument
 __all__ = [
     "EVERSTRIKE_DEMO",
     "EVERSTRIKE_INSTRUMENTS",
+    "NO_DEMO",
     "QFEX_DEMO",
     "QFEX_INSTRUMENTS",
     "QFEX_RESIDUAL_SYMBOL",
@@ -33,6 +34,9 @@ class DemoAccount:
     account_id: str
     positions: tuple[tuple[str, Decimal, Decimal], ...]  # (symbol, signed size, entry)
 
+
+# What a venue hands out when the simulator runs without demo accounts: no keys.
+NO_DEMO = DemoAccount("", "", "", "", ())
 
 def _inst(
     symbol: str, mark: str, tick: str, lot: str, liquidity: str, *, max_qty: str = "1000000"

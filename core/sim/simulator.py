@@ -1,7 +1,10 @@
-"""Both simulated venues on loopback, on a daemon thread with its own asyncio loop.
+"""Every simulated venue on loopback, on a daemon thread with its own asyncio loop.
 
 The markets are single-threaded; everything that touches them runs on the simulator thread,
 reached from outside through :meth:`Simulator.call` / :meth:`Simulator.acall`.
+
+The simulated venues are the modules in ``core/sim/`` that export ``SIMULATED_VENUE`` (see
+``core.sim.contract``); each is served on its own port.
 """
 
 from __future__ import annotations
@@ -9,63 +12,63 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import importlib
 import logging
+import pkgutil
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import uvicorn
 
-from core.sim import demo
 from core.sim.common import Received
-from core.sim.everstrike import EverstrikeVenue
-from core.sim.qfex import QfexVenue
+from core.sim.contract import DemoAccess, SimulatedVenue, SimulatedVenueInfo
+from core.sim.everstrike import EverstrikeInfo, EverstrikeVenue
+from core.sim.qfex import QfexInfo, QfexVenue
 
-__all__ = ["EverstrikeInfo", "QfexInfo", "SimInfo", "Simulator"]
+__all__ = ["EverstrikeInfo", "QfexInfo", "SimInfo", "Simulator", "simulated_venues"]
 
 T = TypeVar("T")
 log = logging.getLogger("core.sim")
 
-# Request groups for Simulator.requests: QFEX trade-WS frame types, Everstrike POST paths.
-REQUEST_GROUPS: dict[str, dict[str, frozenset[str]]] = {
-    "close": {"qfex": frozenset({"close_position", "add_order"}),
-              "everstrike": frozenset({"/auth/close"})},
-    "cancel": {"qfex": frozenset({"cancel_order", "cancel_stop_order", "cancel_all_orders"}),
-               "everstrike": frozenset({"/auth/cancel", "/auth/cancel/bulk"})},
-}
 
-
-@dataclass(frozen=True)
-class QfexInfo:
-    trade_ws: str
-    mds_ws: str
-    rest: str
-    public_key: str
-    secret_key: str
-    account_id: str
-
-
-@dataclass(frozen=True)
-class EverstrikeInfo:
-    rest: str
-    ws: str
-    api_key: str
-    secret_key: str
+def simulated_venues() -> tuple[type[SimulatedVenue], ...]:
+    """Every module in ``core/sim/`` that exports ``SIMULATED_VENUE``, ordered by venue id."""
+    package = importlib.import_module(__name__.rpartition(".")[0])
+    found: dict[str, type[SimulatedVenue]] = {}
+    for module in pkgutil.iter_modules(package.__path__, prefix=f"{package.__name__}."):
+        if module.name.rpartition(".")[2].startswith("_") or module.name == __name__:
+            continue
+        cls = getattr(importlib.import_module(module.name), "SIMULATED_VENUE", None)
+        if cls is not None:
+            found[cls.name] = cls
+    return tuple(found[name] for name in sorted(found))
 
 
 @dataclass(frozen=True)
 class SimInfo:
-    qfex: QfexInfo
-    everstrike: EverstrikeInfo
+    """Each started venue's URLs and demo keys, by venue id."""
+
+    venues: Mapping[str, SimulatedVenueInfo]
+
+    @property
+    def qfex(self) -> QfexInfo:
+        return cast(QfexInfo, self.venues["qfex"])
+
+    @property
+    def everstrike(self) -> EverstrikeInfo:
+        return cast(EverstrikeInfo, self.venues["everstrike"])
 
     def as_json(self) -> dict[str, dict[str, str]]:
-        return {
-            "qfex": dict(vars(self.qfex)),
-            "everstrike": dict(vars(self.everstrike)),
-        }
+        return {name: dict(vars(info)) for name, info in self.venues.items()}
+
+    def demo_accounts(self) -> tuple[DemoAccess, ...]:
+        """How to reach each venue's demo account (none when started without demo accounts)."""
+        return tuple(access for info in self.venues.values()
+                     if (access := info.demo_access()) is not None)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -80,13 +83,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(scheme: str, host: str, port: int, path: str) -> str:
-    h = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{h}:{port}{path}"
-
-
 class Simulator:
-    """QFEX and Everstrike stand-ins on loopback; see core/sim/__init__.py for the contract."""
+    """Venue stand-ins on loopback; see core/sim/__init__.py for the contract.
+
+    ``ports`` maps a venue id to the port to bind (absent or 0: a free one).
+    """
 
     def __init__(
         self,
@@ -95,30 +96,40 @@ class Simulator:
         host: str = "127.0.0.1",
         qfex_port: int = 0,
         everstrike_port: int = 0,
+        ports: Mapping[str, int] | None = None,
         tick_interval: float | None = 1.0,
         demo: bool = True,
     ) -> None:
         self.seed = seed
         self.host = host
         self.tick_interval = tick_interval
-        self._ports = {"qfex": qfex_port, "everstrike": everstrike_port}
-        self.qfex = QfexVenue(seed=seed)
-        self.everstrike = EverstrikeVenue(seed=seed)
+        self._ports = {"qfex": qfex_port, "everstrike": everstrike_port, **(ports or {})}
+        self.venues: dict[str, SimulatedVenue] = {
+            cls.name: cls(seed=seed) for cls in simulated_venues()
+        }
         self._demo = demo
         if demo:
-            self._add_demo()
+            for venue in self.venues.values():
+                venue.add_demo()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stopped = False
         self._info: SimInfo | None = None
 
-    def _add_demo(self) -> None:
-        q, e = demo.QFEX_DEMO, demo.EVERSTRIKE_DEMO
-        self.qfex.add_account(q.name, list(q.positions), public_key=q.public_key,
-                              secret_key=q.secret_key, account_id=q.account_id)
-        self.everstrike.add_account(e.name, list(e.positions), api_key=e.public_key,
-                                    secret_key=e.secret_key, customer_id=e.account_id)
+    def venue(self, name: str) -> SimulatedVenue:
+        try:
+            return self.venues[name]
+        except KeyError:
+            raise ValueError(f"unknown venue {name!r}") from None
+
+    @property
+    def qfex(self) -> QfexVenue:
+        return cast(QfexVenue, self.venues["qfex"])
+
+    @property
+    def everstrike(self) -> EverstrikeVenue:
+        return cast(EverstrikeVenue, self.venues["everstrike"])
 
     @property
     def info(self) -> SimInfo:
@@ -132,8 +143,8 @@ class Simulator:
             raise RuntimeError("the simulator was already started")
         socks: dict[str, socket.socket] = {}
         try:
-            for name in ("qfex", "everstrike"):
-                socks[name] = _bind(self.host, self._ports[name])
+            for name in self.venues:
+                socks[name] = _bind(self.host, self._ports.get(name, 0))
         except OSError:
             for sock in socks.values():
                 sock.close()
@@ -148,27 +159,10 @@ class Simulator:
         except BaseException:
             self.stop()
             raise
-        qp = socks["qfex"].getsockname()[1]
-        ep = socks["everstrike"].getsockname()[1]
-        q, e = demo.QFEX_DEMO, demo.EVERSTRIKE_DEMO
-        if not self._demo:  # no demo accounts: no keys to hand out
-            q = e = demo.DemoAccount("", "", "", "", ())
-        self._info = SimInfo(
-            qfex=QfexInfo(
-                trade_ws=_url("ws", self.host, qp, "/"),
-                mds_ws=_url("ws", self.host, qp, "/mds"),
-                rest=_url("http", self.host, qp, ""),
-                public_key=q.public_key,
-                secret_key=q.secret_key,
-                account_id=q.account_id,
-            ),
-            everstrike=EverstrikeInfo(
-                rest=_url("http", self.host, ep, ""),
-                ws=_url("ws", self.host, ep, "/ws"),
-                api_key=e.public_key,
-                secret_key=e.secret_key,
-            ),
-        )
+        self._info = SimInfo({
+            name: venue.info(self.host, socks[name].getsockname()[1], with_demo=self._demo)
+            for name, venue in self.venues.items()
+        })
         return self._info
 
     def stop(self) -> None:
@@ -213,13 +207,10 @@ class Simulator:
         self, socks: dict[str, socket.socket], ready: concurrent.futures.Future[None]
     ) -> None:
         self._stop = asyncio.Event()
-        venues: list[tuple[QfexVenue | EverstrikeVenue, socket.socket, float | None]] = [
-            (self.qfex, socks["qfex"], self.qfex.settings.ping_interval),
-            (self.everstrike, socks["everstrike"], None),
-        ]
         servers: list[uvicorn.Server] = []
         serving: list[asyncio.Task[None]] = []
-        for venue, sock, ping in venues:
+        for name, venue in self.venues.items():
+            ping, ping_timeout = venue.ws_ping()
             config = uvicorn.Config(
                 venue.app(),
                 lifespan="off",
@@ -229,12 +220,12 @@ class Simulator:
                 http=venue.registry.protocol_class(),
                 ws="websockets-sansio",
                 ws_ping_interval=ping,
-                ws_ping_timeout=self.qfex.settings.ping_timeout if ping else None,
+                ws_ping_timeout=ping_timeout,
                 timeout_graceful_shutdown=2,
             )
             server = uvicorn.Server(config)
             servers.append(server)
-            serving.append(asyncio.create_task(server.serve(sockets=[sock])))
+            serving.append(asyncio.create_task(server.serve(sockets=[socks[name]])))
         while not all(s.started for s in servers):
             failed = [t for t in serving if t.done()]
             if failed:
@@ -243,15 +234,12 @@ class Simulator:
             await asyncio.sleep(0.005)
         if self._stopped:
             self._stop.set()
-        background = [
-            asyncio.create_task(self.qfex.background()),
-            asyncio.create_task(self.everstrike.background()),
-        ]
+        background = [asyncio.create_task(v.background()) for v in self.venues.values()]
         if self.tick_interval:
             background.append(asyncio.create_task(self._ticker(self.tick_interval)))
         ready.set_result(None)
         await self._stop.wait()
-        for venue, _, _ in venues:
+        for venue in self.venues.values():
             venue.closing.set()
         for task in background:
             task.cancel()
@@ -302,59 +290,41 @@ class Simulator:
         self, venue: str, name: str, positions: list[tuple[str, Decimal, Decimal]]
     ) -> tuple[str, str]:
         """Add an account with positions; returns (public/API key, secret)."""
-
-        def add() -> tuple[str, str]:
-            if venue == "qfex":
-                q = self.qfex.add_account(name, positions)
-                return q.public_key, q.secret_key
-            if venue == "everstrike":
-                e = self.everstrike.add_account(name, positions)
-                return e.api_key, e.secret_key
-            raise ValueError(f"unknown venue {venue!r}")
-
-        return self.call(add)
+        simulated = self.venue(venue)
+        return self.call(lambda: simulated.add_keys(name, positions))
 
     def account_id(self, venue: str, public_key: str) -> str:
         """The market account key behind a public/API key (QFEX user_id, Everstrike customer)."""
-        if venue == "qfex":
-            return self.qfex.accounts[public_key].account_id
-        return self.everstrike.accounts[public_key].customer_id
+        return self.venue(venue).account_key(public_key)
 
     def requests(self, venue: str, *, kind: str | None = None) -> list[Received]:
-        """What clients sent to ``venue`` ("qfex" or "everstrike"), oldest first, each with its
-        arrival ``time``.
+        """What clients sent to ``venue`` (a venue id such as "qfex"), oldest first, each with
+        its arrival ``time``.
 
-        ``kind`` filters: ``"close"`` (QFEX ``close_position``/``add_order`` frames, Everstrike
-        ``POST /auth/close``), ``"cancel"`` (QFEX ``cancel_order``/``cancel_stop_order``/
-        ``cancel_all_orders``, Everstrike ``POST /auth/cancel[/bulk]``), or anything else
-        compared with ``Received.kind`` (a frame's type/op, an HTTP path such as
-        ``"/active_positions"``; QFEX MDS frames are included, with path ``/mds``). Safe from
-        any thread: it copies the log without waiting for
-        the simulator thread.
+        ``kind`` filters: a group of the venue's ``request_groups`` (``"close"``: QFEX
+        ``close_position``/``add_order`` frames, Everstrike ``POST /auth/close``; ``"cancel"``:
+        QFEX ``cancel_order``/``cancel_stop_order``/``cancel_all_orders``, Everstrike
+        ``POST /auth/cancel[/bulk]``), or anything else compared with ``Received.kind`` (a
+        frame's type/op, an HTTP path such as ``"/active_positions"``; QFEX MDS frames are
+        included, with path ``/mds``). Safe from any thread: it copies the log without waiting
+        for the simulator thread.
         """
-        if venue == "qfex":
-            log_ = list(self.qfex.received)  # one C-level copy: atomic under the GIL
-        elif venue == "everstrike":
-            log_ = list(self.everstrike.received)
-        else:
-            raise ValueError(f"unknown venue {venue!r}")
+        simulated = self.venue(venue)
+        log_ = list(simulated.received)  # one C-level copy: atomic under the GIL
         if kind is None:
             return log_
-        group = REQUEST_GROUPS.get(kind, {}).get(venue)
+        group = simulated.request_groups.get(kind)
         if group is None:
             return [r for r in log_ if r.kind == kind]
-        if venue == "everstrike":
-            return [r for r in log_ if r.channel == "http" and r.method == "POST"
-                    and r.kind in group]
-        return [r for r in log_ if r.channel == "ws" and r.kind in group]
+        return [r for r in log_ if simulated.is_request(r) and r.kind in group]
 
     def step(self) -> None:
-        """One market step on both venues."""
+        """One market step on every venue."""
         self.call(self._step)
 
     def _step(self) -> None:
-        self.qfex.market.step()
-        self.everstrike.market.step()
+        for venue in self.venues.values():
+            venue.market.step()
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else ("running" if self._thread else "new")

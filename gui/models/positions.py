@@ -28,7 +28,6 @@ from gui.models.roles import (
 from gui.models.style import LOSS, MISMATCH_ROW, PROFIT, STALE, italic, monospace
 from gui.models.text import (
     ENV_TIPS,
-    VENUE_LABELS,
     action_text,
     describe_working,
     env_label,
@@ -37,6 +36,7 @@ from gui.models.text import (
     intent_text,
     intent_tooltip,
     stale_age_text,
+    venue_label,
 )
 
 __all__ = ["FLASH_MS", "PositionColumn", "PositionsModel"]
@@ -109,7 +109,7 @@ def _position_cells(
     LIVE sorts first: it is the environment that needs the most care.
     """
     k = pos.key
-    venue = VENUE_LABELS[k.venue]
+    venue = venue_label(k.venue)
     side = _SIDE_LABELS[pos.side]
     env_text = env_label(env)
     rank = _ENV_RANK.get(env, 3) if env is not None else 3

@@ -13,7 +13,6 @@ from core.model import Environment, TriggerEvent, Venue, WorkingKind, WorkingOrd
 __all__ = [
     "ENV_TIPS",
     "NO_REASON_NEXT_STEP",
-    "VENUE_LABELS",
     "action_text",
     "describe_working",
     "env_label",
@@ -25,9 +24,21 @@ __all__ = [
     "refusal_text",
     "refusal_words",
     "stale_age_text",
+    "venue_label",
 ]
 
-VENUE_LABELS = {v: v.label for v in Venue}
+# Labels come from the venue registry, complete before the first row exists; cached because
+# every repricing of every row reads one.
+_VENUE_LABELS: dict[Venue, str] = {}
+
+
+def venue_label(venue: Venue) -> str:
+    label = _VENUE_LABELS.get(venue)
+    if label is None:
+        label = _VENUE_LABELS[venue] = venue.label
+    return label
+
+
 ENV_TIPS = {
     Environment.LIVE: "LIVE — real orders, real money",
     Environment.TESTNET: "TESTNET — the venue's test environment; no real money",

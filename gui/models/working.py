@@ -13,7 +13,7 @@ from core.model import OrderSide, PositionKey, WorkingKind, WorkingOrder
 from gui.models.columns import LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.roles import BUTTON_ROLE, KEY_ROLE, STALE_ROLES, VALUE_ROLES
 from gui.models.style import MUTED, STALE, italic, monospace
-from gui.models.text import VENUE_LABELS, describe_working, fmt_decimal, fmt_trigger
+from gui.models.text import describe_working, fmt_decimal, fmt_trigger, venue_label
 
 __all__ = ["CancelState", "WorkingColumn", "WorkingIdent", "WorkingOrdersModel"]
 
@@ -82,7 +82,7 @@ def _working_texts(o: WorkingOrder) -> tuple[str, ...]:
     else:
         price = "Market" if o.kind is WorkingKind.TRIGGER else ""
     return (
-        VENUE_LABELS[o.venue],
+        venue_label(o.venue),
         o.account,
         o.symbol,
         _KIND_LABELS.get(o.kind, o.kind.value),

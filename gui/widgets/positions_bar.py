@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from core.model import Venue
+from core.venues import all_venues
 
 __all__ = ["ALL", "PositionsBar"]
 
@@ -26,8 +26,8 @@ class PositionsBar(QHBoxLayout):
         self.venueFilter.setObjectName("venueFilter")
         self.venueFilter.setAccessibleName("Show venue")
         self.venueFilter.addItem(ALL, None)
-        for venue in Venue:
-            self.venueFilter.addItem(venue.label, venue.value)
+        for info in all_venues():
+            self.venueFilter.addItem(info.label, info.id.value)
         self.accountFilter = QComboBox(parent)
         self.accountFilter.setObjectName("accountFilter")
         self.accountFilter.setAccessibleName("Show account")

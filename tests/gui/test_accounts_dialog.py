@@ -29,6 +29,8 @@ from core.secrets import SERVICE, SecretStore
 from core.settings import Settings, add_account, load_settings, save_settings
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.accounts_dialog import (
     NO_KEYRING_WARNING,
     AccountsDialog,
@@ -63,7 +65,7 @@ def dialog(qapp: QApplication, settings_path: Path) -> Iterator[AccountsDialog]:
         gc.collect()
 
 
-def fill(d: AccountsDialog, qtbot: QtBot, *, name: str = "client-7", venue: Venue = Venue.QFEX,
+def fill(d: AccountsDialog, qtbot: QtBot, *, name: str = "client-7", venue: Venue = QFEX,
          env: Environment = Environment.TESTNET, public: str = "pub-key-123",
          secret: str = SECRET, endpoints: dict[str, str] | None = None) -> None:
     f = d.form
@@ -114,7 +116,7 @@ def test_every_bad_field_is_refused_at_the_field_and_nothing_is_saved(
 def test_duplicate_name_spaces_in_secret_and_missing_demo_urls(
     dialog: AccountsDialog, qtbot: QtBot, settings_path: Path, memory_keyring: MemoryKeyring
 ) -> None:
-    existing = AccountConfig("alpha", Venue.QFEX, Environment.LIVE, "pub-a")
+    existing = AccountConfig("alpha", QFEX, Environment.LIVE, "pub-a")
     save_settings(add_account(Settings(), existing), settings_path)
     before = settings_path.read_bytes()
     dialog.reload()
@@ -155,7 +157,7 @@ def test_unknown_option_value_from_core_lands_on_the_options_table(
     dialog: AccountsDialog, qtbot: QtBot, settings_path: Path
 ) -> None:
     click(qtbot, dialog.addButton)
-    fill(dialog, qtbot, venue=Venue.EVERSTRIKE)
+    fill(dialog, qtbot, venue=EVERSTRIKE)
     model = dialog.form.options_model
     assert model.rowCount() > 0
     row = model.row_of("recv_window")
@@ -408,8 +410,8 @@ async def _add_test_save_and_see(
     assert saved is not None and saved.public_key == public
     assert memory_keyring.store[(SERVICE, "account:client-7")] == secret
 
-    aapl = PositionKey("client-7", Venue.QFEX, "AAPL-USD")
-    msft = PositionKey("client-7", Venue.QFEX, "MSFT-USD")
+    aapl = PositionKey("client-7", QFEX, "AAPL-USD")
+    msft = PositionKey("client-7", QFEX, "MSFT-USD")
     model = window.positions_model
     await until(lambda: {aapl, msft} <= set(model.all_keys()), what="client-7's positions")
     row = model.row_of(aapl)
@@ -470,7 +472,7 @@ async def _add_then_remove(
     fill(d, qtbot, name="client-9", env=Environment.DEMO, public=public, secret=secret,
          endpoints={"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest})
     assert d.save()
-    key = PositionKey("client-9", Venue.QFEX, "AAPL-USD")
+    key = PositionKey("client-9", QFEX, "AAPL-USD")
     await until(lambda: key in window.positions_model.all_keys())
     d.select("client-9")
     d.ask_remove()
@@ -512,8 +514,8 @@ def test_list_and_options_models_pass_qtmodeltester(
     store = SecretStore()
     store.set("a", "x")
     lm = AccountsListModel(store)
-    lm.set_accounts([AccountConfig("a", Venue.QFEX, Environment.LIVE, "p"),
-                     AccountConfig("b", Venue.EVERSTRIKE, Environment.DEMO, "p")])
+    lm.set_accounts([AccountConfig("a", QFEX, Environment.LIVE, "p"),
+                     AccountConfig("b", EVERSTRIKE, Environment.DEMO, "p")])
     qtmodeltester.check(lm, force_py=True)
     assert lm.data(lm.index(0, 3)) == "keyring"
     assert lm.data(lm.index(1, 3)) == "missing"

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QApplication
 
 import gui.app
 from core.desk import Desk
-from core.model import Venue
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.app import build_parser
 from gui.main_window import MainWindow
 
@@ -125,7 +126,7 @@ async def test_screenshot_gives_up_with_a_message_and_exit_2(
     window.show()
     try:
         rc = await gui.app._take_screenshot(window, tmp_path / "never.png",
-                                            {Venue.QFEX, Venue.EVERSTRIKE})
+                                            {QFEX, EVERSTRIKE})
     finally:
         await window.shutdown()
         window.close()

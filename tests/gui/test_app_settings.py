@@ -14,9 +14,11 @@ from PySide6.QtWidgets import QApplication
 
 import gui.app
 from core.desk import Desk
-from core.model import Environment, Venue
+from core.model import Environment
 from core.secrets import SecretStore
 from core.venue import AccountConfig, Credentials
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.main_window import MainWindow
 from tests.gui.test_app import ROOT, app_env, significant
 
@@ -84,8 +86,8 @@ def test_load_settings_reports_instead_of_raising(
 
 def test_configured_accounts_take_secrets_from_the_store(qapp: QApplication) -> None:
     store = SecretStore()
-    a = AccountConfig("a", Venue.QFEX, Environment.LIVE, "pub-a")
-    b = AccountConfig("b", Venue.EVERSTRIKE, Environment.TESTNET, "pub-b")
+    a = AccountConfig("a", QFEX, Environment.LIVE, "pub-a")
+    b = AccountConfig("b", EVERSTRIKE, Environment.TESTNET, "pub-b")
     store.set("a", "secret-a")
     pairs, missing = gui.app._configured_accounts([a, b], store)
     assert pairs == [(a, Credentials("pub-a", "secret-a"))]

@@ -27,6 +27,8 @@ from core.model import (
 )
 from core.settings import Preferences
 from core.venue import CloseRejected
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.close_dialog import CloseDialog, parse_plain_decimal
 
 D = Decimal
@@ -77,7 +79,7 @@ INSTRUMENT = Instrument("BTC-USD", tick_size=D("0.5"), lot_size=D("0.01"),
 
 
 def position(side: PositionSide = PositionSide.LONG, qty: str = "3.5",
-             venue: Venue = Venue.QFEX) -> Position:
+             venue: Venue = QFEX) -> Position:
     return Position(
         key=PositionKey("Desk A", venue, "BTC-USD"),
         side=side,
@@ -341,7 +343,7 @@ def test_qfex_like_capabilities(dialog: CloseDialog) -> None:
 def test_everstrike_like_capabilities(dialog: CloseDialog, qtbot: QtBot,
                                       submit: FakeSubmit) -> None:
     dialog = make_dialog(qtbot, submit, caps=EVERSTRIKE_LIKE,
-                         pos=position(venue=Venue.EVERSTRIKE))
+                         pos=position(venue=EVERSTRIKE))
     events = [dialog.triggerEventInput.itemData(i)
               for i in range(dialog.triggerEventInput.count())]
     assert events == ["MARK_PRICE", "INDEX_PRICE", "LAST_PRICE"]
@@ -415,7 +417,7 @@ async def test_send_full_close_at_market(qtbot: QtBot, submit: FakeSubmit) -> No
     assert await result == QDialog.DialogCode.Accepted
     assert not dialog.isVisible()
     [request] = submit.requests
-    assert request.key == PositionKey("Desk A", Venue.QFEX, "BTC-USD")
+    assert request.key == PositionKey("Desk A", QFEX, "BTC-USD")
     assert request.quantity is None
     assert request.limit_price is None
     assert request.trigger is None
@@ -461,7 +463,7 @@ async def test_send_trigger_with_event_and_close_on_trigger(
     qtbot: QtBot, submit: FakeSubmit
 ) -> None:
     dialog = make_dialog(qtbot, submit, caps=EVERSTRIKE_LIKE,
-                         pos=position(venue=Venue.EVERSTRIKE))
+                         pos=position(venue=EVERSTRIKE))
     dialog.triggerPriceInput.setText("59000")
     dialog.triggerEventInput.setCurrentIndex(
         dialog.triggerEventInput.findData(TriggerEvent.INDEX.value)

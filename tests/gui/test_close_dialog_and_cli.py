@@ -20,6 +20,8 @@ from core.model import (
     TriggerEvent,
     Venue,
 )
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from tests.gui.test_close_dialog import (
     EVERSTRIKE_LIKE,
     INSTRUMENT,
@@ -39,14 +41,14 @@ def _same(request: CloseRequest) -> CloseRequest:
 
 # (venue, capabilities, what is typed in the dialog, the same close as CLI options)
 CLOSES = [
-    (Venue.QFEX, QFEX_LIKE, {}, CloseArgs()),
-    (Venue.QFEX, QFEX_LIKE, {"quantity": "1.75", "limit": "60500.5", "tif": TimeInForce.IOC},
+    (QFEX, QFEX_LIKE, {}, CloseArgs()),
+    (QFEX, QFEX_LIKE, {"quantity": "1.75", "limit": "60500.5", "tif": TimeInForce.IOC},
      CloseArgs(quantity=D("1.75"), price=D("60500.5"), tif=TimeInForce.IOC)),
-    (Venue.QFEX, QFEX_LIKE, {"quantity": "2", "limit": "60000"},
+    (QFEX, QFEX_LIKE, {"quantity": "2", "limit": "60000"},
      CloseArgs(quantity=D(2), price=D(60000))),  # GTC by default in both
-    (Venue.QFEX, QFEX_LIKE, {"quantity": "0.04", "trigger": "59000"},
+    (QFEX, QFEX_LIKE, {"quantity": "0.04", "trigger": "59000"},
      CloseArgs(quantity=D("0.04"), trigger_price=D(59000))),  # a stop below the minimum
-    (Venue.EVERSTRIKE, EVERSTRIKE_LIKE,
+    (EVERSTRIKE, EVERSTRIKE_LIKE,
      {"quantity": "1", "limit": "59000", "trigger": "59500", "event": TriggerEvent.LAST,
       "close_on_trigger": True},
      CloseArgs(quantity=D(1), price=D(59000), trigger_price=D(59500),

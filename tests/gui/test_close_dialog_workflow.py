@@ -21,9 +21,9 @@ from core.model import (
     Position,
     PositionSide,
     TriggerEvent,
-    Venue,
 )
 from core.settings import Preferences
+from core.venues.everstrike import EVERSTRIKE
 from gui.close_dialog import (
     CLOSE_ON_TRIGGER_NOTE,
     CloseDialog,
@@ -299,8 +299,8 @@ async def test_stale_data_asks_with_its_age_even_with_confirmations_off(
 
 
 def test_trigger_helper_uses_the_chosen_reference_price(qtbot: QtBot, submit: FakeSubmit) -> None:
-    pos = position(venue=Venue.EVERSTRIKE)  # long, mark 61000
-    mark = MarkUpdate(Venue.EVERSTRIKE, "BTC-USD", D("61000"), index=D("60000"), last=None)
+    pos = position(venue=EVERSTRIKE)  # long, mark 61000
+    mark = MarkUpdate(EVERSTRIKE, "BTC-USD", D("61000"), index=D("60000"), last=None)
     dialog = make(qtbot, submit, caps=EVERSTRIKE_LIKE, pos=pos, mark=mark)
     assert dialog.referencePrices.text() == "now: Mark 61000 · Index 60000 · Last —"
     assert not dialog.closeOnTriggerNote.isHidden()

@@ -22,7 +22,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from core.demo import EVERSTRIKE_DEMO_ACCOUNT, QFEX_DEMO_ACCOUNT, demo_accounts
+from core.demo import demo_account_name, demo_accounts
 from core.desk import Desk, IntentState
 from core.explain import (
     ALREADY_FLAT,
@@ -42,6 +42,8 @@ from core.model import PositionKey, Venue
 from core.settings import Preferences
 from core.sim import Received, Simulator
 from core.sim.market import PositionChanged as SimPositionChanged
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.close_dialog import CLOSE_ON_TRIGGER_NOTE, CloseDialog, QuickCloseDialog
 from gui.main_window import CONFIRMATIONS_OFF_BANNER, KEYBOARD_SHORTCUTS, MainWindow
 from gui.models import (
@@ -58,11 +60,13 @@ from tests.gui.conftest import until
 from tests.gui.test_end_to_end import dispose
 
 D = Decimal
-AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long, liquidity 500
-MSFT = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "MSFT-USD")  # 6 short
-CL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "CL-USD")  # 30 short, lot 0.1
-ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, Venue.EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
-SOL = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, Venue.EVERSTRIKE, "USD_SOL_PERP")  # 120 long
+QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)
+EVERSTRIKE_DEMO_ACCOUNT = demo_account_name(EVERSTRIKE)
+AAPL = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "AAPL-USD")  # 25 long, liquidity 500
+MSFT = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "MSFT-USD")  # 6 short
+CL = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "CL-USD")  # 30 short, lot 0.1
+ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
+SOL = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, EVERSTRIKE, "USD_SOL_PERP")  # 120 long
 
 NEVER = Preferences(confirm="never", stale_after_s=3600.0)
 ALWAYS = Preferences(confirm="always", stale_after_s=3600.0)
@@ -77,7 +81,7 @@ class Rig:
 
     def account_id(self, venue: Venue) -> str:
         info = self.sim.info
-        key = info.qfex.public_key if venue is Venue.QFEX else info.everstrike.api_key
+        key = info.qfex.public_key if venue is QFEX else info.everstrike.api_key
         return self.sim.account_id(venue.value, key)
 
     def closes(self, venue: Venue) -> list[Received]:
@@ -85,7 +89,7 @@ class Rig:
 
     async def set_position(self, key: PositionKey, size: str, entry: str = "100") -> None:
         """Move the position at the venue (which pushes it), and wait for the desk to see it."""
-        market = self.sim.qfex.market if key.venue is Venue.QFEX else self.sim.everstrike.market
+        market = self.sim.qfex.market if key.venue is QFEX else self.sim.everstrike.market
         account = self.account_id(key.venue)
         await self.sim.acall(lambda: market.set_position(account, key.symbol, D(size), D(entry)))
         want = D(size)
@@ -114,13 +118,13 @@ async def running(
     for w in made:
         w.show()
     try:
-        (q, qc), (e, ec) = demo_accounts(info)
+        (q, qc), (e, ec) = sorted(demo_accounts(info), key=lambda p: p[0].venue is not QFEX)
         if everstrike_options:
             e = replace(e, options=everstrike_options)
         assert await desk.start([(q, qc), (e, ec)]) == []
         for w in made:
             await until(lambda w=w: {k.venue for k in w.positions_model.all_keys()}  # type: ignore[misc]
-                        == {Venue.QFEX, Venue.EVERSTRIKE}, what="positions from both venues")
+                        == {QFEX, EVERSTRIKE}, what="positions from both venues")
         yield Rig(sim, desk, made[0], journal), made
     finally:
         for w in made:
@@ -201,7 +205,7 @@ async def test_double_clicks_on_close_send_and_confirm_send_one_request(qtbot: Q
 
         double_click(qtbot, dialog.sendButton)
         assert dialog.confirming  # the policy asks once more, in its own place
-        assert dialog.task is None and rig.closes(Venue.QFEX) == []
+        assert dialog.task is None and rig.closes(QFEX) == []
         assert not dialog.sendButton.isEnabled()  # a double click on Send can't confirm
 
         double_click(qtbot, dialog.confirmButton)
@@ -209,7 +213,7 @@ async def test_double_clicks_on_close_send_and_confirm_send_one_request(qtbot: Q
         await dialog.task
         await until(lambda: AAPL not in w.dialogs, what="the dialog to go")
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be closed")
-        assert len(rig.closes(Venue.QFEX)) == 1
+        assert len(rig.closes(QFEX)) == 1
 
 
 @pytest.mark.asyncio
@@ -241,7 +245,7 @@ async def test_two_copies_of_a_row_send_one_close_and_show_the_pending_one(
         assert cell(a, MSFT, PositionColumn.ACTION, BUTTON_ROLE) == "Flash"
         assert cell(a, MSFT, PositionColumn.ACTION) == "Sending…"
         await until(lambda: rig.desk.positions.get(MSFT) is None, what="MSFT to be closed")
-        assert len(rig.closes(Venue.QFEX)) == 1
+        assert len(rig.closes(QFEX)) == 1
 
 
 # ============================================================================ freshness guard
@@ -257,7 +261,7 @@ async def test_guard_fires_when_the_side_flips_after_opening(qtbot: QtBot) -> No
 
         qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
 
-        assert dialog.task is None and rig.closes(Venue.QFEX) == []
+        assert dialog.task is None and rig.closes(QFEX) == []
         assert dialog.guardPanel.isVisible()
         now = rig.desk.positions[AAPL]
         assert dialog.guardMessage.text().startswith(
@@ -268,7 +272,7 @@ async def test_guard_fires_when_the_side_flips_after_opening(qtbot: QtBot) -> No
 
         await send(qtbot, dialog)  # asked again, and sent again: exactly one close
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be closed")
-        [sent] = rig.closes(Venue.QFEX)
+        [sent] = rig.closes(QFEX)
         assert frame(sent)["type"] == "close_position"
 
 
@@ -291,15 +295,15 @@ async def test_guard_offers_clamp_when_the_position_shrank_below_the_quantity(
         assert dialog.clampButton.isVisible() and dialog.clampButton.text() == f"Clamp to {six}"
         assert not dialog.sendButton.isEnabled()
         qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
-        assert dialog.task is None and rig.closes(Venue.QFEX) == []
+        assert dialog.task is None and rig.closes(QFEX) == []
         assert dialog.quantityInput.text() == "10"  # never clamped without consent
 
         qtbot.mouseClick(dialog.clampButton, Qt.MouseButton.LeftButton)
         assert dialog.quantityInput.text() == six
-        assert rig.closes(Venue.QFEX) == []  # consent to clamp is not consent to send
+        assert rig.closes(QFEX) == []  # consent to clamp is not consent to send
         await send(qtbot, dialog)
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be closed")
-        assert len(rig.closes(Venue.QFEX)) == 1
+        assert len(rig.closes(QFEX)) == 1
 
 
 # ============================================================================ rounding and dust
@@ -320,8 +324,8 @@ async def test_rounding_shows_will_send_and_sends_exactly_that(qtbot: QtBot) -> 
 
         await send(qtbot, dialog)
         # the frame is written when the task ends; the venue logs it a moment later
-        await until(lambda: len(rig.closes(Venue.QFEX)) == 1, what="the frame at the venue")
-        [sent] = rig.closes(Venue.QFEX)
+        await until(lambda: len(rig.closes(QFEX)) == 1, what="the frame at the venue")
+        [sent] = rig.closes(QFEX)
         params = frame(sent)["params"]
         assert (params["quantity"], params["price"]) == (D("2.00"), D("400.01"))
 
@@ -362,7 +366,7 @@ async def test_dust_remainder_offers_close_all_instead(qtbot: QtBot) -> None:
         assert not dialog.dustPanel.isVisible()
         await send(qtbot, dialog)
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be closed")
-        [sent] = rig.closes(Venue.QFEX)
+        [sent] = rig.closes(QFEX)
         assert frame(sent)["type"] == "close_position"
 
 
@@ -392,20 +396,20 @@ async def test_ioc_residual_badge_and_close_residual_flattens_it(
         assert cell(w, AAPL, PositionColumn.ACTION, RESIDUAL_ROLE) == "residual 5.0"
         # It never loops by itself: once the venue has moved on (a new mark reached us), still
         # exactly one request.
-        mark = rig.desk.mark(Venue.QFEX, "AAPL-USD")
+        mark = rig.desk.mark(QFEX, "AAPL-USD")
         assert mark is not None
         moved = mark.mark + 1
         await rig.sim.acall(lambda: market.set_mark("AAPL-USD", moved))
-        await until(lambda: (m := rig.desk.mark(Venue.QFEX, "AAPL-USD")) is not None
+        await until(lambda: (m := rig.desk.mark(QFEX, "AAPL-USD")) is not None
                     and m.mark == moved, what="the new mark")
-        assert len(rig.closes(Venue.QFEX)) == 1
+        assert len(rig.closes(QFEX)) == 1
 
         qtbot.mouseClick(w.positionsView.viewport(), Qt.MouseButton.LeftButton,
                          pos=action_rect_centre(w, AAPL, residual=True))
         quick = w.quickDialogs.get(AAPL)
         if preferences.confirm == "always":
             assert isinstance(quick, QuickCloseDialog) and quick.isVisible()
-            assert rig.closes(Venue.QFEX)[1:] == []
+            assert rig.closes(QFEX)[1:] == []
             qtbot.mouseClick(quick.confirmButton, Qt.MouseButton.LeftButton)
             assert quick.task is not None
             await quick.task
@@ -413,7 +417,7 @@ async def test_ioc_residual_badge_and_close_residual_flattens_it(
             assert quick is None  # one click, no dialog: the policy asks for nothing
 
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be flat")
-        sent = rig.closes(Venue.QFEX)
+        sent = rig.closes(QFEX)
         assert [frame(r)["type"] for r in sent] == ["close_position", "close_position"]
         intent = rig.desk.latest_intent(AAPL)
         assert intent is not None and intent.verified_flat is True
@@ -445,7 +449,7 @@ async def test_mismatch_raises_a_red_banner_on_the_row(qtbot: QtBot) -> None:
     async with running(verify_timeout=0.3) as (rig, _):
         w = rig.window
         market = rig.sim.qfex.market
-        account = rig.account_id(Venue.QFEX)
+        account = rig.account_id(QFEX)
 
         def keep_open(event: object) -> None:
             if (isinstance(event, SimPositionChanged) and event.position.symbol == "MSFT-USD"
@@ -467,14 +471,14 @@ async def test_mismatch_raises_a_red_banner_on_the_row(qtbot: QtBot) -> None:
             assert brush is not None and brush.color() == MISMATCH_ROW, col
         line = next(r for r in log_lines(w, "MSFT-USD") if r[LogColumn.STATUS] == "MISMATCH")
         assert line[LogColumn.MESSAGE] == intent.message
-        assert len(rig.closes(Venue.QFEX)) == 1  # nothing was resent
+        assert len(rig.closes(QFEX)) == 1  # nothing was resent
 
 
 @pytest.mark.asyncio
 async def test_a_close_the_venue_lets_go_unfilled_says_not_filled(qtbot: QtBot) -> None:
     async with running() as (rig, _):
         w = rig.window
-        account = rig.account_id(Venue.QFEX)
+        account = rig.account_id(QFEX)
         await rig.sim.acall(lambda: rig.sim.qfex.market.stuck.add((account, "CL-USD")))
         await send(qtbot, click_close(qtbot, w, CL))
         await until(lambda: cell(w, CL, PositionColumn.ACTION) == "Not filled",
@@ -507,7 +511,7 @@ def _http(code: int) -> Callable[[Rig], object]:
 def _silently(key: PositionKey, size: str) -> Callable[[Rig], object]:
     """Change the position at the venue without telling anyone: our book is now wrong."""
     def arrange(rig: Rig) -> object:
-        market = rig.sim.qfex.market if key.venue is Venue.QFEX else rig.sim.everstrike.market
+        market = rig.sim.qfex.market if key.venue is QFEX else rig.sim.everstrike.market
         account = rig.account_id(key.venue)
         return rig.sim.call(
             lambda: setattr(market.position(account, key.symbol), "size", D(size)))
@@ -610,7 +614,7 @@ async def test_a_silent_venue_goes_stale_in_the_health_strip_and_its_rows(
                              dialog.confirmMessage.text())
             assert dialog.confirmButton.text() == "Close anyway"
             dialog.reject()
-            assert rig.closes(Venue.EVERSTRIKE) == []
+            assert rig.closes(EVERSTRIKE) == []
         finally:
             rig.sim.everstrike.faults.silent = False
         # Talking again. (Its REST round trip may stay amber a while: a request held during
@@ -634,8 +638,8 @@ async def test_qfex_preview_is_the_frame_the_venue_receives(qtbot: QtBot) -> Non
         preview = dialog.previewText.toPlainText()
         await send(qtbot, dialog)
         # the frame is written when the task ends; the venue logs it a moment later
-        await until(lambda: len(rig.closes(Venue.QFEX)) == 1, what="the frame at the venue")
-        [sent] = rig.closes(Venue.QFEX)
+        await until(lambda: len(rig.closes(QFEX)) == 1, what="the frame at the venue")
+        [sent] = rig.closes(QFEX)
         assert sent.body == preview  # an add_order frame carries nothing to redact
 
 
@@ -647,7 +651,7 @@ async def test_everstrike_preview_is_the_form_the_venue_receives(qtbot: QtBot) -
         dialog.limitPriceInput.setText("1000")  # a buy far below the book: it rests
         preview = dialog.previewText.toPlainText()
         await send(qtbot, dialog)
-        sent_all = rig.closes(Venue.EVERSTRIKE)
+        sent_all = rig.closes(EVERSTRIKE)
         assert len(sent_all) == 1, dialog.validationMessage.text()
         [sent] = sent_all
 
@@ -679,7 +683,7 @@ async def test_trigger_helper_shows_the_prices_and_warns_before_firing_at_once(
 ) -> None:
     async with running() as (rig, _):
         w = rig.window
-        mark = rig.desk.mark(Venue.QFEX, "AAPL-USD")
+        mark = rig.desk.mark(QFEX, "AAPL-USD")
         assert mark is not None
         dialog = click_close(qtbot, w, AAPL)  # long
         assert dialog.referencePrices.text() == f"now: Mark {fmt_decimal(mark.mark)}"
@@ -695,9 +699,9 @@ async def test_trigger_helper_shows_the_prices_and_warns_before_firing_at_once(
         assert not dialog.closeOnTriggerNote.isVisible()  # QFEX has no close-on-trigger
         dialog.reject()
 
-        await until(lambda: rig.desk.mark(Venue.EVERSTRIKE, "USD_ETH_PERP") is not None,
+        await until(lambda: rig.desk.mark(EVERSTRIKE, "USD_ETH_PERP") is not None,
                     what="Everstrike's mark")
-        ever = rig.desk.mark(Venue.EVERSTRIKE, "USD_ETH_PERP")
+        ever = rig.desk.mark(EVERSTRIKE, "USD_ETH_PERP")
         assert ever is not None and ever.index is not None
         dialog = click_close(qtbot, w, ETH)  # short
         assert dialog.referencePrices.text().startswith(
@@ -763,14 +767,14 @@ async def test_keyboard_shortcuts(qtbot: QtBot) -> None:
                        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         quick = w.quickDialogs.get(MSFT)
         assert isinstance(quick, QuickCloseDialog) and quick.isVisible()
-        assert rig.closes(Venue.QFEX) == []
+        assert rig.closes(QFEX) == []
         qtbot.keyClick(quick.confirmButton, Qt.Key.Key_Return)
         assert quick.task is not None
         await quick.task
         await until(lambda: rig.desk.positions.get(MSFT) is None, what="MSFT to be closed")
-        [sent] = rig.closes(Venue.QFEX)
+        [sent] = rig.closes(QFEX)
         assert frame(sent)["type"] == "close_position"
-        assert rig.closes(Venue.EVERSTRIKE) == []
+        assert rig.closes(EVERSTRIKE) == []
 
         # Help → Keyboard shortcuts lists every one of them.
         w.keyboardAction.trigger()

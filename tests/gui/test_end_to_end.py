@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from core.demo import EVERSTRIKE_DEMO_ACCOUNT, QFEX_DEMO_ACCOUNT, demo_accounts
+from core.demo import demo_account_name, demo_accounts
 from core.desk import Desk
 from core.journal import Journal
 from core.model import (
@@ -30,6 +30,8 @@ from core.model import (
 from core.settings import Preferences
 from core.sim import Received, Simulator
 from core.venue import Credentials
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.close_dialog import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow
 from gui.models import LogColumn, PositionColumn, WorkingColumn, fmt_decimal
@@ -38,9 +40,11 @@ from tests.gui.conftest import until
 
 D = Decimal
 QUIET = Preferences(confirm="never", stale_after_s=3600.0)
-AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long, liquidity 500
-MSFT = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "MSFT-USD")  # 6 short
-ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, Venue.EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
+QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)
+EVERSTRIKE_DEMO_ACCOUNT = demo_account_name(EVERSTRIKE)
+AAPL = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "AAPL-USD")  # 25 long, liquidity 500
+MSFT = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "MSFT-USD")  # 6 short
+ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
 
 
 @dataclass
@@ -67,7 +71,7 @@ async def live(qapp: QApplication) -> AsyncIterator[Live]:
         failed = await desk.start(demo_accounts(info))
         assert failed == []
         await until(lambda: {k.venue for k in window.positions_model.all_keys()}
-                    == {Venue.QFEX, Venue.EVERSTRIKE}, what="positions from both venues")
+                    == {QFEX, EVERSTRIKE}, what="positions from both venues")
         yield Live(sim, desk, window, journal)
     finally:
         await window.shutdown()
@@ -198,7 +202,7 @@ async def test_failed_connection_shows_red_with_the_reason(qapp: QApplication) -
     window = MainWindow(desk, secrets_problem="no system keyring is available")
     window.show()
     try:
-        (qfex_account, creds), _ = demo_accounts(info)
+        qfex_account, creds = next(p for p in demo_accounts(info) if p[0].venue is QFEX)
         bad = Credentials(creds.public_key, "not-the-secret")
         failed = await desk.start([(replace(qfex_account, name="Bad key"), bad)])
         assert failed == ["Bad key"]
@@ -382,7 +386,7 @@ async def test_log_follows_new_lines_only_at_the_bottom(live: Live) -> None:
 
 
 def ack() -> OrderUpdate:
-    return OrderUpdate(Venue.QFEX, QFEX_DEMO_ACCOUNT, "AAPL-USD", OrderStatus.ACK, "ACK", False)
+    return OrderUpdate(QFEX, QFEX_DEMO_ACCOUNT, "AAPL-USD", OrderStatus.ACK, "ACK", False)
 
 
 # ============================================================================ working orders
@@ -390,7 +394,7 @@ def ack() -> OrderUpdate:
 
 def cancels(live: Live, venue: Venue) -> list[Received]:
     """Cancel requests the simulator received: QFEX cancel frames, Everstrike /auth/cancel."""
-    if venue is Venue.QFEX:
+    if venue is QFEX:
         return [r for r in list(live.sim.qfex.received) if r.channel == "ws"
                 and ('"cancel_order"' in r.body or '"cancel_stop_order"' in r.body)]
     return [r for r in list(live.sim.everstrike.received)

@@ -23,6 +23,8 @@ from core.model import Environment, Position, PositionKey, Venue
 from core.secrets import SecretStore
 from core.settings import Preferences
 from core.venue import AccountConfig, Credentials, EventSink
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.close_dialog import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow, live_banner_text, window_title
 from gui.models import ENV_COLOURS, ENV_ROLE, PositionColumn, PositionsModel, PositionsProxy
@@ -30,9 +32,9 @@ from tests.gui.conftest import until
 from tests.unit.fakes import FakeSession, position
 
 D = Decimal
-LIVE_Q = AccountConfig("Zeta live", Venue.QFEX, Environment.LIVE, "pub")
-TEST_E = AccountConfig("Alpha testnet", Venue.EVERSTRIKE, Environment.TESTNET, "pub")
-DEMO_Q = AccountConfig("Mid demo", Venue.QFEX, Environment.DEMO, "pub")
+LIVE_Q = AccountConfig("Zeta live", QFEX, Environment.LIVE, "pub")
+TEST_E = AccountConfig("Alpha testnet", EVERSTRIKE, Environment.TESTNET, "pub")
+DEMO_Q = AccountConfig("Mid demo", QFEX, Environment.DEMO, "pub")
 
 
 @dataclass
@@ -44,8 +46,8 @@ class Rig:
 
 def _positions(acct: AccountConfig) -> tuple[Position, ...]:
     if acct is TEST_E:
-        return (position("USD_ETH_PERP", acct=acct.name, venue=Venue.EVERSTRIKE),
-                position("USD_BTC_PERP", "2", acct=acct.name, venue=Venue.EVERSTRIKE))
+        return (position("USD_ETH_PERP", acct=acct.name, venue=EVERSTRIKE),
+                position("USD_BTC_PERP", "2", acct=acct.name, venue=EVERSTRIKE))
     return (position("AAPL-USD", "3", acct=acct.name), position("MSFT-USD", "1", acct=acct.name))
 
 
@@ -101,10 +103,10 @@ async def test_mixed_environments_each_row_says_which_and_live_is_in_the_title(r
     assert w.liveBanner.text() == live_banner_text(["Zeta live"])
     assert not w.demoBanner.isVisible()  # not every account is a simulated one
     assert not w.testnetBanner.isVisible()  # the LIVE strip outranks it
-    assert env_cell(w, "Zeta live", Venue.QFEX, "AAPL-USD") == "LIVE"
-    assert env_cell(w, "Alpha testnet", Venue.EVERSTRIKE, "USD_ETH_PERP") == "TESTNET"
-    assert env_cell(w, "Mid demo", Venue.QFEX, "MSFT-USD") == "DEMO"
-    index = w.proxy_index(PositionKey("Zeta live", Venue.QFEX, "AAPL-USD"), PositionColumn.ENV)
+    assert env_cell(w, "Zeta live", QFEX, "AAPL-USD") == "LIVE"
+    assert env_cell(w, "Alpha testnet", EVERSTRIKE, "USD_ETH_PERP") == "TESTNET"
+    assert env_cell(w, "Mid demo", QFEX, "MSFT-USD") == "DEMO"
+    index = w.proxy_index(PositionKey("Zeta live", QFEX, "AAPL-USD"), PositionColumn.ENV)
     assert index.data(ENV_ROLE) == Environment.LIVE.value
     assert "real money" in index.data(Qt.ItemDataRole.ToolTipRole)
     badges = w.connectionStrip.badges
@@ -118,9 +120,9 @@ async def test_env_chips_are_painted_in_their_colours(rig: Rig) -> None:
     w = rig.window
     view = w.positionsView
     image = view.viewport().grab().toImage()
-    for acct, venue, symbol in (("Zeta live", Venue.QFEX, "AAPL-USD"),
-                                ("Alpha testnet", Venue.EVERSTRIKE, "USD_BTC_PERP"),
-                                ("Mid demo", Venue.QFEX, "MSFT-USD")):
+    for acct, venue, symbol in (("Zeta live", QFEX, "AAPL-USD"),
+                                ("Alpha testnet", EVERSTRIKE, "USD_BTC_PERP"),
+                                ("Mid demo", QFEX, "MSFT-USD")):
         index = w.proxy_index(PositionKey(acct, venue, symbol), PositionColumn.ENV)
         rect = view.visualRect(index)
         # Inside the chip, left of its text: the fill colour.
@@ -251,12 +253,12 @@ def test_proxy_filters_pass_qtmodeltester(
     proxy = PositionsProxy()
     proxy.setSourceModel(model)
     model.upsert_many([position("A", acct="one"), position("B", acct="two"),
-                       position("C", acct="one", venue=Venue.EVERSTRIKE)])
+                       position("C", acct="one", venue=EVERSTRIKE)])
     proxy.set_group_by_account(True)
     proxy.sort(PositionColumn.SYMBOL, Qt.SortOrder.DescendingOrder)
     proxy.set_account_filter("one")
     assert proxy.rowCount() == 2
-    proxy.set_venue_filter(Venue.EVERSTRIKE)
+    proxy.set_venue_filter(EVERSTRIKE)
     assert proxy.rowCount() == 1
     qtmodeltester.check(proxy, force_py=True)
 
@@ -333,7 +335,7 @@ async def test_close_dialog_reason_is_carried_in_the_request(qapp: QApplication)
 @pytest.mark.asyncio
 async def test_reason_reaches_the_journal_and_the_history_tab(rig: Rig, qtbot: QtBot) -> None:
     w = rig.window
-    key = PositionKey("Zeta live", Venue.QFEX, "AAPL-USD")
+    key = PositionKey("Zeta live", QFEX, "AAPL-USD")
     dialog = w.request_close(key)
     assert dialog is not None
     assert dialog.envChip.text() == "LIVE"  # the dialog says where the close goes

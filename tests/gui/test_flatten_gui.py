@@ -20,7 +20,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from cli.flatten_text import report_text
-from core.demo import EVERSTRIKE_DEMO_ACCOUNT, QFEX_DEMO_ACCOUNT, demo_accounts
+from core.demo import demo_account_name, demo_accounts
 from core.desk import Desk
 from core.flatten import (
     FlattenPlan,
@@ -45,6 +45,8 @@ from core.model import (
     WorkingOrder,
 )
 from core.sim import Received, Simulator
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.flatten import (
     FlattenController,
     FlattenPlanDialog,
@@ -60,9 +62,11 @@ from gui.models import ENV_ROLE, KEY_ROLE
 from tests.polling import until
 
 D = Decimal
-AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long
-MSFT = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "MSFT-USD")  # 6 short
-ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, Venue.EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
+QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)
+EVERSTRIKE_DEMO_ACCOUNT = demo_account_name(EVERSTRIKE)
+AAPL = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "AAPL-USD")  # 25 long
+MSFT = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "MSFT-USD")  # 6 short
+ETH = PositionKey(EVERSTRIKE_DEMO_ACCOUNT, EVERSTRIKE, "USD_ETH_PERP")  # 3.5 short
 DEMO_POSITIONS = 16  # 8 per venue (core/sim/demo.py)
 LEFT = Qt.MouseButton.LeftButton
 
@@ -99,8 +103,8 @@ async def running_app(
     flatten = install_flatten(window, concurrency=concurrency)
     accounts = demo_accounts(info)
     if live_qfex:
-        (q, qc), es = accounts
-        accounts = [(replace(q, environment=Environment.LIVE), qc), es]
+        accounts = [(replace(a, environment=Environment.LIVE) if a.venue is QFEX else a, c)
+                    for a, c in accounts]
     try:
         assert await desk.start(accounts) == []
         await until(lambda: len(window.positions_model.all_keys()) == DEMO_POSITIONS,
@@ -199,7 +203,7 @@ async def test_everything_needs_the_exact_word_and_a_wrong_word_sends_nothing(
 
         qtbot.mouseClick(dialog.closeButton, LEFT)
         assert not dialog.isVisible()
-        assert app.closes(Venue.QFEX) == [] and app.closes(Venue.EVERSTRIKE) == []
+        assert app.closes(QFEX) == [] and app.closes(EVERSTRIKE) == []
         assert app.records("flatten_start") == []
         assert len(app.desk.positions) == DEMO_POSITIONS
 
@@ -221,13 +225,13 @@ async def test_a_live_account_needs_flatten_live_typed(qtbot: QtBot, qapp: QAppl
         assert not dialog.executeButton.isEnabled()
         qtbot.keyClicks(dialog.confirmationInput, " LIVE")
         assert dialog.executeButton.isEnabled()
-        assert app.closes(Venue.QFEX) == []
+        assert app.closes(QFEX) == []
 
         qtbot.mouseClick(dialog.executeButton, LEFT)  # the typed word was the confirmation
         assert dialog.task is not None
         await dialog.task
         assert dialog.report is not None and dialog.report.all_flat, report_text(dialog.report)
-        assert len(app.closes(Venue.QFEX)) == len(app.closes(Venue.EVERSTRIKE)) == 1
+        assert len(app.closes(QFEX)) == len(app.closes(EVERSTRIKE)) == 1
 
 
 # ============================================================================ end to end
@@ -281,7 +285,7 @@ async def test_selected_rows_plan_confirm_progress_report(
         assert not touched & {ItemColumn.VENUE, ItemColumn.ACCOUNT, ItemColumn.SYMBOL,
                               ItemColumn.SIDE, ItemColumn.ENV}
         # What the venues saw: one close per position, nothing else.
-        assert len(app.closes(Venue.QFEX)) == 2 and len(app.closes(Venue.EVERSTRIKE)) == 1
+        assert len(app.closes(QFEX)) == 2 and len(app.closes(EVERSTRIKE)) == 1
         assert {AAPL, MSFT, ETH}.isdisjoint(app.desk.positions)
         await until(lambda: all(app.window.positions_model.row_of(k) is None
                                 for k in (AAPL, MSFT, ETH)), what="the rows to go")
@@ -335,10 +339,10 @@ async def test_a_plan_with_resting_orders_cancels_them_first(
         assert {o for i in report.items for o in i.cancelled_orders} == resting
 
     # At each venue the cancel arrived before that position's close.
-    for venue in (Venue.QFEX, Venue.EVERSTRIKE):
+    for venue in (QFEX, EVERSTRIKE):
         log = app.sim.requests(venue.value)
         [cancel] = app.cancels(venue)
-        symbol = "AAPL-USD" if venue is Venue.QFEX else "USD_ETH_PERP"
+        symbol = "AAPL-USD" if venue is QFEX else "USD_ETH_PERP"
         # The trigger we rested first, then the flatten's own close.
         rested, close = [r for r in app.closes(venue) if symbol in r.body]
         assert log.index(rested) < log.index(cancel) < log.index(close)
@@ -387,19 +391,19 @@ async def test_setup_changes_mark_the_plan_stale_and_only_rebuild_journals(
         assert dialog.executeButton.isEnabled()
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
         assert not dialog.isVisible()
-        assert app.closes(Venue.QFEX)[1:] == []  # only the trigger we rested earlier
+        assert app.closes(QFEX)[1:] == []  # only the trigger we rested earlier
 
 
 @pytest.mark.asyncio
 async def test_venue_scope_and_missing_keys(qtbot: QtBot, qapp: QApplication) -> None:
     async with running_app() as app:
-        dialog = app.flatten.flatten_venue(Venue.EVERSTRIKE)
+        dialog = app.flatten.flatten_venue(EVERSTRIKE)
         assert dialog is not None and dialog.venueInput.isVisible()
-        assert {k.venue for k in plan_keys(dialog)} == {Venue.EVERSTRIKE}
+        assert {k.venue for k in plan_keys(dialog)} == {EVERSTRIKE}
         assert len(plan_keys(dialog)) == 8
         dialog.reject()
 
-        gone = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "GONE-USD")
+        gone = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "GONE-USD")
         dialog = app.flatten.flatten_selected([AAPL, gone])
         assert dialog is not None and dialog.plan is not None
         assert dialog.plan.missing == (gone,)
@@ -419,7 +423,7 @@ async def test_venue_scope_and_missing_keys(qtbot: QtBot, qapp: QApplication) ->
 async def test_stop_in_the_middle_reports_sent_and_not_sent(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
-    async with running_app(concurrency={Venue.QFEX: 1, Venue.EVERSTRIKE: 1}) as app:
+    async with running_app(concurrency={QFEX: 1, EVERSTRIKE: 1}) as app:
         app.sim.qfex.faults.latency = 0.05
         app.sim.everstrike.faults.latency = 0.05
         dialog = app.flatten.flatten_everything()
@@ -457,7 +461,7 @@ async def test_stop_in_the_middle_reports_sent_and_not_sent(
             f"Stopped by you: {len(sent)} closes had been sent and were followed to the end; "
             f"{DEMO_POSITIONS - len(sent)} were not sent.")
         # Only the sent closes ever reached the venues.
-        assert len(app.closes(Venue.QFEX)) + len(app.closes(Venue.EVERSTRIKE)) == len(sent)
+        assert len(app.closes(QFEX)) + len(app.closes(EVERSTRIKE)) == len(sent)
 
 
 # ============================================================================ retry
@@ -499,11 +503,11 @@ async def test_retry_after_a_forced_rejection_is_a_new_confirmed_plan(
         assert plan_keys(second) == {MSFT}
         assert f"retry of {report.plan_id}" in second.planIdLabel.text()
         assert not second.reasonInput.isEnabled()
-        assert len(app.closes(Venue.QFEX)) == 2  # the retry itself sent nothing yet
+        assert len(app.closes(QFEX)) == 2  # the retry itself sent nothing yet
 
         again = await confirm_and_run(qtbot, second)  # confirmed again, once
         assert again.all_flat, report_text(again)
-        msft_closes = [r for r in app.closes(Venue.QFEX) if "MSFT-USD" in r.body]
+        msft_closes = [r for r in app.closes(QFEX) if "MSFT-USD" in r.body]
         assert len(msft_closes) == 2  # the rejected one and the retry: never resent by itself
         assert MSFT not in app.desk.positions
 
@@ -540,8 +544,8 @@ async def test_a_running_plan_blocks_another_over_the_same_positions(
         await first.task
         assert first.isVisible() and first.pages.currentWidget() is first.reportPage
         assert app.flatten.busy_keys == frozenset()
-        assert len([r for r in app.closes(Venue.QFEX) if "AAPL-USD" in r.body]) == 1
-        assert not [r for r in app.closes(Venue.QFEX) if "MSFT-USD" in r.body]
+        assert len([r for r in app.closes(QFEX) if "AAPL-USD" in r.body]) == 1
+        assert not [r for r in app.closes(QFEX) if "MSFT-USD" in r.body]
 
 
 # ============================================================================ models, export
@@ -555,11 +559,11 @@ def _plan_for_models() -> FlattenPlan:
                         CloseRequest(key, side, D(qty)), '{"type":"close_position"}',
                         cancels=cancels, cancel_previews=tuple("{}" for _ in cancels),
                         warning="" if not cancels else "a warning")
-    trigger = WorkingOrder(Venue.QFEX, QFEX_DEMO_ACCOUNT, "AAPL-USD", "o-1", WorkingKind.TRIGGER,
+    trigger = WorkingOrder(QFEX, QFEX_DEMO_ACCOUNT, "AAPL-USD", "o-1", WorkingKind.TRIGGER,
                            OrderSide.SELL, None, trigger_price=D(90))
     items = (item(AAPL, PositionSide.LONG, "25", "12.5", Environment.LIVE, (trigger,)),
              item(MSFT, PositionSide.SHORT, "6", "-3", Environment.DEMO))
-    gone = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "GONE-USD")
+    gone = PositionKey(QFEX_DEMO_ACCOUNT, QFEX, "GONE-USD")
     return FlattenPlan(id="fp-test", scope=FlattenScope.selected([AAPL, MSFT, gone]),
                        reason="why", cancel_resting=True, items=items,
                        created_at=time.time(), missing=(gone,))
@@ -599,7 +603,7 @@ def test_plan_and_run_models_pass_qtmodeltester(
                             (1, ItemColumn.DETAIL, 1, ItemColumn.DETAIL)]
     assert rm.index(1, ItemColumn.STATE).data() == "Residual 2"
     assert (rm.done_count, rm.sent_count) == (1, 1)
-    rm.update(ItemState(PositionKey("x", Venue.QFEX, "NOPE"), PositionSide.LONG, D(1)))
+    rm.update(ItemState(PositionKey("x", QFEX, "NOPE"), PositionSide.LONG, D(1)))
     assert rm.rowCount() == 2 and rm.index(2, 0).data() is None
     assert rm.data(QModelIndex()) is None
 

@@ -29,6 +29,8 @@ from core.model import (
     WorkingKind,
     WorkingOrder,
 )
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.models import (
     BUTTON_ROLE,
     KEY_ROLE,
@@ -54,7 +56,7 @@ from tests.gui.conftest import until
 D = Decimal
 
 
-def key(symbol: str, account: str = "acct", venue: Venue = Venue.QFEX) -> PositionKey:
+def key(symbol: str, account: str = "acct", venue: Venue = QFEX) -> PositionKey:
     return PositionKey(account, venue, symbol)
 
 
@@ -67,7 +69,7 @@ def pos(
     mark: str | None = "101",
     pnl: str | None = "1",
     account: str = "acct",
-    venue: Venue = Venue.QFEX,
+    venue: Venue = QFEX,
 ) -> Position:
     return Position(
         key=key(symbol, account, venue),
@@ -209,7 +211,7 @@ def test_remove_drops_the_row_and_keeps_identity(model: PositionsModel) -> None:
 def test_same_symbol_on_two_accounts_are_two_rows(model: PositionsModel) -> None:
     model.upsert(pos("BTC", account="one"))
     model.upsert(pos("BTC", account="two"))
-    model.upsert(pos("BTC", account="one", venue=Venue.EVERSTRIKE))
+    model.upsert(pos("BTC", account="one", venue=EVERSTRIKE))
     assert model.rowCount() == 3
 
 
@@ -358,7 +360,7 @@ def test_fmt_decimal() -> None:
 
 def update(status: OrderStatus = OrderStatus.ACK, raw: str = "ACK", **kw: Any) -> OrderUpdate:
     fields: dict[str, Any] = {
-        "venue": Venue.QFEX, "account": "acct", "symbol": "BTC-USD", "status": status,
+        "venue": QFEX, "account": "acct", "symbol": "BTC-USD", "status": status,
         "raw_status": raw, "final": status is not OrderStatus.ACK, "quantity": D("2.50"),
         "remaining": D("0"), "price": D("64999.5"), "message": "ok",
         "received_at": 1_700_000_000.123,
@@ -370,9 +372,9 @@ def update(status: OrderStatus = OrderStatus.ACK, raw: str = "ACK", **kw: Any) -
 def _fill_log(model: LogModel) -> None:
     model.append_event(update())
     model.append_event(update(OrderStatus.FILLED, "FILLED"))
-    model.append_event(ConnectionEvent(Venue.EVERSTRIKE, "ev", ConnectionState.FAILED, "bad key"))
-    model.append_event(ProtocolError(Venue.QFEX, "acct", "unknown frame", raw="{}", code="X1"))
-    model.append_event(Fill(Venue.QFEX, "acct", "BTC-USD", "o1", "c1", OrderSide.SELL,
+    model.append_event(ConnectionEvent(EVERSTRIKE, "ev", ConnectionState.FAILED, "bad key"))
+    model.append_event(ProtocolError(QFEX, "acct", "unknown frame", raw="{}", code="X1"))
+    model.append_event(Fill(QFEX, "acct", "BTC-USD", "o1", "c1", OrderSide.SELL,
                             D("64999.5"), D("2.5"), fee=D("0.01")))
     model.flush()
 
@@ -492,7 +494,7 @@ def test_rejected_line_shows_the_plain_message_with_the_venue_status_and_is_red(
 
 def test_protocol_error_line_shows_its_message_and_code(qapp: QApplication) -> None:
     model = LogModel()
-    model.append_event(ProtocolError(Venue.EVERSTRIKE, "ev", "Stale timestamp; clock resynced",
+    model.append_event(ProtocolError(EVERSTRIKE, "ev", "Stale timestamp; clock resynced",
                                      raw='{"code":414}', code="414"))
     model.flush()
     row = {c: model.data(model.index(0, c)) for c in LogColumn}
@@ -561,7 +563,7 @@ def order(
     qty: str = "5",
     remaining: str | None = "5",
     raw: str = "ACK",
-    venue: Venue = Venue.QFEX,
+    venue: Venue = QFEX,
 ) -> WorkingOrder:
     return WorkingOrder(
         venue, account, symbol, order_id, kind, OrderSide.SELL, D(qty),
@@ -611,7 +613,7 @@ def working_model(qapp: QApplication) -> WorkingOrdersModel:
 
 def _fill_working(m: WorkingOrdersModel) -> None:
     m.upsert(order("o-1"))
-    m.upsert(order("o-2", account="ev", venue=Venue.EVERSTRIKE, kind=WorkingKind.TRIGGER,
+    m.upsert(order("o-2", account="ev", venue=EVERSTRIKE, kind=WorkingKind.TRIGGER,
                    price=None, trigger="4400", event=TriggerEvent.MARK, raw="ACTIVE"))
     m.upsert(order("o-3", kind=WorkingKind.TRIGGER, price="3990", trigger="4000",
                    event=TriggerEvent.LAST, remaining=None))

@@ -23,10 +23,11 @@ from core.model import (
     PositionSide,
     SessionHealth,
     Trigger,
-    Venue,
 )
 from core.settings import Preferences
 from core.venue import AccountConfig, Credentials, EventSink
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.main_window import CONFIRMATIONS_OFF_BANNER, MainWindow
 from gui.models import (
     BUTTON_ROLE,
@@ -210,7 +211,7 @@ def test_intent_lines_name_their_row_and_say_it_plainly(qapp: QApplication) -> N
     assert bare.message.endswith(NO_REASON_NEXT_STEP) and bare.tone == "bad"
     model = LogModel()
     model.append(flat)
-    model.append_event(OrderUpdate(Venue.QFEX, "acct", "B", OrderStatus.ACK, "ACK", False))
+    model.append_event(OrderUpdate(QFEX, "acct", "B", OrderStatus.ACK, "ACK", False))
     model.flush()
     assert model.key_at(0) == key("A")
     assert model.key_at(1) == key("B")
@@ -266,7 +267,7 @@ def test_health_strip_shows_every_figure_and_its_tone(qapp: QApplication) -> Non
     strip = HealthStrip()
     try:
         panel = strip.update_account(
-            "Desk", Venue.EVERSTRIKE, ConnectionState.CONNECTED,
+            "Desk", EVERSTRIKE, ConnectionState.CONNECTED,
             SessionHealth(True, last_message_at=10.0, rtt_ms=41.6, skew_ms=-700.0,
                           rate_headroom=None, keepalive_s=5.0), 10.4)
         assert panel.text() == ("Desk · connected · last msg 0.4 s · RTT 42 ms · skew -700 ms · "
@@ -274,7 +275,7 @@ def test_health_strip_shows_every_figure_and_its_tone(qapp: QApplication) -> Non
         assert panel.tone == "warn"  # the worst figure: the clock skew
         assert panel.labels["skew"].property("tone") == "warn"
         assert "amber beyond ±500 ms" in panel.labels["skew"].toolTip()
-        strip.update_account("Desk", Venue.EVERSTRIKE, ConnectionState.DISCONNECTED, None, 11.0)
+        strip.update_account("Desk", EVERSTRIKE, ConnectionState.DISCONNECTED, None, 11.0)
         assert panel.labels["state"].text() == "disconnected" and panel.tone == "bad"
         strip.remove("Desk")
         assert "Desk" not in strip.panels

@@ -35,6 +35,8 @@ from core.model import (
     WorkingOrderRemoved,
 )
 from core.venue import AccountConfig, CancelRejected, Credentials, EventSink, SessionClosed
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from gui.main_window import MainWindow
 from gui.models import BUTTON_ROLE, STALE, CancelState, PositionColumn, WorkingColumn
 from gui.widgets import ConnectionBadge, button_rect, fmt_clock, silence_limit
@@ -88,14 +90,14 @@ class Rig:
 
 
 def limit_order(order_id: str, acct: str = ALPHA, symbol: str = "AAPL-USD",
-                venue: Venue = Venue.QFEX) -> WorkingOrder:
+                venue: Venue = QFEX) -> WorkingOrder:
     return WorkingOrder(venue, acct, symbol, order_id, WorkingKind.LIMIT, OrderSide.SELL,
                         D(5), remaining=D(5), price=D("400"), order_type="LIMIT",
                         raw_status="NEW")
 
 
 def trigger_order(order_id: str, acct: str = BETA, symbol: str = "USD_ETH_PERP") -> WorkingOrder:
-    return WorkingOrder(Venue.EVERSTRIKE, acct, symbol, order_id, WorkingKind.TRIGGER,
+    return WorkingOrder(EVERSTRIKE, acct, symbol, order_id, WorkingKind.TRIGGER,
                         OrderSide.BUY, D("3.5"), price=None, trigger_price=D("4400"),
                         trigger_event=TriggerEvent.MARK, order_type="TRIGGER",
                         raw_status="ACTIVE")
@@ -112,8 +114,8 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
             s.initial = (position("AAPL-USD", acct=ALPHA), position("MSFT-USD", acct=ALPHA))
             s.working = (limit_order("q-1"), limit_order("q-2"))
         else:
-            s.initial = (position("USD_ETH_PERP", acct=BETA, venue=Venue.EVERSTRIKE),
-                         position("USD_BTC_PERP", acct=BETA, venue=Venue.EVERSTRIKE))
+            s.initial = (position("USD_ETH_PERP", acct=BETA, venue=EVERSTRIKE),
+                         position("USD_BTC_PERP", acct=BETA, venue=EVERSTRIKE))
             s.working = (trigger_order("e-1"),)
         sessions[acct.name] = s
         return s
@@ -125,7 +127,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
     try:
         creds = Credentials("pub", "sec")
         failed = await desk.start([(account(ALPHA), creds),
-                                   (account(BETA, Venue.EVERSTRIKE), creds)])
+                                   (account(BETA, EVERSTRIKE), creds)])
         assert failed == []
         window.positions_model.flush()
         assert window.positions_model.rowCount() == 4
@@ -155,7 +157,7 @@ def rows_of(window: MainWindow, acct: str) -> set[int]:
 
 def data(window: MainWindow, acct: str, symbol: str, col: PositionColumn, role: int) -> object:
     m = window.positions_model
-    venue = Venue.QFEX if acct == ALPHA else Venue.EVERSTRIKE
+    venue = QFEX if acct == ALPHA else EVERSTRIKE
     row = m.row_of(PositionKey(acct, venue, symbol))
     assert row is not None
     return m.data(m.index(row, col), role)
@@ -218,7 +220,7 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
                 Qt.ItemDataRole.ToolTipRole) == expected
 
     beta.say(ConnectionState.CONNECTED, at=OUTAGE_AT + 9)
-    beta.sink(PositionsSnapshot(Venue.EVERSTRIKE, BETA, beta.initial))
+    beta.sink(PositionsSnapshot(EVERSTRIKE, BETA, beta.initial))
     assert changes.rows == rows_of(w, BETA)
     assert data(w, BETA, "USD_ETH_PERP", PositionColumn.SYMBOL,
                 Qt.ItemDataRole.ToolTipRole) is None
@@ -331,7 +333,7 @@ async def test_health_is_refreshed_by_a_timer(qapp: QApplication) -> None:
         assert window.healthTimer.interval() == 1000  # the default: every second
         window.healthTimer.setInterval(10)  # the same timer, faster, so the test is quick
         await desk.connect(account(ALPHA), Credentials("pub", "sec"))
-        badge = window.connectionStrip.badge(ALPHA, Venue.QFEX)
+        badge = window.connectionStrip.badge(ALPHA, QFEX)
         sessions[0].health_now = SessionHealth(connected=True, skew_ms=-250.0)
         await until(lambda: badge.label.text() == f"{ALPHA}: connected · skew -250 ms",
                     what="the timer to show the new skew")
@@ -343,7 +345,7 @@ async def test_health_is_refreshed_by_a_timer(qapp: QApplication) -> None:
 
 
 def test_badge_without_health_figures(qapp: QApplication) -> None:
-    badge = ConnectionBadge("Solo", Venue.QFEX)
+    badge = ConnectionBadge("Solo", QFEX)
     badge.set_state(ConnectionState.CONNECTED, "")
     badge.set_health(SessionHealth(connected=True), now=100.0)
     assert badge.label.text() == "Solo: connected"
@@ -373,7 +375,7 @@ async def test_working_orders_tab_lists_resting_orders_and_marks_positions(rig: 
     tip = data(w, BETA, "USD_ETH_PERP", PositionColumn.ACTION, Qt.ItemDataRole.ToolTipRole)
     assert "Trigger buy 3.5 at 4400 Mark" in str(tip)
 
-    rig.sessions[ALPHA].sink(WorkingOrderRemoved(Venue.QFEX, ALPHA, "q-1", "filled"))
+    rig.sessions[ALPHA].sink(WorkingOrderRemoved(QFEX, ALPHA, "q-1", "filled"))
     assert w.working_model.row_of((ALPHA, "q-1")) is None
     assert w.bottomTabs.tabText(1) == "Working orders (2)"
     assert data(w, ALPHA, "AAPL-USD", PositionColumn.ACTION,

@@ -14,9 +14,11 @@ import pytest
 import pytest_asyncio
 
 from core.desk import Desk
-from core.model import Environment, PositionKey, Venue
+from core.model import Environment, PositionKey
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 QFEX_SYMBOL = "AAPL-USD"
 ES_PAIR = "USD_ETH_PERP"
@@ -63,17 +65,17 @@ async def rig(bare_sim: Simulator) -> AsyncIterator[Rig]:
     )
     q, e = sim.info.qfex, sim.info.everstrike
     accounts = [
-        (AccountConfig("wire-q", Venue.QFEX, Environment.DEMO, q_pub,
+        (AccountConfig("wire-q", QFEX, Environment.DEMO, q_pub,
                        {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
          Credentials(q_pub, q_sec)),
-        (AccountConfig("wire-e", Venue.EVERSTRIKE, Environment.DEMO, e_pub,
+        (AccountConfig("wire-e", EVERSTRIKE, Environment.DEMO, e_pub,
                        {"rest": e.rest, "ws": e.ws}),
          Credentials(e_pub, e_sec)),
     ]
     desk = Desk()
     assert await desk.start(accounts) == []
     try:
-        yield Rig(sim, desk, PositionKey("wire-q", Venue.QFEX, QFEX_SYMBOL),
-                  PositionKey("wire-e", Venue.EVERSTRIKE, ES_PAIR), e_sec)
+        yield Rig(sim, desk, PositionKey("wire-q", QFEX, QFEX_SYMBOL),
+                  PositionKey("wire-e", EVERSTRIKE, ES_PAIR), e_sec)
     finally:
         await desk.stop()

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.accounts import PROBE_ORDER_ID, ConnectionReport, credentials_for
+from core.accounts import ConnectionReport, credentials_for
 from core.accounts import test_connection as run_test_connection
 from core.model import (
     CloseRequest,
@@ -26,6 +26,9 @@ from core.secrets import SecretStore
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials, EventSink, VenueSession
 from core.venues import session_class
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.everstrike.probe import PROBE_ORDER_ID
+from core.venues.qfex import QFEX
 from tests.conftest import MemoryKeyring
 
 D = Decimal
@@ -43,7 +46,7 @@ class Venues:
     everstrike_secret: str
 
     def pair(self, venue: Venue) -> tuple[AccountConfig, Credentials]:
-        if venue is Venue.QFEX:
+        if venue is QFEX:
             return self.qfex, Credentials(self.qfex.public_key, self.qfex_secret)
         return self.everstrike, Credentials(self.everstrike.public_key, self.everstrike_secret)
 
@@ -56,10 +59,10 @@ def venues(bare_sim: Simulator) -> Venues:
     q, e = sim.info.qfex, sim.info.everstrike
     return Venues(
         sim,
-        AccountConfig("acct-q", Venue.QFEX, Environment.TESTNET, q_pub,
+        AccountConfig("acct-q", QFEX, Environment.TESTNET, q_pub,
                       {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
         q_sec,
-        AccountConfig("acct-e", Venue.EVERSTRIKE, Environment.TESTNET, e_pub,
+        AccountConfig("acct-e", EVERSTRIKE, Environment.TESTNET, e_pub,
                       {"rest": e.rest, "ws": e.ws}),
         e_sec,
     )
@@ -87,7 +90,7 @@ async def _rest_a_limit_close(account: AccountConfig, credentials: Credentials,
         await session.send(session.prepare_close(CloseRequest(
             PositionKey(account.name, account.venue, symbol), side, qty, quantity=qty,
             limit_price=price,
-            time_in_force=TimeInForce.GTC if account.venue is Venue.QFEX else None)))
+            time_in_force=TimeInForce.GTC if account.venue is QFEX else None)))
         async with asyncio.timeout(10):
             while not isinstance(await seen.get(), WorkingOrder):
                 pass
@@ -97,8 +100,8 @@ async def _rest_a_limit_close(account: AccountConfig, credentials: Credentials,
 
 # ----------------------------------------------------------------------------- success
 @pytest.mark.parametrize(("venue", "symbol", "side", "qty"), [
-    (Venue.QFEX, "NVDA-USD", PositionSide.LONG, D(2)),
-    (Venue.EVERSTRIKE, "USD_SOL_PERP", PositionSide.LONG, D(10)),
+    (QFEX, "NVDA-USD", PositionSide.LONG, D(2)),
+    (EVERSTRIKE, "USD_SOL_PERP", PositionSide.LONG, D(10)),
 ])
 @pytest.mark.asyncio
 async def test_a_good_account_reports_its_positions_and_working_orders(
@@ -106,7 +109,7 @@ async def test_a_good_account_reports_its_positions_and_working_orders(
 ) -> None:
     account, credentials = venues.pair(venue)
     before = await run_test_connection(account, credentials)
-    positions = len(QFEX_POSITIONS if venue is Venue.QFEX else ES_POSITIONS)
+    positions = len(QFEX_POSITIONS if venue is QFEX else ES_POSITIONS)
     assert before == ConnectionReport(
         True, positions, 0, f"Connected: {positions} open positions, 0 working orders")
 
@@ -121,7 +124,7 @@ async def test_a_good_account_reports_its_positions_and_working_orders(
 @pytest.mark.asyncio
 async def test_the_everstrike_secret_check_cancels_nothing(venues: Venues) -> None:
     """The signed probe names an id that cannot exist; the resting order survives it."""
-    account, credentials = venues.pair(Venue.EVERSTRIKE)
+    account, credentials = venues.pair(EVERSTRIKE)
     await _rest_a_limit_close(account, credentials, "USD_SOL_PERP", PositionSide.LONG, D(10))
     report = await run_test_connection(account, credentials)
     assert report.ok and report.working_orders == 1
@@ -133,7 +136,7 @@ async def test_the_everstrike_secret_check_cancels_nothing(venues: Venues) -> No
 
 
 # ----------------------------------------------------------------------------- refusals
-@pytest.mark.parametrize("venue", [Venue.QFEX, Venue.EVERSTRIKE])
+@pytest.mark.parametrize("venue", [QFEX, EVERSTRIKE])
 @pytest.mark.asyncio
 async def test_a_wrong_secret_is_refused_in_plain_words(venues: Venues, venue: Venue) -> None:
     account, good = venues.pair(venue)
@@ -147,7 +150,7 @@ async def test_a_wrong_secret_is_refused_in_plain_words(venues: Venues, venue: V
     assert not _other_tasks()
 
 
-@pytest.mark.parametrize("venue", [Venue.QFEX, Venue.EVERSTRIKE])
+@pytest.mark.parametrize("venue", [QFEX, EVERSTRIKE])
 @pytest.mark.asyncio
 async def test_a_wrong_public_key_is_refused_in_plain_words(
     venues: Venues, venue: Venue
@@ -161,7 +164,7 @@ async def test_a_wrong_public_key_is_refused_in_plain_words(
     assert "nobody-knows-this-key" not in report.message  # shown redacted, if at all
 
 
-@pytest.mark.parametrize("venue", [Venue.QFEX, Venue.EVERSTRIKE])
+@pytest.mark.parametrize("venue", [QFEX, EVERSTRIKE])
 @pytest.mark.asyncio
 async def test_an_unreachable_port_is_reported_with_its_url(venues: Venues, venue: Venue) -> None:
     account, credentials = venues.pair(venue)
@@ -178,8 +181,8 @@ async def test_an_unreachable_port_is_reported_with_its_url(venues: Venues, venu
 
 
 @pytest.mark.parametrize(("venue", "endpoint"), [
-    (Venue.QFEX, {"trade_ws": "ws://trade.example.com/"}),
-    (Venue.EVERSTRIKE, {"rest": "http://api.example.com"}),
+    (QFEX, {"trade_ws": "ws://trade.example.com/"}),
+    (EVERSTRIKE, {"rest": "http://api.example.com"}),
 ])
 @pytest.mark.asyncio
 async def test_a_non_tls_live_url_is_refused_before_anything_is_dialled(
@@ -214,7 +217,7 @@ async def test_a_venue_that_never_answers_times_out_in_plain_words(venues: Venue
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    account, credentials = venues.pair(Venue.QFEX)
+    account, credentials = venues.pair(QFEX)
     silent = {name: f"{url.split('://')[0]}://127.0.0.1:{port}/" for name, url in
               account.endpoints.items()}
     try:
@@ -234,7 +237,7 @@ async def test_a_venue_that_never_answers_times_out_in_plain_words(venues: Venue
 async def test_missing_secret_and_bad_options_are_reported_without_dialling(
     venues: Venues,
 ) -> None:
-    account, credentials = venues.pair(Venue.EVERSTRIKE)
+    account, credentials = venues.pair(EVERSTRIKE)
     empty = await run_test_connection(account, Credentials(account.public_key, ""))
     assert empty == ConnectionReport(False, 0, 0, "Enter the secret key to test the connection.")
     bad = dataclasses.replace(account, options={"recv_window": "soon"})

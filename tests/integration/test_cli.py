@@ -35,10 +35,12 @@ import cli.close as cli_close
 import cli.flatten as cli_flatten
 from cli.common import Deps
 from core.journal import Journal
-from core.model import Environment, Venue
+from core.model import Environment
 from core.settings import Settings, dump_settings
 from core.sim import Simulator
 from core.venue import AccountConfig
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 REPO = Path(__file__).resolve().parents[2]
 QT = ("PySide6", "shiboken6", "qasync")
@@ -131,7 +133,7 @@ def qfex_account(sim: Simulator, cli: Cli, name: str, positions: list[tuple[str,
                  environment: Environment = Environment.DEMO) -> AccountConfig:
     pub, secret = sim.add_account("qfex", name, positions)
     q = sim.info.qfex
-    account = AccountConfig(name, Venue.QFEX, environment, pub,
+    account = AccountConfig(name, QFEX, environment, pub,
                             {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest})
     cli.add(account, secret)
     return account
@@ -141,7 +143,7 @@ def es_account(sim: Simulator, cli: Cli, name: str, positions: list[tuple[str, D
                environment: Environment = Environment.DEMO) -> AccountConfig:
     pub, secret = sim.add_account("everstrike", name, positions)
     e = sim.info.everstrike
-    account = AccountConfig(name, Venue.EVERSTRIKE, environment, pub,
+    account = AccountConfig(name, EVERSTRIKE, environment, pub,
                             {"rest": e.rest, "ws": e.ws})
     cli.add(account, secret)
     return account
@@ -246,7 +248,7 @@ def test_positions_unknown_account_is_a_usage_error(desk_sim: Simulator, cli: Cl
 
 def test_connection_failure_exits_7_with_the_reason(desk_sim: Simulator, cli: Cli) -> None:
     port = free_port()
-    dead = AccountConfig("dead", Venue.QFEX, Environment.DEMO, "qfex_pub_dead",
+    dead = AccountConfig("dead", QFEX, Environment.DEMO, "qfex_pub_dead",
                          {"trade_ws": f"ws://127.0.0.1:{port}/",
                           "mds_ws": f"ws://127.0.0.1:{port}/mds",
                           "rest": f"http://127.0.0.1:{port}"})
@@ -661,7 +663,7 @@ def test_ctrl_c_at_the_prompt_sends_nothing(desk_sim: Simulator, cli: Cli) -> No
 def test_ctrl_c_during_a_flatten_stops_sending_and_names_what_was_sent(
     bare_sim: Simulator, cli: Cli
 ) -> None:
-    """24 Everstrike positions at 8 closes in flight at a time (DEFAULT_CONCURRENCY), replies
+    """24 Everstrike positions at 8 closes in flight at a time (its flatten_concurrency), replies
     held 1 s: the interrupt lands while the first eight are in flight."""
     pairs = ["USD_BTC_PERP", "USD_ETH_PERP", "USD_SOL_PERP", "USD_XRP_PERP", "USD_DOGE_PERP",
              "USD_BTCCALL_PERP"]

@@ -32,7 +32,6 @@ from core.model import (
     SessionEvent,
     Trigger,
     TriggerEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
@@ -41,7 +40,7 @@ from core.model import (
 from core.sim import Simulator
 from core.sim.common import Received
 from core.venue import AccountConfig, CancelRejected, CloseRejected, Credentials, ReconnectPolicy
-from core.venues.everstrike import EverstrikeSession
+from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
 
 D = Decimal
 ACCOUNT = "it-everstrike"
@@ -111,7 +110,7 @@ async def connect(venue: SimVenue) -> AsyncIterator[Callable[..., Any]]:
         sink = Recorder()
         account = AccountConfig(
             name=ACCOUNT,
-            venue=Venue.EVERSTRIKE,
+            venue=EVERSTRIKE,
             environment=Environment.DEMO,
             public_key=venue.api_key,
             endpoints={"rest": venue.rest, "ws": venue.ws},
@@ -144,7 +143,7 @@ async def cancel_order(session: EverstrikeSession, order: WorkingOrder) -> None:
 
 def request(symbol: str, side: PositionSide, size: str, **kwargs: Any) -> CloseRequest:
     return CloseRequest(
-        key=PositionKey(ACCOUNT, Venue.EVERSTRIKE, symbol),
+        key=PositionKey(ACCOUNT, EVERSTRIKE, symbol),
         position_side=side,
         position_quantity=D(size),
         **kwargs,

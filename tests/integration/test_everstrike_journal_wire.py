@@ -19,11 +19,11 @@ import pytest_asyncio
 
 from core.desk import Desk, IntentState
 from core.journal import Journal, JournalRecord
-from core.model import CloseRequest, Environment, PositionKey, PositionSide, Venue
+from core.model import CloseRequest, Environment, PositionKey, PositionSide
 from core.sim import Simulator
 from core.sim.common import Received
 from core.venue import AccountConfig, CloseRejected, Credentials, EventSink, VenueSession, redact
-from core.venues.everstrike import EverstrikeSession
+from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
 
 D = Decimal
 ACCOUNT = "jw-e"
@@ -72,7 +72,7 @@ def sim() -> Iterator[Simulator]:
 async def rig(sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
     public, secret = sim.add_account("everstrike", ACCOUNT, [(PAIR, D("-3.5"), D(4400))])
     info = sim.info.everstrike
-    account = AccountConfig(ACCOUNT, Venue.EVERSTRIKE, Environment.DEMO, public,
+    account = AccountConfig(ACCOUNT, EVERSTRIKE, Environment.DEMO, public,
                             {"rest": info.rest, "ws": info.ws})
     fake = FakeTime()
 
@@ -84,7 +84,7 @@ async def rig(sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
     desk = Desk(journal=journal, session_factory=factory)
     assert await desk.start([(account, Credentials(public, secret))]) == []
     try:
-        yield Rig(sim, desk, journal, fake, PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR))
+        yield Rig(sim, desk, journal, fake, PositionKey(ACCOUNT, EVERSTRIKE, PAIR))
     finally:
         await desk.stop()
         journal.close()

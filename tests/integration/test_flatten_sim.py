@@ -17,7 +17,6 @@ import pytest
 from cli.flatten_text import report_text
 from core.desk import Desk
 from core.flatten import (
-    DEFAULT_CONCURRENCY,
     EXIT_FLAT,
     EXIT_NOT_DONE,
     EXIT_REJECTED,
@@ -41,6 +40,9 @@ from core.model import (
 from core.sim import Received, Simulator
 from core.sim.market import Market
 from core.venue import AccountConfig, Credentials
+from core.venues import venue_info
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from tests.polling import until
 
 D = Decimal
@@ -147,18 +149,18 @@ async def test_flatten_200_positions_across_both_venues_concurrently(bare_sim: S
     e_closes = sim.requests("everstrike", kind="close")
     assert len(q_closes) == len(e_closes) == 100  # one each: nothing doubled, nothing resent
     assert {json.loads(r.body)["params"]["client_order_id"] for r in q_closes} == {
-        i.client_order_id for i in report.items if i.key.venue is Venue.QFEX}
+        i.client_order_id for i in report.items if i.key.venue is QFEX}
     # At the venues, from arrival times alone: many closes arrived within one reply latency,
     # which a client waiting for each answer could never do (it would score 1).
-    cap = DEFAULT_CONCURRENCY[Venue.EVERSTRIKE]
+    cap = venue_info(EVERSTRIKE).flatten_concurrency
     assert max_overlap([r.time for r in q_closes], LATENCY) >= 10
     es_overlap = max_overlap([r.time for r in e_closes], LATENCY)
     assert 4 <= es_overlap <= cap  # concurrent, and never more in flight than the cap
     first_window = sorted(e_closes, key=lambda r: r.time)[:es_overlap]
     assert len({es_account(r, keys) for r in first_window}) > 1  # across accounts
     # On our side: closes sent before the first answer came back (a serial client: 1).
-    q_items = [i for i in report.items if i.key.venue is Venue.QFEX]
-    e_items = [i for i in report.items if i.key.venue is Venue.EVERSTRIKE]
+    q_items = [i for i in report.items if i.key.venue is QFEX]
+    e_items = [i for i in report.items if i.key.venue is EVERSTRIKE]
     assert sent_before_first_reply(q_items) >= 20
     assert 4 <= sent_before_first_reply(e_items) <= cap
     # Across venues: neither venue waited for the other to finish.
@@ -184,8 +186,8 @@ async def test_resting_orders_are_cancelled_before_the_close_reaches_the_venue(
                               ("USD_SOL_PERP", D(120), D(188))]),
     }
     async with desk_for(sim, spec, journal) as (desk, keys):
-        aapl = PositionKey("rq", Venue.QFEX, "AAPL-USD")
-        eth = PositionKey("re", Venue.EVERSTRIKE, "USD_ETH_PERP")
+        aapl = PositionKey("rq", QFEX, "AAPL-USD")
+        eth = PositionKey("re", EVERSTRIKE, "USD_ETH_PERP")
         for request in (
             CloseRequest(aapl, PositionSide.LONG, D(40), trigger=Trigger(D(225))),
             CloseRequest(aapl, PositionSide.LONG, D(40), quantity=D(5), limit_price=D(260),
@@ -207,7 +209,7 @@ async def test_resting_orders_are_cancelled_before_the_close_reaches_the_venue(
         by = {i.key: i for i in plan.items}
         assert {o.order_id for o in by[aapl].cancels} | {o.order_id for o in by[eth].cancels} \
             == set(resting)
-        assert by[PositionKey("rq", Venue.QFEX, "TSLA-USD")].cancels == ()
+        assert by[PositionKey("rq", QFEX, "TSLA-USD")].cancels == ()
         report = await execute(desk, plan).wait()
 
         assert report.all_flat, report_text(report)
@@ -314,12 +316,12 @@ async def test_cancel_in_the_middle_of_a_plan(bare_sim: Simulator, journal: Jour
                 stopped_with.extend(run.cancel())
 
         run = execute(desk, plan, on_progress=progress,
-                      concurrency={Venue.QFEX: 2, Venue.EVERSTRIKE: 2})
+                      concurrency={QFEX: 2, EVERSTRIKE: 2})
         report = await run.wait()
 
         sent = {i.key for i in report.items if i.sent}
         assert report.cancelled and len(sent) == 4 and set(stopped_with) == sent
-        assert {k.venue for k in sent} == {Venue.QFEX, Venue.EVERSTRIKE}
+        assert {k.venue for k in sent} == {QFEX, EVERSTRIKE}
         for item in report.items:
             if item.sent:
                 assert item.outcome is Outcome.CLOSED_VERIFIED_FLAT, item
@@ -331,10 +333,10 @@ async def test_cancel_in_the_middle_of_a_plan(bare_sim: Simulator, journal: Jour
         assert len(desk.positions) == 20 - 4
 
     # Only the sent closes ever reached the simulator.
-    q_sent = {i.client_order_id for i in report.items if i.sent and i.key.venue is Venue.QFEX}
+    q_sent = {i.client_order_id for i in report.items if i.sent and i.key.venue is QFEX}
     assert {json.loads(r.body)["params"]["client_order_id"]
             for r in sim.requests("qfex", kind="close")} == q_sent
-    e_sent = {(k.account, k.symbol) for k in sent if k.venue is Venue.EVERSTRIKE}
+    e_sent = {(k.account, k.symbol) for k in sent if k.venue is EVERSTRIKE}
     e_seen = [(es_account(r, keys), r.form()["pair"]) for r in sim.requests("everstrike",
                                                                              kind="close")]
     assert sorted(e_seen) == sorted(e_sent)

@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from core.journal import Journal
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 REPO = Path(__file__).resolve().parents[2]
 QFEX_SYMBOL = "AAPL-USD"
@@ -46,7 +48,6 @@ async def _child(journal_path: str) -> None:
         TimeInForce,
         Trigger,
         TriggerEvent,
-        Venue,
     )
     from core.sim import Simulator
     from core.venue import AccountConfig, Credentials
@@ -60,10 +61,10 @@ async def _child(journal_path: str) -> None:
                                    [(ES_PAIR, Decimal("-3.5"), Decimal(4400))])
     q, e = sim.info.qfex, sim.info.everstrike
     accounts = [
-        (AccountConfig("crash-q", Venue.QFEX, Environment.DEMO, q_pub,
+        (AccountConfig("crash-q", QFEX, Environment.DEMO, q_pub,
                        {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
          Credentials(q_pub, q_sec)),
-        (AccountConfig("crash-e", Venue.EVERSTRIKE, Environment.DEMO, e_pub,
+        (AccountConfig("crash-e", EVERSTRIKE, Environment.DEMO, e_pub,
                        {"rest": e.rest, "ws": e.ws}),
          Credentials(e_pub, e_sec)),
     ]
@@ -71,8 +72,8 @@ async def _child(journal_path: str) -> None:
     desk = Desk(journal=journal)
     if failed := await desk.start(accounts):
         raise SystemExit(f"could not connect {failed}")
-    qk = PositionKey("crash-q", Venue.QFEX, QFEX_SYMBOL)
-    ek = PositionKey("crash-e", Venue.EVERSTRIKE, ES_PAIR)
+    qk = PositionKey("crash-q", QFEX, QFEX_SYMBOL)
+    ek = PositionKey("crash-e", EVERSTRIKE, ES_PAIR)
     await until(lambda: qk in desk.positions and ek in desk.positions, 20, "positions")
 
     closes = [

@@ -26,11 +26,12 @@ from core.model import (
     PositionKey,
     PositionSide,
     TimeInForce,
-    Venue,
     WorkingOrder,
 )
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials, redact
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from tests.helpers.proxy import HttpRequest, RecordingProxy
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
 from tests.polling import until
@@ -68,18 +69,18 @@ async def wire(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[WireRig]:
     journal = Journal(tmp_path / "journal.sqlite3", operator="tester")
     desk = Desk(journal=journal)
     accounts = [
-        (AccountConfig("wire-q", Venue.QFEX, Environment.DEMO, q_pub,
+        (AccountConfig("wire-q", QFEX, Environment.DEMO, q_pub,
                        {"trade_ws": qfex_proxy.url_for(q.trade_ws), "mds_ws": q.mds_ws,
                         "rest": q.rest}),
          Credentials(q_pub, q_sec)),
-        (AccountConfig("wire-e", Venue.EVERSTRIKE, Environment.DEMO, e_pub,
+        (AccountConfig("wire-e", EVERSTRIKE, Environment.DEMO, e_pub,
                        {"rest": es_proxy.url_for(e.rest), "ws": e.ws}),
          Credentials(e_pub, e_sec)),
     ]
     try:
         assert await desk.start(accounts) == []
-        yield WireRig(desk, journal, PositionKey("wire-q", Venue.QFEX, QFEX_SYMBOL),
-                      PositionKey("wire-e", Venue.EVERSTRIKE, ES_PAIR), qfex_proxy, es_proxy)
+        yield WireRig(desk, journal, PositionKey("wire-q", QFEX, QFEX_SYMBOL),
+                      PositionKey("wire-e", EVERSTRIKE, ES_PAIR), qfex_proxy, es_proxy)
     finally:
         await desk.stop()
         await qfex_proxy.stop()
@@ -99,7 +100,7 @@ async def _close_resting_and_cancel(rig: WireRig, key: PositionKey, side: Positi
     await intent.settled(timeout=10)
     resting = await rig.desk.close(CloseRequest(
         key, side, size - 1, quantity=D(1), limit_price=far_price,
-        time_in_force=TimeInForce.GTC if key.venue is Venue.QFEX else None))
+        time_in_force=TimeInForce.GTC if key.venue is QFEX else None))
     await resting.settled(timeout=10)
 
     def working() -> list[WorkingOrder]:

@@ -29,10 +29,11 @@ from core.model import (
     PositionSide,
     Trigger,
     TriggerEvent,
-    Venue,
 )
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
 from tests.polling import until
 
@@ -60,17 +61,17 @@ async def rig(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
     heard: list[DeskEvent] = []
     desk.subscribe(heard.append)
     accounts = [
-        (AccountConfig("once-q", Venue.QFEX, Environment.DEMO, q_pub,
+        (AccountConfig("once-q", QFEX, Environment.DEMO, q_pub,
                        {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
          Credentials(q_pub, q_sec)),
-        (AccountConfig("once-e", Venue.EVERSTRIKE, Environment.DEMO, e_pub,
+        (AccountConfig("once-e", EVERSTRIKE, Environment.DEMO, e_pub,
                        {"rest": e.rest, "ws": e.ws}),
          Credentials(e_pub, e_sec)),
     ]
     try:
         assert await desk.start(accounts) == []
-        yield Rig(sim, desk, journal, heard, PositionKey("once-q", Venue.QFEX, QFEX_SYMBOL),
-                  PositionKey("once-e", Venue.EVERSTRIKE, ES_PAIR))
+        yield Rig(sim, desk, journal, heard, PositionKey("once-q", QFEX, QFEX_SYMBOL),
+                  PositionKey("once-e", EVERSTRIKE, ES_PAIR))
     finally:
         await desk.stop()
         journal.close()

@@ -32,7 +32,6 @@ from core.model import (
     SessionEvent,
     TimeInForce,
     Trigger,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
@@ -40,6 +39,7 @@ from core.model import (
 )
 from core.sim import Simulator
 from core.venue import AccountConfig, CancelRejected, Credentials, ReconnectPolicy
+from core.venues.qfex import QFEX
 from core.venues.qfex.orders import CANCEL_GONE, RATE_LIMITED
 from core.venues.qfex.session import QfexAuthError, QfexSession
 
@@ -109,7 +109,7 @@ def open_session(
     info = sim.info.qfex
     account = AccountConfig(
         name=name,
-        venue=Venue.QFEX,
+        venue=QFEX,
         environment=Environment.DEMO,
         public_key=public,
         endpoints={"trade_ws": info.trade_ws, "mds_ws": info.mds_ws, "rest": info.rest},
@@ -160,7 +160,7 @@ async def test_lists_positions_and_marks(sim: Simulator) -> None:
 async def test_full_close(sim: Simulator, shape: Any) -> None:
     sim.qfex.faults.positions_shape = shape
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, Position) and e.key == key)
@@ -179,7 +179,7 @@ async def test_full_close(sim: Simulator, shape: Any) -> None:
 @pytest.mark.asyncio
 async def test_full_close_with_thin_liquidity_leaves_a_final_partial(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("CL-USD", D("-30"), D("65"))])
-    key = PositionKey(name, Venue.QFEX, "CL-USD")
+    key = PositionKey(name, QFEX, "CL-USD")
     await session.start()
     try:
         await send(session, CloseRequest(key, PositionSide.SHORT, D(30), client_order_id="r"))
@@ -195,7 +195,7 @@ async def test_full_close_with_thin_liquidity_leaves_a_final_partial(sim: Simula
 @pytest.mark.asyncio
 async def test_partial_close_at_market(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         request = CloseRequest(key, PositionSide.LONG, D(3), quantity=D(1), client_order_id="p1")
@@ -212,7 +212,7 @@ async def test_partial_close_at_market(sim: Simulator) -> None:
 @pytest.mark.asyncio
 async def test_limit_close_rests_until_the_mark_crosses(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         request = CloseRequest(
@@ -237,7 +237,7 @@ async def test_limit_close_rests_until_the_mark_crosses(sim: Simulator) -> None:
 @pytest.mark.asyncio
 async def test_trigger_close_is_a_stop_loss_that_fires_on_the_mark(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate) and e.symbol == "AAPL-USD")
@@ -284,7 +284,7 @@ async def test_stale_timestamp_is_rejected_at_auth(sim: Simulator) -> None:
 @pytest.mark.asyncio
 async def test_drop_after_close_is_unknown_then_reconciled_never_resent(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         sim.qfex.faults.drop_next(1, execute=True)  # the close executes; its reply is lost
@@ -332,7 +332,7 @@ def limit_close(key: PositionKey, cid: str, price: str = "230.35") -> CloseReque
 @pytest.mark.asyncio
 async def test_cancel_a_resting_limit_close(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await send(session, limit_close(key, "l-cancel"))
@@ -362,7 +362,7 @@ async def test_cancel_a_resting_limit_close(sim: Simulator) -> None:
 @pytest.mark.asyncio
 async def test_cancel_a_resting_trigger(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate) and e.symbol == "AAPL-USD")
@@ -396,7 +396,7 @@ async def test_cancel_a_resting_trigger(sim: Simulator) -> None:
 @pytest.mark.asyncio
 async def test_working_orders_follow_fills_and_triggers(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate) and e.symbol == "AAPL-USD")
@@ -424,7 +424,7 @@ async def test_working_orders_snapshot_after_reconnect(sim: Simulator) -> None:
     """A trigger close is taken by the venue but the connection dies before its ACK: after the
     reconnect the listing shows it resting beside the limit that was already known."""
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await sink.wait_for(lambda e: isinstance(e, MarkUpdate) and e.symbol == "AAPL-USD")
@@ -465,7 +465,7 @@ async def test_working_orders_snapshot_after_reconnect(sim: Simulator) -> None:
 @pytest.mark.asyncio
 async def test_rate_limited_close_is_shown_backed_off_and_not_resent(sim: Simulator) -> None:
     session, sink, name = open_session(sim, [("AAPL-USD", D("3"), D("220"))])
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         sim.qfex.faults.force_error("RateLimited", request_type="add_order")
@@ -499,7 +499,7 @@ async def test_client_limiter_keeps_under_the_venue_meter(sim: Simulator) -> Non
         sim, [("AAPL-USD", D("3"), D("220"))],
         options={"rate_budget": "6", "rate_window": "1"},
     )
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         cids = [f"burst-{i}" for i in range(8)]
@@ -538,7 +538,7 @@ async def test_resting_close_that_filled_during_the_outage_is_looked_up(sim: Sim
     session, sink, name = open_session(
         sim, [("AAPL-USD", D("3"), D("220"))], reconnect_delay=0.5
     )
-    key = PositionKey(name, Venue.QFEX, "AAPL-USD")
+    key = PositionKey(name, QFEX, "AAPL-USD")
     await session.start()
     try:
         await send(session, limit_close(key, "l-away"))

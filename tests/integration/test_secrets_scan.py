@@ -33,7 +33,6 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
 )
@@ -41,6 +40,8 @@ from core.secrets import SecretStore
 from core.settings import Preferences, Settings, load_settings, save_settings, settings_path
 from core.sim import Simulator
 from core.venue import AccountConfig, redact
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from tests.conftest import MemoryKeyring
 from tests.polling import until
 
@@ -216,10 +217,10 @@ async def _run_session(sim: Simulator, home: Path, memory_keyring: MemoryKeyring
 
     # The Accounts dialog: settings to disk, secrets to the keyring, each connection tested.
     accounts = [
-        AccountConfig("scan-q", Venue.QFEX, Environment.TESTNET, public["scan-q"],
+        AccountConfig("scan-q", QFEX, Environment.TESTNET, public["scan-q"],
                       {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest},
                       {"rate_budget": "12000"}),
-        AccountConfig("scan-e", Venue.EVERSTRIKE, Environment.TESTNET, public["scan-e"],
+        AccountConfig("scan-e", EVERSTRIKE, Environment.TESTNET, public["scan-e"],
                       {"rest": e.rest, "ws": e.ws}, {"recv_window": "5000"}),
     ]
     save_settings(Settings(accounts=accounts,
@@ -247,8 +248,8 @@ async def _run_session(sim: Simulator, home: Path, memory_keyring: MemoryKeyring
     desk = Desk(journal=journal)
     try:
         assert await desk.start(pairs) == []
-        kq = {s: PositionKey("scan-q", Venue.QFEX, s) for s, _, _ in QFEX_POSITIONS}
-        ke = {s: PositionKey("scan-e", Venue.EVERSTRIKE, s) for s, _, _ in ES_POSITIONS}
+        kq = {s: PositionKey("scan-q", QFEX, s) for s, _, _ in QFEX_POSITIONS}
+        ke = {s: PositionKey("scan-e", EVERSTRIKE, s) for s, _, _ in ES_POSITIONS}
         # QFEX: full, partial, limit (then cancel), trigger.
         await _close(desk, CloseRequest(kq["AAPL-USD"], PositionSide.LONG, D(40),
                                         reason="TICKET-1 full"))
@@ -259,7 +260,7 @@ async def _run_session(sim: Simulator, home: Path, memory_keyring: MemoryKeyring
                                         time_in_force=TimeInForce.GTC, reason="TICKET-3"))
         await desk.cancel(await _working(desk, "scan-q", "NVDA-USD", WorkingKind.LIMIT),
                           reason="TICKET-3 cancel")
-        mark = desk.mark(Venue.QFEX, "MSFT-USD")
+        mark = desk.mark(QFEX, "MSFT-USD")
         assert mark is not None
         await _close(desk, CloseRequest(kq["MSFT-USD"], PositionSide.SHORT, D(6),
                                         quantity=D(2), trigger=Trigger(mark.mark + 50),

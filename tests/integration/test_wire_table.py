@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from core.model import CloseRequest, PositionSide, TimeInForce, Trigger, TriggerEvent, Venue
+from core.model import CloseRequest, PositionSide, TimeInForce, Trigger, TriggerEvent
 from core.sim import Received, Simulator
+from core.venues.qfex import QFEX
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL, Rig
 
 D = Decimal
@@ -103,7 +104,7 @@ async def test_qfex_limit_is_limit_reduce_only_with_the_chosen_tif(
 async def test_qfex_trigger_is_a_stop_order_typed_by_the_side_of_the_mark(
     rig: Rig, offset: Decimal, order_type: str
 ) -> None:
-    mark = rig.desk.mark(Venue.QFEX, QFEX_SYMBOL)
+    mark = rig.desk.mark(QFEX, QFEX_SYMBOL)
     assert mark is not None
     trigger = mark.mark + offset
     req = CloseRequest(rig.qfex, PositionSide.LONG, D(40), quantity=D(5),

@@ -32,10 +32,11 @@ from core.venue import (
     SessionClosed,
     VenueSession,
 )
+from core.venues.qfex import QFEX
 
 
 class FakeSession(VenueSession):
-    venue = Venue.QFEX
+    venue = QFEX
     capabilities = Capabilities(partial_close=True)
 
     def __init__(self, account: AccountConfig, credentials: Credentials, sink: EventSink) -> None:
@@ -97,12 +98,12 @@ class FakeSession(VenueSession):
         return self._connected
 
 
-def account(name: str = "acct", venue: Venue = Venue.QFEX) -> AccountConfig:
+def account(name: str = "acct", venue: Venue = QFEX) -> AccountConfig:
     return AccountConfig(name=name, venue=venue, environment=Environment.DEMO, public_key="pub")
 
 
 def position(symbol: str = "AAPL-USD", qty: str = "10", side: PositionSide = PositionSide.LONG,
-             acct: str = "acct", entry: str = "100", venue: Venue = Venue.QFEX) -> Position:
+             acct: str = "acct", entry: str = "100", venue: Venue = QFEX) -> Position:
     return Position(
         key=PositionKey(acct, venue, symbol),
         side=side,
@@ -116,6 +117,6 @@ FAKE_REJECT = CloseRejected("venue said no", code="REJECTED")
 def working(order_id: str = "w-1", symbol: str = "AAPL-USD", acct: str = "acct") -> WorkingOrder:
     from core.model import OrderSide, WorkingKind
 
-    return WorkingOrder(Venue.QFEX, acct, symbol, order_id, WorkingKind.LIMIT, OrderSide.SELL,
+    return WorkingOrder(QFEX, acct, symbol, order_id, WorkingKind.LIMIT, OrderSide.SELL,
                         Decimal(5), remaining=Decimal(5), price=Decimal("120.5"),
                         order_type="LIMIT", raw_status="ACK")

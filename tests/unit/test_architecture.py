@@ -137,3 +137,37 @@ def test_every_product_package_ships_in_the_wheel() -> None:
     }
     assert len(found) > 5
     assert found - listed == set()
+
+
+def _venue_folders() -> list[Path]:
+    root = ROOT / "core" / "venues"
+    return sorted(p for p in root.iterdir() if (p / "__init__.py").exists())
+
+
+def test_only_a_venue_folder_names_its_venue() -> None:
+    """A new venue is one folder: code outside it asks the registry (``core.venues``) and never
+    imports a venue module, compares with a venue id or keys a table by one."""
+    folders = _venue_folders()
+    ids = {p.name for p in folders}
+    assert {"qfex", "everstrike"} <= ids
+    outside = [
+        f for d in ("core", "cli", "gui") for f in sorted((ROOT / d).rglob("*.py"))
+        if not any(f.is_relative_to(p) for p in folders)
+        and not f.is_relative_to(ROOT / "core" / "sim")  # the simulator stands in for each
+    ]
+    assert len(outside) > 20
+    offenders: dict[str, list[str]] = {}
+    for path in outside:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        found = sorted(
+            {n for n in _imports(path) if n.split(".")[:3][-1] in ids and n.startswith("core.")}
+            | {repr(node.value) for node in ast.walk(tree)
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)
+               and node.value.lower() in ids}
+            | {f"Venue.{node.attr}" for node in ast.walk(tree)
+               if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+               and node.value.id == "Venue" and node.attr.lower() in ids}
+        )
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    assert offenders == {}

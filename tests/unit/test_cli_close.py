@@ -17,9 +17,10 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
 )
+from core.venues.everstrike import EVERSTRIKE
 from core.venues.everstrike.protocol import CAPABILITIES as ES_CAPS
+from core.venues.qfex import QFEX
 from core.venues.qfex.protocol import CAPABILITIES as QFEX_CAPS
 
 D = Decimal
@@ -29,12 +30,12 @@ ETH = Instrument("USD_ETH_PERP", tick_size=D("0.05"), lot_size=D("0.001"))
 
 
 def long_aapl(qty: str = "40") -> Position:
-    return Position(PositionKey("q", Venue.QFEX, "AAPL-USD"), PositionSide.LONG, D(qty),
+    return Position(PositionKey("q", QFEX, "AAPL-USD"), PositionSide.LONG, D(qty),
                     entry_price=D(220), mark_price=D("229.35"))
 
 
 def short_eth() -> Position:
-    return Position(PositionKey("e", Venue.EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
+    return Position(PositionKey("e", EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
                     D("3.5"), entry_price=D(4400))
 
 

@@ -27,8 +27,10 @@ from cli.flatten import scope_of
 from cli.positions import table
 from core import flatten
 from core.flatten import ScopeKind
-from core.model import Environment, Position, PositionKey, PositionSide, Venue
+from core.model import Environment, Position, PositionKey, PositionSide
 from core.venue import AccountConfig
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 D = Decimal
 
@@ -80,26 +82,26 @@ def test_reasons_are_one_line_and_bounded() -> None:
 
 
 def test_venue_names_are_case_insensitive() -> None:
-    assert venue_arg("QFEX") is Venue.QFEX and venue_arg("everstrike") is Venue.EVERSTRIKE
+    assert venue_arg("QFEX") is QFEX and venue_arg("everstrike") is EVERSTRIKE
     with pytest.raises(argparse.ArgumentTypeError):
         venue_arg("binance")
 
 
 def _accounts() -> list[AccountConfig]:
-    return [AccountConfig("a", Venue.QFEX, Environment.LIVE, "k1"),
-            AccountConfig("b", Venue.EVERSTRIKE, Environment.DEMO, "k2"),
-            AccountConfig("c", Venue.QFEX, Environment.TESTNET, "k3")]
+    return [AccountConfig("a", QFEX, Environment.LIVE, "k1"),
+            AccountConfig("b", EVERSTRIKE, Environment.DEMO, "k2"),
+            AccountConfig("c", QFEX, Environment.TESTNET, "k3")]
 
 
 def test_select_accounts_by_name_and_venue() -> None:
     accounts = _accounts()
     assert [a.name for a in select_accounts(accounts)] == ["a", "b", "c"]
     assert [a.name for a in select_accounts(accounts, names=["c", "a", "c"])] == ["a", "c"]
-    assert [a.name for a in select_accounts(accounts, venue=Venue.QFEX)] == ["a", "c"]
+    assert [a.name for a in select_accounts(accounts, venue=QFEX)] == ["a", "c"]
     with pytest.raises(UsageError, match="unknown account 'z' \\(configured: 'a', 'b', 'c'\\)"):
         select_accounts(accounts, names=["z"])
     with pytest.raises(UsageError, match="no account is configured on Everstrike"):
-        select_accounts(accounts, names=["a"], venue=Venue.EVERSTRIKE)
+        select_accounts(accounts, names=["a"], venue=EVERSTRIKE)
 
 
 @pytest.mark.asyncio
@@ -131,9 +133,9 @@ async def test_without_a_handler_the_first_ctrl_c_cancels() -> None:
 def test_positions_table_aligns_numbers_and_keeps_their_digits() -> None:
     accounts = {a.name: a for a in _accounts()}
     rows = [
-        Position(PositionKey("b", Venue.EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
+        Position(PositionKey("b", EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
                  D("3.5"), D("4420.1"), D("4310.25"), D("384.475")),
-        Position(PositionKey("a", Venue.QFEX, "AAPL-USD"), PositionSide.LONG, D("25.0")),
+        Position(PositionKey("a", QFEX, "AAPL-USD"), PositionSide.LONG, D("25.0")),
     ]
     lines = table(rows, accounts).splitlines()
     assert lines == [

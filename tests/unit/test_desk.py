@@ -18,12 +18,12 @@ from core.model import (
     PositionSide,
     PositionsSnapshot,
     ProtocolError,
-    Venue,
 )
 from core.venue import AccountConfig, CloseRejected, Credentials, EventSink
+from core.venues.qfex import QFEX
 from tests.unit.fakes import FAKE_REJECT, FakeSession, account, position, working
 
-KEY = PositionKey("acct", Venue.QFEX, "AAPL-USD")
+KEY = PositionKey("acct", QFEX, "AAPL-USD")
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def req(qty: str | None = None, side: PositionSide = PositionSide.LONG,
 
 def update(client_id: str, status: OrderStatus, *, final: bool = False, remaining: str = "0",
            filled: str = "0", order_id: str = "o-1") -> OrderUpdate:
-    return OrderUpdate(Venue.QFEX, "acct", "AAPL-USD", status, status.value, final,
+    return OrderUpdate(QFEX, "acct", "AAPL-USD", status, status.value, final,
                        order_id=order_id, client_order_id=client_id,
                        remaining=Decimal(remaining), filled=Decimal(filled))
 
@@ -64,12 +64,12 @@ def update(client_id: str, status: OrderStatus, *, final: bool = False, remainin
 @pytest.mark.asyncio
 async def test_snapshot_fills_the_book_and_a_later_snapshot_removes_what_is_gone(journal) -> None:  # type: ignore[no-untyped-def]
     desk, session = await make_desk(journal, position(), position("TSLA-USD", "3"))
-    assert set(desk.positions) == {KEY, PositionKey("acct", Venue.QFEX, "TSLA-USD")}
+    assert set(desk.positions) == {KEY, PositionKey("acct", QFEX, "TSLA-USD")}
     events: list[object] = []
     desk.subscribe(events.append)
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(),)))
+    session.sink(PositionsSnapshot(QFEX, "acct", (position(),)))
     assert set(desk.positions) == {KEY}
-    assert PositionRemoved(PositionKey("acct", Venue.QFEX, "TSLA-USD")) in events
+    assert PositionRemoved(PositionKey("acct", QFEX, "TSLA-USD")) in events
 
 
 @pytest.mark.asyncio
@@ -77,7 +77,7 @@ async def test_mark_reprices_only_matching_rows(journal) -> None:  # type: ignor
     desk, session = await make_desk(journal, position(entry="100"), position("TSLA-USD", "3"))
     events: list[object] = []
     desk.subscribe(events.append)
-    session.sink(MarkUpdate(Venue.QFEX, "AAPL-USD", Decimal("101.5")))
+    session.sink(MarkUpdate(QFEX, "AAPL-USD", Decimal("101.5")))
     ups = [e for e in events if isinstance(e, PositionUpserted)]
     assert [u.position.key.symbol for u in ups] == ["AAPL-USD"]
     assert ups[0].position.unrealised_pnl == Decimal("15.0")
@@ -185,7 +185,7 @@ async def test_not_connected_means_nothing_sent(journal) -> None:  # type: ignor
 async def test_disconnect_with_a_close_in_flight_makes_it_unknown_not_resent(journal) -> None:  # type: ignore[no-untyped-def]
     desk, session = await make_desk(journal, position())
     intent = await desk.close(req())
-    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
+    session.sink(ConnectionEvent(QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
     assert intent.state is IntentState.UNKNOWN
     assert "not resent" in intent.message
     assert len(session.sent) == 1
@@ -202,7 +202,7 @@ async def test_everything_is_journaled_before_listeners_hear_of_it(journal) -> N
     assert seen_kinds[0][-2:] == ["intent", "request"]
     session.sink(update(intent.request.client_order_id, OrderStatus.ACK))
     assert seen_kinds[-1][-1] == "order_update"
-    session.sink(ProtocolError(Venue.QFEX, "acct", "bad frame", raw="{"))
+    session.sink(ProtocolError(QFEX, "acct", "bad frame", raw="{"))
     assert seen_kinds[-1][-1] == "protocol_error"
     records = list(journal.iter_all())
     intent_rec = next(r for r in records if r.kind == "intent")
@@ -241,10 +241,10 @@ async def test_working_orders_follow_snapshots_and_removals(journal) -> None:  #
     assert len(desk.working_for(KEY)) == 2
     events: list[object] = []
     desk.subscribe(events.append)
-    session.sink(WorkingOrdersSnapshot(Venue.QFEX, "acct", (working("w-2"),)))
+    session.sink(WorkingOrdersSnapshot(QFEX, "acct", (working("w-2"),)))
     assert set(desk.working_orders) == {("acct", "w-2")}
     assert any(isinstance(e, WorkingOrderRemoved) and e.order_id == "w-1" for e in events)
-    session.sink(WorkingOrderRemoved(Venue.QFEX, "acct", "w-2", "filled"))
+    session.sink(WorkingOrderRemoved(QFEX, "acct", "w-2", "filled"))
     assert desk.working_orders == {}
     kinds = [r.kind for r in journal.iter_all()]
     assert "working_orders_snapshot" in kinds
@@ -301,16 +301,16 @@ async def test_health_comes_from_the_session(journal) -> None:  # type: ignore[n
 async def _unknown_after_reconnect(journal, request: CloseRequest):  # type: ignore[no-untyped-def]
     desk, session = await make_desk(journal, position())
     intent = await desk.close(request)
-    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
+    session.sink(ConnectionEvent(QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
     assert intent.state is IntentState.UNKNOWN
-    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.CONNECTED))
+    session.sink(ConnectionEvent(QFEX, "acct", ConnectionState.CONNECTED))
     return desk, session, intent
 
 
 @pytest.mark.asyncio
 async def test_unknown_full_close_is_reconciled_when_the_position_is_flat(journal) -> None:  # type: ignore[no-untyped-def]
     _, session, intent = await _unknown_after_reconnect(journal, req())
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", ()))
+    session.sink(PositionsSnapshot(QFEX, "acct", ()))
     assert intent.state is IntentState.FILLED
     assert "Reconciled" in intent.message
     assert len(session.sent) == 1
@@ -322,17 +322,17 @@ async def test_unknown_full_close_is_reconciled_when_the_position_is_flat(journa
 @pytest.mark.asyncio
 async def test_unknown_partial_close_reconciled_from_a_reduced_position(journal) -> None:  # type: ignore[no-untyped-def]
     _, session, intent = await _unknown_after_reconnect(journal, req("4"))
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(qty="8"),)))
+    session.sink(PositionsSnapshot(QFEX, "acct", (position(qty="8"),)))
     assert intent.state is IntentState.PARTIAL
     assert intent.filled == Decimal(2)
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(qty="6"),)))
+    session.sink(PositionsSnapshot(QFEX, "acct", (position(qty="6"),)))
     assert intent.state is IntentState.PARTIAL  # settled: later trades are not this close's
 
 
 @pytest.mark.asyncio
 async def test_unknown_close_with_no_trace_at_the_venue_is_not_executed(journal) -> None:  # type: ignore[no-untyped-def]
     desk, session, intent = await _unknown_after_reconnect(journal, req())
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(),)))
+    session.sink(PositionsSnapshot(QFEX, "acct", (position(),)))
     assert intent.state is IntentState.UNKNOWN  # an unchanged position alone proves nothing
     session.sink(update(intent.request.client_order_id, OrderStatus.UNKNOWN, final=True))
     assert intent.state is IntentState.CANCELLED
@@ -345,8 +345,8 @@ async def test_unknown_close_with_no_trace_at_the_venue_is_not_executed(journal)
 async def test_no_reconciliation_while_still_disconnected(journal) -> None:  # type: ignore[no-untyped-def]
     desk, session = await make_desk(journal, position())
     intent = await desk.close(req())
-    session.sink(ConnectionEvent(Venue.QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", ()))
+    session.sink(ConnectionEvent(QFEX, "acct", ConnectionState.DISCONNECTED, "eof"))
+    session.sink(PositionsSnapshot(QFEX, "acct", ()))
     assert intent.state is IntentState.UNKNOWN
 
 
@@ -395,7 +395,7 @@ async def test_freshness_guard_carries_the_current_position(journal) -> None:  #
         await desk.close(req("8", pos_qty="10"))
     assert info.value.reason == "shrank"
     assert info.value.current is not None and info.value.current.quantity == Decimal(6)
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(side=PositionSide.SHORT),)))
+    session.sink(PositionsSnapshot(QFEX, "acct", (position(side=PositionSide.SHORT),)))
     with pytest.raises(PositionChanged) as info:
         await desk.close(req())
     assert info.value.reason == "side"
@@ -409,7 +409,7 @@ async def test_full_close_is_verified_flat_when_the_venue_removes_the_row(journa
     session.sink(update(intent.request.client_order_id, OrderStatus.FILLED, final=True,
                         filled="10"))
     assert intent.verified_flat is None
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", ()))
+    session.sink(PositionsSnapshot(QFEX, "acct", ()))
     assert intent.verified_flat is True
     assert any(r.kind == "verify_flat" for r in journal.iter_all())
 
@@ -433,7 +433,7 @@ async def test_residual_is_what_a_partly_filled_close_left(journal) -> None:  # 
     intent = await desk.close(req())
     cid = intent.request.client_order_id
     session.sink(update(cid, OrderStatus.PARTIAL, final=True, filled="7", remaining="3"))
-    session.sink(PositionsSnapshot(Venue.QFEX, "acct", (position(qty="3"),)))
+    session.sink(PositionsSnapshot(QFEX, "acct", (position(qty="3"),)))
     assert desk.residual(KEY) == Decimal(3)
     assert desk.pending(KEY) is None  # a residual close is a new, deliberate intent
     await desk.close(req(pos_qty="3"))
@@ -446,7 +446,7 @@ async def test_rejections_carry_a_cause_and_a_next_step(journal) -> None:  # typ
     seen: list[object] = []
     desk.subscribe(seen.append)
     intent = await desk.close(req("5"))
-    session.sink(OrderUpdate(Venue.QFEX, "acct", "AAPL-USD", OrderStatus.REJECTED,
+    session.sink(OrderUpdate(QFEX, "acct", "AAPL-USD", OrderStatus.REJECTED,
                              "FAILED_MARGIN_CHECK", True,
                              client_order_id=intent.request.client_order_id,
                              message="Not enough margin for this order"))

@@ -33,11 +33,11 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
 )
+from core.venues.everstrike import EVERSTRIKE
 from core.venues.everstrike import protocol as p
 
 SEED = Path(__file__).resolve().parents[2] / "docs" / "seeds" / "everstrike-close.md"
@@ -63,7 +63,7 @@ def seed_example(status: int) -> str:
 
 def request(**kwargs: Any) -> CloseRequest:
     return CloseRequest(
-        key=PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR),
+        key=PositionKey(ACCOUNT, EVERSTRIKE, PAIR),
         position_side=PositionSide.LONG,
         position_quantity=Decimal(5),
         **kwargs,
@@ -224,7 +224,7 @@ def test_encode_close_refuses_bad_timing(ts: int, window: int | None) -> None:
 
 def test_encode_close_urlencodes_the_pair() -> None:
     odd = CloseRequest(
-        key=PositionKey(ACCOUNT, Venue.EVERSTRIKE, "A&B=C"),
+        key=PositionKey(ACCOUNT, EVERSTRIKE, "A&B=C"),
         position_side=PositionSide.SHORT,
         position_quantity=Decimal(1),
     )
@@ -300,7 +300,7 @@ def test_seed_200_example_parses_to_order_and_position() -> None:
     assert order.status is OrderStatus.ACK and not order.final
     assert order.raw_status == "ACTIVE"
     assert order.order_id == "849cdea0395411e98f54b395ae9c7bb6"
-    assert order.symbol == PAIR and order.account == ACCOUNT and order.venue is Venue.EVERSTRIKE
+    assert order.symbol == PAIR and order.account == ACCOUNT and order.venue is EVERSTRIKE
     assert order.side is OrderSide.SELL and order.order_type == "LIMIT"
     assert order.quantity == Decimal(100) and order.remaining == Decimal(100)
     assert order.filled == Decimal(0) and order.price == Decimal(100)
@@ -308,7 +308,7 @@ def test_seed_200_example_parses_to_order_and_position() -> None:
     assert order.venue_time == pytest.approx(1551137077.642)
     assert order.message
     assert isinstance(position, Position)
-    assert position.key == PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR)
+    assert position.key == PositionKey(ACCOUNT, EVERSTRIKE, PAIR)
     assert position.side is PositionSide.LONG and position.quantity == Decimal(1)
     assert position.entry_price == Decimal("3.4") and position.mark_price == Decimal("2.1")
     assert position.liquidation_price == Decimal("3.7") and position.leverage == Decimal("2.82")
@@ -464,7 +464,7 @@ def test_close_reply_flat_position_is_removed_and_pair_comes_from_the_order() ->
     }
     order, removed = p.parse_close_reply(result, ACCOUNT)
     assert isinstance(order, OrderUpdate) and order.status is OrderStatus.FILLED
-    assert removed == PositionRemoved(PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR))
+    assert removed == PositionRemoved(PositionKey(ACCOUNT, EVERSTRIKE, PAIR))
 
 
 def test_close_reply_without_order_uses_the_given_pair() -> None:
@@ -544,7 +544,7 @@ def test_active_positions_signed_and_unsigned_sizes_and_flat_dropped() -> None:
     )
     assert by_symbol["USD_XRP_PERP"].side is PositionSide.SHORT
     btc = by_symbol["USD_BTC_PERP"]
-    assert btc.key == PositionKey(ACCOUNT, Venue.EVERSTRIKE, "USD_BTC_PERP")
+    assert btc.key == PositionKey(ACCOUNT, EVERSTRIKE, "USD_BTC_PERP")
     assert (btc.entry_price, btc.mark_price, btc.unrealised_pnl) == (
         Decimal("3.4"),
         Decimal("2.1"),
@@ -686,7 +686,7 @@ def test_ws_index_is_a_mark_update() -> None:
         Decimal("64000.5"),
         Decimal("63999.25"),
     )
-    assert event.venue is Venue.EVERSTRIKE
+    assert event.venue is EVERSTRIKE
 
 
 WS_ORDER_CASES = [
@@ -740,7 +740,7 @@ def test_ws_cancel_after_partial_fill_is_a_final_partial() -> None:
     event, removed = p.parse_ws(frame("order_cancelled", {"order": order}), ACCOUNT)
     assert isinstance(event, OrderUpdate)
     assert (event.status, event.final, event.filled) == (OrderStatus.PARTIAL, True, Decimal("1.5"))
-    assert removed == WorkingOrderRemoved(Venue.EVERSTRIKE, ACCOUNT, "o1", "cancelled")
+    assert removed == WorkingOrderRemoved(EVERSTRIKE, ACCOUNT, "o1", "cancelled")
 
 
 RESTING = {"type": "LIMIT", "price": 105, "time_in_force": "GTC", "reduce_only": True}
@@ -794,7 +794,7 @@ def test_ws_order_pair_falls_back_to_the_envelope() -> None:
 def test_ws_position_updated(result: dict[str, Any], envelope_pair: str | None) -> None:
     (event,) = p.parse_ws(frame("position_updated", result, pair=envelope_pair), ACCOUNT)
     assert isinstance(event, Position)
-    assert event.key == PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR)
+    assert event.key == PositionKey(ACCOUNT, EVERSTRIKE, PAIR)
     assert (event.side, event.quantity, event.mark_price) == (
         PositionSide.LONG,
         Decimal(2),
@@ -806,10 +806,10 @@ def test_ws_position_updated_flat_and_closed_remove() -> None:
     flat = frame("position_updated", {"size": 0, "stats": {"direction": "BUY"}})
     closed = frame("position_closed", {"pair": "USD_ETH_PERP"}, pair=None)
     closed_env = frame("position_closed", {})
-    key = PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR)
+    key = PositionKey(ACCOUNT, EVERSTRIKE, PAIR)
     assert p.parse_ws(flat, ACCOUNT) == [PositionRemoved(key)]
     assert p.parse_ws(closed, ACCOUNT) == [
-        PositionRemoved(PositionKey(ACCOUNT, Venue.EVERSTRIKE, "USD_ETH_PERP"))
+        PositionRemoved(PositionKey(ACCOUNT, EVERSTRIKE, "USD_ETH_PERP"))
     ]
     assert p.parse_ws(closed_env, ACCOUNT) == [PositionRemoved(key)]
 
@@ -850,7 +850,7 @@ def test_ws_malformed_becomes_a_protocol_error_event(text: str | bytes) -> None:
     assert len(events) == 1
     (event,) = events
     assert isinstance(event, ProtocolError)
-    assert event.venue is Venue.EVERSTRIKE and event.account == ACCOUNT
+    assert event.venue is EVERSTRIKE and event.account == ACCOUNT
     assert event.message and len(event.raw) <= 501
 
 

@@ -43,7 +43,6 @@ from core.model import (
     SessionHealth,
     Trigger,
     TriggerEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
@@ -58,7 +57,7 @@ from core.venue import (
     ReconnectPolicy,
     SessionClosed,
 )
-from core.venues.everstrike import EverstrikeSession
+from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
 from core.venues.everstrike import protocol as p
 from core.venues.everstrike.session import AuthenticationFailed
 
@@ -274,7 +273,7 @@ class FakeRest:
 def account(ws_url: str, rest_url: str = "http://127.0.0.1:9") -> AccountConfig:
     return AccountConfig(
         name=ACCOUNT,
-        venue=Venue.EVERSTRIKE,
+        venue=EVERSTRIKE,
         environment=Environment.DEMO,
         public_key=API_KEY,
         endpoints={"rest": rest_url, "ws": ws_url},
@@ -283,7 +282,7 @@ def account(ws_url: str, rest_url: str = "http://127.0.0.1:9") -> AccountConfig:
 
 def close_request(**kwargs: Any) -> CloseRequest:
     return CloseRequest(
-        key=PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR),
+        key=PositionKey(ACCOUNT, EVERSTRIKE, PAIR),
         position_side=PositionSide.LONG,
         position_quantity=Decimal(2),
         **kwargs,
@@ -409,13 +408,13 @@ def test_insecure_urls_are_refused() -> None:
         EverstrikeSession(account("wss://ok.example", "http://api.example.com"), creds, print)
     with pytest.raises(InsecureEndpoint):
         EverstrikeSession(account("ws://wss.example.com", "https://api.example.com"), creds, print)
-    demo = AccountConfig(ACCOUNT, Venue.EVERSTRIKE, Environment.DEMO, API_KEY)
+    demo = AccountConfig(ACCOUNT, EVERSTRIKE, Environment.DEMO, API_KEY)
     with pytest.raises(ValueError, match="endpoints"):
         EverstrikeSession(demo, creds, print)
 
 
 def test_live_defaults_are_tls() -> None:
-    live = AccountConfig(ACCOUNT, Venue.EVERSTRIKE, Environment.LIVE, API_KEY)
+    live = AccountConfig(ACCOUNT, EVERSTRIKE, Environment.LIVE, API_KEY)
     session = EverstrikeSession(live, Credentials(API_KEY, SECRET), print)
     assert session.capabilities is p.CAPABILITIES and not session.connected
 
@@ -935,7 +934,7 @@ async def test_working_orders_snapshot_on_connect_and_after_reconnect(rig: Rig) 
     ]
     await started(rig)
     (snapshot,) = rig.sink.of(WorkingOrdersSnapshot)
-    assert (snapshot.venue, snapshot.account) == (Venue.EVERSTRIKE, ACCOUNT)
+    assert (snapshot.venue, snapshot.account) == (EVERSTRIKE, ACCOUNT)
     limit, trigger, stop_limit = snapshot.orders
     assert (limit.order_id, limit.kind, limit.price, limit.remaining, limit.side) == (
         "lim-1", WorkingKind.LIMIT, Decimal(105), Decimal(2), OrderSide.SELL
@@ -980,7 +979,7 @@ def cancelled_reply(order: dict[str, Any]) -> httpx.Response:
 
 def working(order: dict[str, Any], kind: WorkingKind = WorkingKind.LIMIT) -> WorkingOrder:
     return WorkingOrder(
-        venue=Venue.EVERSTRIKE, account=ACCOUNT, symbol=PAIR, order_id=order["id"], kind=kind,
+        venue=EVERSTRIKE, account=ACCOUNT, symbol=PAIR, order_id=order["id"], kind=kind,
         side=None, quantity=None,
     )
 

@@ -58,6 +58,8 @@ from core.model import (
     WorkingOrder,
 )
 from core.venue import AccountConfig, CancelRejected, CloseRejected, Credentials, EventSink
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 from tests.unit.fakes import FakeSession
 
 D = Decimal
@@ -177,13 +179,13 @@ class World:
 
 
 def pos(account: str, symbol: str, qty: str, side: PositionSide = LONG, *,
-        venue: Venue = Venue.QFEX, pnl: str | None = "-1") -> Position:
+        venue: Venue = QFEX, pnl: str | None = "-1") -> Position:
     return Position(PositionKey(account, venue, symbol), side, D(qty), entry_price=None,
                     mark_price=D(100), unrealised_pnl=None if pnl is None else D(pnl))
 
 
 def resting(account: str, symbol: str, order_id: str, *, kind: WorkingKind = WorkingKind.LIMIT,
-            reduce_only: bool = True, venue: Venue = Venue.QFEX) -> WorkingOrder:
+            reduce_only: bool = True, venue: Venue = QFEX) -> WorkingOrder:
     return WorkingOrder(venue, account, symbol, order_id, kind, OrderSide.SELL, D(1),
                         price=D(120), trigger_price=D(90) if kind is WorkingKind.TRIGGER else None,
                         reduce_only=reduce_only)
@@ -214,7 +216,7 @@ async def make_desk(world: World, journal: Journal | None, accounts: dict[str, l
 
     desk = Desk(journal=journal, session_factory=factory)
     configs = [
-        (AccountConfig(name, (venues or {}).get(name, Venue.QFEX),
+        (AccountConfig(name, (venues or {}).get(name, QFEX),
                        (environments or {}).get(name, Environment.DEMO), "pub"),
          Credentials("pub", "s3cr3t"))
         for name in accounts
@@ -230,8 +232,8 @@ async def two_accounts(world: World, journal: Journal) -> AsyncIterator[Desk]:
     desk = await make_desk(world, journal, {
         "qa": [pos("qa", "AAPL-USD", "10"), pos("qa", "TSLA-USD", "3", SHORT, pnl="4"),
                pos("qa", "NVDA-USD", "5", pnl=None)],
-        "eb": [pos("eb", "USD_ETH_PERP", "2", SHORT, venue=Venue.EVERSTRIKE)],
-    }, venues={"eb": Venue.EVERSTRIKE})
+        "eb": [pos("eb", "USD_ETH_PERP", "2", SHORT, venue=EVERSTRIKE)],
+    }, venues={"eb": EVERSTRIKE})
     yield desk
     await desk.stop()
 
@@ -261,7 +263,7 @@ async def test_scopes_and_filters_pick_the_right_positions(two_accounts: Desk) -
     assert keys(build_plan(desk, FlattenScope.everything(), reason=None)) == everything
     assert keys(build_plan(desk, FlattenScope.for_account("qa"), reason=None)) == {
         q + "AAPL-USD", q + "TSLA-USD", q + "NVDA-USD"}
-    assert keys(build_plan(desk, FlattenScope.for_venue(Venue.EVERSTRIKE), reason=None)) == {
+    assert keys(build_plan(desk, FlattenScope.for_venue(EVERSTRIKE), reason=None)) == {
         "eb/everstrike/USD_ETH_PERP"}
     assert keys(build_plan(desk, FlattenScope.everything(side=SHORT), reason=None)) == {
         q + "TSLA-USD", "eb/everstrike/USD_ETH_PERP"}
@@ -272,8 +274,8 @@ async def test_scopes_and_filters_pick_the_right_positions(two_accounts: Desk) -
     # Losing only: P&L below zero; a position whose P&L is not known yet is left out.
     assert keys(build_plan(desk, FlattenScope.everything(losing_only=True), reason=None)) == {
         q + "AAPL-USD", "eb/everstrike/USD_ETH_PERP"}
-    gone = PositionKey("qa", Venue.QFEX, "MSFT-USD")
-    aapl = PositionKey("qa", Venue.QFEX, "AAPL-USD")
+    gone = PositionKey("qa", QFEX, "MSFT-USD")
+    aapl = PositionKey("qa", QFEX, "AAPL-USD")
     picked = build_plan(desk, FlattenScope.selected([aapl, gone]), reason=None)
     assert keys(picked) == {q + "AAPL-USD"}
     assert picked.missing == (gone,)
@@ -297,13 +299,13 @@ async def test_plan_lists_mechanism_request_and_the_resting_orders_it_cancels_fi
 ) -> None:
     desk = await make_desk(world, journal, {
         "qa": [pos("qa", "AAPL-USD", "10"), pos("qa", "TSLA-USD", "3")],
-        "eb": [pos("eb", "USD_ETH_PERP", "2", SHORT, venue=Venue.EVERSTRIKE)],
+        "eb": [pos("eb", "USD_ETH_PERP", "2", SHORT, venue=EVERSTRIKE)],
     }, orders={"qa": [
         resting("qa", "AAPL-USD", "lim-1"),
         resting("qa", "AAPL-USD", "trg-1", kind=WorkingKind.TRIGGER, reduce_only=False),
         resting("qa", "AAPL-USD", "open-1", reduce_only=False),  # not a close: left alone
         resting("qa", "TSLA-USD", "lim-2"),
-    ]}, venues={"eb": Venue.EVERSTRIKE})
+    ]}, venues={"eb": EVERSTRIKE})
     plan = build_plan(desk, FlattenScope.everything(), reason="TICKET-42")
     by = {i.key.symbol: i for i in plan.items}
     aapl = by["AAPL-USD"]
@@ -373,8 +375,8 @@ async def test_all_closes_are_in_flight_at_once_and_every_one_is_verified_flat(
     desk = await make_desk(world, journal, {
         "qa": [pos("qa", s, "2") for s in symbols],
         "qb": [pos("qb", s, "3", SHORT) for s in symbols],
-        "eb": [pos("eb", s, "1", venue=Venue.EVERSTRIKE) for s in symbols],
-    }, venues={"eb": Venue.EVERSTRIKE})
+        "eb": [pos("eb", s, "1", venue=EVERSTRIKE) for s in symbols],
+    }, venues={"eb": EVERSTRIKE})
     plan = build_plan(desk, FlattenScope.everything(), reason="desk call")
     # Every send waits until all twelve are waiting: a serial flatten would never get there.
     world.hold(until_in_flight=12)
@@ -398,7 +400,7 @@ async def test_a_per_venue_cap_bounds_requests_in_flight(world: World) -> None:
     })
     plan = build_plan(desk, FlattenScope.everything(), reason=None)
     world.yields = 5
-    report = await execute(desk, plan, concurrency={Venue.QFEX: 3}).wait()
+    report = await execute(desk, plan, concurrency={QFEX: 3}).wait()
     assert world.max_in_flight == 3  # concurrent, but never more than the cap
     assert report.all_flat
     await desk.stop()
@@ -457,7 +459,7 @@ async def test_freshness_guard_flat_side_changed_and_size_changed(world: World) 
     })
     plan = build_plan(desk, FlattenScope.everything(), reason=None)
     s = world.sessions["qa"]
-    s.sink(PositionRemoved(PositionKey("qa", Venue.QFEX, "AAPL-USD")))  # closed meanwhile
+    s.sink(PositionRemoved(PositionKey("qa", QFEX, "AAPL-USD")))  # closed meanwhile
     flipped = pos("qa", "TSLA-USD", "2", SHORT)
     s.sink(flipped)
     s.book["TSLA-USD"] = flipped
@@ -482,7 +484,7 @@ async def test_freshness_guard_flat_side_changed_and_size_changed(world: World) 
 async def test_a_close_already_in_flight_is_joined_not_doubled(world: World) -> None:
     desk = await make_desk(world, None, {"qa": [pos("qa", "AAPL-USD", "10")]})
     world.behaviour["AAPL-USD"] = Reply.SILENT
-    first = await desk.close(CloseRequest(PositionKey("qa", Venue.QFEX, "AAPL-USD"), LONG, D(10)))
+    first = await desk.close(CloseRequest(PositionKey("qa", QFEX, "AAPL-USD"), LONG, D(10)))
     plan = build_plan(desk, FlattenScope.everything(), reason=None)
     joined = asyncio.Event()
     run = execute(desk, plan, on_progress=lambda s: joined.set() if s.joined else None)
@@ -574,7 +576,7 @@ async def test_cancel_stops_new_requests_and_says_which_were_sent(
 
     if when == "while_the_rest_queue":
         world.hold()  # the first two sends wait at the venue; the others wait for the cap
-    run = execute(desk, plan, concurrency={Venue.QFEX: 2}, on_progress=progress)
+    run = execute(desk, plan, concurrency={QFEX: 2}, on_progress=progress)
     if when == "while_the_rest_queue":
         await world.until_in_flight(2)
         assert [s.phase for s in run.states] == [Phase.SENDING] * 2 + [Phase.QUEUED] * 3 + [
@@ -626,7 +628,7 @@ async def test_an_empty_plan_reports_flat(world: World) -> None:
 
 
 def _state(symbol: str, outcome: Outcome) -> ItemState:
-    return ItemState(PositionKey("a", Venue.QFEX, symbol), LONG, D(1), Phase.DONE, outcome)
+    return ItemState(PositionKey("a", QFEX, symbol), LONG, D(1), Phase.DONE, outcome)
 
 
 @pytest.mark.parametrize(("present", "code"), [

@@ -4,8 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from core.model import Instrument, Position, PositionKey, PositionSide, Venue
+from core.model import Instrument, Position, PositionKey, PositionSide
 from core.venue import Credentials, InsecureEndpoint, ReconnectPolicy, check_endpoint
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 
 def test_rounding_to_lot_goes_down_and_price_to_nearest_tick() -> None:
@@ -17,7 +19,7 @@ def test_rounding_to_lot_goes_down_and_price_to_nearest_tick() -> None:
 
 
 def test_with_mark_recomputes_pnl_for_shorts() -> None:
-    p = Position(PositionKey("a", Venue.QFEX, "S"), PositionSide.SHORT, Decimal(2),
+    p = Position(PositionKey("a", QFEX, "S"), PositionSide.SHORT, Decimal(2),
                  entry_price=Decimal(100))
     assert p.with_mark(Decimal(90)).unrealised_pnl == Decimal(20)
 
@@ -53,7 +55,7 @@ def _everstrike(options: dict[str, str]):  # type: ignore[no-untyped-def]
     from core.venue import AccountConfig
     from core.venues.everstrike import EverstrikeSession
 
-    account = AccountConfig("e", Venue.EVERSTRIKE, Environment.TESTNET, "k", options=options)
+    account = AccountConfig("e", EVERSTRIKE, Environment.TESTNET, "k", options=options)
     return EverstrikeSession(account, Credentials("k", "s"), lambda e: None)
 
 

@@ -30,10 +30,10 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
 )
+from core.venues.qfex import QFEX
 from core.venues.qfex import protocol as p
 
 D = Decimal
@@ -45,7 +45,7 @@ TS = 1760545414
 
 
 def key(symbol: str = "AAPL-USD") -> PositionKey:
-    return PositionKey(ACCOUNT, Venue.QFEX, symbol)
+    return PositionKey(ACCOUNT, QFEX, symbol)
 
 
 def only(events: list[Any]) -> Any:
@@ -449,7 +449,7 @@ def test_seed_ack() -> None:
     assert isinstance(update, OrderUpdate)
     assert update.status is OrderStatus.ACK and not update.final
     assert update.raw_status == "ACK"
-    assert update.venue is Venue.QFEX and update.account == ACCOUNT
+    assert update.venue is QFEX and update.account == ACCOUNT
     assert update.symbol == "AAPL-USD" and update.order_id == "5b309929-206f-40ec-804d-cbe46e81afc1"
     assert update.client_order_id is None  # "" on the wire means none
     assert update.side is OrderSide.SELL and update.order_type == "LIMIT"
@@ -806,7 +806,7 @@ def test_acked_gtc_limit_is_a_working_limit() -> None:
         update_of(time_in_force="GTC", price=205, quantity_remaining=2), reduce_only=True
     )
     assert working == WorkingOrder(
-        venue=Venue.QFEX,
+        venue=QFEX,
         account=ACCOUNT,
         symbol="AAPL-USD",
         order_id="oid-1",
@@ -969,7 +969,7 @@ MALFORMED = [
 def test_malformed_frames_become_protocol_errors(frame: str | bytes) -> None:
     event = only(p.parse(frame, ACCOUNT))
     assert isinstance(event, ProtocolError)
-    assert event.venue is Venue.QFEX and event.account == ACCOUNT and event.message
+    assert event.venue is QFEX and event.account == ACCOUNT and event.message
     assert len(event.raw) <= p.RAW_LIMIT
 
 
@@ -1091,7 +1091,7 @@ def test_market_stats() -> None:
         }
     )
     events = p.parse_mds(frame, ACCOUNT)
-    marks = [m for m in events if isinstance(m, MarkUpdate) and m.venue is Venue.QFEX]
+    marks = [m for m in events if isinstance(m, MarkUpdate) and m.venue is QFEX]
     assert len(marks) == len(events)
     assert [(m.symbol, m.mark) for m in marks] == [("AAPL-USD", D("437.45")), ("TSLA-USD", D(250))]
 

@@ -39,7 +39,6 @@ from core.model import (
     ProtocolError,
     SessionEvent,
     Trigger,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
@@ -58,7 +57,7 @@ from core.venue import (
     ReconnectPolicy,
     SessionClosed,
 )
-from core.venues.qfex import protocol
+from core.venues.qfex import QFEX, protocol
 from core.venues.qfex.session import (
     CANCEL_GONE,
     CANCEL_LOST,
@@ -76,7 +75,7 @@ PUB = "qfex_pub_test0123456789"
 SECRET = "qfex_secret_do_not_leak_42"
 ACCOUNT = "acct"
 TS = 1760545414
-AAPL = PositionKey(ACCOUNT, Venue.QFEX, "AAPL-USD")
+AAPL = PositionKey(ACCOUNT, QFEX, "AAPL-USD")
 
 
 def valid(nonce: str, ts: int, signature: str, secret: str = SECRET) -> bool:
@@ -404,7 +403,7 @@ def make_session(
 ) -> QfexSession:
     account = AccountConfig(
         name=ACCOUNT,
-        venue=Venue.QFEX,
+        venue=QFEX,
         environment=Environment.DEMO,
         public_key=PUB,
         options=options or {},
@@ -854,10 +853,10 @@ def is_removed(oid: str) -> Callable[[SessionEvent], bool]:
 
 
 LIMIT = WorkingOrder(
-    Venue.QFEX, ACCOUNT, "AAPL-USD", "oid-L", WorkingKind.LIMIT, None, D(2), price=D(205)
+    QFEX, ACCOUNT, "AAPL-USD", "oid-L", WorkingKind.LIMIT, None, D(2), price=D(205)
 )
 STOP = WorkingOrder(
-    Venue.QFEX, ACCOUNT, "AAPL-USD", "stop-S", WorkingKind.TRIGGER, None, D(2),
+    QFEX, ACCOUNT, "AAPL-USD", "stop-S", WorkingKind.TRIGGER, None, D(2),
     trigger_price=D(190),
 )
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import core.settings as settings_module
-from core.model import Environment, Venue
+from core.model import Environment
 from core.settings import (
     MIGRATIONS,
     SETTINGS_VERSION,
@@ -31,13 +31,15 @@ from core.settings import (
     settings_path,
 )
 from core.venue import AccountConfig
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 QFEX = AccountConfig(
-    "desk-1", Venue.QFEX, Environment.LIVE, "qfex_pub_0123456789",
+    "desk-1", QFEX, Environment.LIVE, "qfex_pub_0123456789",
     {"trade_ws": "wss://trade.qfex.com/"}, {"rate_budget": "12000", "rate_weights": "add_order=2"},
 )
 EVERSTRIKE = AccountConfig(
-    "client b", Venue.EVERSTRIKE, Environment.TESTNET, "es-key-abc",
+    "client b", EVERSTRIKE, Environment.TESTNET, "es-key-abc",
     {"rest": "http://127.0.0.1:8080", "ws": "ws://[::1]:8081/ws"}, {"recv_window": "8000"},
 )
 FULL = Settings(

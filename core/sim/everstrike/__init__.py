@@ -43,7 +43,13 @@ replays), ``wire`` (order, position and balance objects), ``ws`` (the WebSocket)
 (the envelope), ``forms`` (field parsing) and ``settings``.
 """
 
-from core.sim.everstrike.settings import EverstrikeAccount, EverstrikeSettings
-from core.sim.everstrike.venue import EverstrikeVenue
+from typing import Final
 
-__all__ = ["EverstrikeAccount", "EverstrikeSettings", "EverstrikeVenue"]
+from core.sim.contract import SimulatedVenue
+from core.sim.everstrike.settings import EverstrikeAccount, EverstrikeSettings
+from core.sim.everstrike.venue import EverstrikeInfo, EverstrikeVenue
+
+__all__ = ["SIMULATED_VENUE", "EverstrikeAccount", "EverstrikeInfo", "EverstrikeSettings",
+           "EverstrikeVenue"]
+
+SIMULATED_VENUE: Final[type[SimulatedVenue]] = EverstrikeVenue

@@ -8,13 +8,17 @@ import hashlib
 import random
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from core.sim import demo
-from core.sim.common import Received, TransportRegistry
+from core.sim.common import Received, TransportRegistry, loopback_url
+from core.sim.contract import DemoAccess
 from core.sim.everstrike.orders import OrderCommands
 from core.sim.everstrike.rest import Rest
 from core.sim.everstrike.settings import EverstrikeAccount, EverstrikeSettings
@@ -24,13 +28,31 @@ from core.sim.everstrike.ws import EventSocket
 from core.sim.faults import Faults
 from core.sim.market import Market, MarketEvent
 
-__all__ = ["EverstrikeVenue"]
+__all__ = ["EverstrikeInfo", "EverstrikeVenue"]
+
+
+@dataclass(frozen=True)
+class EverstrikeInfo:
+    rest: str
+    ws: str
+    api_key: str
+    secret_key: str
+
+    def demo_access(self) -> DemoAccess | None:
+        if not self.api_key:
+            return None
+        return DemoAccess("everstrike", self.api_key, self.secret_key,
+                          {"rest": self.rest, "ws": self.ws})
 
 
 class EverstrikeVenue:
     """One simulated Everstrike. All methods run on the simulator's event loop thread."""
 
-    name = "everstrike"
+    name: ClassVar[str] = "everstrike"
+    request_groups: ClassVar[Mapping[str, frozenset[str]]] = {
+        "close": frozenset({"/auth/close"}),
+        "cancel": frozenset({"/auth/cancel", "/auth/cancel/bulk"}),
+    }
 
     def __init__(self, *, seed: int = 7) -> None:
         self.faults = Faults()
@@ -95,6 +117,36 @@ class EverstrikeVenue:
 
     async def background(self) -> None:
         """Nothing periodic: ``index`` is pushed on each market step."""
+
+    # ------------------------------------------------------------------ hosting (contract.py)
+    def ws_ping(self) -> tuple[float | None, float | None]:
+        return None, None  # the client keeps the socket alive with {"op":"status"}
+
+    def add_demo(self) -> None:
+        d = demo.EVERSTRIKE_DEMO
+        self.add_account(d.name, list(d.positions), api_key=d.public_key,
+                         secret_key=d.secret_key, customer_id=d.account_id)
+
+    def info(self, host: str, port: int, *, with_demo: bool) -> EverstrikeInfo:
+        d = demo.EVERSTRIKE_DEMO if with_demo else demo.NO_DEMO
+        return EverstrikeInfo(
+            rest=loopback_url("http", host, port, ""),
+            ws=loopback_url("ws", host, port, "/ws"),
+            api_key=d.public_key,
+            secret_key=d.secret_key,
+        )
+
+    def add_keys(
+        self, name: str, positions: list[tuple[str, Decimal, Decimal]]
+    ) -> tuple[str, str]:
+        account = self.add_account(name, positions)
+        return account.api_key, account.secret_key
+
+    def account_key(self, public_key: str) -> str:
+        return self.accounts[public_key].customer_id
+
+    def is_request(self, received: Received) -> bool:
+        return received.channel == "http" and received.method == "POST"
 
     def _on_market(self, event: MarketEvent) -> None:
         self._wire.note(event)

@@ -47,7 +47,12 @@ The parts: ``venue`` builds them around one market; ``trade`` (the trade socket)
 weights), ``session`` (open sockets), ``params``, ``settings`` and ``timing``.
 """
 
-from core.sim.qfex.settings import QfexAccount, QfexSettings
-from core.sim.qfex.venue import QfexVenue
+from typing import Final
 
-__all__ = ["QfexAccount", "QfexSettings", "QfexVenue"]
+from core.sim.contract import SimulatedVenue
+from core.sim.qfex.settings import QfexAccount, QfexSettings
+from core.sim.qfex.venue import QfexInfo, QfexVenue
+
+__all__ = ["SIMULATED_VENUE", "QfexAccount", "QfexInfo", "QfexSettings", "QfexVenue"]
+
+SIMULATED_VENUE: Final[type[SimulatedVenue]] = QfexVenue

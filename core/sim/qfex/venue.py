@@ -8,13 +8,17 @@ import hashlib
 import random
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import ClassVar
 
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from core.sim import demo
-from core.sim.common import Received, TransportRegistry
+from core.sim.common import Received, TransportRegistry, loopback_url
+from core.sim.contract import DemoAccess
 from core.sim.faults import Faults
 from core.sim.market import FillHappened, Market, MarketEvent, MarksMoved, OrderChanged
 from core.sim.qfex.auth import Authenticator
@@ -28,13 +32,33 @@ from core.sim.qfex.settings import QfexAccount, QfexSettings
 from core.sim.qfex.trade import TradeSocket
 from core.sim.qfex.wire import OrderWire
 
-__all__ = ["QfexVenue"]
+__all__ = ["QfexInfo", "QfexVenue"]
+
+
+@dataclass(frozen=True)
+class QfexInfo:
+    trade_ws: str
+    mds_ws: str
+    rest: str
+    public_key: str
+    secret_key: str
+    account_id: str
+
+    def demo_access(self) -> DemoAccess | None:
+        if not self.public_key:
+            return None
+        return DemoAccess("qfex", self.public_key, self.secret_key,
+                          {"trade_ws": self.trade_ws, "mds_ws": self.mds_ws, "rest": self.rest})
 
 
 class QfexVenue:
     """One simulated QFEX. All methods run on the simulator's event loop thread."""
 
-    name = "qfex"
+    name: ClassVar[str] = "qfex"
+    request_groups: ClassVar[Mapping[str, frozenset[str]]] = {
+        "close": frozenset({"close_position", "add_order"}),
+        "cancel": frozenset({"cancel_order", "cancel_stop_order", "cancel_all_orders"}),
+    }
 
     def __init__(self, *, seed: int = 7) -> None:
         self.faults = Faults()
@@ -108,6 +132,39 @@ class QfexVenue:
     async def background(self) -> None:
         """Periodic pushes: positions and balances, and MDS market_stats."""
         await asyncio.gather(self._feed.run(), self._mds.run())
+
+    # ------------------------------------------------------------------ hosting (contract.py)
+    def ws_ping(self) -> tuple[float | None, float | None]:
+        interval = self.settings.ping_interval
+        return interval, self.settings.ping_timeout if interval else None
+
+    def add_demo(self) -> None:
+        d = demo.QFEX_DEMO
+        self.add_account(d.name, list(d.positions), public_key=d.public_key,
+                         secret_key=d.secret_key, account_id=d.account_id)
+
+    def info(self, host: str, port: int, *, with_demo: bool) -> QfexInfo:
+        d = demo.QFEX_DEMO if with_demo else demo.NO_DEMO
+        return QfexInfo(
+            trade_ws=loopback_url("ws", host, port, "/"),
+            mds_ws=loopback_url("ws", host, port, "/mds"),
+            rest=loopback_url("http", host, port, ""),
+            public_key=d.public_key,
+            secret_key=d.secret_key,
+            account_id=d.account_id,
+        )
+
+    def add_keys(
+        self, name: str, positions: list[tuple[str, Decimal, Decimal]]
+    ) -> tuple[str, str]:
+        account = self.add_account(name, positions)
+        return account.public_key, account.secret_key
+
+    def account_key(self, public_key: str) -> str:
+        return self.accounts[public_key].account_id
+
+    def is_request(self, received: Received) -> bool:
+        return received.channel == "ws"
 
     def _on_market(self, event: MarketEvent) -> None:
         if isinstance(event, OrderChanged):

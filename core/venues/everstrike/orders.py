@@ -34,7 +34,6 @@ from core.model import (
     PositionRemoved,
     PositionsSnapshot,
     SessionEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
@@ -54,7 +53,7 @@ __all__ = [
     "SyncSubscriptions",
 ]
 
-VENUE: Final = Venue.EVERSTRIKE
+VENUE: Final = protocol.VENUE
 MEMORY_LIMIT: Final = 10_000  # per-order bookkeeping kept, oldest dropped first
 LOOKUP_LIMIT: Final = 20  # single-order lookups after a reconnect, at most
 NOT_FOUND: Final = "not found at the venue: it may not have arrived; check the position"

@@ -30,7 +30,6 @@ from core.model import (
     Instrument,
     ProtocolError,
     SessionHealth,
-    Venue,
     WorkingOrder,
 )
 from core.venue import (
@@ -74,7 +73,7 @@ class AuthenticationFailed(Exception):
 
 
 class EverstrikeSession(VenueSession):
-    venue = Venue.EVERSTRIKE
+    venue = protocol.VENUE
     capabilities = protocol.CAPABILITIES
 
     def __init__(

@@ -15,7 +15,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame
 
-from core.model import MarkUpdate, ProtocolError, SessionEvent, Venue
+from core.model import MarkUpdate, ProtocolError, SessionEvent
 from core.venue import ReconnectPolicy
 from core.venues.link import Verdict, reconnecting
 from core.venues.qfex import protocol
@@ -105,5 +105,5 @@ class MarkFeed:
             return
         log.warning("QFEX market data for %s failed unexpectedly; reconnecting", self.account,
                     exc_info=exc)
-        self._emit(ProtocolError(Venue.QFEX, self.account,
+        self._emit(ProtocolError(protocol.VENUE, self.account,
                                  f"market data stopped ({type(exc).__name__}); reconnecting"))

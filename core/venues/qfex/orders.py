@@ -39,7 +39,6 @@ from core.model import (
     PositionRemoved,
     ProtocolError,
     SessionEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
 )
@@ -213,7 +212,7 @@ def _moves(rank: int, seen: _Seen, update: OrderUpdate, shape: tuple[object, ...
 class QfexOrders:
     """Every piece of order bookkeeping for one QFEX account (see the module docstring)."""
 
-    venue = Venue.QFEX
+    venue = protocol.VENUE
 
     def __init__(self, account: str, *, memory: int = 20_000) -> None:
         self.account = account

@@ -40,7 +40,6 @@ from core.model import (
     ProtocolError,
     SessionEvent,
     SessionHealth,
-    Venue,
     WorkingOrder,
 )
 from core.ratelimit import RateLimiter
@@ -137,7 +136,7 @@ class _Opened:
 
 
 class QfexSession(VenueSession):
-    venue = Venue.QFEX
+    venue = protocol.VENUE
     capabilities = CAPABILITIES
     reply_timeout: float = 10.0  # seconds to wait for the auth and subscribe replies
 

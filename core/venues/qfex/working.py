@@ -14,7 +14,6 @@ from dataclasses import replace
 from core.model import (
     OrderUpdate,
     SessionEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
@@ -31,7 +30,7 @@ _STOP_TYPES = ("STOP_LOSS", "TAKE_PROFIT")
 class WorkingOrders:
     """Working orders by venue id (order_id, or stop_order_id for stops), as last emitted."""
 
-    venue = Venue.QFEX
+    venue = protocol.VENUE
 
     def __init__(
         self, account: str, events: list[SessionEvent], is_ours: Callable[[str | None], bool]

@@ -9,7 +9,7 @@ from typing import Final
 
 from core.model import Capabilities, Environment, TriggerEvent, Venue
 
-VENUE: Final = Venue.EVERSTRIKE
+VENUE: Final = Venue("everstrike")
 CLOSE_PATH: Final = "/auth/close"
 # UNKNOWN whether /auth/cancel also cancels trigger orders (VENUES §2.9 #6). We assume it does,
 # by trigger id, as the simulator does; a refusal is shown as a plain CancelRejected.

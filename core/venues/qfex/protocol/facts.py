@@ -5,9 +5,11 @@ Facts and their confidence are in VENUES.md §1.
 
 from __future__ import annotations
 
+from typing import Final
+
 from core.model import Capabilities, Environment, TimeInForce, TriggerEvent, Venue
 
-VENUE = Venue.QFEX
+VENUE: Final = Venue("qfex")
 RAW_LIMIT = 500
 
 

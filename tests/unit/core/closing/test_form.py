@@ -27,8 +27,8 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
 )
+from core.venues.qfex import QFEX
 
 D = Decimal
 AAPL = Instrument("AAPL-USD", tick_size=D("0.01"), lot_size=D("0.01"), min_quantity=D("0.5"),
@@ -44,7 +44,7 @@ ES_LIKE = Capabilities(
 
 
 def position(qty: str = "40", side: PositionSide = PositionSide.LONG) -> Position:
-    return Position(PositionKey("q", Venue.QFEX, "AAPL-USD"), side, D(qty),
+    return Position(PositionKey("q", QFEX, "AAPL-USD"), side, D(qty),
                     entry_price=D(220), mark_price=D("229.35"))
 
 

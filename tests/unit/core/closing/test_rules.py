@@ -36,11 +36,11 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
 )
+from core.venues.qfex import QFEX
 
 D = Decimal
-KEY = PositionKey("q", Venue.QFEX, "AAPL-USD")
+KEY = PositionKey("q", QFEX, "AAPL-USD")
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 AAPL = Instrument("AAPL-USD", tick_size=D("0.01"), lot_size=D("0.01"), min_quantity=D("0.5"),
                   max_quantity=D("30"), min_price=D("0.01"), max_price=D("2293.50"))

@@ -27,8 +27,9 @@ from core.model import (
     TimeInForce,
     Trigger,
     TriggerEvent,
-    Venue,
 )
+from core.venues.everstrike import EVERSTRIKE
+from core.venues.qfex import QFEX
 
 D = Decimal
 AAPL = Instrument("AAPL-USD", tick_size=D("0.01"), lot_size=D("0.01"))
@@ -39,7 +40,7 @@ CLI_NAMES: dict[FieldName, str] = {
 
 
 def aapl(**kw: object) -> CloseRequest:
-    key = PositionKey("q", Venue.QFEX, "AAPL-USD")
+    key = PositionKey("q", QFEX, "AAPL-USD")
     return CloseRequest(key, PositionSide.LONG, D(40), **kw)  # type: ignore[arg-type]
 
 
@@ -80,7 +81,7 @@ def test_quantities_follow_the_lot_and_prices_the_tick() -> None:
     (aapl(trigger=Trigger(D(200))), AAPL,
      "SELL 40.00 AAPL-USD (full position) when the mark price reaches 200.00, then at market, "
      "reduce-only."),
-    (CloseRequest(PositionKey("e", Venue.EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
+    (CloseRequest(PositionKey("e", EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
                   D("3.5"), quantity=D(1), limit_price=D(4510),
                   trigger=Trigger(D(4500), TriggerEvent.LAST, True)), ETH,
      "BUY 1.000 USD_ETH_PERP (part) when the last price reaches 4500.00 (close on trigger), "
@@ -125,5 +126,5 @@ def test_refusal_keeps_a_sentence_that_already_ends() -> None:
 # ------------------------------------------------------------------------------- outcomes
 def test_outcome_words_and_a_close_already_in_flight() -> None:
     assert OUTCOME_LABELS["closed_verified_flat"] == "Closed, verified flat"
-    assert pending_text(PositionKey("q", Venue.QFEX, "AAPL-USD"), "Sending") == \
+    assert pending_text(PositionKey("q", QFEX, "AAPL-USD"), "Sending") == \
         "A close of AAPL-USD on q is already sending — nothing new was sent."

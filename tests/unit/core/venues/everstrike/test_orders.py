@@ -27,13 +27,13 @@ from core.model import (
     SessionEvent,
     Trigger,
     TriggerEvent,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
     WorkingOrdersSnapshot,
 )
 from core.venue import PreparedClose
+from core.venues.everstrike import EVERSTRIKE
 from core.venues.everstrike import protocol as p
 from core.venues.everstrike.orders import (
     LOOKUP_LIMIT,
@@ -108,7 +108,7 @@ def listing(*orders: dict[str, Any]) -> list[p.VenueOrder]:
 
 def close_request(**kwargs: Any) -> CloseRequest:
     return CloseRequest(
-        key=PositionKey(ACCOUNT, Venue.EVERSTRIKE, kwargs.pop("pair", PAIR)),
+        key=PositionKey(ACCOUNT, EVERSTRIKE, kwargs.pop("pair", PAIR)),
         position_side=PositionSide.LONG,
         position_quantity=Decimal(2),
         **kwargs,
@@ -405,7 +405,7 @@ def test_unrelated_orders_and_other_pairs_are_not_held() -> None:
 
 def test_held_pairs_follow_positions_and_ask_for_subscriptions() -> None:
     m = Machine()
-    position = Position(PositionKey(ACCOUNT, Venue.EVERSTRIKE, PAIR), PositionSide.LONG,
+    position = Position(PositionKey(ACCOUNT, EVERSTRIKE, PAIR), PositionSide.LONG,
                         Decimal(2))
     m.orders.positions([position])
     (snapshot,) = m.drain()
@@ -655,7 +655,7 @@ def test_a_cancel_reply_and_its_ws_echo_say_cancelled_once() -> None:
     said = m.drain()
     assert [type(e) for e in said] == [OrderUpdate, WorkingOrderRemoved]
     assert m.feed(ws("order_cancelled", {**live, "status": "CANCELLED"}))[:1] == [
-        WorkingOrderRemoved(Venue.EVERSTRIKE, ACCOUNT, "lim-1", "cancelled")
+        WorkingOrderRemoved(EVERSTRIKE, ACCOUNT, "lim-1", "cancelled")
     ]
     assert statuses(m.events) == [OrderStatus.ACK, OrderStatus.CANCELLED]
 

@@ -20,14 +20,13 @@ from core.model import (
     SessionEvent,
     TimeInForce,
     Trigger,
-    Venue,
     WorkingKind,
     WorkingOrder,
     WorkingOrderRemoved,
     WorkingOrdersSnapshot,
 )
 from core.venue import CloseRejected, PreparedCancel, PreparedClose
-from core.venues.qfex import protocol
+from core.venues.qfex import QFEX, protocol
 from core.venues.qfex.orders import (
     CANCEL_GONE,
     CANCEL_LOST,
@@ -47,7 +46,7 @@ from core.venues.qfex.protocol import OrdersList
 
 D = Decimal
 ACCOUNT = "acct"
-AAPL = PositionKey(ACCOUNT, Venue.QFEX, "AAPL-USD")
+AAPL = PositionKey(ACCOUNT, QFEX, "AAPL-USD")
 MARK = D(200)
 
 
@@ -143,9 +142,9 @@ def dropped(outputs: list[Output]) -> list[str]:
     return [o.why for o in outputs if isinstance(o, Dropped)]
 
 
-LIMIT = WorkingOrder(Venue.QFEX, ACCOUNT, "AAPL-USD", "oid-L", WorkingKind.LIMIT, None, D(2),
+LIMIT = WorkingOrder(QFEX, ACCOUNT, "AAPL-USD", "oid-L", WorkingKind.LIMIT, None, D(2),
                      price=D(205))
-STOP = WorkingOrder(Venue.QFEX, ACCOUNT, "AAPL-USD", "stop-S", WorkingKind.TRIGGER, None, D(2),
+STOP = WorkingOrder(QFEX, ACCOUNT, "AAPL-USD", "stop-S", WorkingKind.TRIGGER, None, D(2),
                     trigger_price=D(190))
 
 
@@ -441,7 +440,7 @@ def test_cancels_are_answered_by_the_order_ids_in_the_replies() -> None:
     m.connected(listing(order("oid-L"), order("oid-M")))
     m.events_to_emit()
     cancelling(m, LIMIT)
-    cancelling(m, WorkingOrder(Venue.QFEX, ACCOUNT, "AAPL-USD", "oid-M", WorkingKind.LIMIT,
+    cancelling(m, WorkingOrder(QFEX, ACCOUNT, "AAPL-USD", "oid-M", WorkingKind.LIMIT,
                                None, D(2)))
     events = feed(m, response("oid-M", status="NO_SUCH_ORDER"), response("oid-L",
                                                                          status="CANCELLED"))
@@ -459,7 +458,7 @@ def test_cancels_are_answered_by_the_order_ids_in_the_replies() -> None:
 def test_a_cancel_reply_naming_no_order_answers_the_oldest_on_its_symbol() -> None:
     m = QfexOrders(ACCOUNT)
     cancelling(m, LIMIT)
-    cancelling(m, WorkingOrder(Venue.QFEX, ACCOUNT, "AAPL-USD", "oid-M", WorkingKind.LIMIT,
+    cancelling(m, WorkingOrder(QFEX, ACCOUNT, "AAPL-USD", "oid-M", WorkingKind.LIMIT,
                                None, D(2)))
     body = order("", status="NO_SUCH_ORDER")
     del body["order_id"]
@@ -473,7 +472,7 @@ def test_stop_cancels_are_answered_by_the_echoed_stop_id() -> None:
     m.connected(listing(order("stop-S", type="STOP_LOSS"), order("stop-T", type="STOP_LOSS")))
     m.events_to_emit()
     cancelling(m, STOP)
-    cancelling(m, WorkingOrder(Venue.QFEX, ACCOUNT, "AAPL-USD", "stop-T", WorkingKind.TRIGGER,
+    cancelling(m, WorkingOrder(QFEX, ACCOUNT, "AAPL-USD", "stop-T", WorkingKind.TRIGGER,
                                None, D(2)))
     ack = {"ack": {"incoming_message": {"type": "cancel_stop_order",
                                         "params": {"stop_order_id": "stop-T"}}}}
@@ -534,8 +533,8 @@ def test_the_cancel_frame_fits_the_kind_of_order() -> None:
 def test_the_status_gate_forgets_the_oldest_orders_first() -> None:
     """Memory stays flat over a long session; only orders long finished are forgotten."""
     gate = StatusGate(memory=2)
-    filled = OrderUpdate(Venue.QFEX, ACCOUNT, "AAPL-USD", OrderStatus.FILLED, "FILLED", True)
-    ack = OrderUpdate(Venue.QFEX, ACCOUNT, "AAPL-USD", OrderStatus.ACK, "ACK", False)
+    filled = OrderUpdate(QFEX, ACCOUNT, "AAPL-USD", OrderStatus.FILLED, "FILLED", True)
+    ack = OrderUpdate(QFEX, ACCOUNT, "AAPL-USD", OrderStatus.ACK, "ACK", False)
     for key in ("a", "b", "c"):
         assert gate.admit(key, filled) is None
     assert gate.admit("c", ack) is not None
