@@ -74,7 +74,7 @@ from core.settings import Preferences
 from core.venue import AccountConfig, CancelRejected, CloseRejected
 from gui.accounts_dialog import AccountsDialog
 from gui.bridge import DeskBridge, TaskTracker
-from gui.close_dialog import (
+from gui.dialogs.close import (
     CloseDialog,
     QuickCloseDialog,
     confirmation_reason,

@@ -27,7 +27,7 @@ from core.model import (
 )
 from core.settings import Preferences
 from core.venue import CloseRejected
-from gui.close_dialog import CloseDialog, parse_plain_decimal
+from gui.dialogs.close import CloseDialog, parse_plain_decimal
 
 D = Decimal
 

@@ -42,7 +42,7 @@ from core.model import PositionKey, Venue
 from core.settings import Preferences
 from core.sim import Received, Simulator
 from core.sim.market import PositionChanged as SimPositionChanged
-from gui.close_dialog import CLOSE_ON_TRIGGER_NOTE, CloseDialog, QuickCloseDialog
+from gui.dialogs.close import CLOSE_ON_TRIGGER_NOTE, CloseDialog, QuickCloseDialog
 from gui.main_window import CONFIRMATIONS_OFF_BANNER, KEYBOARD_SHORTCUTS, MainWindow
 from gui.models import (
     BUTTON_ROLE,

@@ -30,7 +30,7 @@ from core.model import (
 from core.settings import Preferences
 from core.sim import Received, Simulator
 from core.venue import Credentials
-from gui.close_dialog import CloseDialog
+from gui.dialogs.close import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow
 from gui.models import LogColumn, PositionColumn, WorkingColumn, fmt_decimal
 from gui.widgets import button_rect

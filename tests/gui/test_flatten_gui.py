@@ -45,7 +45,7 @@ from core.model import (
     WorkingOrder,
 )
 from core.sim import Received, Simulator
-from gui.flatten import (
+from gui.dialogs.flatten import (
     FlattenController,
     FlattenPlanDialog,
     export_report,
@@ -54,7 +54,7 @@ from gui.flatten import (
     report_headline,
     report_totals_text,
 )
-from gui.flatten_models import ItemColumn, PlanColumn, PlanModel, RunModel
+from gui.dialogs.flatten.models import ItemColumn, PlanColumn, PlanModel, RunModel
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, KEY_ROLE
 from tests.polling import until

@@ -71,7 +71,7 @@ from core.flatten import (
     execute,
 )
 from core.model import Environment, PositionKey, PositionSide, Venue
-from gui.flatten_models import (
+from gui.dialogs.flatten.models import (
     OUTCOME_WORDS,
     ItemColumn,
     PlanColumn,
