@@ -153,7 +153,7 @@ def test_opens_prefilled_for_a_full_close_at_market(dialog: CloseDialog) -> None
     assert dialog.sendButton.isEnabled()
     assert not any(invalid(e) for e in (dialog.quantityInput, dialog.limitPriceInput,
                                          dialog.triggerPriceInput))
-    summary = {n: w.text() for n, w in dialog._summary.items()}
+    summary = {n: w.text() for n, w in dialog.positionSummary.labels.items()}
     assert summary["account"] == "Desk A"
     assert summary["venue"] == "QFEX"
     assert summary["symbol"] == "BTC-USD"

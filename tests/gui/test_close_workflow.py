@@ -264,7 +264,8 @@ async def test_guard_fires_when_the_side_flips_after_opening(qtbot: QtBot) -> No
             f"The position is now SHORT {fmt_decimal(now.quantity)} — it was LONG "
             f"{fmt_decimal(was.quantity)} when you opened this dialog.")
         assert not dialog.clampButton.isVisible()
-        assert dialog._summary["side"].text() == "Short"  # the dialog shows it as it is now
+        # the dialog shows it as it is now
+        assert dialog.positionSummary.labels["side"].text() == "Short"
 
         await send(qtbot, dialog)  # asked again, and sent again: exactly one close
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be closed")
