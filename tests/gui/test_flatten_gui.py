@@ -45,11 +45,10 @@ from core.model import (
     WorkingOrder,
 )
 from core.sim import Received, Simulator
+from gui.controllers.flatten import FlattenController, install_flatten
 from gui.dialogs.flatten import (
-    FlattenController,
     FlattenPlanDialog,
     export_report,
-    install_flatten,
     plan_detail,
     report_headline,
     report_totals_text,

@@ -1,11 +1,9 @@
 """The flatten dialog: plan, progress and report of one flatten, and its table models."""
 
-from gui.dialogs.flatten.dialog import (
-    FLATTEN_STYLE,
-    FlattenController,
-    FlattenPlanDialog,
+from gui.dialogs.flatten.common import FLATTEN_STYLE
+from gui.dialogs.flatten.dialog import FlattenPlanDialog
+from gui.dialogs.flatten.text import (
     export_report,
-    install_flatten,
     item_story,
     plan_detail,
     report_headline,
@@ -14,10 +12,8 @@ from gui.dialogs.flatten.dialog import (
 
 __all__ = [
     "FLATTEN_STYLE",
-    "FlattenController",
     "FlattenPlanDialog",
     "export_report",
-    "install_flatten",
     "item_story",
     "plan_detail",
     "report_headline",

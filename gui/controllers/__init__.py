@@ -1,0 +1,1 @@
+"""Small action classes that add a feature to the main window from outside it."""
