@@ -40,7 +40,7 @@ from core.model import Environment, Venue
 from core.secrets import SecretStore
 from core.settings import Settings, SettingsError, load_settings
 from core.venue import AccountConfig, Credentials
-from gui.flatten import install_flatten
+from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
 
 __all__ = ["build_parser", "main", "resource_path"]

@@ -40,7 +40,6 @@ from core.settings import Preferences
 from core.venue import AccountConfig
 from gui.accounts_dialog import AccountsDialog
 from gui.bridge import DeskBridge, TaskTracker
-from gui.close_dialog import CloseDialog
 from gui.controllers.accounts import Accounts
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
@@ -51,6 +50,7 @@ from gui.controllers.filters import Filters
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import KEYBOARD_SHORTCUTS, QUICK_CLOSE_SHORTCUT, KeyboardHelp
+from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
     LogModel,

@@ -12,13 +12,13 @@ from PySide6.QtWidgets import QDialog
 from core.desk import AlreadyPending, CloseIntent
 from core.model import CloseRequest, Position, PositionKey
 from core.venue import CloseRejected
-from gui.close_dialog import (
+from gui.controllers.shortcuts import QUICK_CLOSE_SHORTCUT
+from gui.dialogs.close import (
     CloseDialog,
     QuickCloseDialog,
     confirmation_reason,
     pending_text,
 )
-from gui.controllers.shortcuts import QUICK_CLOSE_SHORTCUT
 from gui.models.text import fmt_decimal
 
 if TYPE_CHECKING:

@@ -29,7 +29,7 @@ from core.settings import Preferences
 from core.venue import CloseRejected
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from gui.close_dialog import CloseDialog, parse_plain_decimal
+from gui.dialogs.close import CloseDialog, parse_plain_decimal
 
 D = Decimal
 
@@ -155,7 +155,7 @@ def test_opens_prefilled_for_a_full_close_at_market(dialog: CloseDialog) -> None
     assert dialog.sendButton.isEnabled()
     assert not any(invalid(e) for e in (dialog.quantityInput, dialog.limitPriceInput,
                                          dialog.triggerPriceInput))
-    summary = {n: w.text() for n, w in dialog._summary.items()}
+    summary = {n: w.text() for n, w in dialog.positionSummary.labels.items()}
     assert summary["account"] == "Desk A"
     assert summary["venue"] == "QFEX"
     assert summary["symbol"] == "BTC-USD"

@@ -24,7 +24,7 @@ from core.model import (
 )
 from core.settings import Preferences
 from core.venues.everstrike import EVERSTRIKE
-from gui.close_dialog import (
+from gui.dialogs.close import (
     CLOSE_ON_TRIGGER_NOTE,
     CloseDialog,
     QuickCloseDialog,

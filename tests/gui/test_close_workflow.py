@@ -44,7 +44,7 @@ from core.sim import Received, Simulator
 from core.sim.market import PositionChanged as SimPositionChanged
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from gui.close_dialog import CLOSE_ON_TRIGGER_NOTE, CloseDialog, QuickCloseDialog
+from gui.dialogs.close import CLOSE_ON_TRIGGER_NOTE, CloseDialog, QuickCloseDialog
 from gui.main_window import CONFIRMATIONS_OFF_BANNER, KEYBOARD_SHORTCUTS, MainWindow
 from gui.models import (
     BUTTON_ROLE,
@@ -268,7 +268,8 @@ async def test_guard_fires_when_the_side_flips_after_opening(qtbot: QtBot) -> No
             f"The position is now SHORT {fmt_decimal(now.quantity)} — it was LONG "
             f"{fmt_decimal(was.quantity)} when you opened this dialog.")
         assert not dialog.clampButton.isVisible()
-        assert dialog._summary["side"].text() == "Short"  # the dialog shows it as it is now
+        # the dialog shows it as it is now
+        assert dialog.positionSummary.labels["side"].text() == "Short"
 
         await send(qtbot, dialog)  # asked again, and sent again: exactly one close
         await until(lambda: rig.desk.positions.get(AAPL) is None, what="AAPL to be closed")

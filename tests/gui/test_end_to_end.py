@@ -32,7 +32,7 @@ from core.sim import Received, Simulator
 from core.venue import Credentials
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from gui.close_dialog import CloseDialog
+from gui.dialogs.close import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow
 from gui.models import LogColumn, PositionColumn, WorkingColumn, fmt_decimal
 from gui.widgets import button_rect

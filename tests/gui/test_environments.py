@@ -25,7 +25,7 @@ from core.settings import Preferences
 from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from gui.close_dialog import CloseDialog
+from gui.dialogs.close import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow, live_banner_text, window_title
 from gui.models import ENV_COLOURS, ENV_ROLE, PositionColumn, PositionsModel, PositionsProxy
 from tests.gui.conftest import until

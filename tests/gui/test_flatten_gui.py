@@ -47,16 +47,15 @@ from core.model import (
 from core.sim import Received, Simulator
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from gui.flatten import (
-    FlattenController,
+from gui.controllers.flatten import FlattenController, install_flatten
+from gui.dialogs.flatten import (
     FlattenPlanDialog,
     export_report,
-    install_flatten,
     plan_detail,
     report_headline,
     report_totals_text,
 )
-from gui.flatten_models import ItemColumn, PlanColumn, PlanModel, RunModel
+from gui.dialogs.flatten.models import ItemColumn, PlanColumn, PlanModel, RunModel
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, KEY_ROLE
 from tests.polling import until

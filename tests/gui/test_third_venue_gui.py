@@ -19,7 +19,7 @@ from core.model import Environment, PositionKey
 from core.settings import Preferences
 from core.venue import AccountConfig, Credentials
 from core.venues import register, unregister
-from gui.close_dialog import CloseDialog
+from gui.dialogs.close import CloseDialog
 from gui.main_window import MainWindow
 from gui.models import PositionColumn
 from tests.gui.conftest import until
@@ -74,7 +74,7 @@ async def test_the_close_dialog_offers_its_capabilities_and_sends_through_it(rig
     dialog = rig.window.request_close(KEY)
     assert isinstance(dialog, CloseDialog)
     assert dialog.caps is INFO.capabilities
-    assert dialog._summary["venue"].text() == "Third Venue"
+    assert dialog.positionSummary.labels["venue"].text() == "Third Venue"
     assert dialog.quantityInput.isEnabled()  # partial closes: yes
     for widget, why in ((dialog.limitPriceInput, "Third Venue closes at market only"),
                         (dialog.triggerPriceInput, "Third Venue has no trigger closes"),

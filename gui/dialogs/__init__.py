@@ -1,0 +1,1 @@
+"""The application's dialogs, one package per dialog that has parts."""

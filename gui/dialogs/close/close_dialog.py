@@ -1,0 +1,516 @@
+"""The close dialog: how much, at what price, on what trigger — checked before anything is sent.
+
+Opened with ``open()`` (never ``exec()``: that would nest a Qt loop under the asyncio loop).
+Bad input is refused at the field that caused it and nothing is sent. The venue's
+capabilities decide which controls are enabled, and a disabled control says why in its tooltip.
+
+What the user sees is what is sent:
+
+* a number that rounding to the venue's lot or tick changes shows "will send X" beside its
+  field, and exactly X is sent (quantities round down; a limit rounds away from the book, so it
+  is never worse than typed; a trigger rounds to the nearest tick);
+* the wire request (redacted) updates live, and "Copy for ticket" puts it on the clipboard;
+* at Send the position is re-read from the live book (the *freshness guard*): if its side
+  changed, or it shrank below the quantity, or a full close would now close a different size,
+  nothing is sent, the dialog says what changed and the user presses Send again; a quantity is
+  clamped only when the user presses "Clamp to N";
+* data older than the stale threshold, and the confirmation policy (always / large or live /
+  never), ask for one more click in an inline panel — never a nested dialog.
+
+The dialog composes its parts: the position summary, the guard and confirmation panels, the
+form (fields, capabilities, trigger helper) and the preview. It owns the position and the send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.closing.form import Checked, one_line, preset_quantity, read
+from core.closing.rules import FieldName
+from core.desk import AlreadyPending, PositionChanged
+from core.model import (
+    Capabilities,
+    CloseRequest,
+    Environment,
+    Instrument,
+    MarkUpdate,
+    Position,
+    TimeInForce,
+    TriggerEvent,
+    new_client_order_id,
+)
+from core.settings import Preferences
+from core.venue import CloseRejected
+from gui.bridge import TaskTracker
+from gui.dialogs.close.callbacks import DataAge, Guard, Preview, Submit
+from gui.dialogs.close.form import CloseForm
+from gui.dialogs.close.freshness import Freshness
+from gui.dialogs.close.panels import ConfirmPanel, GuardPanel
+from gui.dialogs.close.preview import PreviewPanel
+from gui.dialogs.close.summary import PositionSummary
+from gui.dialogs.close.text import failure_text, refusal_text, ticket_text
+from gui.models import env_label, fmt_decimal
+from gui.widgets import EnvChip
+
+__all__ = ["CloseDialog"]
+
+_PRESET_KEYS = {Qt.Key.Key_1: 25, Qt.Key.Key_2: 50, Qt.Key.Key_3: 75, Qt.Key.Key_4: 100}
+
+
+class CloseDialog(QDialog):
+    """Build one CloseRequest and hand it to ``submit``; stay open on refusal.
+
+    ``guard`` is the freshness guard (``Desk.check``), ``data_age`` how old the row's venue
+    data is, ``preferences`` the confirmation policy and stale threshold.
+    """
+
+    sendSettled = Signal(bool)  # True when submit returned, False when it raised
+    alreadyPending = Signal(object)  # the CloseIntent a send joined (nothing new was sent)
+
+    def __init__(
+        self,
+        position: Position,
+        capabilities: Capabilities,
+        instrument: Instrument | None,
+        submit: Submit,
+        *,
+        tracker: TaskTracker | None = None,
+        preview: Preview | None = None,
+        environment: Environment | None = None,
+        preferences: Preferences | None = None,
+        guard: Guard | None = None,
+        data_age: DataAge | None = None,
+        mark: MarkUpdate | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("closeDialog")
+        self.position = position
+        self._freshness = Freshness(position, guard, data_age)
+        self.environment = environment
+        self.caps = capabilities
+        self.instrument = instrument
+        self.preferences = preferences if preferences is not None else Preferences()
+        self._submit = submit
+        self._mark = mark
+        self._tracker = tracker if tracker is not None else TaskTracker(self)
+        self._busy = False
+        self._flat = False
+        self._confirming: CloseRequest | None = None
+        self._last_request: CloseRequest | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._result: asyncio.Future[int] | None = None
+        # One id per attempt, so the preview shows the id that is sent; every send attempt
+        # takes a fresh one afterwards (a new request is never a resend of the old id).
+        self._client_order_id = new_client_order_id()
+        key = position.key
+        env = f" ({env_label(environment)})" if environment is not None else ""
+        self.setWindowTitle(f"Close {key.symbol} — {key.account}{env}")
+        self.setAccessibleName(f"Close {key.symbol} on {key.account}")
+        self.setModal(True)
+        self._build(preview)
+        self.positionSummary.fill(position, instrument)
+        self.quantityInput.setText(fmt_decimal(position.quantity))
+        self.form.edited.connect(self._on_edit)
+        self.finished.connect(self._on_finished)
+        self.validate()
+        self.resize(max(600, self.sizeHint().width()), self.sizeHint().height())
+
+    # ------------------------------------------------------------------ layout
+    def _build(self, preview: Preview | None) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(18, 16, 18, 14)
+        root.setSpacing(10)
+
+        title_row = QHBoxLayout()
+        title_row.setSpacing(8)
+        title = QLabel(f"Close {self.position.key.symbol}", self)
+        title.setObjectName("dialogTitle")
+        title_row.addWidget(title)
+        # Which environment this close goes to, as everywhere else: LIVE red, and so on.
+        self.envChip = EnvChip(self.environment, self)
+        title_row.addWidget(self.envChip)
+        title_row.addStretch(1)
+        root.addLayout(title_row)
+
+        self.positionSummary = PositionSummary(self)
+        root.addWidget(self.positionSummary)
+
+        # The freshness guard's answer: what changed, and (for a shrunk partial) Clamp to N.
+        self.guardPanel = GuardPanel(self)
+        self.guardMessage = self.guardPanel.guardMessage
+        self.clampButton = self.guardPanel.clampButton
+        self.clampButton.clicked.connect(self.clamp)
+        root.addWidget(self.guardPanel)
+
+        self.form = form = CloseForm(self.caps, self.instrument, self.position.key.venue.label,
+                                     self)
+        self.quantityInput = form.quantityInput
+        self.quantityWillSend = form.quantityWillSend
+        self.presetButtons = form.presetButtons
+        self.dustPanel = form.dustPanel
+        self.dustMessage = form.dustMessage
+        self.closeAllButton = form.closeAllButton
+        self.limitPriceInput = form.limitPriceInput
+        self.limitWillSend = form.limitWillSend
+        self.timeInForceInput = form.timeInForceInput
+        self.triggerPriceInput = form.triggerPriceInput
+        self.triggerWillSend = form.triggerWillSend
+        self.triggerEventInput = form.triggerEventInput
+        self.referencePrices = form.triggerHelper.referencePrices
+        self.triggerHint = form.triggerHelper.triggerHint
+        self.triggerWarning = form.triggerHelper.triggerWarning
+        self.closeOnTriggerInput = form.closeOnTriggerInput
+        self.closeOnTriggerNote = form.closeOnTriggerNote
+        self.reasonInput = form.reasonInput
+        form.presetChosen.connect(self.apply_preset)
+        form.grew.connect(self._fit)
+        root.addWidget(form)
+
+        self.preview = PreviewPanel(preview, self.instrument, self)
+        self.summaryLine = self.preview.summaryLine
+        self.previewTitle = self.preview.previewTitle
+        self.copyTicketButton = self.preview.copyTicketButton
+        self.previewText = self.preview.previewText
+        self.copyTicketButton.clicked.connect(self.copy_for_ticket)
+        root.addWidget(self.preview)
+
+        self.validationMessage = QLabel(self)
+        self.validationMessage.setObjectName("validationMessage")
+        self.validationMessage.setAccessibleName("Validation message")
+        self.validationMessage.setProperty("tone", "error")
+        self.validationMessage.setWordWrap(True)
+        self.validationMessage.setMinimumHeight(self.fontMetrics().height() * 2 + 4)
+        self.validationMessage.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        root.addWidget(self.validationMessage)
+
+        # One more click, inline: the stale question and the confirmation policy.
+        self.confirmPanel = ConfirmPanel(self)
+        self.confirmMessage = self.confirmPanel.confirmMessage
+        self.confirmBackButton = self.confirmPanel.confirmBackButton
+        self.confirmButton = self.confirmPanel.confirmButton
+        self.confirmBackButton.clicked.connect(self.cancel_confirmation)
+        self.confirmButton.clicked.connect(self.confirm)
+        root.addWidget(self.confirmPanel)
+
+        buttons = QHBoxLayout()
+        self.shortcutHint = QLabel("Ctrl+1…4: 25/50/75/100 %  ·  Esc: cancel", self)
+        self.shortcutHint.setObjectName("shortcutHint")
+        buttons.addWidget(self.shortcutHint)
+        buttons.addStretch(1)
+        self.cancelButton = QPushButton("Cancel", self)
+        self.cancelButton.setObjectName("cancelButton")
+        self.cancelButton.setAccessibleName("Cancel")
+        self.cancelButton.setAutoDefault(False)
+        self.cancelButton.clicked.connect(self.reject)
+        self.sendButton = QPushButton("Send close", self)
+        self.sendButton.setObjectName("sendButton")
+        self.sendButton.setAccessibleName("Send close")
+        self.sendButton.setDefault(True)
+        self.sendButton.clicked.connect(self.send)
+        buttons.addWidget(self.cancelButton)
+        buttons.addWidget(self.sendButton)
+        root.addLayout(buttons)
+
+    def _fit(self) -> None:
+        """Grow to fit a panel that just appeared, rather than squeeze the fields under it."""
+        hint = self.sizeHint()
+        if hint.height() > self.height() or hint.width() > self.width():
+            self.resize(max(self.width(), hint.width()), max(self.height(), hint.height()))
+
+    def _refresh_controls(self) -> None:
+        self.form.update_dependent_controls(idle=not self._busy and not self._flat)
+
+    # ------------------------------------------------------------------ live updates
+    @property
+    def seen(self) -> Position:
+        """The position as the user last acknowledged it; the request carries it."""
+        return self._freshness.seen
+
+    @seen.setter
+    def seen(self, position: Position) -> None:
+        self._freshness.seen = position
+
+    def update_position(self, position: Position | None) -> None:
+        """The position moved while the dialog is open: show it; a flat one can't be sent."""
+        if position is None:
+            self._flat = True
+            self.sendButton.setEnabled(False)
+            self.cancel_confirmation()
+            self._refresh_controls()
+            self._show_message(
+                f"{self.position.key.symbol} is now flat on {self.position.key.account}; "
+                "there is nothing left to close."
+            )
+            return
+        full_text = fmt_decimal(self.position.quantity)
+        untouched = self.quantityInput.text().strip() == full_text
+        moved = position.side is not self.position.side or position.quantity != \
+            self.position.quantity
+        self.position = position
+        self.positionSummary.fill(position, self.instrument)
+        if untouched and full_text != fmt_decimal(position.quantity):
+            self.quantityInput.setText(fmt_decimal(position.quantity))
+        else:
+            self.validate()
+        if moved and self._freshness.moved(position):
+            # Said at once; Send then stops once more to ask (the freshness guard).
+            self.show_changed(self._freshness.changed(position), acknowledge=False)
+        elif moved and not self._confirming:
+            self.guardPanel.setVisible(False)
+
+    def update_mark(self, mark: MarkUpdate) -> None:
+        """A new mark (and index, last) for the trigger helper."""
+        self._mark = mark
+        self.form.show_trigger_hint(self.position, mark)
+
+    def set_preferences(self, preferences: Preferences) -> None:
+        self.preferences = preferences
+
+    # ------------------------------------------------------------------ presets
+    def apply_preset(self, percent: int) -> None:
+        qty = preset_quantity(self.position.quantity, Decimal(percent), self.instrument)
+        self.quantityInput.setText(fmt_decimal(qty))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Ctrl+1..4 also when the key reaches the dialog itself (the shortcuts normally take
+        it first; synthetic key events skip the shortcut map)."""
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if mods == Qt.KeyboardModifier.ControlModifier and event.key() in _PRESET_KEYS:
+            self.form.press_preset(_PRESET_KEYS[Qt.Key(event.key())])
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # ------------------------------------------------------------------ validation
+    def check(self) -> Checked:
+        """Read every field; the request, or the error of each bad field (core.closing.form,
+        as ``closeout close`` reads its options)."""
+        return read(self.form.fields(), self.position, self.caps, self.instrument,
+                    seen=self.seen, client_order_id=self._client_order_id)
+
+    def reason(self) -> str | None:
+        """The reason or ticket typed, on one line; None when empty."""
+        return one_line(self.reasonInput.text())
+
+    def selected_trigger_event(self) -> TriggerEvent:
+        return self.form.selected_trigger_event()
+
+    def selected_time_in_force(self) -> TimeInForce | None:
+        return self.form.selected_time_in_force()
+
+    def validate(self) -> CloseRequest | None:
+        """Re-check on every edit: mark bad fields red and say why; return the request if good."""
+        self._refresh_controls()
+        checked = self.check()
+        self.form.show_check(checked, self.position)
+        self.form.show_trigger_hint(self.position, self._mark)
+        self._last_request = checked.request
+        if self._flat:
+            return None
+        messages = checked.messages
+        if messages:
+            self._show_message(next(iter(messages.values())))  # the first, in the fields' order
+        elif not self._busy:
+            self._show_message("")
+        self.sendButton.setEnabled(
+            not self._busy and self._confirming is None and checked.request is not None)
+        self.preview.show_request(checked.request)
+        return checked.request
+
+    @property
+    def errors(self) -> dict[FieldName, str]:
+        return self.check().messages
+
+    def ticket_text(self) -> str:
+        """The text "Copy for ticket" puts on the clipboard ("" while the input is invalid)."""
+        request = self._last_request
+        if request is None:
+            return ""
+        return ticket_text(request, self.preview.wire_text(),
+                           environment=self.environment, position=self.position,
+                           instrument=self.instrument)
+
+    def copy_for_ticket(self) -> None:
+        text = self.ticket_text()
+        if text:
+            QApplication.clipboard().setText(text)
+            self._show_message("Copied the close and its request for a ticket.", tone="info")
+
+    def _show_message(self, text: str, tone: str = "error") -> None:
+        if self.validationMessage.property("tone") != tone:
+            self.validationMessage.setProperty("tone", tone)
+            self.validationMessage.style().unpolish(self.validationMessage)
+            self.validationMessage.style().polish(self.validationMessage)
+        self.validationMessage.setText(text)
+        self.validationMessage.setAccessibleDescription(text)
+
+    # ------------------------------------------------------------------ sending
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def confirming(self) -> bool:
+        """The inline confirmation is up: only its button sends."""
+        return self._confirming is not None
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    def _on_edit(self, *_: object) -> None:
+        """The user changed something: any confirmation was for the old close."""
+        self.cancel_confirmation()
+        self.validate()
+
+    def send(self) -> None:
+        """Send (the button, Enter): check, then ask once more if the data is stale or the
+        policy says so, else send."""
+        if self._busy or self._flat or self._confirming is not None:
+            return
+        request = self.validate()
+        if request is None:
+            if self._freshness.moved(self.position):
+                # The book moved and made the input wrong: say what changed.
+                self.show_changed(self._freshness.changed(self.position))
+            return
+        if not self._fresh(request):
+            return
+        question = self._freshness.question(request, self.preferences, self.environment,
+                                            self.instrument, self.position.mark_price)
+        if question is not None:
+            self._ask(request, *question)
+            return
+        self._dispatch(request)
+
+    def confirm(self) -> None:
+        """The confirmation panel's button: the guard runs again, then the close is sent."""
+        if self._busy or self._flat or self._confirming is None:
+            return
+        self.cancel_confirmation()
+        request = self.validate()
+        if request is None or not self._fresh(request):
+            return
+        self._dispatch(request)
+
+    def cancel_confirmation(self) -> None:
+        if self._confirming is None:
+            return
+        self._confirming = None
+        self.confirmPanel.setVisible(False)
+        self.confirmButton.setDefault(False)
+        self.sendButton.setDefault(True)
+        self.sendButton.setEnabled(not self._busy and not self._flat
+                                   and self._last_request is not None)
+
+    def clamp(self) -> None:
+        """"Clamp to N": the user's consent to close what is left instead of what was typed
+        (and so to the position as it is now)."""
+        text = self.guardPanel.clamp_quantity()
+        if text is not None:
+            self.seen = self.position
+            self.quantityInput.setText(text)
+        self.clampButton.setVisible(False)
+        self.guardPanel.setVisible(False)
+        self.positionSummary.fill(self.position, self.instrument)
+        self._on_edit()
+
+    def stale_age(self) -> float | None:
+        """How old the row's venue data is, when it is past the stale threshold."""
+        return self._freshness.stale_age(self.preferences)
+
+    def _ask(self, request: CloseRequest, question: str, button: str) -> None:
+        self._confirming = request
+        self.confirmPanel.ask(question, button)
+        self._fit()
+        self.sendButton.setEnabled(False)
+        self.sendButton.setDefault(False)
+        self.confirmButton.setDefault(True)
+        self.confirmButton.setFocus()
+
+    def _fresh(self, request: CloseRequest) -> bool:
+        """The freshness guard: re-read the position from the live book. False (and the
+        dialog now shows what changed) when it no longer matches what the user saw."""
+        changed = self._freshness.check(request, self.position)
+        if changed is None:
+            self.guardPanel.setVisible(False)
+            return True
+        self.show_changed(changed)
+        return False
+
+    def show_changed(self, exc: PositionChanged, *, acknowledge: bool = True) -> None:
+        """Say what changed against the position the user saw (see Freshness.explain); at
+        Send (``acknowledge``) show the position as it is now."""
+        text, clamp = self._freshness.explain(exc, self.form.typed_quantity(),
+                                              acknowledge=acknowledge)
+        self.guardPanel.offer_clamp(clamp)
+        if acknowledge:
+            self.update_position(exc.current)
+        self.guardPanel.say(text)
+        self._fit()
+
+    def _dispatch(self, request: CloseRequest) -> None:
+        self.guardPanel.setVisible(False)
+        self._client_order_id = new_client_order_id()
+        self._set_busy(True)
+        self._task = self._tracker.spawn(self._send(request), name=f"close {request.key}")
+
+    async def _send(self, request: CloseRequest) -> None:
+        try:
+            await self._submit(request)
+        except PositionChanged as exc:  # the book moved between the guard and the send
+            self._set_busy(False)
+            self.show_changed(exc)
+            self.sendSettled.emit(False)
+            return
+        except (CloseRejected, AlreadyPending) as exc:
+            self._set_busy(False)
+            self._show_message(refusal_text(exc))
+            if isinstance(exc, AlreadyPending):
+                self.alreadyPending.emit(exc.intent)
+            self.sendSettled.emit(False)
+            return
+        except Exception as exc:
+            self._set_busy(False)
+            self._show_message(failure_text(exc))
+            self.sendSettled.emit(False)
+            raise
+        self._set_busy(False)
+        self.sendSettled.emit(True)
+        if self.isVisible():
+            self.accept()
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.sendButton.setText("Sending…" if busy else "Send close")
+        self.form.set_busy(busy)
+        if busy:
+            self.sendButton.setEnabled(False)
+            self._show_message("Sending…", tone="info")
+        else:
+            self.validate()
+
+    # ------------------------------------------------------------------ result
+    def result_future(self) -> asyncio.Future[int]:
+        """Resolves with the dialog's result code when it closes (accept or reject)."""
+        if self._result is None:
+            self._result = asyncio.get_running_loop().create_future()
+        return self._result
+
+    def _on_finished(self, code: int) -> None:
+        if self._result is not None and not self._result.done():
+            self._result.set_result(code)

@@ -1,0 +1,95 @@
+"""What the close dialog will send: the close in words, and the wire request (redacted) that
+updates live, with "Copy for ticket"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QFontMetrics, QTextOption
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.closing.words import describe
+from core.model import CloseRequest, Instrument
+from gui.dialogs.close.callbacks import Preview
+
+__all__ = ["PreviewPanel"]
+
+
+class PreviewPanel(QWidget):
+    """The summary line, then the wire request; without a ``preview`` only the summary."""
+
+    def __init__(self, preview: Preview | None, instrument: Instrument | None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("closePreview")
+        self._preview = preview
+        self.instrument = instrument
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(10)  # as the dialog's own rows
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+        self.summaryLine = QLabel(self)
+        self.summaryLine.setObjectName("orderSummary")
+        self.summaryLine.setAccessibleName("What will be sent")
+        self.summaryLine.setWordWrap(True)
+        root.addWidget(self.summaryLine)
+
+        preview_bar = QHBoxLayout()
+        preview_bar.setSpacing(6)
+        self.previewTitle = QLabel("Wire request — keys and signatures redacted", self)
+        self.previewTitle.setObjectName("previewTitle")
+        preview_bar.addWidget(self.previewTitle)
+        preview_bar.addStretch(1)
+        self.copyTicketButton = QPushButton("Copy for ticket", self)
+        self.copyTicketButton.setObjectName("copyTicketButton")
+        self.copyTicketButton.setAccessibleName("Copy for ticket")
+        self.copyTicketButton.setToolTip(
+            "Copy the account, venue, symbol, the close in words and the redacted request, "
+            "to paste into a support ticket")
+        self.copyTicketButton.setAutoDefault(False)
+        preview_bar.addWidget(self.copyTicketButton)
+        root.addLayout(preview_bar)
+        # A read-only editor, not a label: wire payloads have long unbroken lines that must
+        # wrap anywhere instead of widening the dialog.
+        self.previewText = QPlainTextEdit(self)
+        self.previewText.setObjectName("requestPreview")
+        self.previewText.setAccessibleName("Request preview (keys and signatures redacted)")
+        self.previewText.setToolTip("What will go on the wire; keys and signatures redacted")
+        self.previewText.setReadOnly(True)
+        self.previewText.setFont(mono)
+        self.previewText.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.previewText.setFrameShape(QFrame.Shape.NoFrame)
+        self.previewText.setFixedHeight(QFontMetrics(mono).lineSpacing() * 8 + 16)
+        # Fixed, not expanding: spare height in the dialog is shared out, not given to this.
+        self.previewText.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.previewText.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.previewText.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.previewText.setPlaceholderText("Nothing can be sent until the input is valid.")
+        for w in (self.previewText, self.previewTitle, self.copyTicketButton):
+            w.setVisible(preview is not None)
+        root.addWidget(self.previewText)
+
+    def show_request(self, request: CloseRequest | None) -> None:
+        """Describe ``request``; None (invalid input) clears both."""
+        self.summaryLine.setText(describe(request, self.instrument) if request is not None else "")
+        # The summary wraps: the dialog measures this panel at once when it makes room.
+        self.updateGeometry()
+        if request is None:
+            self.previewText.setPlainText("")
+        elif self._preview is not None:
+            try:
+                self.previewText.setPlainText(self._preview(request))
+            except Exception as exc:  # a preview is informative only; say why it is missing
+                self.previewText.setPlainText(f"(no preview: {exc})")
+
+    def wire_text(self) -> str:
+        return self.previewText.toPlainText()

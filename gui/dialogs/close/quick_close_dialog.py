@@ -1,0 +1,224 @@
+"""The quick close: one confirmation, then a full close at market.
+
+Used for a full close from the keyboard (Ctrl+Shift+C on a row) and for Close residual. The
+freshness guard applies as in the close dialog: if the position changed, it says what changed
+and the user confirms again. Opened with ``open()``, never ``exec()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from core.closing.words import describe
+from core.desk import AlreadyPending, PositionChanged
+from core.model import CloseRequest, Environment, Instrument, Position, new_client_order_id
+from core.venue import CloseRejected
+from gui.bridge import TaskTracker
+from gui.dialogs.close.callbacks import Guard, Preview, Submit
+from gui.dialogs.close.text import changed_text, failure_text, refusal_text, stale_question
+from gui.models import env_label
+from gui.widgets import EnvChip
+
+__all__ = ["QuickCloseDialog"]
+
+
+class QuickCloseDialog(QDialog):
+    """One confirmation, then a full close at market: Ctrl+Shift+C on a row, and Close
+    residual. The freshness guard applies: if the position changed, it says what changed and
+    the user confirms again."""
+
+    sendSettled = Signal(bool)
+    alreadyPending = Signal(object)
+
+    def __init__(
+        self,
+        position: Position,
+        submit: Submit,
+        *,
+        title: str,
+        action: str,
+        tracker: TaskTracker | None = None,
+        preview: Preview | None = None,
+        guard: Guard | None = None,
+        environment: Environment | None = None,
+        stale_age: float | None = None,
+        note: str = "",
+        reason: str | None = None,
+        instrument: Instrument | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("quickCloseDialog")
+        self.reason = reason
+        self.instrument = instrument
+        self.position = position
+        self.environment = environment
+        self._submit = submit
+        self._preview = preview
+        self._guard = guard
+        self._tracker = tracker if tracker is not None else TaskTracker(self)
+        self._task: asyncio.Task[None] | None = None
+        self._result: asyncio.Future[int] | None = None
+        self._busy = False
+        self._flat = False
+        self.action = action
+        key = position.key
+        self.setWindowTitle(f"{title} — {key.account}")
+        self.setAccessibleName(title)
+        self.setModal(True)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(16, 14, 16, 12)
+        root.setSpacing(8)
+        head = QHBoxLayout()
+        heading = QLabel(title, self)
+        heading.setObjectName("dialogTitle")
+        head.addWidget(heading)
+        self.envChip = EnvChip(environment, self)
+        head.addWidget(self.envChip)
+        head.addStretch(1)
+        root.addLayout(head)
+        if stale_age is not None:
+            self.staleMessage = QLabel(f"<b>{stale_question(stale_age)}</b>", self)
+        else:
+            self.staleMessage = QLabel(self)
+        self.staleMessage.setObjectName("staleMessage")
+        self.staleMessage.setVisible(stale_age is not None)
+        root.addWidget(self.staleMessage)
+        self.summaryLine = QLabel(self)
+        self.summaryLine.setObjectName("orderSummary")
+        self.summaryLine.setWordWrap(True)
+        root.addWidget(self.summaryLine)
+        self.noteLine = QLabel(note, self)
+        self.noteLine.setObjectName("quickNote")
+        self.noteLine.setWordWrap(True)
+        self.noteLine.setVisible(bool(note))
+        root.addWidget(self.noteLine)
+        self.guardMessage = QLabel(self)
+        self.guardMessage.setObjectName("guardMessage")
+        self.guardMessage.setWordWrap(True)
+        self.guardMessage.setVisible(False)
+        root.addWidget(self.guardMessage)
+        self.message = QLabel(self)
+        self.message.setObjectName("validationMessage")
+        self.message.setProperty("tone", "error")
+        self.message.setWordWrap(True)
+        root.addWidget(self.message)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.cancelButton = QPushButton("Cancel", self)
+        self.cancelButton.setObjectName("cancelButton")
+        self.cancelButton.setAutoDefault(False)
+        self.cancelButton.clicked.connect(self.reject)
+        self.confirmButton = QPushButton(action, self)
+        self.confirmButton.setObjectName("confirmButton")
+        self.confirmButton.setAccessibleName(action)
+        self.confirmButton.setDefault(True)
+        self.confirmButton.clicked.connect(self.confirm)
+        buttons.addWidget(self.cancelButton)
+        buttons.addWidget(self.confirmButton)
+        root.addLayout(buttons)
+        self.finished.connect(self._on_finished)
+        self._client_order_id = new_client_order_id()
+        self._describe()
+        self.resize(max(440, self.sizeHint().width()), self.sizeHint().height())
+
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def request(self) -> CloseRequest:
+        pos = self.position
+        return CloseRequest(key=pos.key, position_side=pos.side,
+                            position_quantity=pos.quantity,
+                            client_order_id=self._client_order_id,
+                            reason=self.reason)
+
+    def _describe(self) -> None:
+        key = self.position.key
+        env = f" ({env_label(self.environment)})" if self.environment is not None else ""
+        self.summaryLine.setText(
+            f"{html.escape(describe(self.request(), self.instrument))}<br>"
+            f"<span style='color:#6b7280'>{key.venue.label} · "
+            f"{html.escape(key.account + env)}</span>")
+
+    def update_position(self, position: Position | None) -> None:
+        if position is None:
+            self._flat = True
+            self.confirmButton.setEnabled(False)
+            self.message.setText(f"{self.position.key.symbol} is now flat; nothing to close.")
+
+    def confirm(self) -> None:
+        if self._busy or self._flat:
+            return
+        request = self.request()
+        if self._guard is not None:
+            try:
+                self._guard(request)
+            except PositionChanged as exc:
+                self._changed(exc)
+                return
+        self._busy = True
+        self.confirmButton.setEnabled(False)
+        self.confirmButton.setText("Sending…")
+        self._task = self._tracker.spawn(self._send(request), name=f"close {request.key}")
+
+    def _changed(self, exc: PositionChanged) -> None:
+        self.guardMessage.setText(
+            changed_text(exc, self.position, "when you asked")
+            + (" Nothing was sent." if exc.current is None
+               else " Nothing was sent: confirm again to close what is there now."))
+        self.guardMessage.setVisible(True)
+        if exc.current is None:
+            self.update_position(None)
+            return
+        self.position = exc.current
+        self._describe()
+
+    async def _send(self, request: CloseRequest) -> None:
+        try:
+            await self._submit(request)
+        except PositionChanged as exc:
+            self._idle()
+            self._changed(exc)
+            self.sendSettled.emit(False)
+            return
+        except (CloseRejected, AlreadyPending) as exc:
+            self._idle()
+            self.message.setText(refusal_text(exc))
+            if isinstance(exc, AlreadyPending):
+                self.alreadyPending.emit(exc.intent)
+            self.sendSettled.emit(False)
+            return
+        except Exception as exc:
+            self._idle()
+            self.message.setText(failure_text(exc))
+            self.sendSettled.emit(False)
+            raise
+        self._busy = False
+        self.sendSettled.emit(True)
+        if self.isVisible():
+            self.accept()
+
+    def _idle(self) -> None:
+        self._busy = False
+        self._client_order_id = new_client_order_id()  # a new attempt is a new request
+        self.confirmButton.setText(self.action)
+        self.confirmButton.setEnabled(not self._flat)
+        self._describe()
+
+    def result_future(self) -> asyncio.Future[int]:
+        if self._result is None:
+            self._result = asyncio.get_running_loop().create_future()
+        return self._result
+
+    def _on_finished(self, code: int) -> None:
+        if self._result is not None and not self._result.done():
+            self._result.set_result(code)
