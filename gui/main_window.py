@@ -38,7 +38,6 @@ from core.model import Environment, PositionKey, Venue
 from core.secrets import SecretStore
 from core.settings import Preferences
 from core.venue import AccountConfig
-from gui.accounts_dialog import AccountsDialog
 from gui.bridge import DeskBridge, TaskTracker
 from gui.controllers.accounts import Accounts
 from gui.controllers.cancelling import Cancelling
@@ -50,6 +49,7 @@ from gui.controllers.filters import Filters
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import KEYBOARD_SHORTCUTS, QUICK_CLOSE_SHORTCUT, KeyboardHelp
+from gui.dialogs.accounts import AccountsDialog
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (

@@ -13,7 +13,7 @@ from core.accounts import credentials_for
 from core.model import ConnectionState, Environment, Venue
 from core.secrets import SecretStore
 from core.venue import AccountConfig
-from gui.accounts_dialog import AccountsDialog
+from gui.dialogs.accounts import AccountsDialog
 from gui.models.text import env_label
 
 if TYPE_CHECKING:

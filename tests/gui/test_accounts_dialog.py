@@ -31,7 +31,7 @@ from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from gui.accounts_dialog import (
+from gui.dialogs.accounts import (
     NO_KEYRING_WARNING,
     AccountsDialog,
     AccountsListModel,
