@@ -1,7 +1,7 @@
 """GUI tests run pytest-qt on a qasync loop, chosen through pytest-asyncio's loop-factory hook.
 
 Never call ``qtbot.wait*`` inside an async test: it starts a nested Qt loop under the running
-qasync loop and hangs. Await the task, or poll with ``until`` (tests.polling).
+qasync loop and hangs. Await the task, or poll with ``until`` (tests.helpers.polling).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from tests.polling import until
+from tests.helpers.polling import until
 
 __all__ = ["until"]
 

@@ -29,7 +29,7 @@ from gui.dialogs.close import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow, live_banner_text, window_title
 from gui.models import ENV_COLOURS, ENV_ROLE, PositionColumn, PositionsModel, PositionsProxy
 from tests.gui.conftest import until
-from tests.unit.fakes import FakeSession, position
+from tests.helpers.fakes import FakeSession, position
 
 D = Decimal
 LIVE_Q = AccountConfig("Zeta live", QFEX, Environment.LIVE, "pub")

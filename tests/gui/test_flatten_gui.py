@@ -58,7 +58,7 @@ from gui.dialogs.flatten import (
 from gui.dialogs.flatten.models import ItemColumn, PlanColumn, PlanModel, RunModel
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, KEY_ROLE
-from tests.polling import until
+from tests.helpers.polling import until
 
 D = Decimal
 QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)

@@ -55,7 +55,7 @@ from gui.widgets import (
 )
 from tests.gui.conftest import until
 from tests.gui.test_models import Changes, cell, key, pos
-from tests.unit.fakes import FakeSession, account, position
+from tests.helpers.fakes import FakeSession, account, position
 
 D = Decimal
 

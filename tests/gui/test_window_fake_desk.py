@@ -41,7 +41,7 @@ from gui.main_window import MainWindow
 from gui.models import BUTTON_ROLE, STALE, CancelState, PositionColumn, WorkingColumn
 from gui.widgets import ConnectionBadge, button_rect, fmt_clock, silence_limit
 from tests.gui.conftest import until
-from tests.unit.fakes import FakeSession, account, position
+from tests.helpers.fakes import FakeSession, account, position
 
 D = Decimal
 ALPHA, BETA = "Alpha desk", "Beta desk"

@@ -43,7 +43,7 @@ from core.venue import AccountConfig, Credentials
 from core.venues import venue_info
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.polling import until
+from tests.helpers.polling import until
 
 D = Decimal
 LATENCY = 0.02  # seconds the simulator adds before every reply and push

@@ -51,7 +51,7 @@ async def _child(journal_path: str) -> None:
     )
     from core.sim import Simulator
     from core.venue import AccountConfig, Credentials
-    from tests.polling import until
+    from tests.helpers.polling import until
 
     sim = Simulator(seed=5, tick_interval=None, demo=False)
     sim.start()

@@ -32,9 +32,9 @@ from core.sim import Simulator
 from core.venue import AccountConfig, Credentials, redact
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
+from tests.helpers.polling import until
 from tests.helpers.proxy import HttpRequest, RecordingProxy
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
-from tests.polling import until
 
 D = Decimal
 _QFEX_ORDER_TYPES = {"close_position", "add_order", "cancel_order", "cancel_stop_order"}

@@ -34,8 +34,8 @@ from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
+from tests.helpers.polling import until
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
-from tests.polling import until
 
 D = Decimal
 

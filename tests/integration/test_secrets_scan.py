@@ -43,7 +43,7 @@ from core.venue import AccountConfig, redact
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from tests.conftest import MemoryKeyring
-from tests.polling import until
+from tests.helpers.polling import until
 
 D = Decimal
 QFEX_POSITIONS = [

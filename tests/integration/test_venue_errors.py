@@ -18,8 +18,8 @@ from core.model import CloseRequest, OrderStatus, OrderUpdate, PositionSide, Tri
 from core.venue import CloseRejected
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
+from tests.helpers.polling import until
 from tests.integration.conftest import Rig
-from tests.polling import until
 
 D = Decimal
 

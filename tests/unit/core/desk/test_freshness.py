@@ -21,7 +21,7 @@ from core.desk.freshness import (
     vouches,
 )
 from core.model import CloseRequest, ConnectionState, PositionKey, PositionSide, SessionHealth
-from tests.unit.fakes import position
+from tests.helpers.fakes import position
 
 D = Decimal
 ROW = replace(position(qty="10"), received_at=100.0)

@@ -24,7 +24,7 @@ import cli.main
 from cli.journal import main, parse_time
 from core.journal import EXPORT_COLUMNS, Journal
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DAY = 1_780_012_800.0  # 2026-05-29T00:00:00Z
 QT = ("PySide6", "shiboken6", "qasync")
 

@@ -21,7 +21,7 @@ from core.model import (
 )
 from core.venue import AccountConfig, CloseRejected, Credentials, EventSink
 from core.venues.qfex import QFEX
-from tests.unit.fakes import FAKE_REJECT, FakeSession, account, position, working
+from tests.helpers.fakes import FAKE_REJECT, FakeSession, account, position, working
 
 KEY = PositionKey("acct", QFEX, "AAPL-USD")
 

@@ -60,7 +60,7 @@ from core.model import (
 from core.venue import AccountConfig, CancelRejected, CloseRejected, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.unit.fakes import FakeSession
+from tests.helpers.fakes import FakeSession
 
 D = Decimal
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT

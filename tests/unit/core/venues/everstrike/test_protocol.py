@@ -40,7 +40,7 @@ from core.model import (
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.everstrike import protocol as p
 
-SEED = Path(__file__).resolve().parents[2] / "docs" / "seeds" / "everstrike-close.md"
+SEED = Path(__file__).resolve().parents[5] / "docs" / "seeds" / "everstrike-close.md"
 SECRET = "closeout-test-secret-not-real"
 API_KEY = "ak-test-0123456789abcdef"
 PAIR = "USD_BTCCALL_PERP"
