@@ -54,8 +54,8 @@ from gui.models import (
     fmt_decimal,
 )
 from gui.widgets import button_rect, residual_button_rect
-from tests.gui.conftest import until
 from tests.gui.test_end_to_end import dispose
+from tests.polling import market_data, until
 
 D = Decimal
 AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long, liquidity 500
@@ -121,6 +121,7 @@ async def running(
         for w in made:
             await until(lambda w=w: {k.venue for k in w.positions_model.all_keys()}  # type: ignore[misc]
                         == {Venue.QFEX, Venue.EVERSTRIKE}, what="positions from both venues")
+        await market_data(desk)
         yield Rig(sim, desk, made[0], journal), made
     finally:
         for w in made:

@@ -56,7 +56,7 @@ from gui.flatten import (
 from gui.flatten_models import ItemColumn, PlanColumn, PlanModel, RunModel
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, KEY_ROLE
-from tests.polling import until
+from tests.polling import market_data, until
 
 D = Decimal
 AAPL = PositionKey(QFEX_DEMO_ACCOUNT, Venue.QFEX, "AAPL-USD")  # 25 long
@@ -104,6 +104,7 @@ async def running_app(
         assert await desk.start(accounts) == []
         await until(lambda: len(window.positions_model.all_keys()) == DEMO_POSITIONS,
                     what="every demo position in the window")
+        await market_data(desk)
         yield App(sim, desk, window, journal, flatten)
     finally:
         await window.shutdown()

@@ -17,6 +17,7 @@ from core.desk import Desk
 from core.model import Environment, PositionKey, Venue
 from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
+from tests.polling import market_data
 
 QFEX_SYMBOL = "AAPL-USD"
 ES_PAIR = "USD_ETH_PERP"
@@ -71,8 +72,9 @@ async def rig(bare_sim: Simulator) -> AsyncIterator[Rig]:
          Credentials(e_pub, e_sec)),
     ]
     desk = Desk()
-    assert await desk.start(accounts) == []
     try:
+        assert await desk.start(accounts) == []
+        await market_data(desk)
         yield Rig(sim, desk, PositionKey("wire-q", Venue.QFEX, QFEX_SYMBOL),
                   PositionKey("wire-e", Venue.EVERSTRIKE, ES_PAIR), e_sec)
     finally:

@@ -40,7 +40,7 @@ from core.model import (
 from core.sim import Received, Simulator
 from core.sim.market import Market
 from core.venue import AccountConfig, Credentials
-from tests.polling import until
+from tests.polling import market_data, until
 
 D = Decimal
 LATENCY = 0.02  # seconds the simulator adds before every reply and push
@@ -75,6 +75,7 @@ async def desk_for(sim: Simulator, spec: Spec,
     desk = Desk(journal=journal)
     try:
         assert await desk.start(accounts) == []
+        await market_data(desk)
         yield desk, keys
     finally:
         await desk.stop()

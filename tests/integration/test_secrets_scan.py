@@ -42,7 +42,7 @@ from core.settings import Preferences, Settings, load_settings, save_settings, s
 from core.sim import Simulator
 from core.venue import AccountConfig, redact
 from tests.conftest import MemoryKeyring
-from tests.polling import until
+from tests.polling import market_data, until
 
 D = Decimal
 QFEX_POSITIONS = [
@@ -247,6 +247,7 @@ async def _run_session(sim: Simulator, home: Path, memory_keyring: MemoryKeyring
     desk = Desk(journal=journal)
     try:
         assert await desk.start(pairs) == []
+        await market_data(desk)
         kq = {s: PositionKey("scan-q", Venue.QFEX, s) for s, _, _ in QFEX_POSITIONS}
         ke = {s: PositionKey("scan-e", Venue.EVERSTRIKE, s) for s, _, _ in ES_POSITIONS}
         # QFEX: full, partial, limit (then cancel), trigger.
