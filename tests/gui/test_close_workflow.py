@@ -220,7 +220,7 @@ async def test_two_copies_of_a_row_send_one_close_and_show_the_pending_one(
     """The same row in two windows over one desk: the second Send joins the first close,
     which is still in flight (the venue answers slowly), and brings it into view."""
     async with running(windows=2) as (rig, (a, b)):
-        rig.sim.qfex.faults.latency = 0.5
+        rig.sim.qfex.faults.latency = 1.0  # still in flight at the second Send
         first = click_close(qtbot, a, MSFT)
         second = click_close(qtbot, b, MSFT)
         await send(qtbot, first)

@@ -420,8 +420,10 @@ async def test_stop_in_the_middle_reports_sent_and_not_sent(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
     async with running_app(concurrency={Venue.QFEX: 1, Venue.EVERSTRIKE: 1}) as app:
-        app.sim.qfex.faults.latency = 0.05
-        app.sim.everstrike.faults.latency = 0.05
+        # Replies take 0.1 s and go one at a time per venue, so the 16 closes take over a
+        # second: the run is still going at Stop even if a busy machine pauses the test.
+        app.sim.qfex.faults.latency = 0.1
+        app.sim.everstrike.faults.latency = 0.1
         dialog = app.flatten.flatten_everything()
         assert dialog is not None
         qtbot.keyClicks(dialog.confirmationInput, "FLATTEN")
@@ -516,7 +518,7 @@ async def test_a_running_plan_blocks_another_over_the_same_positions(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
     async with running_app() as app:
-        app.sim.qfex.faults.latency = 0.3
+        app.sim.qfex.faults.latency = 1.0  # the first plan is still running at the second
         first = app.flatten.flatten_selected([AAPL])
         assert first is not None
         qtbot.mouseClick(first.executeButton, LEFT)
