@@ -220,7 +220,13 @@ async def test_two_copies_of_a_row_send_one_close_and_show_the_pending_one(
     """The same row in two windows over one desk: the second Send joins the first close,
     which is still in flight (the venue answers slowly), and brings it into view."""
     async with running(windows=2) as (rig, (a, b)):
-        rig.sim.qfex.faults.latency = 1.0  # still in flight at the second Send
+        # Every QFEX frame waits 1 s, so the close is still in flight at the second Send. The
+        # outbox sends one frame at a time: the position pulses (9 frames a second) would queue
+        # up ahead of the close's replies, so they pause until the venue answers freely again.
+        qfex = rig.sim.qfex
+        pulse = qfex.settings.positions_interval
+        qfex.settings.positions_interval = 3600.0
+        qfex.faults.latency = 1.0
         first = click_close(qtbot, a, MSFT)
         second = click_close(qtbot, b, MSFT)
         await send(qtbot, first)
@@ -241,6 +247,8 @@ async def test_two_copies_of_a_row_send_one_close_and_show_the_pending_one(
         assert MSFT not in a.dialogs
         assert cell(a, MSFT, PositionColumn.ACTION, BUTTON_ROLE) == "Flash"
         assert cell(a, MSFT, PositionColumn.ACTION) == "Sending…"
+        qfex.faults.latency = 0.0
+        qfex.settings.positions_interval = pulse
         await until(lambda: rig.desk.positions.get(MSFT) is None, what="MSFT to be closed")
         assert len(rig.closes(Venue.QFEX)) == 1
 
