@@ -6,8 +6,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # A hung qasync test ignores SIGINT and pytest-timeout, so the whole run sits under timeout(1).
 TEST_TIMEOUT ?= 1800
+PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST_TIMEOUT) \
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+# test-stress: how many full runs in a row, and how many CPU-bound processes run beside them.
+STRESS_RUNS ?= 5
+STRESS_CPUS ?= 2
 
-.PHONY: all run test lint typecheck unit screenshot sim bench clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench clean
 
 all: test
 
@@ -30,8 +35,26 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy core cli gui
 
 test: lint typecheck
-	QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST_TIMEOUT) \
-		$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST)
+
+# The suite must hold on a busy machine: STRESS_RUNS full runs in a row, each beside
+# STRESS_CPUS busy loops, stopping at the first failure with pytest's exit code (5, "no tests
+# collected", fails too). The busy loops are killed however the recipe ends.
+test-stress: lint typecheck
+	@burners=""; \
+	trap 'kill $$burners 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM HUP; \
+	n=0; while [ $$n -lt $(STRESS_CPUS) ]; do \
+		$(PY) -c 'while True: pass' & burners="$$burners $$!"; n=$$((n + 1)); \
+	done; \
+	echo "test-stress: $(STRESS_RUNS) run(s) beside $(STRESS_CPUS) busy loop(s):$$burners"; \
+	run=1; while [ $$run -le $(STRESS_RUNS) ]; do \
+		start=$$(date +%s); \
+		$(PYTEST); rc=$$?; \
+		echo "test-stress: run $$run/$(STRESS_RUNS) exit $$rc in $$(( $$(date +%s) - start )) s"; \
+		if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+		run=$$((run + 1)); \
+	done
 
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/closeout --screenshot docs/screenshot.png

@@ -496,7 +496,7 @@ async def test_live_account_saved_in_a_demo_session_waits_for_a_restart(
         d.start_add()
         fill(d, qtbot, env=Environment.LIVE)
         assert d.save()
-        await window.tracker.join(timeout=5)
+        await window.tracker.join(timeout=10)
         assert "client-7" not in desk.accounts
         assert "restart Closeout" in d.testConnectionResult.text()
         assert "restart Closeout" in window.statusBar().currentMessage()

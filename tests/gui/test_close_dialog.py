@@ -483,7 +483,7 @@ async def test_shows_sending_and_never_sends_twice(qtbot: QtBot, submit: FakeSub
     submit.gate = asyncio.Event()
     dialog = make_dialog(qtbot, submit)
     qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         await submit.called.wait()
     assert dialog.isVisible()
     assert dialog.busy

@@ -56,8 +56,8 @@ from gui.models import (
     fmt_decimal,
 )
 from gui.widgets import button_rect, residual_button_rect
-from tests.gui.conftest import until
 from tests.gui.test_end_to_end import dispose
+from tests.helpers.polling import market_data, until
 
 D = Decimal
 QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)
@@ -125,6 +125,7 @@ async def running(
         for w in made:
             await until(lambda w=w: {k.venue for k in w.positions_model.all_keys()}  # type: ignore[misc]
                         == {QFEX, EVERSTRIKE}, what="positions from both venues")
+        await market_data(desk)
         yield Rig(sim, desk, made[0], journal), made
     finally:
         for w in made:
@@ -223,7 +224,13 @@ async def test_two_copies_of_a_row_send_one_close_and_show_the_pending_one(
     """The same row in two windows over one desk: the second Send joins the first close,
     which is still in flight (the venue answers slowly), and brings it into view."""
     async with running(windows=2) as (rig, (a, b)):
-        rig.sim.qfex.faults.latency = 0.5
+        # Every QFEX frame waits 1 s, so the close is still in flight at the second Send. The
+        # outbox sends one frame at a time: the position pulses (9 frames a second) would queue
+        # up ahead of the close's replies, so they pause until the venue answers freely again.
+        qfex = rig.sim.qfex
+        pulse = qfex.settings.positions_interval
+        qfex.settings.positions_interval = 3600.0
+        qfex.faults.latency = 1.0
         first = click_close(qtbot, a, MSFT)
         second = click_close(qtbot, b, MSFT)
         await send(qtbot, first)
@@ -244,6 +251,8 @@ async def test_two_copies_of_a_row_send_one_close_and_show_the_pending_one(
         assert MSFT not in a.dialogs
         assert cell(a, MSFT, PositionColumn.ACTION, BUTTON_ROLE) == "Flash"
         assert cell(a, MSFT, PositionColumn.ACTION) == "Sending…"
+        qfex.faults.latency = 0.0
+        qfex.settings.positions_interval = pulse
         await until(lambda: rig.desk.positions.get(MSFT) is None, what="MSFT to be closed")
         assert len(rig.closes(QFEX)) == 1
 

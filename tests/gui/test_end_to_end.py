@@ -36,7 +36,7 @@ from gui.dialogs.close import CloseDialog
 from gui.main_window import DEMO_BANNER, MainWindow
 from gui.models import LogColumn, PositionColumn, WorkingColumn, fmt_decimal
 from gui.widgets import button_rect
-from tests.gui.conftest import until
+from tests.helpers.polling import market_data, until
 
 D = Decimal
 QUIET = Preferences(confirm="never", stale_after_s=3600.0)
@@ -72,6 +72,7 @@ async def live(qapp: QApplication) -> AsyncIterator[Live]:
         assert failed == []
         await until(lambda: {k.venue for k in window.positions_model.all_keys()}
                     == {QFEX, EVERSTRIKE}, what="positions from both venues")
+        await market_data(desk)
         yield Live(sim, desk, window, journal)
     finally:
         await window.shutdown()
@@ -469,7 +470,7 @@ async def test_cancel_a_resting_close_from_working_orders(
     click_cancel(qtbot, w, ident)  # impatient second click: joins the first
 
     await until(lambda: w.working_model.row_of(ident) is None, what="the row to go")
-    await w.tracker.join(timeout=5)
+    await w.tracker.join(timeout=10)
     assert len(cancels(live, key.venue)) == 1
     assert w.bottomTabs.tabText(1) == "Working orders (0)"
     assert not (shown(w, key, PositionColumn.ACTION) or "").endswith("working")

@@ -385,7 +385,7 @@ async def test_entering_a_missing_secret_connects_the_account(
         assert dialog is not None
         qtbot.keyClicks(dialog.form.secretKeyInput, "the-secret")
         assert dialog.save()
-        await window.tracker.join(timeout=5)
+        await window.tracker.join(timeout=10)
         assert used == [Credentials("pub", "the-secret")]
         assert TEST_E.name in desk.accounts
         badge = window.connectionStrip.badges[TEST_E.name]

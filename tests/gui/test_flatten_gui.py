@@ -58,7 +58,7 @@ from gui.dialogs.flatten import (
 from gui.dialogs.flatten.models import ItemColumn, PlanColumn, PlanModel, RunModel
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, KEY_ROLE
-from tests.helpers.polling import until
+from tests.helpers.polling import market_data, until
 
 D = Decimal
 QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)
@@ -108,6 +108,7 @@ async def running_app(
         assert await desk.start(accounts) == []
         await until(lambda: len(window.positions_model.all_keys()) == DEMO_POSITIONS,
                     what="every demo position in the window")
+        await market_data(desk)
         yield App(sim, desk, window, journal, flatten)
     finally:
         await window.shutdown()
@@ -423,8 +424,13 @@ async def test_stop_in_the_middle_reports_sent_and_not_sent(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
     async with running_app(concurrency={QFEX: 1, EVERSTRIKE: 1}) as app:
-        app.sim.qfex.faults.latency = 0.05
-        app.sim.everstrike.faults.latency = 0.05
+        # Replies take 0.1 s and go one at a time per venue, so the 16 closes take over a
+        # second: the run is still going at Stop even if a busy machine pauses the test.
+        # QFEX's position pulses pause until Stop, so they do not queue up ahead of replies.
+        pulse = app.sim.qfex.settings.positions_interval
+        app.sim.qfex.settings.positions_interval = 3600.0
+        app.sim.qfex.faults.latency = 0.1
+        app.sim.everstrike.faults.latency = 0.1
         dialog = app.flatten.flatten_everything()
         assert dialog is not None
         qtbot.keyClicks(dialog.confirmationInput, "FLATTEN")
@@ -432,6 +438,7 @@ async def test_stop_in_the_middle_reports_sent_and_not_sent(
         assert dialog.task is not None
         await until(lambda: dialog.runModel.sent_count >= 2, what="two closes sent")
         qtbot.mouseClick(dialog.stopButton, LEFT)
+        app.sim.qfex.settings.positions_interval = pulse
 
         sent = dialog.stopped_sent
         assert sent is not None and 2 <= len(sent) < DEMO_POSITIONS
@@ -519,7 +526,12 @@ async def test_a_running_plan_blocks_another_over_the_same_positions(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
     async with running_app() as app:
-        app.sim.qfex.faults.latency = 0.3
+        # Every QFEX frame waits 1 s, so the first plan is still running at the second; the
+        # position pulses pause meanwhile, or they would queue up ahead of the close's replies.
+        qfex = app.sim.qfex
+        pulse = qfex.settings.positions_interval
+        qfex.settings.positions_interval = 3600.0
+        qfex.faults.latency = 1.0
         first = app.flatten.flatten_selected([AAPL])
         assert first is not None
         qtbot.mouseClick(first.executeButton, LEFT)
@@ -540,6 +552,8 @@ async def test_a_running_plan_blocks_another_over_the_same_positions(
         assert first.plan is not None and first.plan.id in second.planMessage.text()
         assert app.flatten.busy_keys == {AAPL}
 
+        qfex.faults.latency = 0.0
+        qfex.settings.positions_interval = pulse
         await first.task
         assert first.isVisible() and first.pages.currentWidget() is first.reportPage
         assert app.flatten.busy_keys == frozenset()

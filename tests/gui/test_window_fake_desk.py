@@ -410,7 +410,7 @@ async def test_cancel_is_sent_once_and_shows_cancelling(qtbot: QtBot, rig: Rig) 
     assert w.bottomTabs.tabText(1) == "Working orders (2)"
     assert data(w, ALPHA, "AAPL-USD", PositionColumn.ACTION,
                 Qt.ItemDataRole.DisplayRole) == "Close · 1 working"
-    await rig.window.tracker.join(timeout=5)
+    await rig.window.tracker.join(timeout=10)
     assert "confirmed" in w.statusBar().currentMessage()
 
 
@@ -473,7 +473,7 @@ async def test_cancel_already_on_its_way_from_elsewhere_sends_nothing(
     click_cancel(qtbot, w, ident)
     await until(lambda: "already on its way" in w.statusBar().currentMessage(),
                 what="the desk's CancelPending")
-    await w.tracker.join(timeout=5)
+    await w.tracker.join(timeout=10)
     assert w.working_model.cancel_state(ident) is CancelState.IDLE
     assert len(alpha.cancelled) == 1
 

@@ -5,8 +5,12 @@ Use it where no event exists to await; never as a sleep to "let things settle"."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.desk import Desk
+    from core.model import PositionKey
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> None:
@@ -17,3 +21,16 @@ async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str =
     except TimeoutError:
         raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") \
             from None
+
+
+async def market_data(desk: Desk, keys: Iterable[PositionKey] | None = None,
+                      timeout: float = 10.0) -> None:
+    """Wait until the desk holds a venue mark for each position (all of them by default).
+
+    ``Desk.start`` returns once the trading connections are up; QFEX's market-data socket and
+    Everstrike's first tickers come after. A fixture that returned there would leave a connect
+    in flight and hand its test a book without marks (a QFEX trigger close is then refused).
+    """
+    wanted = list(desk.positions if keys is None else keys)
+    await until(lambda: all(desk.mark(k.venue, k.symbol) is not None for k in wanted),
+                timeout, what="a mark for every position")

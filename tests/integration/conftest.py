@@ -19,6 +19,7 @@ from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
+from tests.helpers.polling import market_data
 
 QFEX_SYMBOL = "AAPL-USD"
 ES_PAIR = "USD_ETH_PERP"
@@ -73,8 +74,9 @@ async def rig(bare_sim: Simulator) -> AsyncIterator[Rig]:
          Credentials(e_pub, e_sec)),
     ]
     desk = Desk()
-    assert await desk.start(accounts) == []
     try:
+        assert await desk.start(accounts) == []
+        await market_data(desk)
         yield Rig(sim, desk, PositionKey("wire-q", QFEX, QFEX_SYMBOL),
                   PositionKey("wire-e", EVERSTRIKE, ES_PAIR), e_sec)
     finally:

@@ -43,10 +43,13 @@ from core.venue import AccountConfig, Credentials
 from core.venues import venue_info
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.helpers.polling import until
+from tests.helpers.polling import market_data, until
 
 D = Decimal
 LATENCY = 0.02  # seconds the simulator adds before every reply and push
+# The scale test counts requests that arrived within one reply latency: long enough that a
+# loaded machine, slow to put 200 closes on the wire, still lands many in one window.
+SCALE_LATENCY = 0.2
 QFEX_SYMBOLS = ["AAPL-USD", "TSLA-USD", "NVDA-USD", "MSFT-USD", "US100-USD"]
 ES_PAIRS = ["USD_BTC_PERP", "USD_ETH_PERP", "USD_SOL_PERP", "USD_BTCCALL_PERP",
             "USD_ETHPUT90_PERP"]
@@ -78,6 +81,7 @@ async def desk_for(sim: Simulator, spec: Spec,
     desk = Desk(journal=journal)
     try:
         assert await desk.start(accounts) == []
+        await market_data(desk)
         yield desk, keys
     finally:
         await desk.stop()
@@ -134,8 +138,8 @@ async def test_flatten_200_positions_across_both_venues_concurrently(bare_sim: S
                                            for n, s in enumerate(ES_PAIRS)])
     async with desk_for(sim, spec) as (desk, keys):
         assert len(desk.positions) == 200
-        sim.qfex.faults.latency = LATENCY
-        sim.everstrike.faults.latency = LATENCY
+        sim.qfex.faults.latency = SCALE_LATENCY
+        sim.everstrike.faults.latency = SCALE_LATENCY
         plan = build_plan(desk, FlattenScope.everything(), reason="load test")
         assert len(plan.items) == 200 and plan.requires_typed_confirmation
         report = await execute(desk, plan).wait()
@@ -153,8 +157,8 @@ async def test_flatten_200_positions_across_both_venues_concurrently(bare_sim: S
     # At the venues, from arrival times alone: many closes arrived within one reply latency,
     # which a client waiting for each answer could never do (it would score 1).
     cap = venue_info(EVERSTRIKE).flatten_concurrency
-    assert max_overlap([r.time for r in q_closes], LATENCY) >= 10
-    es_overlap = max_overlap([r.time for r in e_closes], LATENCY)
+    assert max_overlap([r.time for r in q_closes], SCALE_LATENCY) >= 10
+    es_overlap = max_overlap([r.time for r in e_closes], SCALE_LATENCY)
     assert 4 <= es_overlap <= cap  # concurrent, and never more in flight than the cap
     first_window = sorted(e_closes, key=lambda r: r.time)[:es_overlap]
     assert len({es_account(r, keys) for r in first_window}) > 1  # across accounts

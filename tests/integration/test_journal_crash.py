@@ -51,7 +51,7 @@ async def _child(journal_path: str) -> None:
     )
     from core.sim import Simulator
     from core.venue import AccountConfig, Credentials
-    from tests.helpers.polling import until
+    from tests.helpers.polling import market_data, until
 
     sim = Simulator(seed=5, tick_interval=None, demo=False)
     sim.start()
@@ -75,6 +75,7 @@ async def _child(journal_path: str) -> None:
     qk = PositionKey("crash-q", QFEX, QFEX_SYMBOL)
     ek = PositionKey("crash-e", EVERSTRIKE, ES_PAIR)
     await until(lambda: qk in desk.positions and ek in desk.positions, 20, "positions")
+    await market_data(desk, timeout=20)  # the trigger close needs QFEX's mark
 
     closes = [
         CloseRequest(qk, PositionSide.LONG, Decimal(40), quantity=Decimal(5),

@@ -43,7 +43,7 @@ from core.venue import AccountConfig, redact
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from tests.conftest import MemoryKeyring
-from tests.helpers.polling import until
+from tests.helpers.polling import market_data, until
 
 D = Decimal
 QFEX_POSITIONS = [
@@ -248,6 +248,7 @@ async def _run_session(sim: Simulator, home: Path, memory_keyring: MemoryKeyring
     desk = Desk(journal=journal)
     try:
         assert await desk.start(pairs) == []
+        await market_data(desk)
         kq = {s: PositionKey("scan-q", QFEX, s) for s, _, _ in QFEX_POSITIONS}
         ke = {s: PositionKey("scan-e", EVERSTRIKE, s) for s, _, _ in ES_POSITIONS}
         # QFEX: full, partial, limit (then cancel), trigger.

@@ -96,13 +96,13 @@ def connect(url: str) -> ws_connect:
 
 
 async def recv(ws: ClientConnection) -> Any:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         return parse(await ws.recv())
 
 
 async def recv_until(ws: ClientConnection, pred: Callable[[Any], bool]) -> list[Any]:
     seen: list[Any] = []
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         while True:
             msg = parse(await ws.recv())
             seen.append(msg)
@@ -148,7 +148,7 @@ async def set_mark(sim: Simulator, pair: str, mark: Decimal, *, index: Decimal |
     await sim.acall(lambda: sim.everstrike.market.set_mark(pair, mark, index=index))
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # polled: the state has no event
         if await check():
@@ -468,7 +468,7 @@ async def test_ws_index_subscription(sim: Simulator) -> None:
 async def test_ws_idle_connection_is_dropped(sim: Simulator) -> None:
     sim.everstrike.settings.idle_timeout = 0.05
     async with connect(sim.info.everstrike.ws) as ws:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             await ws.wait_closed()
 
 
@@ -556,7 +556,7 @@ async def test_fault_silent_holds_http_and_ws(sim: Simulator) -> None:
         await eventually(keepalive_handled)
         assert not pending.done()
         assert sim.everstrike.faults.silenced >= 1  # the keep-alive's "ok"
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             await (await ws.ping())  # silent, yet open: protocol pings still get pongs
         sim.everstrike.faults.silent = False
         ok(await pending)
@@ -570,7 +570,7 @@ async def test_fault_malformed_duplicate_and_reordered_events(sim: Simulator) ->
     async with events(sim) as ws, client(sim) as c:
         faults.inject_malformed()
         await ws.send(json.dumps({"op": "status", "content": "empty"}))
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             assert await ws.recv() == MALFORMED_FRAME
         assert (await recv(ws))["category"] == "ok"
 

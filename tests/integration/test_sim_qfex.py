@@ -70,14 +70,14 @@ def parse(text: str | bytes) -> Any:
 
 
 async def recv(ws: ClientConnection) -> Any:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         return parse(await ws.recv())
 
 
 async def recv_until(ws: ClientConnection, pred: Callable[[Any], bool]) -> list[Any]:
     """Every message up to and including the first one matching ``pred``."""
     seen: list[Any] = []
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         while True:
             msg = parse(await ws.recv())
             seen.append(msg)
@@ -94,7 +94,7 @@ async def barrier(ws: ClientConnection) -> list[Any]:
 async def until_closed(ws: ClientConnection) -> list[Any]:
     """Read until the venue drops the connection; what arrived before."""
     seen: list[Any] = []
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         try:
             while True:
                 seen.append(parse(await ws.recv()))
@@ -156,7 +156,7 @@ async def set_mark(sim: Simulator, price: Decimal, symbol: str = AAPL) -> None:
     await sim.acall(lambda: sim.qfex.market.set_mark(symbol, price))
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> None:
+async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> None:
     """Poll simulator state that has no event to await."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:  # polled: the state has no event
@@ -237,7 +237,7 @@ async def test_second_auth_is_already_authenticated(sim: Simulator) -> None:
 async def test_late_auth_closes_the_socket(sim: Simulator) -> None:
     sim.qfex.settings.auth_timeout = 0.05
     async with connect(sim.info.qfex.trade_ws) as ws:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             await ws.wait_closed()
         assert ws.close_code == 1008
 
@@ -667,7 +667,7 @@ async def test_fault_malformed_frame(sim: Simulator) -> None:
     async with trade(sim, channels=()) as ws:
         sim.qfex.faults.inject_malformed()
         await send(ws, "subscribe", channels=["fills"])
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             assert await ws.recv() == MALFORMED_FRAME
         assert await recv(ws) == {"subscribed": "fills"}
 
@@ -713,7 +713,7 @@ async def test_fault_silent_keeps_the_socket_but_sends_nothing(sim: Simulator) -
             return await size(sim) == 0 and sim.qfex.faults.silenced >= 20
 
         await eventually(flat_and_pulses_swallowed)  # ACK, FILLED and position pulses
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             await (await ws.ping())  # the socket is open: protocol pings still get pongs
         assert ws.state.name == "OPEN"
         sim.qfex.settings.positions_interval = 3600.0
@@ -892,7 +892,7 @@ async def test_rate_limit_budget_refuses_without_executing(sim: Simulator) -> No
         assert missing["status"] == "NO_SUCH_ORDER"
         # Once the charged weight leaves the window, requests pass again.
         sim.qfex.settings.rate_limit_window = 0.05
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             while True:  # polled: the window has no event to await
                 await send(ws, "add_order", **market_sell)
                 reply = await recv(ws)

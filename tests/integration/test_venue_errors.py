@@ -138,7 +138,7 @@ async def test_qfex_close_with_no_position_at_the_venue_is_rejected(rig: Rig) ->
     intent = await rig.desk.close(CloseRequest(rig.qfex, PositionSide.LONG, D(40)))
     await settle(intent)
     assert intent.state is IntentState.REJECTED
-    await until(lambda: rig.qfex not in rig.desk.positions, 5, "the venue's flat push")
+    await until(lambda: rig.qfex not in rig.desk.positions, what="the venue's flat push")
 
 
 # Everstrike: HTTP status -> words of the plain message (VENUES.md §2.7).

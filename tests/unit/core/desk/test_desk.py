@@ -421,7 +421,7 @@ async def test_full_close_still_open_after_the_timeout_is_a_mismatch(journal) ->
     intent = await desk.close(req())
     session.sink(update(intent.request.client_order_id, OrderStatus.FILLED, final=True,
                         filled="10"))
-    await intent.wait(lambda i: i.verified_flat is not None, timeout=5)
+    await intent.wait(lambda i: i.verified_flat is not None, timeout=10)
     assert intent.verified_flat is False
     assert intent.message.startswith("Mismatch")
     assert len(session.sent) == 1

@@ -167,7 +167,7 @@ class World:
         self.changed = asyncio.Event()  # set whenever in_flight changes
 
     async def until_in_flight(self, n: int) -> None:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(10):
             while self.in_flight < n:
                 self.changed.clear()
                 await self.changed.wait()
@@ -489,7 +489,7 @@ async def test_a_close_already_in_flight_is_joined_not_doubled(world: World) -> 
     joined = asyncio.Event()
     run = execute(desk, plan, on_progress=lambda s: joined.set() if s.joined else None)
     session = world.sessions["qa"]
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(10):
         await joined.wait()
     # The venue answers the first close now; the flatten follows it to the end.
     session._answer(first.request, Reply.FILL)

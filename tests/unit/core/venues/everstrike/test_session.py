@@ -799,7 +799,8 @@ async def test_keepalive_status_frames_are_sent(rig: Rig) -> None:
 
 @pytest.mark.asyncio
 async def test_reconnect_reauthenticates_resubscribes_and_resnapshots(rig: Rig) -> None:
-    session = await started(rig, keepalive=0.01)
+    # No fallback polling: it would add snapshots of its own if the outage lasted 3 s.
+    session = await started(rig, keepalive=0.01, poll_interval=0)
     await settled(rig)
     rig.rest.positions = {PAIR: position_json(1), "USD_ETH_PERP": position_json(-3, "SELL")}
     await rig.ws.connections[-1].close()
@@ -1263,7 +1264,9 @@ async def test_health(rig: Rig) -> None:
 @pytest.mark.asyncio
 async def test_positions_are_polled_while_the_ws_is_down_and_not_after(rig: Rig) -> None:
     gate = asyncio.Event()
-    await started(rig, poll_interval=0.01, timeout=30.0, keepalive=0.01)
+    # Silence is not what this test is about (see the next one): with the default limit,
+    # twice the 0.01 s keep-alive, any pause of the test process would start polling too.
+    await started(rig, poll_interval=0.01, timeout=30.0, keepalive=0.01, stale_after=30.0)
     rig.ws.hold_auth = gate
     rig.rest.positions = {PAIR: position_json(1)}
     await rig.ws.connections[-1].close()
