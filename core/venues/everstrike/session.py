@@ -211,7 +211,8 @@ class EverstrikeSession(VenueSession):
                 self._connection(ConnectionState.FAILED, why(exc))
                 await self._shutdown()
             raise
-        if self._stopped():
+        if self._stopped():  # stop() ran while we were connecting: close what _open opened
+            await self._shutdown()
             raise SessionClosed(f"{self.name}: stopped while starting")
         self._state = "running"
         self._run_task = asyncio.create_task(self._run(first), name=f"everstrike-{self.name}")

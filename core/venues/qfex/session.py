@@ -224,6 +224,9 @@ class QfexSession(VenueSession):
             # A failed start leaves nothing running, so start() may simply be called again.
             self._started = False
             await self._shutdown()
+            if self._stopping and isinstance(exc, Exception):
+                raise SessionClosed(f"QFEX account {self.name} was stopped while starting") \
+                    from None
             if isinstance(exc, TRANSIENT):
                 message = self._describe(exc)
                 self._emit(self._conn(ConnectionState.FAILED, message))
@@ -233,6 +236,9 @@ class QfexSession(VenueSession):
             elif isinstance(exc, Exception):
                 self._emit(self._conn(ConnectionState.FAILED, self._describe(exc)))
             raise
+        if self._stopping:  # stop() ran while we were connecting: leave nothing open
+            await self._shutdown()
+            raise SessionClosed(f"QFEX account {self.name} was stopped while starting")
         self._task = asyncio.create_task(self._run_trade(opened), name=f"qfex-trade-{self.name}")
         if self._endpoints.get("mds_ws"):
             self._feed_marks = MarkFeed(
