@@ -39,8 +39,8 @@ from gui.dialogs.accounts import (
 )
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, PositionColumn
-from tests.conftest import MemoryKeyring
 from tests.gui.conftest import until
+from tests.helpers.keyrings import MemoryKeyring
 
 D = Decimal
 SECRET = "s3cr3t-Known-Value-9f8e7d"  # searched for in everything written

@@ -30,6 +30,7 @@ from core.venue import CloseRejected
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.dialogs.close import CloseDialog, parse_plain_decimal
+from tests.helpers.fakes import FakeSubmit
 
 D = Decimal
 
@@ -88,25 +89,6 @@ def position(side: PositionSide = PositionSide.LONG, qty: str = "3.5",
         mark_price=D("61000"),
         unrealised_pnl=D("3500") if side is PositionSide.LONG else D("-3500"),
     )
-
-
-class FakeSubmit:
-    """Records what would be sent; can refuse, or hold the send open until released."""
-
-    def __init__(self) -> None:
-        self.requests: list[CloseRequest] = []
-        self.error: Exception | None = None
-        self.gate: asyncio.Event | None = None
-        self.called = asyncio.Event()
-
-    async def __call__(self, request: CloseRequest) -> CloseIntent:
-        self.requests.append(request)
-        self.called.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.error is not None:
-            raise self.error
-        return CloseIntent(id="i1", request=request)
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from tests.gui.test_close_dialog import (
     EVERSTRIKE_LIKE,
     INSTRUMENT,
     QFEX_LIKE,
-    FakeSubmit,
     make_dialog,
     position,
 )
+from tests.helpers.fakes import FakeSubmit
 
 D = Decimal
 

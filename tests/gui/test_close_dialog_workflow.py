@@ -13,12 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from core.desk import PositionChanged
 from core.model import (
     CloseRequest,
     Environment,
     MarkUpdate,
-    Position,
     PositionSide,
     TriggerEvent,
 )
@@ -35,9 +33,9 @@ from tests.gui.test_close_dialog import (
     EVERSTRIKE_LIKE,
     INSTRUMENT,
     QFEX_LIKE,
-    FakeSubmit,
     position,
 )
+from tests.helpers.fakes import Book, FakeSubmit
 
 D = Decimal
 NEVER = Preferences(confirm="never")
@@ -46,25 +44,6 @@ NEVER = Preferences(confirm="never")
 @pytest.fixture
 def submit() -> FakeSubmit:
     return FakeSubmit()
-
-
-class Book:
-    """The live book as the desk's freshness guard sees it: ``check`` raises PositionChanged
-    exactly as Desk.check does."""
-
-    def __init__(self, pos: Position | None) -> None:
-        self.pos = pos
-        self.checked: list[CloseRequest] = []
-
-    def check(self, request: CloseRequest) -> None:
-        self.checked.append(request)
-        pos = self.pos
-        if pos is None:
-            raise PositionChanged("flat", "flat", None)
-        if pos.side is not request.position_side:
-            raise PositionChanged("side", "side", pos)
-        if request.quantity is not None and request.quantity > pos.quantity:
-            raise PositionChanged("shrank", "shrank", pos)
 
 
 def make(qtbot: QtBot, submit: FakeSubmit, **kw: Any) -> CloseDialog:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -22,7 +22,6 @@ from pytestqt.qtbot import QtBot
 
 from core.desk import Desk
 from core.model import (
-    ConnectionEvent,
     ConnectionState,
     OrderSide,
     PositionKey,
@@ -34,13 +33,14 @@ from core.model import (
     WorkingOrder,
     WorkingOrderRemoved,
 )
-from core.venue import AccountConfig, CancelRejected, Credentials, EventSink, SessionClosed
+from core.venue import AccountConfig, CancelRejected, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.main_window import MainWindow
 from gui.models import BUTTON_ROLE, STALE, CancelState, PositionColumn, WorkingColumn
 from gui.widgets import ConnectionBadge, button_rect, fmt_clock, silence_limit
 from tests.gui.conftest import until
+from tests.helpers.clock import FakeClock
 from tests.helpers.fakes import FakeSession, account, position
 
 D = Decimal
@@ -48,45 +48,12 @@ ALPHA, BETA = "Alpha desk", "Beta desk"
 OUTAGE_AT = 1_700_000_000.0  # a fixed wall time, so the tooltip's HH:MM:SS is exact
 
 
-class Session(FakeSession):
-    """FakeSession with a cancel the test can hold open, and health the test sets."""
-
-    def __init__(self, account: AccountConfig, credentials: Credentials, sink: EventSink) -> None:
-        super().__init__(account, credentials, sink)
-        self.release = asyncio.Event()
-        self.release.set()
-        self.health_now = SessionHealth(connected=True)
-
-    async def cancel_order(self, order: WorkingOrder) -> None:
-        if not self._connected:
-            raise SessionClosed("fake is stopped")
-        self.cancelled.append(order)
-        await self.release.wait()  # the venue's answer
-        if self.cancel_reject is not None:
-            raise self.cancel_reject
-        self.sink(WorkingOrderRemoved(order.venue, order.account, order.order_id, "cancelled"))
-
-    def health(self) -> SessionHealth:
-        return self.health_now
-
-    def say(self, state: ConnectionState, message: str = "", at: float = OUTAGE_AT) -> None:
-        self.sink(ConnectionEvent(self.account.venue, self.name, state, message, at=at))
-
-
-@dataclass
-class Clock:
-    now: float = 5_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
 class Rig:
     desk: Desk
     window: MainWindow
-    sessions: dict[str, Session]
-    clock: Clock = field(default_factory=Clock)
+    sessions: dict[str, FakeSession]
+    clock: FakeClock
 
 
 def limit_order(order_id: str, acct: str = ALPHA, symbol: str = "AAPL-USD",
@@ -105,11 +72,12 @@ def trigger_order(order_id: str, acct: str = BETA, symbol: str = "USD_ETH_PERP")
 
 @pytest_asyncio.fixture
 async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
-    sessions: dict[str, Session] = {}
-    clock = Clock()
+    sessions: dict[str, FakeSession] = {}
+    clock = FakeClock(5_000.0)
 
-    def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> Session:
-        s = Session(acct, creds, sink)
+    def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> FakeSession:
+        s = FakeSession(acct, creds, sink)
+        s.health_now = SessionHealth(connected=True)
         if acct.name == ALPHA:
             s.initial = (position("AAPL-USD", acct=ALPHA), position("MSFT-USD", acct=ALPHA))
             s.working = (limit_order("q-1"), limit_order("q-2"))
@@ -186,7 +154,7 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
     expected = (f"Stale: Everstrike disconnected since {fmt_clock(OUTAGE_AT)} — numbers may be "
                 "out of date")
 
-    beta.say(ConnectionState.DISCONNECTED, "connection reset")
+    beta.say(ConnectionState.DISCONNECTED, "connection reset", at=OUTAGE_AT)
 
     assert changes.rows == rows_of(w, BETA)
     for symbol in ("USD_ETH_PERP", "USD_BTC_PERP"):
@@ -234,7 +202,7 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
 @pytest.mark.asyncio
 async def test_failed_account_is_stale_and_red(rig: Rig) -> None:
     w = rig.window
-    rig.sessions[ALPHA].say(ConnectionState.FAILED, "invalid API key")
+    rig.sessions[ALPHA].say(ConnectionState.FAILED, "invalid API key", at=OUTAGE_AT)
     badge = w.connectionStrip.badges[ALPHA]
     assert badge.property("tone") == "bad"
     assert badge.label.text() == f"{ALPHA}: failed"
@@ -320,10 +288,11 @@ async def test_a_silent_venue_turns_amber_stale_and_its_rows_stale(rig: Rig) -> 
 
 @pytest.mark.asyncio
 async def test_health_is_refreshed_by_a_timer(qapp: QApplication) -> None:
-    sessions: list[Session] = []
+    sessions: list[FakeSession] = []
 
-    def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> Session:
-        sessions.append(Session(acct, creds, sink))
+    def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> FakeSession:
+        sessions.append(FakeSession(acct, creds, sink))
+        sessions[-1].health_now = SessionHealth(connected=True)
         return sessions[-1]
 
     desk = Desk(session_factory=factory)

@@ -29,7 +29,7 @@ from core.venues import session_class
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.everstrike.probe import PROBE_ORDER_ID
 from core.venues.qfex import QFEX
-from tests.conftest import MemoryKeyring
+from tests.helpers.keyrings import MemoryKeyring
 
 D = Decimal
 QFEX_POSITIONS = [("AAPL-USD", D(40), D(220)), ("TSLA-USD", D(-12), D(351)),

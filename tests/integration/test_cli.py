@@ -27,8 +27,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import keyring.backend
-import keyring.errors
 import pytest
 
 import cli.close as cli_close
@@ -41,31 +39,14 @@ from core.sim import Simulator
 from core.venue import AccountConfig
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
+from tests.helpers.keyrings import SECRETS_ENV, EnvKeyring
 
 REPO = Path(__file__).resolve().parents[2]
 QT = ("PySide6", "shiboken6", "qasync")
 D = Decimal
-SECRETS_ENV = "CLOSEOUT_TEST_SECRETS"
 RUN_TIMEOUT = 90
 NO_TTY = "refusing to act without --yes: standard input is not a terminal"
 ACTIONS = ("intent", "request", "cancel_intent")  # journal kinds that mean "sent or about to"
-
-
-class EnvKeyring(keyring.backend.KeyringBackend):
-    """The subprocesses' keyring (``PYTHON_KEYRING_BACKEND``): the secrets of simulator
-    accounts, read from an environment variable. Read-only; test use only."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def get_password(self, service: str, username: str) -> str | None:
-        value = json.loads(os.environ.get(SECRETS_ENV, "{}")).get(username)
-        return value if isinstance(value, str) else None
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise keyring.errors.PasswordSetError("the test keyring is read-only")
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise keyring.errors.PasswordDeleteError("the test keyring is read-only")
 
 
 # ------------------------------------------------------------------------------- harness
@@ -82,7 +63,7 @@ class Cli:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "PYTHON"))}
         for var in ("CONFIG", "DATA", "STATE", "CACHE"):
             env[f"XDG_{var}_HOME"] = str(self.home / var.lower())
-        env["PYTHON_KEYRING_BACKEND"] = f"{__name__}.EnvKeyring"
+        env["PYTHON_KEYRING_BACKEND"] = f"{EnvKeyring.__module__}.EnvKeyring"
         env[SECRETS_ENV] = json.dumps({f"account:{k}": v for k, v in self.secrets.items()})
         env["PYTHONPATH"] = str(REPO)
         env.pop("QT_QPA_PLATFORM", None)  # nothing here may need Qt

@@ -29,7 +29,6 @@ from core.model import (
     PositionRemoved,
     PositionSide,
     PositionsSnapshot,
-    SessionEvent,
     Trigger,
     TriggerEvent,
     WorkingKind,
@@ -41,6 +40,8 @@ from core.sim import Simulator
 from core.sim.common import Received
 from core.venue import AccountConfig, CancelRejected, CloseRejected, Credentials, ReconnectPolicy
 from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
+from tests.helpers.clock import FakeClock
+from tests.helpers.fakes import Recorder
 
 D = Decimal
 ACCOUNT = "it-everstrike"
@@ -49,32 +50,6 @@ POSITIONS = [
     ("USD_ETH_PERP", D("-3.5"), D("4420.10")),  # SHORT
     ("USD_BTCCALL_PERP", D("5"), D("1.850")),  # LONG
 ]
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[SessionEvent], bool]) -> Any:
-        async with asyncio.timeout(10):
-            while True:
-                for event in self.events:
-                    if predicate(event):
-                        return event
-                self._changed.clear()
-                await self._changed.wait()
-
-    def updates(self, client_order_id: str) -> list[OrderUpdate]:
-        return [
-            e
-            for e in self.events
-            if isinstance(e, OrderUpdate) and e.client_order_id == client_order_id
-        ]
 
 
 @dataclass
@@ -175,7 +150,7 @@ async def test_full_close(connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
     await send_close(client.session, close)
-    reply = client.sink.updates(close.client_order_id)[0]
+    reply = client.sink.orders(close.client_order_id)[0]
     assert reply.status is OrderStatus.FILLED and reply.final
     assert reply.quantity == D(120) and reply.filled == D(120)
     await client.sink.wait_for(
@@ -201,7 +176,7 @@ async def test_partial_close(connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("1.5"))
     await send_close(client.session, close)
-    reply = client.sink.updates(close.client_order_id)[0]
+    reply = client.sink.orders(close.client_order_id)[0]
     assert reply.status is OrderStatus.FILLED and reply.filled == D("1.5")
     left = await client.sink.wait_for(
         lambda e: isinstance(e, Position) and e.key.symbol == "USD_ETH_PERP"
@@ -214,7 +189,7 @@ async def test_limit_close_rests_then_fills(venue: SimVenue, connect: Callable[.
     client = await connect()
     close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
     await send_close(client.session, close)
-    reply = client.sink.updates(close.client_order_id)[0]
+    reply = client.sink.orders(close.client_order_id)[0]
     assert reply.status is OrderStatus.ACK and reply.price == D("2.5")
     market = venue.sim.everstrike.market
     await venue.sim.acall(lambda: market.set_mark("USD_BTCCALL_PERP", D("2.6")))
@@ -232,7 +207,7 @@ async def test_trigger_close(venue: SimVenue, connect: Callable[..., Any]) -> No
     trigger = Trigger(D("150"), TriggerEvent.MARK, close_on_trigger=True)
     close = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(20), trigger=trigger)
     await send_close(client.session, close)
-    reply = client.sink.updates(close.client_order_id)[0]
+    reply = client.sink.orders(close.client_order_id)[0]
     assert reply.status is OrderStatus.TRIGGER_ACK and reply.trigger_price == D(150)
     market = venue.sim.everstrike.market
     await venue.sim.acall(lambda: market.set_mark("USD_SOL_PERP", D("149")))
@@ -261,7 +236,7 @@ async def test_bad_signature_is_rejected(connect: Callable[..., Any]) -> None:
     with pytest.raises(CloseRejected) as info:
         await send_close(client.session, close)
     assert info.value.code == "401"
-    (update,) = client.sink.updates(close.client_order_id)
+    (update,) = client.sink.orders(close.client_order_id)
     assert update.status is OrderStatus.REJECTED
 
 
@@ -313,7 +288,7 @@ async def test_stale_timestamp_is_rejected_then_resynced(
     assert len(gets(venue, "/time")) == 2
     again = request("USD_SOL_PERP", PositionSide.LONG, "120")
     await send_close(client.session, again)
-    assert client.sink.updates(again.client_order_id)[0].status is OrderStatus.FILLED
+    assert client.sink.orders(again.client_order_id)[0].status is OrderStatus.FILLED
     assert len(posts(venue, "/auth/close")) == 2  # the refused one was never resent
 
 
@@ -328,29 +303,14 @@ async def test_clock_is_measured_periodically(venue: SimVenue, connect: Callable
     # Signed with the corrected time: 30 s of skew would otherwise be a stale timestamp.
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("0.5"))
     await send_close(client.session, close)
-    assert client.sink.updates(close.client_order_id)[0].status is OrderStatus.FILLED
-
-
-class FakeTime:
-    """Injected monotonic clock; its sleep advances the clock instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+    assert client.sink.orders(close.client_order_id)[0].status is OrderStatus.FILLED
 
 
 @pytest.mark.asyncio
 async def test_429_slows_later_posts_and_resends_nothing(
     venue: SimVenue, connect: Callable[..., Any]
 ) -> None:
-    fake = FakeTime()
+    fake = FakeClock()
     client = await connect(monotonic=fake, sleep=fake.sleep)
     venue.sim.everstrike.faults.force_http(429)
     refused = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
@@ -363,7 +323,7 @@ async def test_429_slows_later_posts_and_resends_nothing(
     later = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
     await send_close(client.session, later)
     assert fake.slept == [pytest.approx(0.043)]  # it waited out the venue's wait first
-    assert client.sink.updates(later.client_order_id)[0].status is OrderStatus.FILLED
+    assert client.sink.orders(later.client_order_id)[0].status is OrderStatus.FILLED
     assert len(posts(venue, "/auth/close")) == 2
 
 
@@ -393,7 +353,7 @@ async def test_dropped_close_is_unknown_then_reconciled_never_resent(
     venue.sim.everstrike.faults.drop_next(1, execute=True)  # runs, then the reply is lost
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("1.5"))
     await send_close(client.session, close)
-    unknown = client.sink.updates(close.client_order_id)[0]
+    unknown = client.sink.orders(close.client_order_id)[0]
     assert unknown.status is OrderStatus.UNKNOWN and not unknown.final
     found = await client.sink.wait_for(
         lambda e: isinstance(e, OrderUpdate)
@@ -492,7 +452,7 @@ async def cancel_and_check(venue: SimVenue, client: Client, order: WorkingOrder)
     )
     assert removed.reason == "cancelled"
     cancelled = [
-        u for u in client.sink.updates(order.client_order_id or "")
+        u for u in client.sink.orders(order.client_order_id or "")
         if u.status is OrderStatus.CANCELLED
     ]
     assert cancelled and cancelled[0].final
@@ -622,7 +582,7 @@ async def test_closing_what_goes_on_the_wire(
     ).decode()
     assert received.headers["x-signature"] == signature
     assert received.headers["x-api-key"] == venue.api_key
-    assert client.sink.updates(sent.client_order_id)[0].status is status
+    assert client.sink.orders(sent.client_order_id)[0].status is status
 
 
 @pytest.mark.asyncio
@@ -639,6 +599,6 @@ async def test_500_is_a_venue_error_never_resent(
         "most likely not placed and was not resent. Closeout is checking the venue's orders in "
         "case it was."
     )
-    (update,) = client.sink.updates(close.client_order_id)
+    (update,) = client.sink.orders(close.client_order_id)
     assert update.status is OrderStatus.REJECTED and update.final
     assert len(posts(venue, "/auth/close")) == 1

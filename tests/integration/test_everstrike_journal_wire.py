@@ -8,7 +8,6 @@ journaled again, with the reason, and the journal's last request is the one that
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,29 +23,11 @@ from core.sim import Simulator
 from core.sim.common import Received
 from core.venue import AccountConfig, CloseRejected, Credentials, EventSink, VenueSession, redact
 from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
+from tests.helpers.clock import FakeClock
 
 D = Decimal
 ACCOUNT = "jw-e"
 PAIR = "USD_ETH_PERP"
-
-
-class FakeTime:
-    """The session's monotonic clock and its 429 wait: waiting moves the clock, not the test."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        """Real time plus every fake wait, so a waited-out request really is older."""
-        return time.time() + (self.now - 1000.0)
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @dataclass
@@ -54,7 +35,7 @@ class Rig:
     sim: Simulator
     desk: Desk
     journal: Journal
-    fake: FakeTime
+    fake: FakeClock
     key: PositionKey
 
 
@@ -74,7 +55,7 @@ async def rig(sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
     info = sim.info.everstrike
     account = AccountConfig(ACCOUNT, EVERSTRIKE, Environment.DEMO, public,
                             {"rest": info.rest, "ws": info.ws})
-    fake = FakeTime()
+    fake = FakeClock()
 
     def factory(config: AccountConfig, credentials: Credentials, sink: EventSink) -> VenueSession:
         return EverstrikeSession(config, credentials, sink, monotonic=fake, sleep=fake.sleep,

@@ -6,7 +6,6 @@ check that the two readings of the docs agree.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -28,7 +27,6 @@ from core.model import (
     PositionKey,
     PositionRemoved,
     PositionSide,
-    PositionsSnapshot,
     SessionEvent,
     TimeInForce,
     Trigger,
@@ -42,6 +40,7 @@ from core.venue import AccountConfig, CancelRejected, Credentials, ReconnectPoli
 from core.venues.qfex import QFEX
 from core.venues.qfex.orders import CANCEL_GONE, RATE_LIMITED
 from core.venues.qfex.session import QfexAuthError, QfexSession
+from tests.helpers.fakes import Recorder
 
 D = Decimal
 _names = itertools.count(1)
@@ -55,31 +54,6 @@ async def send(session: QfexSession, request: CloseRequest) -> None:
 
 async def cancel(session: QfexSession, order: WorkingOrder) -> None:
     await session.cancel(session.prepare_cancel(order))
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[SessionEvent], bool], count: int = 1) -> Any:
-        async with asyncio.timeout(15):
-            while True:
-                matches = [e for e in self.events if predicate(e)]
-                if len(matches) >= count:
-                    return matches[count - 1]
-                self._changed.clear()
-                await self._changed.wait()
-
-    def orders(self, cid: str) -> list[OrderUpdate]:
-        return [e for e in self.events if isinstance(e, OrderUpdate) and e.client_order_id == cid]
-
-    def last_snapshot(self) -> PositionsSnapshot:
-        return [e for e in self.events if isinstance(e, PositionsSnapshot)][-1]
 
 
 def is_order(cid: str, status: OrderStatus) -> Callable[[SessionEvent], bool]:
@@ -115,7 +89,7 @@ def open_session(
         endpoints={"trade_ws": info.trade_ws, "mds_ws": info.mds_ws, "rest": info.rest},
         options=options or {},
     )
-    sink = Recorder()
+    sink = Recorder(timeout=15)
     session = QfexSession(
         account,
         Credentials(public, secret + "x" if wrong_secret else secret),

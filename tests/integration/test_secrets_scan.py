@@ -42,7 +42,7 @@ from core.sim import Simulator
 from core.venue import AccountConfig, redact
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.conftest import MemoryKeyring
+from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.polling import market_data, until
 
 D = Decimal

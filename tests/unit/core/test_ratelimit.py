@@ -9,26 +9,11 @@ import random
 import pytest
 
 from core.ratelimit import RateLimiter, parse_weights
-
-
-class FakeClock:
-    """Time moves only when the limiter sleeps; every sleep is recorded."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)  # let other tasks run, as a real sleep would
+from tests.helpers.clock import FakeClock
 
 
 def limiter(budget: float = 10, window: float = 10) -> tuple[RateLimiter, FakeClock]:
-    clock = FakeClock()
+    clock = FakeClock(yields=True)
     return RateLimiter(budget, window, clock=clock, sleep=clock.sleep), clock
 
 
@@ -38,7 +23,7 @@ async def test_a_burst_up_to_the_budget_goes_at_once() -> None:
     assert rl.headroom() == 1.0
     for _ in range(10):
         await rl.acquire(1)
-    assert clock.sleeps == []
+    assert clock.slept == []
     assert rl.headroom() == pytest.approx(0.0)
 
 
@@ -80,7 +65,7 @@ async def test_never_exceeds_either_meter(seed: int) -> None:
             clock.now += rng.random() * 3
         await rl.acquire(weight)
         sent.append((clock.now, weight))
-    assert clock.sleeps, "the mix must have hit the limit at least once"
+    assert clock.slept, "the mix must have hit the limit at least once"
     ema, last = 0.0, sent[0][0]
     for i, (at, weight) in enumerate(sent):
         window = sum(w for t, w in sent[: i + 1] if t > at - 5)
@@ -159,9 +144,9 @@ async def test_a_cancelled_wait_spends_nothing() -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiter
     assert rl.headroom() >= before
-    sleeps = len(clock.sleeps)
+    sleeps = len(clock.slept)
     await rl.acquire(4)  # fits only if the cancelled 6 were never spent
-    assert len(clock.sleeps) == sleeps
+    assert len(clock.slept) == sleeps
 
 
 @pytest.mark.asyncio
@@ -169,7 +154,7 @@ async def test_zero_weight_is_free() -> None:
     rl, clock = limiter(budget=1, window=1)
     await rl.acquire(1)
     await rl.acquire(0)
-    assert clock.sleeps == []
+    assert clock.slept == []
 
 
 @pytest.mark.parametrize("weight", [-1, math.nan, math.inf, 11])

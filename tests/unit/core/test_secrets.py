@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import keyring
 import keyring.backends.fail
-import keyring.errors
 
 from core.secrets import NO_KEYRING, SERVICE, SecretStore
-from tests.conftest import MemoryKeyring
+from tests.helpers.keyrings import MemoryKeyring
 
 
 def test_secrets_go_to_the_keyring_under_the_closeout_service(
@@ -70,13 +69,8 @@ def test_rename_of_an_account_without_a_secret_changes_nothing(
     assert memory_keyring.store == {(SERVICE, "account:other"): "x-value"}
 
 
-class _BrokenKeyring(MemoryKeyring):
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise keyring.errors.KeyringLocked("locked")
-
-
 def test_a_keyring_that_fails_to_save_keeps_the_secret_for_the_session_only() -> None:
-    backend = _BrokenKeyring()
+    backend = MemoryKeyring(locked=True)
     keyring.set_keyring(backend)
     store = SecretStore()
     assert store.set("desk-1", "s3cr3t-value") is False

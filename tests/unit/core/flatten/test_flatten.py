@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,136 +45,21 @@ from core.model import (
     CloseRequest,
     Environment,
     OrderSide,
-    OrderStatus,
-    OrderUpdate,
     Position,
     PositionKey,
     PositionRemoved,
     PositionSide,
-    PositionsSnapshot,
     Venue,
     WorkingKind,
     WorkingOrder,
 )
-from core.venue import AccountConfig, CancelRejected, CloseRejected, Credentials, EventSink
+from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.helpers.fakes import FakeSession
+from tests.helpers.fakes import FlatSession, Reply, World
 
 D = Decimal
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
-
-
-class Reply:
-    """How a fake venue answers a close of a symbol."""
-
-    FILL = "fill"
-    REJECT = "reject"  # the venue answers REJECTED
-    REFUSE = "refuse"  # send_close raises CloseRejected (refused before the wire)
-    SILENT = "silent"  # no answer at all
-
-
-class FlatSession(FakeSession):
-    """A fake venue that answers closes. ``behaviour[symbol]`` is one of ``Reply`` or
-    ``"residual:<qty>"``; ``gate`` (when set) holds every send until it opens."""
-
-    def __init__(self, account: AccountConfig, credentials: Credentials, sink: EventSink,
-                 world: World) -> None:
-        super().__init__(account, credentials, sink)
-        self.world = world
-        self.book: dict[str, Position] = {}
-        self.cancel_fail: dict[str, str] = {}  # order id -> refusal text
-        self.refreshes = 0
-
-    async def start(self) -> None:
-        self.book = {p.key.symbol: p for p in self.initial}
-        await super().start()
-
-    async def send_close(self, request: CloseRequest) -> None:
-        world = self.world
-        world.log.append(("close", f"{self.name}/{request.key.symbol}"))
-        world.in_flight += 1
-        world.changed.set()
-        world.max_in_flight = max(world.max_in_flight, world.in_flight)
-        if world.in_flight >= world.open_gate_at:
-            world.gate.set()
-        try:
-            await world.gate.wait()
-            for _ in range(world.yields):  # a little wire time, so sends can overlap
-                await asyncio.sleep(0)
-        finally:
-            world.in_flight -= 1
-        behaviour = world.behaviour.get(request.key.symbol, Reply.FILL)
-        if behaviour == Reply.REFUSE:
-            raise CloseRejected("the venue refused it: market closed", code="MARKET_CLOSED")
-        await super().send_close(request)
-        asyncio.get_running_loop().call_soon(self._answer, request, behaviour)
-
-    def _answer(self, request: CloseRequest, behaviour: str) -> None:
-        key, cid = request.key, request.client_order_id
-        pos = self.book.get(key.symbol)
-        qty = pos.quantity if pos is not None else D(0)
-
-        def update(status: OrderStatus, *, final: bool, filled: Decimal,
-                   message: str = "") -> OrderUpdate:
-            return OrderUpdate(key.venue, self.name, key.symbol, status, status.value, final,
-                               order_id=f"o-{cid}", client_order_id=cid, filled=filled,
-                               remaining=qty - filled, message=message)
-
-        if behaviour == Reply.SILENT:
-            return
-        if behaviour == Reply.REJECT:
-            self.sink(update(OrderStatus.REJECTED, final=True, filled=D(0),
-                             message="not enough margin"))
-            return
-        self.sink(update(OrderStatus.ACK, final=False, filled=D(0)))
-        if behaviour.startswith("residual:"):
-            left = D(behaviour.partition(":")[2])
-            assert pos is not None
-            self.book[key.symbol] = replace(pos, quantity=left)
-            self.sink(self.book[key.symbol])
-            self.sink(update(OrderStatus.PARTIAL, final=True, filled=qty - left))
-            return
-        self.book.pop(key.symbol, None)
-        self.sink(PositionRemoved(key))
-        self.sink(update(OrderStatus.FILLED, final=True, filled=qty))
-
-    async def cancel_order(self, order: WorkingOrder) -> None:
-        self.world.log.append(("cancel", order.order_id))
-        if order.order_id in self.cancel_fail:
-            raise CancelRejected(self.cancel_fail[order.order_id], code="NO_SUCH_ORDER")
-        await super().cancel_order(order)
-
-    async def refresh_positions(self) -> None:
-        self.refreshes += 1
-        self.sink(PositionsSnapshot(self.account.venue, self.name, tuple(self.book.values())))
-
-
-class World:
-    """Everything the fakes share: behaviours, the gate, the order of requests."""
-
-    def __init__(self) -> None:
-        self.behaviour: dict[str, str] = {}
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.open_gate_at = 10**9
-        self.yields = 3
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.log: list[tuple[str, str]] = []
-        self.sessions: dict[str, FlatSession] = {}
-        self.changed = asyncio.Event()  # set whenever in_flight changes
-
-    async def until_in_flight(self, n: int) -> None:
-        async with asyncio.timeout(10):
-            while self.in_flight < n:
-                self.changed.clear()
-                await self.changed.wait()
-
-    def hold(self, until_in_flight: int | None = None) -> None:
-        """Hold every send; open when ``until_in_flight`` are waiting at once (if given)."""
-        self.gate.clear()
-        self.open_gate_at = until_in_flight if until_in_flight is not None else 10**9
 
 
 def pos(account: str, symbol: str, qty: str, side: PositionSide = LONG, *,

@@ -9,39 +9,12 @@ import pytest
 
 from core.venue import ReconnectPolicy
 from core.venues.link import LinkFailed, Verdict, reconnecting
+from tests.helpers.clock import FakeClock
+from tests.helpers.fakes import Opener
 
 pytestmark = pytest.mark.asyncio
 
 POLICY = ReconnectPolicy(initial=1.0, maximum=8.0, factor=2.0, jitter=0.0, healthy_after=30.0)
-
-
-class Clock:
-    """Time moves only when a test or the fake sleep moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, delay: float) -> None:
-        self.slept.append(delay)
-        self.now += delay
-
-
-class Opener:
-    """Fails with each queued exception in turn, then opens numbered connections."""
-
-    def __init__(self, *failures: BaseException) -> None:
-        self.failures = list(failures)
-        self.opened = 0
-
-    async def __call__(self) -> int:
-        if self.failures:
-            raise self.failures.pop(0)
-        self.opened += 1
-        return self.opened
 
 
 def retry_os_errors(exc: BaseException) -> Verdict:
@@ -49,7 +22,7 @@ def retry_os_errors(exc: BaseException) -> Verdict:
 
 
 async def take(
-    n: int, opener: Opener, clock: Clock, *, lived: float = 0.0, first: int | None = None,
+    n: int, opener: Opener, clock: FakeClock, *, lived: float = 0.0, first: int | None = None,
     on_retry: Callable[[BaseException, float], None] | None = None,
 ) -> list[int]:
     """Run the loop for ``n`` connections, each staying up ``lived`` seconds."""
@@ -66,20 +39,20 @@ async def take(
 
 
 async def test_yields_the_first_connection_without_waiting_then_reopens_with_backoff() -> None:
-    clock = Clock()
+    clock = FakeClock()
     got = await take(4, Opener(), clock, first=0)
     assert got == [0, 1, 2, 3]
     assert clock.slept == [1.0, 2.0, 4.0]
 
 
 async def test_without_a_first_connection_it_waits_before_opening() -> None:
-    clock = Clock()
+    clock = FakeClock()
     assert await take(1, Opener(), clock) == [1]
     assert clock.slept == [1.0]
 
 
 async def test_failed_opens_are_retried_with_growing_delays_capped_at_the_maximum() -> None:
-    clock = Clock()
+    clock = FakeClock()
     retries: list[tuple[str, float]] = []
     opener = Opener(*(OSError(f"refused {i}") for i in range(5)))
     got = await take(1, opener, clock, first=None,
@@ -91,7 +64,7 @@ async def test_failed_opens_are_retried_with_growing_delays_capped_at_the_maximu
 
 
 async def test_a_fatal_failure_ends_the_loop_with_its_cause() -> None:
-    clock = Clock()
+    clock = FakeClock()
     refused = PermissionError("bad key")  # an OSError, so classify must see the real type
     refused_fatal = ValueError("auth refused")
     with pytest.raises(LinkFailed) as caught:
@@ -101,19 +74,19 @@ async def test_a_fatal_failure_ends_the_loop_with_its_cause() -> None:
 
 
 async def test_backoff_restarts_after_a_healthy_connection_only() -> None:
-    clock = Clock()
+    clock = FakeClock()
     # Each connection lives 10 s, short of healthy_after: delays keep growing.
     await take(4, Opener(), clock, first=0, lived=10.0)
     assert clock.slept == [1.0, 2.0, 4.0]
-    clock = Clock()
+    clock = FakeClock()
     # Each connection lives 30 s: every reconnect starts again from the initial delay.
     await take(4, Opener(), clock, first=0, lived=30.0)
     assert clock.slept == [1.0, 1.0, 1.0]
 
 
 async def test_health_is_judged_by_the_injected_clock_not_the_real_one() -> None:
-    clock = Clock()
-    frozen = Clock()  # a clock that never moves: no connection ever looks healthy
+    clock = FakeClock()
+    frozen = FakeClock()  # a clock that never moves: no connection ever looks healthy
     got: list[int] = []
     async for connection in reconnecting(
         Opener(), POLICY, retry_os_errors, clock=frozen, sleep=clock.sleep, first=0
@@ -131,7 +104,7 @@ async def test_a_classifier_bug_is_logged_and_retried(
     def broken(exc: BaseException) -> Verdict:
         raise RuntimeError("classifier bug")
 
-    clock = Clock()
+    clock = FakeClock()
     got: list[int] = []
     with caplog.at_level(logging.ERROR, logger="core.venues.link"):
         async for connection in reconnecting(

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
-import json
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import serve
 
 from core.model import (
     CloseRequest,
@@ -60,6 +57,9 @@ from core.venue import (
 from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
 from core.venues.everstrike import protocol as p
 from core.venues.everstrike.session import AuthenticationFailed
+from tests.helpers.clock import FakeClock
+from tests.helpers.fakes import Recorder
+from tests.helpers.venues import FakeRest, FakeWs, envelope, position_json
 
 API_KEY = "ak-unit-0123456789abcdef"
 SECRET = "unit-secret-do-not-leak-42"
@@ -70,126 +70,11 @@ SERVER_MS = 1_700_000_000_250  # the venue's /time: 250 ms ahead of us
 ZERO_BACKOFF = ReconnectPolicy(initial=0.0, maximum=0.0, jitter=0.0)
 
 
-# --------------------------------------------------------------------------- fakes
-
-
-class Recorder:
-    """The session's sink; lets a test await the events it expects instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    async def wait_for(
-        self, predicate: Callable[[SessionEvent], bool], count: int = 1
-    ) -> list[Any]:
-        async with asyncio.timeout(10):
-            while True:
-                found = [e for e in self.events if predicate(e)]
-                if len(found) >= count:
-                    return found
-                self._changed.clear()
-                await self._changed.wait()
+# --------------------------------------------------------------------------- helpers
 
 
 def connection_state(state: ConnectionState) -> Callable[[SessionEvent], bool]:
     return lambda e: isinstance(e, ConnectionEvent) and e.state is state
-
-
-class FakeWs:
-    """Everstrike's WS as documented: auth_api -> authenticated; status -> ok; sub -> subscribed."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.per_connection: list[list[dict[str, Any]]] = []
-        self.connections: list[ServerConnection] = []
-        self.reject_auth = False
-        self.hold_auth: asyncio.Event | None = None  # delay the auth reply until set
-        self._changed = asyncio.Event()
-        self.server: Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        port = self.server.sockets[0].getsockname()[1]
-        return f"ws://127.0.0.1:{port}"
-
-    async def handler(self, conn: ServerConnection) -> None:
-        self.connections.append(conn)
-        mine: list[dict[str, Any]] = []
-        self.per_connection.append(mine)
-        self._changed.set()
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in conn:
-                message = json.loads(raw)
-                self.received.append(message)
-                mine.append(message)
-                self._changed.set()
-                if message.get("op") == "auth_api" and self.hold_auth is not None:
-                    await self.hold_auth.wait()
-                await conn.send(json.dumps(self.reply(message)))
-
-    def reply(self, message: dict[str, Any]) -> dict[str, Any]:
-        op, content = message.get("op"), message.get("content")
-        if op == "auth_api":
-            if self.reject_auth or content != API_KEY:
-                return {"code": 401, "msg": "Invalid API key", "category": "error"}
-            return {"code": 200, "msg": "Authenticated", "category": "authenticated"}
-        if op == "status":
-            return {"code": 200, "msg": "ok", "category": "ok"}
-        if op in ("sub", "unsub"):
-            category = "subscribed" if op == "sub" else "unsubscribed"
-            return {"code": 200, "msg": content, "category": category}
-        return {"code": 400, "msg": f"unexpected op {op}", "category": "error"}
-
-    async def send(self, message: dict[str, Any] | str) -> None:
-        text = message if isinstance(message, str) else json.dumps(message)
-        await self.connections[-1].send(text)
-
-    async def wait_for(
-        self,
-        predicate: Callable[[dict[str, Any]], bool],
-        count: int = 1,
-        connection: int | None = None,
-    ) -> None:
-        async with asyncio.timeout(10):
-            while True:
-                if connection is None:
-                    messages = self.received
-                elif connection < len(self.per_connection):
-                    messages = self.per_connection[connection]
-                else:
-                    messages = []
-                if sum(1 for m in messages if predicate(m)) >= count:
-                    return
-                self._changed.clear()
-                await self._changed.wait()
-
-    def ops(self, op: str) -> list[str]:
-        return [m["content"] for m in self.received if m.get("op") == op]
-
-
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
-
-
-def envelope(result: Any, code: int = 200, msg: str = "") -> dict[str, Any]:
-    return {"code": code, "msg": msg, "result": result}
-
-
-def position_json(size: float, direction: str = "BUY") -> dict[str, Any]:
-    return {
-        "size": size,
-        "stats": {
-            "size": size, "mark": 100.5, "avg_entry": 99, "upnl": 1.5, "direction": direction
-        },
-    }
 
 
 def order_json(status: str = "ACTIVE", order_id: str = "ord-1", **extra: Any) -> dict[str, Any]:
@@ -197,77 +82,6 @@ def order_json(status: str = "ACTIVE", order_id: str = "ord-1", **extra: Any) ->
     base.update({"qty_orig": 2, "qty_remaining": 2, "time": 1700000000300})
     base.update(extra)
     return base
-
-
-@dataclass
-class FakeRest:
-    """Everstrike's REST as documented; ``close``/``cancel`` answer the signed POSTs."""
-
-    positions: dict[str, Any] = field(default_factory=lambda: {PAIR: position_json(2)})
-    server_ms: int = SERVER_MS
-    close: Handler | None = None
-    cancel: Handler | None = None
-    active_orders: list[dict[str, Any]] = field(default_factory=list)
-    triggers: list[dict[str, Any]] = field(default_factory=list)
-    orders: list[dict[str, Any]] = field(default_factory=list)  # GET /orders
-    by_id: dict[str, Any] = field(default_factory=dict)  # GET /order?id= (else from orders)
-    requests: list[httpx.Request] = field(default_factory=list)
-    snapshot_failures: int = 0  # answer this many /active_positions with 503 first
-    orders_failures: int = 0  # answer this many /orders with 503 first
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def count(self, path: str) -> int:
-        return sum(1 for r in self.requests if r.url.path == path)
-
-    def gets(self, path: str) -> list[dict[str, str]]:
-        return [dict(r.url.params) for r in self.requests if r.url.path == path]
-
-    async def wait_for_count(self, path: str, count: int) -> None:
-        async with asyncio.timeout(10):
-            while self.count(path) < count:
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        self._changed.set()
-        path = request.url.path
-        if request.method == "GET":
-            assert "x-signature" not in request.headers
-        if path == "/pairs":
-            return httpx.Response(200, json=envelope({PAIR: {"key": PAIR, "filters": []}}))
-        if path == "/time":
-            return httpx.Response(200, json=envelope(self.server_ms))
-        if request.method == "GET" and path != "/time":
-            assert request.headers["x-api-key"] == API_KEY
-        if path == "/active_positions":
-            if self.snapshot_failures:
-                self.snapshot_failures -= 1
-                return httpx.Response(503, json=envelope({}, 503, "Invalid request"))
-            return httpx.Response(200, json=envelope(self.positions))
-        if path == "/active_orders":
-            return httpx.Response(200, json=envelope(self.active_orders))
-        if path == "/triggers":
-            return httpx.Response(200, json=envelope(self.triggers))
-        if path == "/orders":
-            if self.orders_failures:
-                self.orders_failures -= 1
-                return httpx.Response(503, json=envelope({}, 503, "Invalid request"))
-            return httpx.Response(200, json=envelope(self.orders))
-        if path == "/order":
-            wanted = request.url.params.get("id")
-            if wanted in self.by_id:
-                return httpx.Response(200, json=envelope(self.by_id[wanted]))
-            for order in self.orders:
-                if order["id"] == wanted:
-                    return httpx.Response(200, json=envelope(order))
-        if path == "/auth/close" and request.method == "POST":
-            assert self.close is not None, "unexpected close"
-            return await self.close(request)
-        if path == "/auth/cancel" and request.method == "POST":
-            assert self.cancel is not None, "unexpected cancel"
-            return await self.cancel(request)
-        return httpx.Response(503, json=envelope({}, 503, "Invalid request"))
 
 
 def account(ws_url: str, rest_url: str = "http://127.0.0.1:9") -> AccountConfig:
@@ -320,8 +134,8 @@ class Rig:
 
 @pytest_asyncio.fixture
 async def rig() -> AsyncIterator[Rig]:
-    fake_ws = FakeWs()
-    rest = FakeRest()
+    fake_ws = FakeWs(API_KEY)
+    rest = FakeRest(API_KEY, PAIR, SERVER_MS)
     sink = Recorder()
     sessions: list[EverstrikeSession] = []
 
@@ -462,7 +276,7 @@ async def test_close_body_is_the_signed_string_and_events_carry_the_client_id(ri
     await rig.ws.send(
         {"code": 200, "category": "order_completed", "pair": PAIR, "result": {"order": order}}
     )
-    (filled,) = await rig.sink.wait_for(
+    (filled,) = await rig.sink.wait_all(
         lambda e: isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED
     )
     assert filled.client_order_id == request.client_order_id and filled.final
@@ -637,7 +451,7 @@ async def test_venue_error_is_refused_but_looked_up_once(rig: Rig, executed: boo
     )
     await rig.rest.wait_for_count("/triggers", 2)  # the lookup ran (after /orders)
     if executed:
-        (found,) = await rig.sink.wait_for(
+        (found,) = await rig.sink.wait_all(
             lambda e: isinstance(e, OrderUpdate) and e.order_id == "ord-9"
         )
         assert (found.status, found.client_order_id) == (OrderStatus.FILLED,
@@ -682,7 +496,7 @@ async def test_timeout_after_sending_is_unknown_then_not_found(rig: Rig) -> None
     session = await started(rig)
     request = close_request()
     await send_close(session, request)  # not a refusal: UNKNOWN, and the lookup runs
-    first, last = await rig.sink.wait_for(
+    first, last = await rig.sink.wait_all(
         lambda e: isinstance(e, OrderUpdate) and e.client_order_id == request.client_order_id,
         count=2,
     )
@@ -710,7 +524,7 @@ async def test_failed_lookups_are_retried_then_given_up(rig: Rig) -> None:
     session = await started(rig, reconcile_retry=0.0, reconcile_attempts=2)
     request = close_request()
     await send_close(session, request)
-    (last,) = await rig.sink.wait_for(
+    (last,) = await rig.sink.wait_all(
         lambda e: isinstance(e, OrderUpdate) and e.final and e.status is OrderStatus.UNKNOWN
     )
     assert last.message.startswith("could not check at Everstrike (Invalid request)")
@@ -741,7 +555,7 @@ async def test_lost_reply_while_disconnected_is_looked_up_after_the_reconnect(ri
         order_json("COMPLETED", order_id="late", qty_orig=1, qty_remaining=0, time=SERVER_MS)
     ]
     gate.set()
-    (found,) = await rig.sink.wait_for(
+    (found,) = await rig.sink.wait_all(
         lambda e: isinstance(e, OrderUpdate) and e.order_id == "late"
     )
     assert found.client_order_id == request.client_order_id and found.final
@@ -842,7 +656,7 @@ async def test_key_refused_on_reconnect_stops_retrying(rig: Rig) -> None:
     session = await started(rig)
     rig.ws.reject_auth = True
     await rig.ws.connections[-1].close()
-    (failed,) = await rig.sink.wait_for(connection_state(ConnectionState.FAILED))
+    (failed,) = await rig.sink.wait_all(connection_state(ConnectionState.FAILED))
     assert "Invalid API key" in failed.message
     assert not session.connected
     supervisor = session._run_task  # white-box: the reconnect loop itself must have ended
@@ -859,7 +673,7 @@ async def test_bad_frames_become_protocol_errors_and_the_session_lives_on(rig: R
         await rig.ws.send(bad)
     await rig.ws.send({"code": 200, "category": "error", "msg": "subscription limit"})
     await rig.ws.send({"code": 200, "category": "index", "pair": PAIR, "result": {"mark": 101.25}})
-    (mark,) = await rig.sink.wait_for(lambda e: isinstance(e, MarkUpdate))
+    (mark,) = await rig.sink.wait_all(lambda e: isinstance(e, MarkUpdate))
     assert mark.mark == Decimal("101.25")
     errors = rig.sink.of(ProtocolError)
     assert len(errors) == 4
@@ -1105,21 +919,6 @@ async def test_cancel_when_not_running_sends_nothing(rig: Rig) -> None:
 # --------------------------------------------------------------------------- clock, 429, health
 
 
-class FakeTime:
-    """An injected monotonic clock whose sleep advances it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 @pytest.mark.asyncio
 async def test_429_makes_later_posts_wait_and_refuses_an_overlong_wait(rig: Rig) -> None:
     replies = [
@@ -1132,7 +931,7 @@ async def test_429_makes_later_posts_wait_and_refuses_an_overlong_wait(rig: Rig)
         return replies.pop(0)
 
     rig.rest.close = close
-    fake = FakeTime()
+    fake = FakeClock(500.0)
     session = await started(rig, monotonic=fake, sleep=fake.sleep)
     with pytest.raises(CloseRejected, match=r"slowed down for 0\.043 s"):
         await send_close(session, close_request())
@@ -1161,7 +960,7 @@ async def test_a_wait_that_outlives_the_signed_timestamp_signs_again_and_says_so
     """A short 429 wait sends the prepared bytes; one past half the recv_window (5 s) would
     reach the venue stale, so the request is signed again, ``restamped`` hears of it before
     it is written, and the bytes written are the new ones."""
-    fake = FakeTime()
+    fake = FakeClock(500.0)
     seen: list[str] = []
     posted: list[httpx.Request] = []
     throttle = iter(["0.5", "4"])
@@ -1242,7 +1041,7 @@ async def test_clock_is_measured_periodically_and_used_for_signing(rig: Rig) -> 
 
 @pytest.mark.asyncio
 async def test_health(rig: Rig) -> None:
-    fake = FakeTime()
+    fake = FakeClock(500.0)
     session = rig.make(monotonic=fake, keepalive=4.0)
     assert session.health() == SessionHealth(connected=False, keepalive_s=4.0)
     await session.start()
@@ -1284,7 +1083,7 @@ async def test_positions_are_polled_while_the_ws_is_down_and_not_after(rig: Rig)
 
 @pytest.mark.asyncio
 async def test_positions_are_polled_while_the_ws_is_silent(rig: Rig) -> None:
-    fake = FakeTime()
+    fake = FakeClock(500.0)
     await started(rig, poll_interval=0.01, monotonic=fake, stale_after=10.0)
     await rig.ws.wait_for(lambda m: m.get("op") == "sub")
     await rig.ws.send({"code": 200, "category": "index", "pair": PAIR, "result": {"mark": 1}})
@@ -1356,7 +1155,7 @@ async def test_open_closes_are_re_read_after_a_reconnect(rig: Rig) -> None:
     # While the WS is down the order fills; /orders no longer lists it, /order?id= does.
     rig.rest.by_id = {"open-1": order_json("COMPLETED", "open-1", qty_remaining=0, time=1)}
     await rig.ws.connections[-1].close()
-    (update,) = await rig.sink.wait_for(
+    (update,) = await rig.sink.wait_all(
         lambda e: isinstance(e, OrderUpdate) and e.status is OrderStatus.FILLED
     )
     assert update.client_order_id == request.client_order_id and update.order_id == "open-1"

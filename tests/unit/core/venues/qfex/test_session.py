@@ -4,9 +4,6 @@ trade and market-data sockets, and ``httpx.MockTransport`` for REST."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import hmac
 import itertools
 import json
 import time
@@ -19,9 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import pytest_asyncio
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
+from websockets.asyncio.server import serve
 
 from core.model import (
     CloseRequest,
@@ -69,6 +64,8 @@ from core.venues.qfex.session import (
     QfexRequestFailed,
     QfexSession,
 )
+from tests.helpers.fakes import Recorder, RecordingLimiter
+from tests.helpers.venues import FakeVenue
 
 D = Decimal
 PUB = "qfex_pub_test0123456789"
@@ -78,238 +75,6 @@ TS = 1760545414
 AAPL = PositionKey(ACCOUNT, QFEX, "AAPL-USD")
 
 
-def valid(nonce: str, ts: int, signature: str, secret: str = SECRET) -> bool:
-    expected = hmac.new(secret.encode(), f"{nonce}:{ts}".encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
-
-
-class FakeVenue:
-    """Just enough QFEX: HMAC auth, subscribe acks, scripted replies to closes."""
-
-    def __init__(self) -> None:
-        self.frames: list[dict[str, Any]] = []  # every trade frame, across connections
-        self.texts: list[str | bytes] = []  # the same frames exactly as they arrived
-        self.handshakes: list[tuple[str, dict[str, str]]] = []
-        self.trade_sockets: list[ServerConnection] = []
-        self.nonces: list[str] = []
-        self.auth_reply = '{"authenticated": true}'
-        self.on_close = "fill"  # fill | drop | silent | err | fill_without_id
-        self.open_orders: list[dict[str, Any]] = []
-        self.after_subscribe: list[str] = []
-        self.marks = {"AAPL-USD": "200"}
-        self.rest_positions: list[dict[str, Any]] = [
-            {"symbol": "AAPL-USD", "position": 2, "average_price": 190, "unrealised_pnl": 20}
-        ]
-        self.rest_calls: list[str] = []
-        self.server: Server | None = None
-        self.reject_handshake: int | None = None
-        # Working orders and cancels.
-        self.listing_error: str | None = None  # an err error_code for get_user_orders
-        self.on_cancel = "cancelled"  # cancelled | no_such | silent | err | rate_limited | drop
-        self.on_cancel_stop = "ack"  # ack | err | silent
-        self.close_error: dict[str, Any] | None = None  # the err body for on_close == "err"
-        self.pings_after_auth = 0  # server pings sent right after auth, 50 ms apart
-        self.lookup_status: str | None = "FILLED"  # get_order's answer; None: an err
-
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self.reject_handshake is not None and not request.path.startswith("/mds"):
-            return connection.respond(self.reject_handshake, "refused\n")
-        return None
-
-    def count(self, kind: str) -> int:
-        return sum(1 for f in self.frames if f["type"] == kind)
-
-    # -- REST ---------------------------------------------------------------------------------
-
-    def rest(self, request: httpx.Request) -> httpx.Response:
-        self.rest_calls.append(request.url.path)
-        if request.url.path == "/refdata":
-            return httpx.Response(
-                200,
-                json={
-                    "type": "refdata",
-                    "data": [{"symbol": "AAPL-USD", "tick_size": "0.01", "lot_size": "0.1"}],
-                },
-            )
-        if request.url.path == "/user/positions":
-            h = request.headers
-            self.nonces.append(h["x-qfex-nonce"])
-            if h["x-qfex-public-key"] != PUB or not valid(
-                h["x-qfex-nonce"], int(h["x-qfex-timestamp"]), h["x-qfex-hmac-signature"]
-            ):
-                return httpx.Response(
-                    401,
-                    json={"title": "Unauthorized", "status": 401, "detail": "bad signature"},
-                    headers={"content-type": "application/problem+json"},
-                )
-            return httpx.Response(200, json={"positions": self.rest_positions, "balance": {}})
-        return httpx.Response(404, json={"title": "Not Found", "status": 404})
-
-    # -- WebSocket ----------------------------------------------------------------------------
-
-    async def handler(self, ws: ServerConnection) -> None:
-        # A client stopped mid-handshake drops the socket; a real venue shrugs, so do we.
-        with contextlib.suppress(ConnectionClosed):
-            await self.serve(ws)
-
-    async def serve(self, ws: ServerConnection) -> None:
-        assert ws.request is not None
-        if ws.request.path.startswith("/mds"):
-            await self.mds(ws)
-            return
-        self.handshakes.append((ws.request.path, dict(ws.request.headers.raw_items())))
-        self.trade_sockets.append(ws)
-        subscribed = 0
-        async for raw in ws:
-            msg = json.loads(raw)
-            self.frames.append(msg)
-            self.texts.append(raw)
-            kind, params = msg["type"], msg.get("params", {})
-            if kind == "auth":
-                h = params["hmac"]
-                self.nonces.append(h["nonce"])
-                ok = h["public_key"] == PUB and valid(h["nonce"], h["unix_ts"], h["signature"])
-                await ws.send(self.auth_reply if ok else '{"authenticated": false}')
-                for i in range(self.pings_after_auth):
-                    if i:
-                        await asyncio.sleep(0.05)  # the venue's ping period, not a sync
-                    await ws.ping()
-            elif kind == "subscribe":
-                (channel,) = params["channels"]
-                await ws.send(json.dumps({"subscribed": channel}))
-                subscribed += 1
-                if subscribed == 4:
-                    for frame in self.after_subscribe:
-                        await ws.send(frame)
-            elif kind in ("close_position", "add_order"):
-                if not await self.close_reply(ws, params):
-                    return
-            elif kind == "get_user_orders":
-                if self.listing_error is not None:
-                    await ws.send(self.err(self.listing_error, "try later", msg))
-                else:
-                    listing = {"all_orders_response": {"orders": self.open_orders, "twaps": []}}
-                    await ws.send(json.dumps(listing))
-            elif kind == "get_order":
-                if self.lookup_status is None:
-                    await ws.send(self.err("ServerError", "lookup failed", msg))
-                else:
-                    body = {"order_id": params["order_id"], "symbol": params["symbol"],
-                            "status": self.lookup_status, "quantity": 2, "price": 205,
-                            "side": "SELL", "type": "LIMIT", "time_in_force": "GTC",
-                            "client_order_id": "", "quantity_remaining": 0}
-                    await ws.send(json.dumps({"order_response": body}))
-            elif kind in ("cancel_order", "cancel_stop_order") and not await self.cancel_reply(
-                ws, msg
-            ):
-                return
-
-    @staticmethod
-    def err(code: str, message: str | None, incoming: Any) -> str:
-        return json.dumps(
-            {"err": {"error_code": code, "message": message, "incoming_message": incoming}}
-        )
-
-    async def cancel_reply(self, ws: ServerConnection, msg: dict[str, Any]) -> bool:
-        params = msg["params"]
-        if msg["type"] == "cancel_stop_order":
-            if self.on_cancel_stop == "ack":
-                await ws.send(json.dumps({"ack": {"incoming_message": msg}}))
-            elif self.on_cancel_stop == "err":
-                await ws.send(self.err("InvalidOrder", "no such stop order", msg))
-            return True
-        if self.on_cancel == "drop":
-            await ws.close()
-            return False
-        if self.on_cancel == "err":
-            await ws.send(self.err("InvalidParameter", "bad symbol", msg))
-        elif self.on_cancel == "rate_limited":
-            await ws.send(self.err("RateLimited", "Rate limit exceeded, retry after 1500ms", msg))
-        elif self.on_cancel in ("cancelled", "no_such"):
-            status = "CANCELLED" if self.on_cancel == "cancelled" else "NO_SUCH_ORDER"
-            body = {
-                "order_id": params["order_id"],
-                "symbol": params["symbol"],
-                "status": status,
-                "quantity": 2,
-                "price": 205,
-                "side": "SELL",
-                "type": "LIMIT",
-                "time_in_force": "GTC",
-                "client_order_id": "",
-                "quantity_remaining": 2,
-            }
-            await ws.send(json.dumps({"order_response": body}))
-        return True
-
-    async def push(self, *frames: str) -> None:
-        """Frames the venue sends on its own, on the newest trade socket."""
-        for frame in frames:
-            await self.trade_sockets[-1].send(frame)
-
-    async def close_reply(self, ws: ServerConnection, params: dict[str, Any]) -> bool:
-        cid = params.get("client_order_id", "")
-        if self.on_close == "drop":
-            await ws.close()
-            return False
-        if self.on_close == "silent":
-            return True
-        if self.on_close == "err":
-            body = self.close_error or {"error_code": "InvalidOrder", "message": "no position"}
-            incoming = {"type": "close_position", "params": params}
-            await ws.send(json.dumps({"err": {**body, "incoming_message": incoming}}))
-            return True
-        if self.on_close == "rest":  # a GTC limit that rests: only the ACK
-            reply = {"order_id": "oid-rest", "symbol": params["symbol"], "status": "ACK",
-                     "quantity": 2.0, "price": 205, "side": "SELL", "type": "LIMIT",
-                     "time_in_force": "GTC", "client_order_id": cid, "quantity_remaining": 2.0}
-            await ws.send(json.dumps({"order_response": reply}))
-            return True
-        if self.on_close == "rate_limited_status":
-            reply = {"order_id": "oid-rl", "symbol": params["symbol"], "status": "RATE_LIMITED",
-                     "quantity": 2.0, "side": "SELL", "type": "LIMIT", "time_in_force": "IOC",
-                     "client_order_id": cid, "quantity_remaining": 2.0}
-            await ws.send(json.dumps({"order_response": reply}))
-            return True
-        echo = "" if self.on_close == "fill_without_id" else cid
-        base = {
-            "order_id": "oid-1",
-            "symbol": params["symbol"],
-            "quantity": 2.0,
-            "price": 199.8,
-            "side": params.get("side", "SELL"),
-            "type": params.get("order_type", "LIMIT"),
-            "time_in_force": "IOC",
-            "client_order_id": echo,
-            "quantity_remaining": 2.0,
-        }
-        await ws.send(json.dumps({"order_response": {**base, "status": "ACK"}}))
-        await ws.send(
-            json.dumps({"order_response": {**base, "status": "FILLED", "quantity_remaining": 0}})
-        )
-        flat = {"symbol": params["symbol"], "position": 0}
-        await ws.send(json.dumps({"position_response": flat}))
-        return True
-
-    async def mds(self, ws: ServerConnection) -> None:
-        async for raw in ws:
-            msg = json.loads(raw)
-            assert msg == {"type": "subscribe", "channels": ["market_stats"], "symbols": ["*"]}
-            marks = [{"symbol": s, "price": p, "time": "t"} for s, p in self.marks.items()]
-            await ws.send(json.dumps({"type": "market_stats", "mark_prices": marks}))
-
-    async def drop_trade(self) -> None:
-        for ws in self.trade_sockets:
-            await ws.close()
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        port: int = self.server.sockets[0].getsockname()[1]
-        return port
-
-
-
 async def send(session: QfexSession, request: CloseRequest) -> None:
     """Build the close once and send exactly that, as the desk does."""
     await session.send(session.prepare_close(request))
@@ -317,33 +82,6 @@ async def send(session: QfexSession, request: CloseRequest) -> None:
 
 async def cancel(session: QfexSession, order: WorkingOrder) -> None:
     await session.cancel(session.prepare_cancel(order))
-
-
-class Recorder:
-    """The session's sink; tests await the events they expect instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.events: list[SessionEvent] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, event: SessionEvent) -> None:
-        self.events.append(event)
-        self._changed.set()
-
-    async def wait_for(self, predicate: Callable[[SessionEvent], bool], count: int = 1) -> Any:
-        async with asyncio.timeout(10):
-            while True:
-                matches = [e for e in self.events if predicate(e)]
-                if len(matches) >= count:
-                    return matches[count - 1]
-                self._changed.clear()
-                await self._changed.wait()
-
-    def states(self) -> list[ConnectionState]:
-        return [e.state for e in self.events if isinstance(e, ConnectionEvent)]
-
-    def orders(self, cid: str) -> list[OrderUpdate]:
-        return [e for e in self.events if isinstance(e, OrderUpdate) and e.client_order_id == cid]
 
 
 def is_state(state: ConnectionState) -> Callable[[SessionEvent], bool]:
@@ -358,37 +96,10 @@ def is_order(cid: str, status: OrderStatus) -> Callable[[SessionEvent], bool]:
 
 @pytest_asyncio.fixture
 async def venue() -> AsyncIterator[FakeVenue]:
-    fake = FakeVenue()
+    fake = FakeVenue(PUB, SECRET)
     async with serve(fake.handler, "127.0.0.1", 0, process_request=fake.process_request) as server:
         fake.server = server
         yield fake
-
-
-class FakeClock:
-    """Monotonic time that moves only when the limiter sleeps: no test waits on a penalty."""
-
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-
-class RecordingLimiter(RateLimiter):
-    """The real limiter on a fake clock, noting every weight it was asked for."""
-
-    def __init__(self, budget: float = 12_000, window: float = 60) -> None:
-        self.clock = FakeClock()
-        super().__init__(budget, window, clock=self.clock, sleep=self.clock.sleep)
-        self.weights: list[float] = []
-
-    async def acquire(self, weight: float = 1.0) -> None:
-        self.weights.append(weight)
-        await super().acquire(weight)
 
 
 def make_session(
@@ -460,7 +171,7 @@ async def test_start_authenticates_subscribes_and_snapshots(venue: FakeVenue) ->
         ((path, headers),) = venue.handshakes
         assert parse_qs(urlsplit(path).query) == {"api_key": [PUB]}
         assert headers["x-qfex-public-key"] == PUB
-        assert valid(headers["x-qfex-nonce"], int(headers["x-qfex-timestamp"]),
+        assert venue.valid(headers["x-qfex-nonce"], int(headers["x-qfex-timestamp"]),
                      headers["x-qfex-hmac-signature"])
         assert headers["x-qfex-timestamp"] == str(TS)
 
