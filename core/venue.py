@@ -225,57 +225,33 @@ class VenueSession(abc.ABC):
     async def stop(self) -> None:
         """Close every connection and cancel background tasks. Idempotent."""
 
-    # The four methods below the prepared ones are the contract being replaced: a session
-    # implements either prepare_close/send/prepare_cancel/cancel or, until it moves, the old
-    # send_close/preview_close/cancel_order/preview_cancel.
-
+    @abc.abstractmethod
     def prepare_close(self, request: CloseRequest) -> PreparedClose:
         """Build and sign the close once: the exact bytes ``send`` will write, and their
         redacted text for the dialog's preview and the journal. Raises ``CloseRejected`` for a
         request the venue cannot take (nothing is sent)."""
-        text = self.preview_close(request)
-        return PreparedClose(redacted=text, wire=text.encode(), request=request)
 
+    @abc.abstractmethod
     async def send(self, prepared: PreparedClose, *, restamped: Restamped | None = None) -> None:
-        """Write ``prepared.wire`` once; never retried. If a wait makes the signed request
-        stale, the session builds it again and calls ``restamped`` with the new one, before
-        writing it. Outcomes arrive as ``OrderUpdate`` events; raises as ``send_close``."""
-        await self.send_close(prepared.request)
+        """Write ``prepared.wire`` once; never retried.
 
+        If a wait before writing (a rate gate) makes the signed request stale, the session
+        builds it again and calls ``restamped`` with the new one, before writing it. Returns
+        when the request has been written (WebSocket) or answered (REST). Outcomes arrive as
+        ``OrderUpdate`` events carrying the request's ``client_order_id``. Raises
+        ``CloseRejected`` when refused before the venue or by a REST reply, and
+        ``SessionClosed`` when not connected (nothing was sent).
+        """
+
+    @abc.abstractmethod
     def prepare_cancel(self, order: WorkingOrder) -> PreparedCancel:
         """Build and sign a cancel once; raises ``CancelRejected`` if it cannot be built."""
-        text = self.preview_cancel(order)
-        return PreparedCancel(redacted=text, wire=text.encode(), order=order)
 
+    @abc.abstractmethod
     async def cancel(self, prepared: PreparedCancel, *, restamped: Restamped | None = None) -> None:
-        """Write ``prepared.wire`` once and wait for the venue's answer; raises as
-        ``cancel_order``."""
-        await self.cancel_order(prepared.order)
-
-    async def send_close(self, request: CloseRequest) -> None:
-        """Put exactly one close on the wire, once. Never retries.
-
-        Returns when the request has been written (WebSocket) or answered (REST). Outcomes
-        arrive as ``OrderUpdate`` events carrying ``request.client_order_id``. Raises
-        ``CloseRejected`` when the request is refused before reaching the venue (validation)
-        or by a REST reply, and ``SessionClosed`` when not connected (nothing was sent).
-        """
-        raise NotImplementedError("superseded by prepare_*/send/cancel")
-
-    def preview_close(self, request: CloseRequest) -> str:
-        """The exact request ``send_close`` would put on the wire, with keys and signatures
-        redacted, for the dialog and the journal."""
-        raise NotImplementedError("superseded by prepare_*/send/cancel")
-
-    async def cancel_order(self, order: WorkingOrder) -> None:
-        """Cancel one resting order once (never retried). Returns when the venue confirmed it;
+        """Write ``prepared.wire`` once (never retried) and return when the venue confirmed it;
         the removal also arrives as a ``WorkingOrderRemoved`` event. Raises ``CancelRejected``
-        when refused and ``SessionClosed`` when not connected (nothing was sent)."""
-        raise NotImplementedError("superseded by prepare_*/send/cancel")
-
-    def preview_cancel(self, order: WorkingOrder) -> str:
-        """The exact cancel request, redacted, for the journal."""
-        raise NotImplementedError("superseded by prepare_*/send/cancel")
+        when refused or unanswered, and ``SessionClosed`` when not connected (nothing sent)."""
 
     @abc.abstractmethod
     async def refresh_orders(self) -> None:

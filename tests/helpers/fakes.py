@@ -42,6 +42,9 @@ from core.venue import (
     CloseRejected,
     Credentials,
     EventSink,
+    PreparedCancel,
+    PreparedClose,
+    Restamped,
     SessionClosed,
     VenueSession,
 )
@@ -83,17 +86,23 @@ class FakeSession(VenueSession):
     async def stop(self) -> None:
         self._connected = False
 
-    async def send_close(self, request: CloseRequest) -> None:
+    def prepare_close(self, request: CloseRequest) -> PreparedClose:
+        text = f"CLOSE {request.key.symbol} {request.quantity or 'ALL'}"
+        return PreparedClose(redacted=text, wire=text.encode(), request=request)
+
+    async def send(self, prepared: PreparedClose, *, restamped: Restamped | None = None) -> None:
         if not self._connected:
             raise SessionClosed("fake is stopped")
         if self.reject_with is not None:
             raise self.reject_with
-        self.sent.append(request)
+        self.sent.append(prepared.request)
 
-    def preview_close(self, request: CloseRequest) -> str:
-        return f"CLOSE {request.key.symbol} {request.quantity or 'ALL'}"
+    def prepare_cancel(self, order: WorkingOrder) -> PreparedCancel:
+        text = f"CANCEL {order.order_id}"
+        return PreparedCancel(redacted=text, wire=text.encode(), order=order)
 
-    async def cancel_order(self, order: WorkingOrder) -> None:
+    async def cancel(self, prepared: PreparedCancel, *, restamped: Restamped | None = None) -> None:
+        order = prepared.order
         if not self._connected:
             raise SessionClosed("fake is stopped")
         self.cancelled.append(order)
@@ -102,9 +111,6 @@ class FakeSession(VenueSession):
         if self.cancel_reject is not None:
             raise self.cancel_reject
         self.sink(WorkingOrderRemoved(order.venue, order.account, order.order_id, "cancelled"))
-
-    def preview_cancel(self, order: WorkingOrder) -> str:
-        return f"CANCEL {order.order_id}"
 
     async def refresh_orders(self) -> None:
         self.sink(WorkingOrdersSnapshot(self.account.venue, self.name, self.working))
@@ -180,7 +186,8 @@ class FlatSession(FakeSession):
         self.book = {p.key.symbol: p for p in self.initial}
         await super().start()
 
-    async def send_close(self, request: CloseRequest) -> None:
+    async def send(self, prepared: PreparedClose, *, restamped: Restamped | None = None) -> None:
+        request = prepared.request
         world = self.world
         world.log.append(("close", f"{self.name}/{request.key.symbol}"))
         world.in_flight += 1
@@ -197,7 +204,7 @@ class FlatSession(FakeSession):
         behaviour = world.behaviour.get(request.key.symbol, Reply.FILL)
         if behaviour == Reply.REFUSE:
             raise CloseRejected("the venue refused it: market closed", code="MARKET_CLOSED")
-        await super().send_close(request)
+        await super().send(prepared)
         asyncio.get_running_loop().call_soon(self._answer, request, behaviour)
 
     def _answer(self, request: CloseRequest, behaviour: str) -> None:
@@ -229,11 +236,12 @@ class FlatSession(FakeSession):
         self.sink(PositionRemoved(key))
         self.sink(update(OrderStatus.FILLED, final=True, filled=qty))
 
-    async def cancel_order(self, order: WorkingOrder) -> None:
+    async def cancel(self, prepared: PreparedCancel, *, restamped: Restamped | None = None) -> None:
+        order = prepared.order
         self.world.log.append(("cancel", order.order_id))
         if order.order_id in self.cancel_fail:
             raise CancelRejected(self.cancel_fail[order.order_id], code="NO_SUCH_ORDER")
-        await super().cancel_order(order)
+        await super().cancel(prepared)
 
     async def refresh_positions(self) -> None:
         self.refreshes += 1

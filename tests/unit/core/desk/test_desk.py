@@ -19,7 +19,14 @@ from core.model import (
     PositionsSnapshot,
     ProtocolError,
 )
-from core.venue import AccountConfig, CloseRejected, Credentials, EventSink
+from core.venue import (
+    AccountConfig,
+    CloseRejected,
+    Credentials,
+    EventSink,
+    PreparedClose,
+    Restamped,
+)
 from core.venues.qfex import QFEX
 from tests.helpers.fakes import FAKE_REJECT, FakeSession, account, position, working
 
@@ -354,12 +361,13 @@ async def test_no_reconciliation_while_still_disconnected(journal) -> None:  # t
 async def test_a_lost_reply_stays_unknown_even_though_send_raised(journal) -> None:  # type: ignore[no-untyped-def]
     desk, session = await make_desk(journal, position())
 
-    async def lost(request: CloseRequest) -> None:
+    async def lost(prepared: PreparedClose, *, restamped: Restamped | None = None) -> None:
+        request = prepared.request
         session.sent.append(request)
         session.sink(update(request.client_order_id, OrderStatus.UNKNOWN, order_id=""))
         raise CloseRejected("no answer from the venue; not resent")
 
-    session.send_close = lost  # type: ignore[method-assign]
+    session.send = lost  # type: ignore[method-assign]
     with pytest.raises(CloseRejected):
         await desk.close(req())
     (intent,) = desk.intents().values()
