@@ -303,6 +303,7 @@ class DroppedUpdate:
 
     event: OrderUpdate | Fill
     why: str
+    raw: str = ""  # the frame that carried it, truncated and redacted like ProtocolError.raw
 
     @property
     def symbol(self) -> str:

@@ -501,7 +501,7 @@ class Desk:
             self._journal(
                 "duplicate",
                 {"of": "order_update" if isinstance(dropped, OrderUpdate) else "fill",
-                 "why": event.why, **payload},
+                 "why": event.why, **payload, "raw": event.raw},
                 **self._ctx(account, dropped.symbol),
                 intent_id=owner.id if owner else None,
             )

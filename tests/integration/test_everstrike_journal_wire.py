@@ -24,6 +24,7 @@ from core.sim.common import Received
 from core.venue import AccountConfig, CloseRejected, Credentials, EventSink, VenueSession, redact
 from core.venues.everstrike import EVERSTRIKE, EverstrikeSession
 from tests.helpers.clock import FakeClock
+from tests.helpers.polling import market_data
 
 D = Decimal
 ACCOUNT = "jw-e"
@@ -64,6 +65,7 @@ async def rig(sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
     journal = Journal(tmp_path / "journal.sqlite")
     desk = Desk(journal=journal, session_factory=factory)
     assert await desk.start([(account, Credentials(public, secret))]) == []
+    await market_data(desk)  # a fixture hands over nothing half done
     try:
         yield Rig(sim, desk, journal, fake, PositionKey(ACCOUNT, EVERSTRIKE, PAIR))
     finally:

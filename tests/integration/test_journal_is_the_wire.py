@@ -32,7 +32,7 @@ from core.sim import Simulator
 from core.venue import AccountConfig, Credentials, redact
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.helpers.polling import until
+from tests.helpers.polling import market_data, until
 from tests.helpers.proxy import HttpRequest, RecordingProxy
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
 
@@ -79,6 +79,7 @@ async def wire(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[WireRig]:
     ]
     try:
         assert await desk.start(accounts) == []
+        await market_data(desk)  # a fixture hands over nothing half done
         yield WireRig(desk, journal, PositionKey("wire-q", QFEX, QFEX_SYMBOL),
                       PositionKey("wire-e", EVERSTRIKE, ES_PAIR), qfex_proxy, es_proxy)
     finally:

@@ -34,7 +34,7 @@ from core.sim import Simulator
 from core.venue import AccountConfig, Credentials
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
-from tests.helpers.polling import until
+from tests.helpers.polling import market_data, until
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
 
 D = Decimal
@@ -70,6 +70,7 @@ async def rig(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
     ]
     try:
         assert await desk.start(accounts) == []
+        await market_data(desk)  # a fixture hands over nothing half done
         yield Rig(sim, desk, journal, heard, PositionKey("once-q", QFEX, QFEX_SYMBOL),
                   PositionKey("once-e", EVERSTRIKE, ES_PAIR))
     finally:
@@ -80,6 +81,11 @@ async def rig(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[Rig]:
 def journaled(rig: Rig, kind: str, intent_id: str) -> list[str]:
     return [json.loads(r.payload)["status"] for r in rig.journal.records(limit=100_000)
             if r.kind == kind and r.intent_id == intent_id]
+
+
+def duplicates_of(rig: Rig, intent_id: str) -> list[dict[str, str]]:
+    return [json.loads(r.payload) for r in rig.journal.records(limit=100_000)
+            if r.kind == "duplicate" and r.intent_id == intent_id]
 
 
 def shown(rig: Rig, client_order_id: str) -> list[OrderStatus]:
@@ -100,6 +106,12 @@ async def test_an_everstrike_market_close_is_filled_once(rig: Rig) -> None:
     assert statuses[-1] == "FILLED"
     assert set(statuses) <= {"ACK", "FILLED"}
     assert [s.value for s in shown(rig, request.client_order_id)] == statuses
+    # Each duplicate keeps the frame that carried it, as the venue sent it.
+    order_id = intent.order_id
+    assert order_id is not None
+    duplicates = duplicates_of(rig, intent.id)
+    assert duplicates
+    assert all(order_id in d["raw"] and d["order_id"] == order_id for d in duplicates)
 
 
 @pytest.mark.asyncio
@@ -132,3 +144,5 @@ async def test_a_trigger_is_acknowledged_once(rig: Rig, venue: str) -> None:
     statuses = journaled(rig, "order_update", intent.id)
     assert statuses == ["TRIGGER_ACK"]
     assert [s.value for s in shown(rig, request.client_order_id)] == ["TRIGGER_ACK"]
+    # A repeated acknowledgement is kept, with its frame, and shown to nobody.
+    assert all(d["status"] == "TRIGGER_ACK" and d["raw"] for d in duplicates_of(rig, intent.id))

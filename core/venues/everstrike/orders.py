@@ -174,7 +174,8 @@ class EverstrikeOrders:
         # shape last passed on. An upsert that would move it backwards is dropped.
         self._stage: OrderedDict[str, tuple[int, _Shape | None]] = OrderedDict()
         self._inflight: dict[str, int] = {}  # symbol -> closes POSTed and not yet answered
-        self._held: dict[str, list[SessionEvent]] = {}  # WS events waiting for those answers
+        # WS events waiting for those answers, each with the frame that carried it.
+        self._held: dict[str, list[tuple[SessionEvent, str]]] = {}
         self._unresolved: dict[str, _Unresolved] = {}  # client id -> close of unknown outcome
 
     # ------------------------------------------------------------------ outputs
@@ -257,8 +258,8 @@ class EverstrikeOrders:
             self._inflight[symbol] = left
             return
         self._inflight.pop(symbol, None)
-        for event in self._held.pop(symbol, []):
-            self._route(event)
+        for event, raw in self._held.pop(symbol, []):
+            self._route(event, raw=raw)
 
     def cancelled(self, order: WorkingOrder, update: OrderUpdate | None) -> None:
         """``/auth/cancel`` succeeded, with the order's state when the reply carried it."""
@@ -268,9 +269,10 @@ class EverstrikeOrders:
 
     # ------------------------------------------------------------------ inputs: the stream
 
-    def receive(self, event: SessionEvent) -> None:
-        """One parsed WebSocket event (control messages and errors are the session's)."""
-        self._route(event)
+    def receive(self, event: SessionEvent, raw: str = "") -> None:
+        """One parsed WebSocket event (control messages and errors are the session's), with
+        the frame that carried it, which the journal keeps if the event turns out a duplicate."""
+        self._route(event, raw=raw)
 
     def connection_made(self) -> None:
         """Authenticated and snapshotted. After a reconnect, events may have been missed, so
@@ -367,20 +369,20 @@ class EverstrikeOrders:
 
     # ------------------------------------------------------------------ routing
 
-    def _route(self, event: SessionEvent, *, direct: bool = False) -> None:
+    def _route(self, event: SessionEvent, *, direct: bool = False, raw: str = "") -> None:
         """Stamp our client id on order events, hold those that race ahead of a POST reply,
         and drop what would repeat or undo what was already passed on."""
         if isinstance(event, OrderUpdate | WorkingOrder):
             client_id = self._clients.get(event.order_id or "")
             if client_id is None and not direct and event.symbol in self._inflight:
-                self._held.setdefault(event.symbol, []).append(event)
+                self._held.setdefault(event.symbol, []).append((event, raw))
                 return
             if client_id is not None and event.client_order_id is None:
                 event = replace(event, client_order_id=client_id)
             if isinstance(event, OrderUpdate):
                 if not self._news(event):
                     # Journaled as received, never shown as a new state.
-                    self._events.append(DroppedUpdate(event, "late or duplicate"))
+                    self._events.append(DroppedUpdate(event, "late or duplicate", raw))
                     return
                 self._track(event)
             elif not self._advance(event):
@@ -390,7 +392,7 @@ class EverstrikeOrders:
         elif isinstance(event, Position | PositionRemoved):
             symbol = event.key.symbol
             if not direct and symbol in self._inflight:
-                self._held.setdefault(symbol, []).append(event)
+                self._held.setdefault(symbol, []).append((event, raw))
                 return
             held = symbol in self._pairs
             if isinstance(event, Position):

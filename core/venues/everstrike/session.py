@@ -509,24 +509,21 @@ class EverstrikeSession(VenueSession):
 
     def _on_frame(self, frame: str | bytes) -> None:
         self._last_ws_at = self._monotonic()
+        raw = protocol.received_text(frame)  # journaled with any event that is a duplicate
         for event in protocol.parse_ws(frame, self.name):
-            if isinstance(event, protocol.ControlEvent):
-                continue  # acks and keep-alive replies
             if isinstance(event, protocol.WsError):
                 self._protocol_error(f"Everstrike: {event.message}", "ws_error")
             elif isinstance(event, ProtocolError):
                 self.sink(event)
-            else:
-                self._orders.receive(event)
+            elif not isinstance(event, protocol.ControlEvent):  # acks, keep-alive replies
+                self._orders.receive(event, raw)
                 self._flush()
 
     def _protocol_error(self, message: str, code: str) -> None:
         self.sink(ProtocolError(venue=self.venue, account=self.name, message=message, code=code))
 
     def _connection(self, state: ConnectionState, message: str = "") -> None:
-        self.sink(
-            ConnectionEvent(venue=self.venue, account=self.name, state=state, message=message)
-        )
+        self.sink(ConnectionEvent(self.venue, self.name, state, message))
 
     async def _open(self) -> ClientConnection:
         """Measure the clock, connect, authenticate, snapshot positions and working orders,
@@ -573,7 +570,7 @@ class EverstrikeSession(VenueSession):
                 elif isinstance(event, ProtocolError):
                     self.sink(event)
                 elif not isinstance(event, protocol.ControlEvent):
-                    self._orders.receive(event)
+                    self._orders.receive(event, protocol.received_text(frame))
                     self._flush()
             if authenticated:
                 return

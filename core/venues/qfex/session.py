@@ -171,6 +171,7 @@ class QfexSession(VenueSession):
         self._endpoints: dict[str, str] = {}
         self._rest: QfexRest | None = None
         self._ws: ClientConnection | None = None
+        self._frame: str | bytes | None = None  # the frame being read, while it is
         self._feed_marks: MarkFeed | None = None
         self._task: asyncio.Task[None] | None = None
         self._mds_task: asyncio.Task[None] | None = None
@@ -417,8 +418,9 @@ class QfexSession(VenueSession):
                     _settle_future(future, out.error)
             elif isinstance(out, ListingAnswered):
                 self._answer_listing(out)
-            elif isinstance(out, Dropped):
-                self._emit(DroppedUpdate(out.event, out.why))  # journaled, not shown
+            elif isinstance(out, Dropped):  # journaled as received, never shown
+                raw = "" if self._frame is None else protocol.received_text(self._frame)
+                self._emit(DroppedUpdate(out.event, out.why, raw))
 
     def _answer_listing(self, answer: ListingAnswered) -> None:
         future, self._listing_waiter = self._listing_waiter, None
@@ -490,13 +492,10 @@ class QfexSession(VenueSession):
         return urlunsplit(parts._replace(query=urlencode(query)))
 
     def _signed_headers(self) -> dict[str, str]:
-        return protocol.rest_auth_headers(
-            self.credentials.public_key,
-            self.credentials.secret,
-            self._nonce(),
-            int(self._clock()),
-            self.account.options.get(SUBACCOUNT_OPTION),
-        )
+        creds = self.credentials
+        return protocol.rest_auth_headers(creds.public_key, creds.secret, self._nonce(),
+                                          int(self._clock()),
+                                          self.account.options.get(SUBACCOUNT_OPTION))
 
     async def _open(self) -> _Opened:
         """Connect, authenticate, subscribe and resync positions and working orders. Raises on
@@ -658,8 +657,12 @@ class QfexSession(VenueSession):
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
-                for event in protocol.parse(message, self.name):
-                    self._feed(event)
+                self._frame = message  # what a dropped duplicate is journaled with
+                try:
+                    for event in protocol.parse(message, self.name):
+                        self._feed(event)
+                finally:
+                    self._frame = None
 
     def _lost(self, reason: str) -> None:
         """The socket is gone; the order machine says what that means for what was in flight."""

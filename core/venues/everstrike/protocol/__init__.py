@@ -43,6 +43,7 @@ from core.venues.everstrike.protocol.facts import (
     TRIGGERS_PATH,
 )
 from core.venues.everstrike.protocol.facts import VENUE as VENUE
+from core.venues.everstrike.protocol.fields import received_text
 from core.venues.everstrike.protocol.forms import check_close, encode_cancel, encode_close
 from core.venues.everstrike.protocol.listings import (
     VenueOrder,
@@ -124,6 +125,7 @@ __all__ = [
     "parse_time",
     "parse_working_orders",
     "parse_ws",
+    "received_text",
     "redacted",
     "sign",
     "status",

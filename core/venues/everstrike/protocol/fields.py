@@ -62,3 +62,10 @@ def _truncate(text: str) -> str:
 
 
 _PARSE_ERRORS = (_Bad, KeyError, TypeError, ValueError, ArithmeticError, RecursionError)
+
+
+def received_text(frame: str | bytes) -> str:
+    """A received frame as the journal keeps it beside what was read from it: truncated."""
+    if isinstance(frame, bytes):
+        frame = frame.decode("utf-8", "replace")
+    return _truncate(frame)

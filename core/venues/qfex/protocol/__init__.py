@@ -61,7 +61,7 @@ from core.venues.qfex.protocol.frames import (
     build_unsubscribe,
 )
 from core.venues.qfex.protocol.mds import parse_mds
-from core.venues.qfex.protocol.redaction import redacted
+from core.venues.qfex.protocol.redaction import received_text, redacted
 from core.venues.qfex.protocol.refusals import ERROR_TEXT, retry_after
 from core.venues.qfex.protocol.resting import removal_reason, working_order, working_stop
 from core.venues.qfex.protocol.signing import rest_auth_headers, sign
@@ -104,6 +104,7 @@ __all__ = [
     "parse_positions_rest",
     "parse_problem",
     "parse_refdata",
+    "received_text",
     "redacted",
     "removal_reason",
     "rest_auth_headers",

@@ -43,3 +43,9 @@ def _safe_raw(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     return _SECRET_TEXT.sub(r'\1"***"', text[: RAW_LIMIT * 2])[:RAW_LIMIT]
+
+
+def received_text(frame: str | bytes) -> str:
+    """A received frame as the journal keeps it beside what was read from it: truncated, with
+    anything key-like hidden."""
+    return _safe_raw(frame)
