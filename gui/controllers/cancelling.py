@@ -4,7 +4,7 @@ the cancel (Cancelling…, Cancelled, or Cancel again with the reason it was ref
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.desk import CancelPending
 from core.model import WorkingOrder
@@ -47,7 +47,12 @@ class Cancelling:
         model.set_cancelling(ident)
         task = self.window.tracker.spawn(self._cancel(order), name=f"cancel {order.order_id}")
         self._cancels[ident] = task
-        task.add_done_callback(lambda _t: self._cancels.pop(ident, None))
+        task.add_done_callback(lambda t: self._forget(ident, t))
+
+    def _forget(self, ident: tuple[str, str], task: asyncio.Future[Any] | None) -> None:
+        """This cancel is over; a newer one of the same order is left alone."""
+        if task is not None and self._cancels.get(ident) is task:
+            del self._cancels[ident]
 
     def _say_pending(self, order: WorkingOrder) -> None:
         self.window.statusBar().showMessage(
@@ -59,7 +64,12 @@ class Cancelling:
         ident = order.ident
         model = self.window.working_model
         try:
-            await self.window.desk.cancel(order, reason="Cancel clicked in Working orders")
+            try:
+                await self.window.desk.cancel(order, reason="Cancel clicked in Working orders")
+            finally:
+                # Over before its outcome is shown, so a click on what is shown starts a new
+                # cancel instead of hearing that this one is still on its way.
+                self._forget(ident, asyncio.current_task())
         except CancelPending:
             # Someone else's cancel is out; this click sent nothing. The button goes back to
             # Cancel rather than claim a cancel this window cannot follow.

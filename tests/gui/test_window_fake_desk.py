@@ -412,6 +412,31 @@ async def test_refused_cancel_keeps_the_row_and_says_why(qtbot: QtBot, rig: Rig)
 
 
 @pytest.mark.asyncio
+async def test_a_click_the_moment_a_refusal_shows_sends_a_new_cancel(
+    qtbot: QtBot, rig: Rig
+) -> None:
+    """The refused cancel is over by the time its refusal is on screen: a click at that very
+    moment sends a new cancel, and is not told the old one is still on its way."""
+    w = rig.window
+    beta = rig.sessions[BETA]
+    beta.cancel_reject = CancelRejected("The order was already triggered.", code="404")
+    ident = (BETA, "e-1")
+    retried: list[str] = []
+
+    def click_again(message: str) -> None:
+        if "refused" in message and not retried:
+            retried.append(message)
+            beta.cancel_reject = None
+            click_cancel(qtbot, w, ident)  # inside the step that showed the refusal
+
+    w.statusBar().messageChanged.connect(click_again)
+    click_cancel(qtbot, w, ident)
+    await until(lambda: w.working_model.row_of(ident) is None, what="the row to go")
+    assert len(beta.cancelled) == 2
+    assert "already on its way" not in w.statusBar().currentMessage()
+
+
+@pytest.mark.asyncio
 async def test_cancel_while_disconnected_is_refused_and_nothing_sent(
     qtbot: QtBot, rig: Rig
 ) -> None:
