@@ -19,7 +19,7 @@ from core.model import MarkUpdate, ProtocolError, SessionEvent
 from core.venue import ReconnectPolicy
 from core.venues.link import Verdict, reconnecting
 from core.venues.qfex import protocol
-from core.venues.qfex.sockets import close_links, open_socket
+from core.venues.qfex.sockets import open_socket
 
 __all__ = ["MarkFeed"]
 
@@ -72,7 +72,7 @@ class MarkFeed:
                     self._ws = None
                     await ws.close()
         finally:
-            await close_links(links)
+            await links.aclose()  # end the loop in this task, not when collected
 
     async def close(self) -> None:
         """Close the socket with a normal close before the task running ``run`` is cancelled."""

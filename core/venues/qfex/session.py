@@ -91,7 +91,7 @@ from core.venues.qfex.protocol import (
     Subscribed,
 )
 from core.venues.qfex.rest import QfexRest
-from core.venues.qfex.sockets import close_links, open_socket
+from core.venues.qfex.sockets import open_socket
 
 __all__ = [
     "CANCEL_GONE",
@@ -634,7 +634,7 @@ class QfexSession(VenueSession):
         except LinkFailed as exc:
             self._emit(self._conn(ConnectionState.FAILED, str(exc.cause)))
         finally:
-            await close_links(links)
+            await links.aclose()  # end the loop in this task, not when collected
 
     async def _reopen(self) -> _Opened:
         if not self._instruments:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame
@@ -10,7 +10,7 @@ from websockets.protocol import Event
 
 from core.venue import is_loopback_url
 
-__all__ = ["ObservedConnection", "close_links", "open_socket"]
+__all__ = ["ObservedConnection", "open_socket"]
 
 # Frames larger than this are refused by the socket; market_stats for every symbol fits well.
 MAX_FRAME = 8 * 1024 * 1024
@@ -48,8 +48,3 @@ async def open_socket(
         ws.observer = observer
     return ws
 
-
-async def close_links(links: AsyncIterator[object]) -> None:
-    """End a ``reconnecting`` loop now, in this task, rather than when it is collected."""
-    if isinstance(links, AsyncGenerator):
-        await links.aclose()
