@@ -10,10 +10,12 @@ PySide6, the git commit, the date and the load average) and ``bench/results.md``
 per benchmark). Naming benchmarks updates only their entries; ``--tiny`` writes to a temporary
 directory unless ``--out`` says where.
 
-Budget of ``make bench`` on a 2-core machine (each module's docstring has its own): table scale
-~15 s, responsiveness and memory 10.5 min, click to wire ~1 min, close latency ~15 s, journal
-history ~40 s, and the flatten, cold start and journal writer benchmarks; under 15 minutes on
-code that meets the targets (the code before the performance work needs a few minutes more).
+Budget of ``make bench`` on a 2-core machine, 15 minutes in all (each module's docstring has
+its own; measured on the code before the performance work, load average about 2): table scale
+45 s (a few seconds once it meets its targets), responsiveness and memory 10 min 30 s, click to
+wire 30 s, close latency 20 s, journal history 20 s: about 12 minutes, which leaves about 3 for
+flatten, cold start and the journal writer, and a second or two per benchmark to start its
+process.
 """
 
 from __future__ import annotations
@@ -259,7 +261,8 @@ def markdown(outcomes: Sequence[Outcome], facts: dict[str, Any], *, tiny: bool) 
         lines += [f"## {o.title}", ""]
         load = o.report.load_average if o.report else o.machine.get("load_average_after")
         status = "ok" if o.ok else "**FAILED**"
-        lines += [f"{status} in {o.seconds:.0f} s · `bench/{o.name}.py` · load average "
+        took = f" in {o.seconds:.0f} s" if o.seconds else ""
+        lines += [f"{status}{took} · `bench/{o.name}.py` · load average "
                   f"{_load(load)} · {o.machine.get('date', '')}", ""]
         if not o.ok:
             lines += ["```", o.error or "(no output)", "```", ""]
@@ -302,9 +305,9 @@ def write(out_dir: Path, outcomes: Sequence[Outcome], *, tiny: bool, merge: bool
     (out_dir / "results.md").write_text(markdown(ordered, facts, tiny=tiny))
 
 
-def print_report(report: Report) -> None:
+def print_report(report: Report, name: str = "") -> None:
     """A module run on its own (``python -m bench.<name>``) prints its table."""
-    outcome = Outcome("(this run)", report.title, True, 0.0, report, machine=machine())
+    outcome = Outcome(name or "?", report.title, True, 0.0, report, machine=machine())
     sys.stdout.write(markdown([outcome], machine(), tiny=report.tiny))
 
 

@@ -59,8 +59,18 @@ def run_on_qt(main: Callable[[], Coroutine[Any, Any, T]], *, style: bool = True)
         _apply_app_style(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    errors: list[str] = []
+
+    def on_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        errors.append(f"{context.get('message', '')}: {context.get('exception', '')!r}")
+        loop.default_exception_handler(context)
+
+    # A callback or task that failed unseen would leave figures that look fine: fail instead.
+    loop.set_exception_handler(on_error)
     try:
         result: T = loop.run_until_complete(main())
+        if errors:
+            raise RuntimeError("the event loop reported errors: " + "; ".join(errors))
         return result
     finally:
         loop.close()
@@ -186,6 +196,33 @@ async def close_stack(stack: Stack) -> None:
     stack.tmp.cleanup()
 
 
+async def in_qt(fn: Callable[[], T]) -> tuple[float, T]:
+    """Call ``fn`` from a Qt timer callback, as real input arrives, and return when it was
+    called (perf_counter) and what it returned.
+
+    QTest's mouse functions may process events; inside a task's step that would run another
+    task's step re-entrantly, which asyncio refuses ("Cannot enter into task").
+    """
+    from PySide6.QtCore import QTimer
+
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[tuple[float, T]] = loop.create_future()
+
+    def call() -> None:
+        started = time.perf_counter()
+        try:
+            result = fn()
+        except BaseException as exc:
+            if not done.done():
+                done.set_exception(exc)
+            return
+        if not done.done():
+            done.set_result((started, result))
+
+    QTimer.singleShot(0, call)
+    return await done
+
+
 def column(view: Any, *words: str) -> int:
     """The table column whose header title contains one of ``words`` (case-insensitive)."""
     from PySide6.QtCore import Qt
@@ -221,7 +258,8 @@ def paint(*widgets: Any) -> None:
 
 
 def click_header(view: Any, col: int) -> None:
-    """A mouse click on a header section, through the real header view."""
+    """A mouse click on a header section, through the real header view (call it through
+    ``in_qt``)."""
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
@@ -232,6 +270,15 @@ def click_header(view: Any, col: int) -> None:
         x = header.sectionViewportPosition(col) + header.sectionSize(col) // 2
     QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, QPoint(x, header.height() // 2))
+
+
+def pointer_to(widget: Any) -> None:
+    """Move the mouse pointer over ``widget``: a trader watching something else (call it
+    through ``in_qt``)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    QTest.mouseMove(widget, QPoint(10, 10))
 
 
 def sort_order(view: Any) -> tuple[int, bool]:
@@ -281,10 +328,13 @@ class LagProbe:
             self.blocked += gap
 
     def take(self) -> LagWindow:
-        """The lag since ``start`` or the last ``take``; the probe keeps running."""
+        """The lag since ``start`` or the last ``take``; the probe keeps running (the next
+        tick is still measured from the last one)."""
         now = time.perf_counter()
         window = LagWindow(list(self.samples), self.blocked, now - self._since)
+        last = self._last
         self._reset(now)
+        self._last = last
         return window
 
     def stop(self) -> LagWindow:

@@ -7,7 +7,7 @@ simulator on loopback (on a thread of this process, as the tests run it); the ar
 the simulator's own receipt stamp. The two alternate in blocks of 20 closes, after one
 unmeasured close each. No journal here: the desk's own path only.
 
-Budget: about 10 s (200 closes each side); tiny: 5.
+Budget: about 20 s (200 closes each side); tiny: 5.
 
     python -m bench.close_latency [-n 200]
 """
@@ -151,4 +151,4 @@ if __name__ == "__main__":
     parser.add_argument("-n", type=int, default=200)
     from bench.__main__ import print_report
 
-    print_report(run(tiny=False, n=parser.parse_args().n))
+    print_report(run(tiny=False, n=parser.parse_args().n), "close_latency")

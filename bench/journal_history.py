@@ -1,4 +1,4 @@
-"""Journal history at scale: paging, filtering, counting and exporting a million records.
+"""Journal history at scale: paging, filtering, counting and exporting a large journal.
 
 Target: the History view stays fast with 1,000,000 records because every page is a keyset
 query on an index, never OFFSET and never the whole table. This builds such a journal in a
@@ -7,7 +7,7 @@ and reports how long each kind of page takes, with SQLite's plan, then verifies 
 Figures only; nothing is asserted. A fake clock spreads the records over 30 days so time ranges
 select something.
 
-Budget: ``make bench`` builds 200,000 records (about 25 s on a 2-core machine: building is most
+Budget: ``make bench`` builds 200,000 records (about 20 s on a 2-core machine, building is 15 s
 of it); ``-n 1000000`` gives the million-record figures (about 2 minutes).
 
     python -m bench.journal_history [-n 1000000] [--repeat 5] [--verify]
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from bench.__main__ import print_report
 
-    print_report(measure(args.n, args.repeat, args.verify))
+    print_report(measure(args.n, args.repeat, args.verify), "journal_history")
 
 
 if __name__ == "__main__":
