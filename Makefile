@@ -59,8 +59,10 @@ test-stress: lint typecheck
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/closeout --screenshot docs/screenshot.png
 
+# Every benchmark in bench/, each in its own process; writes bench/results.{md,json}. Under 15
+# minutes on a 2-core machine. BENCH_ARGS: names to run only those, --repeat N, --tiny.
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m bench
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
