@@ -225,7 +225,7 @@ class HistoryView(QWidget):
         self.statusLabel.setAccessibleName("History status")
         root.addWidget(self.statusLabel)
         m = self.model
-        for signal in (m.rowsInserted, m.rowsRemoved, m.modelReset):
+        for signal in (m.rowsInserted, m.rowsRemoved, m.modelReset, m.pendingChanged):
             signal.connect(self._update_status)
         m.pendingChanged.connect(self._on_pending)
         # Rows coming or going above the reader keep the row they read in place.

@@ -346,6 +346,7 @@ async def test_new_records_do_not_move_the_rows_under_a_reader_further_down(
         assert seqs(model) == before and top_seq(view) == reading  # nothing moved
         assert view.jumpButton.isVisible()
         assert view.jumpButton.text() == "30 new records — jump to newest"
+        assert "scroll up for newer ones" in view.statusLabel.text()
         journal.append("fill", {"n": 1}, account="alpha")
         model.poll_new()
         assert view.jumpButton.text() == "31 new records — jump to newest"
