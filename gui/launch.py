@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,7 +35,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.desk import Desk
 from core.journal import Journal
-from core.model import Environment, Venue
+from core.model import ConnectionState, Environment, Venue
 from gui.app import Boot, _configured_accounts
 from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
@@ -41,6 +43,7 @@ from gui.main_window import MainWindow
 __all__ = ["SCREENSHOT_TIMEOUT", "launch", "resource_path", "run"]
 
 SCREENSHOT_TIMEOUT = 20.0
+MARKS_GRACE = 2.0  # how long --screenshot waits for the rows' marks once the rows are in
 
 
 def resource_path(name: str) -> Path | None:
@@ -108,13 +111,20 @@ def _venues_shown(window: MainWindow) -> set[Venue]:
     return {key.venue for key in model.all_keys()}
 
 
+def _all_priced(window: MainWindow) -> bool:
+    """Every row shown has a mark (QFEX's come over their own stream, after the rows)."""
+    model = window.positions_model
+    return all((p := model.position(key)) is not None and p.mark_price is not None
+               for key in model.all_keys())
+
+
 async def _take_screenshot(
     window: MainWindow, path: Path, want: set[Venue],
     connected: asyncio.Future[Any] | None = None,
 ) -> int:
-    """Wait for rows from every venue in ``want`` (and for ``connected``, the desk's start:
-    a venue's rows can come before its event stream is up), then for their first paint, and
-    save the window.
+    """Wait for rows from every venue in ``want`` and for ``connected`` (the desk's start: a
+    venue's rows can come before its event stream is up), then for their first paint, and save
+    the window. Rows still without a mark get up to ``MARKS_GRACE`` seconds for one.
 
     What is still coalescing (log lines, the health figures) is brought in first, so the
     picture shows what the window would show a moment later; ``grab`` paints every widget.
@@ -123,23 +133,32 @@ async def _take_screenshot(
     watch = _PaintWatch(painted)
     viewport = window.positionsView.viewport()
     viewport.installEventFilter(watch)
+    model = window.positions_model
     ready = asyncio.Event()
+    priced = asyncio.Event()
 
     def check(*_: object) -> None:
         if want <= _venues_shown(window):
             ready.set()
+            if _all_priced(window):
+                priced.set()
 
-    window.positions_model.rowsInserted.connect(check)
+    model.rowsInserted.connect(check)
+    model.dataChanged.connect(check)
     check()
     try:
         async with asyncio.timeout(SCREENSHOT_TIMEOUT):
             await ready.wait()
             if connected is not None:
                 await asyncio.shield(connected)
-            window.log_model.flush()
-            window.refresh_health()
-            painted.clear()
-            viewport.update()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(MARKS_GRACE):
+                await priced.wait()
+        window.log_model.flush()
+        window.refresh_health()
+        painted.clear()
+        viewport.update()
+        async with asyncio.timeout(SCREENSHOT_TIMEOUT):
             await painted.wait()
     except TimeoutError:
         shown = ", ".join(sorted(v.label for v in _venues_shown(window))) or "none"
@@ -151,12 +170,22 @@ async def _take_screenshot(
         return 2
     finally:
         viewport.removeEventFilter(watch)
-        window.positions_model.rowsInserted.disconnect(check)
+        model.rowsInserted.disconnect(check)
+        model.dataChanged.disconnect(check)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not window.grab().save(str(path), "PNG"):
         print(f"closeout: could not write {path}", file=sys.stderr)
         return 2
     return 0
+
+
+def _show_connecting(window: MainWindow, accounts: list[tuple[str, Venue]]) -> None:
+    """Each account about to connect, as connecting: a badge in the header and a panel in the
+    health strip, before its session (or, in demo mode, the simulator) is even up."""
+    window.expect_accounts(accounts)
+    now = time.monotonic()
+    for name, venue in accounts:
+        window.healthStrip.update_account(name, venue, ConnectionState.CONNECTING, None, now)
 
 
 def _expected_demo_accounts() -> list[tuple[str, Venue]]:
@@ -202,10 +231,9 @@ async def run(app: QApplication, boot: Boot) -> int:
     ticker.start(200)
 
     window.resize(1280, 800)
-    if demo:
-        window.expect_accounts(_expected_demo_accounts())
-    else:
-        window.expect_accounts(a for a, _ in pairs)
+    expected = (_expected_demo_accounts() if demo
+                else [(a.name, a.venue) for a, _ in pairs])
+    _show_connecting(window, expected)
     install_flatten(window)
     window.show()  # first, so the user sees the app while the venues connect
     start: asyncio.Future[list[str]] | None = None
@@ -219,7 +247,7 @@ async def run(app: QApplication, boot: Boot) -> int:
             import core.demo
 
             pairs = core.demo.demo_accounts(sim.info)
-            window.expect_accounts(a for a, _ in pairs)
+        window.expect_accounts(a for a, _ in pairs)  # with their environments now
         window.set_demo(demo or (bool(pairs) and all(a.environment is Environment.DEMO
                                                      for a, _ in pairs)))
         start = asyncio.ensure_future(desk.start(pairs))
