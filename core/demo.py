@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from core.model import Environment, Venue
 from core.sim import DemoAccess, SimInfo, Simulator
+from core.sim.simulator import simulated_venues
 from core.venue import AccountConfig, Credentials
 from core.venues import UnknownVenue, venue_named
 
-__all__ = ["demo_account", "demo_account_name", "demo_accounts", "start_simulator"]
+__all__ = [
+    "demo_account",
+    "demo_account_name",
+    "demo_accounts",
+    "expected_demo_accounts",
+    "start_simulator",
+]
 
 
 def demo_account_name(venue: Venue) -> str:
@@ -48,3 +55,16 @@ def start_simulator(*, seed: int = 7, tick_interval: float | None = 1.0) -> Simu
     sim = Simulator(seed=seed, tick_interval=tick_interval)
     sim.start()
     return sim
+
+
+def expected_demo_accounts() -> list[tuple[str, Venue]]:
+    """The demo accounts ``demo_accounts`` will give, by name and venue, known before the
+    simulator is up: the window shows them as connecting while it starts."""
+    named: list[Venue] = []
+    for cls in simulated_venues():
+        try:
+            named.append(venue_named(cls.name))
+        except UnknownVenue:
+            continue
+    named.sort(key=lambda v: (v.label.lower(), v.value))
+    return [(demo_account_name(v), v) for v in named]

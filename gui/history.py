@@ -1,32 +1,22 @@
-"""The History tab: the audit journal, newest first, a page at a time.
+"""The History tab: the audit journal, newest first, a window of it at a time.
 
-The journal can hold millions of records, so the model never loads it whole: it shows the
-newest page and fetches older ones with ``canFetchMore``/``fetchMore`` as the view scrolls,
-each a keyset query on ``seq`` (``before_seq``), never OFFSET. New records are polled every
-second or two with a cheap ``after_seq`` query and inserted at the top. Export writes the
-filtered view, streamed page by page on a worker thread.
+The model (``gui.models.history``) holds a bounded window of records, paged in from the journal
+by keyset as the reader scrolls either way, and nothing while the tab is hidden: hiding drops
+the rows and stops the poll, showing loads the newest page again. At the top, new records come
+in as they are written; further down nothing moves under the reader, and a bar says how many
+new records wait above ("jump to newest"). Export writes the filtered view, streamed page by
+page on a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import json
 import os
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from PySide6.QtCore import (
-    QDateTime,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QFontMetrics
+from PySide6.QtCore import QDateTime, QModelIndex, QPersistentModelIndex, QPoint, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -42,11 +32,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.journal import Journal, JournalFilter, JournalRecord
+from core.journal import Journal, JournalFilter
 from gui.bridge import TaskTracker
-from gui.models.columns import ColumnsModel
+from gui.models.history import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    PAYLOAD_CHARS,
+    HistoryColumn,
+    HistoryModel,
+    fmt_wall,
+)
 
 __all__ = [
+    "MAX_PAGES",
     "PAGE_SIZE",
     "PAYLOAD_CHARS",
     "POLL_MS",
@@ -57,245 +55,10 @@ __all__ = [
     "fmt_wall",
 ]
 
-PAGE_SIZE = 500
 POLL_MS = 1500
-PAYLOAD_CHARS = 160  # the cell; the tooltip has the whole payload (up to TOOLTIP_CHARS)
-TOOLTIP_CHARS = 4000
-NEW_PAGES_PER_POLL = 10  # a flood of new records is taken in over several polls, not one
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 ExportFormat = Literal["csv", "jsonl"]
-
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-_BAD = QColor("#c62828")
-_MUTED = QColor("#6b7280")
-_BAD_KINDS = frozenset({"protocol_error", "error"})
-
-
-class HistoryColumn(enum.IntEnum):
-    SEQ = 0
-    TIME = 1
-    KIND = 2
-    ACCOUNT = 3
-    VENUE = 4
-    SYMBOL = 5
-    OPERATOR = 6
-    REASON = 7
-    LATENCY = 8
-    PAYLOAD = 9
-
-    @property
-    def title(self) -> str:
-        return _TITLES[self]
-
-
-_TITLES = {
-    HistoryColumn.SEQ: "Seq",
-    HistoryColumn.TIME: "Time",
-    HistoryColumn.KIND: "Kind",
-    HistoryColumn.ACCOUNT: "Account",
-    HistoryColumn.VENUE: "Venue",
-    HistoryColumn.SYMBOL: "Symbol",
-    HistoryColumn.OPERATOR: "Operator",
-    HistoryColumn.REASON: "Reason",
-    HistoryColumn.LATENCY: "Latency ms",
-    HistoryColumn.PAYLOAD: "Payload",
-}
-_NUMERIC = frozenset({HistoryColumn.SEQ, HistoryColumn.LATENCY})
-
-
-def fmt_wall(epoch: float) -> str:
-    """Local date and time with milliseconds: the journal is read across days."""
-    dt = datetime.fromtimestamp(epoch)
-    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
-
-
-def _payload_tooltip(text: str) -> str:
-    """The whole payload, pretty-printed when it is JSON (it usually is)."""
-    try:
-        shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        shown = text
-    if len(shown) > TOOLTIP_CHARS:
-        shown = shown[:TOOLTIP_CHARS] + f"\n… ({len(shown) - TOOLTIP_CHARS:,} more characters)"
-    return shown
-
-
-def _cell(r: JournalRecord, col: HistoryColumn) -> str:
-    if col is HistoryColumn.SEQ:
-        return str(r.seq)
-    if col is HistoryColumn.TIME:
-        return fmt_wall(r.wall_time)
-    if col is HistoryColumn.KIND:
-        return r.kind
-    if col is HistoryColumn.ACCOUNT:
-        return r.account or ""
-    if col is HistoryColumn.VENUE:
-        return r.venue or ""
-    if col is HistoryColumn.SYMBOL:
-        return r.symbol or ""
-    if col is HistoryColumn.OPERATOR:
-        return r.operator
-    if col is HistoryColumn.REASON:
-        return r.reason or ""
-    if col is HistoryColumn.LATENCY:
-        return "" if r.latency_ms is None else f"{r.latency_ms:.1f}"
-    text = " ".join(r.payload.split())  # one line in the cell
-    return text if len(text) <= PAYLOAD_CHARS else text[: PAYLOAD_CHARS - 1] + "…"
-
-
-class HistoryModel(ColumnsModel):
-    """Journal records matching a filter, newest first; see the module docstring.
-
-    ``pages_fetched`` counts the keyset queries made for older pages since the last reset (the
-    first page included), so a test can see that nothing was loaded whole.
-    """
-
-    COLUMNS = HistoryColumn
-
-    def __init__(
-        self,
-        journal: Journal | None = None,
-        parent: QObject | None = None,
-        *,
-        page_size: int = PAGE_SIZE,
-    ) -> None:
-        super().__init__(parent)
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        self.page_size = page_size
-        self._journal = journal
-        self._filter = JournalFilter()
-        self._records: list[JournalRecord] = []
-        self._more = False
-        self._newest = 0  # the highest seq already considered (shown or filtered out)
-        self.pages_fetched = 0
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.reload()
-
-    # ------------------------------------------------------------------ state
-    @property
-    def journal(self) -> Journal | None:
-        return self._journal
-
-    @property
-    def mono_font(self) -> QFont:
-        return self._mono
-
-    @property
-    def filter(self) -> JournalFilter:
-        return self._filter
-
-    def record(self, row: int) -> JournalRecord:
-        return self._records[row]
-
-    @property
-    def records(self) -> list[JournalRecord]:
-        return list(self._records)
-
-    def set_journal(self, journal: Journal | None) -> None:
-        self._journal = journal
-        self.reload()
-
-    def set_filter(self, where: JournalFilter) -> None:
-        self._filter = where
-        self.reload()
-
-    def reload(self) -> None:
-        """Start over from the newest matching record (filter change, Refresh)."""
-        self.beginResetModel()
-        self._records = []
-        self._more = self._journal is not None
-        self.pages_fetched = 0
-        self._newest = self._journal.last_seq() if self._journal is not None else 0
-        self.endResetModel()
-        if self._more:
-            # Load the first page now, so the view shows something before it asks.
-            self.fetchMore(QModelIndex())
-
-    # ------------------------------------------------------------------ paging
-    def canFetchMore(self, parent: AnyIndex) -> bool:
-        return not parent.isValid() and self._more
-
-    def fetchMore(self, parent: AnyIndex) -> None:
-        if parent.isValid() or not self._more or self._journal is None:
-            return
-        before = self._records[-1].seq if self._records else self._newest + 1
-        page = self._journal.query(
-            self._filter, before_seq=before, limit=self.page_size, newest_first=True
-        )
-        self.pages_fetched += 1
-        self._more = len(page) == self.page_size
-        if page:
-            first = len(self._records)
-            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-            self._records.extend(page)
-            self.endInsertRows()
-
-    def poll_new(self) -> int:
-        """Insert records written since the newest one considered, at the top. Cheap: a keyset
-        query on ``seq > newest``. Returns how many rows were added."""
-        if self._journal is None:
-            return 0
-        added = 0
-        for _ in range(NEW_PAGES_PER_POLL):
-            page = self._journal.query(
-                self._filter, after_seq=self._newest, limit=self.page_size, newest_first=False
-            )
-            if not page:
-                break
-            self._newest = page[-1].seq
-            page.reverse()  # newest first, as the rest of the view
-            self.beginInsertRows(QModelIndex(), 0, len(page) - 1)
-            self._records[0:0] = page
-            self.endInsertRows()
-            added += len(page)
-            if len(page) < self.page_size:
-                break
-        if added == 0:
-            # Nothing matched; still move past records that were written but filtered out.
-            self._newest = max(self._newest, self._journal.last_seq())
-        return added
-
-    # ------------------------------------------------------------------ Qt model API
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._records)
-
-    def column_is_numeric(self, col: Any) -> bool:
-        return col in _NUMERIC
-
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._records):
-            return None
-        r = self._records[index.row()]
-        col = HistoryColumn(index.column())
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return _cell(r, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col is HistoryColumn.PAYLOAD:
-                return _payload_tooltip(r.payload)
-            if col is HistoryColumn.REASON and r.reason:
-                return r.reason
-            if col is HistoryColumn.TIME:
-                return f"{fmt_wall(r.wall_time)} local ({r.wall_time:.6f})"
-            if col is HistoryColumn.KIND and r.intent_id:
-                return f"Intent {r.intent_id}"
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col in _NUMERIC else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if r.kind in _BAD_KINDS:
-                return QBrush(_BAD)
-            if col in (HistoryColumn.SEQ, HistoryColumn.OPERATOR):
-                return QBrush(_MUTED)
-            return None
-        if role == Qt.ItemDataRole.FontRole and col in (
-            HistoryColumn.SEQ, HistoryColumn.TIME, HistoryColumn.LATENCY, HistoryColumn.PAYLOAD
-        ):
-            return self._mono
-        return None
 
 
 def export_history(
@@ -327,7 +90,8 @@ def _fmt_from_path(path: Path, selected_filter: str = "") -> ExportFormat:
 
 
 class HistoryView(QWidget):
-    """Filters on top (account, symbol, kind, time range), the journal table below."""
+    """Filters on top (account, symbol, kind, time range), the journal table below; see the
+    module docstring for what is held when."""
 
     exported = Signal(str, int)  # path, records written
     exportFailed = Signal(str)
@@ -339,22 +103,21 @@ class HistoryView(QWidget):
         tracker: TaskTracker | None = None,
         poll_ms: int = POLL_MS,
         page_size: int = PAGE_SIZE,
+        max_rows: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("historyView")
         self.setAccessibleName("Journal history")
         self.tracker = tracker if tracker is not None else TaskTracker(self)
-        self.model = HistoryModel(journal, self, page_size=page_size)
+        self.model = HistoryModel(journal, self, page_size=page_size, max_rows=max_rows)
         self._export_task: asyncio.Task[int] | None = None
         self.fileDialog: QFileDialog | None = None
-        self._build()
-        self.refresh_choices()
+        self._anchor: tuple[int, int] | None = None  # (seq, pixels) of the top row, held
         self.pollTimer = QTimer(self)
         self.pollTimer.setInterval(poll_ms)
         self.pollTimer.timeout.connect(self.poll)
-        if journal is not None:
-            self.pollTimer.start()
+        self._build()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -421,6 +184,15 @@ class HistoryView(QWidget):
         bar.addWidget(self.exportButton)
         root.addLayout(bar)
 
+        self.jumpButton = QPushButton(self)
+        self.jumpButton.setObjectName("historyJumpNewest")
+        self.jumpButton.setAccessibleName("Jump to the newest records")
+        self.jumpButton.setToolTip("New records were written while you read further down; "
+                                   "the rows you are reading stay where they are until then")
+        self.jumpButton.setVisible(False)
+        self.jumpButton.clicked.connect(self.jump_to_newest)
+        root.addWidget(self.jumpButton)
+
         self.table = QTableView(self)
         self.table.setObjectName("historyTable")
         self.table.setAccessibleName("Journal records, newest first")
@@ -452,18 +224,93 @@ class HistoryView(QWidget):
         self.statusLabel.setObjectName("historyStatus")
         self.statusLabel.setAccessibleName("History status")
         root.addWidget(self.statusLabel)
-        for signal in (self.model.rowsInserted, self.model.modelReset):
+        m = self.model
+        for signal in (m.rowsInserted, m.rowsRemoved, m.modelReset, m.pendingChanged):
             signal.connect(self._update_status)
+        m.pendingChanged.connect(self._on_pending)
+        # Rows coming or going above the reader keep the row they read in place.
+        m.rowsAboutToBeInserted.connect(self._hold_place_for_insert)
+        m.rowsAboutToBeRemoved.connect(self._hold_place)
+        m.rowsInserted.connect(self._restore_place)
+        m.rowsRemoved.connect(self._restore_place)
+        self.table.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self._update_status()
+
+    # ------------------------------------------------------------------ shown or hidden
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.model.journal is None:
+            return
+        if not self.model.active:
+            self.refresh_choices()
+            self.model.set_active(True)
+            self.table.scrollToTop()
+        self.pollTimer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        """Hidden: no poll. The rows go too, unless the window was only minimised."""
+        super().hideEvent(event)
+        self.pollTimer.stop()
+        if not event.spontaneous():
+            self.model.set_active(False)
+
+    # ------------------------------------------------------------------ scrolling
+    def _top_place(self) -> tuple[int, int] | None:
+        """The record at the top of the viewport and how many pixels of it are scrolled off."""
+        index = self.table.indexAt(QPoint(0, 0))
+        if not index.isValid():
+            return None
+        return self.model.record(index.row()).seq, self.table.visualRect(index).top()
+
+    def _hold_place_for_insert(self, parent: AnyIndex, first: int, last: int) -> None:
+        if not self.model.following:  # following: the newest rows are what the reader wants
+            self._hold_place(parent, first, last)
+
+    def _hold_place(self, parent: AnyIndex, first: int, last: int) -> None:
+        if first == 0 and self._anchor is None:
+            self._anchor = self._top_place()
+
+    def _restore_place(self, *_: object) -> None:
+        anchor, self._anchor = self._anchor, None
+        if anchor is None:
+            return
+        row = self.model.row_of(anchor[0])
+        if row is None:
+            return
+        bar = self.table.verticalScrollBar()
+        header = self.table.verticalHeader()
+        if self.table.verticalScrollMode() is QAbstractItemView.ScrollMode.ScrollPerPixel:
+            target = header.sectionPosition(row) - anchor[1]
+        else:
+            target = row
+        if target > bar.maximum():
+            self.table.updateGeometries()  # the range still counts the rows before the change
+        bar.setValue(target)
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.table.verticalScrollBar()
+        if value <= bar.minimum() and self.model.more_newer:
+            self.model.fetch_newer()  # the rows arrive above; the place is kept
+        # At the very top, with nothing newer above: new records come in again.
+        self.model.set_following(bar.value() <= bar.minimum() and not self.model.more_newer)
+
+    def jump_to_newest(self) -> None:
+        self.model.reload()
+        self.table.scrollToTop()
+
+    def _on_pending(self, n: int) -> None:
+        self.jumpButton.setText(f"{n:,} new record{'' if n == 1 else 's'} — jump to newest")
+        self.jumpButton.setVisible(n > 0)
 
     # ------------------------------------------------------------------ filters
     def set_journal(self, journal: Journal | None) -> None:
         self.model.set_journal(journal)
-        self.refresh_choices()
-        if journal is None:
+        if journal is None or not self.isVisible():
             self.pollTimer.stop()
-        else:
-            self.pollTimer.start()
+            return
+        self.refresh_choices()
+        self.model.set_active(True)
+        self.pollTimer.start()
 
     def refresh_choices(self) -> None:
         """Fill the pickers from the values the journal holds, keeping what is selected."""
@@ -508,17 +355,25 @@ class HistoryView(QWidget):
     def refresh(self) -> None:
         self.refresh_choices()
         self.model.set_filter(self.current_filter())
+        self.table.scrollToTop()
 
     def poll(self) -> None:
         self.model.poll_new()
 
     def _update_status(self, *_: object) -> None:
-        n = self.model.rowCount()
-        if self.model.journal is None:
+        m = self.model
+        n = m.rowCount()
+        if m.journal is None:
             text = "No journal is open."
+        elif not m.active:
+            text = ""
         elif n == 0:
             text = "No records match the filters."
-        elif self.model.canFetchMore(QModelIndex()):
+        elif m.more_newer:
+            span = f"{n:,} records shown (#{m.record(n - 1).seq:,} to #{m.record(0).seq:,})"
+            more = "newer ones, down for older ones" if m.more_older else "newer ones"
+            text = f"{span}; scroll up for {more}."
+        elif m.more_older:
             text = f"{n:,} newest records shown; scroll down for older ones."
         else:
             text = f"{n:,} records."

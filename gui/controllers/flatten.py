@@ -15,18 +15,35 @@ from typing import TYPE_CHECKING
 import shiboken6
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QMenu
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QWidget
 
 from core.flatten import FlattenPlan, FlattenReport, PlanAlreadyRun, ScopeKind, execute
 from core.model import PositionKey, Venue
-from gui.dialogs.flatten.dialog import FlattenPlanDialog
-from gui.dialogs.flatten.text import plural, report_headline, report_totals_text
 from gui.models import KEY_ROLE
 
 if TYPE_CHECKING:
+    from gui.dialogs.flatten.dialog import FlattenPlanDialog
     from gui.main_window import MainWindow
 
 __all__ = ["FlattenController", "install_flatten"]
+
+
+def _dialog(
+    controller: FlattenController,
+    kind: ScopeKind,
+    *,
+    keys: Iterable[PositionKey] = (),
+    account: str | None = None,
+    venue: Venue | None = None,
+    retry_of: FlattenReport | None = None,
+    parent: QWidget | None = None,
+) -> FlattenPlanDialog:
+    """A new plan dialog. Its package (dialogs, tables, text) is imported with the first one,
+    not with the menu, so the window's first paint does not wait for it."""
+    from gui.dialogs.flatten.dialog import FlattenPlanDialog
+
+    return FlattenPlanDialog(controller, kind, keys=keys, account=account, venue=venue,
+                             retry_of=retry_of, parent=parent)
 
 
 class FlattenController(QObject):
@@ -139,7 +156,7 @@ class FlattenController(QObject):
             self.say("Select the rows to flatten first (Ctrl+click or Shift+click picks "
                      "several).")
             return None
-        dialog = FlattenPlanDialog(self, ScopeKind.SELECTED, keys=chosen, parent=self.window)
+        dialog = _dialog(self, ScopeKind.SELECTED, keys=chosen, parent=self.window)
         return self._open(dialog, build=True)
 
     def flatten_account(self, account: str | None = None) -> FlattenPlanDialog | None:
@@ -149,7 +166,7 @@ class FlattenController(QObject):
             self.say("No account is connected.")
             return None
         guess = account or self.window.positions_proxy.account_filter or self._current_account()
-        dialog = FlattenPlanDialog(self, ScopeKind.ACCOUNT, account=guess, parent=self.window)
+        dialog = _dialog(self, ScopeKind.ACCOUNT, account=guess, parent=self.window)
         return self._open(dialog, build=account is not None)
 
     def flatten_venue(self, venue: Venue | None = None) -> FlattenPlanDialog | None:
@@ -157,14 +174,14 @@ class FlattenController(QObject):
             self.say("No account is connected.")
             return None
         guess = venue or self.window.positions_proxy.venue_filter
-        dialog = FlattenPlanDialog(self, ScopeKind.VENUE, venue=guess, parent=self.window)
+        dialog = _dialog(self, ScopeKind.VENUE, venue=guess, parent=self.window)
         return self._open(dialog, build=venue is not None)
 
     def flatten_everything(self) -> FlattenPlanDialog | None:
         if not self.desk.accounts:
             self.say("No account is connected.")
             return None
-        dialog = FlattenPlanDialog(self, ScopeKind.EVERYTHING, parent=self.window)
+        dialog = _dialog(self, ScopeKind.EVERYTHING, parent=self.window)
         return self._open(dialog, build=True)
 
     def open_retry(self, report: FlattenReport,
@@ -172,7 +189,7 @@ class FlattenController(QObject):
         """A new plan for the residuals and rejections of ``report``, confirmed again."""
         if old is not None:
             old.accept()
-        dialog = FlattenPlanDialog(self, ScopeKind.SELECTED, keys=report.retry_keys,
+        dialog = _dialog(self, ScopeKind.SELECTED, keys=report.retry_keys,
                                    retry_of=report, parent=self.window)
         return self._open(dialog, build=True)
 
@@ -200,6 +217,8 @@ class FlattenController(QObject):
         keys = frozenset(i.key for i in plan.items)
         overlap = keys & self.busy_keys
         if overlap:
+            from gui.dialogs.flatten.text import plural
+
             others = sorted(pid for pid, ks in self._running.items() if ks & overlap)
             return (f"{plural(len(overlap), 'position')} of this plan "
                     f"{'is' if len(overlap) == 1 else 'are'} in a flatten still running "
@@ -226,6 +245,8 @@ class FlattenController(QObject):
         finally:
             self._running.pop(plan.id, None)
         self.reports.append(report)
+        from gui.dialogs.flatten.text import report_headline, report_totals_text
+
         headline, _tone = report_headline(report)
         if shiboken6.isValid(self.window):
             self.say(f"Flatten {plan.id}: {headline} {report_totals_text(report)}.", 20000)

@@ -317,21 +317,32 @@ class LogModel(ColumnsModel):
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        total = len(self._entries) + len(batch)
+        if total > self.max_rows:
+            # Trimmed before the insert, so the table never holds more than the cap even for a
+            # moment (a burst bigger than the cap is not inserted only to be removed): the
+            # oldest lines shown go first, then the oldest of the batch.
+            excess = total - (self.max_rows - self.max_rows // 10)
+            shown = min(excess, len(self._entries))
+            skipped = excess - shown
+            del batch[:skipped]
+            self._trim(shown, skipped)
         first = self._offset + len(self._entries)
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
         self._entries.extend(batch)
         self.endInsertRows()
-        if len(self._entries) > self.max_rows:
-            self._trim(len(self._entries) - self.max_rows + self.max_rows // 10)
 
-    def _trim(self, count: int) -> None:
+    def _trim(self, shown: int, skipped: int = 0) -> None:
+        """Drop the ``shown`` oldest lines, count them and ``skipped`` (lines of a burst that
+        never made it in) in the note row."""
         had_note = self._trimmed > 0
-        off = self._offset
-        self.beginRemoveRows(QModelIndex(), off, off + count - 1)
-        del self._entries[:count]
-        self.endRemoveRows()
+        if shown:
+            off = self._offset
+            self.beginRemoveRows(QModelIndex(), off, off + shown - 1)
+            del self._entries[:shown]
+            self.endRemoveRows()
         if had_note:
-            self._trimmed += count
+            self._trimmed += shown + skipped
             idx = self.index(0, 0)
             last = self.index(0, len(LogColumn) - 1)
             self.dataChanged.emit(
@@ -339,7 +350,7 @@ class LogModel(ColumnsModel):
             )
         else:
             self.beginInsertRows(QModelIndex(), 0, 0)
-            self._trimmed = count
+            self._trimmed = shown + skipped
             self.endInsertRows()
 
     # ------------------------------------------------------------------ Qt model API

@@ -15,7 +15,7 @@ import pytest
 import shiboken6
 from PySide6.QtWidgets import QApplication
 
-import gui.app
+import gui.launch
 from core.desk import Desk
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
@@ -121,12 +121,12 @@ async def test_screenshot_gives_up_with_a_message_and_exit_2(
     qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(gui.app, "SCREENSHOT_TIMEOUT", 0.2)
+    monkeypatch.setattr(gui.launch, "SCREENSHOT_TIMEOUT", 0.2)
     window = MainWindow(Desk())  # no accounts: no positions will ever come
     window.show()
     try:
-        rc = await gui.app._take_screenshot(window, tmp_path / "never.png",
-                                            {QFEX, EVERSTRIKE})
+        rc = await gui.launch._take_screenshot(window, tmp_path / "never.png",
+                                               {QFEX, EVERSTRIKE})
     finally:
         await window.shutdown()
         window.close()
@@ -136,3 +136,53 @@ async def test_screenshot_gives_up_with_a_message_and_exit_2(
     err = capsys.readouterr().err
     assert "no positions from every venue" in err
     assert "no screenshot was saved" in err
+
+
+def _modules_after(code: str, tmp_path: Path) -> set[str]:
+    """The modules a fresh interpreter holds after running ``code``."""
+    proc = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        cwd=ROOT, env=app_env(tmp_path), capture_output=True, text=True, timeout=60,
+        check=True,
+    )
+    return set(proc.stdout.split())
+
+
+BOOT = """
+import concurrent.futures, gui.app
+args = gui.app.build_parser().parse_args(["--demo"])
+with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    boot = gui.app.boot(args, pool)
+    boot.store.result()
+    boot.sim.result().stop()
+"""
+
+
+def test_the_slow_work_starts_and_the_core_loads_before_qt(tmp_path: Path) -> None:
+    """gui.app starts the keyring probe and the simulator, and imports the core and the venue
+    clients, before PySide6 is loaded (its import hook makes every later import dearer)."""
+    loaded = _modules_after(BOOT, tmp_path)
+    assert {m.split(".")[0] for m in loaded} & {"PySide6", "shiboken6", "qasync"} == set()
+    assert {"core.desk", "core.journal", "core.sim", "httpx", "websockets"} <= loaded
+
+
+def test_the_first_window_leaves_the_flatten_dialogs_unimported(tmp_path: Path) -> None:
+    """The Flatten menu is there at once; its dialogs are imported when one opens."""
+    loaded = _modules_after("import gui.launch, gui.controllers.flatten", tmp_path)
+    assert "gui.main_window" in loaded
+    assert not {m for m in loaded if m.startswith("gui.dialogs.flatten")}
+
+
+def test_the_demo_accounts_are_known_before_the_simulator_starts() -> None:
+    """The window shows each demo account as connecting while the simulator starts; the
+    names it shows are the ones the simulator then offers."""
+    import core.demo
+
+    expected = core.demo.expected_demo_accounts()
+    sim = core.demo.start_simulator(tick_interval=None)
+    try:
+        offered = [(a.name, a.venue) for a, _ in core.demo.demo_accounts(sim.info)]
+    finally:
+        sim.stop()
+    assert expected == offered
+    assert {venue for _, venue in expected} == {QFEX, EVERSTRIKE}

@@ -350,7 +350,7 @@ async def test_reason_reaches_the_journal_and_the_history_tab(rig: Rig, qtbot: Q
     await dialog.task
     records = rig.journal.query(JournalFilter(kinds=frozenset({"intent"})))
     assert [r.reason for r in records] == ["INC-7 flatten before news"]
-    w.historyView.poll()
+    w.historyAction.trigger()  # File > History: the tab shows, and loads the newest records
     await until(lambda: any(r.reason == "INC-7 flatten before news"
                             for r in w.historyView.model.records))
 

@@ -459,6 +459,48 @@ def test_log_trims_with_a_visible_note_and_never_silently(qapp: QApplication) ->
     assert model.data(model.index(model.rowCount() - 1, LogColumn.MESSAGE)) == "line 29"
 
 
+def test_log_cap_holds_and_every_line_sent_is_there_once(
+    qtmodeltester: ModelTester, qapp: QApplication
+) -> None:
+    """Bursts of every size, one bigger than the cap: after each flush the table holds at
+    most the cap (plus the note row), the newest lines in order with none doubled or
+    missing, and the note counts exactly what was trimmed."""
+    model = LogModel(max_rows=100)
+    qtmodeltester.check(model, force_py=True)  # and every change below
+    most = 0
+
+    def track(*_: object) -> None:
+        nonlocal most
+        most = max(most, model.rowCount())
+
+    model.rowsInserted.connect(track)
+    sent = 0
+    for burst in (1, 5, 50, 44, 1, 99, 100, 101, 250, 7, 1000, 3, 89):
+        for _ in range(burst):
+            model.append_event(update(message=f"line {sent}"))
+            sent += 1
+        model.flush()
+        shown = [e.message for e in model.entries]
+        assert shown == [f"line {i}" for i in range(sent - len(shown), sent)]
+        assert model.trimmed + len(shown) == sent
+        assert model.rowCount() == len(shown) + (1 if model.trimmed else 0) <= 101
+        if model.trimmed:
+            assert f"{model.trimmed:,} older lines were trimmed" in model.note_text()
+    assert most <= 101  # never over the cap, not even inside a flush
+    assert sent == 1750
+
+
+def test_log_keeps_every_line_below_the_cap(qapp: QApplication) -> None:
+    model = LogModel(max_rows=200_000)
+    for i in range(20_000):
+        model.append_event(update(message=f"line {i}"))
+        if i % 997 == 0:
+            model.flush()
+    model.flush()
+    assert model.trimmed == 0
+    assert [e.message for e in model.entries] == [f"line {i}" for i in range(20_000)]
+
+
 @pytest.mark.asyncio
 async def test_log_flushes_on_its_timer(qapp: QApplication) -> None:
     model = LogModel(coalesce_ms=20)

@@ -17,6 +17,7 @@ import httpx
 from core.venue import Credentials, Prepared, Restamped, SessionClosed
 from core.venues.everstrike import protocol
 from core.venues.everstrike.protocol import EverstrikeError, RateLimited, StaleTimestamp
+from core.venues.tls import client_tls
 
 __all__ = ["EverstrikeRest", "Gated", "error_code", "not_sent", "refusal", "why"]
 
@@ -164,7 +165,8 @@ class EverstrikeRest:
 
     def open(self) -> None:
         self._client = httpx.AsyncClient(
-            base_url=self._base_url, transport=self._transport, timeout=self._timeout
+            base_url=self._base_url, transport=self._transport, timeout=self._timeout,
+            verify=client_tls(),
         )
 
     async def aclose(self) -> None:

@@ -10,6 +10,7 @@ from core.model import Instrument, Position
 from core.venues.qfex import protocol
 from core.venues.qfex.errors import QfexAuthError, QfexRequestFailed
 from core.venues.qfex.protocol import QfexProtocolError
+from core.venues.tls import client_tls
 
 __all__ = ["QfexRest"]
 
@@ -27,7 +28,8 @@ class QfexRest:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.account = account
-        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=10.0)
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=10.0,
+                                       verify=client_tls())
         self._signed_headers = signed_headers
         self._monotonic = monotonic
         self.rtt_ms: float | None = None
