@@ -29,6 +29,8 @@ REQUIRED: dict[str, list[str]] = {
     "click_to_wire": [f"{venue}: {what}" for venue in ("QFEX", "Everstrike")
                       for what in ("added at p50", "added at p99")],
     "close_latency": ["added at p50", "added at p99"],
+    "cold_start": ["closeout --screenshot: spawn to PNG", "bare PySide6 table window: spawn to PNG",
+                   "ratio closeout / bare (to PNG)"],
     "journal_history": ["reopen", "query, first page (newest 500)", "verify the whole chain"],
 }
 
