@@ -67,7 +67,7 @@ class PositionRow:
 
     def __init__(self, key: PositionKey, index: int) -> None:
         self.key = key
-        self.index = index  # its row; the model renumbers lazily after a removal
+        self.index = index  # its row, counting rows removed since the model last renumbered
         self.position: Position | None = None
         self.values: tuple[Any, ...] = ()  # per value column, for sorting
         self.texts: tuple[str, ...] = ()  # per value column, as shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -114,9 +115,10 @@ class PositionsModel(ColumnsModel):
         super().__init__(parent)
         self._order: list[PositionRow] = []  # in row order
         self._data: dict[PositionKey, PositionRow] = {}
-        # Rows from ``_dirty_from`` on may have an out-of-date ``index`` after a removal; they
-        # are renumbered at the next lookup (once, not on every removal).
-        self._dirty_from: int | None = None
+        # A row's ``index`` counts the rows removed since the last renumbering too; these
+        # are their indexes, sorted, so a row is its index less the removed rows above it.
+        # Renumbering every row at each removal would make a flatten O(rows) per close.
+        self._removed: list[int] = []
         self._by_account: dict[str, dict[PositionRow, None]] = {}  # insertion-ordered sets
         self._intents: dict[PositionKey, CloseIntent] = {}
         self._pending: dict[PositionKey, Position] = {}
@@ -155,20 +157,19 @@ class PositionsModel(ColumnsModel):
         row = self._data.get(key)
         if row is None:
             return None
-        if self._dirty_from is not None and row.index >= self._dirty_from:
-            self._renumber()
-        return row.index
+        removed = self._removed
+        return row.index - bisect_left(removed, row.index) if removed else row.index
 
     def _renumber(self) -> None:
-        order = self._order
-        for i in range(self._dirty_from or 0, len(order)):
-            order[i].index = i
-        self._dirty_from = None
+        for i, row in enumerate(self._order):
+            row.index = i
+        self._removed.clear()
 
     def _indexes(self, rows: Iterable[PositionRow]) -> list[int]:
-        if self._dirty_from is not None:
-            self._renumber()
-        return [r.index for r in rows]
+        removed = self._removed
+        if not removed:
+            return [r.index for r in rows]
+        return [r.index - bisect_left(removed, r.index) for r in rows]
 
     def all_keys(self) -> list[PositionKey]:
         return [r.key for r in self._order]
@@ -294,14 +295,13 @@ class PositionsModel(ColumnsModel):
         row = self._data.get(key)
         if row is None:
             return
-        index = self.row_of(key)
-        assert index is not None
+        index = self._indexes([row])[0]
         self.beginRemoveRows(QModelIndex(), index, index)
         del self._order[index]
         del self._data[key]
-        if index < len(self._order):
-            self._dirty_from = index if self._dirty_from is None else min(self._dirty_from,
-                                                                           index)
+        insort(self._removed, row.index)
+        if len(self._removed) > max(64, len(self._order) // 16):
+            self._renumber()
         account = self._by_account[key.account]
         del account[row]
         gone = not account
@@ -316,7 +316,7 @@ class PositionsModel(ColumnsModel):
         self.beginResetModel()
         self._order.clear()
         self._data.clear()
-        self._dirty_from = None
+        self._removed.clear()
         self._by_account.clear()
         self._intents.clear()
         self._pending.clear()
@@ -435,7 +435,7 @@ class PositionsModel(ColumnsModel):
         first = len(self._order)
         new_accounts = False
         self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        for i, row in enumerate(rows, start=first):
+        for i, row in enumerate(rows, start=first + len(self._removed)):
             key = row.key
             row.index = i
             self._order.append(row)

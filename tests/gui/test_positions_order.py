@@ -434,3 +434,30 @@ def test_unsorted_shows_rows_as_they_arrived(qapp: QApplication) -> None:
     assert shown(proxy) == [p.key for p in rows]
     assert proxy.mapToSource(proxy.index(2, 1)).row() == 2
     assert proxy.mapFromSource(model.index(5, 3)).row() == 5
+
+
+def test_rows_keep_their_numbers_through_many_removals_and_arrivals(
+    qapp: QApplication, qtmodeltester: ModelTester
+) -> None:
+    """Removals renumber lazily (a flatten must not pass over every row per close): every
+    key still finds its row, in both models, through any mix of removals and arrivals."""
+    rng = random.Random(17)
+    keys = [PositionKey(f"a{i % 9}", QFEX, f"S{i:04d}") for i in range(600)]
+    model, proxy = loaded([])
+    proxy.sort(PositionColumn.SYMBOL, DESC)
+    live: list[PositionKey] = []
+    for step in range(900):
+        if live and rng.random() < 0.45:
+            model.remove(live.pop(rng.randrange(len(live))))
+        else:
+            key = keys[step % len(keys)]
+            model.upsert(Position(key, PositionSide.LONG, D(1 + step % 5)))
+            if key not in live:
+                live.append(key)
+        if step % 150 == 0:
+            assert [model.key_at(r) for r in range(model.rowCount())] == live
+    assert [model.key_at(r) for r in range(model.rowCount())] == live
+    assert all(model.row_of(k) == i for i, k in enumerate(live))
+    assert shown(proxy) == sorted(live, key=lambda k: k.symbol, reverse=True)
+    assert all(proxy.key_at(proxy.proxy_row_of(k) or 0) == k for k in live)
+    qtmodeltester.check(model, force_py=True)
