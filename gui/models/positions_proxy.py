@@ -84,7 +84,9 @@ class PositionsProxy(QAbstractTableModel):
         self._venue: Venue | None = None
         self._account: str | None = None
         self._symbol = ""
-        self._dirty = False  # a shown row's sort value changed since the last sort
+        # Shown rows whose sort key changed since the last sort -> their new key, built as the
+        # change arrives, so a live re-sort is one list.sort and no key building.
+        self._fresh: dict[PositionRow, tuple[Any, ...]] = {}
         self._waiting = False  # a live re-sort came due while held
         self._holds: set[str] = set()
         self._hint = ""
@@ -127,7 +129,8 @@ class PositionsProxy(QAbstractTableModel):
             self._ties[r] = row_ties(r.key, next(self._arrivals))
         shown = self._accepted(rows)
         self._place(*_sorted(self._build(shown), shown))
-        self._dirty = self._waiting = False
+        self._fresh.clear()
+        self._waiting = False
 
     def _on_reset(self) -> None:
         self._rebuild()
@@ -147,6 +150,7 @@ class PositionsProxy(QAbstractTableModel):
         self._drop([r for r in rows if r in self._key_of])
         for r in rows:
             self._ties.pop(r, None)
+            self._fresh.pop(r, None)
 
     def _on_cells(self, rows: Sequence[PositionRow], first: int, last: int,
                   roles: Sequence[int]) -> None:
@@ -155,9 +159,14 @@ class PositionsProxy(QAbstractTableModel):
         shown = [r for r in rows if r in key_of]
         if not shown:
             return
-        if first <= self._col <= last and _SORT in roles and not self._dirty:
-            self._dirty = True
-            if not self.resortTimer.isActive():
+        if first <= self._col <= last and _SORT in roles:
+            fresh = self._fresh
+            for r, skey in zip(shown, self._build(shown), strict=True):
+                if skey != key_of[r]:
+                    fresh[r] = skey
+                else:
+                    fresh.pop(r, None)
+            if fresh and not self.resortTimer.isActive():
                 self.resortTimer.start()
         if len(shown) > _MAP_LIMIT:
             self.dataChanged.emit(self.index(0, first), self.index(len(self._shown) - 1, last),
@@ -244,6 +253,7 @@ class PositionsProxy(QAbstractTableModel):
         spans = runs(at)
         for r in rows:
             del key_of[r]
+            self._fresh.pop(r, None)
         if len(spans) <= _RANGES:
             for top, bottom in reversed(spans):
                 self.beginRemoveRows(_NO_PARENT, top, bottom)
@@ -364,31 +374,51 @@ class PositionsProxy(QAbstractTableModel):
         self.resort()
 
     def resort(self) -> None:
-        """Sort the shown rows by their current values now; rows move only if the order
-        changed (one layout change, persistent indexes follow)."""
-        self.resortTimer.stop()
-        self._dirty = self._waiting = False
-        shown = self._shown
-        if self._src is not None and shown:
-            skeys = self._build(shown)
-            if skeys != self._skeys:
-                order = sorted(range(len(shown)), key=skeys.__getitem__)
-                new_skeys = [skeys[i] for i in order]
-                if order == list(range(len(shown))):
-                    self._place(new_skeys, shown)  # the same order, new values: none moves
-                else:
-                    self._relayout(new_skeys, [shown[i] for i in order])
-        self._update_hint()
+        """Sort the shown rows now, every key built again (the sort column, its direction or
+        the grouping changed)."""
+        self._fresh.clear()
+        if self._src is not None and self._shown:
+            self._apply(self._build(self._shown))
+        else:
+            self._settled()
 
     def resort_if_due(self) -> None:
-        """The live re-sort (its timer): now, or when the last hold ends."""
-        if not self._dirty:
+        """The live re-sort (its timer): the rows whose value changed take their new keys,
+        now, or when the last hold ends."""
+        if not self._fresh:
             return
         if self._holds:
             self._waiting = True
             self._update_hint()
             return
-        self.resort()
+        fresh = self._fresh
+        key_of = self._key_of
+        key_of.update(fresh)  # only these keys changed: the map needs no rebuilding
+        self._apply([fresh.get(r, s) for r, s in zip(self._shown, self._skeys, strict=True)],
+                    key_of)
+
+    def _apply(self, skeys: list[tuple[Any, ...]],
+               key_of: dict[PositionRow, tuple[Any, ...]] | None = None) -> None:
+        """Show the rows in the order of these keys (one per shown row); rows move only if
+        the order changed, in one layout change that persistent indexes follow. ``key_of``:
+        the row -> key map, when the caller has it up to date."""
+        shown = self._shown
+        order = sorted(range(len(shown)), key=skeys.__getitem__)
+        new_skeys = [skeys[i] for i in order]
+        new_rows = [shown[i] for i in order]
+        if new_rows == shown:  # the same order, new values: nothing moves
+            self._skeys = new_skeys
+            if key_of is None:
+                self._place(new_skeys, shown)
+        else:
+            self._relayout(new_skeys, new_rows, key_of)
+        self._settled()
+
+    def _settled(self) -> None:
+        self.resortTimer.stop()
+        self._fresh.clear()
+        self._waiting = False
+        self._update_hint()
 
     @property
     def live(self) -> bool:
@@ -398,7 +428,7 @@ class PositionsProxy(QAbstractTableModel):
     @property
     def resort_pending(self) -> bool:
         """Rows are out of order by their latest values (a re-sort is due or held)."""
-        return self._dirty
+        return bool(self._fresh)
 
     @property
     def holds(self) -> frozenset[str]:
