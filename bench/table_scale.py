@@ -4,12 +4,15 @@ The real ``MainWindow`` over a real ``Desk``; positions arrive as a venue sessio
 (a ``PositionsSnapshot`` per account, through the session's sink). Measured, each until the
 table is repainted (``viewport().repaint()`` at the end of the clock):
 
-* insert: from the first snapshot until every row is in the table and painted;
+* insert: from the first snapshot until every row is in the table and painted (and how much
+  of it the garbage collector took: at 50k rows its full passes are a large share);
 * sort: a mouse click on the Unrealised P&L header (ascending), then a second (descending);
 * filter: typing a symbol filter that keeps about 1 % of rows, then clearing it.
 
 Also the longest event-loop stall during the insert (a 10 ms ``PreciseTimer``'s delay). No
-journal is attached: positions are not journaled, so it would not change these figures.
+journal is attached: positions are not journaled, so it would not change these figures. Two
+accounts per venue: with many more, the header strips widen the window past any screen,
+which makes every repaint dearer and is not what this measures.
 
     python -m bench.table_scale [--tiny] [--sizes 1000,10000]
 """
@@ -23,8 +26,12 @@ import random
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from bench.report import Metric, Report, load_average
+
+if TYPE_CHECKING:
+    from core.model import Position
 
 TITLE = "Table scale: insert, sort and filter the positions table (real window, real desk)"
 
@@ -44,7 +51,7 @@ TARGETS: dict[tuple[str, int], float] = {
 }
 
 
-def _positions(n: int, seed: int = 7) -> dict[tuple[str, str], list[object]]:
+def _positions(n: int, seed: int = 7) -> dict[tuple[str, str], list[Position]]:
     """``n`` positions over 2 venues x 2 accounts, with ties in every numeric column."""
     from core.model import Position, PositionKey, PositionSide
     from core.venues.everstrike import EVERSTRIKE
@@ -53,7 +60,7 @@ def _positions(n: int, seed: int = 7) -> dict[tuple[str, str], list[object]]:
     rng = random.Random(seed)
     accounts = [(QFEX, f"qfex-{i:02d}") for i in range(ACCOUNTS_PER_VENUE)] + \
         [(EVERSTRIKE, f"ever-{i:02d}") for i in range(ACCOUNTS_PER_VENUE)]
-    out: dict[tuple[str, str], list[object]] = {(v.value, a): [] for v, a in accounts}
+    out: dict[tuple[str, str], list[Position]] = {(v.value, a): [] for v, a in accounts}
     for i in range(n):
         venue, acct = accounts[i % len(accounts)]
         qty = Decimal(rng.randint(1, 400)) / 4
@@ -66,6 +73,30 @@ def _positions(n: int, seed: int = 7) -> dict[tuple[str, str], list[object]]:
             quantity=qty, entry_price=entry, mark_price=mark,
             unrealised_pnl=(mark - entry) * qty * sign))
     return out
+
+
+class _GcClock:
+    """Seconds spent in the garbage collector while running (it pauses the event loop too)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+        self.running = False
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if not self.running:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._started
+
+    def __enter__(self) -> _GcClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self)
 
 
 class _LagProbe:
@@ -139,16 +170,20 @@ async def _one_size(n: int) -> dict[str, float]:
         view.viewport().repaint()
 
         probe.start()
-        t0 = time.perf_counter()
-        for (_venue, acct), rows in by_account.items():
-            s = sessions[acct]
-            s.sink(PositionsSnapshot(s.account.venue, acct, tuple(rows)))  # type: ignore[arg-type]
-            await asyncio.sleep(0)  # each account's snapshot is its own frame, its own turn
-        await _until(lambda: model.rowCount() == n and proxy.rowCount() == n
-                     and model.pending_count == 0)
-        view.viewport().repaint()
-        out["insert"] = time.perf_counter() - t0
+        with _GcClock() as gc_clock:
+            gc_clock.running = True
+            t0 = time.perf_counter()
+            for (_venue, acct), rows in by_account.items():
+                s = sessions[acct]
+                s.sink(PositionsSnapshot(s.account.venue, acct, tuple(rows)))
+                await asyncio.sleep(0)  # each account's snapshot is its own frame, its own turn
+            await _until(lambda: model.rowCount() == n and proxy.rowCount() == n
+                         and model.pending_count == 0)
+            view.viewport().repaint()
+            out["insert"] = time.perf_counter() - t0
+            gc_clock.running = False
         probe.stop()
+        out["insert: of which garbage collection"] = gc_clock.total
         out["insert: longest loop stall"] = probe.worst
         await asyncio.sleep(0.05)
 
@@ -236,7 +271,7 @@ def main() -> None:
         report = run(tiny=args.tiny)
     for m in report.metrics:
         flag = "" if m.met is None else ("  ok" if m.met else f"  MISSES {m.target}")
-        print(f"{m.name:>40}: {m.value:>10} {m.unit}{flag}")
+        print(f"{m.name:>48}: {m.value:>10} {m.unit}{flag}")
     print("load average:", report.load_average)
 
 
