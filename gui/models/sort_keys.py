@@ -30,15 +30,18 @@ RowTies = tuple[str, str, tuple[str, ...], tuple[str, ...], int]
 _TEXT = frozenset({PositionColumn.VENUE, PositionColumn.ACCOUNT, PositionColumn.SYMBOL,
                    PositionColumn.SIDE, PositionColumn.ACTION})
 _MISSING = (True, 0.0, 0)  # after every value; only ever compared with itself beyond [0]
-_VENUE_KEYS: dict[Venue, str] = {}
+# venue -> (its label casefolded, its id as a plain str). Plain strs only: a tuple holding
+# nothing but atoms is dropped from the garbage collector's watch, and at 50,000 rows the
+# keys would otherwise double what every full collection has to walk.
+_VENUE_KEYS: dict[Venue, tuple[str, str]] = {}
 
 
 def row_ties(key: PositionKey, seq: int) -> RowTies:
     """What never changes in a row's key: its tie-breaks, identity and arrival number."""
-    venue = key.venue
-    venue_cf = _VENUE_KEYS.get(venue)
-    if venue_cf is None:
-        venue_cf = _VENUE_KEYS[venue] = venue_label(venue).casefold()
+    found = _VENUE_KEYS.get(key.venue)
+    if found is None:
+        found = _VENUE_KEYS[key.venue] = (venue_label(key.venue).casefold(), key.venue.value)
+    venue_cf, venue = found
     account, symbol = key.account, key.symbol
     account_cf, symbol_cf = account.casefold(), symbol.casefold()
     return (account_cf, symbol_cf, (venue_cf, account_cf, symbol_cf, venue, account, symbol),
