@@ -245,7 +245,7 @@ class PositionsModel(ColumnsModel):
         With a ``budget`` (seconds) it stops after the slice that used it up and continues on
         the next loop turn, so 10,000 repricings never freeze the window in one go; the queue
         stays bounded because a newer update of the same row replaces the queued one. Once
-        the turn has new rows it may run to ``insert_budget`` instead.
+        the turn has a slice's worth of new rows it may run to ``insert_budget`` instead.
         """
         self._timer.stop()
         start = time.perf_counter()
@@ -266,7 +266,10 @@ class PositionsModel(ColumnsModel):
                 else:
                     changed.append((row, self._update(row, pos)))
             self._emit_changes(changed)
-            if time.perf_counter() >= (insert_deadline if new else deadline):
+            # A bulk load (a slice's worth of new rows) may use the longer budget; a new row
+            # among repricings does not stretch the turn.
+            if time.perf_counter() >= (insert_deadline if len(new) >= FLUSH_SLICE
+                                       else deadline):
                 break
         self._insert(new)
         if pending:

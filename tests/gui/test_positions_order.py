@@ -463,3 +463,18 @@ def test_rows_keep_their_numbers_through_many_removals_and_arrivals(
     assert shown(proxy) == sorted(live, key=lambda k: k.symbol, reverse=True)
     assert all(proxy.key_at(proxy.proxy_row_of(k) or 0) == k for k in live)
     qtmodeltester.check(model, force_py=True)
+
+
+def test_a_flush_brings_its_new_rows_in_as_one_range(qapp: QApplication) -> None:
+    """Rows that arrive together are one insert into the model, not one per slice, so the
+    table places them once."""
+    model, proxy = loaded(random_rows(18, 10))
+    proxy.sort(PositionColumn.PNL, ASC)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    for i in range(600):
+        model.queue_upsert(Position(PositionKey("bulk", EVERSTRIKE, f"B{i:03d}"),
+                                    PositionSide.SHORT, D(i + 1), unrealised_pnl=D(i % 13)))
+    model.flush()
+    assert inserted == [(10, 609)]
+    assert shown(proxy) == reference(model, PositionColumn.PNL, ASC, False)
