@@ -212,10 +212,11 @@ class MainWindow(QMainWindow):
         self.positionsTitle = bar.title
         self.venueFilter, self.accountFilter = bar.venueFilter, bar.accountFilter
         self.symbolFilter, self.groupByAccount = bar.symbolFilter, bar.groupByAccount
+        self.sortHint = bar.sortHint
         tl.addLayout(bar)
         self.positionsView = PositionsView(top)
         self.positionsView.setModel(self.positions_proxy)
-        # Venue → Account → Symbol: the proxy breaks ties on the next keys.
+        # Venue → Account → Symbol: the proxy breaks ties on the next keys, in C (cached keys).
         self.positionsView.sortByColumn(PositionColumn.VENUE, Qt.SortOrder.AscendingOrder)
         tl.addWidget(self.positionsView)
         ph = self.positionsView.horizontalHeader()
@@ -373,9 +374,10 @@ class MainWindow(QMainWindow):
         m.rowsInserted.connect(f.update_count)
         m.rowsRemoved.connect(f.update_count)
         m.modelReset.connect(f.update_count)
-        m.rowsInserted.connect(f.refresh_account_choices)
-        m.rowsRemoved.connect(f.refresh_account_choices)
+        m.accountsChanged.connect(f.refresh_account_choices)  # never a scan per row
         px = self.positions_proxy
+        px.hintChanged.connect(f.show_sort_hint)
+        self.positionsView.pointerInside.connect(lambda inside: px.set_hold("pointer", inside))
         px.rowsInserted.connect(f.update_count)
         px.rowsRemoved.connect(f.update_count)
         px.layoutChanged.connect(f.update_count)

@@ -105,6 +105,7 @@ class Closing:
         )
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
         self.dialogs[key] = dialog
+        self._hold_rows()
         future = dialog.result_future()
         dialog.open()
         self.window.tracker.spawn(self._after_dialog(key, dialog, future), name=f"dialog {key}")
@@ -188,6 +189,7 @@ class Closing:
             parent=self.window)
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
         self.quick_dialogs[key] = dialog
+        self._hold_rows()
         future = dialog.result_future()
         dialog.open()
         self.window.tracker.spawn(self._after_dialog(key, dialog, future), name=f"dialog {key}")
@@ -226,4 +228,9 @@ class Closing:
                 del self.dialogs[key]
             if self.quick_dialogs.get(key) is dialog:
                 del self.quick_dialogs[key]
+            self._hold_rows()
             dialog.deleteLater()
+
+    def _hold_rows(self) -> None:
+        """No live re-sort moves the rows while a close dialog is open."""
+        self.window.positions_proxy.set_hold("dialog", bool(self.dialogs or self.quick_dialogs))

@@ -1,5 +1,5 @@
 """The positions table's filters (venue, account, symbol text), the account choices they offer,
-and the count in its title ("Open positions (3 of 16)")."""
+the count in its title ("Open positions (3 of 16)") and the live sort hint beside it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ class Filters:
         combo.blockSignals(False)
         if index < 0:  # the filtered account went away: show all again
             self.on_account_filter()
+
+    def show_sort_hint(self, text: str) -> None:
+        """"sorted by P&L · live" (and why a due re-sort waits), or nothing."""
+        hint = self.window.sortHint
+        hint.setText(text)
+        hint.setVisible(bool(text))
 
     def update_count(self, *_: object) -> None:
         w = self.window

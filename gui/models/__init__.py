@@ -1,9 +1,10 @@
 """Table models for the positions book, the working orders and the order log.
 
 All are keyed by identity, insert and remove rows properly, and report ``dataChanged`` over
-only the cells that changed, so views repaint little and selection survives repricing. Numbers
-sort in Python (``SORT_ROLE`` + :class:`PositionsProxy`): Qt would otherwise compare them as
-strings or truncate them to 32 bits.
+only the cells that changed, so views repaint little and selection survives repricing. The
+positions table sorts and filters in :class:`PositionsProxy` from a cached sort key per row
+(``gui.models.sort_keys``): Decimals compare exactly, and no Python function runs per
+comparison.
 """
 
 from gui.models.columns import COALESCE_MS, AnyIndex, ColumnsModel

@@ -14,6 +14,9 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 COALESCE_MS = 50  # how long a model gathers updates before it applies them in one batch
+_HORIZONTAL = Qt.Orientation.Horizontal
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 
 
 def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
@@ -28,7 +31,19 @@ def runs(rows: Iterable[int]) -> list[tuple[int, int]]:
 
 
 class ColumnsModel(QAbstractTableModel):
+    """Views ask ``columnCount`` and ``headerData`` hundreds of thousands of times at scale, so
+    the columns are kept as a tuple once per class rather than read from the enum per call."""
+
     COLUMNS: ClassVar[type[enum.Enum]]
+    _COLUMN_LIST: ClassVar[tuple[Any, ...]] = ()
+    _COLUMN_COUNT: ClassVar[int] = 0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        columns = cls.__dict__.get("COLUMNS")
+        if columns is not None:
+            cls._COLUMN_LIST = tuple(columns)
+            cls._COLUMN_COUNT = len(cls._COLUMN_LIST)
 
     def column_is_numeric(self, col: Any) -> bool:
         return bool(getattr(col, "numeric", False))
@@ -38,22 +53,24 @@ class ColumnsModel(QAbstractTableModel):
         return None
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
+        return 0 if parent.isValid() else self._COLUMN_COUNT
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        columns = list(self.COLUMNS)
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(columns):
+        columns = self._COLUMN_LIST
+        if orientation != _HORIZONTAL or not 0 <= section < len(columns):
             return None
         col = columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return col.title  # type: ignore[attr-defined]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if role == _DISPLAY:
+            return col.title
+        if role == _ALIGN:
             return RIGHT if self.column_is_numeric(col) else LEFT
         return self.header_extra(col, role)
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else _NO_FLAGS
+
+
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags

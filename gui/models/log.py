@@ -63,6 +63,7 @@ _LOG_TITLES = {
     LogColumn.MESSAGE: "Message",
 }
 _NUMERIC_LOG_COLUMNS = frozenset({LogColumn.QUANTITY, LogColumn.REMAINING, LogColumn.PRICE})
+_LOG_COLUMNS = tuple(LogColumn)
 
 
 def fmt_time(epoch: float) -> str:
@@ -373,7 +374,7 @@ class LogModel(ColumnsModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= self.rowCount():
             return None
-        col = LogColumn(index.column())
+        col = _LOG_COLUMNS[index.column()]  # a tuple lookup: no enum call per cell
         if self.is_note(index.row()):
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 if col is LogColumn.MESSAGE:

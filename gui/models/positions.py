@@ -3,19 +3,20 @@ with each row's environment, staleness, working orders and the state of its late
 
 from __future__ import annotations
 
-import enum
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer
+from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 
 from core.desk import CloseIntent, IntentState
-from core.model import Environment, Position, PositionKey, PositionSide, WorkingOrder
+from core.model import Environment, Position, PositionKey, WorkingOrder
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
+from gui.models.position_rows import PositionColumn, PositionRow, env_cell, position_cells
 from gui.models.roles import (
     BUTTON_ROLE,
     ENV_ROLE,
@@ -36,56 +37,19 @@ from gui.models.text import (
     intent_text,
     intent_tooltip,
     stale_age_text,
-    venue_label,
 )
 
-__all__ = ["FLASH_MS", "PositionColumn", "PositionsModel"]
+__all__ = ["FLASH_MS", "CellsListener", "PositionColumn", "PositionRow", "PositionsModel"]
 
 FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
 FLUSH_SLICE = 256  # rows applied between budget checks
 FLUSH_BUDGET = 0.008  # seconds of one loop turn a timed flush may use
+# ... when it brings new rows: each turn that adds rows costs the table a relayout and a
+# repaint (about 10 ms at any size), so a big first load goes in fewer, longer turns.
+INSERT_BUDGET = 0.030
 
-_ENV_RANK = {Environment.LIVE: 0, Environment.TESTNET: 1, Environment.DEMO: 2}
-
-
-class PositionColumn(enum.IntEnum):
-    VENUE = 0
-    ACCOUNT = 1
-    ENV = 2
-    SYMBOL = 3
-    SIDE = 4
-    QUANTITY = 5
-    ENTRY = 6
-    MARK = 7
-    PNL = 8
-    ACTION = 9
-
-    @property
-    def title(self) -> str:
-        return _POSITION_TITLES[self]
-
-    @property
-    def numeric(self) -> bool:
-        return self in _NUMERIC_POSITION_COLUMNS
-
-
-_POSITION_TITLES = {
-    PositionColumn.VENUE: "Venue",
-    PositionColumn.ACCOUNT: "Account",
-    PositionColumn.ENV: "Env",
-    PositionColumn.SYMBOL: "Symbol",
-    PositionColumn.SIDE: "Side",
-    PositionColumn.QUANTITY: "Quantity",
-    PositionColumn.ENTRY: "Entry",
-    PositionColumn.MARK: "Mark",
-    PositionColumn.PNL: "Unrealised P&L",
-    PositionColumn.ACTION: "",
-}
-_VALUE_COLUMNS = tuple(c for c in PositionColumn if c is not PositionColumn.ACTION)
+_VALUE_COLUMNS = tuple(int(c) for c in PositionColumn if c is not PositionColumn.ACTION)
 _ACTION = int(PositionColumn.ACTION)
-_NUMERIC_POSITION_COLUMNS = frozenset(
-    {PositionColumn.QUANTITY, PositionColumn.ENTRY, PositionColumn.MARK, PositionColumn.PNL}
-)
 _PNL_ROLES = [*VALUE_ROLES, Qt.ItemDataRole.ForegroundRole]
 _ACTION_ROLES = [
     Qt.ItemDataRole.DisplayRole,
@@ -96,32 +60,35 @@ _ACTION_ROLES = [
     RESIDUAL_ROLE,
 ]
 _ROW_ROLES = [Qt.ItemDataRole.BackgroundRole]
+_ENV_ROLES = [*VALUE_ROLES, ENV_ROLE, Qt.ItemDataRole.ToolTipRole]
+_LAST = len(PositionColumn) - 1
+_NUMERIC = tuple(c.numeric for c in PositionColumn)  # by column number: no enum call per cell
+_PNL = int(PositionColumn.PNL)
+_ENV = int(PositionColumn.ENV)
+_QUANTITY = int(PositionColumn.QUANTITY)
+# Roles as plain ints: data() runs for every role of every painted cell.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_SORT = int(SORT_ROLE)
+_KEY = int(KEY_ROLE)
+_ENV_R = int(ENV_ROLE)
+_BUTTON = int(BUTTON_ROLE)
+_RESIDUAL = int(RESIDUAL_ROLE)
+_CENTER = Qt.AlignmentFlag.AlignCenter
 
-_SIDE_LABELS = {s: s.value.capitalize() for s in PositionSide}
-
-
-def _position_cells(
-    pos: Position, env: Environment | None
-) -> tuple[tuple[Any, ...], tuple[str, ...]]:
-    """A row's Python values (for sorting) and texts (for showing), in column order.
-
-    Written out rather than looped over columns: it runs for every repricing of every row.
-    LIVE sorts first: it is the environment that needs the most care.
-    """
-    k = pos.key
-    venue = venue_label(k.venue)
-    side = _SIDE_LABELS[pos.side]
-    env_text = env_label(env)
-    rank = _ENV_RANK.get(env, 3) if env is not None else 3
-    q, e, m, p = pos.quantity, pos.entry_price, pos.mark_price, pos.unrealised_pnl
-    values = (venue, k.account, rank, k.symbol, side, q, e, m, p)
-    texts = (venue, k.account, env_text, k.symbol, side, fmt_decimal(q), fmt_decimal(e),
-             fmt_decimal(m), fmt_decimal(p, signed=True))
-    return values, texts
+# Told of every batch of changed cells: (rows, first column, last column, roles). The sorted
+# view listens here rather than to dataChanged, which comes once per run of consecutive rows.
+CellsListener = Callable[[Sequence[PositionRow], int, int, Sequence[int]], None]
 
 
 class PositionsModel(ColumnsModel):
-    """One row per open position, keyed by PositionKey.
+    """One row per open position, keyed by PositionKey, in the order rows arrived (the table
+    shows them through :class:`~gui.models.positions_proxy.PositionsProxy`, which sorts).
 
     ``queue_upsert`` is the high-rate path (every repricing): updates are coalesced per key and
     applied on a short timer. ``upsert`` applies at once. ``remove`` is immediate and drops any
@@ -136,25 +103,34 @@ class PositionsModel(ColumnsModel):
     badge with a Close residual button after a partly filled IOC close, and a red mismatch
     banner over the whole row when a full close is still open at the venue. ``flash`` lights
     the Close cell for a moment, to show which close a second click joined.
+
+    ``accountsChanged`` fires when an account gets its first row or loses its last one, so the
+    account filter never scans the rows.
     """
 
     COLUMNS = PositionColumn
+    accountsChanged = Signal()
 
     def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
         super().__init__(parent)
-        self._keys: list[PositionKey] = []
-        self._rows: dict[PositionKey, int] = {}
-        self._positions: dict[PositionKey, Position] = {}
-        self._values: dict[PositionKey, tuple[Any, ...]] = {}  # per column, for sorting
-        self._texts: dict[PositionKey, tuple[str, ...]] = {}  # per column, as shown
+        self._order: list[PositionRow] = []  # in row order
+        self._data: dict[PositionKey, PositionRow] = {}
+        # A row's ``index`` counts the rows removed since the last renumbering too; these
+        # are their indexes, sorted, so a row is its index less the removed rows above it.
+        # Renumbering every row at each removal would make a flatten O(rows) per close.
+        self._removed: list[int] = []
+        self._by_account: dict[str, dict[PositionRow, None]] = {}  # insertion-ordered sets
         self._intents: dict[PositionKey, CloseIntent] = {}
         self._pending: dict[PositionKey, Position] = {}
         # Kept apart from the rows: orders can rest before the position's row arrives.
         self._working: dict[PositionKey, tuple[WorkingOrder, ...]] = {}
         self._stale: dict[str, str] = {}  # account -> why its numbers may be out of date
         self._envs: dict[str, Environment] = {}  # account -> its environment
+        self._env_cells: dict[str, tuple[str, int]] = {}  # account -> its Env text and rank
         self._ages: dict[PositionKey, int] = {}  # stale rows: seconds since their venue data
         self._flash: dict[PositionKey, float] = {}  # key -> monotonic time its flash ends
+        self._listeners: list[CellsListener] = []
+        self._data_changed = QMetaMethod.fromSignal(self.dataChanged)
         self._flash_timer = QTimer(self)
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._end_flashes)
@@ -165,30 +141,54 @@ class PositionsModel(ColumnsModel):
         self._mono = monospace()
         self._italic = italic()
         self._mono_italic = italic(self._mono)
+        self._stale_brush = QBrush(STALE)
+        self._profit_brush = QBrush(PROFIT)
+        self._loss_brush = QBrush(LOSS)
+        self._mismatch_brush = QBrush(MISMATCH_ROW)
 
     # ------------------------------------------------------------------ queries
     def position(self, key: PositionKey) -> Position | None:
-        return self._positions.get(key)
+        row = self._data.get(key)
+        return None if row is None else row.position
 
     def key_at(self, row: int) -> PositionKey:
-        return self._keys[row]
+        return self._order[row].key
 
     def row_of(self, key: PositionKey) -> int | None:
-        return self._rows.get(key)
+        row = self._data.get(key)
+        if row is None:
+            return None
+        removed = self._removed
+        return row.index - bisect_left(removed, row.index) if removed else row.index
+
+    def _renumber(self) -> None:
+        for i, row in enumerate(self._order):
+            row.index = i
+        self._removed.clear()
+
+    def _indexes(self, rows: Iterable[PositionRow]) -> list[int]:
+        removed = self._removed
+        if not removed:
+            return [r.index for r in rows]
+        return [r.index - bisect_left(removed, r.index) for r in rows]
 
     def all_keys(self) -> list[PositionKey]:
-        return list(self._keys)
+        return [r.key for r in self._order]
+
+    def record(self, key: PositionKey) -> PositionRow | None:
+        return self._data.get(key)
+
+    def records(self) -> Sequence[PositionRow]:
+        """Every row in row order, not copied: read it, never keep or change it."""
+        return self._order
 
     def intent(self, key: PositionKey) -> CloseIntent | None:
         return self._intents.get(key)
 
     def residual(self, key: PositionKey) -> Decimal | None:
         """What a partly filled close left open: the row's size now (as ``Desk.residual``)."""
-        intent = self._intents.get(key)
-        pos = self._positions.get(key)
-        if intent is None or pos is None or intent.state is not IntentState.PARTIAL:
-            return None
-        return pos.quantity
+        row = self._data.get(key)
+        return None if row is None else _residual(row)
 
     def mismatch(self, key: PositionKey) -> bool:
         """A full close the venue reported filled, yet the row is still open after the check."""
@@ -216,16 +216,22 @@ class PositionsModel(ColumnsModel):
         return self._envs.get(account)
 
     def accounts(self) -> list[str]:
-        """Accounts with at least one row, sorted."""
-        return sorted({k.account for k in self._keys}, key=str.casefold)
+        """Accounts with at least one row, sorted (kept as rows come and go, never scanned)."""
+        return sorted(self._by_account, key=str.casefold)
 
     def sort_value(self, row: int, column: int) -> Any:
-        """The cell's Python value (Decimal, str or None); the proxy sorts by it."""
-        key = self._keys[row]
-        if column == _ACTION:
-            return action_text(self._intents.get(key), len(self._working.get(key, ())),
-                               self.residual(key))
-        return self._values[key][column]
+        """The cell's Python value (Decimal, str or None) that the table sorts by."""
+        return self.row_sort_value(self._order[row], column)
+
+    def row_sort_value(self, row: PositionRow, column: int) -> Any:
+        return self._action_text(row) if column == _ACTION else row.values[column]
+
+    def add_cells_listener(self, listener: CellsListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_cells_listener(self, listener: CellsListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     # ------------------------------------------------------------------ updates
     def queue_upsert(self, position: Position) -> None:
@@ -233,38 +239,52 @@ class PositionsModel(ColumnsModel):
         if not self._timer.isActive():
             self._timer.start(self._coalesce_ms)
 
-    def flush(self, budget: float | None = None) -> None:
+    def flush(self, budget: float | None = None, insert_budget: float | None = None) -> None:
         """Apply queued updates: new rows as one insert, changed cells as dataChanged.
 
         With a ``budget`` (seconds) it stops after the slice that used it up and continues on
         the next loop turn, so 10,000 repricings never freeze the window in one go; the queue
-        stays bounded because a newer update of the same row replaces the queued one.
+        stays bounded because a newer update of the same row replaces the queued one. Once
+        the turn has a slice's worth of new rows it may run to ``insert_budget`` instead.
         """
         self._timer.stop()
-        deadline = None if budget is None else time.perf_counter() + budget
+        start = time.perf_counter()
+        deadline = insert_deadline = float("inf") if budget is None else start + budget
+        if budget is not None and insert_budget is not None:
+            insert_deadline = start + max(budget, insert_budget)
         pending = self._pending
+        data = self._data
+        new: list[PositionRow] = []  # inserted once, at the end: one range, one re-sort
         while pending:
             keys = list(itertools.islice(pending, FLUSH_SLICE))
-            batch = [pending.pop(k) for k in keys]
-            rows = self._rows
-            new = [p for p in batch if p.key not in rows]
-            changed = [(rows[p.key], self._update(p)) for p in batch if p.key in rows]
+            changed: list[tuple[PositionRow, list[int]]] = []
+            for k in keys:
+                pos = pending.pop(k)
+                row = data.get(k)
+                if row is None:
+                    new.append(self._new_row(pos))
+                else:
+                    changed.append((row, self._update(row, pos)))
             self._emit_changes(changed)
-            self._insert(new)
-            if deadline is not None and time.perf_counter() >= deadline:
+            # A bulk load (a slice's worth of new rows) may use the longer budget; a new row
+            # among repricings does not stretch the turn.
+            if time.perf_counter() >= (insert_deadline if len(new) >= FLUSH_SLICE
+                                       else deadline):
                 break
+        self._insert(new)
         if pending:
             self._timer.start(0)
 
     def _on_timer(self) -> None:
-        self.flush(FLUSH_BUDGET)
+        self.flush(FLUSH_BUDGET, INSERT_BUDGET)
 
     def upsert(self, position: Position) -> None:
         self._pending.pop(position.key, None)
-        if position.key in self._rows:
-            self._emit_changes([(self._rows[position.key], self._update(position))])
+        row = self._data.get(position.key)
+        if row is not None:
+            self._emit_changes([(row, self._update(row, position))])
         else:
-            self._insert([position])
+            self._insert([self._new_row(position)])
 
     def upsert_many(self, positions: Iterable[Position]) -> None:
         for pos in positions:
@@ -273,29 +293,35 @@ class PositionsModel(ColumnsModel):
 
     def remove(self, key: PositionKey) -> None:
         self._pending.pop(key, None)
-        row = self._rows.get(key)
         self._intents.pop(key, None)
         self._ages.pop(key, None)
         self._flash.pop(key, None)
+        row = self._data.get(key)
         if row is None:
             return
-        self.beginRemoveRows(QModelIndex(), row, row)
-        del self._keys[row]
-        del self._positions[key]
-        del self._values[key]
-        del self._texts[key]
-        del self._rows[key]
-        for i in range(row, len(self._keys)):
-            self._rows[self._keys[i]] = i
+        index = self._indexes([row])[0]
+        self.beginRemoveRows(QModelIndex(), index, index)
+        del self._order[index]
+        del self._data[key]
+        insort(self._removed, row.index)
+        if len(self._removed) > max(64, len(self._order) // 16):
+            self._renumber()
+        account = self._by_account[key.account]
+        del account[row]
+        gone = not account
+        if gone:
+            del self._by_account[key.account]
         self.endRemoveRows()
+        if gone:
+            self.accountsChanged.emit()
 
     def clear(self) -> None:
+        had = bool(self._by_account)
         self.beginResetModel()
-        self._keys.clear()
-        self._rows.clear()
-        self._positions.clear()
-        self._values.clear()
-        self._texts.clear()
+        self._order.clear()
+        self._data.clear()
+        self._removed.clear()
+        self._by_account.clear()
         self._intents.clear()
         self._pending.clear()
         self._working.clear()
@@ -303,6 +329,8 @@ class PositionsModel(ColumnsModel):
         self._ages.clear()
         self._flash.clear()
         self.endResetModel()
+        if had:
+            self.accountsChanged.emit()
 
     def set_working(self, key: PositionKey, orders: Sequence[WorkingOrder]) -> None:
         """The orders resting for this position; its Close button says how many."""
@@ -313,10 +341,10 @@ class PositionsModel(ColumnsModel):
             self._working[key] = new
         else:
             self._working.pop(key, None)
-        row = self._rows.get(key)
+        row = self._data.get(key)
         if row is not None:
-            idx = self.index(row, PositionColumn.ACTION)
-            self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+            row.action = None
+            self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
 
     def set_environment(self, account: str, env: Environment | None) -> None:
         """The environment of one account's rows (its Env chip); rows may come before or after."""
@@ -326,13 +354,12 @@ class PositionsModel(ColumnsModel):
             del self._envs[account]
         else:
             self._envs[account] = env
-        rows = [i for i, k in enumerate(self._keys) if k.account == account]
+        self._env_cells[account] = env_cell(env)
+        rows = list(self._by_account.get(account, ()))
         for row in rows:
-            self._store(self._positions[self._keys[row]])
-        col = PositionColumn.ENV
-        roles = [*VALUE_ROLES, ENV_ROLE, Qt.ItemDataRole.ToolTipRole]
-        for first, end in runs(rows):
-            self.dataChanged.emit(self.index(first, col), self.index(end, col), roles)
+            assert row.position is not None
+            self._store(row, row.position)
+        self._emit_cells(rows, _ENV, _ENV, _ENV_ROLES)
 
     def set_stale(self, account: str, reason: str | None) -> None:
         """Grey one account's rows (``reason`` is their tooltip), or bring them back (None).
@@ -345,10 +372,7 @@ class PositionsModel(ColumnsModel):
             del self._stale[account]
         else:
             self._stale[account] = reason
-        rows = [i for i, k in enumerate(self._keys) if k.account == account]
-        last = len(PositionColumn) - 1
-        for first, end in runs(rows):
-            self.dataChanged.emit(self.index(first, 0), self.index(end, last), STALE_ROLES)
+        self._emit_cells(list(self._by_account.get(account, ())), 0, _LAST, STALE_ROLES)
 
     def set_intent(self, intent: CloseIntent) -> None:
         """Show a close's progress on its row's button; ignored once the row is gone.
@@ -356,110 +380,133 @@ class PositionsModel(ColumnsModel):
         The intent is the desk's own (mutable) object: call again whenever it changed.
         """
         key = intent.key
-        if key not in self._rows and key not in self._pending:
+        row = self._data.get(key)
+        if row is None and key not in self._pending:
             return
         was_mismatch = self.mismatch(key)
         self._intents[key] = intent
-        row = self._rows.get(key)
         if row is None:
             return
+        row.intent = intent
+        row.action = None
         if self.mismatch(key) != was_mismatch:  # the red banner covers the whole row
-            last = len(PositionColumn) - 1
-            self.dataChanged.emit(self.index(row, 0), self.index(row, last), _ROW_ROLES)
-        idx = self.index(row, PositionColumn.ACTION)
-        self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+            self._emit_cells([row], 0, _LAST, _ROW_ROLES)
+        self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
 
     def set_row_ages(self, ages: dict[PositionKey, float]) -> None:
         """The rows whose venue data is older than the stale threshold, with their age in
         seconds; every other row is fresh. Repaints only rows whose shown age changed."""
-        new = {k: int(a) for k, a in ages.items() if k in self._rows}
+        data = self._data
+        new = {k: int(a) for k, a in ages.items() if k in data}
         if new == self._ages:
             return
-        changed = [self._rows[k] for k in set(new) | set(self._ages)
-                   if new.get(k) != self._ages.get(k)]
+        keys = [k for k in set(new) | set(self._ages) if new.get(k) != self._ages.get(k)]
         self._ages = new
-        last = len(PositionColumn) - 1
-        for first, end in runs(changed):
-            self.dataChanged.emit(self.index(first, 0), self.index(end, last), STALE_ROLES)
+        self._emit_cells([data[k] for k in keys if k in data], 0, _LAST, STALE_ROLES)
 
     def flash(self, key: PositionKey, ms: int = FLASH_MS) -> None:
         """Light the row's Close cell for ``ms``: "this is the close you already sent"."""
-        row = self._rows.get(key)
+        row = self._data.get(key)
         if row is None:
             return
         self._flash[key] = time.monotonic() + ms / 1000
         if not self._flash_timer.isActive() or self._flash_timer.remainingTime() > ms:
             self._flash_timer.start(ms)
-        idx = self.index(row, PositionColumn.ACTION)
-        self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+        self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
 
     def _end_flashes(self) -> None:
         now = time.monotonic()
         for key in [k for k, until in self._flash.items() if until <= now + 0.001]:
             del self._flash[key]
-            row = self._rows.get(key)
+            row = self._data.get(key)
             if row is not None:
-                idx = self.index(row, PositionColumn.ACTION)
-                self.dataChanged.emit(idx, idx, _ACTION_ROLES)
+                self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
         if self._flash:
             left = min(self._flash.values()) - now
             self._flash_timer.start(max(1, int(left * 1000)))
 
-    def _insert(self, positions: list[Position]) -> None:
-        if not positions:
+    def _new_row(self, pos: Position) -> PositionRow:
+        """A row's record, filled in but not in the table yet (``_insert`` adds it)."""
+        row = PositionRow(pos.key, -1)
+        if self._intents:
+            row.intent = self._intents.get(pos.key)
+        self._store(row, pos)
+        return row
+
+    def _insert(self, rows: list[PositionRow]) -> None:
+        if not rows:
             return
-        first = len(self._keys)
-        self.beginInsertRows(QModelIndex(), first, first + len(positions) - 1)
-        for i, pos in enumerate(positions, start=first):
-            self._keys.append(pos.key)
-            self._rows[pos.key] = i
-            self._store(pos)
+        first = len(self._order)
+        new_accounts = False
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        for i, row in enumerate(rows, start=first + len(self._removed)):
+            key = row.key
+            row.index = i
+            self._order.append(row)
+            self._data[key] = row
+            account = self._by_account.get(key.account)
+            if account is None:
+                account = self._by_account[key.account] = {}
+                new_accounts = True
+            account[row] = None
         self.endInsertRows()
+        if new_accounts:
+            self.accountsChanged.emit()
 
-    def _store(self, pos: Position) -> tuple[str, ...]:
-        values, texts = _position_cells(pos, self._envs.get(pos.key.account))
-        self._positions[pos.key] = pos
-        self._values[pos.key] = values
-        self._texts[pos.key] = texts
-        return texts
+    def _store(self, row: PositionRow, pos: Position) -> tuple[str, ...]:
+        account = pos.key.account
+        env = self._env_cells.get(account)
+        if env is None:
+            env = self._env_cells[account] = env_cell(self._envs.get(account))
+        row.values, row.texts = position_cells(pos, env)
+        row.position = pos
+        if row.intent is not None:  # a residual's text follows the size
+            row.action = None
+        return row.texts
 
-    def _update(self, new: Position) -> list[int]:
+    def _update(self, row: PositionRow, new: Position) -> list[int]:
         """Store a new state; return the columns whose shown text changed (not emitted yet).
 
         Text, not value: 1.0 == 1.00 as Decimals, but the row must show what the venue sent.
         """
-        old = self._texts[new.key]
-        texts = self._store(new)
+        old = row.texts
+        texts = self._store(row, new)
         if old == texts:
             return []
         return [col for col in _VALUE_COLUMNS if old[col] != texts[col]]
 
-    def _emit_changes(self, changed: list[tuple[int, list[int]]]) -> None:
+    def _emit_changes(self, changed: list[tuple[PositionRow, list[int]]]) -> None:
         """One dataChanged per column per run of consecutive rows: exactly the changed cells,
         in as few signals as possible (10,000 repriced rows are two signals, not 20,000)."""
-        by_col: dict[int, list[int]] = {}
+        by_col: dict[int, list[PositionRow]] = {}
         for row, cols in changed:
             for col in cols:
                 by_col.setdefault(col, []).append(row)
-            if PositionColumn.QUANTITY in cols and self.residual(self._keys[row]) is not None:
+            if _QUANTITY in cols and _residual(row) is not None:
                 by_col.setdefault(_ACTION, []).append(row)  # "residual N" follows the size
         for col in sorted(by_col):
-            if col == _ACTION:
-                roles = _ACTION_ROLES
-            else:
-                roles = _PNL_ROLES if col == PositionColumn.PNL else VALUE_ROLES
-            rows = sorted(by_col[col])
-            start = prev = rows[0]
-            for row in rows[1:]:
-                if row != prev + 1:
-                    self.dataChanged.emit(self.index(start, col), self.index(prev, col), roles)
-                    start = row
-                prev = row
-            self.dataChanged.emit(self.index(start, col), self.index(prev, col), roles)
+            roles = _ACTION_ROLES if col == _ACTION else _PNL_ROLES if col == _PNL \
+                else VALUE_ROLES
+            self._emit_cells(by_col[col], col, col, roles)
+
+    def _emit_cells(self, rows: Sequence[PositionRow], first: int, last: int,
+                    roles: Sequence[int]) -> None:
+        """dataChanged over ``rows`` x first..last, one signal per run of consecutive rows,
+        then one call to each cells listener for the whole batch."""
+        if not rows:
+            return
+        roles = list(roles)
+        # Only when something listens: the table listens below, and a signal per run of
+        # rows costs ~10 µs each, a lot when a repricing touches rows all over the model.
+        if self.isSignalConnected(self._data_changed):
+            for top, bottom in runs(self._indexes(rows)):
+                self.dataChanged.emit(self.index(top, first), self.index(bottom, last), roles)
+        for listener in self._listeners:
+            listener(rows, first, last, roles)
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._keys)
+        return 0 if parent.isValid() else len(self._order)
 
     def header_extra(self, col: Any, role: int) -> Any:
         if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -467,50 +514,75 @@ class PositionsModel(ColumnsModel):
         return None
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._keys):
+        if not index.isValid():
             return None
-        key = self._keys[index.row()]
-        col = PositionColumn(index.column())
-        if role == KEY_ROLE:
-            return key
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(MISMATCH_ROW) if self.mismatch(key) else None
-        stale = self._stale_tip(key)
-        if col is PositionColumn.ACTION:
-            return self._action_data(key, role, stale)
-        if col is PositionColumn.ENV:
-            env = self._envs.get(key.account)
-            if role == ENV_ROLE:
-                return env.value if env is not None else None
-            if role == Qt.ItemDataRole.ToolTipRole:
-                tip = ENV_TIPS.get(env, "") if env is not None else "Environment not known yet"
-                return f"{tip}\n{stale}" if stale is not None else tip
-            if role == Qt.ItemDataRole.AccessibleTextRole:
-                return f"Environment {env_label(env)}" if env is not None else "Environment unknown"
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self._texts[key][col]
-        if role == SORT_ROLE:
-            return self._values[key][col]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return RIGHT if col.numeric else LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if stale is not None:
-                return QBrush(STALE)
-            if col is not PositionColumn.PNL:
+        row = index.row()
+        if row >= len(self._order):
+            return None
+        return self.cell(self._order[row], index.column(), role)
+
+    def cell(self, row: PositionRow, col: int, role: int) -> Any:
+        """What one cell answers for one role; the sorted view asks this directly.
+
+        The roles a painted cell asks for come first: this runs for every role of every cell
+        on screen, at every repaint.
+        """
+        if role == _DISPLAY:
+            return self._action_text(row) if col == _ACTION else row.texts[col]
+        if role == _BACKGROUND:
+            intent = row.intent
+            return self._mismatch_brush if intent is not None \
+                and intent.verified_flat is False else None
+        if col == _ACTION:
+            if role == _KEY:
+                return row.key
+            if role in (_FONT, _FOREGROUND):
                 return None
-            pnl = self._positions[key].unrealised_pnl
+            if role == _ALIGN:
+                return _CENTER
+            return self._action_data(row, role)
+        if role == _FONT:
+            if self._is_stale(row.key):
+                return self._mono_italic if _NUMERIC[col] else self._italic
+            return self._mono if _NUMERIC[col] else None
+        if role == _ALIGN:
+            return RIGHT if _NUMERIC[col] else LEFT
+        if role == _FOREGROUND:
+            if self._is_stale(row.key):
+                return self._stale_brush
+            if col != _PNL:
+                return None
+            pnl = row.values[_PNL]
             if pnl is not None and pnl > 0:
-                return QBrush(PROFIT)
+                return self._profit_brush
             if pnl is not None and pnl < 0:
-                return QBrush(LOSS)
+                return self._loss_brush
             return None
-        if role == Qt.ItemDataRole.FontRole:
-            if stale is not None:
-                return self._mono_italic if col.numeric else self._italic
-            return self._mono if col.numeric else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return stale
+        if role == _KEY:
+            return row.key
+        if role == _SORT:
+            return row.values[col]
+        if col == _ENV and role in (_ENV_R, _TOOLTIP, _ACCESSIBLE):
+            return self._env_data(row.key, role)
+        if role == _ACCESSIBLE:
+            return row.texts[col]
+        if role == _TOOLTIP:
+            return self._stale_tip(row.key)
         return None
+
+    def _is_stale(self, key: PositionKey) -> bool:
+        return (bool(self._stale) and key.account in self._stale) \
+            or (bool(self._ages) and key in self._ages)
+
+    def _env_data(self, key: PositionKey, role: int) -> Any:
+        env = self._envs.get(key.account)
+        if role == _ENV_R:
+            return env.value if env is not None else None
+        if role == _TOOLTIP:
+            tip = ENV_TIPS.get(env, "") if env is not None else "Environment not known yet"
+            stale = self._stale_tip(key)
+            return f"{tip}\n{stale}" if stale is not None else tip
+        return f"Environment {env_label(env)}" if env is not None else "Environment unknown"
 
     def _stale_tip(self, key: PositionKey) -> str | None:
         """Why this row's numbers may be out of date (its own age, its account's state)."""
@@ -521,26 +593,37 @@ class PositionsModel(ColumnsModel):
         own = stale_age_text(age)
         return own if account is None else f"{own}\n{account}"
 
-    def _action_data(self, key: PositionKey, role: int, stale: str | None) -> Any:
-        intent = self._intents.get(key)
-        working = self._working.get(key, ())
-        residual = self.residual(key)
-        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            return action_text(intent, len(working), residual)
-        if role == BUTTON_ROLE:
+    def _action_text(self, row: PositionRow) -> str:
+        """The Close button's words, kept until the close, its working orders or the size
+        change: every repaint of the row asks for them."""
+        text = row.action
+        if text is None:
+            text = row.action = action_text(
+                row.intent, len(self._working.get(row.key, ())), _residual(row))
+        return text
+
+    def _action_data(self, row: PositionRow, role: int) -> Any:
+        key = row.key
+        intent = row.intent
+        residual = _residual(row)
+        if role == _SORT:
+            return self._action_text(row)
+        if role == _BUTTON:
             return "Flash" if key in self._flash else intent_label(intent)
-        if role == RESIDUAL_ROLE:
+        if role == _RESIDUAL:
             return f"residual {fmt_decimal(residual)}" if residual else None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        working = self._working.get(key, ())
+        if role == _TOOLTIP:
             lines = [intent_tooltip(intent, residual)]
             if working:
                 n = len(working)
                 lines.append(f"{n} working order{'s' if n != 1 else ''} at the venue:")
                 lines.extend(f"  • {describe_working(o)}" for o in working)
+            stale = self._stale_tip(key)
             if stale is not None:
                 lines.append(stale)
             return "\n".join(lines)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             if residual:
                 text = f"Close residual {fmt_decimal(residual)} of {key.symbol} on {key.account}"
             else:
@@ -551,6 +634,11 @@ class PositionsModel(ColumnsModel):
             if working:
                 text += f" ({len(working)} working)"
             return text
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return Qt.AlignmentFlag.AlignCenter
         return None
+
+
+def _residual(row: PositionRow) -> Decimal | None:
+    intent, pos = row.intent, row.position
+    if intent is None or pos is None or intent.state is not IntentState.PARTIAL:
+        return None
+    return pos.quantity

@@ -57,6 +57,7 @@ _NUMERIC_WORKING_COLUMNS = frozenset(
     {WorkingColumn.QUANTITY, WorkingColumn.REMAINING, WorkingColumn.PRICE, WorkingColumn.TRIGGER}
 )
 _WORKING_VALUE_COLUMNS = tuple(c for c in WorkingColumn if c is not WorkingColumn.ACTION)
+_WORKING_COLUMNS = tuple(WorkingColumn)
 _KIND_LABELS = {WorkingKind.LIMIT: "Limit", WorkingKind.TRIGGER: "Trigger"}
 _ORDER_SIDE_LABELS = {s: s.value.capitalize() for s in OrderSide}
 _CANCEL_ROLES = [
@@ -249,7 +250,7 @@ class WorkingOrdersModel(ColumnsModel):
         if not index.isValid() or index.row() >= len(self._idents):
             return None
         ident = self._idents[index.row()]
-        col = WorkingColumn(index.column())
+        col = _WORKING_COLUMNS[index.column()]  # a tuple lookup: no enum call per cell
         if role == KEY_ROLE:
             return ident
         stale = self._stale.get(ident[0])

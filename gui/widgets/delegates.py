@@ -59,6 +59,8 @@ _CANCEL_COLOURS: dict[str, tuple[str, str, str]] = {
 }
 _PADDING_X = 8
 _PADDING_Y = 3
+_LAYOUT_CACHE = 4096  # measured button texts kept; the cache starts over when full
+_Layout = tuple[str, str, int, int]  # head, marker, their widths in pixels
 
 
 def button_rect(cell: QRect) -> QRect:
@@ -103,6 +105,11 @@ class ButtonDelegate(QStyledItemDelegate):
         self.colours = colours
         self.default = default  # the idle label: painted bold, the colours of last resort
         self._pressed: QPersistentModelIndex | None = None
+        self._qcolours: dict[tuple[str, str, str], tuple[QColor, QColor, QColor]] = {}
+        # (font, text, room) -> the elided head and marker and their widths: a repaint of an
+        # unchanged cell measures nothing again.
+        self._layouts: dict[tuple[str, str, int], _Layout] = {}
+        self._fonts: dict[str, tuple[QFont, QFont]] = {}
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         if index.column() != self.column:
@@ -145,8 +152,12 @@ class ButtonDelegate(QStyledItemDelegate):
     ) -> None:
         """A rounded button: the head of ``text`` bold in the state's ink, anything after
         " · " (a reason, "2 working") in the same ink, plain, elided to fit."""
-        fill, border, ink = colours or self.colours.get(label, self.colours[self.default])
-        fill_c, border_c = QColor(fill), QColor(border)
+        names = colours or self.colours.get(label, self.colours[self.default])
+        qcolours = self._qcolours.get(names)
+        if qcolours is None:
+            qcolours = self._qcolours[names] = (QColor(names[0]), QColor(names[1]),
+                                                QColor(names[2]))
+        fill_c, border_c, ink = qcolours
         if pressed:
             fill_c = fill_c.darker(112)
         elif hovered:
@@ -158,26 +169,12 @@ class ButtonDelegate(QStyledItemDelegate):
         painter.setPen(QPen(border_c, 1))
         painter.setBrush(fill_c)
         painter.drawRoundedRect(rect, 4, 4)
-        head, sep, rest = text.partition(" · ")
-        marker = " · " + rest if sep else ""
-        bold = QFont(font)
-        bold.setBold(True)
-        plain = QFont(font)
-        plain.setBold(False)
-        room = rect.width() - 10
-        w_head = QFontMetrics(bold).horizontalAdvance(head)
-        if w_head > room:
-            head = QFontMetrics(bold).elidedText(head, Qt.TextElideMode.ElideRight, int(room))
-            w_head = QFontMetrics(bold).horizontalAdvance(head)
-            marker = ""
-        if marker:
-            marker = QFontMetrics(plain).elidedText(
-                marker, Qt.TextElideMode.ElideRight, int(room - w_head))
-        w_marker = QFontMetrics(plain).horizontalAdvance(marker) if marker else 0
+        bold, plain = self._bold_and_plain(font)
+        head, marker, w_head, w_marker = self._layout(bold, plain, text, int(rect.width() - 10))
         left = rect.left() + max(5.0, (rect.width() - w_head - w_marker) / 2)
         centre_v = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         painter.setFont(bold)
-        painter.setPen(QColor(ink))
+        painter.setPen(ink)
         painter.drawText(QRectF(left, rect.top(), w_head + 1, rect.height()), centre_v, head)
         if marker:
             painter.setFont(plain)
@@ -185,6 +182,39 @@ class ButtonDelegate(QStyledItemDelegate):
                 QRectF(left + w_head, rect.top(), rect.right() - left - w_head, rect.height()),
                 centre_v, marker)
         painter.restore()
+
+    def _bold_and_plain(self, font: QFont) -> tuple[QFont, QFont]:
+        key = font.key()
+        fonts = self._fonts.get(key)
+        if fonts is None:
+            bold, plain = QFont(font), QFont(font)
+            bold.setBold(True)
+            plain.setBold(False)
+            fonts = self._fonts[key] = (bold, plain)
+        return fonts
+
+    def _layout(self, bold: QFont, plain: QFont, text: str, room: int) -> _Layout:
+        """The head of ``text`` (bold) and its marker after " · " (plain), elided to ``room``
+        pixels, with their widths; measured once per text, font and width."""
+        cache_key = (bold.key(), text, room)
+        found = self._layouts.get(cache_key)
+        if found is not None:
+            return found
+        head, sep, rest = text.partition(" · ")
+        marker = " · " + rest if sep else ""
+        bold_m, plain_m = QFontMetrics(bold), QFontMetrics(plain)
+        w_head = bold_m.horizontalAdvance(head)
+        if w_head > room:
+            head = bold_m.elidedText(head, Qt.TextElideMode.ElideRight, room)
+            w_head = bold_m.horizontalAdvance(head)
+            marker = ""
+        if marker:
+            marker = plain_m.elidedText(marker, Qt.TextElideMode.ElideRight, room - w_head)
+        w_marker = plain_m.horizontalAdvance(marker) if marker else 0
+        if len(self._layouts) >= _LAYOUT_CACHE:
+            self._layouts.clear()
+        found = self._layouts[cache_key] = (head, marker, w_head, w_marker)
+        return found
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         size = super().sizeHint(option, index)

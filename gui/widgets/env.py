@@ -18,7 +18,28 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class EnvChipDelegate(QStyledItemDelegate):
-    """Paints the Env cell as a small coloured chip: LIVE red, TESTNET blue, DEMO amber."""
+    """Paints the Env cell as a small coloured chip: LIVE red, TESTNET blue, DEMO amber.
+
+    The chip's font and size are measured once per text and view font, not at every repaint.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._chips: dict[tuple[str, str], tuple[QFont, int, int]] = {}
+        self._colours = {env: (QColor(fill), QColor(ink))
+                         for env, (fill, ink) in ENV_COLOURS.items()}
+
+    def _chip(self, base: QFont, text: str) -> tuple[QFont, int, int]:
+        key = (base.key(), text)
+        found = self._chips.get(key)
+        if found is None:
+            font = QFont(base)
+            font.setBold(True)
+            font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+            metrics = QFontMetrics(font)
+            found = self._chips[key] = (font, metrics.horizontalAdvance(text) + 14,
+                                        metrics.height() + 4)
+        return found
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
         opt = QStyleOptionViewItem(option)
@@ -32,14 +53,9 @@ class EnvChipDelegate(QStyledItemDelegate):
         value = index.data(ENV_ROLE)
         if not value or not text:
             return
-        env = Environment(value)
-        fill, ink = ENV_COLOURS[env]
-        font = QFont(opt.font)
-        font.setBold(True)
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
-        metrics = QFontMetrics(font)
-        width = metrics.horizontalAdvance(text) + 14
-        height = min(opt.rect.height() - 8, metrics.height() + 4)
+        fill, ink = self._colours[Environment(value)]
+        font, width, natural = self._chip(opt.font, text)
+        height = min(opt.rect.height() - 8, natural)
         chip = QRectF(
             opt.rect.left() + 6,
             opt.rect.top() + (opt.rect.height() - height) / 2,
@@ -49,10 +65,10 @@ class EnvChipDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(fill))
+        painter.setBrush(fill)
         painter.drawRoundedRect(chip, height / 2, height / 2)
         painter.setFont(font)
-        painter.setPen(QColor(ink))
+        painter.setPen(ink)
         painter.drawText(chip, int(Qt.AlignmentFlag.AlignCenter), text)
         painter.restore()
 

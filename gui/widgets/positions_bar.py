@@ -1,15 +1,21 @@
-"""The bar over the positions table: its title (with the count of rows shown) and the filters:
-venue, account, symbol text, and grouping by account."""
+"""The bar over the positions table: its title (with the count of rows shown), the live sort
+hint, and the filters: venue, account, symbol text, and grouping by account."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from core.venues import all_venues
+from gui.models.style import MUTED
 
-__all__ = ["ALL", "PositionsBar"]
+__all__ = ["ALL", "LIVE_SORT_TIP", "PositionsBar"]
 
 ALL = "All"  # the first choice of each filter: no filter
+LIVE_SORT_TIP = (
+    "Sorted by a column that moves with prices: rows re-sort at most once a second, and not "
+    "while the pointer is over the table or a close dialog is open, so a row never moves "
+    "under a click. Click the column header to sort now."
+)
 
 
 class PositionsBar(QHBoxLayout):
@@ -21,6 +27,14 @@ class PositionsBar(QHBoxLayout):
         self.title = QLabel("Open positions", parent)
         self.title.setObjectName("sectionTitle")
         self.addWidget(self.title)
+        self.sortHint = QLabel(parent)
+        self.sortHint.setObjectName("sortHint")
+        self.sortHint.setAccessibleName("Sort order")
+        self.sortHint.setToolTip(LIVE_SORT_TIP)
+        self.sortHint.setStyleSheet(f"QLabel#sortHint {{ color: {MUTED.name()}; }}")
+        self.sortHint.setVisible(False)
+        self.addSpacing(8)
+        self.addWidget(self.sortHint)
         self.addStretch(1)
         self.venueFilter = QComboBox(parent)
         self.venueFilter.setObjectName("venueFilter")

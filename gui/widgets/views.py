@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QEnterEvent, QHideEvent, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from core.model import PositionKey
@@ -67,11 +67,16 @@ WORKING_WIDTHS = {
 
 
 class PositionsView(QTableView):
-    """The positions table. Enter on a selected row asks to close it, like its button."""
+    """The positions table. Enter on a selected row asks to close it, like its button.
+
+    ``pointerInside`` says when the mouse pointer enters and leaves the table: a live sort
+    holds its re-sorts meanwhile, so a row never moves under a click.
+    """
 
     closeRequested = Signal(object)  # PositionKey
     residualRequested = Signal(object)  # PositionKey: its Close residual button
     quickCloseRequested = Signal(object)  # PositionKey: Ctrl+Shift+C on it
+    pointerInside = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -91,12 +96,25 @@ class PositionsView(QTableView):
         self.verticalHeader().setDefaultSectionSize(30)
         self.horizontalHeader().setHighlightSections(False)
         self.horizontalHeader().setStretchLastSection(False)
+        # Only the Close column is painted in Python; every other cell keeps Qt's own delegate.
         self.delegate = CloseButtonDelegate(self)
-        self.setItemDelegate(self.delegate)
+        self.setItemDelegateForColumn(PositionColumn.ACTION, self.delegate)
         self.delegate.clicked.connect(self.closeRequested)
         self.delegate.residualClicked.connect(self.residualRequested)
         self.envDelegate = EnvChipDelegate(self)
         self.setItemDelegateForColumn(PositionColumn.ENV, self.envDelegate)
+
+    def enterEvent(self, event: QEnterEvent) -> None:
+        super().enterEvent(event)
+        self.pointerInside.emit(True)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self.pointerInside.emit(False)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.pointerInside.emit(False)  # a hidden table is under no pointer
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
@@ -140,7 +158,7 @@ class WorkingOrdersView(QTableView):
         self.horizontalHeader().setHighlightSections(False)
         self.horizontalHeader().setStretchLastSection(False)
         self.delegate = CancelButtonDelegate(self)
-        self.setItemDelegate(self.delegate)
+        self.setItemDelegateForColumn(WorkingColumn.ACTION, self.delegate)
         self.delegate.clicked.connect(self.cancelRequested)
 
 

@@ -248,6 +248,7 @@ def test_pnl_sorting_with_negatives_and_missing_values(model: PositionsModel) ->
 
 
 def test_proxy_resorts_when_a_value_changes(model: PositionsModel) -> None:
+    """A live column re-sorts on its timer (coalesced), not on every update."""
     proxy = PositionsProxy()
     proxy.setSourceModel(model)
     model.upsert(pos("A", "1"))
@@ -255,6 +256,8 @@ def test_proxy_resorts_when_a_value_changes(model: PositionsModel) -> None:
     proxy.sort(PositionColumn.QUANTITY, Qt.SortOrder.AscendingOrder)
     assert proxy.key_at(0) == key("A")
     model.upsert(pos("A", "3"))
+    assert proxy.key_at(0) == key("A") and proxy.resortTimer.isActive()
+    proxy.resort_if_due()
     assert proxy.key_at(0) == key("B")
     assert proxy.proxy_row_of(key("A")) == 1
 
