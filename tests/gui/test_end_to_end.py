@@ -127,6 +127,13 @@ def log_rows(window: MainWindow, symbol: str) -> list[dict[LogColumn, str]]:
     return rows
 
 
+def _is_number(text: str | None) -> bool:
+    try:
+        return text is not None and D(text.replace(",", "")).is_finite()
+    except ArithmeticError:
+        return False
+
+
 def shown(window: MainWindow, key: PositionKey, column: PositionColumn) -> str | None:
     index = window.proxy_index(key, column)
     return index.data() if index.isValid() else None
@@ -160,9 +167,14 @@ async def test_window_shows_both_venues_connected_with_demo_banner(live: Live) -
 async def test_rows_reprice_in_place_as_marks_move(live: Live) -> None:
     w = live.window
     row_before = w.positions_model.row_of(AAPL)
+    # The first mark comes over its own stream and may land after the rows: wait for it, so
+    # the change seen below is the one this test makes (the simulator does not tick here).
+    await until(lambda: _is_number(shown(w, AAPL, PositionColumn.MARK)),
+                what="the first AAPL mark")
     mark_before = shown(w, AAPL, PositionColumn.MARK)
     market = live.sim.qfex.market
     new_mark = D("240.00")
+    assert D(mark_before or "0") != new_mark
     live.sim.call(lambda: market.set_mark("AAPL-USD", new_mark))
     await until(lambda: shown(w, AAPL, PositionColumn.MARK) not in (None, mark_before),
                 what="the new AAPL mark")
