@@ -172,8 +172,7 @@ class FlattenRun:
         return (time.perf_counter() - self._t0) * 1000
 
     def _journal(self, kind: str, payload: Mapping[str, Any]) -> None:
-        if self._desk.journal is not None:
-            self._desk.journal.append(kind, payload, reason=self.plan.journal_reason)
+        self._desk.record(kind, payload, reason=self.plan.journal_reason)
 
     def _on_desk_event(self, event: DeskEvent) -> None:
         key: PositionKey | None = None
@@ -193,17 +192,22 @@ class FlattenRun:
 
     async def _until(self, key: PositionKey, predicate: Callable[[], bool],
                      timeout: float) -> bool:
-        """Wait for ``predicate`` to hold, woken by desk events about ``key``."""
+        """Wait for ``predicate`` to hold, woken by desk events about ``key``; what it found
+        is reported only once the journal records behind it are durable."""
         wake = self._wake[key]
         try:
             async with asyncio.timeout(timeout):
                 while True:
                     wake.clear()
                     if predicate():
-                        return True
+                        break
                     await wake.wait()
         except TimeoutError:
-            return predicate()
+            held = predicate()
+        else:
+            held = True
+        await self._desk.journaled()
+        return held
 
     def _set(self, key: PositionKey, **changes: Any) -> ItemState:
         state = replace(self._states[key], **changes)
@@ -434,6 +438,7 @@ class FlattenRun:
         )
         self._report = report
         self._journal("flatten_report", report.to_dict())
+        await self._desk.journaled()  # ``wait()`` gives the report only once it is durable
         return report
 
 

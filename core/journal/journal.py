@@ -220,6 +220,17 @@ class Journal:
         """The error that stopped the writer, if one did: nothing more is recorded."""
         return None if self._writer is None else self._writer.error
 
+    def failure(self) -> JournalError | None:
+        """What every write is refused with once the writer stopped on an error (the cause is
+        chained), or None while it writes."""
+        if self._writer is None or self._writer.error is None:
+            return None
+        return self._writer.refusal()
+
+    def raise_if_failed(self) -> None:
+        if (failure := self.failure()) is not None:
+            raise failure
+
     @property
     def transactions(self) -> int:
         """How many transactions the writer committed (group commit puts many records in

@@ -129,7 +129,7 @@ class Writer:
         """Queue one row; returns its ticket. Never blocks on the disk."""
         with self._cond:
             if self._error is not None or self._stopping:
-                raise self._refusal()
+                raise self.refusal()
             self._queue.append(row)
             self._submitted += 1
             if self._idle:
@@ -141,7 +141,7 @@ class Writer:
         """Queue rows together, in order; returns the last one's ticket."""
         with self._cond:
             if self._error is not None or self._stopping:
-                raise self._refusal()
+                raise self.refusal()
             self._queue.extend(rows)
             self._submitted += len(rows)
             if self._idle and rows:
@@ -178,7 +178,7 @@ class Writer:
             try:
                 while self._durable < ticket:
                     if self._error is not None:
-                        raise self._refusal()
+                        raise self.refusal()
                     if not self._thread.is_alive():
                         raise JournalError("the journal is closed; the record was not written")
                     remaining = None if deadline is None else deadline - time.monotonic()
@@ -222,7 +222,8 @@ class Writer:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def _refusal(self) -> JournalError:
+    def refusal(self) -> JournalError:
+        """The error a write is refused with now."""
         if self._error is not None:
             exc = JournalError(
                 f"the journal stopped writing after an error ({type(self._error).__name__}: "
