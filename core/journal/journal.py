@@ -118,6 +118,8 @@ class Journal:
         """The encoded row, or TypeError/ValueError now, on the caller's thread, for anything
         the writer could not store."""
         text = encode_payload(payload)
+        if kind is None:
+            raise TypeError("a journal record needs a kind")
         check_column(kind, "kind")
         check_column(account, "account")
         check_column(venue, "venue")

@@ -62,8 +62,9 @@ class Writer:
     """The writer thread over ``db`` (a connection no one else writes through).
 
     ``db_lock`` is held for each transaction (an in-memory journal shares its one connection
-    with the readers). ``before_commit(n)`` runs on the writer thread before each transaction
-    of ``n`` rows: a test pauses the writer with it.
+    with the readers). ``before_commit(n)`` runs on the writer thread at the start of each
+    transaction of ``n`` rows, with SQLite's write lock held: a test pauses the writer there,
+    or makes the write fail.
     """
 
     def __init__(
@@ -240,8 +241,6 @@ class Writer:
                 return
             first, batch = taken
             try:
-                if self._before_commit is not None:
-                    self._before_commit(len(batch))
                 first_seq, last_seq = self._commit(batch)
             except BaseException as exc:
                 log.error("the journal could not write %d record(s) and stops: %s",
@@ -294,6 +293,8 @@ class Writer:
         with self._db_lock:
             db.execute("BEGIN IMMEDIATE")
             try:
+                if self._before_commit is not None:
+                    self._before_commit(len(batch))
                 seq, prev = head(db)
                 first_seq = seq + 1
                 rows = []
