@@ -43,7 +43,8 @@ class Outbox(Generic[E]):
         self._journal = journal
         self._deliver = deliver
         self._held: deque[tuple[int, E]] = deque()
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        # Waiting coroutines, by ticket: tickets only grow, so the deque stays in order.
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._last = 0  # the ticket of the last record appended through this outbox
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduled = False  # a release is already on its way to the loop
@@ -135,17 +136,15 @@ class Outbox(Generic[E]):
         held = self._held
         while held and held[0][0] <= durable:
             self._deliver(held.popleft()[1])
-        if self._waiters:
-            waiting: list[tuple[int, asyncio.Future[None]]] = []
-            for ticket, future in self._waiters:
-                if future.done():
-                    continue
-                if ticket <= durable:
-                    future.set_result(None)
-                elif (failure := journal.failure()) is not None:
-                    future.set_exception(failure)
-                else:
-                    waiting.append((ticket, future))
-            self._waiters = waiting
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= durable:
+            future = waiters.popleft()[1]
+            if not future.done():  # not cancelled meanwhile
+                future.set_result(None)
         if journal.error is not None:
             held.clear()
+            failure = journal.failure()
+            while waiters:
+                future = waiters.popleft()[1]
+                if not future.done():
+                    future.set_exception(failure or RuntimeError("the journal stopped"))

@@ -239,6 +239,10 @@ class Journal:
         each)."""
         return 0 if self._writer is None else self._writer.transactions
 
+    def writer_cpu_time(self) -> float | None:
+        """CPU seconds the writer thread has used (benchmarks); None if unknown."""
+        return None if self._writer is None else self._writer.cpu_time()
+
     def on_durable(self, listener: AckListener) -> Callable[[], None]:
         """Call ``listener(durable_ticket, error)`` on the writer's thread after every batch
         (and once with the error if a write fails). An event-loop caller hops back with

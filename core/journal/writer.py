@@ -161,6 +161,8 @@ class Writer:
 
     def hurry(self) -> None:
         """Someone waits for what is queued: commit it without lingering."""
+        if self._hurry:  # already asked, and not yet taken up
+            return
         with self._cond:
             self._hurry = True
             self._cond.notify_all()
@@ -218,6 +220,17 @@ class Writer:
             self._cond.notify_all()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
+
+    def cpu_time(self) -> float | None:
+        """CPU seconds the writer thread has used so far (None where the platform cannot
+        say): a benchmark measures the writer's own cost with it, whatever else runs."""
+        ident = self._thread.ident
+        if ident is None or not hasattr(time, "pthread_getcpuclockid"):
+            return None
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(ident))
+        except OSError:  # the thread has ended
+            return None
 
     @property
     def running(self) -> bool:
