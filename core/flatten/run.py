@@ -45,6 +45,7 @@ from core.flatten.plan import (
     default_concurrency,
 )
 from core.flatten.report import FlattenReport, ItemState, Outcome, Phase
+from core.journal import JournalError
 from core.model import (
     CloseRequest,
     PositionKey,
@@ -157,11 +158,12 @@ class FlattenRun:
             return sent
         self._cancelled = True
         self._cancelled_at = self._elapsed_ms()
-        self._journal("flatten_cancel", {
-            "plan_id": self.plan.id,
-            "sent": [str(k) for k in sent],
-            "not_sent": [str(s.key) for s in self.states if not s.sent and not s.done],
-        })
+        with contextlib.suppress(JournalError):  # stopping matters more; the failure is loud
+            self._journal("flatten_cancel", {
+                "plan_id": self.plan.id,
+                "sent": [str(k) for k in sent],
+                "not_sent": [str(s.key) for s in self.states if not s.sent and not s.done],
+            })
         return sent
 
     async def wait(self) -> FlattenReport:
@@ -437,8 +439,14 @@ class FlattenRun:
             cancelled_at_ms=self._cancelled_at,
         )
         self._report = report
-        self._journal("flatten_report", report.to_dict())
-        await self._desk.journaled()  # ``wait()`` gives the report only once it is durable
+        try:
+            self._journal("flatten_report", report.to_dict())
+            await self._desk.journaled()  # ``wait()`` gives the report only once it is durable
+        except JournalError as exc:
+            # The items whose outcome could not be recorded already say unknown; what was
+            # sent must still be told.
+            log.error("flatten %s: the journal stopped, the report is not recorded: %s",
+                      self.plan.id, exc)
         return report
 
 
