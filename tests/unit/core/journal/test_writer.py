@@ -72,7 +72,6 @@ async def test_records_keep_the_order_of_the_append_calls(tmp_path: Path) -> Non
     tags = payloads(j, "tag")
     assert len(tags) == 1200
     assert [ticket_of[t] for t in tags] == list(range(1, 1201))
-    assert j.transactions < 1200  # and they were grouped
     assert j.verify() is None
     j.close()
 
