@@ -304,6 +304,7 @@ class FlattenRun:
                                   cancelled_orders=tuple(done))
                         return False
                 except CancelRejected as exc:
+                    await self._desk.journaled()  # its cancel_result is durable first
                     self._end(key, Outcome.BLOCKED,
                               f"cancelling resting order {order.order_id} failed: "
                               f"{_plain(exc)}; the close was not sent",
@@ -337,6 +338,7 @@ class FlattenRun:
                                  f"({exc.intent.state.value.lower()}); nothing new was sent"))
                 return exc.intent
             except CloseRejected as exc:
+                await desk.journaled()  # the refusal's records are durable first
                 latest = desk.latest_intent(key)
                 ours = latest is not None and \
                     latest.request.client_order_id == request.client_order_id
