@@ -12,8 +12,9 @@ The chain cannot show records cut off the *end* of the file: ``verify`` proves e
 to the last one left, not that nothing came after it.
 
 The parts: ``chain`` (the hash chain), ``codec`` (payload encoding), ``store`` (the file and
-its connections), ``writer`` (group commit), ``reader`` (pages and counts), ``export`` (CSV
-and JSONL), ``identity`` (operator and default path), ``journal`` (the ``Journal`` facade).
+its connections), ``writer`` (group commit), ``checkpoint`` (WAL checkpoints off the commit
+path), ``reader`` (pages and counts), ``export`` (CSV and JSONL), ``identity`` (operator and
+default path), ``journal`` (the ``Journal`` facade).
 """
 
 from core.journal.chain import GENESIS, ChainReport

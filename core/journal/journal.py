@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from core.journal.chain import ChainReport, walk
+from core.journal.checkpoint import Checkpointer
 from core.journal.codec import check_column, encode_payload
 from core.journal.export import write_records
 from core.journal.identity import compose_operator, default_journal_path, default_operator
@@ -32,13 +33,16 @@ _BULK_CHUNK = 10_000  # rows ``append_many`` encodes and queues at a time
 _EVERYTHING = JournalFilter()
 
 
-def _shut(writer: Writer | None, reader: Reader, writer_db: Any) -> None:
-    """Drain and stop the writer, then close both connections (also run at interpreter exit
+def _shut(writer: Writer | None, reader: Reader, writer_db: Any,
+          checkpointer: Checkpointer | None) -> None:
+    """Drain and stop the writer, then close every connection (also run at interpreter exit
     for a journal nobody closed, so what was queued is still written)."""
     try:
         if writer is not None:
             writer.close()
     finally:
+        if checkpointer is not None:
+            checkpointer.close()
         if writer_db is not None:
             writer_db.close()
         reader.close()
@@ -74,6 +78,7 @@ class Journal:
         self.operator = compose_operator(self.os_user, self.operator_name)
         memory = is_memory(path)
         writer_db = None
+        checkpointer = None
         self._writer: Writer | None = None
         if read_only:
             if memory:
@@ -89,12 +94,16 @@ class Journal:
                 try:
                     self._reader = Reader(open_reader(self.path, read_only=False),
                                           threading.Lock())
+                    checkpointer = Checkpointer(self.path)
                 except BaseException:
                     db.close()
                     raise
-            self._writer = Writer(db, self.operator, db_lock=lock, linger=linger,
-                                  before_commit=before_commit)
-        self._closer = weakref.finalize(self, _shut, self._writer, self._reader, writer_db)
+                db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job now
+            self._writer = Writer(
+                db, self.operator, db_lock=lock, linger=linger, before_commit=before_commit,
+                after_commit=None if checkpointer is None else checkpointer.written)
+        self._closer = weakref.finalize(self, _shut, self._writer, self._reader, writer_db,
+                                        checkpointer)
 
     @classmethod
     def open_default(

@@ -64,7 +64,8 @@ class Writer:
     ``db_lock`` is held for each transaction (an in-memory journal shares its one connection
     with the readers). ``before_commit(n)`` runs on the writer thread at the start of each
     transaction of ``n`` rows, with SQLite's write lock held: a test pauses the writer there,
-    or makes the write fail.
+    or makes the write fail. ``after_commit()`` runs on the writer thread after each commit
+    (the checkpointer hears of new pages with it).
     """
 
     def __init__(
@@ -76,8 +77,10 @@ class Writer:
         linger: float = 0.002,
         max_batch: int = 10_000,
         before_commit: Callable[[int], None] | None = None,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
         self._db = db
+        self._after_commit = after_commit
         self._operator = operator
         self._db_lock = db_lock
         self._linger = linger
@@ -272,6 +275,8 @@ class Writer:
                 self._last_commit = time.monotonic()
                 self.transactions += 1
                 self._cond.notify_all()
+            if self._after_commit is not None:
+                self._after_commit()
             self._publish(last, None)
 
     def _next_batch(self) -> tuple[int, list[Row]] | None:

@@ -11,11 +11,13 @@ import gc
 import json
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from core.journal import Backlog, Journal, JournalError
+from core.journal import Backlog, Journal, JournalEntry, JournalError
+from core.journal.checkpoint import Checkpointer
 from tests.helpers.journal import Gate
 
 
@@ -231,3 +233,23 @@ def test_a_read_only_journal_has_no_writer(tmp_path: Path) -> None:
     reader.flush()  # nothing to wait for
     assert (reader.durable, reader.backlog, reader.failure()) == (0, Backlog(0, 0.0), None)
     reader.close()
+
+
+def test_the_checkpointer_copies_the_wal_back_when_told(tmp_path: Path) -> None:
+    """Commits leave the WAL alone (a checkpoint took milliseconds out of a click); the
+    checkpointer copies it back on its own thread once told something was written."""
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path)
+    j.append_many(JournalEntry("x", {"i": i}) for i in range(3000))
+    probe = sqlite3.connect(path)
+    checkpointer = Checkpointer(path, interval=0.0)
+    checkpointer.written()
+    deadline = time.monotonic() + 10
+    while checkpointer.checkpoints == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert checkpointer.checkpoints >= 1
+    busy, frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, frames) != (0, -1) and copied == frames  # nothing was left to copy
+    checkpointer.close()
+    probe.close()
+    j.close()
