@@ -164,8 +164,6 @@ class Writer:
 
     def hurry(self) -> None:
         """Someone waits for what is queued: commit it without lingering."""
-        if self._hurry:  # already asked, and not yet taken up
-            return
         with self._cond:
             self._hurry = True
             self._cond.notify_all()
