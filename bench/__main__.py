@@ -6,11 +6,10 @@ import asyncio
 import subprocess
 import sys
 
-from bench import close_latency, journal_writer
+from bench import close_latency
 
 if __name__ == "__main__":
     print("== close latency (Send -> frame at the venue), target: app adds < 1 ms at p50")
     asyncio.run(close_latency.main(200))
-    journal_writer.print_report(journal_writer.run(tiny=False))
     print("== journal history: paging a 1,000,000-record journal (History view, export)")
     subprocess.run([sys.executable, "-m", "bench.journal_history"], check=True)
