@@ -64,6 +64,7 @@ from core.desk import (
     IntentState,
     PositionChanged,
 )
+from core.journal import JournalError
 from core.model import (
     Capabilities,
     CloseRequest,
@@ -394,6 +395,13 @@ async def _follow(desk: Desk, intent: CloseIntent, timeout: float) -> _Result:
             await wait_for(desk, lambda: _book_reflects(desk, intent), desk.verify_timeout)
     finally:
         unsubscribe()
+    try:
+        await desk.journaled()  # what is reported is what the journal holds
+    except JournalError as exc:
+        return _Result(EXIT_UNKNOWN, "unknown",
+                       f"the close was sent, but the journal stopped writing ({exc}): its "
+                       "outcome could not be recorded; check the position at the venue; "
+                       "nothing will be resent", intent)
     return _judge(desk, intent, timeout)
 
 

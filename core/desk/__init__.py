@@ -1,5 +1,6 @@
 """The desk: accounts to sessions, the positions book, close intents, freshness and event
-fan-out. ``desk.py`` is the facade; ``book.py``, ``intents.py`` and ``freshness.py`` its parts.
+fan-out. ``desk.py`` is the facade; ``book.py``, ``intents.py``, ``freshness.py`` and
+``outbox.py`` (events wait for the journal) its parts.
 """
 
 from core.desk.book import PositionUpserted

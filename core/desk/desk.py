@@ -5,12 +5,15 @@ the safety rules live in one place:
 
 * at most one close in flight per (account, symbol) unless the caller explicitly asks;
 * nothing is resent automatically;
-* every intent, request, reply and update is journaled before listeners hear of it;
+* every intent, request, reply and update is journaled before listeners hear of it, and a
+  request is durable in the journal before it goes to the wire (``outbox.py``: events wait,
+  in order, for the journal's acknowledgement, without holding the event loop);
 * bad venue data never corrupts the book (sessions emit typed events; the desk only applies
   well-formed ones).
 
-The positions book (``book.py``), the close intents (``intents.py``) and freshness
-(``freshness.py``) are its parts; this module wires them to the sessions and the journal.
+The positions book (``book.py``), the close intents (``intents.py``), freshness
+(``freshness.py``) and the outbox (``outbox.py``) are its parts; this module wires them to the
+sessions and the journal.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from typing import Any
 from core.desk import freshness
 from core.desk.book import Book, PositionUpserted
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
+from core.desk.outbox import Outbox
 from core.explain import explain
-from core.journal import Journal
+from core.journal import Journal, JournalError
 from core.model import (
     Capabilities,
     CloseRequest,
@@ -121,6 +125,7 @@ class Desk:
         self._states: dict[str, ConnectionState] = {}
         self._listeners: list[Listener] = []
         self._cancelling: set[tuple[str, str]] = set()
+        self._outbox: Outbox[DeskEvent] = Outbox(journal, self._deliver)
         self._book = Book(self._emit, lambda key: self._intents.position_gone(key))
         self._intents = Intents(
             book=self._book,
@@ -128,6 +133,7 @@ class Desk:
             emit=self._emit,
             connected=lambda a: self.connection_state(a) is ConnectionState.CONNECTED,
             verify_timeout=verify_timeout,
+            journaled=self.journaled,
         )
 
     @property
@@ -145,15 +151,35 @@ class Desk:
         return lambda: self._listeners.remove(listener)
 
     def _emit(self, event: DeskEvent) -> None:
+        """Tell the listeners, once the records journaled before the event are durable."""
+        self._outbox.emit(event)
+
+    def _deliver(self, event: DeskEvent) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:  # a broken view must not break the desk or other views
                 log.exception("desk listener failed on %s", type(event).__name__)
 
-    def _journal(self, kind: str, payload: Mapping[str, Any] | str, **kw: Any) -> None:
-        if self.journal is not None:
-            self.journal.append(kind, payload, **kw)
+    def _journal(self, kind: str, payload: Mapping[str, Any] | str, **kw: Any) -> int:
+        return self._outbox.record(kind, payload, **kw)
+
+    def record(self, kind: str, payload: Mapping[str, Any] | str, **kw: Any) -> int:
+        """Journal a record of the caller's own (a flatten's plan, start and report) in the
+        desk's order: events after it wait for it, and ``journaled`` covers it. Returns its
+        ticket (0 without a journal). Keyword arguments are ``Journal.append``'s."""
+        return self._outbox.record(kind, payload, **kw)
+
+    async def journaled(self) -> None:
+        """Wait until every record the desk journaled so far is durable. What reports an
+        action's outcome (the CLI, a flatten report) waits for this. Raises JournalError if
+        the journal stopped on a write error first."""
+        await self._outbox.durable()
+
+    @property
+    def held_events(self) -> int:
+        """Events waiting for their journal records to be durable."""
+        return self._outbox.held
 
     # ------------------------------------------------------------------ accounts
     @property
@@ -318,6 +344,11 @@ class Desk:
                                             "code": exc.code}, **ctx)
             raise
         self._journal("request", prepared.redacted, **ctx)
+        try:
+            await self.journaled()  # durable before it goes to the wire
+        except BaseException:
+            self._cancelling.discard(order.ident)
+            raise
         started = time.perf_counter()
         try:
             await session.cancel(prepared, restamped=self._restamp_recorder(ctx))
@@ -383,6 +414,7 @@ class Desk:
         )
         self._journal("request", prepared.redacted, **ctx)
         self._emit(IntentChanged(intent))
+        await self._request_durable(intent)
         intent.sent_at = time.perf_counter()
         try:
             await session.send(prepared, restamped=self._restamp_recorder(ctx))
@@ -404,13 +436,30 @@ class Desk:
             raise
         return intent
 
+    async def _request_durable(self, intent: CloseIntent) -> None:
+        """Wait until the close's request record is durable; only then may it go to the wire.
+        A journal that failed, or a task cancelled meanwhile, sends nothing."""
+        try:
+            await self.journaled()
+        except JournalError as exc:
+            self._intents.unrecorded(intent, f"the journal could not record the close, so "
+                                             f"nothing was sent ({exc})")
+            raise
+        except asyncio.CancelledError:
+            self._intents.settle(intent, IntentState.REJECTED,
+                                 "stopped before it was sent; nothing was sent")
+            raise
+
     def _restamp_recorder(self, ctx: Mapping[str, Any]) -> Restamped:
         """Journal a request the session had to build again after a wait, before it is sent:
-        the last ``request`` record of an intent is always the one that went out."""
+        the last ``request`` record of an intent is always the one that went out. The session
+        writes it as soon as this returns, so this waits for the record inline (a rare path:
+        only after a rate-limit wait)."""
 
         def record(prepared: Prepared, why: str) -> None:
             self._journal("request_restamped", {"why": why}, **ctx)
             self._journal("request", prepared.redacted, **ctx)
+            self._outbox.wait_inline()
 
         return record
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -85,17 +85,24 @@ class CloseIntent:
     verified_flat: bool | None = None
     next_step: str = ""
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    # Waits until what the desk journaled so far is durable: a waiter hears of a state only
+    # once its record is (set by the registry; None for an intent no desk holds).
+    _journaled: Callable[[], Awaitable[None]] | None = field(default=None, repr=False,
+                                                             compare=False)
 
     @property
     def key(self) -> PositionKey:
         return self.request.key
 
     async def wait(self, predicate: Callable[[CloseIntent], bool], timeout: float) -> None:
-        """Wait until ``predicate(self)`` holds; raises TimeoutError."""
+        """Wait until ``predicate(self)`` holds and the journal records that say so are
+        durable; raises TimeoutError."""
         async with asyncio.timeout(timeout):
             while not predicate(self):
                 self._changed.clear()
                 await self._changed.wait()
+            if self._journaled is not None:
+                await self._journaled()
 
     async def settled(self, timeout: float = 10.0) -> CloseIntent:
         await self.wait(lambda i: i.state.settled or i.state is IntentState.RESTING, timeout)
@@ -116,7 +123,7 @@ class IntentChanged:
 
 
 class JournalFn(Protocol):
-    def __call__(self, kind: str, payload: Mapping[str, Any] | str, **kw: Any) -> None: ...
+    def __call__(self, kind: str, payload: Mapping[str, Any] | str, **kw: Any) -> object: ...
 
 
 _STATUS_TO_STATE: Mapping[OrderStatus, IntentState] = {
@@ -146,8 +153,10 @@ class Intents:
         emit: Callable[[IntentChanged], None],
         connected: Callable[[str], bool],
         verify_timeout: float,
+        journaled: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.verify_timeout = verify_timeout
+        self._journaled = journaled
         self._book = book
         self._journal = journal
         self._emit = emit
@@ -159,6 +168,7 @@ class Intents:
 
     # ------------------------------------------------------------------ queries
     def register(self, intent: CloseIntent) -> None:
+        intent._journaled = self._journaled
         self.all[intent.id] = intent
         self._by_client_id[intent.request.client_order_id] = intent
 
@@ -206,6 +216,14 @@ class Intents:
         )
         intent._changed.set()
         self._emit(IntentChanged(intent))
+
+    def unrecorded(self, intent: CloseIntent, message: str) -> None:
+        """Settle a close that was never sent because the journal stopped: no record (the
+        journal takes none) and no event (nothing is shown that the journal did not record);
+        the caller raises."""
+        intent.state = IntentState.REJECTED
+        intent.message = message
+        intent._changed.set()
 
     def apply(self, update: OrderUpdate) -> CloseIntent | None:
         """Advance the intent an order update belongs to; None if it belongs to none."""

@@ -340,8 +340,7 @@ def _build(desk: Desk, scope: FlattenScope, *, reason: str | None, cancel_restin
     missing = tuple(sorted((k for k in scope.keys if k not in desk.positions), key=str))
     plan.items = tuple(items)
     plan.missing = missing
-    if desk.journal is not None:
-        desk.journal.append("flatten_plan", plan.to_dict(), reason=tag)
+    desk.record("flatten_plan", plan.to_dict(), reason=tag)
     return plan
 
 

@@ -197,8 +197,7 @@ class FlattenReport:
             plan = FlattenPlan(id=_new_plan_id(), scope=self.plan.scope, reason=self.plan.reason,
                                cancel_resting=self.plan.cancel_resting, items=(),
                                created_at=time.time(), retry_of=self.plan.id)
-            if desk.journal is not None:
-                desk.journal.append("flatten_plan", plan.to_dict(), reason=plan.journal_reason)
+            desk.record("flatten_plan", plan.to_dict(), reason=plan.journal_reason)
             return plan
         return _build(desk, FlattenScope.selected(keys), reason=self.plan.reason,
                       cancel_resting=self.plan.cancel_resting, retry_of=self.plan.id)

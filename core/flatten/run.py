@@ -45,6 +45,7 @@ from core.flatten.plan import (
     default_concurrency,
 )
 from core.flatten.report import FlattenReport, ItemState, Outcome, Phase
+from core.journal import JournalError
 from core.model import (
     CloseRequest,
     PositionKey,
@@ -157,11 +158,12 @@ class FlattenRun:
             return sent
         self._cancelled = True
         self._cancelled_at = self._elapsed_ms()
-        self._journal("flatten_cancel", {
-            "plan_id": self.plan.id,
-            "sent": [str(k) for k in sent],
-            "not_sent": [str(s.key) for s in self.states if not s.sent and not s.done],
-        })
+        with contextlib.suppress(JournalError):  # stopping matters more; the failure is loud
+            self._journal("flatten_cancel", {
+                "plan_id": self.plan.id,
+                "sent": [str(k) for k in sent],
+                "not_sent": [str(s.key) for s in self.states if not s.sent and not s.done],
+            })
         return sent
 
     async def wait(self) -> FlattenReport:
@@ -172,8 +174,7 @@ class FlattenRun:
         return (time.perf_counter() - self._t0) * 1000
 
     def _journal(self, kind: str, payload: Mapping[str, Any]) -> None:
-        if self._desk.journal is not None:
-            self._desk.journal.append(kind, payload, reason=self.plan.journal_reason)
+        self._desk.record(kind, payload, reason=self.plan.journal_reason)
 
     def _on_desk_event(self, event: DeskEvent) -> None:
         key: PositionKey | None = None
@@ -193,17 +194,22 @@ class FlattenRun:
 
     async def _until(self, key: PositionKey, predicate: Callable[[], bool],
                      timeout: float) -> bool:
-        """Wait for ``predicate`` to hold, woken by desk events about ``key``."""
+        """Wait for ``predicate`` to hold, woken by desk events about ``key``; what it found
+        is reported only once the journal records behind it are durable."""
         wake = self._wake[key]
         try:
             async with asyncio.timeout(timeout):
                 while True:
                     wake.clear()
                     if predicate():
-                        return True
+                        break
                     await wake.wait()
         except TimeoutError:
-            return predicate()
+            held = predicate()
+        else:
+            held = True
+        await self._desk.journaled()
+        return held
 
     def _set(self, key: PositionKey, **changes: Any) -> ItemState:
         state = replace(self._states[key], **changes)
@@ -298,6 +304,7 @@ class FlattenRun:
                                   cancelled_orders=tuple(done))
                         return False
                 except CancelRejected as exc:
+                    await self._desk.journaled()  # its cancel_result is durable first
                     self._end(key, Outcome.BLOCKED,
                               f"cancelling resting order {order.order_id} failed: "
                               f"{_plain(exc)}; the close was not sent",
@@ -331,6 +338,7 @@ class FlattenRun:
                                  f"({exc.intent.state.value.lower()}); nothing new was sent"))
                 return exc.intent
             except CloseRejected as exc:
+                await desk.journaled()  # the refusal's records are durable first
                 latest = desk.latest_intent(key)
                 ours = latest is not None and \
                     latest.request.client_order_id == request.client_order_id
@@ -433,7 +441,14 @@ class FlattenRun:
             cancelled_at_ms=self._cancelled_at,
         )
         self._report = report
-        self._journal("flatten_report", report.to_dict())
+        try:
+            self._journal("flatten_report", report.to_dict())
+            await self._desk.journaled()  # ``wait()`` gives the report only once it is durable
+        except JournalError as exc:
+            # The items whose outcome could not be recorded already say unknown; what was
+            # sent must still be told.
+            log.error("flatten %s: the journal stopped, the report is not recorded: %s",
+                      self.plan.id, exc)
         return report
 
 

@@ -1,7 +1,7 @@
 """Connections and health on the window: each account's badge and health figures, refreshed
 every second (silence is exactly what no event would ever report), and its rows greyed while
-their numbers may be out of date. Which rows are stale, and since when, the core decides
-(core.desk.freshness); this only shows it."""
+their numbers may be out of date; and the journal's back-pressure or failure. Which rows are
+stale, and since when, the core decides (core.desk.freshness); this only shows it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from core.desk.freshness import AccountFreshness
 from core.model import ConnectionEvent, SessionHealth, Venue
 from gui.widgets.connection import fmt_clock
+from gui.widgets.health import journal_figure
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -98,6 +99,13 @@ class HealthMonitor:
                 healths[name] = health
             self.refresh_stale(name)
         self._refresh_row_ages(healths)
+        self.refresh_journal()
+
+    def refresh_journal(self) -> None:
+        """The journal's figure: how far behind its writer is, or that it stopped."""
+        journal = self.desk.journal
+        figure = None if journal is None else journal_figure(journal.backlog, journal.failure())
+        self.window.healthStrip.update_journal(figure)
 
     def _refresh_row_ages(self, healths: dict[str, SessionHealth]) -> None:
         """Mark the rows whose venue data is older than the stale threshold ("stale 12 s"); the

@@ -10,6 +10,12 @@ Health thresholds (the strip under the header, one panel per account; amber, the
 * clock skew (venue minus ours): amber beyond ±500 ms, red beyond ±2 s (Everstrike refuses a
   request whose timestamp is off by more than its receive window, 5 s by default);
 * rate-limit headroom: amber below 25 %, red below 5 %.
+
+The journal has one figure of its own, at the start of the strip, shown only when there is
+something to say: back-pressure, amber once the oldest record waiting to be written has waited
+0.5 s (what it describes reaches the window only once it is written, so the window lags by as
+much), red past 2 s; red, for good, once a write failed (nothing more is recorded, so nothing
+more is shown or sent).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from core.desk.freshness import silence_limit
+from core.journal import Backlog
 from core.model import ConnectionState, SessionHealth, Venue
 
 __all__ = [
@@ -26,6 +33,8 @@ __all__ = [
     "GREEN",
     "HEADROOM_AMBER",
     "HEADROOM_RED",
+    "JOURNAL_AMBER_S",
+    "JOURNAL_RED_S",
     "RED",
     "RTT_AMBER_MS",
     "RTT_RED_MS",
@@ -38,6 +47,7 @@ __all__ = [
     "fmt_age",
     "fmt_skew",
     "health_figures",
+    "journal_figure",
 ]
 
 GREEN, AMBER, RED = "#1b9e4b", "#d99a00", "#d32f2f"
@@ -47,6 +57,7 @@ RTT_AMBER_MS, RTT_RED_MS = 500.0, 2000.0
 SKEW_AMBER_MS, SKEW_RED_MS = 500.0, 2000.0
 HEADROOM_AMBER, HEADROOM_RED = 0.25, 0.05
 SILENCE_RED_FACTOR = 3.0  # silent for this many keep-alive periods: red
+JOURNAL_AMBER_S, JOURNAL_RED_S = 0.5, 2.0  # age of the oldest record not yet written
 
 
 def fmt_skew(ms: float) -> str:
@@ -151,6 +162,24 @@ def health_figures(
     return [state_fig, last, rtt, skew, rate]
 
 
+def journal_figure(backlog: Backlog, failure: BaseException | None) -> HealthFigure | None:
+    """The journal's figure by the thresholds in this module's docstring; None while the
+    journal keeps up (nothing to say)."""
+    if failure is not None:
+        return HealthFigure(
+            "journal", "journal stopped", "bad",
+            f"The journal stopped writing: {failure}. Nothing more is recorded, so the window "
+            "shows nothing new and no close is sent. Check the disk, then restart Closeout")
+    if backlog.oldest_s < JOURNAL_AMBER_S:
+        return None
+    tone = "bad" if backlog.oldest_s >= JOURNAL_RED_S else "warn"
+    return HealthFigure(
+        "journal", f"journal {fmt_age(backlog.oldest_s)} behind", tone,
+        f"The journal is behind: {backlog.records:,} records wait to be written, the oldest for "
+        f"{backlog.oldest_s:.1f} s. Nothing is dropped; what they describe is shown once it is "
+        f"written (amber from {JOURNAL_AMBER_S:g} s, red from {JOURNAL_RED_S:g} s)")
+
+
 class HealthPanel(QFrame):
     """One account's health, visible at a glance: a dot in the worst tone, the account, and
     its five figures, each in its own tone; each figure's tooltip says what it means."""
@@ -226,6 +255,12 @@ class HealthStrip(QFrame):
         caption = QLabel("Health", self)
         caption.setObjectName("healthCaption")
         self._layout.addWidget(caption)
+        self.journal = QLabel(self)  # the journal's figure, shown only when it says something
+        self.journal.setObjectName("healthJournal")
+        self.journal.setAccessibleName("Journal")
+        self.journal.hide()
+        self.journal_figure: HealthFigure | None = None
+        self._layout.addWidget(self.journal)
         self._layout.addStretch(1)
         self.panels: dict[str, HealthPanel] = {}
 
@@ -248,6 +283,19 @@ class HealthStrip(QFrame):
         panel = self.panel(account, venue)
         panel.set_figures(health_figures(state, health, now))
         return panel
+
+    def update_journal(self, figure: HealthFigure | None) -> None:
+        if figure == self.journal_figure:
+            return
+        self.journal_figure = figure
+        if figure is None:
+            self.journal.hide()
+            return
+        self.journal.setText(figure.text)
+        self.journal.setToolTip(figure.tip)
+        self.journal.setAccessibleDescription(figure.tip)
+        _set_tone(self.journal, figure.tone)
+        self.journal.show()
 
     def remove(self, account: str) -> None:
         panel = self.panels.pop(account, None)

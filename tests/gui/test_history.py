@@ -134,6 +134,7 @@ def test_columns_show_the_record(qapp: QApplication, journal: Journal) -> None:
     long_payload = {"text": "y" * 500}
     journal.append("intent", long_payload, account="alpha", venue="qfex", symbol="AAPL-USD",
                    reason="TICKET-9", latency_ms=12.345)
+    journal.flush()  # History shows what is on disk
     model = HistoryModel(journal, active=True)
 
     def cell(col: HistoryColumn, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -462,12 +463,15 @@ def test_new_records_appear_at_the_top_once(view: HistoryView, journal: Journal)
     journal.append("fill", {"n": 1}, account="beta")  # filtered out
     journal.append("fill", {"n": 2}, account="alpha")
     journal.append("intent", {"n": 3}, account="alpha", reason="late")
+    journal.flush()  # History shows what is on disk
     assert view.model.poll_new() == 2
     assert seqs(model)[:3] == [1203, 1202, top]
     assert model.poll_new() == 0  # nothing new: nothing added twice
     journal.append("fill", {"n": 4}, account="beta")
+    journal.flush()
     assert model.poll_new() == 0
     journal.append("fill", {"n": 5}, account="alpha")
+    journal.flush()
     assert model.poll_new() == 1 and seqs(model)[0] == 1205
 
 
@@ -486,6 +490,7 @@ async def test_the_poll_timer_appends_new_records(qapp: QApplication, journal: J
 
 def test_refresh_picks_up_new_accounts(view: HistoryView, journal: Journal) -> None:
     journal.append("connection", {"state": "connected"}, account="delta")
+    journal.flush()  # History shows what is on disk
     assert view.accountFilter.findData("delta") < 0
     view.refreshButton.click()
     assert view.accountFilter.findData("delta") >= 0
@@ -555,6 +560,7 @@ async def test_export_button_path_exports_the_current_filter(
 
 def test_journal_time_is_local_with_milliseconds(qapp: QApplication, journal: Journal) -> None:
     journal.append("intent", {})
+    journal.flush()  # History shows what is on disk
     model = HistoryModel(journal, active=True)
     text = model.data(model.index(0, HistoryColumn.TIME))
     assert isinstance(text, str)

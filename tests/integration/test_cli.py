@@ -713,10 +713,10 @@ def test_the_cli_can_journal_beside_the_running_app(desk_sim: Simulator, cli: Cl
     extend one chain."""
     app = Journal(cli.journal_path(demo=False), operator="app")  # what the open app holds
     try:
-        app.append("note", {"n": 1})
+        app.append_durable("note", {"n": 1})
         proc = cli.run("flatten", "--account", "e", "--yes")
         assert proc.returncode == 0, proc.stderr
-        app.append("note", {"n": 2})  # the app goes on journaling after the CLI wrote
+        app.append_durable("note", {"n": 2})  # the app goes on journaling after the CLI wrote
         assert app.verify_chain().ok
         records = cli.journal()
         assert records[0]["kind"] == records[-1]["kind"] == "note"

@@ -3,8 +3,11 @@
 The crash test runs the real desk and both real sessions against the simulator in a child
 process (``python -m tests.integration.test_journal_crash JOURNAL``). The child sends several
 closes, most of them resting limits or a trigger (open closes at the venue), and prints one
-``ACKED`` line per close once the venue has acknowledged it; the parent then kills it with
-SIGKILL, mid-flight, with the closes still open, and reads the journal it left.
+``ACKED`` line per close once the venue has acknowledged it. Then it floods the desk with venue
+events and prints a ``SHOWN`` line for each one a listener (the window) hears, so the journal's
+writer is busy, with records queued, when the parent kills the child with SIGKILL, mid-flight,
+with the closes still open. The parent reads the journal it left: everything that was
+acknowledged or shown is in it; what was only queued may be lost, never half-written.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from core.journal import Journal
+from core.model import ProtocolError
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 
@@ -33,6 +37,8 @@ QFEX_SYMBOL = "AAPL-USD"
 ES_PAIR = "USD_ETH_PERP"
 # A venue reply that acknowledges a close (the order is working, or it filled).
 ACK_STATUSES = {"ACK", "TRIGGER_ACK", "PARTIAL", "FILLED"}
+FLOOD = "crash test flood"
+SHOWN_BEFORE_KILL = 300  # flood events the parent sees shown before it kills the child
 
 
 # ---------------------------------------------------------------------- the child process
@@ -97,11 +103,23 @@ async def _child(journal_path: str) -> None:
         await intent.settled(timeout=20)
         if intent.state in (IntentState.REJECTED, IntentState.UNKNOWN, IntentState.CANCELLED):
             raise SystemExit(f"close {request.reason} ended {intent.state}: {intent.message}")
-        # The desk journals a reply before the intent's waiters can run, so this line is
-        # printed only once the ACK is in the journal.
+        # settled() returns only once the records that settled the intent are durable, so
+        # this line is printed only once the ACK is in the journal.
         print(f"ACKED {intent.id} {request.client_order_id} {intent.state.name}", flush=True)
     print("READY", flush=True)
-    await asyncio.Event().wait()  # hold the open closes until killed
+
+    def shown(event: object) -> None:  # what the window would show, as it is shown
+        if isinstance(event, ProtocolError) and event.message.startswith(FLOOD):
+            print(f"SHOWN {event.message.removeprefix(FLOOD).strip()}", flush=True)
+
+    desk.subscribe(shown)
+    sink = desk.session("crash-q").sink
+    n = 0
+    while True:  # venue events keep coming, with the open closes held, until killed
+        for _ in range(50):
+            n += 1
+            sink(ProtocolError(QFEX, "crash-q", f"{FLOOD} {n}", raw="{"))
+        await asyncio.sleep(0)
 
 
 # ---------------------------------------------------------------------- the parent
@@ -124,23 +142,27 @@ def _start_reader(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str], thread
     return lines, thread
 
 
-def _lines_until_ready(
-    lines_q: queue.Queue[str], proc: subprocess.Popen[str], deadline: float, stderr: Path
+def _lines_until(
+    done: str | int, lines_q: queue.Queue[str], proc: subprocess.Popen[str], deadline: float,
+    stderr: Path,
 ) -> list[str]:
-    """The lines before READY. The deadline only turns a hang into a failure."""
+    """The lines before ``done`` (a line, or a count of lines). The deadline only turns a
+    hang into a failure."""
     lines: list[str] = []
     while True:
         try:
             line = lines_q.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
-            raise AssertionError(f"the child did not get its closes acknowledged: {lines}\n"
+            raise AssertionError(f"the child stalled after {lines[-5:]}\n"
                                  f"{stderr.read_text()}") from None
         if not line:
-            raise AssertionError(f"the child exited ({proc.wait()}) after {lines}:\n"
+            raise AssertionError(f"the child exited ({proc.wait()}) after {lines[-5:]}:\n"
                                  f"{stderr.read_text()}")
-        if line.strip() == "READY":
+        if line.strip() == done:
             return lines
         lines.append(line.strip())
+        if len(lines) == done:
+            return lines
 
 
 @pytest.mark.timeout(120)
@@ -155,7 +177,8 @@ def test_a_killed_process_loses_no_acknowledged_close(tmp_path: Path) -> None:
         )
     lines_q, reader_thread = _start_reader(proc)
     try:
-        lines = _lines_until_ready(lines_q, proc, time.monotonic() + 90, errors)
+        lines = _lines_until("READY", lines_q, proc, time.monotonic() + 90, errors)
+        shown = _lines_until(SHOWN_BEFORE_KILL, lines_q, proc, time.monotonic() + 60, errors)
         os.kill(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -166,6 +189,9 @@ def test_a_killed_process_loses_no_acknowledged_close(tmp_path: Path) -> None:
         assert proc.stdout is not None
         proc.stdout.close()
     stderr = errors.read_text()
+    while not lines_q.empty():  # the rest of what the child showed before it was killed
+        if line := lines_q.get_nowait().strip():
+            shown.append(line)
 
     acked = [line.split() for line in lines]
     assert len(acked) == 5, (lines, stderr)
@@ -193,11 +219,19 @@ def test_a_killed_process_loses_no_acknowledged_close(tmp_path: Path) -> None:
         assert mine[0].reason is not None and mine[0].reason.startswith("crash test")
         # The ACK is the first reply, so it carries the send-to-first-reply latency.
         assert next(r for r in mine if r.kind == "order_update").latency_ms is not None
+    # Every event shown before the kill is in the journal, in the order it was shown.
+    flood = [json.loads(r.payload)["message"].removeprefix(FLOOD).strip() for r in records
+             if r.kind == "protocol_error" and FLOOD in r.payload]
+    shown_numbers = [line.removeprefix("SHOWN ") for line in shown]
+    assert len(shown_numbers) >= SHOWN_BEFORE_KILL
+    assert all(line.startswith("SHOWN ") for line in shown), shown[-3:]
+    assert flood[:len(shown_numbers)] == shown_numbers
+    assert flood == [str(i) for i in range(1, len(flood) + 1)]  # a prefix, with no gap
     reader.close()
 
     # The app starts again: the chain continues from the last record the killed run wrote.
     again = Journal(path, operator="crash-test")
-    seq = again.append("connection", {"state": "CONNECTING"})
+    seq = again.append_durable("connection", {"state": "CONNECTING"})
     assert seq == records[-1].seq + 1
     assert again.records(after=seq - 1)[0].prev_hash == records[-1].hash
     assert again.verify() is None

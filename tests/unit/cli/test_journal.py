@@ -137,7 +137,7 @@ def test_verify_without_a_journal_exits_2(
 
 def test_demo_selects_the_demo_journal(capsys: pytest.CaptureFixture[str]) -> None:
     j = Journal.open_default(True)
-    n = j.append("connection", {"state": "CONNECTED"})
+    n = j.append_durable("connection", {"state": "CONNECTED"})
     j.close()
     assert main(["verify", "--demo"]) == 0
     assert capsys.readouterr().out == f"ok: {n} records, chain intact\n"

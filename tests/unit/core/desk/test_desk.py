@@ -53,6 +53,7 @@ async def make_desk(journal: Journal | None, *positions, orders=()) -> tuple[Des
     desk = Desk(journal=journal, session_factory=factory)
     failed = await desk.start([(account(), Credentials("pub", "s3cr3t"))])
     assert failed == []
+    await desk.journaled()  # the start's events are out: a listener subscribed now hears new ones
     return desk, made[0]
 
 
@@ -76,6 +77,7 @@ async def test_snapshot_fills_the_book_and_a_later_snapshot_removes_what_is_gone
     desk.subscribe(events.append)
     session.sink(PositionsSnapshot(QFEX, "acct", (position(),)))
     assert set(desk.positions) == {KEY}
+    await desk.journaled()  # events follow the records journaled before them
     assert PositionRemoved(PositionKey("acct", QFEX, "TSLA-USD")) in events
 
 
@@ -85,6 +87,7 @@ async def test_mark_reprices_only_matching_rows(journal) -> None:  # type: ignor
     events: list[object] = []
     desk.subscribe(events.append)
     session.sink(MarkUpdate(QFEX, "AAPL-USD", Decimal("101.5")))
+    await desk.journaled()
     ups = [e for e in events if isinstance(e, PositionUpserted)]
     assert [u.position.key.symbol for u in ups] == ["AAPL-USD"]
     assert ups[0].position.unrealised_pnl == Decimal("15.0")
@@ -208,8 +211,10 @@ async def test_everything_is_journaled_before_listeners_hear_of_it(journal) -> N
     intent = await desk.close(CloseRequest(KEY, PositionSide.LONG, Decimal(10), reason="T-1"))
     assert seen_kinds[0][-2:] == ["intent", "request"]
     session.sink(update(intent.request.client_order_id, OrderStatus.ACK))
+    await desk.journaled()
     assert seen_kinds[-1][-1] == "order_update"
     session.sink(ProtocolError(QFEX, "acct", "bad frame", raw="{"))
+    await desk.journaled()
     assert seen_kinds[-1][-1] == "protocol_error"
     records = list(journal.iter_all())
     intent_rec = next(r for r in records if r.kind == "intent")
@@ -250,9 +255,11 @@ async def test_working_orders_follow_snapshots_and_removals(journal) -> None:  #
     desk.subscribe(events.append)
     session.sink(WorkingOrdersSnapshot(QFEX, "acct", (working("w-2"),)))
     assert set(desk.working_orders) == {("acct", "w-2")}
+    await desk.journaled()
     assert any(isinstance(e, WorkingOrderRemoved) and e.order_id == "w-1" for e in events)
     session.sink(WorkingOrderRemoved(QFEX, "acct", "w-2", "filled"))
     assert desk.working_orders == {}
+    await desk.journaled()
     kinds = [r.kind for r in journal.iter_all()]
     assert "working_orders_snapshot" in kinds
     assert "working_order_removed" in kinds
@@ -273,6 +280,7 @@ async def test_cancel_is_sent_once_and_journaled(journal) -> None:  # type: igno
     await first
     assert session.cancelled == [order]
     assert desk.working_orders == {}
+    await desk.journaled()
     records = list(journal.iter_all())
     kinds = [r.kind for r in records]
     assert kinds[-4:] == ["cancel_intent", "request", "working_order_removed",
@@ -293,6 +301,7 @@ async def test_a_refused_cancel_says_why_and_keeps_the_order(journal) -> None:  
         await desk.cancel(order)
     assert order.ident in desk.working_orders
     assert not desk.cancelling(order)
+    await desk.journaled()
     last = list(journal.iter_all())[-1]
     assert last.kind == "cancel_result"
     assert "NO_SUCH_ORDER" in last.payload
@@ -384,6 +393,7 @@ async def test_disconnect_drops_the_accounts_rows_and_orders_but_keeps_history(j
     events: list[object] = []
     desk.subscribe(events.append)
     await desk.disconnect("acct")
+    await desk.journaled()
     assert desk.positions == {}
     assert desk.working_orders == {}
     assert not session.connected
@@ -419,6 +429,7 @@ async def test_full_close_is_verified_flat_when_the_venue_removes_the_row(journa
     assert intent.verified_flat is None
     session.sink(PositionsSnapshot(QFEX, "acct", ()))
     assert intent.verified_flat is True
+    await desk.journaled()
     assert any(r.kind == "verify_flat" for r in journal.iter_all())
 
 
@@ -460,6 +471,7 @@ async def test_rejections_carry_a_cause_and_a_next_step(journal) -> None:  # typ
                              message="Not enough margin for this order"))
     assert intent.message.startswith("The venue's margin check failed")
     assert "Cancel resting orders" in intent.next_step
+    await desk.journaled()
     logged = [e for e in seen if isinstance(e, OrderUpdate)]
     assert logged[-1].message == intent.message
     assert logged[-1].raw_status == "FAILED_MARGIN_CHECK"

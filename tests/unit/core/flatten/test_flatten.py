@@ -131,6 +131,7 @@ def outcomes(report: FlattenReport) -> dict[str, Outcome | None]:
 
 
 def records(journal: Journal) -> list[tuple[str, str | None, dict[str, Any]]]:
+    journal.flush()  # the test reads the file: what was appended is written first
     out = []
     for r in journal.records(limit=10_000):
         payload = json.loads(r.payload) if r.payload.startswith("{") else {"text": r.payload}

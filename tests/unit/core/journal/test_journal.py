@@ -18,6 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import core.journal
+import core.journal.chain
+import core.journal.identity
+import core.journal.journal
 from core.journal import (
     EXPORT_COLUMNS,
     GENESIS,
@@ -35,6 +38,7 @@ def test_records_chain_and_verify(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3", operator="op")
     for i in range(5):
         j.append("order_update", {"n": i, "px": Decimal("1.10")}, account="a", symbol="S")
+    j.flush()
     recs = j.records()
     assert [r.seq for r in recs] == [1, 2, 3, 4, 5]
     assert recs[1].prev_hash == recs[0].hash
@@ -50,14 +54,16 @@ def test_reopen_continues_the_chain(tmp_path: Path) -> None:
     j.append("a", {})
     j.close()
     j2 = Journal(path)
-    assert j2.append("b", {}) == 2
+    assert j2.append_durable("b", {}) == 2
     assert j2.verify() is None
     j2.close()
 
 
 def test_append_only_is_enforced(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
-    Journal(path).append("a", {"x": 1})
+    j = Journal(path)
+    j.append("a", {"x": 1})
+    j.close()
     db = sqlite3.connect(path)
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("UPDATE records SET payload='{}'")
@@ -83,6 +89,7 @@ def test_query_pages_by_keyset_with_filters(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3")
     for i in range(10):
         j.append("fill" if i % 2 else "intent", {"i": i}, account=f"a{i % 3}", symbol="S")
+    j.flush()
     page1 = j.query(JournalFilter(kinds=frozenset({"fill"})), limit=3)
     assert [r.seq for r in page1] == [10, 8, 6]
     page2 = j.query(JournalFilter(kinds=frozenset({"fill"})), before_seq=page1[-1].seq, limit=3)
@@ -100,6 +107,7 @@ def test_query_pages_by_keyset_with_filters(tmp_path: Path) -> None:
 def test_operator_is_the_os_user_plus_the_name_from_settings(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3", operator="alice", operator_name="  Desk\n 3 ")
     j.append("intent", {})
+    j.flush()
     assert (j.os_user, j.operator_name, j.operator) == ("alice", "Desk 3", "alice (Desk 3)")
     assert j.records()[0].operator == "alice (Desk 3)"
     assert compose_operator("bob") == "bob"
@@ -109,9 +117,10 @@ def test_operator_is_the_os_user_plus_the_name_from_settings(tmp_path: Path) -> 
 def test_operator_defaults_to_the_login_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core.journal.getpass, "getuser", lambda: "carol")
+    monkeypatch.setattr(core.journal.identity.getpass, "getuser", lambda: "carol")
     j = Journal(tmp_path / "j.sqlite3", operator_name="Support")
     j.append("intent", {})
+    j.flush()
     assert j.records()[0].operator == "carol (Support)"
 
 
@@ -126,6 +135,7 @@ def test_wal_and_shm_are_private_even_if_left_behind_loose(tmp_path: Path) -> No
         os.chmod(side, 0o644)
     j = Journal(path)
     j.append("intent", {"x": 1})
+    j.flush()
     for suffix in ("", "-wal", "-shm"):
         side = tmp_path / f"j.sqlite3{suffix}"
         assert side.exists(), suffix
@@ -140,7 +150,7 @@ def test_open_default_uses_the_user_data_directory() -> None:
     j = Journal.open_default(True, operator="dave", operator_name="Desk 9")
     try:
         assert j.path == base / "demo-journal.sqlite3"
-        seq = j.append("connection", {"state": "CONNECTED"})
+        seq = j.append_durable("connection", {"state": "CONNECTED"})
         assert j.records(after=seq - 1)[0].operator == "dave (Desk 9)"
         assert stat.S_IMODE(j.path.stat().st_mode) == 0o600
     finally:
@@ -170,6 +180,7 @@ def test_read_only_opens_nothing_new_and_refuses_to_write(tmp_path: Path) -> Non
     with pytest.raises(JournalError, match="read-only"):
         reader.append("b", {})
     writer.append("b", {})  # a reader never blocks the app
+    writer.flush()
     assert reader.last_seq() == 2
     assert [r.kind for r in reader.iter_all()] == ["a", "b"]
     assert reader.verify() is None
@@ -181,14 +192,14 @@ def test_read_only_opens_nothing_new_and_refuses_to_write(tmp_path: Path) -> Non
 def test_append_many_chains_like_append_across_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core.journal, "_BULK_CHUNK", 3)
+    monkeypatch.setattr(core.journal.journal, "_BULK_CHUNK", 3)
     path = tmp_path / "j.sqlite3"
     j = Journal(path, operator="op")
     j.append("first", {"i": 0})
     last = j.append_many(JournalEntry("bulk", {"i": i}, account="a", symbol="S",
                                       intent_id=f"in-{i}", latency_ms=1.5) for i in range(1, 8))
     assert last == 8
-    assert j.append("after", {}) == 9
+    assert j.append_durable("after", {}) == 9
     recs = j.records()
     assert [r.seq for r in recs] == list(range(1, 10))
     assert [json.loads(r.payload).get("i") for r in recs[:8]] == list(range(8))
@@ -200,7 +211,7 @@ def test_append_many_chains_like_append_across_chunks(
 def test_append_many_failure_keeps_the_chain_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(core.journal, "_BULK_CHUNK", 3)
+    monkeypatch.setattr(core.journal.journal, "_BULK_CHUNK", 3)
     j = Journal(tmp_path / "j.sqlite3")
 
     def entries() -> Iterator[JournalEntry]:
@@ -212,7 +223,7 @@ def test_append_many_failure_keeps_the_chain_whole(
         j.append_many(entries())
     # The first chunk (1-3) was committed; 4-5 shared a chunk with the bad one and were not.
     assert [r.seq for r in j.records()] == [1, 2, 3]
-    assert j.append("next", {}) == 4
+    assert j.append_durable("next", {}) == 4
     assert j.verify() is None
 
 
@@ -222,8 +233,8 @@ def test_two_writers_on_one_file_extend_one_chain(tmp_path: Path) -> None:
     first, second = Journal(path, operator="one"), Journal(path, operator="two")
     seqs = []
     for i in range(3):
-        seqs.append(first.append("a", {"i": i}))
-        seqs.append(second.append("b", {"i": i}))
+        seqs.append(first.append_durable("a", {"i": i}))
+        seqs.append(second.append_durable("b", {"i": i}))
     seqs.append(first.append_many([JournalEntry("c", {}), JournalEntry("c", {})]))
     assert seqs == [1, 2, 3, 4, 5, 6, 8]
     assert [r.operator for r in first.records()] == ["one", "two"] * 3 + ["one"] * 2
@@ -235,6 +246,7 @@ def test_clock_sets_the_wall_time(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3", clock=lambda: next(times))
     j.append("a", {})
     j.append("b", {})
+    j.flush()
     assert [r.wall_time for r in j.records()] == [100.0, 50.0]
     assert j.verify() is None  # a clock stepping back is not a broken chain
 
@@ -269,11 +281,12 @@ def test_verify_reports_a_rehashed_record_at_the_next_link(tmp_path: Path) -> No
     j = Journal(path)
     for i in range(5):
         j.append("x", {"i": i})
+    j.flush()
     r3 = j.records()[2]
     j.close()
     forged = JournalRecord(**{**{f: getattr(r3, f) for f in JournalRecord.__slots__},
                               "payload": '{"i":99}'})
-    new_hash = core.journal._digest(r3.prev_hash, core.journal._hashed_fields(forged))
+    new_hash = core.journal.chain.digest(r3.prev_hash, core.journal.chain.hashed_fields(forged))
     db = sqlite3.connect(path)
     db.execute("DROP TRIGGER records_no_update")
     db.execute("UPDATE records SET payload=?, hash=? WHERE seq=3", (forged.payload, new_hash))
@@ -328,6 +341,7 @@ def _sample(tmp_path: Path) -> Journal:
              symbol="AAPL-USD", intent_id="in-1", latency_ms=3.25)
     j.append("request", '{\n  "type": "add_order"\n}', account="acc-1")  # multi-line JSON text
     j.append("connection", ["a", 1], account="acc-1")
+    j.flush()
     return j
 
 
@@ -404,6 +418,7 @@ def test_export_streams_in_keyset_pages(tmp_path: Path) -> None:
     j = CountingJournal(tmp_path / "j.sqlite3")
     for i in range(7):
         j.append("fill", {"i": i})
+    j.flush()
     out = io.StringIO()
     assert j.export(JournalFilter(), "jsonl", out, page=3) == 7
     assert [p["rows"] for p in j.pages] == [3, 3, 1, 0]
@@ -415,6 +430,7 @@ def test_export_is_a_snapshot_of_the_journal_when_it_starts(tmp_path: Path) -> N
     j = Journal(tmp_path / "j.sqlite3")
     for i in range(4):
         j.append("fill", {"i": i})
+    j.flush()
 
     class Appending(io.StringIO):
         """A slow reader while the app keeps writing: a record lands with every line."""
@@ -425,6 +441,7 @@ def test_export_is_a_snapshot_of_the_journal_when_it_starts(tmp_path: Path) -> N
 
     out = Appending()
     assert j.export(JournalFilter(), "jsonl", out, page=2) == 4
+    j.flush()
     assert j.last_seq() == 8
 
 
@@ -488,6 +505,7 @@ def test_distinct_skips_through_the_index(tmp_path: Path) -> None:
     for account, venue, symbol in [("b", "QFEX", None), ("a", "QFEX", "X"), (None, None, "Y"),
                                    ("b", "EVERSTRIKE", "X")]:
         j.append("k2" if symbol else "k1", {}, account=account, venue=venue, symbol=symbol)
+    j.flush()
     assert j.distinct("account") == ["a", "b"]
     assert j.distinct("symbol") == ["X", "Y"]
     assert j.distinct("kind") == ["k1", "k2"]
@@ -514,12 +532,14 @@ def test_time_range_is_exact_when_the_clock_steps_back(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite3", clock=lambda: next(times))
     for _ in range(4):
         j.append("x", {})
+    j.flush()
     where = JournalFilter(since=140.0, until=250.0)
     assert [r.seq for r in j.query(where)] == [3, 2]
     assert j.count(where) == 2
     # Appended after the range's bounds were worked out: one outside it, one inside.
     j.append("x", {})
     j.append("x", {})
+    j.flush()
     assert [r.seq for r in j.query(where)] == [6, 3, 2]
     assert [r.seq for r in j.query(where, before_seq=6, limit=1)] == [3]
     assert j.count(where) == 3
@@ -546,6 +566,7 @@ def test_filtered_paging_matches_a_plain_filter(
     try:
         for i in range(len(times)):
             j.append(f"k{i % 3}", {}, account=f"a{i % 2}")
+        j.flush()
         where = JournalFilter(account=account, kinds=kinds,
                               since=None if since is None else float(since),
                               until=None if until is None else float(until))
@@ -562,5 +583,6 @@ def test_filtered_paging_matches_a_plain_filter(
             assert forward == expected
             for i in range(len(later) if _round == 0 else 0):
                 j.append(f"k{i % 3}", {}, account=f"a{(i + 1) % 2}")
+            j.flush()
     finally:
         j.close()
