@@ -62,6 +62,7 @@ from gui.models import (
 )
 from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
 from gui.widgets.positions_bar import PositionsBar
+from gui.widgets.scroller import SideScroller
 from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
 
 __all__ = [
@@ -193,10 +194,10 @@ class MainWindow(QMainWindow):
         hl.addWidget(title)
         hl.addStretch(1)
         self.connectionStrip = ConnectionStrip(header)
-        hl.addWidget(self.connectionStrip)
+        hl.addWidget(SideScroller(self.connectionStrip, header), 1)
         root.addWidget(header)
         self.healthStrip = HealthStrip(central)
-        root.addWidget(self.healthStrip)
+        root.addWidget(SideScroller(self.healthStrip, central))
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, central)
         self.splitter.setObjectName("mainSplitter")

@@ -19,6 +19,7 @@ sessions and the journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -226,6 +227,11 @@ class Desk:
             self._journal("connection", {"state": event.state, "message": event.message},
                           **self._ctx(account))
             self._emit(event)
+        # Return once listeners have heard it: a caller that then forgets the account must not
+        # see its disconnection arrive afterwards (a view would bring the account back).
+        # A journal that stopped has already said so, and shows nothing more either way.
+        with contextlib.suppress(JournalError):
+            await self.journaled()
 
     async def start(self, accounts: Iterable[tuple[AccountConfig, Credentials]]) -> list[str]:
         """Connect every account concurrently. Returns the names that failed to connect."""

@@ -3,6 +3,7 @@ with each row's environment, staleness, working orders and the state of its late
 
 from __future__ import annotations
 
+import copy
 import itertools
 import time
 from bisect import bisect_left, insort
@@ -377,8 +378,10 @@ class PositionsModel(ColumnsModel):
     def set_intent(self, intent: CloseIntent) -> None:
         """Show a close's progress on its row's button; ignored once the row is gone.
 
-        The intent is the desk's own (mutable) object: call again whenever it changed.
+        The row keeps a shallow copy as of this call: the desk's own object moves on before
+        its journal record is durable, and a repaint in between must not show it early.
         """
+        intent = copy.copy(intent)
         key = intent.key
         row = self._data.get(key)
         if row is None and key not in self._pending:

@@ -470,8 +470,8 @@ async def test_mismatch_raises_a_red_banner_on_the_row(qtbot: QtBot) -> None:
         await send(qtbot, click_close(qtbot, w, MSFT))
         await until(lambda: cell(w, MSFT, PositionColumn.ACTION, BUTTON_ROLE) == "Mismatch",
                     what="the mismatch banner")
-        # The cell reads the live intent; the log line comes with the intent's event, which
-        # waits for its journal record.
+        # The cell shows the intent as of its event, which waited for its journal record;
+        # the desk's own intent below may be read only once what it says is durable too.
         await rig.desk.journaled()
         intent = rig.desk.latest_intent(MSFT)
         assert intent is not None and intent.state is IntentState.FILLED

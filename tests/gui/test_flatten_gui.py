@@ -85,6 +85,7 @@ class App:
         return self.sim.requests(venue.value, kind="cancel")
 
     def records(self, kind: str) -> list[str]:
+        self.journal.flush()  # what the window did is durable once flushed
         return [r.payload for r in self.journal.records(limit=100_000) if r.kind == kind]
 
 

@@ -53,6 +53,7 @@ from gui.widgets import (
     health_figures,
     silence_limit,
 )
+from gui.widgets.scroller import SideScroller
 from tests.gui.conftest import until
 from tests.gui.test_models import Changes, cell, key, pos
 from tests.helpers.fakes import FakeSession, account, position
@@ -321,4 +322,41 @@ async def test_window_marks_old_rows_stale_and_shows_the_strip(qapp: QApplicatio
         await window.shutdown()
         await desk.stop()
         shiboken6.delete(window)
+        gc.collect()
+
+
+@pytest.mark.asyncio
+async def test_many_accounts_scroll_their_strips_instead_of_widening_the_window(
+    qapp: QApplication,
+) -> None:
+    """Forty accounts: every badge and health panel is there, the strips scroll sideways, and
+    the window can still be as narrow as with one account."""
+    one = Desk(session_factory=FakeSession)
+    many = Desk(session_factory=FakeSession)
+    narrow = MainWindow(one, health_interval_ms=3_600_000)
+    window = MainWindow(many, health_interval_ms=3_600_000)
+    try:
+        await one.start([(account("Solo"), Credentials("p", "s"))])
+        names = [f"Client account {i:02d}" for i in range(40)]
+        await many.start([(account(n), Credentials("p", "s")) for n in names])
+        for w in (narrow, window):
+            w.refresh_health()
+        assert set(window.healthStrip.panels) == set(names)
+        assert set(window.connectionStrip.badges) == set(names)
+        strips_width = (window.healthStrip.sizeHint().width()
+                        + window.connectionStrip.sizeHint().width())
+        assert strips_width > 4 * window.minimumSizeHint().width()  # they would not fit
+        assert window.minimumSizeHint().width() <= narrow.minimumSizeHint().width() + 50
+        window.resize(1280, 800)
+        window.show()
+        QApplication.sendPostedEvents()  # layout requests only: no loop turn inside the test
+        scroller = window.healthStrip.parentWidget().parentWidget()  # viewport, then the area
+        assert isinstance(scroller, SideScroller)
+        assert scroller.horizontalScrollBar().maximum() > 0  # the rest is a scroll away
+        assert window.width() == 1280
+    finally:
+        for w, d in ((narrow, one), (window, many)):
+            await w.shutdown()
+            await d.stop()
+            shiboken6.delete(w)
         gc.collect()
