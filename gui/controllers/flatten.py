@@ -143,7 +143,9 @@ class FlattenController(QObject):
 
     def _open(self, dialog: FlattenPlanDialog, build: bool) -> FlattenPlanDialog:
         self.dialogs.append(dialog)
+        dialog.finished.connect(self._hold_rows)
         dialog.open()
+        self._hold_rows()
         if build:
             dialog.build()
         return dialog
@@ -205,6 +207,13 @@ class FlattenController(QObject):
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
         dialog.deleteLater()
+        self._hold_rows()
+
+    def _hold_rows(self, *_: object) -> None:
+        """No live re-sort moves the rows while a flatten plan is on screen: its user is
+        comparing it with the table."""
+        shown = any(d.isVisible() for d in self.dialogs)
+        self.window.positions_proxy.set_hold("flatten", shown)
 
     # ------------------------------------------------------------------ running
     @property

@@ -32,6 +32,7 @@ _SHORT_NAMES = {PositionColumn.PNL: "P&L", PositionColumn.ACTION: "Close"}
 _HOLD_WORDS = {
     "pointer": "paused while the pointer is over the table",
     "dialog": "paused while a close dialog is open",
+    "flatten": "paused while a flatten plan is open",
 }
 # A change of more rows than this repaints the whole column instead of finding each row.
 _MAP_LIMIT = 32

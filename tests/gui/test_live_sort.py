@@ -1,7 +1,7 @@
 """The positions table in the window while prices move: a live sort says so in the bar, re-sorts
-at most once a second, never while the pointer is over the table or a close dialog is open, and
-keeps the selected row; rows that arrive never cost a pass over the table, and only the cells on
-screen are painted."""
+at most once a second, never while the pointer is over the table or a close dialog or flatten
+plan is open, and keeps the selected row; rows that arrive never cost a pass over the table, and
+only the cells on screen are painted."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from core.model import Position, PositionKey, PositionSide, PositionsSnapshot
 from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
+from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
 from gui.models import PositionColumn, PositionsModel
 from gui.widgets import CloseButtonDelegate, EnvChipDelegate
@@ -164,6 +165,23 @@ async def test_rows_do_not_move_while_a_close_dialog_is_open(rig: Rig) -> None:
     assert w.sortHint.text() == "sorted by P&L · live · paused while a close dialog is open"
     dialog.reject()
     await until(lambda: "dialog" not in px.holds, what="the dialog's hold to end")
+    assert rig.shown() == pnl_order(rig, False) and rig.shown()[-1] == before[0]
+
+
+@pytest.mark.asyncio
+async def test_rows_do_not_move_while_a_flatten_plan_is_open(rig: Rig) -> None:
+    w, px = rig.window, rig.window.positions_proxy
+    flatten = install_flatten(w)
+    w.positionsView.sortByColumn(PositionColumn.PNL, Qt.SortOrder.AscendingOrder)
+    before = rig.shown()
+    dialog = flatten.flatten_everything()
+    assert dialog is not None and "flatten" in px.holds
+    rig.reprice(before[0], "5000")
+    px.resort_if_due()
+    assert rig.shown() == before
+    assert w.sortHint.text() == "sorted by P&L · live · paused while a flatten plan is open"
+    dialog.reject()
+    await until(lambda: "flatten" not in px.holds, what="the plan's hold to end")
     assert rig.shown() == pnl_order(rig, False) and rig.shown()[-1] == before[0]
 
 
