@@ -76,6 +76,7 @@ class Sim(Protocol):
     async def set_latency(self, seconds: float) -> None: ...
     async def open_positions(self) -> dict[str, int]: ...
     async def close_requests(self) -> dict[str, int]: ...
+    async def cpu(self) -> float | None: ...
 
 
 def _serve(sim: Any, command: Mapping[str, Any]) -> Any:
@@ -94,6 +95,8 @@ def _serve(sim: Any, command: Mapping[str, Any]) -> Any:
                 for v in ("qfex", "everstrike")}
     if op == "closes":
         return {v: len(sim.requests(v, kind="close")) for v in ("qfex", "everstrike")}
+    if op == "cpu":
+        return time.process_time()
     raise ValueError(f"unknown command {op!r}")
 
 
@@ -151,6 +154,10 @@ class ChildSim:
     async def close_requests(self) -> dict[str, int]:
         return dict(await asyncio.to_thread(self._ask, {"op": "closes"}))
 
+    async def cpu(self) -> float | None:
+        """The simulator process's CPU seconds so far."""
+        return float(await asyncio.to_thread(self._ask, {"op": "cpu"}))
+
     def stop(self) -> None:
         assert self._proc.stdin is not None
         self._proc.stdin.close()
@@ -184,6 +191,9 @@ class ThreadSim:
 
     async def close_requests(self) -> dict[str, int]:
         return dict(_serve(self._sim, {"op": "closes"}))
+
+    async def cpu(self) -> float | None:
+        return None  # it shares this process
 
     def stop(self) -> None:
         self._sim.stop()
@@ -287,6 +297,8 @@ class Run:
     wall: float  # s, execute() to the report
     by_venue: dict[str, float]  # s, run start to the venue's last verdict
     loop_cpu: float  # s of this thread's CPU during the run
+    sim_cpu: float | None  # s of the simulator process's CPU during the run
+    es_round_trip: float  # ms, p50 of Everstrike closes' send to first reply
     flat: int
     items: int
     es_in_flight: int
@@ -301,10 +313,12 @@ async def flatten_once(sim: Sim, prefix: str, per_venue: int, journal_on: bool,
             try:
                 plan = build_plan(desk, FlattenScope.everything(), reason="bench")
                 in_flight = es_in_flight(desk, per_venue)
+                sim0 = await sim.cpu()
                 cpu0, t0 = time.thread_time(), time.perf_counter()
                 report = await execute(desk, plan).wait()
                 wall = time.perf_counter() - t0
                 cpu = time.thread_time() - cpu0
+                sim1 = await sim.cpu()
             finally:
                 await sim.set_latency(0.0)
     by_venue: dict[str, float] = {}
@@ -316,7 +330,12 @@ async def flatten_once(sim: Sim, prefix: str, per_venue: int, journal_on: bool,
         name = item.outcome.value if item.outcome is not None else "none"
         outcomes[name] = outcomes.get(name, 0) + 1
     flat = sum(1 for i in report.items if i.outcome is Outcome.CLOSED_VERIFIED_FLAT)
-    return Run(journal_on, wall, by_venue, cpu, flat, len(report.items), in_flight, outcomes)
+    sim_cpu = None if sim0 is None or sim1 is None else sim1 - sim0
+    trips = [i.first_reply_ms for i in report.items
+             if i.key.venue is EVERSTRIKE and i.first_reply_ms is not None]
+    es_trip = statistics.median(trips) if trips else float("nan")
+    return Run(journal_on, wall, by_venue, cpu, sim_cpu, es_trip, flat, len(report.items),
+               in_flight, outcomes)
 
 
 async def one_by_one(sim: Sim, prefix: str, per_venue: int) -> tuple[float, float]:
@@ -357,19 +376,32 @@ async def measure(*, tiny: bool, runs: int | None = None, thread_sim: bool = Fal
     runs = runs or (1 if tiny else 3)
     obo_per_venue = 1 if tiny else 10
     report = Report(TITLE, tiny=tiny)
-    sim: ChildSim | ThreadSim = ThreadSim() if thread_sim else ChildSim()
     results: list[Run] = []
-    try:
-        for r in range(runs):  # interleaved: journal on, then off, in every round
-            for journal_on in (True, False):
+    closes: dict[str, int] = {"qfex": 0, "everstrike": 0}
+    still_open: dict[str, int] = {"qfex": 0, "everstrike": 0}
+
+    @contextlib.asynccontextmanager
+    async def fresh() -> AsyncIterator[ChildSim | ThreadSim]:
+        """A new simulator for every run: its markets scan every account they hold on some
+        requests, so accounts left over from earlier runs would slow later ones."""
+        sim: ChildSim | ThreadSim = ThreadSim() if thread_sim else ChildSim()
+        try:
+            yield sim
+            for counts, now in ((closes, await sim.close_requests()),
+                                (still_open, await sim.open_positions())):
+                for v, k in now.items():
+                    counts[v] += k
+        finally:
+            sim.stop()
+
+    for r in range(runs):  # interleaved: journal on, then off, in every round
+        for journal_on in (True, False):
+            async with fresh() as sim:
+                pulse = sim.pulse
                 results.append(await flatten_once(sim, f"r{r}{'j' if journal_on else 'n'}",
                                                   per_venue, journal_on, options))
+    async with fresh() as sim:
         verified, replied = await one_by_one(sim, "obo", obo_per_venue)
-        closes = await sim.close_requests()
-        still_open = await sim.open_positions()
-        pulse = sim.pulse
-    finally:
-        sim.stop()
     report.load_average = load_average()
     n = 2 * per_venue
     with_j = [r for r in results if r.journal]
@@ -401,6 +433,11 @@ async def measure(*, tiny: bool, runs: int | None = None, thread_sim: bool = Fal
                p50([r.loop_cpu for r in with_j]) / n * 1000, "ms"))
     add(Metric("event-loop CPU per close, journal off",
                p50([r.loop_cpu for r in without]) / n * 1000, "ms"))
+    add(Metric("everstrike: close round trip p50 (send to first reply), journal off",
+               p50([r.es_round_trip for r in without]), "ms"))
+    sim_cpus = [r.sim_cpu for r in results if r.sim_cpu is not None]
+    if sim_cpus:
+        add(Metric("simulator CPU per close (its own process)", p50(sim_cpus) / n * 1000, "ms"))
     scaled = verified * n
     speedup = scaled / wall
     add(Metric(f"one by one, verified flat (scaled from {2 * obo_per_venue})", scaled, "s"))
@@ -419,7 +456,8 @@ async def measure(*, tiny: bool, runs: int | None = None, thread_sim: bool = Fal
         f"(in-flight {in_flight}: this build's limit for these accounts).",
         f"{per_venue} positions per venue, {PER_ACCOUNT} per account "
         f"({math.ceil(per_venue / PER_ACCOUNT)} accounts per venue); simulator "
-        f"{'on a thread of this process' if thread_sim else 'in a child process'}; the journal "
+        f"{'on a thread of this process' if thread_sim else 'in a child process'}, a new one for "
+        "every run; the journal "
         "is a real file in a temporary directory; journal-on and journal-off runs interleaved.",
         "Venue time: run start to that venue's last item verdict (verified flat).",
         f"One by one: {2 * obo_per_venue} positions closed one after another with the journal "
