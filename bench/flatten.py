@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -447,6 +448,8 @@ async def measure(*, tiny: bool, runs: int | None = None, thread_sim: bool = Fal
                replied * n, "s"))
     add(Metric("speed-up vs one by one, final answer only", replied * n / wall, "x"))
     not_flat = sum(r.items - r.flat for r in results)
+    # httpcore pays a failed import per lock without it (several per Everstrike request).
+    sniffio = importlib.util.find_spec("sniffio") is not None
     report.notes += [
         f"QFEX floor = latency + positions pulse + latency = {LATENCY * 1000:g} + "
         f"{pulse * 1000:g} + {LATENCY * 1000:g} ms = {q_floor * 1000:.0f} ms "
@@ -459,7 +462,8 @@ async def measure(*, tiny: bool, runs: int | None = None, thread_sim: bool = Fal
         f"{'on a thread of this process' if thread_sim else 'in a child process'}, a new one for "
         "every run; the journal "
         "is a real file in a temporary directory; journal-on and journal-off runs interleaved.",
-        "Venue time: run start to that venue's last item verdict (verified flat).",
+        "Venue time: run start to that venue's last item verdict (verified flat). "
+        f"sniffio installed: {'yes' if sniffio else 'no'}.",
         f"One by one: {2 * obo_per_venue} positions closed one after another with the journal "
         f"on, scaled linearly to {n}: 'verified flat' flattens each alone and waits for its "
         "verdict (the flatten's own definition of done); 'final answer only' waits for each "
