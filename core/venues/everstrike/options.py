@@ -14,13 +14,15 @@ __all__ = ["DEFAULT_MAX_IN_FLIGHT", "MAX_IN_FLIGHT_CEILING", "OPTIONS", "account
 # Signed requests (closes, cancels) one account has in flight at once during a flatten.
 # ASSUMPTION: Everstrike publishes no REST rate limit (VENUES.md 2.7: UNKNOWN; a 429 is the only
 # signal, and a close it refuses is never resent), so this is our choice, not a venue rule.
-# Chosen by measurement against the simulator with 20 ms of latency (an Everstrike-only flatten
-# of 250 positions, interleaved runs on a 2-core machine): 2, 4, 6, 8, 12, 16, 32 in flight took
-# 3.6, 2.5, 1.7, 1.2, 1.1, 1.2, 1.0 s. Past 8 the client's CPU per close (httpx is most of it),
-# not the latency, sets the pace, so more in flight only queues replies and adds load on the
-# venue. The same figure caps all Everstrike accounts together (``INFO.flatten_concurrency``), so
-# one account alone gets what the measurement allows, and many do not multiply it from one IP.
-DEFAULT_MAX_IN_FLIGHT: Final = 8
+# Chosen by measurement against the simulator with 20 ms of latency (bench/flatten.py's setup,
+# 50 accounts of 5 positions, interleaved runs on a shared 2-core machine). An Everstrike-only
+# flatten of 250: 2, 4, 6, 8, 12, 16, 32 in flight took 3.6, 2.5, 1.7, 1.2, 1.1, 1.2, 1.0 s
+# (one sweep, loaded machine); then 8, 12, 16 took 1.33, 0.92, 1.17 s (median of 4), and the
+# 500-position flatten of both venues 1.20, 1.00, 1.01 s. Past 12 the client's CPU per close
+# (mostly httpx), not the latency, sets the pace: more in flight only queues replies and loads
+# the venue. The same figure caps all Everstrike accounts together (``INFO.flatten_concurrency``)
+# so one account alone gets what the measurement allows and many do not multiply it from one IP.
+DEFAULT_MAX_IN_FLIGHT: Final = 12
 # More than this only queues inside the client; a bigger number is more likely a typo.
 MAX_IN_FLIGHT_CEILING: Final = 64
 
