@@ -122,7 +122,7 @@ class EverstrikeSession(VenueSession):
         poll_interval = option(opts, "poll_interval", poll_interval) or 0.0
         match_slack_ms = int(option(opts, "match_slack_ms", match_slack_ms) or 0)
         max_rate_wait = option(opts, "max_rate_wait", max_rate_wait) or 0.0
-        # Read by flatten (through VenueInfo.account_concurrency); refused here like any option.
+        # Refused here like any bad option; flatten reads it via VenueInfo.account_concurrency.
         self.max_in_flight = max_in_flight(opts)
         endpoints = {**protocol.DEFAULT_ENDPOINTS.get(account.environment, {})}
         endpoints.update(account.endpoints)
