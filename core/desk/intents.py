@@ -164,6 +164,9 @@ class Intents:
         self.all: dict[str, CloseIntent] = {}
         self._by_client_id: dict[str, CloseIntent] = {}
         self._by_order_id: dict[tuple[str, str], CloseIntent] = {}
+        # Each position's intents, oldest first: a flatten asks about its own position on every
+        # close, which must not cost a walk through every intent of the session.
+        self._by_key: dict[PositionKey, list[CloseIntent]] = {}
         self._verifying: dict[PositionKey, list[CloseIntent]] = {}
 
     # ------------------------------------------------------------------ queries
@@ -171,19 +174,18 @@ class Intents:
         intent._journaled = self._journaled
         self.all[intent.id] = intent
         self._by_client_id[intent.request.client_order_id] = intent
+        self._by_key.setdefault(intent.key, []).append(intent)
 
     def pending(self, key: PositionKey) -> CloseIntent | None:
         """The in-flight close of this position, if any."""
-        for intent in reversed(self.all.values()):
-            if intent.key == key and intent.state.in_flight:
+        for intent in reversed(self._by_key.get(key, ())):
+            if intent.state.in_flight:
                 return intent
         return None
 
     def latest(self, key: PositionKey) -> CloseIntent | None:
-        for intent in reversed(self.all.values()):
-            if intent.key == key:
-                return intent
-        return None
+        intents = self._by_key.get(key)
+        return intents[-1] if intents else None
 
     def owner(self, account: str, client_order_id: str | None,
               order_id: str | None) -> CloseIntent | None:

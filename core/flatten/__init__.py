@@ -26,6 +26,7 @@ from core.flatten.plan import (
     PlanError,
     PlanItem,
     ScopeKind,
+    account_concurrency,
     build_plan,
     default_concurrency,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "PlanError",
     "PlanItem",
     "ScopeKind",
+    "account_concurrency",
     "build_plan",
     "default_concurrency",
     "execute",

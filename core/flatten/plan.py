@@ -35,7 +35,7 @@ from core.model import (
     WorkingKind,
     WorkingOrder,
 )
-from core.venue import CancelRejected, CloseRejected
+from core.venue import AccountConfig, CancelRejected, CloseRejected
 from core.venues import UnknownVenue, all_venues, venue_info
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "PlanError",
     "PlanItem",
     "ScopeKind",
+    "account_concurrency",
     "build_plan",
     "default_concurrency",
 ]
@@ -61,6 +62,22 @@ CONFIRM_WORD_LIVE = "FLATTEN LIVE"
 def default_concurrency() -> Mapping[Venue, int]:
     """Closes in flight at once per venue, from each venue's ``flatten_concurrency``."""
     return {i.id: i.flatten_concurrency for i in all_venues() if i.flatten_concurrency}
+
+
+def account_concurrency(account: AccountConfig) -> int | None:
+    """Closes in flight at once on this account, from its venue's ``account_concurrency`` and
+    the account's options (None: no per-account cap). An option the venue refuses counts as 1:
+    that account's session refused it too, so nothing can be sent there anyway."""
+    try:
+        read = venue_info(account.venue).account_concurrency
+    except UnknownVenue:
+        return None
+    if read is None:
+        return None
+    try:
+        return read(account)
+    except ValueError:
+        return 1
 
 
 def _mechanism(venue: Venue) -> str:

@@ -13,7 +13,11 @@ the :class:`~core.flatten.report.FlattenReport` (also journaled as ``flatten_rep
 Rate limits: a venue whose session paces itself needs no cap. For a venue that publishes no
 budget, its ``VenueInfo.flatten_concurrency`` caps the requests in flight on that venue at once
 (across its accounts, since limits may be per IP); ``execute(..., concurrency=...)`` overrides
-the caps per venue (None or absent: no cap).
+the caps per venue (None or absent: no cap). Each account's own cap, if its venue reads one from
+the account's options (``VenueInfo.account_concurrency``), holds as well. A request takes its
+slots before it is built, so a wait for a slot never makes a signed request stale. Items start
+one account after another in turn, so the slots are shared across accounts rather than filled
+by the first account's positions.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -42,6 +47,7 @@ from core.flatten.plan import (
     PlanItem,
     _cancellable,
     _plain,
+    account_concurrency,
     default_concurrency,
 )
 from core.flatten.report import FlattenReport, ItemState, Outcome, Phase
@@ -107,10 +113,15 @@ class FlattenRun:
         self._settle_timeout = settle_timeout
         self._verify_timeout = verify_timeout
         self._slots = {v: asyncio.Semaphore(n) for v, n in concurrency.items() if n > 0}
+        account_caps = _account_caps(desk, plan)
+        self._account_slots = {a: asyncio.Semaphore(n) for a, n in account_caps.items()}
         self._states: dict[PositionKey, ItemState] = {
             i.key: ItemState(i.key, i.side, i.quantity) for i in plan.items
         }
         self._wake: dict[PositionKey, asyncio.Event] = {k: asyncio.Event() for k in self._states}
+        self._by_account: dict[str, list[PositionKey]] = {}
+        for k in self._states:
+            self._by_account.setdefault(k.account, []).append(k)
         self._refreshing: dict[str, asyncio.Task[bool]] = {}
         self._cancelled = False
         self._cancelled_at: float | None = None
@@ -118,10 +129,15 @@ class FlattenRun:
         self._t0 = time.perf_counter()
         self._report: FlattenReport | None = None
         self._unsubscribe = desk.subscribe(self._on_desk_event)
-        self._journal("flatten_start", {"plan_id": plan.id, "items": len(plan.items)})
+        self._journal("flatten_start", {
+            "plan_id": plan.id,
+            "items": len(plan.items),
+            "in_flight": {"venues": {v.value: n for v, n in concurrency.items() if n > 0},
+                          "accounts": account_caps},
+        })
         self._tasks = [
             asyncio.create_task(self._run_item(item), name=f"flatten-{plan.id}-{item.key}")
-            for item in plan.items
+            for item in _taking_turns(plan.items)
         ]
         self._finished = asyncio.ensure_future(self._finish())
 
@@ -185,9 +201,8 @@ class FlattenRun:
         elif isinstance(event, IntentChanged):
             key = event.intent.key
         elif isinstance(event, WorkingOrderRemoved):
-            for k in self._states:
-                if k.account == event.account:
-                    self._wake[k].set()
+            for k in self._by_account.get(event.account, ()):
+                self._wake[k].set()
             return
         if key is not None and (wake := self._wake.get(key)) is not None:
             wake.set()
@@ -229,9 +244,14 @@ class FlattenRun:
     def _note(self, key: PositionKey, note: str) -> None:
         self._set(key, notes=(*self._states[key].notes, note))
 
-    def _slot(self, venue: Venue) -> contextlib.AbstractAsyncContextManager[Any]:
-        """One request in flight on a capped venue (no wait on an uncapped one)."""
-        return self._slots.get(venue) or contextlib.nullcontext()
+    @contextlib.asynccontextmanager
+    async def _slot(self, key: PositionKey) -> AsyncIterator[None]:
+        """One request in flight on the account and on the venue, each where capped. The
+        account's slot is taken first, so a wait for it never holds one of the venue's."""
+        free: contextlib.AbstractAsyncContextManager[Any] = contextlib.nullcontext()
+        async with self._account_slots.get(key.account) or free, \
+                self._slots.get(key.venue) or free:
+            yield
 
     # ------------------------------------------------------------------ one item
     async def _run_item(self, item: PlanItem) -> None:
@@ -289,7 +309,7 @@ class FlattenRun:
             if order.ident not in desk.working_orders:
                 self._note(key, f"resting order {order.order_id} was already gone")
                 continue
-            async with self._slot(key.venue):
+            async with self._slot(key):
                 if self._cancelled:
                     self._stopped(key, done)
                     return False
@@ -322,7 +342,7 @@ class FlattenRun:
 
     async def _send(self, item: PlanItem, request: CloseRequest) -> CloseIntent | None:
         key, desk = item.key, self._desk
-        async with self._slot(key.venue):
+        async with self._slot(key):
             if self._cancelled:
                 self._stopped(key, list(self._states[key].cancelled_orders))
                 return None
@@ -450,6 +470,33 @@ class FlattenRun:
             log.error("flatten %s: the journal stopped, the report is not recorded: %s",
                       self.plan.id, exc)
         return report
+
+
+def _account_caps(desk: Desk, plan: FlattenPlan) -> dict[str, int]:
+    """Each account's own in-flight cap, for the accounts in the plan that have one."""
+    caps: dict[str, int] = {}
+    for name in sorted({i.key.account for i in plan.items}):
+        account = desk.accounts.get(name)
+        cap = account_concurrency(account) if account is not None else None
+        if cap is not None:
+            caps[name] = cap
+    return caps
+
+
+def _taking_turns(items: Iterable[PlanItem]) -> list[PlanItem]:
+    """The items in start order: each account's first position, then each one's second, ...
+    (the plan lists them account by account)."""
+    queues: dict[str, deque[PlanItem]] = {}
+    for item in items:
+        queues.setdefault(item.key.account, deque()).append(item)
+    order: list[PlanItem] = []
+    while queues:
+        for name in list(queues):
+            queue = queues[name]
+            order.append(queue.popleft())
+            if not queue:
+                del queues[name]
+    return order
 
 
 def _gone(desk: Desk, order: WorkingOrder) -> Callable[[], bool]:

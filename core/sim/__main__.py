@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="random-walk seed")
     parser.add_argument("--tick-interval", type=float, default=1.0,
                         help="seconds between mark steps (0 disables)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
+                        help="delay added before every reply and push, on every venue "
+                        "(default 0)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the URLs and demo keys, then run")
     args = parser.parse_args(argv)
@@ -36,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     sim = Simulator(seed=args.seed, host=args.host, qfex_port=args.qfex_port,
                     everstrike_port=args.everstrike_port,
                     tick_interval=args.tick_interval or None)
+    if args.latency < 0:
+        parser.error("--latency must not be negative")
+    for venue in sim.venues.values():
+        faults = getattr(venue, "faults", None)  # not part of the venue contract
+        if faults is not None:
+            faults.latency = args.latency
     info = sim.start()
     try:
         if args.json:

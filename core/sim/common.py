@@ -215,36 +215,41 @@ class Outbox:
         self.websocket = websocket
         self.faults = faults
         self.closed = False
-        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        # (text, order update?, when it may leave: time.monotonic())
+        self._queue: asyncio.Queue[tuple[str, bool, float]] = asyncio.Queue()
 
     def push(self, text: str, *, update: bool = False) -> None:
         """Queue a frame; ``update`` marks an order update (subject to duplicate/reorder).
 
         Frames produced while the venue is silent are discarded here (and again at send time
-        for frames queued just before), so "silent" is decided when the event happens.
+        for frames queued just before), so "silent" is decided when the event happens. The
+        ``latency`` knob is read here too: the frame leaves that long after it was produced,
+        like a network delay, so frames produced together arrive together (in order), instead
+        of one latency apart each.
         """
         if self.closed:
             return
         if self.faults.silent:
             self.faults.count_silenced()
             return
-        self._queue.put_nowait((text, update))
+        self._queue.put_nowait((text, update, time.monotonic() + self.faults.latency))
 
     async def run(self) -> None:
         held: str | None = None
         try:
             while True:
                 if held is None:
-                    text, update = await self._queue.get()
+                    text, update, due = await self._queue.get()
                 else:
                     try:
-                        text, update = await asyncio.wait_for(
+                        text, update, due = await asyncio.wait_for(
                             self._queue.get(), self.faults.reorder_hold
                         )
                     except TimeoutError:
                         await self._send(held)
                         held = None
                         continue
+                await _until(due)
                 if update and self.faults.reorder:
                     if held is None:
                         held = text
@@ -263,9 +268,6 @@ class Outbox:
             self.closed = True
 
     async def _send(self, text: str) -> None:
-        latency = self.faults.latency
-        if latency:
-            await asyncio.sleep(latency)
         if self.faults.silent:
             self.faults.count_silenced()
             return
@@ -273,6 +275,13 @@ class Outbox:
         if bad is not None:
             await self.websocket.send_text(bad)
         await self.websocket.send_text(text)
+
+
+async def _until(due: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``due`` (at once if it has)."""
+    delay = due - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 async def run_connection(

@@ -126,7 +126,8 @@ class Faults:
     # ------------------------------------------------------------------ plain knobs
     @property
     def latency(self) -> float:
-        """Seconds added before every reply and push."""
+        """Seconds added before every reply and push: each leaves that long after the venue
+        produced it, like a network delay, so replies produced together arrive together."""
         with self._lock:
             return self._latency
 

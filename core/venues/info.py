@@ -49,8 +49,11 @@ class VenueInfo:
     venue does not list gets none; demo URLs come from the simulator). ``options``: the names
     ``AccountConfig.options`` may use, each with one line of help. ``session``: the class the
     desk starts for an account. ``close_mechanism``: how a full close at market goes out, in
-    words, for flatten plans. ``flatten_concurrency``: closes in flight at once during a flatten
-    (None: no cap, the session paces itself). ``secret_probe``: set when connecting does not
+    words, for flatten plans. ``flatten_concurrency``: closes in flight at once on the venue,
+    across its accounts, during a flatten (None: no cap, the session paces itself).
+    ``account_concurrency``: closes in flight at once on one account during a flatten, read
+    from that account's options (None, or a None answer: no per-account cap; it raises
+    ValueError for an option it refuses). ``secret_probe``: set when connecting does not
     prove the secret. ``auth_errors``: what the session raises when the venue refuses the
     credentials, which retrying cannot fix.
     """
@@ -63,6 +66,7 @@ class VenueInfo:
     options: Mapping[str, str] = field(default_factory=dict)
     close_mechanism: str = ""
     flatten_concurrency: int | None = None
+    account_concurrency: Callable[[AccountConfig], int | None] | None = None
     secret_probe: SecretProbe | None = None
     auth_errors: tuple[type[BaseException], ...] = ()
 

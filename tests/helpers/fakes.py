@@ -191,8 +191,10 @@ class FlatSession(FakeSession):
         world = self.world
         world.log.append(("close", f"{self.name}/{request.key.symbol}"))
         world.in_flight += 1
+        mine = world.in_flight_by[self.name] = world.in_flight_by.get(self.name, 0) + 1
         world.changed.set()
         world.max_in_flight = max(world.max_in_flight, world.in_flight)
+        world.max_in_flight_by[self.name] = max(world.max_in_flight_by.get(self.name, 0), mine)
         if world.in_flight >= world.open_gate_at:
             world.gate.set()
         try:
@@ -201,6 +203,7 @@ class FlatSession(FakeSession):
                 await asyncio.sleep(0)
         finally:
             world.in_flight -= 1
+            world.in_flight_by[self.name] -= 1
         behaviour = world.behaviour.get(request.key.symbol, Reply.FILL)
         if behaviour == Reply.REFUSE:
             raise CloseRejected("the venue refused it: market closed", code="MARKET_CLOSED")
@@ -259,6 +262,8 @@ class World:
         self.yields = 3
         self.in_flight = 0
         self.max_in_flight = 0
+        self.in_flight_by: dict[str, int] = {}  # by account
+        self.max_in_flight_by: dict[str, int] = {}
         self.log: list[tuple[str, str]] = []
         self.sessions: dict[str, FlatSession] = {}
         self.changed = asyncio.Event()  # set whenever in_flight changes

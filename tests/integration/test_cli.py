@@ -31,12 +31,13 @@ import pytest
 
 import cli.close as cli_close
 import cli.flatten as cli_flatten
-from cli.common import Deps
+from cli.common import EXIT_CONNECTION_FAILED, Deps
 from core.journal import Journal
 from core.model import Environment
 from core.settings import Settings, dump_settings
 from core.sim import Simulator
 from core.venue import AccountConfig
+from core.venues import venue_info
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from tests.helpers.keyrings import SECRETS_ENV, EnvKeyring
@@ -121,11 +122,12 @@ def qfex_account(sim: Simulator, cli: Cli, name: str, positions: list[tuple[str,
 
 
 def es_account(sim: Simulator, cli: Cli, name: str, positions: list[tuple[str, Decimal, Decimal]],
-               environment: Environment = Environment.DEMO) -> AccountConfig:
+               environment: Environment = Environment.DEMO,
+               options: dict[str, str] | None = None) -> AccountConfig:
     pub, secret = sim.add_account("everstrike", name, positions)
     e = sim.info.everstrike
     account = AccountConfig(name, EVERSTRIKE, environment, pub,
-                            {"rest": e.rest, "ws": e.ws})
+                            {"rest": e.rest, "ws": e.ws}, options or {})
     cli.add(account, secret)
     return account
 
@@ -644,8 +646,8 @@ def test_ctrl_c_at_the_prompt_sends_nothing(desk_sim: Simulator, cli: Cli) -> No
 def test_ctrl_c_during_a_flatten_stops_sending_and_names_what_was_sent(
     bare_sim: Simulator, cli: Cli
 ) -> None:
-    """24 Everstrike positions at 8 closes in flight at a time (its flatten_concurrency), replies
-    held 1 s: the interrupt lands while the first eight are in flight."""
+    """24 Everstrike positions, fewer closes in flight at a time (its flatten_concurrency),
+    replies held 1 s: the interrupt lands while the first ones are in flight."""
     pairs = ["USD_BTC_PERP", "USD_ETH_PERP", "USD_SOL_PERP", "USD_XRP_PERP", "USD_DOGE_PERP",
              "USD_BTCCALL_PERP"]
     for n in range(4):
@@ -667,11 +669,55 @@ def test_ctrl_c_during_a_flatten_stops_sending_and_names_what_was_sent(
     sent = [i for i in items if i["sent"]]
     assert len(bare_sim.requests("everstrike", kind="close")) == len(sent)
     assert all(i["outcome"] == "cancelled_before_send" for i in items if not i["sent"])
-    assert len(sent) < len(items)  # 8 in flight, 16 waiting for a slot when it landed
+    cap = venue_info(EVERSTRIKE).flatten_concurrency
+    assert cap is not None and cap < len(items)  # so some had to wait for a slot
+    assert len(sent) < len(items)  # some in flight, the others waiting for a slot
     assert all(i["outcome"] == "closed_verified_flat" for i in sent)  # followed to the end
     stop_line = next(line for line in stderr.splitlines() if "stopping:" in line)
     named = stop_line.split("followed to the end: ", 1)[1]
     assert all(f"{i['account']}/everstrike/{i['symbol']}" in named for i in sent)
+
+
+def test_flatten_keeps_each_everstrike_account_to_its_in_flight_option(
+    bare_sim: Simulator, cli: Cli
+) -> None:
+    """``max_in_flight`` in an account's settings holds in a CLI flatten. The simulator holds
+    every reply 0.2 s, so closes of one account that arrived within 0.2 s of each other were in
+    flight together: never more than its option allows."""
+    pairs = ["USD_BTC_PERP", "USD_ETH_PERP", "USD_SOL_PERP", "USD_XRP_PERP"]
+    one = es_account(bare_sim, cli, "one", [(p, D(1), D(2)) for p in pairs[:3]],
+                     options={"max_in_flight": "1"})
+    two = es_account(bare_sim, cli, "two", [(p, D(-1), D(2)) for p in pairs],
+                     options={"max_in_flight": "2"})
+    bare_sim.everstrike.faults.latency = 0.2
+    proc = cli.run("flatten", "--venue", "everstrike", "--yes", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert open_at(bare_sim, "everstrike") == {}
+    arrivals: dict[str, list[float]] = {one.public_key: [], two.public_key: []}
+    for r in bare_sim.requests("everstrike", kind="close"):
+        arrivals[r.headers["x-api-key"]].append(r.time)
+    assert [len(a) for a in arrivals.values()] == [3, 4]  # one each, nothing resent
+    assert most_within(arrivals[one.public_key], 0.2) == 1
+    assert most_within(arrivals[two.public_key], 0.2) == 2
+    (start,) = [r for r in cli.journal() if r["kind"] == "flatten_start"]
+    assert json.loads(start["payload"])["in_flight"]["accounts"] == {"one": 1, "two": 2}
+
+
+def test_a_refused_in_flight_option_is_named_and_nothing_is_sent(bare_sim: Simulator,
+                                                                cli: Cli) -> None:
+    es_account(bare_sim, cli, "e", [("USD_ETH_PERP", D(1), D(2))],
+               options={"max_in_flight": "0"})
+    proc = cli.run("flatten", "--account", "e", "--yes")
+    assert proc.returncode == EXIT_CONNECTION_FAILED
+    assert "e: could not connect: option max_in_flight='0' must be a whole number from 1 to " \
+        "64" in proc.stderr
+    assert closes(bare_sim) == 0
+
+
+def most_within(times: list[float], window: float) -> int:
+    """The most arrivals within ``window`` seconds of each other."""
+    ordered = sorted(times)
+    return max(sum(1 for t in ordered if start <= t < start + window) for start in ordered)
 
 
 # ------------------------------------------------------------------------------- in process

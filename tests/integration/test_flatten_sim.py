@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +43,7 @@ from core.sim.market import Market
 from core.venue import AccountConfig, Credentials
 from core.venues import venue_info
 from core.venues.everstrike import EVERSTRIKE
+from core.venues.everstrike import protocol as es_protocol
 from core.venues.qfex import QFEX
 from tests.helpers.polling import market_data, until
 
@@ -65,9 +67,11 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 
 @contextlib.asynccontextmanager
-async def desk_for(sim: Simulator, spec: Spec,
-                   journal: Journal | None = None) -> AsyncIterator[tuple[Desk, dict[str, str]]]:
-    """A desk connected to every account in ``spec``; yields it and account -> public key."""
+async def desk_for(sim: Simulator, spec: Spec, journal: Journal | None = None, *,
+                   options: dict[str, dict[str, str]] | None = None,
+                   ) -> AsyncIterator[tuple[Desk, dict[str, str]]]:
+    """A desk connected to every account in ``spec`` (with its ``options``, by account name);
+    yields it and account -> public key."""
     q, e = sim.info.qfex, sim.info.everstrike
     accounts: list[tuple[AccountConfig, Credentials]] = []
     keys: dict[str, str] = {}
@@ -76,7 +80,8 @@ async def desk_for(sim: Simulator, spec: Spec,
         keys[name] = pub
         endpoints = ({"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}
                      if venue == "qfex" else {"rest": e.rest, "ws": e.ws})
-        accounts.append((AccountConfig(name, Venue(venue), Environment.DEMO, pub, endpoints),
+        accounts.append((AccountConfig(name, Venue(venue), Environment.DEMO, pub, endpoints,
+                                       (options or {}).get(name, {})),
                          Credentials(pub, secret)))
     desk = Desk(journal=journal)
     try:
@@ -170,6 +175,45 @@ async def test_flatten_200_positions_across_both_venues_concurrently(bare_sim: S
     # Across venues: neither venue waited for the other to finish.
     assert min(i.sent_ms or 0 for i in e_items) < max(i.done_ms or 0 for i in q_items)
     assert min(i.sent_ms or 0 for i in q_items) < max(i.done_ms or 0 for i in e_items)
+
+
+@pytest.mark.asyncio
+async def test_each_everstrike_account_keeps_to_its_limit_at_the_venue_and_signs_once(
+    bare_sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted by the simulator: closes of one account that arrived within one reply latency
+    were in flight together. A close waits for its slot before it is signed, so even a
+    timestamp window shorter than that wait never makes one be signed again."""
+    sim = bare_sim
+    spec: Spec = {"l1": ("everstrike", [(s, D(1), D(100)) for s in ES_PAIRS[:4]]),
+                  "l3": ("everstrike", [(s, D(-1), D(100)) for s in ES_PAIRS])}
+    # Signed more than 150 ms (half the window) before it leaves, a close is signed again.
+    options = {"l1": {"max_in_flight": "1", "recv_window": "300"},
+               "l3": {"max_in_flight": "3", "recv_window": "300"}}
+    async with desk_for(sim, spec, options=options) as (desk, keys):
+        sim.everstrike.faults.latency = SCALE_LATENCY
+        plan = build_plan(desk, FlattenScope.everything(), reason="limits")
+        signed = Counted(es_protocol.build_signed_post)
+        monkeypatch.setattr(es_protocol, "build_signed_post", signed)
+        report = await execute(desk, plan).wait()
+        assert report.all_flat, report_text(report)
+    closes = sim.requests("everstrike", kind="close")
+    assert len(closes) == 9 == signed.calls  # one signature per close, none signed again
+    arrivals = {name: [r.time for r in closes if es_account(r, keys) == name] for name in spec}
+    assert max_overlap(arrivals["l1"], SCALE_LATENCY) == 1
+    assert max_overlap(arrivals["l3"], SCALE_LATENCY) == 3
+
+
+class Counted:
+    """A function that counts its calls."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.calls = 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.fn(*args, **kwargs)
 
 
 def sent_before_first_reply(items: list[ItemState]) -> int:

@@ -3,7 +3,7 @@
 from typing import Final
 
 from core.model import Venue
-from core.venues.everstrike.options import OPTIONS
+from core.venues.everstrike.options import DEFAULT_MAX_IN_FLIGHT, OPTIONS, account_in_flight
 from core.venues.everstrike.probe import prove_secret
 from core.venues.everstrike.protocol import CAPABILITIES, DEFAULT_ENDPOINTS, VENUE
 from core.venues.everstrike.session import AuthenticationFailed, EverstrikeSession
@@ -22,11 +22,12 @@ INFO: Final = VenueInfo(
     endpoints=DEFAULT_ENDPOINTS,
     options=OPTIONS,
     close_mechanism="Everstrike POST /auth/close (market, the whole position)",
-    # ASSUMPTION (VENUES.md 2.7: Everstrike's REST limit is UNKNOWN): 8 requests in flight at
-    # once is concurrent enough to flatten hundreds of positions in seconds, and gentle enough
-    # that a venue limiting per IP is unlikely to answer 429 (which would refuse, never resend,
-    # a close).
-    flatten_concurrency=8,
+    # ASSUMPTION (VENUES.md 2.7: Everstrike's REST limit is UNKNOWN): closes in flight at once
+    # across all Everstrike accounts, in case the venue limits per IP; the figure is measured,
+    # as options.DEFAULT_MAX_IN_FLIGHT says. Each account also keeps to its own ``max_in_flight``
+    # option (same default), in case it limits per key.
+    flatten_concurrency=DEFAULT_MAX_IN_FLIGHT,
+    account_concurrency=account_in_flight,
     secret_probe=prove_secret,
     auth_errors=(AuthenticationFailed,),
 )

@@ -4,8 +4,27 @@ settings.toml), each an assumption where the Everstrike docs are silent."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
-__all__ = ["OPTIONS", "option"]
+from core.venue import AccountConfig
+
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "MAX_IN_FLIGHT_CEILING", "OPTIONS", "account_in_flight",
+           "max_in_flight", "option"]
+
+# Signed requests (closes, cancels) one account has in flight at once during a flatten.
+# ASSUMPTION: Everstrike publishes no REST rate limit (VENUES.md 2.7: UNKNOWN; a 429 is the only
+# signal, and a close it refuses is never resent), so this is our choice, not a venue rule.
+# Chosen by measurement against the simulator with 20 ms of latency (bench/flatten.py's setup,
+# 50 accounts of 5 positions, interleaved runs on a shared 2-core machine). An Everstrike-only
+# flatten of 250: 2, 4, 6, 8, 12, 16, 32 in flight took 3.6, 2.5, 1.7, 1.2, 1.1, 1.2, 1.0 s
+# (one sweep, loaded machine); then 8, 12, 16 took 1.33, 0.92, 1.17 s (median of 4), and the
+# 500-position flatten of both venues 1.20, 1.00, 1.01 s. Past 12 the client's CPU per close
+# (mostly httpx), not the latency, sets the pace: more in flight only queues replies and loads
+# the venue. The same figure caps all Everstrike accounts together (``INFO.flatten_concurrency``)
+# so one account alone gets what the measurement allows and many do not multiply it from one IP.
+DEFAULT_MAX_IN_FLIGHT: Final = 12
+# More than this only queues inside the client; a bigger number is more likely a typo.
+MAX_IN_FLIGHT_CEILING: Final = 64
 
 OPTIONS: dict[str, str] = {
     "recv_window": "recv_window sent with every signed request, ms (default 5000; 0 omits it)",
@@ -20,6 +39,9 @@ OPTIONS: dict[str, str] = {
                       "matched to a lost close (default 2000)",
     "max_rate_wait": "Longest 429 wait (s) a request is held for before it is refused "
                      "(default 10)",
+    "max_in_flight": f"Closes and cancels in flight at once on this account during a flatten, "
+                     f"1 to {MAX_IN_FLIGHT_CEILING} (default {DEFAULT_MAX_IN_FLIGHT}; the "
+                     "venue's REST limit is not published)",
 }
 
 
@@ -35,3 +57,23 @@ def option(options: Mapping[str, str], name: str, default: float | None) -> floa
     if value < 0:
         raise ValueError(f"option {name}={raw!r} must not be negative ({OPTIONS[name]})")
     return value
+
+
+def max_in_flight(options: Mapping[str, str]) -> int:
+    """The account's in-flight limit: a whole number from 1 to ``MAX_IN_FLIGHT_CEILING``, or
+    the default when unset. Raises ValueError naming the option and what it takes."""
+    raw = options.get("max_in_flight")
+    if raw is None or not str(raw).strip():
+        return DEFAULT_MAX_IN_FLIGHT
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_IN_FLIGHT_CEILING:
+        raise ValueError(
+            f"option max_in_flight={raw!r} must be a whole number from 1 to "
+            f"{MAX_IN_FLIGHT_CEILING} (closes and cancels in flight at once on this account)"
+        )
+    return int(text)
+
+
+def account_in_flight(account: AccountConfig) -> int:
+    """``VenueInfo.account_concurrency`` for Everstrike."""
+    return max_in_flight(account.options)

@@ -48,7 +48,7 @@ from core.venue import (
     is_loopback_url,
 )
 from core.venues.everstrike import protocol
-from core.venues.everstrike.options import OPTIONS, option
+from core.venues.everstrike.options import OPTIONS, max_in_flight, option
 from core.venues.everstrike.orders import (
     EverstrikeOrders,
     LookUp,
@@ -122,6 +122,8 @@ class EverstrikeSession(VenueSession):
         poll_interval = option(opts, "poll_interval", poll_interval) or 0.0
         match_slack_ms = int(option(opts, "match_slack_ms", match_slack_ms) or 0)
         max_rate_wait = option(opts, "max_rate_wait", max_rate_wait) or 0.0
+        # Refused here like any bad option; flatten reads it via VenueInfo.account_concurrency.
+        self.max_in_flight = max_in_flight(opts)
         endpoints = {**protocol.DEFAULT_ENDPOINTS.get(account.environment, {})}
         endpoints.update(account.endpoints)
         rest, ws = endpoints.get("rest", ""), endpoints.get("ws", "")
