@@ -167,6 +167,9 @@ class ChildSim:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        finally:
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
 
 
 class ThreadSim:

@@ -195,7 +195,8 @@ class Desk:
 
     async def connect(self, account: AccountConfig, credentials: Credentials) -> None:
         """Start one account's session. A failure is reported as a FAILED connection event and
-        re-raised; other accounts are unaffected."""
+        re-raised; other accounts are unaffected. Returns once what the start delivered (its
+        connection state, its first positions) has been shown to listeners."""
         if account.name in self._sessions:
             raise ValueError(f"account {account.name!r} is already connected")
         self._accounts[account.name] = account
@@ -208,7 +209,11 @@ class Desk:
                 account,
                 ConnectionEvent(account.venue, account.name, ConnectionState.FAILED, str(exc)),
             )
+            with contextlib.suppress(JournalError):
+                await self.journaled()
             raise
+        with contextlib.suppress(JournalError):  # a stopped journal has said so already
+            await self.journaled()
 
     async def disconnect(self, name: str) -> None:
         """Stop one account's session and drop its rows and working orders from the book.
