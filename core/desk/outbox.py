@@ -107,6 +107,24 @@ class Outbox(Generic[E]):
             self._release()
         await future
 
+    def settle_briefly(self, limit: float) -> bool:
+        """Block up to ``limit`` seconds for every record appended so far to become durable,
+        then deliver what was held for them; False (nothing delivered) if that took longer.
+
+        For the one path worth a short block of the loop: a close waiting to go to the wire.
+        A hurried writer commits in well under a millisecond, while the way back through the
+        event loop can wait behind a repaint of the window. Raises JournalError if the journal
+        stopped first."""
+        journal = self._journal
+        if journal is None:
+            return True
+        try:
+            journal.wait_for(self._last, limit)
+        except TimeoutError:
+            return False
+        self._release()
+        return True
+
     def wait_inline(self) -> None:
         """Block until every record appended so far is durable: for the rare synchronous
         callback that must not let anything out before its record (a restamped request)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.desk import Desk, IntentState
+from core.desk.outbox import Outbox
 from core.journal import Journal, JournalError
 from core.model import (
     CloseRequest,
@@ -211,3 +212,27 @@ def test_without_a_running_loop_the_desk_waits_for_the_journal_inline(
     before = journal.count()
     session.sink(ProtocolError(QFEX, "acct", "bad frame"))  # a synchronous caller
     assert heard == [("ProtocolError", before + 1)]
+
+
+@pytest.mark.asyncio
+async def test_settling_briefly_delivers_what_is_durable_and_gives_up_on_a_stalled_writer(
+    journal: Journal, gate: Gate
+) -> None:
+    """The close path may block the loop a moment for its record instead of a trip through
+    the loop; past the limit it gives up, delivers nothing early, and the caller awaits."""
+    heard: list[str] = []
+    outbox: Outbox[str] = Outbox(journal, heard.append)
+    arrivals = pause(gate)
+    outbox.record("intent", {"n": 1})
+    outbox.emit("after the intent")
+    await asyncio.to_thread(gate.wait_arrivals, arrivals)
+    assert outbox.settle_briefly(0.001) is False  # the writer is held at the gate
+    assert heard == [] and outbox.held == 1
+    gate.open()
+    assert outbox.settle_briefly(30) is True  # durable within the limit: delivered now
+    assert heard == ["after the intent"] and outbox.held == 0
+    assert kinds(journal)[-1] == "intent"
+    outbox.record("request", {"n": 2})
+    outbox.emit("after the request")
+    assert outbox.settle_briefly(30) is True
+    assert heard == ["after the intent", "after the request"]
