@@ -178,9 +178,9 @@ class Journal:
     ) -> int:
         """``append``, then block until the record is durable; returns its seq. For callers
         with no event loop to keep free (the CLI's own records, tests, scripts)."""
+        ticket = self.append(kind, payload, account=account, venue=venue, symbol=symbol,
+                             reason=reason, intent_id=intent_id, latency_ms=latency_ms)
         writer = self._live_writer()
-        ticket = writer.submit(self._row(kind, payload, account, venue, symbol, reason,
-                                         intent_id, latency_ms))
         writer.wait_for(ticket, timeout)
         seq = writer.seq_of(ticket)
         return seq if seq is not None else writer.last_seq
