@@ -1,9 +1,11 @@
 """The seam between core (asyncio, callbacks) and Qt (signals).
 
-:class:`DeskBridge` subscribes to the desk and re-emits each event as a typed Qt signal, so
-widgets never import the desk's listener protocol. :class:`TaskTracker` owns every coroutine
-the GUI starts: it keeps a reference (asyncio only holds weak ones), and it logs and surfaces
-any exception, because a task whose failure nobody sees is a silent lost close.
+:class:`DeskBridge` subscribes to the desk and hands its events to the window as one Qt
+signal per loop turn, carrying every event of that turn in order. A signal per event cost
+more than the event's own work: at 5,000 order updates a second, emitting them one by one
+kept the loop busy for tens of milliseconds at a time. :class:`TaskTracker` owns every
+coroutine the GUI starts: it keeps a reference (asyncio only holds weak ones), and it logs
+and surfaces any exception, because a task whose failure nobody sees is a silent lost close.
 """
 
 from __future__ import annotations
@@ -15,17 +17,7 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from core.desk import Desk, DeskEvent, IntentChanged, PositionUpserted
-from core.model import (
-    ConnectionEvent,
-    Fill,
-    MarkUpdate,
-    OrderUpdate,
-    PositionRemoved,
-    ProtocolError,
-    WorkingOrder,
-    WorkingOrderRemoved,
-)
+from core.desk import Desk, DeskEvent
 
 __all__ = ["DeskBridge", "TaskTracker"]
 
@@ -35,55 +27,51 @@ T = TypeVar("T")
 
 
 class DeskBridge(QObject):
-    """Turns desk callbacks into Qt signals. Call :meth:`detach` before the desk goes away."""
+    """Turns desk callbacks into Qt signals. Call :meth:`detach` before the desk goes away.
 
-    positionUpserted = Signal(object)  # core.model.Position
-    positionRemoved = Signal(object)  # core.model.PositionKey
-    intentChanged = Signal(object)  # core.desk.CloseIntent
-    orderUpdate = Signal(object)  # core.model.OrderUpdate
-    fill = Signal(object)  # core.model.Fill
-    connectionChanged = Signal(object)  # core.model.ConnectionEvent
-    protocolError = Signal(object)  # core.model.ProtocolError
-    markUpdated = Signal(object)  # core.model.MarkUpdate
-    workingOrder = Signal(object)  # core.model.WorkingOrder (new or changed)
-    workingOrderRemoved = Signal(object)  # core.model.WorkingOrderRemoved
-    logEvent = Signal(object)  # any event the log pane shows
+    ``events`` carries a list of desk events, in the desk's order. Events that arrive while
+    the loop runs are gathered until the loop's next turn, so a burst (the journal releasing
+    a thousand held updates, a venue's positions frame) is one emit. With no loop running
+    (a script, a synchronous test) each event goes out at once.
+    """
+
+    events = Signal(object)  # list[DeskEvent]
 
     def __init__(self, desk: Desk, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.desk = desk
+        self._pending: list[DeskEvent] = []
         self._unsubscribe: Callable[[], None] | None = desk.subscribe(self._on_event)
 
     def detach(self) -> None:
+        """Stop listening; what was gathered and not yet handed over is handed over now."""
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self.flush()
+
+    @property
+    def pending(self) -> int:
+        """Events gathered for the next hand-over."""
+        return len(self._pending)
+
+    def flush(self) -> None:
+        """Hand over what was gathered (the loop's callback; callable any time)."""
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.events.emit(batch)
 
     def _on_event(self, event: DeskEvent) -> None:
-        if isinstance(event, PositionUpserted):
-            self.positionUpserted.emit(event.position)
-        elif isinstance(event, PositionRemoved):
-            self.positionRemoved.emit(event.key)
-        elif isinstance(event, IntentChanged):
-            self.intentChanged.emit(event.intent)
-        elif isinstance(event, MarkUpdate):
-            self.markUpdated.emit(event)
-        elif isinstance(event, OrderUpdate):
-            self.orderUpdate.emit(event)
-            self.logEvent.emit(event)
-        elif isinstance(event, Fill):
-            self.fill.emit(event)
-            self.logEvent.emit(event)
-        elif isinstance(event, ConnectionEvent):
-            self.connectionChanged.emit(event)
-            self.logEvent.emit(event)
-        elif isinstance(event, ProtocolError):
-            self.protocolError.emit(event)
-            self.logEvent.emit(event)
-        elif isinstance(event, WorkingOrder):
-            self.workingOrder.emit(event)
-        elif isinstance(event, WorkingOrderRemoved):
-            self.workingOrderRemoved.emit(event)
+        pending = self._pending
+        pending.append(event)
+        if len(pending) > 1:
+            return  # the hand-over is already scheduled
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        loop.call_soon(self.flush)
 
 
 class TaskTracker(QObject):

@@ -356,15 +356,8 @@ class MainWindow(QMainWindow):
         self.helpMenu.addAction(self.keyboardAction)
 
     def _connect(self) -> None:
-        b = self.bridge
-        b.positionUpserted.connect(self.feed.on_position)
-        b.positionRemoved.connect(self.feed.on_removed)
-        b.intentChanged.connect(self.progress.on_intent)
-        b.logEvent.connect(self.log_model.append_event)
-        b.connectionChanged.connect(self.health.on_connection)
-        b.workingOrder.connect(self.feed.on_working)
-        b.workingOrderRemoved.connect(self.feed.on_working_removed)
-        b.markUpdated.connect(self.feed.on_mark)
+        self.feed.route()
+        self.bridge.events.connect(self.feed.on_events)
         self.positionsView.closeRequested.connect(self.closing.request_close)
         self.positionsView.residualRequested.connect(self.closing.close_residual)
         self.positionsView.quickCloseRequested.connect(self.closing.quick_close)

@@ -1,11 +1,25 @@
-"""The desk's book onto the window: positions and their removal, marks for open close dialogs,
-and working orders (with the marker on their position's Close button and the tab's count)."""
+"""The desk's events onto the window: positions and their removal, marks for open close
+dialogs, working orders (with the marker on their position's Close button and the tab's
+count), close progress, connections, and the log's lines."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from core.model import MarkUpdate, Position, PositionKey, WorkingOrder, WorkingOrderRemoved
+from core.desk import DeskEvent, IntentChanged, PositionUpserted
+from core.model import (
+    ConnectionEvent,
+    Fill,
+    MarkUpdate,
+    OrderUpdate,
+    Position,
+    PositionKey,
+    PositionRemoved,
+    ProtocolError,
+    WorkingOrder,
+    WorkingOrderRemoved,
+)
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -17,6 +31,46 @@ class DeskFeed:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.desk = window.desk
+        self._routes: dict[type, Callable[[Any], None]] = {}
+
+    def route(self) -> None:
+        """Where each kind of desk event goes (once the window's parts exist)."""
+        w = self.window
+        log = w.log_model.append_event
+
+        def connection(e: ConnectionEvent) -> None:
+            w.health.on_connection(e)
+            log(e)
+
+        self._routes = {
+            PositionUpserted: lambda e: self.on_position(e.position),
+            PositionRemoved: lambda e: self.on_removed(e.key),
+            IntentChanged: lambda e: w.progress.on_intent(e.intent),
+            MarkUpdate: self.on_mark,
+            OrderUpdate: log,
+            Fill: log,
+            ConnectionEvent: connection,
+            ProtocolError: log,
+            WorkingOrder: self.on_working,
+            WorkingOrderRemoved: self.on_working_removed,
+        }
+
+    def on_events(self, events: Sequence[DeskEvent]) -> None:
+        """A turn's desk events, in order: a dict lookup and a call each."""
+        routes = self._routes
+        for event in events:
+            handler = routes.get(type(event)) or self._subclass_route(type(event))
+            if handler is not None:
+                handler(event)
+
+    def _subclass_route(self, kind: type) -> Callable[[Any], None] | None:
+        """The route of the nearest routed base class (remembered for the next one)."""
+        for base in kind.__mro__[1:]:
+            handler = self._routes.get(base)
+            if handler is not None:
+                self._routes[kind] = handler
+                return handler
+        return None
 
     def load_current(self) -> None:
         """Show whatever the desk already knows (the window may open after it started)."""

@@ -46,6 +46,7 @@ class Rig:
         pos = self.desk.positions[key]
         self.sessions[key.account].sink(Position(key, pos.side, pos.quantity, pos.entry_price,
                                                  pos.mark_price, D(pnl)))
+        self.window.bridge.flush()
         self.window.positions_model.flush()
 
     def shown(self) -> list[PositionKey]:
@@ -78,6 +79,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         creds = Credentials("pub", "sec")
         assert await desk.start([(account(ALPHA), creds), (account(BETA, EVERSTRIKE), creds)]
                                 ) == []
+        window.bridge.flush()
         window.positions_model.flush()
         assert window.positions_proxy.rowCount() == 24
         yield Rig(desk, window, sessions)
@@ -217,6 +219,7 @@ async def test_rows_arriving_for_known_accounts_never_rebuild_the_account_filter
     monkeypatch.setattr(PositionsModel, "accounts", counted)
     alpha = rig.sessions[ALPHA]
     alpha.sink(PositionsSnapshot(QFEX, ALPHA, book(ALPHA, 300)))
+    w.bridge.flush()
     w.positions_model.flush()
     assert w.positions_proxy.rowCount() == 312 and calls == []
     w.positions_model.upsert(Position(PositionKey("Gamma desk", QFEX, "NEW-USD"),
@@ -231,6 +234,7 @@ async def test_only_the_cells_on_screen_are_painted_by_the_python_delegates(
 ) -> None:
     w = rig.window
     rig.sessions[ALPHA].sink(PositionsSnapshot(QFEX, ALPHA, book(ALPHA, 500)))
+    w.bridge.flush()
     w.positions_model.flush()
     view = w.positionsView
     # The other columns keep Qt's own delegate: no Python call to paint a plain cell.
@@ -255,6 +259,7 @@ async def test_only_the_cells_on_screen_are_painted_by_the_python_delegates(
     for pos in book(ALPHA, 500):  # every row repriced: no Close cell changes
         w.positions_model.queue_upsert(Position(pos.key, pos.side, pos.quantity, D(1), D(2),
                                                 D(3)))
+    w.bridge.flush()
     w.positions_model.flush()
     view.viewport().repaint()
     last = view.rowAt(view.viewport().height() - 1)

@@ -97,6 +97,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         failed = await desk.start([(account(ALPHA), creds),
                                    (account(BETA, EVERSTRIKE), creds)])
         assert failed == []
+        window.bridge.flush()
         window.positions_model.flush()
         assert window.positions_model.rowCount() == 4
         yield Rig(desk, window, sessions, clock)
@@ -155,6 +156,7 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
                 "out of date")
 
     beta.say(ConnectionState.DISCONNECTED, "connection reset", at=OUTAGE_AT)
+    rig.window.bridge.flush()
 
     assert changes.rows == rows_of(w, BETA)
     for symbol in ("USD_ETH_PERP", "USD_BTC_PERP"):
@@ -181,6 +183,7 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
     # Retrying keeps the outage's start time, so nothing repaints.
     changes.rows.clear()
     beta.say(ConnectionState.CONNECTING, "reconnecting in 1 s", at=OUTAGE_AT + 5)
+    rig.window.bridge.flush()
     assert changes.rows == set()
     assert badge.label.text() == f"{BETA}: connecting"
     assert badge.property("tone") == "warn"
@@ -188,7 +191,9 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
                 Qt.ItemDataRole.ToolTipRole) == expected
 
     beta.say(ConnectionState.CONNECTED, at=OUTAGE_AT + 9)
+    rig.window.bridge.flush()
     beta.sink(PositionsSnapshot(EVERSTRIKE, BETA, beta.initial))
+    rig.window.bridge.flush()
     assert changes.rows == rows_of(w, BETA)
     assert data(w, BETA, "USD_ETH_PERP", PositionColumn.SYMBOL,
                 Qt.ItemDataRole.ToolTipRole) is None
@@ -203,6 +208,7 @@ async def test_outage_greys_only_that_accounts_rows_until_it_reconnects(rig: Rig
 async def test_failed_account_is_stale_and_red(rig: Rig) -> None:
     w = rig.window
     rig.sessions[ALPHA].say(ConnectionState.FAILED, "invalid API key", at=OUTAGE_AT)
+    rig.window.bridge.flush()
     badge = w.connectionStrip.badges[ALPHA]
     assert badge.property("tone") == "bad"
     assert badge.label.text() == f"{ALPHA}: failed"
@@ -345,6 +351,7 @@ async def test_working_orders_tab_lists_resting_orders_and_marks_positions(rig: 
     assert "Trigger buy 3.5 at 4400 Mark" in str(tip)
 
     rig.sessions[ALPHA].sink(WorkingOrderRemoved(QFEX, ALPHA, "q-1", "filled"))
+    rig.window.bridge.flush()
     assert w.working_model.row_of((ALPHA, "q-1")) is None
     assert w.bottomTabs.tabText(1) == "Working orders (2)"
     assert data(w, ALPHA, "AAPL-USD", PositionColumn.ACTION,
