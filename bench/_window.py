@@ -174,6 +174,12 @@ async def connect(stack: Stack, pairs: Iterable[tuple[Any, Any]]) -> list[str]:
     if expect is not None:
         expect(a for a, _ in pairs)
     failed: list[str] = await stack.desk.start(pairs)
+    try:  # what the app does once its accounts have connected, where it does it
+        from gui.app import settle_memory
+    except ImportError:
+        pass
+    else:
+        settle_memory()
     return failed
 
 

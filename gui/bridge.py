@@ -30,12 +30,13 @@ class DeskBridge(QObject):
     """Turns desk callbacks into Qt signals. Call :meth:`detach` before the desk goes away.
 
     ``events`` carries a list of desk events, in the desk's order. Events that arrive while
-    the loop runs are gathered until the loop's next turn, so a burst (the journal releasing
-    a thousand held updates, a venue's positions frame) is one emit. With no loop running
-    (a script, a synchronous test) each event goes out at once.
+    the loop runs are gathered until the loop's next turn, so a burst (a venue's positions
+    frame, the journal releasing held updates) is one emit of up to ``MAX_BATCH``. With no
+    loop running (a script, a synchronous test) each event goes out at once.
     """
 
     events = Signal(object)  # list[DeskEvent]
+    MAX_BATCH = 1000  # events handed over in one turn of the loop
 
     def __init__(self, desk: Desk, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,22 +57,38 @@ class DeskBridge(QObject):
         return len(self._pending)
 
     def flush(self) -> None:
-        """Hand over what was gathered (the loop's callback; callable any time)."""
-        if self._pending:
+        """Hand over everything gathered, now (a test, a window going away)."""
+        while self._pending:
             batch, self._pending = self._pending, []
             self.events.emit(batch)
+
+    def _turn(self) -> None:
+        """The loop's callback: hand over at most ``MAX_BATCH`` events, so the journal
+        releasing a backlog of thousands never holds the loop for tens of milliseconds; the
+        rest follow on the next turn, in order."""
+        pending = self._pending
+        if len(pending) <= self.MAX_BATCH:
+            self._pending = []
+        else:
+            pending, self._pending = pending[:self.MAX_BATCH], pending[self.MAX_BATCH:]
+            self._schedule()
+        if pending:
+            self.events.emit(pending)
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()  # no loop to come back on
+            return
+        loop.call_soon(self._turn)
 
     def _on_event(self, event: DeskEvent) -> None:
         pending = self._pending
         pending.append(event)
         if len(pending) > 1:
             return  # the hand-over is already scheduled
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
-        loop.call_soon(self.flush)
+        self._schedule()
 
 
 class TaskTracker(QObject):

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication
 from core.desk import Desk
 from core.journal import Journal
 from core.model import ConnectionState, Environment, Venue
-from gui.app import Boot, _configured_accounts
+from gui.app import Boot, _configured_accounts, settle_memory
 from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
 
@@ -251,6 +251,7 @@ async def run(app: QApplication, boot: Boot) -> int:
         window.set_demo(demo or (bool(pairs) and all(a.environment is Environment.DEMO
                                                      for a, _ in pairs)))
         start = asyncio.ensure_future(desk.start(pairs))
+        start.add_done_callback(lambda _: settle_memory())
         if args.screenshot is not None:
             want = {a.venue for a, _ in pairs}
             rc = await _take_screenshot(window, args.screenshot, want, start)

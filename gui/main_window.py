@@ -53,6 +53,7 @@ from gui.dialogs.accounts import AccountsDialog
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
+    WINDOW_REFRESH_MS,
     LogModel,
     PositionColumn,
     PositionsModel,
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
         journal: Journal | None = None,
         preferences: Preferences | None = None,
         history_poll_ms: int = 1500,
-        coalesce_ms: int = 50,
+        coalesce_ms: int = WINDOW_REFRESH_MS,
         log_max_rows: int = 200_000,
         health_interval_ms: int = HEALTH_INTERVAL_MS,
         clock: Callable[[], float] = time.monotonic,

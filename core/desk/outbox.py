@@ -72,6 +72,11 @@ class Outbox(Generic[E]):
         if journal.error is not None:
             self._held.clear()  # never shown: the journal could not record what led to them
             return
+        if self._held:
+            # Events are held only with a loop running, and they leave through it: this one
+            # queues behind them (no loop lookup, which costs a getpid() system call).
+            self._held.append((self._last, event))
+            return
         loop = _running_loop()
         if loop is None:
             journal.wait_for(self._last)

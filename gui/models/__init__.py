@@ -7,7 +7,7 @@ positions table sorts and filters in :class:`PositionsProxy` from a cached sort 
 comparison.
 """
 
-from gui.models.columns import COALESCE_MS, AnyIndex, ColumnsModel
+from gui.models.columns import COALESCE_MS, WINDOW_REFRESH_MS, AnyIndex, ColumnsModel
 from gui.models.log import LogColumn, LogEntry, LogModel, fmt_time
 from gui.models.positions import FLASH_MS, PositionColumn, PositionsModel
 from gui.models.positions_proxy import PositionsProxy
@@ -44,6 +44,7 @@ __all__ = [
     "SORT_ROLE",
     "STALE",
     "WARN",
+    "WINDOW_REFRESH_MS",
     "AnyIndex",
     "CancelState",
     "ColumnsModel",

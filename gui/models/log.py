@@ -23,12 +23,13 @@ from core.model import (
     OrderUpdate,
     PositionKey,
     ProtocolError,
+    Venue,
 )
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel
 from gui.models.style import LOSS, MUTED, PROFIT, WARN, monospace
 from gui.models.text import fmt_decimal, refusal_text
 
-__all__ = ["LogColumn", "LogEntry", "LogModel", "fmt_time"]
+__all__ = ["Line", "LogColumn", "LogEntry", "LogModel", "fmt_time"]
 
 
 class LogColumn(enum.IntEnum):
@@ -96,33 +97,42 @@ class LogEntry:
             return fmt_time(self.at)
         return str(getattr(self, column.name.lower()))
 
+    def to_line(self) -> Line:
+        """The line as the log model holds it."""
+        key = self.key
+        where: str | tuple[str, str, str] | None = None
+        if key is not None:
+            where = key.venue.value
+            if (key.account, key.symbol) != (self.account, self.symbol):
+                where = (key.account, where, key.symbol)
+        return (self.at, self.kind, self.venue, self.account, self.symbol, self.status,
+                self.raw_status, self.quantity, self.remaining, self.price, self.message,
+                self.tone, self.detail, where, None, None)
+
+    @classmethod
+    def from_line(cls, line: Line) -> LogEntry:
+        return cls(at=line[_AT], kind=line[_KIND], venue=line[_VENUE], account=line[_ACCOUNT],
+                   symbol=line[_SYMBOL], status=line[_STATUS], raw_status=line[_RAW],
+                   quantity=_cell(line[_QTY]), remaining=_cell(line[_REMAINING]),
+                   price=_cell(line[_PRICE]), message=line[_MESSAGE], tone=line[_TONE],
+                   detail=_detail(line), key=_line_key(line))
+
     def tooltip(self) -> str:
         """The Message column's tooltip: the plain-language text, then the venue's own words."""
-        lines = [self.message] if self.message else []
-        if self.raw_status:
-            lines.append(f"Venue status: {self.raw_status}")
-        if self.detail:
-            lines.append(self.detail)
-        return "\n".join(lines)
+        return _tooltip(self.to_line())
 
     @classmethod
     def from_update(cls, u: OrderUpdate) -> LogEntry:
         """The session's plain-language message goes in Message; the venue's own status text
         stays beside the normalised status, so support can match it to the venue's docs."""
-        tone = {
-            OrderStatus.FILLED: "good",
-            OrderStatus.PARTIAL: "warn",
-            OrderStatus.REJECTED: "bad",
-            OrderStatus.UNKNOWN: "bad",
-            OrderStatus.CANCELLED: "warn",
-        }.get(u.status, "")
+        status, tone = _STATUS_LINE[u.status]
         return cls(
             at=u.received_at,
             kind="Order",
             venue=u.venue.label,
             account=u.account,
             symbol=u.symbol,
-            status=u.status.value,
+            status=status,
             raw_status=u.raw_status,
             quantity=fmt_decimal(u.quantity),
             remaining=fmt_decimal(u.remaining),
@@ -236,7 +246,61 @@ def _ids(order_id: str | None, client_order_id: str | None) -> str:
     return ", ".join(parts)
 
 
+# A line as the model holds it: a plain tuple of str, float, Decimal and None, nothing else,
+# so the garbage collector stops watching it after its first pass. 200,000 lines held as
+# objects doubled what every full collection walks, and each such pause froze the window.
+# The first eleven fields are the columns, in LogColumn's order (an entry's quantities and
+# prices may still be Decimals, written out when the line is painted), then the tone, the
+# detail text, where the line points (None; a venue id: its own account and symbol on that
+# venue; or (account, venue id, symbol)), and an order's ids (its detail, built when read).
+Line = tuple[Any, ...]
+(_AT, _KIND, _VENUE, _ACCOUNT, _SYMBOL, _STATUS, _RAW, _QTY, _REMAINING, _PRICE, _MESSAGE,
+ _TONE, _DETAIL, _WHERE, _ORDER_ID, _CLIENT_ID) = range(16)
+_STATUS_LINE = {  # an order's status -> (its text, its tone)
+    status: (status.value, {
+        OrderStatus.FILLED: "good",
+        OrderStatus.PARTIAL: "warn",
+        OrderStatus.REJECTED: "bad",
+        OrderStatus.UNKNOWN: "bad",
+        OrderStatus.CANCELLED: "warn",
+    }.get(status, ""))
+    for status in OrderStatus
+}
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, str) else fmt_decimal(value)  # type: ignore[arg-type]
+
+
+def _detail(line: Line) -> str:
+    if line[_ORDER_ID] is None and line[_CLIENT_ID] is None:
+        return str(line[_DETAIL])
+    return _ids(line[_ORDER_ID], line[_CLIENT_ID])
+
+
+def _line_key(line: Line) -> PositionKey | None:
+    where = line[_WHERE]
+    if where is None:
+        return None
+    if isinstance(where, str):
+        return PositionKey(line[_ACCOUNT], Venue(where), line[_SYMBOL])
+    account, venue, symbol = where
+    return PositionKey(account, Venue(venue), symbol)
+
+
+def _tooltip(line: Line) -> str:
+    """The Message column's tooltip: the plain-language text, then the venue's own words."""
+    lines = [line[_MESSAGE]] if line[_MESSAGE] else []
+    if line[_RAW]:
+        lines.append(f"Venue status: {line[_RAW]}")
+    detail = _detail(line)
+    if detail:
+        lines.append(detail)
+    return "\n".join(lines)
+
+
 _TONES = {"good": PROFIT, "bad": LOSS, "warn": WARN}
+_TEXTS_KEPT = 50_000  # distinct number texts shared at once; past it, sharing starts afresh
 
 
 class LogModel(ColumnsModel):
@@ -244,7 +308,8 @@ class LogModel(ColumnsModel):
 
     Memory is capped at ``max_rows``. Past the cap the oldest lines are trimmed (10 % at a time,
     so trimming is rare) and a note row at the top says how many; nothing is dropped silently,
-    and every line is in the journal anyway.
+    and every line is in the journal anyway. A line is a plain tuple (see ``Line``), its text
+    written out only when it is painted.
     """
 
     COLUMNS = LogColumn
@@ -261,8 +326,8 @@ class LogModel(ColumnsModel):
         if max_rows < 10:
             raise ValueError("max_rows must be at least 10")
         self.max_rows = max_rows
-        self._entries: list[LogEntry] = []
-        self._pending: list[LogEntry] = []
+        self._lines: list[Line] = []
+        self._pending: list[Line] = []
         self._trimmed = 0
         self._clock = clock
         self._timer = QTimer(self)
@@ -270,6 +335,10 @@ class LogModel(ColumnsModel):
         self._timer.setInterval(coalesce_ms)
         self._timer.timeout.connect(self.flush)
         self._mono = monospace()
+        self._venues: dict[Venue, tuple[str, str]] = {}  # venue -> (its label, its plain id)
+        self._texts: dict[str, str] = {}  # numbers' texts, shared between lines
+        self._brushes = {tone: QBrush(colour) for tone, colour in _TONES.items()}
+        self._muted = QBrush(MUTED)
 
     @property
     def trimmed(self) -> int:
@@ -278,7 +347,7 @@ class LogModel(ColumnsModel):
     @property
     def entries(self) -> list[LogEntry]:
         """The lines held now, oldest first (without the note row)."""
-        return list(self._entries)
+        return [LogEntry.from_line(line) for line in self._lines]
 
     @property
     def _offset(self) -> int:
@@ -292,14 +361,47 @@ class LogModel(ColumnsModel):
 
     # ------------------------------------------------------------------ appending
     def append(self, entry: LogEntry) -> None:
-        self._pending.append(entry)
+        self._add(entry.to_line())
+
+    def _add(self, line: Line) -> None:
+        self._pending.append(line)
         if not self._timer.isActive():
             self._timer.start()
 
     def append_event(self, event: object) -> None:
+        if type(event) is OrderUpdate:  # nearly every line: no entry object on the way
+            self._add(self._order_line(event))
+            return
         entry = self.entry_for(event)
         if entry is not None:
-            self.append(entry)
+            self._add(entry.to_line())
+
+    def _order_line(self, u: OrderUpdate) -> Line:
+        """What ``LogEntry.from_update`` says, as a line, with nothing written out yet."""
+        venue = self._venues.get(u.venue)
+        if venue is None:
+            venue = self._venues[u.venue] = (u.venue.label, u.venue.value)
+        status, tone = _STATUS_LINE[u.status]
+        text = self._text
+        return (u.received_at, "Order", venue[0], u.account, u.symbol, status, u.raw_status,
+                text(u.quantity), text(u.remaining), text(_shown_price(u)), u.message, tone,
+                "", venue[1], u.order_id, u.client_order_id)
+
+    def _text(self, value: Decimal | None) -> str:
+        """A number's text, one shared str per distinct text: sizes and prices repeat, and
+        a 50-byte str shared beats a 104-byte Decimal held by every line."""
+        if value is None:
+            return ""
+        text = str(value)
+        if "E" in text or text[0] == "-":
+            text = fmt_decimal(value)  # written out, no "-0"
+        texts = self._texts
+        shared = texts.get(text)
+        if shared is None:
+            if len(texts) >= _TEXTS_KEPT:
+                texts.clear()
+            shared = texts[text] = text
+        return shared
 
     @staticmethod
     def entry_for(event: object) -> LogEntry | None:
@@ -318,19 +420,19 @@ class LogModel(ColumnsModel):
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        total = len(self._entries) + len(batch)
+        total = len(self._lines) + len(batch)
         if total > self.max_rows:
             # Trimmed before the insert, so the table never holds more than the cap even for a
             # moment (a burst bigger than the cap is not inserted only to be removed): the
             # oldest lines shown go first, then the oldest of the batch.
             excess = total - (self.max_rows - self.max_rows // 10)
-            shown = min(excess, len(self._entries))
+            shown = min(excess, len(self._lines))
             skipped = excess - shown
             del batch[:skipped]
             self._trim(shown, skipped)
-        first = self._offset + len(self._entries)
+        first = self._offset + len(self._lines)
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
-        self._entries.extend(batch)
+        self._lines.extend(batch)
         self.endInsertRows()
 
     def _trim(self, shown: int, skipped: int = 0) -> None:
@@ -340,7 +442,7 @@ class LogModel(ColumnsModel):
         if shown:
             off = self._offset
             self.beginRemoveRows(QModelIndex(), off, off + shown - 1)
-            del self._entries[:shown]
+            del self._lines[:shown]
             self.endRemoveRows()
         if had_note:
             self._trimmed += shown + skipped
@@ -356,20 +458,19 @@ class LogModel(ColumnsModel):
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._offset + len(self._entries)
+        return 0 if parent.isValid() else self._offset + len(self._lines)
 
     def column_is_numeric(self, col: Any) -> bool:
         return col in _NUMERIC_LOG_COLUMNS
-
 
     def is_note(self, row: int) -> bool:
         return self._trimmed > 0 and row == 0
 
     def key_at(self, row: int) -> PositionKey | None:
         """The position a line is about (None for the note, connection lines, ...)."""
-        if self.is_note(row) or not 0 <= row - self._offset < len(self._entries):
+        if self.is_note(row) or not 0 <= row - self._offset < len(self._lines):
             return None
-        return self._entries[row - self._offset].key
+        return _line_key(self._lines[row - self._offset])
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= self.rowCount():
@@ -383,20 +484,23 @@ class LogModel(ColumnsModel):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(WARN)
             return None
-        entry = self._entries[index.row() - self._offset]
+        line = self._lines[index.row() - self._offset]
         if role == Qt.ItemDataRole.DisplayRole:
-            return entry.text(col)
+            if col is LogColumn.TIME:
+                return fmt_time(line[_AT])
+            return _cell(line[col])
         if role == Qt.ItemDataRole.ToolTipRole and col is LogColumn.MESSAGE:
-            return entry.tooltip() or None
+            return _tooltip(line) or None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if col in _NUMERIC_LOG_COLUMNS else LEFT
         if role == Qt.ItemDataRole.ForegroundRole:
-            if entry.tone == "bad":  # a rejection or an error: the whole line is red
-                return QBrush(LOSS)
-            if col in (LogColumn.STATUS, LogColumn.KIND) and entry.tone in _TONES:
-                return QBrush(_TONES[entry.tone])
+            tone = line[_TONE]
+            if tone == "bad":  # a rejection or an error: the whole line is red
+                return self._brushes["bad"]
+            if col in (LogColumn.STATUS, LogColumn.KIND) and tone in self._brushes:
+                return self._brushes[tone]
             if col is LogColumn.RAW_STATUS:
-                return QBrush(MUTED)
+                return self._muted
             return None
         if role == Qt.ItemDataRole.FontRole and (
             col in _NUMERIC_LOG_COLUMNS or col is LogColumn.TIME

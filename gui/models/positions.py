@@ -44,7 +44,7 @@ __all__ = ["FLASH_MS", "CellsListener", "PositionColumn", "PositionRow", "Positi
 
 FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
 FLUSH_SLICE = 256  # rows applied between budget checks
-FLUSH_BUDGET = 0.008  # seconds of one loop turn a timed flush may use
+FLUSH_BUDGET = 0.004  # seconds of one loop turn a timed flush may use
 # ... when it brings new rows: each turn that adds rows costs the table a relayout and a
 # repaint (about 10 ms at any size), so a big first load goes in fewer, longer turns.
 INSERT_BUDGET = 0.030

@@ -395,8 +395,8 @@ class PositionsProxy(QAbstractTableModel):
         fresh = self._fresh
         key_of = self._key_of
         key_of.update(fresh)  # only these keys changed: the map needs no rebuilding
-        self._apply([fresh.get(r, s) for r, s in zip(self._shown, self._skeys, strict=True)],
-                    key_of)
+        # Each shown row's new key, or its old one: a loop in C (``map`` over ``dict.get``).
+        self._apply(list(map(fresh.get, self._shown, self._skeys)), key_of)
 
     def _apply(self, skeys: list[tuple[Any, ...]],
                key_of: dict[PositionRow, tuple[Any, ...]] | None = None) -> None:
@@ -405,8 +405,8 @@ class PositionsProxy(QAbstractTableModel):
         the row -> key map, when the caller has it up to date."""
         shown = self._shown
         order = sorted(range(len(shown)), key=skeys.__getitem__)
-        new_skeys = [skeys[i] for i in order]
-        new_rows = [shown[i] for i in order]
+        new_skeys = list(map(skeys.__getitem__, order))
+        new_rows = list(map(shown.__getitem__, order))
         if new_rows == shown:  # the same order, new values: nothing moves
             self._skeys = new_skeys
             if key_of is None:

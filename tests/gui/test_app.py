@@ -186,3 +186,21 @@ def test_the_demo_accounts_are_known_before_the_simulator_starts() -> None:
         sim.stop()
     assert expected == offered
     assert {venue for _, venue in expected} == {QFEX, EVERSTRIKE}
+
+
+def test_settling_memory_freezes_what_exists_and_makes_full_collections_rare() -> None:
+    """Run in its own process: it changes the collector for the whole process."""
+    code = (
+        "import gc\n"
+        "from gui.app import FULL_COLLECTION_EVERY, settle_memory\n"
+        "young, middle, _ = gc.get_threshold()\n"
+        "settle_memory()\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        "assert gc.get_threshold() == (young, middle, FULL_COLLECTION_EVERY)\n"
+        "assert FULL_COLLECTION_EVERY > 10\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import shiboken6
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QEnterEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -267,3 +267,51 @@ async def test_only_the_cells_on_screen_are_painted_by_the_python_delegates(
     assert 0 < on_screen < 60
     assert painted["close"] == [PositionColumn.ACTION] * on_screen
     assert painted["env"] == [PositionColumn.ENV] * on_screen
+
+
+class PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+@pytest.mark.asyncio
+async def test_a_repricing_in_many_slices_repaints_the_table_once_but_a_close_at_once(
+        rig: Rig) -> None:
+    """Each repaint costs the GUI thread milliseconds: repricings, whatever slices they
+    arrive in, repaint the table once per refresh interval, while a change to a Close cell
+    (a close's progress) is painted on the next turn."""
+    w = rig.window
+    view = w.positionsView
+    view.repaint_ms = 3_600_000  # the second batch may not repaint within the test
+    counter = PaintCounter()
+    view.viewport().installEventFilter(counter)
+    QApplication.sendPostedEvents()
+    view.viewport().repaint()
+    counter.paints = 0
+    keys = rig.shown()
+    for tick in range(2):  # two batches of slices
+        for part in range(4):  # each a slice of the rows, as a budgeted flush applies them
+            for key in keys[part::4]:
+                pos = rig.desk.positions[key]
+                w.positions_model.queue_upsert(Position(key, pos.side, pos.quantity,
+                                                        pos.entry_price, D(200 + tick),
+                                                        D(part + tick)))
+            w.positions_model.flush()
+            QApplication.sendPostedEvents()  # any repaint asked for so far is done now
+        if tick == 0:
+            await until(lambda: not view.repaintTimer.isActive(), what="the batched repaint")
+            QApplication.sendPostedEvents()
+    assert view.repaintTimer.isActive()  # the second batch waits for its interval
+    assert counter.paints == 1
+    row = w.positions_proxy.proxy_row_of(keys[0])
+    assert row is not None
+    index = w.positions_proxy.index(row, PositionColumn.ACTION)
+    w.positions_proxy.dataChanged.emit(index, index, [])  # a close's progress
+    QApplication.sendPostedEvents()
+    assert counter.paints == 2
