@@ -7,6 +7,16 @@ connection turns that off (``wal_autocheckpoint=0``) and tells this thread after
 it checkpoints at most every ``interval`` seconds with PASSIVE, which never blocks the writer
 or a reader. A checkpoint that fails loses nothing (the records are in the WAL); it is logged,
 and the next one tries again.
+
+PASSIVE alone lets the WAL grow without bound under a steady stream: SQLite starts the WAL
+again from its beginning only after a checkpoint has caught up with its end, and a writer
+committing every few milliseconds never lets one. At 5,000 records a second the WAL reached
+5 GB in 90 s, and its index, which every connection maps into memory, grew with it. So once
+the WAL holds more than ``restart_frames`` pages, a RESTART checkpoint follows the PASSIVE
+one. PASSIVE has copied nearly everything by then, so RESTART holds the writer only for the
+pages written since, then the next commit starts the WAL from its beginning. It waits at most
+``restart_wait`` seconds for readers (another process's long ``journal verify``, say), and
+otherwise gives up until the next interval: the writer never waits on it for long.
 """
 
 from __future__ import annotations
@@ -21,10 +31,20 @@ __all__ = ["Checkpointer"]
 log = logging.getLogger(__name__)
 
 
+RESTART_FRAMES = 4096  # 16 MB of 4 KiB pages
+RESTART_WAIT_S = 0.05
+
+
 class Checkpointer:
-    def __init__(self, path: Path, *, interval: float = 0.5) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    def __init__(self, path: Path, *, interval: float = 0.5,
+                 restart_frames: int = RESTART_FRAMES,
+                 restart_wait: float = RESTART_WAIT_S) -> None:
+        # The timeout is the busy handler's: only a RESTART waits (PASSIVE never does).
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                                   timeout=restart_wait)
         self._interval = interval
+        self._restart_frames = restart_frames
+        self.restarts = 0  # RESTART checkpoints that completed
         self._wake = threading.Event()  # something was committed since the last checkpoint
         self._closing = threading.Event()
         self._warned = False
@@ -51,8 +71,11 @@ class Checkpointer:
                 return
             self._wake.clear()
             try:
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                _, frames, _ = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 self.checkpoints += 1
+                if frames > self._restart_frames:
+                    busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                    self.restarts += not busy
             except sqlite3.Error as exc:
                 if not self._warned:
                     self._warned = True

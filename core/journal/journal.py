@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from core.journal.chain import ChainReport, walk
-from core.journal.checkpoint import Checkpointer
+from core.journal.checkpoint import RESTART_FRAMES, Checkpointer
 from core.journal.codec import check_column, encode_payload
 from core.journal.export import write_records
 from core.journal.identity import compose_operator, default_journal_path, default_operator
@@ -56,7 +56,9 @@ class Journal:
     ``query`` and ``export`` without creating or changing anything (the CLI uses it, so it can
     run beside the app). ``clock`` gives each record's wall time, read when it is appended (a
     benchmark spreads a synthetic history over weeks with it). ``linger`` is the group-commit
-    interval; ``before_commit`` is the writer's test hook (see ``Writer``).
+    interval; ``before_commit`` is the writer's test hook (see ``Writer``);
+    ``wal_restart_frames`` is the WAL's size in pages past which it starts again from its
+    beginning (see ``Checkpointer``).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class Journal:
         clock: Callable[[], float] = time.time,
         linger: float = 0.002,
         before_commit: Callable[[int], None] | None = None,
+        wal_restart_frames: int = RESTART_FRAMES,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
@@ -94,7 +97,8 @@ class Journal:
                 try:
                     self._reader = Reader(open_reader(self.path, read_only=False),
                                           threading.Lock())
-                    checkpointer = Checkpointer(self.path)
+                    checkpointer = Checkpointer(self.path,
+                                                restart_frames=wal_restart_frames)
                 except BaseException:
                     db.close()
                     raise

@@ -253,3 +253,60 @@ def test_the_checkpointer_copies_the_wal_back_when_told(tmp_path: Path) -> None:
     checkpointer.close()
     probe.close()
     j.close()
+
+
+def _stream_into_wal(path: Path, restart_frames: int | None) -> tuple[int, int]:
+    """Commit 300 small transactions one after another beside a checkpointer (None: none),
+    as a storm of updates does; return (the WAL's size in pages at the end, checkpoints that
+    restarted it)."""
+    j = Journal(path)  # the schema, and a writer connection of its own below
+    j.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, pad TEXT)")
+    db.execute("CREATE INDEX t_pad ON t (pad)")
+    checkpointer = None if restart_frames is None else \
+        Checkpointer(path, interval=0.005, restart_frames=restart_frames)
+    for i in range(300):
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT INTO t (pad) VALUES (?)", [(f"{i}-{n}" * 40,) for n in range(8)])
+        db.execute("COMMIT")
+        if checkpointer is not None:
+            checkpointer.written()
+        time.sleep(0.002)  # the checkpointer's thread gets turns, however busy the CPUs
+    if checkpointer is not None:
+        checkpointer.close()
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = path.with_name(path.name + "-wal").stat().st_size // page  # gone once closed
+    db.close()
+    return pages, 0 if checkpointer is None else checkpointer.restarts
+
+
+def test_the_wal_starts_again_under_a_steady_stream_instead_of_growing(tmp_path: Path) -> None:
+    """A checkpoint that copies while the writer keeps committing never catches up with the
+    WAL's end, and only then does SQLite start the WAL again: under a steady stream it grew
+    without bound (5 GB in 90 s at 5,000 records/s). Past its limit the WAL starts again."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    written, _ = _stream_into_wal(tmp_path / "a" / "j.sqlite3", restart_frames=None)
+    kept, restarts = _stream_into_wal(tmp_path / "b" / "j.sqlite3", restart_frames=64)
+    assert written > 8 * 64  # the pages the stream wrote: a WAL that never starts again
+    assert restarts >= 1
+    assert kept < written // 3, (kept, written)
+
+
+def test_a_journal_under_a_steady_stream_keeps_every_record_while_its_wal_restarts(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    j = Journal(path, wal_restart_frames=16)
+    for batch in range(200):
+        j.append_many(JournalEntry("x", {"i": batch, "n": n}) for n in range(5))
+        j.flush()
+        time.sleep(0.002)
+    j.close()
+    j = Journal(path, read_only=True)
+    assert [json.loads(r.payload)["i"] for r in j.records(limit=10_000)] == \
+        [b for b in range(200) for _ in range(5)]
+    assert j.verify() is None
+    j.close()
