@@ -5,6 +5,7 @@ adds its own rows and data."""
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -18,6 +19,19 @@ COALESCE_MS = 50  # how long a model gathers updates before it applies them in o
 # what changed, and at desk size one repaint of the positions table costs about 10 ms of the
 # GUI thread (the log's about 6): at 20 a second each, painting alone took a fifth of it.
 WINDOW_REFRESH_MS = 200
+# Where in each refresh interval a table takes its turn to repaint: the positions table at its
+# start, the log halfway through, so their repaints (about 10 and 8 ms) never share a turn.
+POSITIONS_PHASE = 0.0
+LOG_PHASE = 0.5
+
+
+def next_slot_ms(period_ms: int, phase: float, now: float | None = None) -> int:
+    """Milliseconds until the next moment ``phase`` (0 to 1) of the way through a period of
+    ``period_ms`` on the monotonic clock: tables that repaint on different phases of the
+    same period never repaint in the same turn of the loop."""
+    period = period_ms / 1000
+    now = time.monotonic() if now is None else now
+    return round((phase * period - now) % period * 1000)
 _HORIZONTAL = Qt.Orientation.Horizontal
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)

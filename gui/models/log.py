@@ -25,7 +25,15 @@ from core.model import (
     ProtocolError,
     Venue,
 )
-from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel
+from gui.models.columns import (
+    COALESCE_MS,
+    LEFT,
+    LOG_PHASE,
+    RIGHT,
+    AnyIndex,
+    ColumnsModel,
+    next_slot_ms,
+)
 from gui.models.style import LOSS, MUTED, PROFIT, WARN, monospace
 from gui.models.text import fmt_decimal, refusal_text
 
@@ -332,7 +340,7 @@ class LogModel(ColumnsModel):
         self._clock = clock
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(coalesce_ms)
+        self._coalesce_ms = coalesce_ms
         self._timer.timeout.connect(self.flush)
         self._mono = monospace()
         self._venues: dict[Venue, tuple[str, str]] = {}  # venue -> (its label, its plain id)
@@ -365,8 +373,8 @@ class LogModel(ColumnsModel):
 
     def _add(self, line: Line) -> None:
         self._pending.append(line)
-        if not self._timer.isActive():
-            self._timer.start()
+        if not self._timer.isActive():  # on the log's phase of the interval (see columns)
+            self._timer.start(next_slot_ms(self._coalesce_ms, LOG_PHASE))
 
     def append_event(self, event: object) -> None:
         if type(event) is OrderUpdate:  # nearly every line: no entry object on the way

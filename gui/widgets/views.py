@@ -12,7 +12,7 @@ from PySide6.QtGui import QEnterEvent, QHideEvent, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from core.model import PositionKey
-from gui.models.columns import WINDOW_REFRESH_MS
+from gui.models.columns import POSITIONS_PHASE, WINDOW_REFRESH_MS, next_slot_ms
 from gui.models.log import LogColumn
 from gui.models.positions import PositionColumn
 from gui.models.roles import KEY_ROLE
@@ -124,8 +124,10 @@ class PositionsView(QTableView):
             super().dataChanged(top_left, bottom_right, roles)
             return
         if not self.repaintTimer.isActive():
+            # Once per interval, on the table's phase of it (the log repaints on another).
             wait = self._repainted_at + self.repaint_ms / 1000 - time.monotonic()
-            self.repaintTimer.start(max(0, round(wait * 1000)))
+            self.repaintTimer.start(max(round(wait * 1000),
+                                        next_slot_ms(self.repaint_ms, POSITIONS_PHASE)))
 
     def _repaint_batch(self) -> None:
         self._repainted_at = time.monotonic()

@@ -288,7 +288,6 @@ async def test_a_repricing_in_many_slices_repaints_the_table_once_but_a_close_at
     (a close's progress) is painted on the next turn."""
     w = rig.window
     view = w.positionsView
-    view.repaint_ms = 3_600_000  # the second batch may not repaint within the test
     counter = PaintCounter()
     view.viewport().installEventFilter(counter)
     QApplication.sendPostedEvents()
@@ -307,6 +306,7 @@ async def test_a_repricing_in_many_slices_repaints_the_table_once_but_a_close_at
         if tick == 0:
             await until(lambda: not view.repaintTimer.isActive(), what="the batched repaint")
             QApplication.sendPostedEvents()
+            view.repaint_ms = 3_600_000  # the second batch may not repaint within the test
     assert view.repaintTimer.isActive()  # the second batch waits for its interval
     assert counter.paints == 1
     row = w.positions_proxy.proxy_row_of(keys[0])

@@ -103,3 +103,14 @@ def test_equal_number_texts_are_shared_and_equal_numbers_keep_their_own_digits(
     held = [line[LogColumn.QUANTITY] for line in model._lines]
     assert held[0] is held[2]
     assert held[0] is not held[1]
+
+
+@pytest.mark.parametrize("now", [0.0, 0.05, 0.1, 0.199, 0.2, 12345.678, 987654.3219])
+def test_the_log_and_the_table_repaint_on_opposite_halves_of_the_interval(now: float) -> None:
+    from gui.models.columns import LOG_PHASE, POSITIONS_PHASE, next_slot_ms
+
+    table = now + next_slot_ms(200, POSITIONS_PHASE, now) / 1000
+    log = now + next_slot_ms(200, LOG_PHASE, now) / 1000
+    assert 0 <= table - now <= 0.2 and 0 <= log - now <= 0.2
+    assert round(table * 1000) % 200 in (0, 200)  # the start of an interval
+    assert round(log * 1000) % 200 == 100  # halfway through one

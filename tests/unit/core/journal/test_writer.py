@@ -274,7 +274,7 @@ def _stream_into_wal(path: Path, restart_frames: int | None) -> tuple[int, int]:
         db.execute("COMMIT")
         if checkpointer is not None:
             checkpointer.written()
-        time.sleep(0.002)  # the checkpointer's thread gets turns, however busy the CPUs
+        time.sleep(0.0005)  # a writer that pauses about as the app's does between batches
     if checkpointer is not None:
         checkpointer.close()
     page = db.execute("PRAGMA page_size").fetchone()[0]
@@ -292,8 +292,9 @@ def test_the_wal_starts_again_under_a_steady_stream_instead_of_growing(tmp_path:
     written, _ = _stream_into_wal(tmp_path / "a" / "j.sqlite3", restart_frames=None)
     kept, restarts = _stream_into_wal(tmp_path / "b" / "j.sqlite3", restart_frames=64)
     assert written > 8 * 64  # the pages the stream wrote: a WAL that never starts again
-    assert restarts >= 1
-    assert kept < written // 3, (kept, written)
+    # Measured on 2 cores, idle and beside two busy loops: 113-315 pages; with PASSIVE
+    # checkpoints alone 586-2,081.
+    assert kept < written // 4, (kept, written, restarts)
 
 
 def test_a_journal_under_a_steady_stream_keeps_every_record_while_its_wal_restarts(
