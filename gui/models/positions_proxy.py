@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import time
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -25,6 +26,10 @@ from gui.models.sort_keys import RowTies, build_keys, row_ties
 __all__ = ["LIVE_COLUMNS", "LIVE_RESORT_MS", "PositionsProxy"]
 
 LIVE_RESORT_MS = 1000  # a live column re-sorts at most this often
+# ... and spends at most this share of the GUI thread doing so: a live re-sort of 10,000 rows
+# takes about 20 ms, every row of a desk's table reprices each second, and a 20 ms pause each
+# second is one late frame in a hundred. Past 1,000 ms x this share, the interval grows.
+LIVE_RESORT_SHARE = 0.01
 # Columns whose values move while a row is shown (repricing, fills, a close's progress).
 LIVE_COLUMNS = frozenset({PositionColumn.SIDE, PositionColumn.QUANTITY, PositionColumn.ENTRY,
                           PositionColumn.MARK, PositionColumn.PNL, PositionColumn.ACTION})
@@ -60,7 +65,9 @@ class PositionsProxy(QAbstractTableModel):
     everything, ascending whichever way the column is sorted.
 
     A *live* sort (by a column repricing changes, such as P&L) re-sorts at most once every
-    ``live_resort_ms``, and not at all while held (``set_hold``: the pointer is over the table,
+    ``live_resort_ms``, less often when re-sorting would take more than ``LIVE_RESORT_SHARE``
+    of the GUI thread (a large table: the interval is the last re-sort's time over that
+    share), and not at all while held (``set_hold``: the pointer is over the table,
     a close dialog is open); when the last hold ends, a re-sort that came due happens at once.
     Until then rows changed by repricing keep their place and new rows go where the current
     order puts them. ``hint`` says so ("sorted by P&L · live"). ``sort`` (a header click)
@@ -70,8 +77,11 @@ class PositionsProxy(QAbstractTableModel):
     hintChanged = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *,
-                 live_resort_ms: int = LIVE_RESORT_MS) -> None:
+                 live_resort_ms: int = LIVE_RESORT_MS,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         super().__init__(parent)
+        self._live_resort_ms = live_resort_ms
+        self._clock = clock
         self._src: PositionsModel | None = None
         # The source's row records (hashed by identity, never by PositionKey).
         self._shown: list[PositionRow] = []
@@ -392,11 +402,16 @@ class PositionsProxy(QAbstractTableModel):
             self._waiting = True
             self._update_hint()
             return
+        started = self._clock()
         fresh = self._fresh
         key_of = self._key_of
         key_of.update(fresh)  # only these keys changed: the map needs no rebuilding
         # Each shown row's new key, or its old one: a loop in C (``map`` over ``dict.get``).
         self._apply(list(map(fresh.get, self._shown, self._skeys)), key_of)
+        # The next live re-sort waits long enough that re-sorting stays within its share.
+        took_ms = (self._clock() - started) * 1000
+        self.resortTimer.setInterval(max(self._live_resort_ms,
+                                         round(took_ms / LIVE_RESORT_SHARE)))
 
     def _apply(self, skeys: list[tuple[Any, ...]],
                key_of: dict[PositionRow, tuple[Any, ...]] | None = None) -> None:

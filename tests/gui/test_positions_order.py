@@ -269,6 +269,33 @@ def test_a_live_column_re_sorts_once_on_its_timer_not_per_update(qapp: QApplicat
     assert not proxy.resort_pending and not proxy.resortTimer.isActive()
 
 
+def test_a_live_re_sort_that_takes_long_comes_less_often(qapp: QApplication) -> None:
+    """Re-sorting live stays within its share of the GUI thread: a re-sort that took 30 ms
+    makes the next one wait 30 / 1 % = 3 s; a quick one keeps the one-second interval."""
+    now = [0.0]
+    model = PositionsModel()
+    proxy = PositionsProxy(clock=lambda: now[0])
+    proxy.setSourceModel(model)
+    model.upsert_many(random_rows(8, 20))
+    proxy.sort(PositionColumn.PNL, ASC)
+    took = [0.030]
+
+    def slow_layout() -> None:
+        now[0] += took[0]  # what the re-sort cost, as the proxy's clock sees it
+
+    proxy.layoutAboutToBeChanged.connect(slow_layout)
+    for turn, cost, interval in ((0, 0.030, 3000), (1, 0.002, 1000)):
+        took[0] = cost
+        for i, key in enumerate(shown(proxy)[:3]):  # the top rows become the largest
+            reprice(model, key, f"{1_000_000 + 10 * turn + i}")
+        assert proxy.resort_pending
+        proxy.resort_if_due()
+        assert not proxy.resort_pending
+        assert proxy.resortTimer.interval() == interval
+        assert interval / 1000 * proxy_module.LIVE_RESORT_SHARE == pytest.approx(
+            max(cost, 0.010))
+
+
 def test_new_rows_show_at_once_in_the_current_order_while_a_re_sort_waits(
     qapp: QApplication,
 ) -> None:
