@@ -195,6 +195,9 @@ def _expected_demo_accounts() -> list[tuple[str, Venue]]:
     return core.demo.expected_demo_accounts()
 
 
+SETTLE_AFTER_MS = 2000  # after the accounts connected: the collector's settling (app.py)
+
+
 async def run(app: QApplication, boot: Boot) -> int:
     args, settings, demo = boot.args, boot.settings, boot.demo
     loop = asyncio.get_running_loop()
@@ -251,7 +254,8 @@ async def run(app: QApplication, boot: Boot) -> int:
         window.set_demo(demo or (bool(pairs) and all(a.environment is Environment.DEMO
                                                      for a, _ in pairs)))
         start = asyncio.ensure_future(desk.start(pairs))
-        start.add_done_callback(lambda _: settle_memory())
+        # After the first rows are painted, not in their way: it is for the long run.
+        start.add_done_callback(lambda _: QTimer.singleShot(SETTLE_AFTER_MS, settle_memory))
         if args.screenshot is not None:
             want = {a.venue for a, _ in pairs}
             rc = await _take_screenshot(window, args.screenshot, want, start)

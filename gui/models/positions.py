@@ -43,6 +43,7 @@ from gui.models.text import (
 __all__ = ["FLASH_MS", "CellsListener", "PositionColumn", "PositionRow", "PositionsModel"]
 
 FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
+NEW_ROW_MS = 50  # a new row waits at most this long to be shown (repricing: coalesce_ms)
 FLUSH_SLICE = 256  # rows applied between budget checks
 FLUSH_BUDGET = 0.004  # seconds of one loop turn a timed flush may use
 # ... when it brings new rows: each turn that adds rows costs the table a relayout and a
@@ -136,6 +137,7 @@ class PositionsModel(ColumnsModel):
         self._flash_timer.setSingleShot(True)
         self._flash_timer.timeout.connect(self._end_flashes)
         self._coalesce_ms = coalesce_ms
+        self._new_row_ms = min(coalesce_ms, NEW_ROW_MS)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._on_timer)
@@ -236,8 +238,12 @@ class PositionsModel(ColumnsModel):
 
     # ------------------------------------------------------------------ updates
     def queue_upsert(self, position: Position) -> None:
-        self._pending[position.key] = position
-        if not self._timer.isActive():
+        key = position.key
+        self._pending[key] = position
+        if key not in self._data:  # a new row shows within NEW_ROW_MS; repricing waits longer
+            if not self._timer.isActive() or self._timer.remainingTime() > self._new_row_ms:
+                self._timer.start(self._new_row_ms)
+        elif not self._timer.isActive():
             self._timer.start(self._coalesce_ms)
 
     def flush(self, budget: float | None = None, insert_budget: float | None = None) -> None:

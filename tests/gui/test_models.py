@@ -51,6 +51,7 @@ from gui.models import (
     fmt_trigger,
     intent_label,
 )
+from gui.models.positions import NEW_ROW_MS
 from tests.gui.conftest import until
 
 D = Decimal
@@ -339,6 +340,22 @@ async def test_repricing_is_coalesced_on_a_timer(qapp: QApplication) -> None:
     }
     assert cell(model, 0, PositionColumn.MARK) == "151"
     assert cell(model, 1, PositionColumn.PNL) == "+449"
+
+
+@pytest.mark.asyncio
+async def test_a_new_row_does_not_wait_for_the_repricing_interval(qapp: QApplication) -> None:
+    """Repricing waits for the window's refresh; a position that just opened shows within
+    NEW_ROW_MS, and takes the repricing queued with it along."""
+    model = PositionsModel(coalesce_ms=3_600_000)
+    model.upsert(pos("A"))
+    model.queue_upsert(pos("A", mark="150"))
+    assert model._timer.remainingTime() > 60_000  # repricing alone: the long interval
+    model.queue_upsert(pos("C"))
+    # The new row's wait (Qt may stretch a coarse timer by 5 %), not the hour's.
+    assert 0 <= model._timer.remainingTime() <= NEW_ROW_MS * 1.05 + 1
+    await until(lambda: model.pending_count == 0, what="the new row's flush")
+    assert [k.symbol for k in model.all_keys()] == ["A", "C"]
+    assert cell(model, 0, PositionColumn.MARK) == "150"
 
 
 def test_remove_discards_a_queued_update(model: PositionsModel) -> None:
