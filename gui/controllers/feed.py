@@ -4,6 +4,7 @@ count), close progress, connections, and the log's lines."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ from core.model import (
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DeskFeed"]
 
@@ -56,12 +59,17 @@ class DeskFeed:
         }
 
     def on_events(self, events: Sequence[DeskEvent]) -> None:
-        """A turn's desk events, in order: a dict lookup and a call each."""
+        """A turn's desk events, in order: a dict lookup and a call each. A handler that
+        fails is logged and the turn goes on: the events after it still reach the window."""
         routes = self._routes
         for event in events:
             handler = routes.get(type(event)) or self._subclass_route(type(event))
-            if handler is not None:
+            if handler is None:
+                continue
+            try:
                 handler(event)
+            except Exception:
+                log.exception("the window failed to show %s", type(event).__name__)
 
     def _subclass_route(self, kind: type) -> Callable[[Any], None] | None:
         """The route of the nearest routed base class (remembered for the next one)."""

@@ -80,3 +80,24 @@ async def test_flush_and_detach_hand_over_everything_now(qapp: QApplication) -> 
     assert got[-1] == ["last"] and desk.listeners == []
     await asyncio.sleep(0)  # the turn scheduled for "last" finds nothing left
     assert [e for b in got for e in b].count("last") == 1
+
+
+@pytest.mark.allow_error_logs  # the broken view's failure is logged, as it should be
+def test_a_failing_handler_does_not_keep_the_rest_of_the_turn_from_the_window(
+        qapp: QApplication, caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from gui.controllers.feed import DeskFeed
+
+    shown: list[object] = []
+
+    def show(event: object) -> None:
+        if event == "bad":
+            raise RuntimeError("a broken view")
+        shown.append(event)
+
+    feed = DeskFeed(SimpleNamespace(desk=None))  # type: ignore[arg-type]
+    feed._routes = {str: show}
+    feed.on_events(["a", "bad", "b", 7, "c"])  # 7 has no route: skipped
+    assert shown == ["a", "b", "c"]
+    assert "the window failed to show str" in caplog.text
