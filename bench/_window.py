@@ -174,7 +174,7 @@ async def connect(stack: Stack, pairs: Iterable[tuple[Any, Any]]) -> list[str]:
     if expect is not None:
         expect(a for a, _ in pairs)
     failed: list[str] = await stack.desk.start(pairs)
-    try:  # what the app does once its accounts have connected, where it does it
+    try:  # what the app does once its accounts have connected (the app waits 2 s more)
         from gui.app import settle_memory
     except ImportError:
         pass

@@ -133,23 +133,7 @@ class LogEntry:
     def from_update(cls, u: OrderUpdate) -> LogEntry:
         """The session's plain-language message goes in Message; the venue's own status text
         stays beside the normalised status, so support can match it to the venue's docs."""
-        status, tone = _STATUS_LINE[u.status]
-        return cls(
-            at=u.received_at,
-            kind="Order",
-            venue=u.venue.label,
-            account=u.account,
-            symbol=u.symbol,
-            status=status,
-            raw_status=u.raw_status,
-            quantity=fmt_decimal(u.quantity),
-            remaining=fmt_decimal(u.remaining),
-            price=fmt_decimal(_shown_price(u)),
-            message=u.message,
-            tone=tone,
-            detail=_ids(u.order_id, u.client_order_id),
-            key=PositionKey(u.account, u.venue, u.symbol),
-        )
+        return cls.from_line(_order_line(u))
 
     @classmethod
     def from_fill(cls, f: Fill) -> LogEntry:
@@ -276,6 +260,17 @@ _STATUS_LINE = {  # an order's status -> (its text, its tone)
 }
 
 
+def _order_line(u: OrderUpdate, text: Callable[[Decimal | None], str] = fmt_decimal,
+                venue: tuple[str, str] | None = None) -> Line:
+    """An order update as a log line. ``text`` writes out a number; ``venue`` is the venue's
+    (label, plain id), looked up when not given."""
+    label, venue_id = venue if venue is not None else (u.venue.label, u.venue.value)
+    status, tone = _STATUS_LINE[u.status]
+    return (u.received_at, "Order", label, u.account, u.symbol, status, u.raw_status,
+            text(u.quantity), text(u.remaining), text(_shown_price(u)), u.message, tone, "",
+            venue_id, u.order_id, u.client_order_id)
+
+
 def _cell(value: object) -> str:
     return value if isinstance(value, str) else fmt_decimal(value)  # type: ignore[arg-type]
 
@@ -385,15 +380,12 @@ class LogModel(ColumnsModel):
             self._add(entry.to_line())
 
     def _order_line(self, u: OrderUpdate) -> Line:
-        """What ``LogEntry.from_update`` says, as a line, with nothing written out yet."""
+        """An order update's line, with the venue's names looked up once and the numbers'
+        texts shared."""
         venue = self._venues.get(u.venue)
         if venue is None:
             venue = self._venues[u.venue] = (u.venue.label, u.venue.value)
-        status, tone = _STATUS_LINE[u.status]
-        text = self._text
-        return (u.received_at, "Order", venue[0], u.account, u.symbol, status, u.raw_status,
-                text(u.quantity), text(u.remaining), text(_shown_price(u)), u.message, tone,
-                "", venue[1], u.order_id, u.client_order_id)
+        return _order_line(u, self._text, venue)
 
     def _text(self, value: Decimal | None) -> str:
         """A number's text, one shared str per distinct text: sizes and prices repeat, and
