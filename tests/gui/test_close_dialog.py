@@ -31,6 +31,7 @@ from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.dialogs.close import CloseDialog, parse_plain_decimal
 from tests.helpers.fakes import FakeSubmit
+from tests.helpers.polling import until
 
 D = Decimal
 
@@ -467,9 +468,9 @@ async def test_shows_sending_and_never_sends_twice(qtbot: QtBot, submit: FakeSub
     qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
     async with asyncio.timeout(10):
         await submit.called.wait()
+    await until(lambda: dialog.sendButton.text() == "Sending…")  # a frame after the send
     assert dialog.isVisible()
     assert dialog.busy
-    assert dialog.sendButton.text() == "Sending…"
     assert not dialog.sendButton.isEnabled()
     assert dialog.validationMessage.text() == "Sending…"
     qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)

@@ -4,6 +4,7 @@ question, the trigger helper, Copy for ticket, and the quick confirmation."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from core.desk import CloseIntent
 from core.model import (
     CloseRequest,
     Environment,
@@ -21,6 +23,7 @@ from core.model import (
     TriggerEvent,
 )
 from core.settings import Preferences
+from core.venue import CloseRejected
 from core.venues.everstrike import EVERSTRIKE
 from gui.dialogs.close import (
     CLOSE_ON_TRIGGER_NOTE,
@@ -36,6 +39,7 @@ from tests.gui.test_close_dialog import (
     position,
 )
 from tests.helpers.fakes import Book, FakeSubmit
+from tests.helpers.polling import until
 
 D = Decimal
 NEVER = Preferences(confirm="never")
@@ -217,6 +221,58 @@ async def test_always_asks_once_in_the_dialog(qtbot: QtBot, submit: FakeSubmit) 
     qtbot.keyClick(dialog.confirmButton, Qt.Key.Key_Return)
     assert dialog.task is not None
     await dialog.task
+    assert len(submit.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_confirmed_close_leaves_before_the_dialog_redraws_and_is_sent_once(
+    qtbot: QtBot, submit: FakeSubmit
+) -> None:
+    """The close's first step runs before the dialog repaints itself as busy (that repaint
+    would otherwise sit between the click and the wire); a second click or Enter in that gap
+    finds the dialog busy and sends nothing."""
+    dialog = make(qtbot, submit, preferences=Preferences(confirm="always"))
+    seen: list[tuple[str, bool]] = []
+    forward = submit.__call__
+
+    async def watching(request: CloseRequest) -> CloseIntent:
+        seen.append((dialog.sendButton.text(), dialog.confirmPanel.isVisible()))
+        return await forward(request)
+
+    dialog._submit = watching
+    submit.gate = asyncio.Event()
+    dialog.send()
+    assert dialog.confirming
+    qtbot.mouseClick(dialog.confirmButton, Qt.MouseButton.LeftButton)
+    assert dialog.busy and dialog.task is not None
+    dialog.confirm()  # a double click, before anything was drawn
+    qtbot.keyClick(dialog.confirmButton, Qt.Key.Key_Return)
+    dialog.send()
+    async with asyncio.timeout(10):
+        await submit.called.wait()
+    assert seen == [("Send close", True)]  # started before the redraw
+    assert dialog.sendButton.text() == "Send close"
+    await until(lambda: dialog.sendButton.text() == "Sending…")  # the redraw, a frame later
+    assert not dialog.confirmPanel.isVisible() and not dialog.sendButton.isEnabled()
+    submit.gate.set()
+    await dialog.task
+    assert len(submit.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_close_that_fails_at_once_is_not_drawn_as_sending(
+    qtbot: QtBot, submit: FakeSubmit
+) -> None:
+    dialog = make(qtbot, submit, preferences=Preferences(confirm="always"))
+    submit.error = CloseRejected("not connected; nothing was sent")
+    dialog.send()
+    dialog.confirm()
+    assert dialog.task is not None
+    await dialog.task
+    await asyncio.sleep(0.05)  # past the redraw, which finds nothing to draw
+    assert not dialog.busy and dialog.sendButton.text() == "Send close"
+    assert dialog.sendButton.isEnabled()
+    assert "Not connected; nothing was sent" in dialog.validationMessage.text()
     assert len(submit.requests) == 1
 
 

@@ -65,7 +65,10 @@ from gui.dialogs.close.text import failure_text, refusal_text, ticket_text
 from gui.models import env_label, fmt_decimal
 from gui.widgets import EnvChip
 
-__all__ = ["CloseDialog"]
+__all__ = ["SENDING_REDRAW_S", "CloseDialog"]
+
+# One frame at 60 Hz: later than that a user could see the click go unanswered.
+SENDING_REDRAW_S = 0.016
 
 _PRESET_KEYS = {Qt.Key.Key_1: 25, Qt.Key.Key_2: 50, Qt.Key.Key_3: 75, Qt.Key.Key_4: 100}
 
@@ -398,19 +401,28 @@ class CloseDialog(QDialog):
         self._dispatch(request)
 
     def confirm(self) -> None:
-        """The confirmation panel's button: the guard runs again, then the close is sent."""
+        """The confirmation panel's button: the guard runs again, then the close is sent.
+
+        The fields are read and the book re-checked first, without redrawing anything; the
+        close starts before the dialog repaints itself as busy, so the click reaches the wire
+        without waiting for the dialog's own layout work."""
         if self._busy or self._flat or self._confirming is None:
             return
-        self.cancel_confirmation()
-        request = self.validate()
-        if request is None or not self._fresh(request):
+        request = self.check().request
+        if request is None or self._freshness.check(request, self.position) is not None:
+            # Something is wrong with it now: say what, as Send would, and send nothing.
+            self.cancel_confirmation()
+            request = self.validate()
+            if request is not None:
+                self._fresh(request)
             return
+        self._confirming = None  # answered; the panel is hidden with the rest of the redraw
         self._dispatch(request)
 
     def cancel_confirmation(self) -> None:
-        if self._confirming is None:
-            return
         self._confirming = None
+        if self.confirmPanel.isHidden():
+            return
         self.confirmPanel.setVisible(False)
         self.confirmButton.setDefault(False)
         self.sendButton.setDefault(True)
@@ -464,10 +476,22 @@ class CloseDialog(QDialog):
         self._fit()
 
     def _dispatch(self, request: CloseRequest) -> None:
-        self.guardPanel.setVisible(False)
+        """Start the close, and show it as sending a frame later. Redrawn at once, the dialog
+        would be laid out and painted between the click and the wire: before QFEX's first
+        step writes the frame, and between the loop turns an Everstrike POST takes to leave.
+        ``_busy`` is set at once, so a second click or Enter that arrives before the redraw
+        finds the dialog busy and sends nothing."""
+        self._busy = True
         self._client_order_id = new_client_order_id()
+        task = self._task = self._tracker.spawn(self._send(request), name=f"close {request.key}")
+        task.get_loop().call_later(SENDING_REDRAW_S, self._show_sending, task)
+
+    def _show_sending(self, task: asyncio.Task[None]) -> None:
+        if task is not self._task or task.done() or not self._busy:
+            return  # it already ended (and said how)
+        self.guardPanel.setVisible(False)
+        self.cancel_confirmation()
         self._set_busy(True)
-        self._task = self._tracker.spawn(self._send(request), name=f"close {request.key}")
 
     async def _send(self, request: CloseRequest) -> None:
         try:
@@ -502,6 +526,7 @@ class CloseDialog(QDialog):
             self.sendButton.setEnabled(False)
             self._show_message("Sending…", tone="info")
         else:
+            self.cancel_confirmation()  # it was answered by the send that just ended
             self.validate()
 
     # ------------------------------------------------------------------ result
