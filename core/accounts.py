@@ -15,15 +15,18 @@ import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 
 from core.model import PositionsSnapshot, SessionEvent, WorkingOrdersSnapshot
-from core.secrets import SecretStore
 from core.settings import AccountError, validate_account
 from core.venue import AccountConfig, Credentials, EventSink, ReconnectPolicy, VenueSession, redact
 from core.venues import SecretCheck, venue_info
+
+if TYPE_CHECKING:  # the keyring loads only where secrets are read or kept
+    from core.secrets import SecretStore
 
 __all__ = [
     "AUTH_REFUSED",

@@ -131,7 +131,7 @@ class Boot:
     settings: Settings
     settings_error: str | None
     demo: bool
-    store: concurrent.futures.Future[SecretStore]
+    store: concurrent.futures.Future[SecretStore] | None  # None in demo mode
     sim: concurrent.futures.Future[Any] | None
 
 
@@ -140,7 +140,9 @@ def boot(args: argparse.Namespace, pool: concurrent.futures.Executor) -> Boot:
     and import what every start needs while PySide6 is not yet loaded."""
     settings, settings_error = _load_settings()
     demo = args.demo or not settings.accounts
-    store = pool.submit(_probe_secret_store)
+    # Demo mode reads no secret: the keyring is probed once the window is up (launch.py),
+    # not here, where its imports would compete with the window's for the interpreter.
+    store = None if demo else pool.submit(_probe_secret_store)
     sim = None
     if demo:
         importlib.import_module("core.demo")  # here, not on the worker: see the docstring

@@ -3,8 +3,9 @@ the window, and ``--screenshot``.
 
 The window shows at once, with a "connecting" badge per account, and rows are painted as each
 venue delivers them. What is slow and needs no window started on worker threads before Qt was
-loaded (``gui.app.boot``): the keyring probe and, in demo mode, the simulator. This awaits them
-only where they are needed.
+loaded (``gui.app.boot``): the keyring probe (with configured accounts) or the simulator (in
+demo mode). This awaits them only where they are needed. Demo mode reads no secret, so it probes
+the keyring only once the accounts have connected.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from PySide6.QtWidgets import QApplication
 from core.desk import Desk
 from core.journal import Journal
 from core.model import ConnectionState, Environment, Venue
-from gui.app import Boot, _configured_accounts, settle_memory
+from core.venue import AccountConfig
+from gui.app import Accounts, Boot, _configured_accounts, settle_memory
 from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
 
@@ -203,10 +205,14 @@ async def run(app: QApplication, boot: Boot) -> int:
     loop = asyncio.get_running_loop()
     journal = Journal.open_default(demo, operator_name=settings.preferences.operator_name)
     desk = Desk(journal=journal)
-    store = await asyncio.wrap_future(boot.store)  # probed on a worker since the start
-    configured = [] if demo else settings.accounts
-    pairs, missing = _configured_accounts(configured, store)
-    window = MainWindow(desk, demo=demo, demo_journal=demo, secrets_problem=store.problem,
+    store = None
+    pairs: Accounts = []
+    missing: list[AccountConfig] = []
+    if boot.store is not None:
+        store = await asyncio.wrap_future(boot.store)  # probed on a worker since the start
+        pairs, missing = _configured_accounts(settings.accounts, store)
+    window = MainWindow(desk, demo=demo, demo_journal=demo,
+                        secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences)
     window.show_settings_error(boot.settings_error)
     for account in missing:
@@ -256,6 +262,9 @@ async def run(app: QApplication, boot: Boot) -> int:
         start = asyncio.ensure_future(desk.start(pairs))
         # After the first rows are painted, not in their way: it is for the long run.
         start.add_done_callback(lambda _: QTimer.singleShot(SETTLE_AFTER_MS, settle_memory))
+        if store is None:
+            start.add_done_callback(lambda _: window.tracker.spawn(
+                _probe_keyring(window), name="keyring probe"))
         if args.screenshot is not None:
             want = {a.venue for a, _ in pairs}
             rc = await _take_screenshot(window, args.screenshot, want, start)
@@ -281,6 +290,16 @@ async def run(app: QApplication, boot: Boot) -> int:
         if boot.sim is not None:
             await _stop_simulator(boot.sim)
     return rc
+
+
+async def _probe_keyring(window: MainWindow) -> None:
+    """Demo mode: find out whether secrets could be saved, once the rows are up, so the
+    status bar says so before anyone adds an account."""
+    from core.secrets import SecretStore
+
+    store = await asyncio.to_thread(SecretStore)
+    if window.secret_store is None:  # the Accounts dialog may have made one meanwhile
+        window.set_secret_store(store)
 
 
 async def _stop_simulator(future: concurrent.futures.Future[Any]) -> None:

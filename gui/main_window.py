@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -35,7 +36,6 @@ from PySide6.QtWidgets import (
 from core.desk import Desk
 from core.journal import Journal
 from core.model import Environment, PositionKey, Venue
-from core.secrets import SecretStore
 from core.settings import Preferences
 from core.venue import AccountConfig
 from gui.bridge import DeskBridge, TaskTracker
@@ -49,7 +49,6 @@ from gui.controllers.filters import Filters
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import KEYBOARD_SHORTCUTS, QUICK_CLOSE_SHORTCUT, KeyboardHelp
-from gui.dialogs.accounts import AccountsDialog
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
@@ -65,6 +64,10 @@ from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, Wo
 from gui.widgets.positions_bar import PositionsBar
 from gui.widgets.scroller import SideScroller
 from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
+
+if TYPE_CHECKING:  # imported where first used: the keyring, and a dialog opened later
+    from core.secrets import SecretStore
+    from gui.dialogs.accounts import AccountsDialog
 
 __all__ = [
     "CONFIRMATIONS_OFF_BANNER",
@@ -278,16 +281,25 @@ class MainWindow(QMainWindow):
         self.secretsWarning.setObjectName("secretsWarning")
         self.secretsWarning.setAccessibleName("Credentials warning")
         self.secretsWarning.setWordWrap(False)
-        if secrets_problem:
+        self._show_secrets_problem(secrets_problem)
+        status.addPermanentWidget(self.secretsWarning)
+        self.resize(1280, 800)
+
+    def set_secret_store(self, store: SecretStore) -> None:
+        """The keyring, once probed (in demo mode that waits until the window is up): say
+        in the status bar if secrets cannot be saved."""
+        self.secret_store = store
+        self._show_secrets_problem(store.problem)
+
+    def _show_secrets_problem(self, problem: str | None) -> None:
+        if problem:
             text = (
-                f"Credentials can't be saved ({secrets_problem}). Secrets you enter are kept "
+                f"Credentials can't be saved ({problem}). Secrets you enter are kept "
                 "in memory for this session only; everything else works."
             )
             self.secretsWarning.setText("⚠ " + text)
             self.secretsWarning.setToolTip(text)
-        self.secretsWarning.setVisible(bool(secrets_problem))
-        status.addPermanentWidget(self.secretsWarning)
-        self.resize(1280, 800)
+        self.secretsWarning.setVisible(bool(problem))
 
     @staticmethod
     def _banner(parent: QWidget, name: str, accessible: str, text: str = "",

@@ -11,12 +11,12 @@ from PySide6.QtGui import QAction
 
 from core.accounts import credentials_for
 from core.model import ConnectionState, Environment, Venue
-from core.secrets import SecretStore
 from core.venue import AccountConfig
-from gui.dialogs.accounts import AccountsDialog
 from gui.models.text import env_label
 
 if TYPE_CHECKING:
+    from core.secrets import SecretStore
+    from gui.dialogs.accounts import AccountsDialog
     from gui.main_window import MainWindow
 
 __all__ = ["Accounts"]
@@ -47,7 +47,10 @@ class Accounts:
 
     def _store(self) -> SecretStore:
         if self.window.secret_store is None:
-            self.window.secret_store = SecretStore()
+            from core.secrets import SecretStore  # the keyring: only when secrets are needed
+
+            self.window.set_secret_store(SecretStore())
+        assert self.window.secret_store is not None
         return self.window.secret_store
 
     def open_accounts(
@@ -56,6 +59,8 @@ class Accounts:
         """The Accounts dialog (one per window), opened with ``open()``: never a nested loop."""
         dialog = self.dialog
         if dialog is None:
+            from gui.dialogs.accounts import AccountsDialog  # imported when first opened
+
             dialog = AccountsDialog(self._store(), settings_path=self.window.settings_path,
                                     tracker=self.window.tracker, parent=self.window)
             dialog.accountSaved.connect(self._on_account_saved)

@@ -148,22 +148,52 @@ def _modules_after(code: str, tmp_path: Path) -> set[str]:
     return set(proc.stdout.split())
 
 
+ACCOUNT_SETTINGS = ('version = 2\n[[accounts]]\nname = "a"\nvenue = "qfex"\n'
+                    'environment = "live"\npublic_key = "k"\n')
+
 BOOT = """
 import concurrent.futures, gui.app
-args = gui.app.build_parser().parse_args(["--demo"])
+args = gui.app.build_parser().parse_args({argv!r})
 with concurrent.futures.ThreadPoolExecutor(2) as pool:
     boot = gui.app.boot(args, pool)
-    boot.store.result()
-    boot.sim.result().stop()
+    print("store", boot.store is not None)
+    print("sim", boot.sim is not None)
+    if boot.store is not None:
+        boot.store.result()
+    if boot.sim is not None:
+        boot.sim.result().stop()
 """
 
 
 def test_the_slow_work_starts_and_the_core_loads_before_qt(tmp_path: Path) -> None:
-    """gui.app starts the keyring probe and the simulator, and imports the core and the venue
-    clients, before PySide6 is loaded (its import hook makes every later import dearer)."""
-    loaded = _modules_after(BOOT, tmp_path)
+    """gui.app starts the simulator, and imports the core and the venue clients, before
+    PySide6 is loaded (its import hook makes every later import dearer). Demo mode reads no
+    secret, so the keyring is not probed (nor imported) at the start."""
+    loaded = _modules_after(BOOT.format(argv=["--demo"]), tmp_path)
     assert {m.split(".")[0] for m in loaded} & {"PySide6", "shiboken6", "qasync"} == set()
     assert {"core.desk", "core.journal", "core.sim", "httpx", "websockets"} <= loaded
+    assert {"store", "False", "sim", "True"} <= loaded  # the printed lines
+    assert not {m for m in loaded if m.split(".")[0] == "keyring"}
+
+
+def test_with_accounts_configured_the_keyring_is_probed_at_the_start(tmp_path: Path) -> None:
+    settings = tmp_path / "config" / "closeout" / "settings.toml"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(ACCOUNT_SETTINGS, encoding="utf-8")
+    loaded = _modules_after(BOOT.format(argv=[]), tmp_path)
+    assert {"store", "True", "sim", "False"} <= loaded
+    assert "keyring" in loaded and "core.sim" not in loaded
+
+
+def test_the_window_leaves_the_keyring_and_the_accounts_dialog_unimported(
+    tmp_path: Path,
+) -> None:
+    """Both load when first needed: the keyring when a secret is read or kept (or, in demo
+    mode, once the accounts are up), the Accounts dialog when it opens."""
+    loaded = _modules_after("import gui.launch", tmp_path)
+    assert "gui.main_window" in loaded
+    assert not {m for m in loaded if m.split(".")[0] == "keyring"}
+    assert not {m for m in loaded if m.startswith("gui.dialogs.accounts")}
 
 
 def test_the_first_window_leaves_the_flatten_dialogs_unimported(tmp_path: Path) -> None:

@@ -106,3 +106,53 @@ async def test_settings_error_banner_shows_path_and_line(qapp: QApplication) -> 
     finally:
         await window.shutdown()
         shiboken6.delete(window)
+
+
+@pytest.mark.asyncio
+async def test_demo_mode_probes_the_keyring_once_the_accounts_are_up(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No secret is read in demo mode, so the window starts without a keyring; the probe that
+    follows the accounts' start puts its verdict in the status bar."""
+    import core.secrets
+    import gui.launch
+
+    class NoBackend:
+        problem = "no system keyring is available"
+
+    monkeypatch.setattr(core.secrets, "SecretStore", NoBackend)
+    window = MainWindow(Desk(), demo=True, history_poll_ms=3_600_000)
+    try:
+        window.show()
+        assert window.secret_store is None and window.secretsWarning.isHidden()
+        await gui.launch._probe_keyring(window)
+        assert isinstance(window.secret_store, NoBackend)
+        assert not window.secretsWarning.isHidden()
+        assert "Credentials can't be saved (no system keyring is available)" in \
+            window.secretsWarning.text()
+    finally:
+        await window.shutdown()
+        shiboken6.delete(window)
+
+
+@pytest.mark.asyncio
+async def test_the_keyring_probe_keeps_a_store_the_accounts_dialog_made_first(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.secrets
+    import gui.launch
+
+    class Working:
+        problem = None
+
+    monkeypatch.setattr(core.secrets, "SecretStore", Working)
+    window = MainWindow(Desk(), demo=True, history_poll_ms=3_600_000)
+    try:
+        first = Working()
+        window.set_secret_store(first)  # type: ignore[arg-type]
+        await gui.launch._probe_keyring(window)
+        assert window.secret_store is first
+        assert window.secretsWarning.isHidden()
+    finally:
+        await window.shutdown()
+        shiboken6.delete(window)
