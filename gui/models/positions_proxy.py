@@ -30,6 +30,10 @@ LIVE_RESORT_MS = 1000  # a live column re-sorts at most this often
 # takes about 20 ms, every row of a desk's table reprices each second, and a 20 ms pause each
 # second is one late frame in a hundred. Past 1,000 ms x this share, the interval grows.
 LIVE_RESORT_SHARE = 0.01
+# A live re-sort of more rows than this runs in two turns of the loop: the order is worked out
+# in one, the rows move in the next. At 10,000 rows each half takes 5-9 ms, where the whole
+# took 10-18 ms in one turn, long enough to make the window late for its next frame.
+SPLIT_RESORT_ABOVE = 2000
 # Columns whose values move while a row is shown (repricing, fills, a close's progress).
 LIVE_COLUMNS = frozenset({PositionColumn.SIDE, PositionColumn.QUANTITY, PositionColumn.ENTRY,
                           PositionColumn.MARK, PositionColumn.PNL, PositionColumn.ACTION})
@@ -71,17 +75,32 @@ class PositionsProxy(QAbstractTableModel):
     a close dialog is open); when the last hold ends, a re-sort that came due happens at once.
     Until then rows changed by repricing keep their place and new rows go where the current
     order puts them. ``hint`` says so ("sorted by P&L · live"). ``sort`` (a header click)
-    re-sorts at once.
+    re-sorts at once. A live re-sort of more than ``split_resort_above`` rows takes two turns
+    of the loop: the order is worked out in the first and the rows move in the second, unless
+    rows came, went or were re-sorted in between (then it is worked out again) or a hold
+    began; rows repriced in between keep the value the order was worked out with until the
+    next re-sort.
     """
 
     hintChanged = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *,
                  live_resort_ms: int = LIVE_RESORT_MS,
+                 split_resort_above: int = SPLIT_RESORT_ABOVE,
                  clock: Callable[[], float] = time.perf_counter) -> None:
         super().__init__(parent)
         self._live_resort_ms = live_resort_ms
+        self._split_above = split_resort_above
         self._clock = clock
+        # The shown rows' layout: it counts every change of which rows are shown, or in what
+        # order, so a re-sort planned in one turn knows whether it still fits the next.
+        self._layout = 0
+        # A live re-sort worked out and not applied yet: (layout, the keys it applies, the new
+        # key of each shown row, its order, the seconds it took), and the rows whose key
+        # changed again since it was planned -> their latest key.
+        self._planned: tuple[int, dict[PositionRow, tuple[Any, ...]], list[tuple[Any, ...]],
+                             list[int], float] | None = None
+        self._since_plan: dict[PositionRow, tuple[Any, ...]] = {}
         self._src: PositionsModel | None = None
         # The source's row records (hashed by identity, never by PositionKey).
         self._shown: list[PositionRow] = []
@@ -105,6 +124,10 @@ class PositionsProxy(QAbstractTableModel):
         self.resortTimer.setSingleShot(True)
         self.resortTimer.setInterval(live_resort_ms)
         self.resortTimer.timeout.connect(self.resort_if_due)
+        self.finishTimer = QTimer(self)  # the second turn of a split re-sort
+        self.finishTimer.setSingleShot(True)
+        self.finishTimer.setInterval(0)
+        self.finishTimer.timeout.connect(self.finish_resort)
 
     # ------------------------------------------------------------------ source
     def setSourceModel(self, model: PositionsModel) -> None:
@@ -172,11 +195,14 @@ class PositionsProxy(QAbstractTableModel):
             return
         if first <= self._col <= last and _SORT in roles:
             fresh = self._fresh
-            for r, skey in zip(shown, self._build(shown), strict=True):
+            built = self._build(shown)
+            for r, skey in zip(shown, built, strict=True):
                 if skey != key_of[r]:
                     fresh[r] = skey
                 else:
                     fresh.pop(r, None)
+            if self._planned is not None:
+                self._since_plan.update(zip(shown, built, strict=True))
             if fresh and not self.resortTimer.isActive():
                 self.resortTimer.start()
         if len(shown) > _MAP_LIMIT:
@@ -196,6 +222,7 @@ class PositionsProxy(QAbstractTableModel):
 
     def _place(self, skeys: list[tuple[Any, ...]], rows: list[PositionRow]) -> None:
         """Show exactly these rows with these sort keys, sorted (the caller signals)."""
+        self._layout += 1
         self._skeys, self._shown = skeys, rows
         self._key_of = dict(zip(rows, skeys, strict=True))
 
@@ -208,6 +235,7 @@ class PositionsProxy(QAbstractTableModel):
         """Reorder the shown rows to these (the same rows, sorted) in one layout change;
         persistent indexes (the selection, the current row) follow their rows."""
         old = self._shown
+        self._layout += 1
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         if key_of is None:
@@ -228,6 +256,7 @@ class PositionsProxy(QAbstractTableModel):
         (a range costs the view a pass over the rows below it; the move costs one pass)."""
         if not rows:
             return
+        self._layout += 1
         new_skeys, new_rows = _sorted(self._build(rows), rows)
         self._key_of.update(zip(new_rows, new_skeys, strict=True))
         skeys, shown = self._skeys, self._shown
@@ -259,6 +288,7 @@ class PositionsProxy(QAbstractTableModel):
         moved to the bottom in one layout change and removed there as one range."""
         if not rows:
             return
+        self._layout += 1
         skeys, shown, key_of = self._skeys, self._shown, self._key_of
         at = sorted(bisect_left(skeys, key_of[r]) for r in rows)
         spans = runs(at)
@@ -402,16 +432,69 @@ class PositionsProxy(QAbstractTableModel):
             self._waiting = True
             self._update_hint()
             return
+        if self._planned is not None:
+            return  # worked out already; it moves the rows in the next turn
         started = self._clock()
         fresh = self._fresh
+        if len(self._shown) <= self._split_above:
+            key_of = self._key_of
+            key_of.update(fresh)  # only these keys changed: the map needs no rebuilding
+            # Each shown row's new key, or its old one: a loop in C (``map`` over dict.get).
+            self._apply(list(map(fresh.get, self._shown, self._skeys)), key_of)
+            self._pace(self._clock() - started)
+            return
+        # First turn: the order, touching nothing the table reads. The rows move in the
+        # next turn, if nothing moved them meanwhile.
+        applying = dict(fresh)
+        skeys = list(map(applying.get, self._shown, self._skeys))
+        order = sorted(range(len(skeys)), key=skeys.__getitem__)
+        self._planned = (self._layout, applying, skeys, order, self._clock() - started)
+        self._since_plan = {}
+        self.finishTimer.start()
+
+    def finish_resort(self) -> None:
+        """The second turn of a split live re-sort: move the rows to the order worked out,
+        unless rows came, went or were re-sorted since (then it is worked out again), or a
+        hold began (then it waits for the hold to end, as any re-sort does)."""
+        planned, self._planned = self._planned, None
+        since, self._since_plan = self._since_plan, {}
+        if planned is None:
+            return
+        layout, applying, skeys, order, first_turn = planned
+        if layout != self._layout or self._holds:
+            if self._holds:
+                self._waiting = True
+                self._update_hint()
+            elif self._fresh and not self.resortTimer.isActive():
+                self.resortTimer.start()
+            return
+        started = self._clock()
         key_of = self._key_of
-        key_of.update(fresh)  # only these keys changed: the map needs no rebuilding
-        # Each shown row's new key, or its old one: a loop in C (``map`` over ``dict.get``).
-        self._apply(list(map(fresh.get, self._shown, self._skeys)), key_of)
-        # The next live re-sort waits long enough that re-sorting stays within its share.
-        took_ms = (self._clock() - started) * 1000
+        key_of.update(applying)
+        shown = self._shown
+        new_skeys = list(map(skeys.__getitem__, order))
+        new_rows = list(map(shown.__getitem__, order))
+        if new_rows == shown:
+            self._layout += 1
+            self._skeys = new_skeys
+        else:
+            self._relayout(new_skeys, new_rows, key_of)
+        self._settled()
+        # Rows repriced again between the turns are out of order by their latest value:
+        # they wait for the next re-sort.
+        fresh = self._fresh
+        for r, skey in since.items():
+            if skey != key_of[r]:
+                fresh[r] = skey
+        if fresh:
+            self.resortTimer.start()
+        self._pace(first_turn + self._clock() - started)
+
+    def _pace(self, took: float) -> None:
+        """The next live re-sort waits long enough that re-sorting stays within its share
+        of the GUI thread."""
         self.resortTimer.setInterval(max(self._live_resort_ms,
-                                         round(took_ms / LIVE_RESORT_SHARE)))
+                                         round(took * 1000 / LIVE_RESORT_SHARE)))
 
     def _apply(self, skeys: list[tuple[Any, ...]],
                key_of: dict[PositionRow, tuple[Any, ...]] | None = None) -> None:
@@ -423,6 +506,7 @@ class PositionsProxy(QAbstractTableModel):
         new_skeys = list(map(skeys.__getitem__, order))
         new_rows = list(map(shown.__getitem__, order))
         if new_rows == shown:  # the same order, new values: nothing moves
+            self._layout += 1
             self._skeys = new_skeys
             if key_of is None:
                 self._place(new_skeys, shown)

@@ -296,6 +296,109 @@ def test_a_live_re_sort_that_takes_long_comes_less_often(qapp: QApplication) -> 
             max(cost, 0.010))
 
 
+def split_loaded(rows: list[Position]) -> tuple[PositionsModel, PositionsProxy]:
+    """A proxy that re-sorts live in two turns whatever its size, as a large table does."""
+    model = PositionsModel()
+    proxy = PositionsProxy(split_resort_above=0)
+    proxy.setSourceModel(model)
+    model.upsert_many(rows)
+    return model, proxy
+
+
+def test_a_large_live_re_sort_works_out_the_order_then_moves_the_rows_a_turn_later(
+    qapp: QApplication,
+) -> None:
+    model, proxy = split_loaded(random_rows(21, 40))
+    proxy.sort(PositionColumn.PNL, ASC)
+    tester = ModelTester(None)
+    tester.check(proxy)
+    selection = QItemSelectionModel(proxy)
+    before = shown(proxy)
+    chosen = before[3]
+    selection.setCurrentIndex(proxy.index(3, 0), QItemSelectionModel.SelectionFlag.Select)
+    layouts: list[int] = []
+    proxy.layoutChanged.connect(lambda *_: layouts.append(1))
+    reprice(model, chosen, "1E+500")  # the chosen row becomes the largest
+    proxy.resort_if_due()
+    assert shown(proxy) == before and layouts == []  # worked out, nothing moved yet
+    assert proxy.finishTimer.isActive()
+    proxy.resort_if_due()  # due again before the second turn: no second plan
+    proxy.finish_resort()
+    assert layouts == [1]
+    assert shown(proxy) == reference(model, PositionColumn.PNL, ASC, False)
+    assert shown(proxy).index(chosen) > 3  # it moved down, among the largest
+    assert proxy.key_at(selection.currentIndex().row()) == chosen  # the selection followed
+    assert not proxy.resort_pending
+
+
+def test_rows_repriced_between_the_two_turns_wait_for_the_next_re_sort(
+    qapp: QApplication,
+) -> None:
+    model, proxy = split_loaded(random_rows(22, 40))
+    proxy.sort(PositionColumn.PNL, DESC)
+    first, second, third = shown(proxy)[-3:]
+    reprice(model, first, "1E+500")
+    reprice(model, second, "1E+499")
+    proxy.resort_if_due()
+    reprice(model, second, "-1E+500")  # after the plan: it must not land at the top
+    reprice(model, third, "1E+498")
+    reprice(model, first, "1E+500")  # the same value again: nothing new for it
+    proxy.finish_resort()
+    order = shown(proxy)
+    assert order[:2] == [first, second]  # placed by the values the plan worked out
+    assert proxy.resort_pending and proxy.resortTimer.isActive()
+    proxy.resort_if_due()
+    proxy.finish_resort()
+    order = shown(proxy)
+    assert order == reference(model, PositionColumn.PNL, DESC, False)
+    assert order[:2] == [first, third] and order.index(second) > 2
+    assert not proxy.resort_pending
+
+
+@pytest.mark.parametrize("meanwhile", ["rows came", "rows went", "header click", "filter"])
+def test_a_planned_re_sort_is_dropped_when_the_rows_changed_in_between(
+    qapp: QApplication, meanwhile: str
+) -> None:
+    rows = random_rows(23, 45)
+    model, proxy = split_loaded(rows[:40])
+    proxy.sort(PositionColumn.PNL, ASC)
+    reprice(model, shown(proxy)[0], "1E+500")
+    proxy.resort_if_due()
+    if meanwhile == "rows came":
+        model.upsert_many(rows[40:])
+    elif meanwhile == "rows went":
+        model.remove(shown(proxy)[5])
+    elif meanwhile == "header click":
+        proxy.sort(PositionColumn.PNL, DESC)
+    else:
+        proxy.set_symbol_filter("e")
+    proxy.finish_resort()  # finds the table changed: moves nothing by the stale plan
+    proxy.resort_if_due()
+    proxy.finish_resort()
+    order = PositionColumn.PNL, (DESC if meanwhile == "header click" else ASC)
+    expected = reference(model, *order, False)
+    if meanwhile == "filter":
+        expected = [k for k in expected if "e" in k.symbol.casefold()]
+    assert shown(proxy) == expected
+    assert not proxy.resort_pending
+
+
+def test_a_hold_that_begins_between_the_two_turns_keeps_the_rows_still(
+    qapp: QApplication,
+) -> None:
+    model, proxy = split_loaded(random_rows(24, 40))
+    proxy.sort(PositionColumn.PNL, ASC)
+    before = shown(proxy)
+    reprice(model, before[0], "1E+500")
+    proxy.resort_if_due()
+    proxy.set_hold("pointer", True)  # the pointer came over the table
+    proxy.finish_resort()
+    assert shown(proxy) == before
+    assert proxy.hint == "sorted by P&L · live · paused while the pointer is over the table"
+    proxy.set_hold("pointer", False)
+    assert shown(proxy) == reference(model, PositionColumn.PNL, ASC, False)
+
+
 def test_new_rows_show_at_once_in_the_current_order_while_a_re_sort_waits(
     qapp: QApplication,
 ) -> None:
