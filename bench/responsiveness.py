@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class Plan:
     sample_rows: int = 300
     grace: float = 0.5  # a row repriced this recently may still show the mark before
     drain: float = 30.0  # seconds allowed for the window to catch up after the feed stops
+    catch_up: float = 2.0  # seconds a minute's last due updates may take to be handed over
 
 
 FULL = Plan()
@@ -133,6 +135,7 @@ class Run:
         self.venue_of = {a.name: a.venue for a in self.book.accounts}
         self.rng = random.Random(3)
         self.totals = Totals()
+        self.catch_up = 0.0  # the longest wait for a minute's last updates to be handed over
 
     async def main(self) -> None:
         from core.venue import Credentials
@@ -172,15 +175,25 @@ class Run:
                 await asyncio.sleep(max(0.0, t0 + i * plan.segment + plan.warmup
                                         - time.perf_counter()))
                 probe.take()  # the switch and its warm-up are not this minute's lag
-                before = (feeder.counts.orders_due, feeder.counts.orders_delivered,
-                          feeder.counts.positions_due, feeder.counts.positions_delivered)
+                c = feeder.counts
+                first = (c.orders_due, c.positions_due)
                 await asyncio.sleep(max(0.0, end - time.perf_counter()))
                 mode.lag = mode.lag + probe.take()
-                c = feeder.counts
-                mode.orders_due += c.orders_due - before[0]
-                mode.orders_delivered += c.orders_delivered - before[1]
-                mode.positions_due += c.positions_due - before[2]
-                mode.positions_delivered += c.positions_delivered - before[3]
+                # What came due this minute, and how much of it the feeder handed to the desk:
+                # updates are handed over in order, so the ones due in [first, last) are in
+                # once the count of those handed over reaches last. At the very end of the
+                # minute a loop turn's worth may still be on its way; wait for it (briefly).
+                last = (c.orders_due, c.positions_due)
+                waited = time.perf_counter()
+                with contextlib.suppress(TimeoutError):
+                    await until(partial(_handed_over, c, last), plan.catch_up,
+                                "the minute's updates")
+                self.catch_up = max(self.catch_up, time.perf_counter() - waited)
+                mode.orders_due += last[0] - first[0]
+                mode.orders_delivered += min(max(c.orders_delivered, first[0]), last[0]) - first[0]
+                mode.positions_due += last[1] - first[1]
+                mode.positions_delivered += \
+                    min(max(c.positions_delivered, first[1]), last[1]) - first[1]
                 checked, ok = self._check_rows(view, cols, feeder)
                 mode.rows_checked += checked
                 mode.rows_current += ok
@@ -281,6 +294,11 @@ class Run:
                        + (f"; it caught up {drained:.1f} s after the feed stopped"
                           if drained is not None else
                           f"; it had not caught up {plan.drain:g} s after the feed stopped"))
+        r.notes.append(
+            "delivered / sent: the updates due in each measured minute that the feeder had "
+            "handed to the desk, counted once it had handed over everything due by the "
+            f"minute's end (at most {self.catch_up * 1000:.0f} ms later in this run, within "
+            f"{plan.catch_up:g} s or counted as missing)")
         r.notes.extend(self.notes)
         r.notes.append("RSS (MB) every {:g} s: {}".format(
             plan.rss_every, " ".join(f"{mb:.0f}" for _, mb in self.rss)))
@@ -308,6 +326,11 @@ class Run:
 
 def ran_text(seconds: float) -> str:
     return f"{seconds:.0f} s of load" if seconds >= 10 else f"{seconds:.1f} s of load"
+
+
+def _handed_over(counts: Any, due: tuple[int, int]) -> bool:
+    """The feeder has handed over every order and position update due by ``due``."""
+    return bool(counts.orders_delivered >= due[0] and counts.positions_delivered >= due[1])
 
 
 def _share(name: str, part: int, whole: int, *, target: bool = True) -> Metric:
