@@ -58,7 +58,8 @@ class Journal:
     benchmark spreads a synthetic history over weeks with it). ``linger`` is the group-commit
     interval; ``before_commit`` is the writer's test hook (see ``Writer``);
     ``wal_restart_frames`` is the WAL's size in pages past which it starts again from its
-    beginning (see ``Checkpointer``).
+    beginning (see ``Checkpointer``); ``max_backlog`` and ``throttle_wait`` are the writer's
+    back-pressure (see ``Writer``).
     """
 
     def __init__(
@@ -72,6 +73,8 @@ class Journal:
         linger: float = 0.002,
         before_commit: Callable[[int], None] | None = None,
         wal_restart_frames: int = RESTART_FRAMES,
+        max_backlog: int = 20_000,
+        throttle_wait: float = 0.25,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
@@ -105,7 +108,8 @@ class Journal:
                 db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job now
             self._writer = Writer(
                 db, self.operator, db_lock=lock, linger=linger, before_commit=before_commit,
-                after_commit=None if checkpointer is None else checkpointer.written)
+                after_commit=None if checkpointer is None else checkpointer.written,
+                max_backlog=max_backlog, throttle_wait=throttle_wait)
         self._closer = weakref.finalize(self, _shut, self._writer, self._reader, writer_db,
                                         checkpointer)
 

@@ -311,3 +311,36 @@ def test_a_journal_under_a_steady_stream_keeps_every_record_while_its_wal_restar
         [b for b in range(200) for _ in range(5)]
     assert j.verify() is None
     j.close()
+
+
+def test_a_producer_far_ahead_of_the_writer_waits_for_it_to_catch_up(tmp_path: Path) -> None:
+    """Back-pressure: an append that finds more than ``max_backlog`` records waiting blocks
+    until half of them are written, so a loop that never pauses cannot starve the writer."""
+    gate = Gate(opened=False)
+    j = Journal(tmp_path / "j.sqlite3", operator="op", before_commit=gate, max_backlog=10,
+                throttle_wait=60)
+    assert j.append("a", {"i": 0}) == 1
+    gate.wait_arrivals(1)  # the writer holds record 1 in an open transaction
+    assert [j.append("a", {"i": i}) for i in range(1, 10)] == list(range(2, 11))  # 10 waiting
+    done: list[int] = []
+    producer = threading.Thread(target=lambda: done.append(j.append("a", {"i": 10})))
+    producer.start()
+    producer.join(0.2)
+    assert producer.is_alive() and done == []  # the 11th waits for the writer
+    gate.open()
+    producer.join(30)
+    assert not producer.is_alive() and done == [11]
+    assert j.durable >= 6  # it went on once half the backlog was written
+    j.flush()
+    assert payloads(j) == list(range(11))
+    assert j.verify() is None
+    j.close()
+
+
+def test_a_writer_that_keeps_up_never_makes_an_append_wait(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "j.sqlite3", operator="op", max_backlog=10)
+    for i in range(30):
+        j.append("a", {"i": i})
+        j.flush()
+    assert j._writer is not None and j._writer.throttled == 0
+    j.close()
