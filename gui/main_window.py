@@ -60,6 +60,7 @@ from gui.models import (
     WorkingColumn,
     WorkingOrdersModel,
 )
+from gui.models.positions_proxy import FROZEN
 from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
 from gui.widgets.positions_bar import PositionsBar
 from gui.widgets.scroller import SideScroller
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         self.positionsTitle = bar.title
         self.venueFilter, self.accountFilter = bar.venueFilter, bar.accountFilter
         self.symbolFilter, self.groupByAccount = bar.symbolFilter, bar.groupByAccount
+        self.freezeOrder = bar.freezeOrder
         self.sortHint = bar.sortHint
         tl.addLayout(bar)
         self.positionsView = PositionsView(top)
@@ -385,6 +387,8 @@ class MainWindow(QMainWindow):
         px = self.positions_proxy
         px.hintChanged.connect(f.show_sort_hint)
         self.positionsView.pointerInside.connect(lambda inside: px.set_hold("pointer", inside))
+        self.positionsView.keyboardChoice.connect(lambda on: px.set_hold("keyboard", on))
+        self.freezeOrder.toggled.connect(lambda on: px.set_hold(FROZEN, on))
         px.rowsInserted.connect(f.update_count)
         px.rowsRemoved.connect(f.update_count)
         px.layoutChanged.connect(f.update_count)

@@ -23,7 +23,7 @@ from gui.models.positions import PositionColumn, PositionRow, PositionsModel
 from gui.models.roles import SORT_ROLE
 from gui.models.sort_keys import RowTies, build_keys, row_ties
 
-__all__ = ["LIVE_COLUMNS", "LIVE_RESORT_MS", "PositionsProxy"]
+__all__ = ["FROZEN", "LIVE_COLUMNS", "LIVE_RESORT_MS", "PositionsProxy"]
 
 LIVE_RESORT_MS = 1000  # a live column re-sorts at most this often
 # ... and spends at most this share of the GUI thread doing so: a live re-sort of 10,000 rows
@@ -38,11 +38,16 @@ SPLIT_RESORT_ABOVE = 2000
 LIVE_COLUMNS = frozenset({PositionColumn.SIDE, PositionColumn.QUANTITY, PositionColumn.ENTRY,
                           PositionColumn.MARK, PositionColumn.PNL, PositionColumn.ACTION})
 _SHORT_NAMES = {PositionColumn.PNL: "P&L", PositionColumn.ACTION: "Close"}
+# Why the order is held, as the hint says it (the sort is live, and a re-sort came due).
 _HOLD_WORDS = {
-    "pointer": "paused while the pointer is over the table",
-    "dialog": "paused while a close dialog is open",
-    "flatten": "paused while a flatten plan is open",
+    "pointer": "order held while pointing · live sort resumes when you move away",
+    "keyboard": "order held while a row is chosen by keyboard · Esc lets it go",
+    "dialog": "order held while a close dialog is open",
+    "flatten": "order held while a flatten plan is open",
 }
+# "Freeze order" (the user's own hold) is said whether or not a re-sort came due.
+FROZEN = "frozen"
+_FROZEN_WORDS = "order frozen · untick Freeze order to re-sort"
 # A change of more rows than this repaints the whole column instead of finding each row.
 _MAP_LIMIT = 32
 # Rows landing in (or leaving from) more places than this come in one layout change instead.
@@ -555,8 +560,10 @@ class PositionsProxy(QAbstractTableModel):
         if self.live:
             col = PositionColumn(self._col)
             text = f"sorted by {_SHORT_NAMES.get(col, col.title)} · live"
-            if self._waiting:
-                why = [_HOLD_WORDS.get(h, "paused") for h in sorted(self._holds)]
+            if FROZEN in self._holds:
+                text += " · " + _FROZEN_WORDS
+            elif self._waiting:
+                why = [_HOLD_WORDS.get(h, "order held") for h in sorted(self._holds)]
                 text += " · " + "; ".join(why)
         if text != self._hint:
             self._hint = text

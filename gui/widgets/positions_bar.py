@@ -1,5 +1,5 @@
 """The bar over the positions table: its title (with the count of rows shown), the live sort
-hint, and the filters: venue, account, symbol text, and grouping by account."""
+hint, the filters (venue, account, symbol text), grouping by account, and Freeze order."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ __all__ = ["ALL", "LIVE_SORT_TIP", "PositionsBar"]
 ALL = "All"  # the first choice of each filter: no filter
 LIVE_SORT_TIP = (
     "Sorted by a column that moves with prices: rows re-sort at most once a second, and not "
-    "while the pointer is over the table or a close dialog is open, so a row never moves "
-    "under a click. Click the column header to sort now."
+    "while the pointer is over the table, a row is being chosen with the keyboard, a close "
+    "dialog is open, or Freeze order is ticked, so a row never moves under a click. Click the "
+    "column header to sort now."
 )
 
 
@@ -68,3 +69,9 @@ class PositionsBar(QHBoxLayout):
         self.addWidget(self.symbolFilter)
         self.addSpacing(6)
         self.addWidget(self.groupByAccount)
+        self.freezeOrder = QCheckBox("Freeze order", parent)
+        self.freezeOrder.setObjectName("freezeOrder")
+        self.freezeOrder.setToolTip("Keep the rows where they are, whatever the prices do; a "
+                                    "header click still sorts. Untick to let a live sort "
+                                    "re-sort again.")
+        self.addWidget(self.freezeOrder)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QEnterEvent, QHideEvent, QKeyEvent
+from PySide6.QtGui import QEnterEvent, QFocusEvent, QHideEvent, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from core.model import PositionKey
@@ -69,11 +69,18 @@ WORKING_WIDTHS = {
 }
 
 
+# Keys that move the current row: while the user steers with them, rows hold still.
+_CHOOSING_KEYS = frozenset({Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp,
+                            Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End})
+
+
 class PositionsView(QTableView):
     """The positions table. Enter on a selected row asks to close it, like its button.
 
-    ``pointerInside`` says when the mouse pointer enters and leaves the table: a live sort
-    holds its re-sorts meanwhile, so a row never moves under a click.
+    ``pointerInside`` says when the mouse pointer enters and leaves the table, and
+    ``keyboardChoice`` when the user starts and stops choosing a row with the keyboard (arrows,
+    page keys, Home, End; it stops at a click in the table, Esc, or when the focus leaves): a
+    live sort holds its re-sorts meanwhile, so a row never moves under a click or a keypress.
 
     A change to the Close column (a close's progress, a flash) repaints at once. Numbers (a
     venue's repricing, applied in slices so no turn of the loop runs long) repaint the table
@@ -85,9 +92,11 @@ class PositionsView(QTableView):
     residualRequested = Signal(object)  # PositionKey: its Close residual button
     quickCloseRequested = Signal(object)  # PositionKey: Ctrl+Shift+C on it
     pointerInside = Signal(bool)
+    keyboardChoice = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._by_keyboard = False
         self.setObjectName("positionsView")
         self.setAccessibleName("Open positions")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -144,8 +153,36 @@ class PositionsView(QTableView):
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         self.pointerInside.emit(False)  # a hidden table is under no pointer
+        self._choosing(False)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._choosing(False)  # the pointer's own hold takes over
+        super().mousePressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self._choosing(False)
+
+    def _choosing(self, on: bool) -> None:
+        if on != self._by_keyboard:
+            self._by_keyboard = on
+            self.keyboardChoice.emit(on)
+
+    @property
+    def choosing_by_keyboard(self) -> bool:
+        return self._by_keyboard
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in _CHOOSING_KEYS:
+            super().keyPressEvent(event)
+            self._choosing(self.currentIndex().isValid())
+            return
+        if event.key() == Qt.Key.Key_Escape and self._by_keyboard:
+            self.selectionModel().clearSelection()
+            self.setCurrentIndex(QModelIndex())
+            self._choosing(False)
+            event.accept()
+            return
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         index = self.currentIndex()
         key = index.data(KEY_ROLE) if index.isValid() else None

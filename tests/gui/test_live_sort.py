@@ -146,7 +146,7 @@ async def test_rows_do_not_move_under_the_pointer_and_re_sort_once_it_leaves(
     px.resort_if_due()  # its second has come: it waits for the pointer
     assert rig.shown() == before and layouts == []
     assert w.sortHint.text() == \
-        "sorted by P&L · live · paused while the pointer is over the table"
+        "sorted by P&L · live · order held while pointing · live sort resumes when you move away"
     pointer(w, False)
     assert layouts == [1]
     assert rig.shown()[0] == before[-1]
@@ -164,7 +164,7 @@ async def test_rows_do_not_move_while_a_close_dialog_is_open(rig: Rig) -> None:
     rig.reprice(before[0], "5000")
     px.resort_if_due()
     assert rig.shown() == before
-    assert w.sortHint.text() == "sorted by P&L · live · paused while a close dialog is open"
+    assert w.sortHint.text() == "sorted by P&L · live · order held while a close dialog is open"
     dialog.reject()
     await until(lambda: "dialog" not in px.holds, what="the dialog's hold to end")
     assert rig.shown() == pnl_order(rig, False) and rig.shown()[-1] == before[0]
@@ -181,7 +181,7 @@ async def test_rows_do_not_move_while_a_flatten_plan_is_open(rig: Rig) -> None:
     rig.reprice(before[0], "5000")
     px.resort_if_due()
     assert rig.shown() == before
-    assert w.sortHint.text() == "sorted by P&L · live · paused while a flatten plan is open"
+    assert w.sortHint.text() == "sorted by P&L · live · order held while a flatten plan is open"
     dialog.reject()
     await until(lambda: "flatten" not in px.holds, what="the plan's hold to end")
     assert rig.shown() == pnl_order(rig, False) and rig.shown()[-1] == before[0]
@@ -315,3 +315,57 @@ async def test_a_repricing_in_many_slices_repaints_the_table_once_but_a_close_at
     w.positions_proxy.dataChanged.emit(index, index, [])  # a close's progress
     QApplication.sendPostedEvents()
     assert counter.paints == 2
+
+
+@pytest.mark.asyncio
+async def test_rows_hold_still_while_a_row_is_chosen_by_keyboard(rig: Rig, qtbot: QtBot) -> None:
+    """Arrow keys choose a row: the order holds until Esc, a click in the table (the
+    pointer's own hold takes over) or the focus leaving; Esc also leaves nothing selected."""
+    w, px, view = rig.window, rig.window.positions_proxy, rig.window.positionsView
+    view.sortByColumn(PositionColumn.PNL, Qt.SortOrder.DescendingOrder)
+    before = rig.shown()
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert "keyboard" in px.holds and view.choosing_by_keyboard
+    chosen = w.selected_key()
+    assert chosen is not None
+    rig.reprice(before[-1], "1000")  # the bottom row would now go to the top
+    px.resort_if_due()
+    assert rig.shown() == before
+    assert w.sortHint.text() == ("sorted by P&L · live · order held while a row is chosen by "
+                                 "keyboard · Esc lets it go")
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert "keyboard" not in px.holds
+    assert rig.shown() == pnl_order(rig, True) and rig.shown()[0] == before[-1]
+    assert w.selected_key() is None and not view.selectionModel().hasSelection()
+    qtbot.keyClick(view, Qt.Key.Key_End)
+    assert "keyboard" in px.holds
+    rect = view.visualRect(px.index(1, PositionColumn.SYMBOL))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert "keyboard" not in px.holds
+
+
+@pytest.mark.asyncio
+async def test_freeze_order_keeps_the_rows_still_until_unticked_and_says_so(
+    rig: Rig, qtbot: QtBot
+) -> None:
+    w, px = rig.window, rig.window.positions_proxy
+    w.positionsView.sortByColumn(PositionColumn.PNL, Qt.SortOrder.AscendingOrder)
+    qtbot.mouseClick(w.freezeOrder, Qt.MouseButton.LeftButton)
+    assert w.freezeOrder.isChecked() and "frozen" in px.holds
+    assert w.sortHint.text() == \
+        "sorted by P&L · live · order frozen · untick Freeze order to re-sort"
+    before = rig.shown()
+    rig.reprice(before[0], "5000")
+    px.resort_if_due()
+    assert rig.shown() == before
+    assert w.sortHint.text() == \
+        "sorted by P&L · live · order frozen · untick Freeze order to re-sort"
+    qtbot.mouseClick(w.freezeOrder, Qt.MouseButton.LeftButton)
+    assert not w.freezeOrder.isChecked() and "frozen" not in px.holds
+    assert rig.shown() == pnl_order(rig, False) and rig.shown()[-1] == before[0]
+    assert w.sortHint.text() == "sorted by P&L · live"
+    qtbot.mouseClick(w.freezeOrder, Qt.MouseButton.LeftButton)
+    click_header(qtbot, w, PositionColumn.PNL)  # a header click still sorts, frozen or not
+    order = w.positionsView.horizontalHeader().sortIndicatorOrder()
+    assert rig.shown() == pnl_order(rig, order == Qt.SortOrder.DescendingOrder)

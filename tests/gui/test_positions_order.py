@@ -394,7 +394,8 @@ def test_a_hold_that_begins_between_the_two_turns_keeps_the_rows_still(
     proxy.set_hold("pointer", True)  # the pointer came over the table
     proxy.finish_resort()
     assert shown(proxy) == before
-    assert proxy.hint == "sorted by P&L · live · paused while the pointer is over the table"
+    assert proxy.hint == ("sorted by P&L · live · order held while pointing · live sort resumes "
+                          "when you move away")
     proxy.set_hold("pointer", False)
     assert shown(proxy) == reference(model, PositionColumn.PNL, ASC, False)
 
@@ -433,11 +434,12 @@ def test_a_held_re_sort_happens_once_when_the_last_hold_ends(qapp: QApplication)
                               pos.unrealised_pnl))
     proxy.resort_if_due()
     assert shown(proxy) == before and layouts == []
-    assert proxy.hint == ("sorted by Mark · live · paused while a close dialog is open; "
-                          "paused while the pointer is over the table")
+    assert proxy.hint == ("sorted by Mark · live · order held while a close dialog is open; "
+                          "order held while pointing · live sort resumes when you move away")
     proxy.set_hold("dialog", False)
     assert shown(proxy) == before and layouts == []
-    assert proxy.hint == "sorted by Mark · live · paused while the pointer is over the table"
+    assert proxy.hint == ("sorted by Mark · live · order held while pointing · live sort "
+                          "resumes when you move away")
     proxy.set_hold("pointer", False)
     assert layouts == [1]
     assert shown(proxy) == reference(model, PositionColumn.MARK, DESC, False)
