@@ -5,7 +5,7 @@ The window shows at once, with a "connecting" badge per account, and rows are pa
 venue delivers them. What is slow and needs no window started on worker threads before Qt was
 loaded (``gui.app.boot``): the keyring probe (with configured accounts) or the simulator (in
 demo mode). This awaits them only where they are needed. Demo mode reads no secret, so it probes
-the keyring only once the accounts have connected.
+the keyring only a while after the accounts have connected.
 """
 
 from __future__ import annotations
@@ -262,9 +262,10 @@ async def run(app: QApplication, boot: Boot) -> int:
         start = asyncio.ensure_future(desk.start(pairs))
         # After the first rows are painted, not in their way: it is for the long run.
         start.add_done_callback(lambda _: QTimer.singleShot(SETTLE_AFTER_MS, settle_memory))
-        if store is None:
-            start.add_done_callback(lambda _: window.tracker.spawn(
-                _probe_keyring(window), name="keyring probe"))
+        if store is None:  # with the collector's settling: never in the first paint's way
+            start.add_done_callback(lambda _: QTimer.singleShot(
+                SETTLE_AFTER_MS, window,
+                lambda: window.tracker.spawn(_probe_keyring(window), name="keyring probe")))
         if args.screenshot is not None:
             want = {a.venue for a, _ in pairs}
             rc = await _take_screenshot(window, args.screenshot, want, start)

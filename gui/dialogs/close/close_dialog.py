@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -489,6 +490,8 @@ class CloseDialog(QDialog):
     def _show_sending(self, task: asyncio.Task[None]) -> None:
         if task is not self._task or task.done() or not self._busy:
             return  # it already ended (and said how)
+        if not shiboken6.isValid(self):
+            return  # the window went away meanwhile
         self.guardPanel.setVisible(False)
         self.cancel_confirmation()
         self._set_busy(True)
