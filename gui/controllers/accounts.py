@@ -46,12 +46,13 @@ class Accounts:
         w.filters.refresh_account_choices()
 
     def _store(self) -> SecretStore:
-        if self.window.secret_store is None:
+        store = self.window.secret_store
+        if store is None:
             from core.secrets import SecretStore  # the keyring: only when secrets are needed
 
-            self.window.set_secret_store(SecretStore())
-        assert self.window.secret_store is not None
-        return self.window.secret_store
+            store = SecretStore()
+            self.window.set_secret_store(store)
+        return store
 
     def open_accounts(
         self, edit: str | None = None, *, focus_secret: bool = False

@@ -31,8 +31,8 @@ LIVE_RESORT_MS = 1000  # a live column re-sorts at most this often
 # second is one late frame in a hundred. Past 1,000 ms x this share, the interval grows.
 LIVE_RESORT_SHARE = 0.01
 # A live re-sort of more rows than this runs in two turns of the loop: the order is worked out
-# in one, the rows move in the next. At 10,000 rows each half takes 5-9 ms, where the whole
-# took 10-18 ms in one turn, long enough to make the window late for its next frame.
+# in one, the rows move in the next. At 10,000 rows each half took 3-11 ms here, where the
+# whole took 10-18 ms in one turn, long enough to make the window late for its next frame.
 SPLIT_RESORT_ABOVE = 2000
 # Columns whose values move while a row is shown (repricing, fills, a close's progress).
 LIVE_COLUMNS = frozenset({PositionColumn.SIDE, PositionColumn.QUANTITY, PositionColumn.ENTRY,
