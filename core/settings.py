@@ -23,6 +23,9 @@ defaulting to live; a file without ``version`` is read as version 1, as that rel
 Files of an older version are migrated in memory on load, and the old file is copied to
 ``settings.toml.v<N>.bak`` the first time the migrated form is saved.
 
+A save edits the file as the user wrote it: comments, key order and blank lines stay (tomlkit,
+see ``core.settings_toml``), and the file it replaces is kept as ``settings.toml.bak``.
+
 The file is only ever replaced atomically (temporary file in the same directory, fsync,
 ``os.replace``), mode 0600 in a 0700 directory. A file that fails to load is reported with its
 path (and line where one can be found) and is never overwritten: :func:`save_settings` re-reads
@@ -44,8 +47,8 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 
 import platformdirs
-import tomli_w
 
+from core import settings_toml
 from core.model import Environment, Venue
 from core.venue import AccountConfig, InsecureEndpoint, check_endpoint
 from core.venues import UnknownVenue, venue_info, venue_named
@@ -67,7 +70,9 @@ __all__ = [
     "load_accounts",
     "load_settings",
     "parse_settings",
+    "previous_path",
     "remove_account",
+    "render_settings",
     "replace_account",
     "save_settings",
     "settings_path",
@@ -149,6 +154,11 @@ def settings_path() -> Path:
 def backup_path(path: Path, version: int) -> Path:
     """Where the file of an older ``version`` is kept when its migrated form is saved."""
     return path.with_name(f"{path.name}.v{version}.bak")
+
+
+def previous_path(path: Path) -> Path:
+    """Where every save keeps the file it replaces (``settings.toml.bak``)."""
+    return path.with_name(f"{path.name}.bak")
 
 
 # --------------------------------------------------------------------------- migrations
@@ -559,35 +569,28 @@ def load_accounts(path: Path | None = None) -> list[AccountConfig]:
 
 # --------------------------------------------------------------------------- writing
 def dump_settings(settings: Settings) -> str:
-    """The TOML text for ``settings`` (validated first; raises AccountError/ValueError)."""
+    """The TOML text of a new file for ``settings`` (validated first; raises
+    AccountError/ValueError)."""
     _check_accounts(settings.accounts)
     _check_preferences(settings.preferences)
-    prefs = settings.preferences
-    preferences: dict[str, Any] = {
-        "operator_name": prefs.operator_name,
-        "stale_after_s": float(prefs.stale_after_s),
-        "confirm": prefs.confirm,
-    }
-    if prefs.large_close_notional is not None:
-        preferences["large_close_notional"] = prefs.large_close_notional
-    accounts: list[dict[str, Any]] = []
-    for a in settings.accounts:
-        entry: dict[str, Any] = {
-            "name": a.name,
-            "venue": a.venue.value,
-            "environment": a.environment.value,
-            "public_key": a.public_key,
-        }
-        if a.endpoints:
-            entry["endpoints"] = dict(a.endpoints)
-        if a.options:
-            entry["options"] = dict(a.options)
-        accounts.append(entry)
-    document: dict[str, Any] = {"version": SETTINGS_VERSION, "preferences": preferences}
-    if accounts:
-        document["accounts"] = accounts
-    header = "# Closeout settings. Secrets are never stored here: they live in the OS keyring.\n"
-    return header + tomli_w.dumps(document)
+    return settings_toml.fresh(settings, SETTINGS_VERSION)
+
+
+def render_settings(settings: Settings, current: str | None, path: Path) -> str:
+    """The text to save: ``current`` (the file on disk, which loads) edited to say
+    ``settings``, keeping its comments, key order and blank lines (see ``core.settings_toml``).
+    If the edited text would not read back as exactly ``settings``, a fresh file is written
+    instead: the values must be right even where the layout cannot be kept."""
+    text = dump_settings(settings)
+    if current is None:
+        return text
+    kept = settings_toml.render(settings, current, SETTINGS_VERSION)
+    try:
+        if parse_settings(kept, path)[0] == settings:
+            return kept
+    except SettingsError:
+        pass
+    return text
 
 
 def _ensure_dir(directory: Path) -> None:
@@ -620,7 +623,8 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path | None:
-    """Write ``settings`` atomically (mode 0600). Returns the backup path when an older-version
+    """Write ``settings`` atomically (mode 0600), keeping the file's comments and layout, and
+    the previous file as ``settings.toml.bak``. Returns the backup path when an older-version
     file was kept aside, else None.
 
     Refuses (``SettingsError``) when the file on disk does not load: a broken or newer file is
@@ -628,7 +632,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path | None:
     for invalid settings, before anything is written.
     """
     path = path or settings_path()
-    text = dump_settings(settings)
+    dump_settings(settings)  # validate before reading or writing anything
     current = _read(path)
     backup: Path | None = None
     if current is not None:
@@ -644,6 +648,9 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path | None:
             backup = backup_path(path, on_disk_version)
             if not backup.exists():  # the first backup is the original; keep it
                 _write_atomic(backup, current.encode("utf-8"))
+        # The file as it was before this save, every time, so a save can be undone by hand.
+        _write_atomic(previous_path(path), current.encode("utf-8"))
+    text = render_settings(settings, current, path)
     _ensure_dir(path.parent)
     _write_atomic(path, text.encode("utf-8"))
     return backup

@@ -174,8 +174,9 @@ def test_the_file_is_replaced_by_rename_never_rewritten_in_place(
     with path.open("rb") as reader:
         save_settings(Settings(accounts=[EVERSTRIKE]), path)
         assert b"desk-1" in reader.read()
-    assert len(renames) == 1
-    src, dst = renames[0]
+    # The previous file is kept as settings.toml.bak, also by rename; then the file itself.
+    assert [Path(dst).name for _, dst in renames] == ["settings.toml.bak", "settings.toml"]
+    src, dst = renames[-1]
     assert dst == str(path) and Path(src).parent == path.parent
     assert path.stat().st_ino != old_inode
     assert load_accounts(path) == [EVERSTRIKE]
@@ -349,7 +350,7 @@ def test_saving_a_migrated_file_keeps_the_v1_original_as_a_backup(
     assert save_settings(remove_account(migrated, "e"), path) is None
     assert backup.read_text() == V1_TEXT
     assert sorted(p.name for p in path.parent.iterdir()) == [
-        "settings.toml", "settings.toml.v1.bak"
+        "settings.toml", "settings.toml.bak", "settings.toml.v1.bak"
     ]
 
 
