@@ -15,7 +15,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from PySide6.QtCore import QDateTime, QModelIndex, QPersistentModelIndex, QPoint, QTimer, Signal
+from PySide6.QtCore import (
+    QDateTime,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QFontMetrics, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +35,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -42,6 +52,7 @@ from gui.models.history import (
     HistoryModel,
     fmt_wall,
 )
+from gui.widgets.history_detail import HistoryDetail
 
 __all__ = [
     "MAX_PAGES",
@@ -212,13 +223,30 @@ class HistoryView(QWidget):
         mono = QFontMetrics(self.model.mono_font)
         time_width = mono.horizontalAdvance("2026-01-01 00:00:00.000") + 20
         widths = {
-            HistoryColumn.SEQ: 64, HistoryColumn.TIME: time_width, HistoryColumn.KIND: 136,
-            HistoryColumn.ACCOUNT: 124, HistoryColumn.VENUE: 82, HistoryColumn.SYMBOL: 116,
-            HistoryColumn.OPERATOR: 120, HistoryColumn.REASON: 150, HistoryColumn.LATENCY: 112,
+            HistoryColumn.SEQ: 56, HistoryColumn.TIME: time_width, HistoryColumn.KIND: 116,
+            HistoryColumn.ACCOUNT: 112, HistoryColumn.VENUE: 86, HistoryColumn.SYMBOL: 112,
+            HistoryColumn.OPERATOR: 110, HistoryColumn.REASON: 160, HistoryColumn.LATENCY: 84,
         }
         for col, width in widths.items():
             self.table.setColumnWidth(col, width)
-        root.addWidget(self.table, 1)
+        # The payload column takes the width left (the detail pane has it whole), so the
+        # rows always span the table; the table and the pane share the tab's whole height.
+        header.setSectionResizeMode(HistoryColumn.PAYLOAD, QHeaderView.ResizeMode.Stretch)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.detail = HistoryDetail(self.model.mono_font, self)
+        self.detail.journal = self.model.journal
+        self.detail.copied.connect(self._on_ticket_copied)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("historySplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.detail.setMinimumWidth(320)
+        header.setMinimumSectionSize(40)
+        root.addWidget(self.splitter, 1)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
 
         self.statusLabel = QLabel(self)
         self.statusLabel.setObjectName("historyStatus")
@@ -294,6 +322,19 @@ class HistoryView(QWidget):
         # At the very top, with nothing newer above: new records come in again.
         self.model.set_following(bar.value() <= bar.minimum() and not self.model.more_newer)
 
+    # ------------------------------------------------------------------ the chosen record
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        """The pane keeps the last chosen record while the window pages or reloads: a record
+        never changes, and the reader may still be copying from it."""
+        if current.isValid() and current.row() < self.model.rowCount():
+            self.detail.show_record(self.model.record(current.row()))
+
+    def _on_ticket_copied(self, text: str) -> None:
+        r = self.detail.record
+        if r is not None:
+            self.statusLabel.setText(f"Copied record #{r.seq} as a ticket "
+                                     f"({text.count(chr(10)) + 1} lines).")
+
     def jump_to_newest(self) -> None:
         self.model.reload()
         self.table.scrollToTop()
@@ -305,6 +346,8 @@ class HistoryView(QWidget):
     # ------------------------------------------------------------------ filters
     def set_journal(self, journal: Journal | None) -> None:
         self.model.set_journal(journal)
+        self.detail.journal = journal
+        self.detail.show_record(None)
         if journal is None or not self.isVisible():
             self.pollTimer.stop()
             return

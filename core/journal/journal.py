@@ -325,6 +325,11 @@ class Journal:
         """Values seen in ``account``, ``symbol``, ``venue`` or ``kind``, for filter pickers."""
         return self._reader.distinct(column)
 
+    def intent_records(self, intent_id: str, *, limit: int = 1000) -> list[JournalRecord]:
+        """Every record carrying ``intent_id``, oldest first: one close's whole story (the
+        intent, its request, each reply and update, its verification), for a support ticket."""
+        return self._reader.intent(intent_id, limit)
+
     def last_seq(self) -> int:
         """The newest durable sequence number in the file (another process may have
         appended)."""

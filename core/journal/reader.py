@@ -179,6 +179,14 @@ class Reader:
             rows = self._db.execute(sql).fetchall()
         return [str(r[0]) for r in rows]
 
+    def intent(self, intent_id: str, limit: int) -> list[JournalRecord]:
+        """Every record of one intent, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM records WHERE intent_id = ? ORDER BY seq LIMIT ?",
+                (intent_id, limit)).fetchall()
+        return [JournalRecord(*r) for r in rows]
+
     def last_seq(self) -> int:
         with self._lock:
             row = self._db.execute("SELECT MAX(seq) FROM records").fetchone()

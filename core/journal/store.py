@@ -39,6 +39,8 @@ CREATE INDEX IF NOT EXISTS records_account_only ON records(account);
 CREATE INDEX IF NOT EXISTS records_kind ON records(kind);
 CREATE INDEX IF NOT EXISTS records_symbol ON records(symbol);
 CREATE INDEX IF NOT EXISTS records_account_kind ON records(account, kind);
+-- One intent's whole story (History's "Copy as ticket"); most records carry no intent.
+CREATE INDEX IF NOT EXISTS records_intent ON records(intent_id) WHERE intent_id IS NOT NULL;
 CREATE TRIGGER IF NOT EXISTS records_no_update BEFORE UPDATE ON records
     BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS records_no_delete BEFORE DELETE ON records

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import json
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
@@ -29,6 +27,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
 
 from core.journal import Journal, JournalFilter, JournalRecord
 from gui.models.columns import AnyIndex, ColumnsModel
+from gui.models.history_text import fmt_wall, pretty_payload, venue_text
 
 __all__ = [
     "MAX_PAGES",
@@ -87,18 +86,10 @@ _MONO = frozenset({HistoryColumn.SEQ, HistoryColumn.TIME, HistoryColumn.LATENCY,
 _COLUMNS = tuple(HistoryColumn)
 
 
-def fmt_wall(epoch: float) -> str:
-    """Local date and time with milliseconds: the journal is read across days."""
-    dt = datetime.fromtimestamp(epoch)
-    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
-
-
 def _payload_tooltip(text: str) -> str:
-    """The whole payload, pretty-printed when it is JSON (it usually is)."""
-    try:
-        shown = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        shown = text
+    """The whole payload, pretty-printed when it is JSON (it usually is); the detail pane
+    has it all."""
+    shown = pretty_payload(text)
     if len(shown) > TOOLTIP_CHARS:
         shown = shown[:TOOLTIP_CHARS] + f"\n… ({len(shown) - TOOLTIP_CHARS:,} more characters)"
     return shown
@@ -114,7 +105,7 @@ def _cell(r: JournalRecord, col: HistoryColumn) -> str:
     if col is HistoryColumn.ACCOUNT:
         return r.account or ""
     if col is HistoryColumn.VENUE:
-        return r.venue or ""
+        return venue_text(r.venue)
     if col is HistoryColumn.SYMBOL:
         return r.symbol or ""
     if col is HistoryColumn.OPERATOR:

@@ -143,7 +143,7 @@ def test_columns_show_the_record(qapp: QApplication, journal: Journal) -> None:
     assert cell(HistoryColumn.SEQ) == "1"
     assert cell(HistoryColumn.KIND) == "intent"
     assert cell(HistoryColumn.ACCOUNT) == "alpha"
-    assert cell(HistoryColumn.VENUE) == "qfex"
+    assert cell(HistoryColumn.VENUE) == "QFEX"  # the display name, as everywhere else
     assert cell(HistoryColumn.SYMBOL) == "AAPL-USD"
     assert cell(HistoryColumn.OPERATOR) == "tester (Desk 3)"
     assert cell(HistoryColumn.REASON) == "TICKET-9"
