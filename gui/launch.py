@@ -288,6 +288,8 @@ async def run(app: QApplication, boot: Boot) -> int:
         # whichever thread collects next (the simulator's), and Qt objects must die at home.
         shiboken6.delete(window)
         journal.close()
+        if desk.journal is not None and desk.journal is not journal:
+            desk.journal.close()  # the real journal, after "Switch to your accounts"
         if boot.sim is not None:
             await _stop_simulator(boot.sim)
     return rc

@@ -242,6 +242,18 @@ class Desk:
         with contextlib.suppress(JournalError):
             await self.journaled()
 
+    async def use_journal(self, journal: Journal) -> None:
+        """Record to ``journal`` from now on (demo mode's switch to the configured accounts,
+        whose records must never land in the practice journal). Only with no account
+        connected, so no account's story is split across two files; what the old journal was
+        given is durable first."""
+        if self._sessions:
+            raise RuntimeError("disconnect every account before changing the journal")
+        with contextlib.suppress(JournalError):  # a stopped journal has said so already
+            await self.journaled()
+        self.journal = journal
+        self._outbox = Outbox(journal, self._deliver)
+
     async def start(self, accounts: Iterable[tuple[AccountConfig, Credentials]]) -> list[str]:
         """Connect every account concurrently. Returns the names that failed to connect."""
         pairs = list(accounts)

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from core.model import Capabilities, Environment, Venue
 from core.venue import AccountConfig, VenueSession
 
-__all__ = ["SecretCheck", "SecretProbe", "VenueInfo"]
+__all__ = ["OptionDetail", "SecretCheck", "SecretProbe", "VenueInfo"]
 
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -27,6 +27,15 @@ class SecretCheck:
 
     refused: bool = False
     note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptionDetail:
+    """What an empty option field means and what its number counts, for a settings form:
+    ``default`` as text ("12000", "the key's own account"), ``unit`` ("s", "ms", "" for none)."""
+
+    default: str = ""
+    unit: str = ""
 
 
 # Proves the secret on a started session with one harmless signed request, for a venue whose
@@ -47,7 +56,8 @@ class VenueInfo:
 
     ``endpoints``: the default endpoint URLs by name for each environment (an environment the
     venue does not list gets none; demo URLs come from the simulator). ``options``: the names
-    ``AccountConfig.options`` may use, each with one line of help. ``session``: the class the
+    ``AccountConfig.options`` may use, each with one line of help; ``option_details``: the
+    default and unit of each (one left out has neither). ``session``: the class the
     desk starts for an account. ``close_mechanism``: how a full close at market goes out, in
     words, for flatten plans. ``flatten_concurrency``: closes in flight at once on the venue,
     across its accounts, during a flatten (None: no cap, the session paces itself).
@@ -64,6 +74,7 @@ class VenueInfo:
     session: type[VenueSession]
     endpoints: Mapping[Environment, Mapping[str, str]] = field(default_factory=dict)
     options: Mapping[str, str] = field(default_factory=dict)
+    option_details: Mapping[str, OptionDetail] = field(default_factory=dict)
     close_mechanism: str = ""
     flatten_concurrency: int | None = None
     account_concurrency: Callable[[AccountConfig], int | None] | None = None
@@ -85,6 +96,10 @@ class VenueInfo:
             raise ValueError(f"{self.session.__name__}.capabilities differ from the venue's")
         object.__setattr__(self, "endpoints", _frozen_endpoints(self.endpoints))
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
+        unknown = set(self.option_details) - set(self.options)
+        if unknown:
+            raise ValueError(f"venue {self.id!r}: details for unknown options {sorted(unknown)}")
+        object.__setattr__(self, "option_details", MappingProxyType(dict(self.option_details)))
         if not self.close_mechanism:
             object.__setattr__(self, "close_mechanism", f"{self.label} full close at market")
 
@@ -93,6 +108,11 @@ class VenueInfo:
 
     def default_endpoints(self, environment: Environment) -> Mapping[str, str]:
         return self.endpoints[environment]
+
+    def has_environment(self, environment: Environment) -> bool:
+        """Whether the venue runs that environment itself (it has default endpoints for it):
+        QFEX and Everstrike have a testnet; demo is always the simulator's."""
+        return bool(self.endpoints[environment])
 
     @property
     def endpoint_names(self) -> frozenset[str]:

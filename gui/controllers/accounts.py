@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction
 from core.accounts import credentials_for
 from core.model import ConnectionState, Environment, Venue
 from core.venue import AccountConfig
-from gui.models.text import env_label
+from gui.controllers.leave_demo import LeaveDemo
 
 if TYPE_CHECKING:
     from core.secrets import SecretStore
@@ -32,6 +32,7 @@ class Accounts:
         self.dialog: AccountsDialog | None = None
         self.needs_secret: dict[str, AccountConfig] = {}  # configured, but no secret stored
         self._secret_actions: dict[str, QAction] = {}
+        self.leave_demo = LeaveDemo(window, self)
 
     def expect_accounts(self, accounts: Iterable[tuple[str, Venue] | AccountConfig]) -> None:
         """Badges for accounts about to connect, so the header shows "connecting" at once."""
@@ -66,10 +67,12 @@ class Accounts:
                                     tracker=self.window.tracker, parent=self.window)
             dialog.accountSaved.connect(self._on_account_saved)
             dialog.accountRemoved.connect(self._on_account_removed)
+            dialog.switchRequested.connect(self.leave_demo.start)
             self.dialog = dialog
         else:
             dialog.discard()
             dialog.reload()
+        dialog.offer_switch(self.leave_demo.offered)
         if edit is not None:
             dialog.edit(edit, focus_secret=focus_secret)
         if dialog.isVisible():
@@ -108,7 +111,7 @@ class Accounts:
             action.deleteLater()
         self.window.secretsMenuAction.setVisible(bool(self._secret_actions))
 
-    def _forget_account(self, name: str) -> None:
+    def forget_account(self, name: str) -> None:
         """Everything the window shows about an account that is gone (rows go with the desk)."""
         w = self.window
         self._forget_needs_secret(name)
@@ -134,13 +137,14 @@ class Accounts:
             if name in self.desk.accounts:
                 await self.desk.disconnect(name)
             if name != account.name:
-                self._forget_account(name)
+                self.forget_account(name)
         self._forget_needs_secret(account.name)
         if w.demo_journal and account.environment is not Environment.DEMO:
-            note = (f"Saved {account.name}. This session is in demo mode with its own journal: "
-                    f"restart Closeout to connect {env_label(account.environment)} accounts.")
+            note = (f"Saved {account.name}. This window runs the demo, with its own journal: "
+                    "Switch to your accounts (File → Accounts…) to connect it.")
             w.statusBar().showMessage(note, 20000)
             if self.dialog is not None:
+                self.dialog.offer_switch(True)
                 self.dialog.show_note(note)
             w.filters.refresh_account_choices()
             return
@@ -163,5 +167,5 @@ class Accounts:
         """Disconnect a removed account and drop its badge, rows and filters."""
         if name in self.desk.accounts:
             await self.desk.disconnect(name)
-        self._forget_account(name)
+        self.forget_account(name)
         self.window.statusBar().showMessage(f"{name} removed.", 8000)

@@ -485,7 +485,7 @@ async def _add_then_remove(
 
 
 @pytest.mark.asyncio
-async def test_live_account_saved_in_a_demo_session_waits_for_a_restart(
+async def test_live_account_saved_in_a_demo_session_waits_for_the_switch(
     qapp: QApplication, qtbot: QtBot, settings_path: Path
 ) -> None:
     desk = Desk()
@@ -498,8 +498,9 @@ async def test_live_account_saved_in_a_demo_session_waits_for_a_restart(
         assert d.save()
         await window.tracker.join(timeout=10)
         assert "client-7" not in desk.accounts
-        assert "restart Closeout" in d.testConnectionResult.text()
-        assert "restart Closeout" in window.statusBar().currentMessage()
+        assert "Switch to your accounts" in d.testConnectionResult.text()
+        assert "Switch to your accounts" in window.statusBar().currentMessage()
+        assert d.demoOffer.isVisible()
     finally:
         await window.shutdown()
         shiboken6.delete(window)

@@ -3,7 +3,12 @@
 from typing import Final
 
 from core.model import Venue
-from core.venues.everstrike.options import DEFAULT_MAX_IN_FLIGHT, OPTIONS, account_in_flight
+from core.venues.everstrike.options import (
+    DEFAULT_MAX_IN_FLIGHT,
+    OPTION_DETAILS,
+    OPTIONS,
+    account_in_flight,
+)
 from core.venues.everstrike.probe import prove_secret
 from core.venues.everstrike.protocol import CAPABILITIES, DEFAULT_ENDPOINTS, VENUE
 from core.venues.everstrike.session import AuthenticationFailed, EverstrikeSession
@@ -21,6 +26,7 @@ INFO: Final = VenueInfo(
     session=EverstrikeSession,
     endpoints=DEFAULT_ENDPOINTS,
     options=OPTIONS,
+    option_details=OPTION_DETAILS,
     close_mechanism="Everstrike POST /auth/close (market, the whole position)",
     # ASSUMPTION (VENUES.md 2.7: Everstrike's REST limit is UNKNOWN): closes in flight at once
     # across all Everstrike accounts, in case the venue limits per IP; the figure is measured,

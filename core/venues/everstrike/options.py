@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Final
 
 from core.venue import AccountConfig
+from core.venues.info import OptionDetail
 
-__all__ = ["DEFAULT_MAX_IN_FLIGHT", "MAX_IN_FLIGHT_CEILING", "OPTIONS", "account_in_flight",
-           "max_in_flight", "option"]
+__all__ = ["DEFAULT_MAX_IN_FLIGHT", "MAX_IN_FLIGHT_CEILING", "OPTIONS", "OPTION_DETAILS",
+           "account_in_flight", "max_in_flight", "option"]
 
 # Signed requests (closes, cancels) one account has in flight at once during a flatten.
 # ASSUMPTION: Everstrike publishes no REST rate limit (VENUES.md 2.7: UNKNOWN; a 429 is the only
@@ -42,6 +43,18 @@ OPTIONS: dict[str, str] = {
     "max_in_flight": f"Closes and cancels in flight at once on this account during a flatten, "
                      f"1 to {MAX_IN_FLIGHT_CEILING} (default {DEFAULT_MAX_IN_FLIGHT}; the "
                      "venue's REST limit is not published)",
+}
+
+# What an empty field means, and the unit, for the settings form (the session's defaults).
+OPTION_DETAILS: dict[str, OptionDetail] = {
+    "recv_window": OptionDetail("5000", "ms"),
+    "keepalive": OptionDetail("5", "s"),
+    "timeout": OptionDetail("10", "s"),
+    "time_sync_interval": OptionDetail("60", "s"),
+    "poll_interval": OptionDetail("3", "s"),
+    "match_slack_ms": OptionDetail("2000", "ms"),
+    "max_rate_wait": OptionDetail("10", "s"),
+    "max_in_flight": OptionDetail(str(DEFAULT_MAX_IN_FLIGHT), "closes at once"),
 }
 
 

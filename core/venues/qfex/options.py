@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.ratelimit import parse_weights
+from core.venues.info import OptionDetail
 from core.venues.qfex.protocol import DEFAULT_RATE_WEIGHTS, RATE_BUDGET, RATE_WINDOW
 
-__all__ = ["OPTIONS", "SUBACCOUNT_OPTION", "QfexOptions"]
+__all__ = ["OPTIONS", "OPTION_DETAILS", "SUBACCOUNT_OPTION", "QfexOptions"]
 
 SUBACCOUNT_OPTION = "account_id"  # AccountConfig.options key for a subaccount UUID
 
@@ -32,6 +33,16 @@ OPTIONS: dict[str, str] = {
     "rate_window": "Rate window in seconds (default 60)",
     "rate_limited_backoff": "Seconds to pause after RateLimited with no readable hint (default 1)",
     "cancel_timeout": "Seconds to wait for a cancel's answer (default 10)",
+}
+
+# What an empty field means, and the unit, for the settings form (the same defaults as below).
+OPTION_DETAILS: dict[str, OptionDetail] = {
+    "account_id": OptionDetail("the key's own account"),
+    "rate_weights": OptionDetail("the QFEX docs' weights"),
+    "rate_budget": OptionDetail(f"{RATE_BUDGET:g}", "weight units"),
+    "rate_window": OptionDetail(f"{RATE_WINDOW:g}", "s"),
+    "rate_limited_backoff": OptionDetail("1", "s"),
+    "cancel_timeout": OptionDetail("10", "s"),
 }
 
 

@@ -19,7 +19,15 @@ import asyncio
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.secrets import SecretStore
 from core.settings import (
@@ -38,7 +46,12 @@ from gui.dialogs.accounts.connection_test import ConnectionTest, Tester
 from gui.dialogs.accounts.editor import AccountEditor
 from gui.dialogs.accounts.list_pane import AccountsListPane
 from gui.dialogs.accounts.secret import keep_secret
-from gui.dialogs.accounts.text import settings_error_text, settings_line
+from gui.dialogs.accounts.text import (
+    DEMO_OFFER,
+    SWITCH_TOOLTIP,
+    settings_error_text,
+    settings_line,
+)
 from gui.dialogs.accounts.validation import field_key
 
 __all__ = ["AccountsDialog"]
@@ -51,6 +64,7 @@ class AccountsDialog(QDialog):
 
     accountSaved = Signal(object, object)  # AccountConfig, str | None
     accountRemoved = Signal(str)
+    switchRequested = Signal()  # "Switch to your accounts" (leave the demo)
     testFinished = Signal(object)  # ConnectionReport
 
     def __init__(
@@ -97,6 +111,23 @@ class AccountsDialog(QDialog):
             Qt.TextInteractionFlag.TextSelectableByMouse)
         self.settingsErrorBanner.setVisible(False)
         root.addWidget(self.settingsErrorBanner)
+
+        self.demoOffer = QFrame(self)
+        self.demoOffer.setObjectName("demoOffer")
+        offer = QHBoxLayout(self.demoOffer)
+        offer.setContentsMargins(0, 0, 0, 0)
+        self.demoOfferText = QLabel(DEMO_OFFER, self.demoOffer)
+        self.demoOfferText.setWordWrap(True)
+        offer.addWidget(self.demoOfferText, 1)
+        self.switchAccountsButton = QPushButton("S&witch to your accounts", self.demoOffer)
+        self.switchAccountsButton.setObjectName("switchAccountsButton")
+        self.switchAccountsButton.setAutoDefault(False)
+        self.switchAccountsButton.setToolTip(SWITCH_TOOLTIP)
+        self.switchAccountsButton.clicked.connect(self.switchRequested.emit)
+        offer.addWidget(self.switchAccountsButton)
+        self.demoOffer.setVisible(False)
+        self._offer_switch = False
+        root.addWidget(self.demoOffer)
 
         body = QHBoxLayout()
         body.setSpacing(14)
@@ -178,6 +209,17 @@ class AccountsDialog(QDialog):
         self.list_model.set_accounts(self.settings.accounts)
         self.emptyHint.setVisible(not self.settings.accounts and self.settings_error is None)
         self._update_buttons()
+        self._update_offer()
+
+    def offer_switch(self, offer: bool) -> None:
+        """The window runs the demo: offer to leave it for the configured accounts (shown
+        while there is at least one)."""
+        self._offer_switch = offer
+        self._update_offer()
+
+    def _update_offer(self) -> None:
+        self.demoOffer.setVisible(self._offer_switch and bool(self.settings.accounts)
+                                  and self.settings_error is None)
 
     def selected_name(self) -> str | None:
         rows = self.accountsList.selectionModel().selectedRows()
@@ -294,6 +336,7 @@ class AccountsDialog(QDialog):
         self.formTitle.setText(f"Edit “{account.name}”")
         self.form.load(account)
         self._set_result(f"Saved “{account.name}”.{note}", "ok")
+        self._update_offer()
         self.accountSaved.emit(account, old.name if old is not None else None)
         return True
 
@@ -326,6 +369,7 @@ class AccountsDialog(QDialog):
         if self.form.editing is not None and self.form.editing.name == name:
             self.discard()
         self._update_buttons()
+        self._update_offer()
         self.accountRemoved.emit(name)
         return True
 

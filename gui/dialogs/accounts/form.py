@@ -12,12 +12,12 @@ from core.model import Environment, Venue
 from core.secrets import SecretStore
 from core.settings import Settings, known_options
 from core.venue import AccountConfig
-from core.venues import all_venues
+from core.venues import all_venues, venue_info
 from gui.dialogs.accounts.endpoints import EndpointsBox
 from gui.dialogs.accounts.field_errors import FieldErrors
 from gui.dialogs.accounts.options_box import OptionsBox
 from gui.dialogs.accounts.secret import KeyringWarning, secret_input, secret_placeholder
-from gui.dialogs.accounts.text import ENV_ORDER, ENV_TEXT
+from gui.dialogs.accounts.text import ENV_ORDER, ENV_TEXT, environment_note
 from gui.dialogs.accounts.validation import Checked, check_account
 
 __all__ = ["AccountForm"]
@@ -64,6 +64,12 @@ class AccountForm(QWidget):
         for env in ENV_ORDER:
             self.environmentInput.addItem(ENV_TEXT[env], env.value)
         self._add_row(form, "&Environment", self.environmentInput, "environment")
+        self.environmentNote = QLabel(self)
+        self.environmentNote.setObjectName("environmentNote")
+        self.environmentNote.setWordWrap(True)
+        form.addRow("", self.environmentNote)
+        self._environment_chosen = False  # by the user, on this form: a venue change keeps it
+        self.environmentInput.activated.connect(self._on_environment_chosen)
 
         self.publicKeyInput = QLineEdit(self)
         self.publicKeyInput.setObjectName("publicKeyInput")
@@ -89,6 +95,7 @@ class AccountForm(QWidget):
 
         self.venueInput.currentIndexChanged.connect(self._on_venue_changed)
         self.environmentInput.currentIndexChanged.connect(self._update_placeholders)
+        self.environmentInput.currentIndexChanged.connect(self._update_environment_note)
         self._on_venue_changed()
 
     def _add_row(self, form: QFormLayout, label: str, widget: QWidget, key: str) -> None:
@@ -107,13 +114,37 @@ class AccountForm(QWidget):
         """The endpoint fields of the venue shown, by endpoint name."""
         return self.endpointsBox.inputs
 
+    def _on_environment_chosen(self, *_: object) -> None:
+        self._environment_chosen = True
+
+    def default_environment(self, venue: Venue) -> Environment:
+        """Where a new account starts: the venue's testnet if it runs one, else live (the
+        note under the picker says which, and why)."""
+        if venue_info(venue).has_environment(Environment.TESTNET):
+            return Environment.TESTNET
+        return Environment.LIVE
+
+    def _set_environment(self, environment: Environment) -> None:
+        self.environmentInput.setCurrentIndex(self.environmentInput.findData(environment.value))
+
+    def _update_environment_note(self, *_: object) -> None:
+        note = environment_note(venue_info(self.venue()), self.environment(),
+                                new=self.editing is None)
+        self.environmentNote.setText(note)
+        self.environmentNote.setVisible(bool(note))
+
     def _on_venue_changed(self, *_: object) -> None:
-        """Rebuild the endpoint fields and the options table for the chosen venue."""
+        """Rebuild the endpoint fields and the options table for the chosen venue; a new
+        account whose environment the user has not picked follows the venue's default."""
         venue = self.venue()
+        if self.editing is None and not self._environment_chosen:
+            self._set_environment(self.default_environment(venue))
         self.endpointsBox.rebuild(venue)
         current = self.editing.options if self.editing and self.editing.venue is venue else {}
-        self.options_model.set_options(known_options(venue), current)
+        self.options_model.set_options(known_options(venue), current,
+                                       venue_info(venue).option_details)
         self._update_placeholders()
+        self._update_environment_note()
 
     def _update_placeholders(self, *_: object) -> None:
         self.endpointsBox.update_placeholders(self.venue(), self.environment())
@@ -134,8 +165,9 @@ class AccountForm(QWidget):
         if account is None:
             self.nameInput.clear()
             self.publicKeyInput.clear()
+            self._environment_chosen = False
             self.venueInput.setCurrentIndex(0)
-            self.environmentInput.setCurrentIndex(ENV_ORDER.index(Environment.TESTNET))
+            self._set_environment(self.default_environment(self.venue()))
             self.endpointsBox.clear()
             self._on_venue_changed()
             self.secretKeyInput.setPlaceholderText(secret_placeholder(self.store, None))

@@ -1,4 +1,5 @@
-"""A venue's options as a table, one row each; the Value column is editable."""
+"""A venue's options as a table, one row each: its name, its value (editable; empty shows the
+default it stands for) and its unit."""
 
 from __future__ import annotations
 
@@ -6,11 +7,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
-__all__ = ["OptionsModel"]
+from core.venues.info import OptionDetail
+
+__all__ = ["PLACEHOLDER_ROLE", "OptionsModel", "default_text"]
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+# The Value cell's placeholder ("default 12000"), for the editor the delegate opens.
+PLACEHOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
+VALUE, UNIT = 1, 2
+_MUTED = QColor("#6b7280")
+
+
+def default_text(detail: OptionDetail | None) -> str:
+    """What an empty value means, as the field says it: "default 12000 weight units"."""
+    if detail is None or not detail.default:
+        return "default"
+    unit = f" {detail.unit}" if detail.unit and detail.default[:1].isdigit() else ""
+    return f"default {detail.default}{unit}"
 
 
 class OptionsModel(QAbstractTableModel):
@@ -20,12 +35,17 @@ class OptionsModel(QAbstractTableModel):
         super().__init__(parent)
         self._names: list[str] = []
         self._help: dict[str, str] = {}
+        self._details: dict[str, OptionDetail] = {}
         self._values: dict[str, str] = {}
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
-    def set_options(self, descriptions: Mapping[str, str], values: Mapping[str, str]) -> None:
+    def set_options(self, descriptions: Mapping[str, str], values: Mapping[str, str],
+                    details: Mapping[str, OptionDetail] | None = None) -> None:
         self.beginResetModel()
         self._names = list(descriptions)
         self._help = dict(descriptions)
+        self._details = dict(details or {})
         self._values = {k: str(v) for k, v in values.items() if k in descriptions}
         self.endResetModel()
 
@@ -35,7 +55,7 @@ class OptionsModel(QAbstractTableModel):
 
     def set_value(self, name: str, value: str) -> None:
         row = self._names.index(name)
-        self.setData(self.index(row, 1), value)
+        self.setData(self.index(row, VALUE), value)
 
     def row_of(self, name: str) -> int | None:
         return self._names.index(name) if name in self._names else None
@@ -44,37 +64,52 @@ class OptionsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._names)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else 2
+        return 0 if parent.isValid() else 3
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return ("Option", "Value")[section] if 0 <= section < 2 else None
+            return ("Option", "Value", "Unit")[section] if 0 <= section < 3 else None
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        return base | Qt.ItemFlag.ItemIsEditable if index.column() == 1 else base
+        return base | Qt.ItemFlag.ItemIsEditable if index.column() == VALUE else base
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._names):
             return None
         name = self._names[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return name if index.column() == 0 else self._values.get(name, "")
+        col = index.column()
+        value = self._values.get(name, "")
+        detail = self._details.get(name)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == VALUE:
+                return value or default_text(detail)  # an empty value shows its default
+            return name if col == 0 else (detail.unit if detail else "")
+        if role == Qt.ItemDataRole.EditRole:
+            return name if col == 0 else value if col == VALUE else None
+        if role == PLACEHOLDER_ROLE and col == VALUE:
+            return default_text(detail)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._help.get(name, "")
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return name if index.column() == 0 else f"{name}: {self._values.get(name, '')}"
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
-            return QBrush(QColor("#374151"))
+            if col == 0:
+                return name
+            if col == VALUE:
+                return f"{name}: {value or default_text(detail)}"
+            return f"{name} unit: {detail.unit if detail else 'none'}"
+        if role == Qt.ItemDataRole.ForegroundRole and (col != VALUE or not value):
+            return QBrush(_MUTED if col != 0 else QColor("#374151"))
+        if role == Qt.ItemDataRole.FontRole and col == VALUE and not value:
+            return self._italic
         return None
 
     def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if (not index.isValid() or index.column() != 1 or role != Qt.ItemDataRole.EditRole
+        if (not index.isValid() or index.column() != VALUE or role != Qt.ItemDataRole.EditRole
                 or not 0 <= index.row() < len(self._names)):
             return False
         name = self._names[index.row()]
@@ -84,5 +119,7 @@ class OptionsModel(QAbstractTableModel):
         self._values[name] = text
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.DisplayRole,
                                              Qt.ItemDataRole.EditRole,
-                                             Qt.ItemDataRole.AccessibleTextRole])
+                                             Qt.ItemDataRole.AccessibleTextRole,
+                                             Qt.ItemDataRole.ForegroundRole,
+                                             Qt.ItemDataRole.FontRole])
         return True
