@@ -87,7 +87,7 @@ def test_empty_options_show_their_default_and_unit_and_the_editor_says_it(
     assert model.index(row, 2).data() == "weight units"
     assert model.index(model.row_of("cancel_timeout"), 2).data() == "s"  # type: ignore[arg-type]
     assert model.index(model.row_of("account_id"), 1).data() \
-        == "default the key's own account"  # type: ignore[arg-type]
+        == "default: the key's own account"  # type: ignore[arg-type]
     # Editing: the field is empty, and its placeholder says what empty means.
     rect = table.visualRect(model.index(row, 1))
     QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,

@@ -24,7 +24,9 @@ def default_text(detail: OptionDetail | None) -> str:
     """What an empty value means, as the field says it: "default 12000 weight units"."""
     if detail is None or not detail.default:
         return "default"
-    unit = f" {detail.unit}" if detail.unit and detail.default[:1].isdigit() else ""
+    if not detail.default[:1].isdigit():  # words: "default: the key's own account"
+        return f"default: {detail.default}"
+    unit = f" {detail.unit}" if detail.unit else ""
     return f"default {detail.default}{unit}"
 
 
