@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 
 import platformdirs
+from tomlkit.exceptions import TOMLKitError
 
 from core import settings_toml
 from core.model import Environment, Venue
@@ -584,12 +585,12 @@ def render_settings(settings: Settings, current: str | None, path: Path) -> str:
     text = dump_settings(settings)
     if current is None:
         return text
-    kept = settings_toml.render(settings, current, SETTINGS_VERSION)
     try:
+        kept = settings_toml.render(settings, current, SETTINGS_VERSION)
         if parse_settings(kept, path)[0] == settings:
             return kept
-    except SettingsError:
-        pass
+    except (SettingsError, TOMLKitError, ValueError, TypeError, KeyError, AssertionError):
+        pass  # a layout tomlkit cannot edit in place: the values still go in, in a fresh file
     return text
 
 
