@@ -62,6 +62,8 @@ from gui.models import (
 )
 from gui.models.positions_proxy import FROZEN
 from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
+from gui.widgets.notice import DismissibleNotice, secrets_problem_text
+from gui.widgets.outcomes import OutcomeBar
 from gui.widgets.positions_bar import PositionsBar
 from gui.widgets.scroller import SideScroller
 from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
@@ -127,6 +129,7 @@ class MainWindow(QMainWindow):
         self.settings_path = settings_path
         self.journal = journal if journal is not None else getattr(desk, "journal", None)
         self._history_poll_ms = history_poll_ms
+        self._wall_clock = wall_clock
         self.preferences = preferences if preferences is not None else Preferences()
         self.setWindowTitle(window_title((), demo))
         self.setAccessibleName("Closeout")
@@ -185,8 +188,12 @@ class MainWindow(QMainWindow):
         self.confirmationsOffBanner = self._banner(
             central, "confirmationsOffBanner", "Confirmations are off", CONFIRMATIONS_OFF_BANNER,
             self.preferences.confirm == "never")
+        # Shown only when a secret is needed and cannot be kept; dismissible.
+        self.secretsWarning = DismissibleNotice("secretsWarning", "Credentials warning", central)
+        self._show_secrets_problem(secrets_problem)
         for banner in (self.demoBanner, self.liveBanner, self.testnetBanner,
-                       self.settingsErrorBanner, self.confirmationsOffBanner):
+                       self.settingsErrorBanner, self.confirmationsOffBanner,
+                       self.secretsWarning):
             root.addWidget(banner)
 
         header = QFrame(central)
@@ -276,32 +283,18 @@ class MainWindow(QMainWindow):
         root.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        status = self.statusBar()
-        status.setObjectName("statusBar")
-        status.setSizeGripEnabled(False)
-        self.secretsWarning = QLabel(status)
-        self.secretsWarning.setObjectName("secretsWarning")
-        self.secretsWarning.setAccessibleName("Credentials warning")
-        self.secretsWarning.setWordWrap(False)
-        self._show_secrets_problem(secrets_problem)
-        status.addPermanentWidget(self.secretsWarning)
+        # Outcomes in full, with the recent ones a click away (gui/widgets/outcomes.py).
+        self.setStatusBar(OutcomeBar(self, wall_clock=self._wall_clock))
         self.resize(1280, 800)
 
     def set_secret_store(self, store: SecretStore) -> None:
-        """The keyring, once probed (in demo mode that waits until the window is up): say
-        in the status bar if secrets cannot be saved."""
+        """The keyring, once a secret is needed (configured accounts at the start, or the
+        Accounts dialog): say if secrets cannot be saved, in a notice that can be dismissed."""
         self.secret_store = store
         self._show_secrets_problem(store.problem)
 
     def _show_secrets_problem(self, problem: str | None) -> None:
-        if problem:
-            text = (
-                f"Credentials can't be saved ({problem}). Secrets you enter are kept "
-                "in memory for this session only; everything else works."
-            )
-            self.secretsWarning.setText("⚠ " + text)
-            self.secretsWarning.setToolTip(text)
-        self.secretsWarning.setVisible(bool(problem))
+        self.secretsWarning.say(secrets_problem_text(problem) if problem else None)
 
     @staticmethod
     def _banner(parent: QWidget, name: str, accessible: str, text: str = "",
