@@ -232,6 +232,7 @@ async def run(app: QApplication, boot: Boot) -> int:
     window.closed.connect(on_closed)
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
+        window.quitting.confirmed = True  # Ctrl+C in the terminal: quit, asking nothing
         QTimer.singleShot(0, window.close)
 
     previous = signal.signal(signal.SIGINT, on_sigint)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -47,8 +47,18 @@ from gui.controllers.environments import Environments, live_banner_text, window_
 from gui.controllers.feed import DeskFeed
 from gui.controllers.filters import Filters
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
+from gui.controllers.keyboard import Keyboard
+from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
-from gui.controllers.shortcuts import KEYBOARD_SHORTCUTS, QUICK_CLOSE_SHORTCUT, KeyboardHelp
+from gui.controllers.shortcuts import (
+    KEYBOARD_HELP,
+    KEYBOARD_SHORTCUTS,
+    QUICK_CLOSE,
+    QUICK_CLOSE_SHORTCUT,
+    QUIT,
+    KeyboardHelp,
+    bind,
+)
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
@@ -153,6 +163,7 @@ class MainWindow(QMainWindow):
         self.cancelling = Cancelling(self)
         self.selection = Selection(self)
         self.keyboard_help = KeyboardHelp(self)
+        self.quitting = Quitting(self)
         # The controllers' state, reachable where it always was (tests, the app).
         self.dialogs = self.closing.dialogs  # the open close dialogs, by row
         self.quickDialogs = self.closing.quick_dialogs
@@ -162,6 +173,7 @@ class MainWindow(QMainWindow):
         self.needs_secret = self.accounts.needs_secret
         self._build(secrets_problem)
         self._build_menu()
+        self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self._connect()
         self.feed.load_current()
         # Health is polled, not pushed: silence is exactly what no event would ever report.
@@ -327,10 +339,10 @@ class MainWindow(QMainWindow):
             lambda: self.bottomTabs.setCurrentIndex(_HISTORY_TAB))
         self.fileMenu.addAction(self.historyAction)
         self.fileMenu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setObjectName("quitAction")
-        quit_action.triggered.connect(self.close)
-        self.fileMenu.addAction(quit_action)
+        self.quitAction = bind(QAction("&Quit", self), QUIT)
+        self.quitAction.triggered.connect(self.close)  # asks first while orders are working
+        self.fileMenu.addAction(self.quitAction)
+        self.addAction(self.quitAction)
 
         self.positionsMenu = bar.addMenu("&Positions")
         self.positionsMenu.setObjectName("positionsMenu")
@@ -339,12 +351,7 @@ class MainWindow(QMainWindow):
         self.closeSelectedAction.setStatusTip("Open the close dialog for the selected row")
         self.closeSelectedAction.triggered.connect(self.closing.close_selected)
         self.positionsMenu.addAction(self.closeSelectedAction)
-        self.quickCloseAction = QAction("Close selected in &full…", self)
-        self.quickCloseAction.setObjectName("quickCloseAction")
-        self.quickCloseAction.setShortcut(QKeySequence(QUICK_CLOSE_SHORTCUT))
-        self.quickCloseAction.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.quickCloseAction.setStatusTip(
-            "Close the selected row in full at market, after one confirmation")
+        self.quickCloseAction = bind(QAction("Close selected in &full…", self), QUICK_CLOSE)
         self.quickCloseAction.triggered.connect(lambda: self.closing.quick_close())
         self.positionsMenu.addAction(self.quickCloseAction)
         self.addAction(self.quickCloseAction)  # the shortcut works with the menu closed
@@ -357,11 +364,10 @@ class MainWindow(QMainWindow):
 
         self.helpMenu = bar.addMenu("&Help")
         self.helpMenu.setObjectName("helpMenu")
-        self.keyboardAction = QAction("&Keyboard shortcuts…", self)
-        self.keyboardAction.setObjectName("keyboardAction")
-        self.keyboardAction.setStatusTip("Every keyboard shortcut of Closeout")
+        self.keyboardAction = bind(QAction("&Keyboard shortcuts…", self), KEYBOARD_HELP)
         self.keyboardAction.triggered.connect(lambda: self.keyboard_help.show())
         self.helpMenu.addAction(self.keyboardAction)
+        self.addAction(self.keyboardAction)
 
     def _connect(self) -> None:
         self.feed.route()
@@ -473,6 +479,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Detach from the desk and settle every GUI task; the caller stops the desk."""
         self.healthTimer.stop()
+        self.quitting.confirmed = True  # closing now asks nothing
         self.historyView.shutdown()
         if self.accountsDialog is not None:
             self.accountsDialog.reject()
@@ -484,6 +491,9 @@ class MainWindow(QMainWindow):
         self.bridge.detach()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.quitting.may_close():  # orders still working: asked first, listing them
+            event.ignore()
+            return
         self.closed.emit()
         super().closeEvent(event)
 
