@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -74,8 +74,9 @@ from gui.models.positions_proxy import FROZEN
 from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
 from gui.widgets.notice import DismissibleNotice, secrets_problem_text
 from gui.widgets.outcomes import OutcomeBar
+from gui.widgets.pinned import PinnedColumn
 from gui.widgets.positions_bar import PositionsBar
-from gui.widgets.scroller import SideScroller
+from gui.widgets.scroller import WrapScroller
 from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
 
 if TYPE_CHECKING:  # imported where first used: the keyring, and a dialog opened later
@@ -87,6 +88,7 @@ __all__ = [
     "DEMO_BANNER",
     "HEALTH_INTERVAL_MS",
     "KEYBOARD_SHORTCUTS",
+    "MINIMUM_SIZE",
     "QUICK_CLOSE_SHORTCUT",
     "TESTNET_BANNER",
     "MainWindow",
@@ -102,6 +104,9 @@ CONFIRMATIONS_OFF_BANNER = (
     "confirm = never). Stale rows still ask."
 )
 _LOG_TAB, _WORKING_TAB, _HISTORY_TAB = 0, 1, 2
+# The smallest window (or what the layout needs, if more): the positions bar's filters in one
+# row, a few rows of positions and of the log, and the Close column (pinned) on screen.
+MINIMUM_SIZE = QSize(1024, 640)
 
 
 class MainWindow(QMainWindow):
@@ -176,6 +181,8 @@ class MainWindow(QMainWindow):
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self._connect()
         self.feed.load_current()
+        # Never below what the layout needs: narrower, controls would overlap.
+        self.setMinimumSize(MINIMUM_SIZE.expandedTo(self.minimumSizeHint()))
         # Health is polled, not pushed: silence is exactly what no event would ever report.
         self.healthTimer.start()
 
@@ -218,10 +225,10 @@ class MainWindow(QMainWindow):
         hl.addWidget(title)
         hl.addStretch(1)
         self.connectionStrip = ConnectionStrip(header)
-        hl.addWidget(SideScroller(self.connectionStrip, header), 1)
+        hl.addWidget(WrapScroller(self.connectionStrip, header), 1)
         root.addWidget(header)
         self.healthStrip = HealthStrip(central)
-        root.addWidget(SideScroller(self.healthStrip, central))
+        root.addWidget(WrapScroller(self.healthStrip, central))  # wraps, whole panels
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, central)
         self.splitter.setObjectName("mainSplitter")
@@ -251,6 +258,8 @@ class MainWindow(QMainWindow):
         ph.setSectionResizeMode(PositionColumn.ACCOUNT, QHeaderView.ResizeMode.Stretch)
         ph.setSectionResizeMode(PositionColumn.ACTION, QHeaderView.ResizeMode.Fixed)
         ph.setSortIndicatorShown(True)
+        # The Close column stays on screen when the table is wider than the window.
+        self.closeColumn = PinnedColumn(self.positionsView, PositionColumn.ACTION)
 
         bottom = QWidget(self.splitter)
         bottom.setObjectName("logPanel")
