@@ -19,6 +19,7 @@ class FlowLayout(QLayout):
         self._items: list[QLayoutItem] = []
         self._h = spacing
         self._v = row_spacing
+        self.setSpacing(row_spacing)  # what spacing() reports: the gap between rows
         self._right = align_right
 
     def addItem(self, item: QLayoutItem) -> None:

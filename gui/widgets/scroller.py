@@ -9,6 +9,8 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QWidget
 
+from gui.widgets.flow import FlowLayout
+
 __all__ = ["SideScroller", "WrapScroller"]
 
 
@@ -70,7 +72,13 @@ class WrapScroller(QScrollArea):
         layout = self.strip.layout()
         width = max(self.viewport().width(), 1)
         need = layout.heightForWidth(width) if layout is not None else 0
-        return min(need, self._row_height() * self.max_rows)
+        return min(need, self._step() * self.max_rows)
+
+    def _step(self) -> int:
+        """One row and the gap below it: what a scroll step moves."""
+        layout = self.strip.layout()
+        gap = layout.spacing() if isinstance(layout, FlowLayout) else 0
+        return self._row_height() + max(gap, 0)
 
     def sizeHint(self) -> QSize:
         return QSize(self.strip.sizeHint().width(), self._wanted())
@@ -83,7 +91,7 @@ class WrapScroller(QScrollArea):
         if wanted != self._height:
             self._height = wanted
             self.setFixedHeight(wanted)
-        self.verticalScrollBar().setSingleStep(max(1, self._row_height()))
+        self.verticalScrollBar().setSingleStep(max(1, self._step()))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
