@@ -101,8 +101,10 @@ def _in_dialog(obj: QObject, window: QWidget) -> bool:
 
 def key_bindings(window: QWidget) -> list[tuple[str, str]]:
     """Every key bound in the window (not in its dialogs) by a QAction or QShortcut, with what
-    it does: (key as the user's platform writes it, words), in the order they were made."""
-    found: list[tuple[str, str]] = []
+    it does: (key as the user's platform writes it, words); the registry's in its order, then
+    any other in the order it was made."""
+    order = {s.name: i for i, s in enumerate(WINDOW_SHORTCUTS)}
+    found: list[tuple[int, str, str]] = []
     bound: list[QAction | QShortcut] = [*window.findChildren(QAction),
                                         *window.findChildren(QShortcut)]
     for obj in bound:
@@ -115,9 +117,11 @@ def key_bindings(window: QWidget) -> list[tuple[str, str]]:
         what = obj.property("keyHelp") or obj.whatsThis()
         if not what and isinstance(obj, QAction):
             what = obj.statusTip() or obj.text().replace("&", "").split("\t")[0]
+        rank = order.get(obj.objectName(), len(order))
         for key in keys:
-            found.append((key.toString(QKeySequence.SequenceFormat.NativeText), str(what)))
-    return found
+            found.append((rank, key.toString(QKeySequence.SequenceFormat.NativeText), str(what)))
+    found.sort(key=lambda row: row[0])  # stable: the unregistered keep their order
+    return [(keys, what) for _, keys, what in found]
 
 
 def help_rows(window: QWidget) -> list[tuple[str, str]]:
