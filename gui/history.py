@@ -159,11 +159,11 @@ class HistoryView(QWidget):
         self.kindFilter = combo("historyKindFilter", "All kinds", "Filter by kind of record")
 
         now = QDateTime.currentDateTime()
-        self.sinceCheck = QCheckBox("&From", self)
+        self.sinceCheck = QCheckBox("Fro&m", self)
         self.sinceCheck.setObjectName("historySinceCheck")
         self.sinceInput = QDateTimeEdit(now.addDays(-1), self)
         self.sinceInput.setObjectName("historySince")
-        self.untilCheck = QCheckBox("&To", self)
+        self.untilCheck = QCheckBox("T&o", self)
         self.untilCheck.setObjectName("historyUntilCheck")
         self.untilInput = QDateTimeEdit(now.addSecs(3600), self)
         self.untilInput.setObjectName("historyUntil")

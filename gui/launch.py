@@ -4,8 +4,9 @@ the window, and ``--screenshot``.
 The window shows at once, with a "connecting" badge per account, and rows are painted as each
 venue delivers them. What is slow and needs no window started on worker threads before Qt was
 loaded (``gui.app.boot``): the keyring probe (with configured accounts) or the simulator (in
-demo mode). This awaits them only where they are needed. Demo mode reads no secret, so it probes
-the keyring only a while after the accounts have connected.
+demo mode). This awaits them only where they are needed. Demo mode reads no secret, so it does not
+touch the keyring at all until the Accounts dialog needs it (and only then says whether secrets
+can be saved).
 """
 
 from __future__ import annotations
@@ -231,6 +232,7 @@ async def run(app: QApplication, boot: Boot) -> int:
     window.closed.connect(on_closed)
 
     def on_sigint(signum: int, frame: FrameType | None) -> None:
+        window.quitting.confirmed = True  # Ctrl+C in the terminal: quit, asking nothing
         QTimer.singleShot(0, window.close)
 
     previous = signal.signal(signal.SIGINT, on_sigint)
@@ -262,10 +264,6 @@ async def run(app: QApplication, boot: Boot) -> int:
         start = asyncio.ensure_future(desk.start(pairs))
         # After the first rows are painted, not in their way: it is for the long run.
         start.add_done_callback(lambda _: QTimer.singleShot(SETTLE_AFTER_MS, settle_memory))
-        if store is None:  # with the collector's settling: never in the first paint's way
-            start.add_done_callback(lambda _: QTimer.singleShot(
-                SETTLE_AFTER_MS, window,
-                lambda: window.tracker.spawn(_probe_keyring(window), name="keyring probe")))
         if args.screenshot is not None:
             want = {a.venue for a, _ in pairs}
             rc = await _take_screenshot(window, args.screenshot, want, start)
@@ -293,16 +291,6 @@ async def run(app: QApplication, boot: Boot) -> int:
         if boot.sim is not None:
             await _stop_simulator(boot.sim)
     return rc
-
-
-async def _probe_keyring(window: MainWindow) -> None:
-    """Demo mode: find out whether secrets could be saved, once the rows are up, so the
-    status bar says so before anyone adds an account."""
-    from core.secrets import SecretStore
-
-    store = await asyncio.to_thread(SecretStore)
-    if window.secret_store is None:  # the Accounts dialog may have made one meanwhile
-        window.set_secret_store(store)
 
 
 async def _stop_simulator(future: concurrent.futures.Future[Any]) -> None:

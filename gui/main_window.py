@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -47,8 +47,18 @@ from gui.controllers.environments import Environments, live_banner_text, window_
 from gui.controllers.feed import DeskFeed
 from gui.controllers.filters import Filters
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
+from gui.controllers.keyboard import Keyboard
+from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
-from gui.controllers.shortcuts import KEYBOARD_SHORTCUTS, QUICK_CLOSE_SHORTCUT, KeyboardHelp
+from gui.controllers.shortcuts import (
+    KEYBOARD_HELP,
+    KEYBOARD_SHORTCUTS,
+    QUICK_CLOSE,
+    QUICK_CLOSE_SHORTCUT,
+    QUIT,
+    KeyboardHelp,
+    bind,
+)
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
@@ -62,8 +72,11 @@ from gui.models import (
 )
 from gui.models.positions_proxy import FROZEN
 from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
+from gui.widgets.notice import DismissibleNotice, secrets_problem_text
+from gui.widgets.outcomes import OutcomeBar
+from gui.widgets.pinned import PinnedColumn
 from gui.widgets.positions_bar import PositionsBar
-from gui.widgets.scroller import SideScroller
+from gui.widgets.scroller import WrapScroller
 from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
 
 if TYPE_CHECKING:  # imported where first used: the keyring, and a dialog opened later
@@ -75,6 +88,7 @@ __all__ = [
     "DEMO_BANNER",
     "HEALTH_INTERVAL_MS",
     "KEYBOARD_SHORTCUTS",
+    "MINIMUM_SIZE",
     "QUICK_CLOSE_SHORTCUT",
     "TESTNET_BANNER",
     "MainWindow",
@@ -90,6 +104,9 @@ CONFIRMATIONS_OFF_BANNER = (
     "confirm = never). Stale rows still ask."
 )
 _LOG_TAB, _WORKING_TAB, _HISTORY_TAB = 0, 1, 2
+# The smallest window (or what the layout needs, if more): the positions bar's filters in one
+# row, a few rows of positions and of the log, and the Close column (pinned) on screen.
+MINIMUM_SIZE = QSize(1024, 640)
 
 
 class MainWindow(QMainWindow):
@@ -127,6 +144,7 @@ class MainWindow(QMainWindow):
         self.settings_path = settings_path
         self.journal = journal if journal is not None else getattr(desk, "journal", None)
         self._history_poll_ms = history_poll_ms
+        self._wall_clock = wall_clock
         self.preferences = preferences if preferences is not None else Preferences()
         self.setWindowTitle(window_title((), demo))
         self.setAccessibleName("Closeout")
@@ -150,6 +168,7 @@ class MainWindow(QMainWindow):
         self.cancelling = Cancelling(self)
         self.selection = Selection(self)
         self.keyboard_help = KeyboardHelp(self)
+        self.quitting = Quitting(self)
         # The controllers' state, reachable where it always was (tests, the app).
         self.dialogs = self.closing.dialogs  # the open close dialogs, by row
         self.quickDialogs = self.closing.quick_dialogs
@@ -159,8 +178,11 @@ class MainWindow(QMainWindow):
         self.needs_secret = self.accounts.needs_secret
         self._build(secrets_problem)
         self._build_menu()
+        self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self._connect()
         self.feed.load_current()
+        # Never below what the layout needs: narrower, controls would overlap.
+        self.setMinimumSize(MINIMUM_SIZE.expandedTo(self.minimumSizeHint()))
         # Health is polled, not pushed: silence is exactly what no event would ever report.
         self.healthTimer.start()
 
@@ -185,8 +207,12 @@ class MainWindow(QMainWindow):
         self.confirmationsOffBanner = self._banner(
             central, "confirmationsOffBanner", "Confirmations are off", CONFIRMATIONS_OFF_BANNER,
             self.preferences.confirm == "never")
+        # Shown only when a secret is needed and cannot be kept; dismissible.
+        self.secretsWarning = DismissibleNotice("secretsWarning", "Credentials warning", central)
+        self._show_secrets_problem(secrets_problem)
         for banner in (self.demoBanner, self.liveBanner, self.testnetBanner,
-                       self.settingsErrorBanner, self.confirmationsOffBanner):
+                       self.settingsErrorBanner, self.confirmationsOffBanner,
+                       self.secretsWarning):
             root.addWidget(banner)
 
         header = QFrame(central)
@@ -199,10 +225,10 @@ class MainWindow(QMainWindow):
         hl.addWidget(title)
         hl.addStretch(1)
         self.connectionStrip = ConnectionStrip(header)
-        hl.addWidget(SideScroller(self.connectionStrip, header), 1)
+        hl.addWidget(WrapScroller(self.connectionStrip, header), 1)
         root.addWidget(header)
         self.healthStrip = HealthStrip(central)
-        root.addWidget(SideScroller(self.healthStrip, central))
+        root.addWidget(WrapScroller(self.healthStrip, central))  # wraps, whole panels
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, central)
         self.splitter.setObjectName("mainSplitter")
@@ -232,6 +258,8 @@ class MainWindow(QMainWindow):
         ph.setSectionResizeMode(PositionColumn.ACCOUNT, QHeaderView.ResizeMode.Stretch)
         ph.setSectionResizeMode(PositionColumn.ACTION, QHeaderView.ResizeMode.Fixed)
         ph.setSortIndicatorShown(True)
+        # The Close column stays on screen when the table is wider than the window.
+        self.closeColumn = PinnedColumn(self.positionsView, PositionColumn.ACTION)
 
         bottom = QWidget(self.splitter)
         bottom.setObjectName("logPanel")
@@ -276,32 +304,18 @@ class MainWindow(QMainWindow):
         root.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        status = self.statusBar()
-        status.setObjectName("statusBar")
-        status.setSizeGripEnabled(False)
-        self.secretsWarning = QLabel(status)
-        self.secretsWarning.setObjectName("secretsWarning")
-        self.secretsWarning.setAccessibleName("Credentials warning")
-        self.secretsWarning.setWordWrap(False)
-        self._show_secrets_problem(secrets_problem)
-        status.addPermanentWidget(self.secretsWarning)
+        # Outcomes in full, with the recent ones a click away (gui/widgets/outcomes.py).
+        self.setStatusBar(OutcomeBar(self, wall_clock=self._wall_clock))
         self.resize(1280, 800)
 
     def set_secret_store(self, store: SecretStore) -> None:
-        """The keyring, once probed (in demo mode that waits until the window is up): say
-        in the status bar if secrets cannot be saved."""
+        """The keyring, once a secret is needed (configured accounts at the start, or the
+        Accounts dialog): say if secrets cannot be saved, in a notice that can be dismissed."""
         self.secret_store = store
         self._show_secrets_problem(store.problem)
 
     def _show_secrets_problem(self, problem: str | None) -> None:
-        if problem:
-            text = (
-                f"Credentials can't be saved ({problem}). Secrets you enter are kept "
-                "in memory for this session only; everything else works."
-            )
-            self.secretsWarning.setText("⚠ " + text)
-            self.secretsWarning.setToolTip(text)
-        self.secretsWarning.setVisible(bool(problem))
+        self.secretsWarning.say(secrets_problem_text(problem) if problem else None)
 
     @staticmethod
     def _banner(parent: QWidget, name: str, accessible: str, text: str = "",
@@ -334,10 +348,10 @@ class MainWindow(QMainWindow):
             lambda: self.bottomTabs.setCurrentIndex(_HISTORY_TAB))
         self.fileMenu.addAction(self.historyAction)
         self.fileMenu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setObjectName("quitAction")
-        quit_action.triggered.connect(self.close)
-        self.fileMenu.addAction(quit_action)
+        self.quitAction = bind(QAction("&Quit", self), QUIT)
+        self.quitAction.triggered.connect(self.close)  # asks first while orders are working
+        self.fileMenu.addAction(self.quitAction)
+        self.addAction(self.quitAction)
 
         self.positionsMenu = bar.addMenu("&Positions")
         self.positionsMenu.setObjectName("positionsMenu")
@@ -346,12 +360,7 @@ class MainWindow(QMainWindow):
         self.closeSelectedAction.setStatusTip("Open the close dialog for the selected row")
         self.closeSelectedAction.triggered.connect(self.closing.close_selected)
         self.positionsMenu.addAction(self.closeSelectedAction)
-        self.quickCloseAction = QAction("Close selected in &full…", self)
-        self.quickCloseAction.setObjectName("quickCloseAction")
-        self.quickCloseAction.setShortcut(QKeySequence(QUICK_CLOSE_SHORTCUT))
-        self.quickCloseAction.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.quickCloseAction.setStatusTip(
-            "Close the selected row in full at market, after one confirmation")
+        self.quickCloseAction = bind(QAction("Close selected in &full…", self), QUICK_CLOSE)
         self.quickCloseAction.triggered.connect(lambda: self.closing.quick_close())
         self.positionsMenu.addAction(self.quickCloseAction)
         self.addAction(self.quickCloseAction)  # the shortcut works with the menu closed
@@ -364,11 +373,10 @@ class MainWindow(QMainWindow):
 
         self.helpMenu = bar.addMenu("&Help")
         self.helpMenu.setObjectName("helpMenu")
-        self.keyboardAction = QAction("&Keyboard shortcuts…", self)
-        self.keyboardAction.setObjectName("keyboardAction")
-        self.keyboardAction.setStatusTip("Every keyboard shortcut of Closeout")
+        self.keyboardAction = bind(QAction("&Keyboard shortcuts…", self), KEYBOARD_HELP)
         self.keyboardAction.triggered.connect(lambda: self.keyboard_help.show())
         self.helpMenu.addAction(self.keyboardAction)
+        self.addAction(self.keyboardAction)
 
     def _connect(self) -> None:
         self.feed.route()
@@ -480,6 +488,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Detach from the desk and settle every GUI task; the caller stops the desk."""
         self.healthTimer.stop()
+        self.quitting.confirmed = True  # closing now asks nothing
         self.historyView.shutdown()
         if self.accountsDialog is not None:
             self.accountsDialog.reject()
@@ -491,6 +500,9 @@ class MainWindow(QMainWindow):
         self.bridge.detach()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.quitting.may_close():  # orders still working: asked first, listing them
+            event.ignore()
+            return
         self.closed.emit()
         super().closeEvent(event)
 

@@ -24,8 +24,9 @@ class Cancelling:
         self.window = window
         self._cancels: dict[tuple[str, str], asyncio.Task[None]] = {}  # one per order, at most
 
-    def request_cancel(self, ident: tuple[str, str]) -> None:
-        """Cancel a resting order (its button), once.
+    def request_cancel(self, ident: tuple[str, str],
+                       reason: str = "Cancel clicked in Working orders") -> None:
+        """Cancel a resting order (its button, or Delete after a confirmation), once.
 
         A second click while this window's cancel is out sends nothing and says so. The check
         is here, not only in the desk: a second task could otherwise start just after the first
@@ -45,7 +46,8 @@ class Cancelling:
             )
             return
         model.set_cancelling(ident)
-        task = self.window.tracker.spawn(self._cancel(order), name=f"cancel {order.order_id}")
+        task = self.window.tracker.spawn(self._cancel(order, reason),
+                                         name=f"cancel {order.order_id}")
         self._cancels[ident] = task
         task.add_done_callback(lambda t: self._forget(ident, t))
 
@@ -60,12 +62,12 @@ class Cancelling:
             8000,
         )
 
-    async def _cancel(self, order: WorkingOrder) -> None:
+    async def _cancel(self, order: WorkingOrder, reason: str) -> None:
         ident = order.ident
         model = self.window.working_model
         try:
             try:
-                await self.window.desk.cancel(order, reason="Cancel clicked in Working orders")
+                await self.window.desk.cancel(order, reason=reason)
             finally:
                 # Over before its outcome is shown, so a click on what is shown starts a new
                 # cancel instead of hearing that this one is still on its way.

@@ -14,7 +14,32 @@ from gui.models.text import fmt_decimal, refusal_text
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
-__all__ = ["CloseProgress"]
+__all__ = ["CloseProgress", "sent_text"]
+
+
+def _what(intent: CloseIntent) -> str:
+    req = intent.request
+    kind = "Trigger close" if req.trigger is not None else (
+        "Limit close" if req.limit_price is not None else "Close")
+    return f"{kind} of {req.key.symbol} on {req.key.account}"
+
+
+def sent_text(intent: CloseIntent) -> str | None:
+    """What the status bar says once a close has left, by how far it got: "sent; waiting for
+    the venue" or "acknowledged". None once it rests or settled: its progress (resting at the
+    venue, verified flat, refused, partly filled) says that in its own words, once."""
+    if intent.state is IntentState.SENDING:
+        return f"{_what(intent)} sent; waiting for the venue's reply."
+    if intent.state is IntentState.ACKNOWLEDGED:
+        return f"{_what(intent)} acknowledged by the venue."
+    return None
+
+
+def resting_text(intent: CloseIntent) -> str:
+    if intent.request.trigger is not None:
+        return (f"{_what(intent)} acknowledged: resting at the venue until it triggers "
+                "(Working orders).")
+    return f"{_what(intent)} acknowledged: resting at the venue (Working orders)."
 
 
 class CloseProgress:
@@ -61,3 +86,5 @@ class CloseProgress:
                 "on its row; nothing is resent on its own.", 20000)
         elif intent.state is IntentState.UNKNOWN and note("unknown"):
             status.showMessage(f"Close of {where}: {intent.message}", 20000)
+        elif intent.state is IntentState.RESTING and note("resting"):
+            status.showMessage(resting_text(intent), 10000)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog
 from core.desk import AlreadyPending, CloseIntent
 from core.model import CloseRequest, Position, PositionKey
 from core.venue import CloseRejected
+from gui.controllers.close_progress import sent_text
 from gui.controllers.shortcuts import QUICK_CLOSE_SHORTCUT
 from gui.dialogs.close import (
     CloseDialog,
@@ -207,10 +208,9 @@ class Closing:
 
     async def _submit(self, request: CloseRequest) -> CloseIntent:
         intent = await self.desk.close(request)
-        key = request.key
-        self.window.statusBar().showMessage(
-            f"Close of {key.symbol} on {key.account} sent ({intent.state.value.lower()}).", 8000
-        )
+        text = sent_text(intent)  # None: its progress has already said how it ended
+        if text is not None:
+            self.window.statusBar().showMessage(text, 8000)
         return intent
 
     async def _after_dialog(

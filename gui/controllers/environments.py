@@ -1,5 +1,5 @@
 """Which environment each account trades in, shown at all times: its rows' Env chip, its
-badge, the LIVE / TESTNET / DEMO banners and the window title ("Closeout — LIVE · DEMO")."""
+badge, the LIVE / TESTNET / DEMO banners and the window title ("LIVE · DEMO — Closeout")."""
 
 from __future__ import annotations
 
@@ -12,18 +12,26 @@ from gui.models.text import env_label
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
-__all__ = ["Environments", "live_banner_text", "window_title"]
+__all__ = ["APP_NAME", "TITLE_SEPARATOR", "Environments", "live_banner_text", "window_title"]
 
 _ENV_ORDER = (Environment.LIVE, Environment.TESTNET, Environment.DEMO)
 
 
+APP_NAME = "Closeout"
+TITLE_SEPARATOR = " — "
+
+
 def window_title(envs: Iterable[Environment], demo: bool = False) -> str:
-    """"Closeout — LIVE · DEMO": every environment connected, the riskiest first."""
+    """"LIVE · DEMO — Closeout": every environment connected, the riskiest first.
+
+    The app's name comes last because Qt (xcb, Windows) appends the application display name
+    to every window title that does not already end with it; "Closeout — DEMO" was shown as
+    "Closeout — DEMO — Closeout"."""
     present = set(envs)
     if not present and demo:
         present = {Environment.DEMO}
     shown = [env_label(e) for e in _ENV_ORDER if e in present]
-    return "Closeout — " + " · ".join(shown) if shown else "Closeout"
+    return " · ".join(shown) + TITLE_SEPARATOR + APP_NAME if shown else APP_NAME
 
 
 def live_banner_text(accounts: Iterable[str]) -> str:

@@ -12,6 +12,7 @@ from core.desk.freshness import silent_for
 from core.model import ConnectionState, Environment, SessionHealth, Venue
 from gui.models.text import env_label
 from gui.widgets.env import EnvChip
+from gui.widgets.flow import FlowLayout
 from gui.widgets.health import AMBER, GREEN, RED, SILENCE_RED_FACTOR, fmt_skew
 
 __all__ = ["SKEW_NOTABLE_MS", "ConnectionBadge", "ConnectionStrip", "fmt_clock"]
@@ -187,10 +188,9 @@ class ConnectionStrip(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectionStrip")
-        self._layout = QHBoxLayout(self)
+        # Badges wrap onto another row, right-aligned, rather than be cut at the window's edge.
+        self._layout = FlowLayout(self, spacing=4, align_right=True)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(4)
-        self._layout.addStretch(1)
         self.badges: dict[str, ConnectionBadge] = {}
 
     secretRequested = Signal(str)
@@ -203,7 +203,7 @@ class ConnectionStrip(QWidget):
             badge = ConnectionBadge(account, venue, self, environment)
             badge.secretRequested.connect(self.secretRequested)
             self.badges[account] = badge
-            self._layout.insertWidget(self._layout.count() - 1, badge)
+            self._layout.addWidget(badge)
         elif environment is not None:
             badge.set_environment(environment)
         return badge

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 from core.desk.freshness import silence_limit
 from core.journal import Backlog
 from core.model import ConnectionState, SessionHealth, Venue
+from gui.widgets.flow import FlowLayout
 
 __all__ = [
     "AMBER",
@@ -243,15 +244,15 @@ def _set_tone(widget: QWidget, tone: str) -> None:
 
 class HealthStrip(QFrame):
     """The health of every account, in a strip under the header: not a tooltip, so frozen data
-    is seen without hovering."""
+    is seen without hovering. Its panels wrap onto another row when the window is narrow, each
+    shown whole (never cut mid-word at the edge)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("healthStrip")
         self.setAccessibleName("Venue health")
-        self._layout = QHBoxLayout(self)
+        self._layout = FlowLayout(self, spacing=6)
         self._layout.setContentsMargins(10, 3, 10, 3)
-        self._layout.setSpacing(6)
         caption = QLabel("Health", self)
         caption.setObjectName("healthCaption")
         self._layout.addWidget(caption)
@@ -261,7 +262,6 @@ class HealthStrip(QFrame):
         self.journal.hide()
         self.journal_figure: HealthFigure | None = None
         self._layout.addWidget(self.journal)
-        self._layout.addStretch(1)
         self.panels: dict[str, HealthPanel] = {}
 
     def panel(self, account: str, venue: Venue) -> HealthPanel:
@@ -269,7 +269,7 @@ class HealthStrip(QFrame):
         if panel is None:
             panel = HealthPanel(account, venue, self)
             self.panels[account] = panel
-            self._layout.insertWidget(self._layout.count() - 1, panel)
+            self._layout.addWidget(panel)
         return panel
 
     def update_account(

@@ -98,7 +98,7 @@ def env_cell(window: MainWindow, account: str, venue: Venue, symbol: str) -> str
 async def test_mixed_environments_each_row_says_which_and_live_is_in_the_title(rig: Rig) -> None:
     w = rig.window
     assert "LIVE" in w.windowTitle()
-    assert w.windowTitle() == "Closeout — LIVE · TESTNET · DEMO"
+    assert w.windowTitle() == "LIVE · TESTNET · DEMO — Closeout"
     assert w.liveBanner.isVisible()
     assert w.liveBanner.text() == live_banner_text(["Zeta live"])
     assert not w.demoBanner.isVisible()  # not every account is a simulated one
@@ -135,14 +135,14 @@ async def test_env_chips_are_painted_in_their_colours(rig: Rig) -> None:
 async def test_demo_only_shows_the_demo_banner_and_testnet_its_own(qapp: QApplication) -> None:
     window = MainWindow(Desk(), demo=True, history_poll_ms=3_600_000)
     try:
-        assert window.windowTitle() == "Closeout — DEMO"
+        assert window.windowTitle() == "DEMO — Closeout"
         window.set_account_environment("a", Environment.DEMO)
         assert not window.demoBanner.isHidden() and window.demoBanner.text() == DEMO_BANNER
         window.set_account_environment("b", Environment.TESTNET)
         assert window.demoBanner.isHidden()
         assert not window.testnetBanner.isHidden()
         assert window.liveBanner.isHidden()
-        assert window.windowTitle() == "Closeout — TESTNET · DEMO"
+        assert window.windowTitle() == "TESTNET · DEMO — Closeout"
         window.set_account_environment("c", Environment.LIVE)
         assert window.testnetBanner.isHidden() and not window.liveBanner.isHidden()
         window.set_account_environment("c", None)  # removed
@@ -153,10 +153,37 @@ async def test_demo_only_shows_the_demo_banner_and_testnet_its_own(qapp: QApplic
         shiboken6.delete(window)
 
 
+def _as_shown_by_the_window_manager(title: str, display_name: str) -> str:
+    """What Qt's xcb and Windows plugins put in the title bar (QPlatformWindow::
+    formatWindowTitle): the application display name is appended unless the title already
+    ends with it. Checked by hand under Xvfb with xprop's _NET_WM_NAME."""
+    if display_name and not title.endswith(display_name):
+        return f"{title} — {display_name}" if title else display_name
+    return title
+
+
+@pytest.mark.asyncio
+async def test_the_title_bar_names_the_app_once(qapp: QApplication) -> None:
+    old = qapp.applicationDisplayName()
+    qapp.setApplicationDisplayName("Closeout")  # as the app sets it (gui.launch)
+    window = MainWindow(Desk(), demo=True, history_poll_ms=3_600_000)
+    try:
+        shown = _as_shown_by_the_window_manager(window.windowTitle(), "Closeout")
+        assert shown == "DEMO — Closeout"
+        window.set_account_environment("z", Environment.LIVE)
+        shown = _as_shown_by_the_window_manager(window.windowTitle(), "Closeout")
+        assert shown == "LIVE — Closeout"
+        assert shown.count("Closeout") == 1
+    finally:
+        qapp.setApplicationDisplayName(old)
+        await window.shutdown()
+        shiboken6.delete(window)
+
+
 def test_window_title_orders_by_risk() -> None:
     assert window_title([]) == "Closeout"
-    assert window_title([], demo=True) == "Closeout — DEMO"
-    assert window_title([Environment.DEMO, Environment.LIVE]) == "Closeout — LIVE · DEMO"
+    assert window_title([], demo=True) == "DEMO — Closeout"
+    assert window_title([Environment.DEMO, Environment.LIVE]) == "LIVE · DEMO — Closeout"
 
 
 def test_environment_set_after_the_rows_changes_only_their_env_cells(

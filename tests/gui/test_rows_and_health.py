@@ -53,7 +53,7 @@ from gui.widgets import (
     health_figures,
     silence_limit,
 )
-from gui.widgets.scroller import SideScroller
+from gui.widgets.scroller import WrapScroller
 from tests.gui.conftest import until
 from tests.gui.test_models import Changes, cell, key, pos
 from tests.helpers.fakes import FakeSession, account, position
@@ -326,11 +326,11 @@ async def test_window_marks_old_rows_stale_and_shows_the_strip(qapp: QApplicatio
 
 
 @pytest.mark.asyncio
-async def test_many_accounts_scroll_their_strips_instead_of_widening_the_window(
+async def test_many_accounts_wrap_and_scroll_their_strips_instead_of_widening_the_window(
     qapp: QApplication,
 ) -> None:
-    """Forty accounts: every badge and health panel is there, the strips scroll sideways, and
-    the window can still be as narrow as with one account."""
+    """Forty accounts: every badge and health panel is there, the strips wrap into two rows
+    that scroll, and the window can still be as narrow as with one account."""
     one = Desk(session_factory=FakeSession)
     many = Desk(session_factory=FakeSession)
     narrow = MainWindow(one, health_interval_ms=3_600_000)
@@ -350,9 +350,13 @@ async def test_many_accounts_scroll_their_strips_instead_of_widening_the_window(
         window.resize(1280, 800)
         window.show()
         QApplication.sendPostedEvents()  # layout requests only: no loop turn inside the test
-        scroller = window.healthStrip.parentWidget().parentWidget()  # viewport, then the area
-        assert isinstance(scroller, SideScroller)
-        assert scroller.horizontalScrollBar().maximum() > 0  # the rest is a scroll away
+        for strip in (window.healthStrip, window.connectionStrip):
+            scroller = strip.parentWidget().parentWidget()  # viewport, then the area
+            assert isinstance(scroller, WrapScroller)
+            # Wrapped into at most two rows; the rest is a scroll away, never sideways.
+            assert scroller.verticalScrollBar().maximum() > 0
+            assert scroller.horizontalScrollBar().maximum() == 0
+            assert scroller.height() <= 2 * scroller.verticalScrollBar().singleStep()
         assert window.width() == 1280
     finally:
         for w, d in ((narrow, one), (window, many)):
