@@ -42,6 +42,7 @@ _BUTTON_COLOURS: dict[str, tuple[str, str, str]] = {
     "Partly filled": ("#fff1d6", "#d98a00", "#7a4100"),
     "Rejected": ("#fdecec", "#e8a0a0", "#a31515"),
     "Unknown": ("#f3e8ff", "#b99ae6", "#5b2a9c"),
+    "Closed": ("#eef2f7", "#9aa8bb", "#1f3a5f"),  # filled, not (yet) verified flat: no green
     "Filled": ("#ecf7ef", "#9fd3b0", "#1b6b3a"),
     "Verified flat": ("#ecf7ef", "#6cbf86", "#1b6b3a"),
     "Not filled": ("#f3f4f6", "#c9ced6", "#8a5300"),

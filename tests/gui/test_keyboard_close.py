@@ -36,14 +36,14 @@ def quick_close_keys(qtbot: QtBot, w: MainWindow) -> QuickCloseDialog | None:
     return dialogs[0] if dialogs else None
 
 
-async def marks_move(w: MainWindow, key: PositionKey) -> None:
-    """Wait until the row's mark has changed at least twice: the prices are live."""
+async def marks_move(w: MainWindow, key: PositionKey, times: int = 2) -> None:
+    """Wait until the row's mark has changed ``times`` times: the prices are live."""
     seen: set[str] = set()
 
     def moved() -> bool:
         index = w.proxy_index(key, PositionColumn.MARK)
         seen.add(str(index.data()))
-        return len(seen) >= 3
+        return len(seen) > times
 
     await until(moved, what=f"{key.symbol}'s mark to move")
 

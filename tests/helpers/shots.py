@@ -10,9 +10,14 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-__all__ = ["shot"]
+__all__ = ["shot", "shots_wanted"]
 
 _STYLE = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
+
+
+def shots_wanted() -> bool:
+    """Whether this run saves screenshots (a test may arrange its picture only then)."""
+    return bool(os.environ.get("CLOSEOUT_SHOTS"))
 
 
 def shot(widget: QWidget, name: str) -> Path | None:
