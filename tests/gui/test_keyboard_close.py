@@ -20,7 +20,7 @@ from gui.models import PositionColumn
 from tests.gui.test_close_workflow import AAPL, ALWAYS, MSFT, frame, running
 from tests.helpers.clock import FakeClock
 from tests.helpers.polling import until
-from tests.helpers.shots import shot
+from tests.helpers.shots import shot, shot_style  # noqa: F401 - shot_style is a fixture
 
 QUICK = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 TICK = 0.05  # the simulator moves every mark this often
@@ -107,7 +107,9 @@ async def test_after_a_keyboard_close_nothing_is_chosen_and_the_keys_again_close
 
 
 @pytest.mark.asyncio
-async def test_the_quick_close_confirmation_has_no_blank_band(qtbot: QtBot) -> None:
+async def test_the_quick_close_confirmation_has_no_blank_band(
+    qtbot: QtBot, shot_style: None  # noqa: F811
+) -> None:
     """The dialog is as tall as what it shows: no empty message line above the buttons and
     nothing under them but the margin."""
     async with running(preferences=ALWAYS, tick_interval=TICK) as (rig, _):

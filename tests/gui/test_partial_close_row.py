@@ -18,14 +18,14 @@ from tests.gui.test_close_workflow import AAPL, cell, click_close, running, send
 from tests.gui.test_keyboard_close import TICK, marks_move
 from tests.helpers.clock import FakeClock
 from tests.helpers.polling import until
-from tests.helpers.shots import shot, shots_wanted
+from tests.helpers.shots import shot, shot_style, shots_wanted  # noqa: F401 - shot_style is a fixture
 
 D = Decimal
 
 
 @pytest.mark.asyncio
 async def test_a_partial_close_says_closed_and_open_then_close_never_filled(
-    qtbot: QtBot,
+    qtbot: QtBot, shot_style: None  # noqa: F811
 ) -> None:
     async with running(tick_interval=TICK) as (rig, _):
         w = rig.window
