@@ -5,6 +5,8 @@ and brings the pending close into view instead."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog
@@ -37,6 +39,8 @@ class Closing:
         self.dialogs: dict[PositionKey, CloseDialog] = {}
         self.quick_dialogs: dict[PositionKey, QuickCloseDialog] = {}
         self._direct: dict[PositionKey, asyncio.Task[None]] = {}  # closes sent with no dialog
+        # What a quick close's confirmation times its Enter guard with (tests move it by hand).
+        self.clock: Callable[[], float] = time.monotonic
 
     def show_pending(self, key: PositionKey, intent: CloseIntent | None = None) -> None:
         """A second click while a close is in flight: nothing is sent; the pending close is
@@ -187,7 +191,7 @@ class Closing:
             preview=self.desk.preview, guard=self.desk.check,
             environment=self.window.envs.of(key.account), stale_age=self._stale_age(key),
             note=note, reason=reason, instrument=self.desk.instrument(key),
-            parent=self.window)
+            clock=self.clock, parent=self.window)
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
         self.quick_dialogs[key] = dialog
         self._hold_rows()

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QAbstractItemView
 
 from core.model import PositionKey
 from gui.models.positions import PositionColumn
-from gui.models.roles import KEY_ROLE
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -24,10 +23,8 @@ class Selection:
         self.window = window
 
     def selected_key(self) -> PositionKey | None:
-        """The row with the keyboard focus (the current row), if any."""
-        index = self.window.positionsView.currentIndex()
-        key = index.data(KEY_ROLE) if index.isValid() else None
-        return key if isinstance(key, PositionKey) else None
+        """The row the user chose (current and selected), if any; none after that row went."""
+        return self.window.positionsView.chosen_key()
 
     def select_row(self, key: PositionKey) -> bool:
         """Select and scroll to a row; False when it is not shown (flat, or filtered out)."""

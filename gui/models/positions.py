@@ -17,6 +17,7 @@ from PySide6.QtGui import QBrush
 from core.desk import CloseIntent, IntentState
 from core.model import Environment, Position, PositionKey, WorkingOrder
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
+from gui.models.countdowns import Countdowns
 from gui.models.position_rows import PositionColumn, PositionRow, env_cell, position_cells
 from gui.models.roles import (
     BUTTON_ROLE,
@@ -40,9 +41,11 @@ from gui.models.text import (
     stale_age_text,
 )
 
-__all__ = ["FLASH_MS", "CellsListener", "PositionColumn", "PositionRow", "PositionsModel"]
+__all__ = ["CLOSED_NOTE_MS", "FLASH_MS", "CellsListener", "PositionColumn", "PositionRow",
+           "PositionsModel"]
 
 FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
+CLOSED_NOTE_MS = 5000  # how long "Closed 12.5 · 12.5 open" stays before the button says Close
 NEW_ROW_MS = 50  # a new row waits at most this long to be shown (repricing: coalesce_ms)
 FLUSH_SLICE = 256  # rows applied between budget checks
 FLUSH_BUDGET = 0.004  # seconds of one loop turn a timed flush may use
@@ -103,8 +106,10 @@ class PositionsModel(ColumnsModel):
 
     The Close cell follows the row's latest close (``set_intent``): its state, a "residual N"
     badge with a Close residual button after a partly filled IOC close, and a red mismatch
-    banner over the whole row when a full close is still open at the venue. ``flash`` lights
-    the Close cell for a moment, to show which close a second click joined.
+    banner over the whole row when a full close is still open at the venue. A partial close
+    that filled says what it closed and what is open ("Closed 12.5 · 12.5 open") for
+    ``closed_note_ms``, then the button reads Close again (``closedNotes`` times it).
+    ``flash`` lights the Close cell for a moment, to show which close a second click joined.
 
     ``accountsChanged`` fires when an account gets its first row or loses its last one, so the
     account filter never scans the rows.
@@ -113,8 +118,11 @@ class PositionsModel(ColumnsModel):
     COLUMNS = PositionColumn
     accountsChanged = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
+    def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS,
+                 closed_note_ms: int = CLOSED_NOTE_MS) -> None:
         super().__init__(parent)
+        self.closedNotes = Countdowns(closed_note_ms, self._end_closed_notes, parent=self)
+        self._notes_said: set[str] = set()  # intents whose "Closed N · M open" has ended
         self._order: list[PositionRow] = []  # in row order
         self._data: dict[PositionKey, PositionRow] = {}
         # A row's ``index`` counts the rows removed since the last renumbering too; these
@@ -299,6 +307,7 @@ class PositionsModel(ColumnsModel):
         self.flush()
 
     def remove(self, key: PositionKey) -> None:
+        self.closedNotes.drop(key)
         self._pending.pop(key, None)
         self._intents.pop(key, None)
         self._ages.pop(key, None)
@@ -335,6 +344,7 @@ class PositionsModel(ColumnsModel):
         self._stale.clear()
         self._ages.clear()
         self._flash.clear()
+        self.closedNotes.clear()
         self.endResetModel()
         if had:
             self.accountsChanged.emit()
@@ -398,9 +408,26 @@ class PositionsModel(ColumnsModel):
             return
         row.intent = intent
         row.action = None
+        if intent_label(intent) == "Closed" and not intent.request.is_full:
+            if intent.id in self._notes_said:  # said already: an echo does not say it again
+                row.intent = None
+            elif key not in self.closedNotes:
+                self.closedNotes.start(key)
+        else:
+            self.closedNotes.drop(key)
         if self.mismatch(key) != was_mismatch:  # the red banner covers the whole row
             self._emit_cells([row], 0, _LAST, _ROW_ROLES)
         self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
+
+    def _end_closed_notes(self, keys: Sequence[PositionKey]) -> None:
+        """A partial close has been said long enough: the row's button reads Close again."""
+        for key in keys:
+            row = self._data.get(key)
+            if row is not None and row.intent is not None:
+                self._notes_said.add(row.intent.id)
+                row.intent = None
+                row.action = None
+                self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
 
     def set_row_ages(self, ages: dict[PositionKey, float]) -> None:
         """The rows whose venue data is older than the stale threshold, with their age in
@@ -491,8 +518,8 @@ class PositionsModel(ColumnsModel):
         for row, cols in changed:
             for col in cols:
                 by_col.setdefault(col, []).append(row)
-            if _QUANTITY in cols and _residual(row) is not None:
-                by_col.setdefault(_ACTION, []).append(row)  # "residual N" follows the size
+            if _QUANTITY in cols and row.intent is not None:
+                by_col.setdefault(_ACTION, []).append(row)  # "residual N", "12.5 open"
         for col in sorted(by_col):
             roles = _ACTION_ROLES if col == _ACTION else _PNL_ROLES if col == _PNL \
                 else VALUE_ROLES
@@ -608,7 +635,7 @@ class PositionsModel(ColumnsModel):
         text = row.action
         if text is None:
             text = row.action = action_text(
-                row.intent, len(self._working.get(row.key, ())), _residual(row))
+                row.intent, len(self._working.get(row.key, ())), _residual(row), _open_now(row))
         return text
 
     def _action_data(self, row: PositionRow, role: int) -> Any:
@@ -637,7 +664,7 @@ class PositionsModel(ColumnsModel):
                 text = f"Close residual {fmt_decimal(residual)} of {key.symbol} on {key.account}"
             else:
                 text = f"Close {key.symbol} on {key.account}"
-            shown = intent_text(intent, residual)
+            shown = intent_text(intent, residual, _open_now(row))
             if intent is not None and shown != "Close":
                 text += f" (last close: {shown})"
             if working:
@@ -649,5 +676,15 @@ class PositionsModel(ColumnsModel):
 def _residual(row: PositionRow) -> Decimal | None:
     intent, pos = row.intent, row.position
     if intent is None or pos is None or intent.state is not IntentState.PARTIAL:
+        return None
+    return pos.quantity
+
+
+def _open_now(row: PositionRow) -> Decimal | None:
+    """After a partial close that filled: the size open now, once the venue has reported a
+    size other than the one the close was asked against (until then nobody knows)."""
+    intent, pos = row.intent, row.position
+    if intent is None or pos is None or intent.state is not IntentState.FILLED \
+            or intent.request.is_full or pos.quantity == intent.request.position_quantity:
         return None
     return pos.quantity

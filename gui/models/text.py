@@ -14,6 +14,7 @@ __all__ = [
     "ENV_TIPS",
     "NO_REASON_NEXT_STEP",
     "action_text",
+    "closed_quantity",
     "describe_working",
     "env_label",
     "fmt_decimal",
@@ -152,7 +153,9 @@ def intent_label(intent: CloseIntent | None) -> str:
             return "Mismatch"
         if intent.verified_flat is True:
             return "Verified flat"
-        return "Filled"
+        # Filled is said only of a whole position verified flat: until then (and always after
+        # a partial close) the close is "Closed", with how much and what is left.
+        return "Closed"
     if state is IntentState.CANCELLED:
         # Nothing filled and nothing rests: the venue let the close go (an IOC with no
         # liquidity, say). A resting close cancelled by the user is simply Cancelled.
@@ -163,12 +166,22 @@ def intent_label(intent: CloseIntent | None) -> str:
     return state.value
 
 
-def intent_text(intent: CloseIntent | None, residual: Decimal | None = None) -> str:
+def closed_quantity(intent: CloseIntent) -> Decimal:
+    """What a filled close closed: the venue's filled quantity, else what was asked."""
+    if intent.filled:
+        return intent.filled
+    req = intent.request
+    return req.quantity if req.quantity is not None else req.position_quantity
+
+
+def intent_text(intent: CloseIntent | None, residual: Decimal | None = None,
+                open_now: Decimal | None = None) -> str:
     """The Close button's words: its state, then what matters about it.
 
-    "Sending…", "Acknowledged", "Filled · verifying", "✓ Verified flat", "Resting limit",
-    "Partly filled (residual 3)", "Rejected · margin check", "Unknown · connection lost",
-    "Mismatch — check venue".
+    "Sending…", "Acknowledged", "Closed 25 · verifying", "✓ Verified flat", "Resting limit",
+    "Closed 12.5 · 12.5 open", "Partly filled (residual 3)", "Rejected · margin check",
+    "Unknown · connection lost", "Mismatch — check venue". ``open_now``: after a partial
+    close, the size the venue shows open now (None until it has reported the new size).
     """
     label = intent_label(intent)
     if intent is None:
@@ -178,8 +191,11 @@ def intent_text(intent: CloseIntent | None, residual: Decimal | None = None) -> 
         return "Mismatch — check venue"
     if label == "Verified flat":
         return "✓ Verified flat"
-    if label == "Filled" and intent.request.is_full:
-        return "Filled · verifying"
+    if label == "Closed":
+        done = f"Closed {fmt_decimal(closed_quantity(intent))}"
+        if intent.request.is_full:
+            return f"{done} · verifying"
+        return f"{done} · {fmt_decimal(open_now)} open" if open_now is not None else done
     if state is IntentState.RESTING:
         return f"Resting {_rests_as(intent)}"
     if state is IntentState.PARTIAL:
@@ -201,6 +217,10 @@ def intent_tooltip(intent: CloseIntent | None, residual: Decimal | None = None) 
     if intent.verified_flat is False:
         return f"{intent.message}\nClick to close again (a new close; nothing was resent)."
     text = f"Last close: {intent_label(intent)}"
+    if text == "Last close: Closed":
+        text = f"Last close: closed {fmt_decimal(closed_quantity(intent))}" + (
+            ", verifying that the position is flat" if intent.request.is_full
+            else " (part of the position; the rest stays open)")
     if state is IntentState.RESTING:
         text = f"Last close: Resting at the venue as a {_rests_as(intent)} order"
     if intent.message and intent.message != state.value:
@@ -215,9 +235,10 @@ def intent_tooltip(intent: CloseIntent | None, residual: Decimal | None = None) 
     return text
 
 
-def action_text(intent: CloseIntent | None, working: int, residual: Decimal | None = None) -> str:
+def action_text(intent: CloseIntent | None, working: int, residual: Decimal | None = None,
+                open_now: Decimal | None = None) -> str:
     """The Close button's full text: its state, plus a marker when orders rest for the row."""
-    label = intent_text(intent, residual)
+    label = intent_text(intent, residual, open_now)
     return f"{label} · {working} working" if working else label
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "ButtonDelegate",
     "CancelButtonDelegate",
     "CloseButtonDelegate",
+    "badge_text",
     "button_rect",
     "residual_button_rect",
 ]
@@ -42,6 +43,7 @@ _BUTTON_COLOURS: dict[str, tuple[str, str, str]] = {
     "Partly filled": ("#fff1d6", "#d98a00", "#7a4100"),
     "Rejected": ("#fdecec", "#e8a0a0", "#a31515"),
     "Unknown": ("#f3e8ff", "#b99ae6", "#5b2a9c"),
+    "Closed": ("#eef2f7", "#9aa8bb", "#1f3a5f"),  # filled, not (yet) verified flat: no green
     "Filled": ("#ecf7ef", "#9fd3b0", "#1b6b3a"),
     "Verified flat": ("#ecf7ef", "#6cbf86", "#1b6b3a"),
     "Not filled": ("#f3f4f6", "#c9ced6", "#8a5300"),
@@ -50,7 +52,10 @@ _BUTTON_COLOURS: dict[str, tuple[str, str, str]] = {
     "Flash": ("#ffe066", "#d99a00", "#4a3500"),  # "this is the close you already sent"
 }
 _BADGE_COLOURS = ("#fff1d6", "#f0b45b", "#7a4100")  # the "residual N" badge
-_RESIDUAL_SPLIT = 0.42  # the badge takes this share of a residual row's Close cell
+_RESIDUAL_SPLIT = 0.42  # the badge takes at least this share of a residual row's Close cell
+_BADGE_PAD = 12  # pixels around the badge's text
+_MIN_BUTTON = 48  # the Close residual button keeps this much while the badge grows
+_RESIDUAL_LABEL = "Close residual"
 _CANCEL_COLOURS: dict[str, tuple[str, str, str]] = {
     "Cancel": ("#ffffff", "#c9ced6", "#374151"),
     "Cancelling…": ("#fff7e6", "#f0b45b", "#8a5300"),
@@ -68,18 +73,43 @@ def button_rect(cell: QRect) -> QRect:
     return cell.adjusted(_PADDING_X, _PADDING_Y, -_PADDING_X, -_PADDING_Y)
 
 
-def _split(cell: QRect) -> tuple[QRect, QRect]:
+def _split(cell: QRect, needed: int = 0) -> tuple[QRect, QRect]:
+    """The badge and the Close residual button in a residual row's Close cell: the badge
+    takes its share of the cell, or the ``needed`` pixels its text takes if that is more."""
     inner = button_rect(cell)
-    badge_w = int(inner.width() * _RESIDUAL_SPLIT)
+    badge_w = max(int(inner.width() * _RESIDUAL_SPLIT), needed + 3)
     badge = QRect(inner.left(), inner.top(), badge_w - 3, inner.height())
-    button = QRect(inner.left() + badge_w + 3, inner.top(), inner.width() - badge_w - 3,
-                   inner.height())
+    button = QRect(inner.left() + badge_w + 3, inner.top(),
+                   max(0, inner.width() - badge_w - 3), inner.height())
     return badge, button
 
 
-def residual_button_rect(cell: QRect) -> QRect:
-    """Where "Close residual" sits in a residual row's Close cell (the badge is left of it)."""
-    return _split(cell)[1]
+def residual_button_rect(cell: QRect, needed: int = 0) -> QRect:
+    """Where "Close residual" sits in a residual row's Close cell (the badge is left of it;
+    ``needed``: the width the badge's text asks for, when more than its share)."""
+    return _split(cell, needed)[1]
+
+
+def badge_text(font: QFont, text: str, room: int) -> tuple[str, int]:
+    """What a "residual N" badge shows in ``room`` pixels, and the width it needs for it.
+
+    The number is what the badge exists to show, so it is never elided: the word gives way
+    first ("resid… 25.0", then "25.0"), and the badge asks for more room (``needed`` above)
+    when even the number does not fit its share."""
+    metrics = QFontMetrics(font)
+    word, _sep, number = text.rpartition(" ")
+    if not number:
+        number, word = text, ""
+    full = metrics.horizontalAdvance(text) + _BADGE_PAD
+    if full <= room or not word:
+        return text, full
+    bare = metrics.horizontalAdvance(number) + _BADGE_PAD
+    left = room - bare - metrics.horizontalAdvance(" ")
+    head = metrics.elidedText(word, Qt.TextElideMode.ElideRight, left) if left > 0 else ""
+    if len(head) > 3:  # at least a few letters of the word and its "…"
+        shown = f"{head} {number}"
+        return shown, metrics.horizontalAdvance(shown) + _BADGE_PAD
+    return number, bare
 
 
 class ButtonDelegate(QStyledItemDelegate):
@@ -272,11 +302,9 @@ class CloseButtonDelegate(ButtonDelegate):
             super().paint(painter, option, index)
             return
         opt, _text = self._background(painter, option, index)
-        badge, button = _split(opt.rect)
+        font = self._badge_font(opt.font)
+        shown, badge, button = self._badge_layout(opt.font, residual, opt.rect)
         fill, border, ink = _BADGE_COLOURS
-        font = QFont(opt.font)
-        font.setBold(True)
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QPen(QColor(border), 1))
@@ -285,20 +313,44 @@ class CloseButtonDelegate(ButtonDelegate):
         painter.drawRoundedRect(rect, rect.height() / 2, rect.height() / 2)
         painter.setFont(font)
         painter.setPen(QColor(ink))
-        shown = QFontMetrics(font).elidedText(residual, Qt.TextElideMode.ElideRight,
-                                              max(0, badge.width() - 8))
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), shown)
         painter.restore()
         state = index.data(BUTTON_ROLE)
         hovered = bool(opt.state & QStyle.StateFlag.State_MouseOver)
         pressed = self._pressed is not None and self._pressed == index
+        # What is left is the whole row now: a narrow button may say just "Close".
+        bold = self._bold_and_plain(opt.font)[0]
+        words = _RESIDUAL_LABEL if QFontMetrics(bold).horizontalAdvance(_RESIDUAL_LABEL) \
+            <= button.width() - 10 else "Close"
         self._draw_button(painter, QRectF(button), opt.font,
-                          "Flash" if state == "Flash" else "Partly filled", "Close residual",
+                          "Flash" if state == "Flash" else "Partly filled", words,
                           hovered=hovered, pressed=pressed)
 
+    @staticmethod
+    def _badge_font(font: QFont) -> QFont:
+        badge = QFont(font)
+        badge.setBold(True)
+        badge.setPointSizeF(max(6.0, badge.pointSizeF() * 0.9))
+        return badge
+
+    def _badge_layout(self, font: QFont, residual: str, cell: QRect) -> tuple[str, QRect, QRect]:
+        """The badge's text, the badge and the button (``font``: the cell's). The badge grows
+        for its whole text only while "Close residual" still fits beside it, and for its
+        number always."""
+        bold = self._bold_and_plain(font)[0]
+        label = QFontMetrics(bold).horizontalAdvance(_RESIDUAL_LABEL) + 12
+        share = _split(cell)[0].width()
+        room = max(share, button_rect(cell).width() - max(_MIN_BUTTON, label) - 6)
+        shown, needed = badge_text(self._badge_font(font), residual, room)
+        badge, button = _split(cell, needed)
+        return shown, badge, button
+
     def hit_rect(self, cell: QRect, index: AnyIndex) -> QRect:
-        if isinstance(index.data(RESIDUAL_ROLE), str):
-            return residual_button_rect(cell)
+        residual = index.data(RESIDUAL_ROLE)
+        if isinstance(residual, str):
+            view = self.parent()
+            font = view.font() if isinstance(view, QWidget) else QFont()
+            return self._badge_layout(font, residual, cell)[2]
         return button_rect(cell)
 
     def _emit_click(self, index: AnyIndex, key: object) -> None:

@@ -82,6 +82,11 @@ class PositionsView(QTableView):
     page keys, Home, End; it stops at a click in the table, Esc, or when the focus leaves): a
     live sort holds its re-sorts meanwhile, so a row never moves under a click or a keypress.
 
+    What the keyboard acts on (Enter, Ctrl+Shift+C) is ``chosen_key``: the current row, and only
+    while it is also selected. When that row goes (its position closed, or filtered out), the
+    choice goes with it: nothing becomes current until the user chooses again, so a second
+    keyboard close can never land on the neighbour that slid into its place.
+
     A change to the Close column (a close's progress, a flash) repaints at once. Numbers (a
     venue's repricing, applied in slices so no turn of the loop runs long) repaint the table
     at most once per ``repaint_ms``: each repaint costs about 10 ms of the GUI thread at desk
@@ -90,13 +95,14 @@ class PositionsView(QTableView):
 
     closeRequested = Signal(object)  # PositionKey
     residualRequested = Signal(object)  # PositionKey: its Close residual button
-    quickCloseRequested = Signal(object)  # PositionKey: Ctrl+Shift+C on it
+    quickCloseRequested = Signal(object)  # PositionKey or None: Ctrl+Shift+C on it
     pointerInside = Signal(bool)
     keyboardChoice = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._by_keyboard = False
+        self._losing_current = False  # the current row is being removed
         self.setObjectName("positionsView")
         self.setAccessibleName("Open positions")
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -142,6 +148,45 @@ class PositionsView(QTableView):
         self._repainted_at = time.monotonic()
         self.viewport().update()
 
+    def setModel(self, model: Any) -> None:
+        old = self.model()
+        if old is not None:
+            old.rowsRemoved.disconnect(self._after_remove)
+        super().setModel(model)
+        if model is not None:
+            model.rowsRemoved.connect(self._after_remove)
+
+    def rowsAboutToBeRemoved(self, parent: QModelIndex | QPersistentModelIndex,
+                             start: int, end: int) -> None:
+        # Runs before the selection model moves the current row onto a neighbour.
+        current = self.currentIndex()
+        if current.isValid() and start <= current.row() <= end:
+            self._losing_current = True
+        super().rowsAboutToBeRemoved(parent, start, end)
+
+    def _after_remove(self, *_: object) -> None:
+        if self._losing_current:
+            self._losing_current = False
+            self.forget_choice()
+
+    def forget_choice(self) -> None:
+        """Nothing selected, nothing current: the next keyboard action needs a new choice."""
+        model = self.selectionModel()
+        if model is not None:
+            model.clearSelection()
+            model.clearCurrentIndex()
+        self._choosing(False)
+
+    def chosen_key(self) -> PositionKey | None:
+        """The row the keyboard acts on: the current row, if it is selected too. (A view can
+        make a row current without selecting it, e.g. the first row when it takes the focus;
+        that is no choice of the user's.)"""
+        index = self.currentIndex()
+        if not index.isValid() or not self.selectionModel().isRowSelected(index.row()):
+            return None
+        key = index.data(KEY_ROLE)
+        return key if isinstance(key, PositionKey) else None
+
     def enterEvent(self, event: QEnterEvent) -> None:
         super().enterEvent(event)
         self.pointerInside.emit(True)
@@ -178,26 +223,24 @@ class PositionsView(QTableView):
             self._choosing(self.currentIndex().isValid())
             return
         if event.key() == Qt.Key.Key_Escape and self._by_keyboard:
-            self.selectionModel().clearSelection()
-            self.setCurrentIndex(QModelIndex())
-            self._choosing(False)
+            self.forget_choice()
             event.accept()
             return
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        index = self.currentIndex()
-        key = index.data(KEY_ROLE) if index.isValid() else None
-        if isinstance(key, PositionKey):
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not mods:
-                self.closeRequested.emit(key)
-                event.accept()
-                return
-            # The window's Ctrl+Shift+C action normally takes this first; a key event that
-            # skips the shortcut map (a synthetic one) still gets here.
-            quick = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
-            if event.key() == Qt.Key.Key_C and mods == quick:
-                self.quickCloseRequested.emit(key)
-                event.accept()
-                return
+        key = self.chosen_key()
+        if key is not None and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) \
+                and not mods:
+            self.closeRequested.emit(key)
+            event.accept()
+            return
+        # The window's Ctrl+Shift+C action normally takes this first; a key event that skips
+        # the shortcut map (a synthetic one) still gets here. With no row chosen it is None,
+        # and the window asks the user to choose one.
+        quick = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        if event.key() == Qt.Key.Key_C and mods == quick:
+            self.quickCloseRequested.emit(key)
+            event.accept()
+            return
         super().keyPressEvent(event)
 
 

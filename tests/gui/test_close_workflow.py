@@ -57,6 +57,7 @@ from gui.models import (
 )
 from gui.widgets import button_rect, residual_button_rect
 from tests.gui.test_end_to_end import dispose
+from tests.helpers.clock import FakeClock
 from tests.helpers.polling import market_data, until
 
 D = Decimal
@@ -773,7 +774,10 @@ async def test_keyboard_shortcuts(qtbot: QtBot) -> None:
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
         await until(lambda: SOL not in w.dialogs, what="the dialog to go")
 
-        # Ctrl+Shift+C: the selected row in full, after one confirmation.
+        # Ctrl+Shift+C: the selected row in full, after one confirmation (Enter counts once
+        # the confirmation has been up a moment).
+        clock = FakeClock()
+        w.closing.clock = clock
         assert w.select_row(MSFT)
         view.setFocus()
         qtbot.keyClick(view, Qt.Key.Key_C,
@@ -781,6 +785,7 @@ async def test_keyboard_shortcuts(qtbot: QtBot) -> None:
         quick = w.quickDialogs.get(MSFT)
         assert isinstance(quick, QuickCloseDialog) and quick.isVisible()
         assert rig.closes(QFEX) == []
+        clock.now += 1
         qtbot.keyClick(quick.confirmButton, Qt.Key.Key_Return)
         assert quick.task is not None
         await quick.task

@@ -297,7 +297,7 @@ def test_intent_state_changes_only_the_action_cell(model: PositionsModel) -> Non
         (IntentState.PARTIAL, "Partly filled"),
         (IntentState.REJECTED, "Rejected"),
         (IntentState.UNKNOWN, "Unknown"),
-        (IntentState.FILLED, "Filled"),
+        (IntentState.FILLED, "Closed"),  # "Filled" is only said of a verified flat position
         (IntentState.CANCELLED, "Not filled"),  # a market close the venue let go, unfilled
     ],
 )

@@ -84,8 +84,9 @@ def intent(p: Position, state: IntentState, *, quantity: str | None = None,
         (dict(state=IntentState.ACKNOWLEDGED), "Acknowledged", "Acknowledged"),
         (dict(state=IntentState.RESTING, limit="120"), "Resting limit", "Resting"),
         (dict(state=IntentState.RESTING, trigger="90"), "Resting trigger", "Resting"),
-        (dict(state=IntentState.FILLED), "Filled · verifying", "Filled"),
-        (dict(state=IntentState.FILLED, quantity="1"), "Filled", "Filled"),
+        (dict(state=IntentState.FILLED), "Closed 5 · verifying", "Closed"),
+        (dict(state=IntentState.FILLED, filled="5"), "Closed 5 · verifying", "Closed"),
+        (dict(state=IntentState.FILLED, quantity="1"), "Closed 1", "Closed"),
         (dict(state=IntentState.FILLED, verified=True), "✓ Verified flat", "Verified flat"),
         (dict(state=IntentState.FILLED, verified=False), "Mismatch — check venue", "Mismatch"),
         (dict(state=IntentState.UNKNOWN), "Unknown · connection lost", "Unknown"),
@@ -98,7 +99,7 @@ def intent(p: Position, state: IntentState, *, quantity: str | None = None,
     ],
 )
 def test_the_close_cell_names_the_state(made: dict[str, object], text: str,
-                                        colours: str) -> None:
+                                        colours: str, qapp: QApplication) -> None:
     i = intent(pos("A", "5"), **made)  # type: ignore[arg-type]
     assert intent_text(i) == text
     model = PositionsModel()

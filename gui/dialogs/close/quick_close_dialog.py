@@ -3,17 +3,32 @@
 Used for a full close from the keyboard (Ctrl+Shift+C on a row) and for Close residual. The
 freshness guard applies as in the close dialog: if the position changed, it says what changed
 and the user confirms again. Opened with ``open()``, never ``exec()``.
+
+The confirmation names the symbol, the position's side and its size, and ignores Enter (and
+Space) for ``ENTER_GUARD_S`` after it appears: a key pressed twice in a hurry, or still held
+from the shortcut, must not confirm a close the user has not read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
+import time
+from collections.abc import Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from core.closing.words import describe
+from core.closing.words import describe, quantity_text
 from core.desk import AlreadyPending, PositionChanged
 from core.model import CloseRequest, Environment, Instrument, Position, new_client_order_id
 from core.venue import CloseRejected
@@ -23,7 +38,11 @@ from gui.dialogs.close.text import changed_text, failure_text, refusal_text, sta
 from gui.models import env_label
 from gui.widgets import EnvChip
 
-__all__ = ["QuickCloseDialog"]
+__all__ = ["ENTER_GUARD_S", "QuickCloseDialog"]
+
+ENTER_GUARD_S = 0.3  # a fresh confirmation ignores Enter for this long
+_ACCEPT_KEYS = frozenset({Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space})
+_WIDTH = 440
 
 
 class QuickCloseDialog(QDialog):
@@ -49,10 +68,13 @@ class QuickCloseDialog(QDialog):
         note: str = "",
         reason: str | None = None,
         instrument: Instrument | None = None,
+        clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("quickCloseDialog")
+        self._clock = clock
+        self._armed_from: float | None = None  # when Enter starts to confirm (set when shown)
         self.reason = reason
         self.instrument = instrument
         self.position = position
@@ -73,6 +95,9 @@ class QuickCloseDialog(QDialog):
         root = QVBoxLayout(self)
         root.setContentsMargins(16, 14, 16, 12)
         root.setSpacing(8)
+        # The dialog is exactly as tall as what it shows: no empty band under the buttons,
+        # and it grows when a message appears.
+        root.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
         head = QHBoxLayout()
         heading = QLabel(title, self)
         heading.setObjectName("dialogTitle")
@@ -88,6 +113,11 @@ class QuickCloseDialog(QDialog):
         self.staleMessage.setObjectName("staleMessage")
         self.staleMessage.setVisible(stale_age is not None)
         root.addWidget(self.staleMessage)
+        self.positionLine = QLabel(self)
+        self.positionLine.setObjectName("quickPosition")
+        self.positionLine.setWordWrap(True)
+        self.positionLine.setFixedWidth(_WIDTH - 32)  # the wrapped labels' width sets the dialog's
+        root.addWidget(self.positionLine)
         self.summaryLine = QLabel(self)
         self.summaryLine.setObjectName("orderSummary")
         self.summaryLine.setWordWrap(True)
@@ -106,6 +136,7 @@ class QuickCloseDialog(QDialog):
         self.message.setObjectName("validationMessage")
         self.message.setProperty("tone", "error")
         self.message.setWordWrap(True)
+        self.message.setVisible(False)  # shown with its text: an empty label is a blank band
         root.addWidget(self.message)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -122,9 +153,33 @@ class QuickCloseDialog(QDialog):
         buttons.addWidget(self.confirmButton)
         root.addLayout(buttons)
         self.finished.connect(self._on_finished)
+        for widget in (self, self.cancelButton, self.confirmButton):
+            widget.installEventFilter(self)
         self._client_order_id = new_client_order_id()
         self._describe()
-        self.resize(max(440, self.sizeHint().width()), self.sizeHint().height())
+
+    @property
+    def enter_armed(self) -> bool:
+        """Enter confirms only once the confirmation has been on screen ``ENTER_GUARD_S``."""
+        return self._armed_from is not None and self._clock() >= self._armed_from
+
+    def _arm(self) -> None:
+        self._armed_from = self._clock() + ENTER_GUARD_S
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._arm()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress \
+                and event.key() in _ACCEPT_KEYS and not self.enter_armed:
+            event.accept()
+            return True  # too soon after the confirmation appeared: swallowed
+        return super().eventFilter(watched, event)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
 
     @property
     def task(self) -> asyncio.Task[None] | None:
@@ -142,7 +197,12 @@ class QuickCloseDialog(QDialog):
                             reason=self.reason)
 
     def _describe(self) -> None:
-        key = self.position.key
+        pos = self.position
+        key = pos.key
+        self.positionLine.setText(
+            f"<b>{html.escape(pos.side.value.capitalize())} "
+            f"{html.escape(quantity_text(pos.quantity, self.instrument))} "
+            f"{html.escape(key.symbol)}</b> — the whole position")
         env = f" ({env_label(self.environment)})" if self.environment is not None else ""
         self.summaryLine.setText(
             f"{html.escape(describe(self.request(), self.instrument))}<br>"
@@ -153,7 +213,7 @@ class QuickCloseDialog(QDialog):
         if position is None:
             self._flat = True
             self.confirmButton.setEnabled(False)
-            self.message.setText(f"{self.position.key.symbol} is now flat; nothing to close.")
+            self._say(f"{self.position.key.symbol} is now flat; nothing to close.")
 
     def confirm(self) -> None:
         if self._busy or self._flat:
@@ -176,6 +236,7 @@ class QuickCloseDialog(QDialog):
             + (" Nothing was sent." if exc.current is None
                else " Nothing was sent: confirm again to close what is there now."))
         self.guardMessage.setVisible(True)
+        self._arm()  # a new question: Enter waits again before it can confirm it
         if exc.current is None:
             self.update_position(None)
             return
@@ -192,14 +253,14 @@ class QuickCloseDialog(QDialog):
             return
         except (CloseRejected, AlreadyPending) as exc:
             self._idle()
-            self.message.setText(refusal_text(exc))
+            self._say(refusal_text(exc))
             if isinstance(exc, AlreadyPending):
                 self.alreadyPending.emit(exc.intent)
             self.sendSettled.emit(False)
             return
         except Exception as exc:
             self._idle()
-            self.message.setText(failure_text(exc))
+            self._say(failure_text(exc))
             self.sendSettled.emit(False)
             raise
         self._busy = False
