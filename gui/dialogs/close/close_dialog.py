@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -59,7 +59,7 @@ from gui.bridge import TaskTracker
 from gui.dialogs.close.callbacks import DataAge, Guard, Preview, Submit
 from gui.dialogs.close.form import CloseForm
 from gui.dialogs.close.freshness import Freshness
-from gui.dialogs.close.panels import ConfirmPanel, GuardPanel
+from gui.dialogs.close.panels import ActionArea, GuardPanel
 from gui.dialogs.close.preview import PreviewPanel
 from gui.dialogs.close.summary import PositionSummary
 from gui.dialogs.close.text import failure_text, refusal_text, ticket_text
@@ -131,6 +131,7 @@ class CloseDialog(QDialog):
         self.form.edited.connect(self._on_edit)
         self.finished.connect(self._on_finished)
         self.validate()
+        self.actionArea.polish_pages()
         self.resize(max(600, self.sizeHint().width()), self.sizeHint().height())
 
     # ------------------------------------------------------------------ layout
@@ -146,7 +147,9 @@ class CloseDialog(QDialog):
         title_row.addWidget(title)
         # Which environment this close goes to, as everywhere else: LIVE red, and so on.
         self.envChip = EnvChip(self.environment, self)
-        title_row.addWidget(self.envChip)
+        # Its own size, whatever the row around it does.
+        self.envChip.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        title_row.addWidget(self.envChip, 0, Qt.AlignmentFlag.AlignVCenter)
         title_row.addStretch(1)
         root.addLayout(title_row)
 
@@ -192,42 +195,22 @@ class CloseDialog(QDialog):
         self.copyTicketButton.clicked.connect(self.copy_for_ticket)
         root.addWidget(self.preview)
 
-        self.validationMessage = QLabel(self)
-        self.validationMessage.setObjectName("validationMessage")
-        self.validationMessage.setAccessibleName("Validation message")
-        self.validationMessage.setProperty("tone", "error")
-        self.validationMessage.setWordWrap(True)
-        self.validationMessage.setMinimumHeight(self.fontMetrics().height() * 2 + 4)
-        self.validationMessage.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        root.addWidget(self.validationMessage)
-
-        # One more click, inline: the stale question and the confirmation policy.
-        self.confirmPanel = ConfirmPanel(self)
+        # The message line and the buttons; a confirmation takes their place, moving nothing.
+        self.actionArea = actions = ActionArea(self)
+        self.validationMessage = actions.validationMessage
+        self.confirmPanel = actions.confirmPanel
         self.confirmMessage = self.confirmPanel.confirmMessage
         self.confirmBackButton = self.confirmPanel.confirmBackButton
         self.confirmButton = self.confirmPanel.confirmButton
         self.confirmBackButton.clicked.connect(self.cancel_confirmation)
         self.confirmButton.clicked.connect(self.confirm)
-        root.addWidget(self.confirmPanel)
-
-        buttons = QHBoxLayout()
-        self.shortcutHint = QLabel("Ctrl+1…4: 25/50/75/100 %  ·  Esc: cancel", self)
-        self.shortcutHint.setObjectName("shortcutHint")
-        buttons.addWidget(self.shortcutHint)
-        buttons.addStretch(1)
-        self.cancelButton = QPushButton("Cancel", self)
-        self.cancelButton.setObjectName("cancelButton")
-        self.cancelButton.setAccessibleName("Cancel")
-        self.cancelButton.setAutoDefault(False)
+        self.shortcutHint = actions.shortcutHint
+        self.cancelButton = actions.cancelButton
         self.cancelButton.clicked.connect(self.reject)
-        self.sendButton = QPushButton("Send close", self)
-        self.sendButton.setObjectName("sendButton")
-        self.sendButton.setAccessibleName("Send close")
+        self.sendButton = actions.sendButton
         self.sendButton.setDefault(True)
         self.sendButton.clicked.connect(self.send)
-        buttons.addWidget(self.cancelButton)
-        buttons.addWidget(self.sendButton)
-        root.addLayout(buttons)
+        root.addWidget(actions)
 
     def _fit(self) -> None:
         """Grow to fit a panel that just appeared, rather than squeeze the fields under it."""
@@ -422,9 +405,9 @@ class CloseDialog(QDialog):
 
     def cancel_confirmation(self) -> None:
         self._confirming = None
-        if self.confirmPanel.isHidden():
+        if not self.actionArea.asking:
             return
-        self.confirmPanel.setVisible(False)
+        self.actionArea.show_buttons()
         self.confirmButton.setDefault(False)
         self.sendButton.setDefault(True)
         self.sendButton.setEnabled(not self._busy and not self._flat
@@ -448,8 +431,7 @@ class CloseDialog(QDialog):
 
     def _ask(self, request: CloseRequest, question: str, button: str) -> None:
         self._confirming = request
-        self.confirmPanel.ask(question, button)
-        self._fit()
+        self.actionArea.ask(question, button)  # in the buttons' place: nothing moves
         self.sendButton.setEnabled(False)
         self.sendButton.setDefault(False)
         self.confirmButton.setDefault(True)

@@ -3,7 +3,9 @@ updates live, with "Copy for ticket"."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import re
+
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QFontDatabase, QFontMetrics, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
@@ -20,7 +22,36 @@ from core.closing.words import describe
 from core.model import CloseRequest, Instrument
 from gui.dialogs.close.callbacks import Preview
 
-__all__ = ["PreviewPanel"]
+__all__ = ["PreviewPanel", "WirePreview", "breakable"]
+
+# A zero-width space: a place a line may break that shows nothing and is never copied.
+_BREAK = "\u200b"
+# Where one token of a wire request ends: after a JSON separator or a form field's "&", and
+# before a nested object or list opens. A line wraps only there (or at a space).
+_TOKEN_END = re.compile(r"([,&])(?=\S)|(?<=[:\[])(?=[{\[])")
+
+
+def breakable(text: str) -> str:
+    """``text`` with a break opportunity at every token boundary, so a long JSON frame or form
+    body wraps between fields instead of in the middle of a value."""
+    return _TOKEN_END.sub(lambda m: (m.group(1) or "") + _BREAK, text)
+
+
+class WirePreview(QPlainTextEdit):
+    """A read-only view of a wire request that wraps between tokens. Its text, and anything
+    copied from it, is the request exactly: the break marks are for the layout only."""
+
+    def set_wire(self, text: str) -> None:
+        self.setPlainText(breakable(text))
+
+    def toPlainText(self) -> str:
+        return super().toPlainText().replace(_BREAK, "")
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        data = QMimeData()
+        data.setText(self.textCursor().selectedText().replace(_BREAK, "")
+                     .replace("\u2029", "\n"))
+        return data
 
 
 class PreviewPanel(QWidget):
@@ -58,9 +89,9 @@ class PreviewPanel(QWidget):
         self.copyTicketButton.setAutoDefault(False)
         preview_bar.addWidget(self.copyTicketButton)
         root.addLayout(preview_bar)
-        # A read-only editor, not a label: wire payloads have long unbroken lines that must
-        # wrap anywhere instead of widening the dialog.
-        self.previewText = QPlainTextEdit(self)
+        # A read-only editor, not a label: wire payloads have long lines that must wrap
+        # (between tokens, see WirePreview) instead of widening the dialog.
+        self.previewText = WirePreview(self)
         self.previewText.setObjectName("requestPreview")
         self.previewText.setAccessibleName("Request preview (keys and signatures redacted)")
         self.previewText.setToolTip("What will go on the wire; keys and signatures redacted")
@@ -84,12 +115,12 @@ class PreviewPanel(QWidget):
         # The summary wraps: the dialog measures this panel at once when it makes room.
         self.updateGeometry()
         if request is None:
-            self.previewText.setPlainText("")
+            self.previewText.set_wire("")
         elif self._preview is not None:
             try:
-                self.previewText.setPlainText(self._preview(request))
+                self.previewText.set_wire(self._preview(request))
             except Exception as exc:  # a preview is informative only; say why it is missing
-                self.previewText.setPlainText(f"(no preview: {exc})")
+                self.previewText.set_wire(f"(no preview: {exc})")
 
     def wire_text(self) -> str:
         return self.previewText.toPlainText()
