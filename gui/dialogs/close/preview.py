@@ -4,6 +4,7 @@ updates live, with "Copy for ticket"."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QFontDatabase, QFontMetrics, QTextOption
@@ -99,7 +100,7 @@ class PreviewPanel(QWidget):
         self.previewText.setFont(mono)
         self.previewText.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.previewText.setFrameShape(QFrame.Shape.NoFrame)
-        self.previewText.setFixedHeight(QFontMetrics(mono).lineSpacing() * 8 + 16)
+        self.show_lines(8)
         # Fixed, not expanding: spare height in the dialog is shared out, not given to this.
         self.previewText.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.previewText.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -109,18 +110,34 @@ class PreviewPanel(QWidget):
             w.setVisible(preview is not None)
         root.addWidget(self.previewText)
 
-    def show_request(self, request: CloseRequest | None) -> None:
-        """Describe ``request``; None (invalid input) clears both."""
-        self.summaryLine.setText(describe(request, self.instrument) if request is not None else "")
+    def show_lines(self, lines: int) -> None:
+        """How many lines of request the preview shows before it scrolls."""
+        mono = self.previewText.font()
+        self.previewText.setFixedHeight(QFontMetrics(mono).lineSpacing() * lines + 16)
+
+    def show_request(self, request: CloseRequest | None,
+                     cancels: Sequence[tuple[str, str]] = ()) -> None:
+        """Describe ``request``; None (invalid input) clears both. ``cancels`` are the cancels
+        sent before it, each (what it cancels, its exact request), shown first in order."""
+        summary = describe(request, self.instrument) if request is not None else ""
+        if summary and cancels:
+            n = len(cancels)
+            summary = f"First cancel {n} working order{'s' if n != 1 else ''}, then {summary}"
+        self.summaryLine.setText(summary)
         # The summary wraps: the dialog measures this panel at once when it makes room.
         self.updateGeometry()
         if request is None:
             self.previewText.set_wire("")
         elif self._preview is not None:
             try:
-                self.previewText.set_wire(self._preview(request))
+                close = self._preview(request)
             except Exception as exc:  # a preview is informative only; say why it is missing
-                self.previewText.set_wire(f"(no preview: {exc})")
+                close = f"(no preview: {exc})"
+            if cancels:
+                parts = [f"# {n}. {what}\n{text}" for n, (what, text) in enumerate(cancels, 1)]
+                parts.append(f"# {len(cancels) + 1}. then the close\n{close}")
+                close = "\n\n".join(parts)
+            self.previewText.set_wire(close)
 
     def wire_text(self) -> str:
         return self.previewText.toPlainText()
