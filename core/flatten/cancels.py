@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.desk import CancelPending, Desk, DeskEvent
-from core.model import PositionKey, WorkingKind, WorkingOrder, WorkingOrderRemoved
+from core.model import Position, PositionKey, WorkingKind, WorkingOrder, WorkingOrderRemoved
 from core.venue import CancelRejected
 
 __all__ = [
@@ -137,19 +137,25 @@ class Cancels:
     def failed(self) -> CancelResult | None:
         return next((r for r in self.results if not r.ok), None)
 
+    def done_text(self) -> str:
+        """What the cancels did: "Cancelled 1 working order" ("" when there were none)."""
+        n, gone = len(self.cancelled), len(self.gone)
+        was = "was" if gone == 1 else "were"
+        if n and gone:
+            return f"Cancelled {_orders(n)} ({gone} more {was} already gone)"
+        if n:
+            return f"Cancelled {_orders(n)}"
+        if gone:
+            return f"The {_orders(gone)} {was} already gone"
+        return ""
+
     def then_sent(self) -> str:
         """What was done, once the close went: "Cancelled 1 working order, then sent the
         close"."""
-        n, gone = len(self.cancelled), len(self.gone)
-        if n and gone:
-            was = "was" if gone == 1 else "were"
-            return f"Cancelled {_orders(n)} ({gone} more {was} already gone), then sent the close"
-        if n:
-            return f"Cancelled {_orders(n)}, then sent the close"
-        if gone:
-            was = "was" if gone == 1 else "were"
-            return f"The {_orders(gone)} {was} already gone; sent the close"
-        return "Sent the close"
+        done = self.done_text()
+        if not done:
+            return "Sent the close"
+        return f"{done}, then sent the close" if self.cancelled else f"{done}; sent the close"
 
     def not_sent(self) -> str:
         """Why the close was not sent, plainly."""
@@ -185,6 +191,11 @@ class CancelFirst:
     def orders(self) -> list[WorkingOrder]:
         """Every order working on the position now, in a stable order."""
         return sorted(self.desk.working_for(self.key), key=lambda o: o.order_id)
+
+    def position(self) -> Position | None:
+        """The position as the live book has it now (None: flat). A close that follows the
+        cancels is checked against it: a resting close may have filled part of it meanwhile."""
+        return self.desk.positions.get(self.key)
 
     def blocking(self) -> list[WorkingOrder]:
         """The ones a cancel-first cancels (the others cannot block a reduce-only close)."""

@@ -185,3 +185,43 @@ def test_without_working_orders_the_panel_is_hidden(qtbot: QtBot) -> None:
     qtbot.addWidget(dialog)
     dialog.open()
     assert not dialog.workingPanel.isVisible() and not dialog.cancelFirstInput.isChecked()
+
+
+@pytest.mark.asyncio
+async def test_esc_while_the_cancels_are_out_sends_no_close(qtbot: QtBot, rig: Rig) -> None:
+    rig.session.release.clear()
+    dialog = open_dialog(qtbot, rig)
+    reported: list[str] = []
+    dialog.reported.connect(reported.append)
+    click(qtbot, dialog.sendButton)
+    task = dialog.task
+    assert task is not None
+    await until(lambda: rig.world.log == [("cancel", "w1")])
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # the user changes their mind
+    assert not dialog.isVisible()
+    rig.session.release.set()
+    await task
+    assert rig.world.log == [("cancel", "w1")]  # the cancel is followed; no close leaves
+    assert rig.desk.intents() == {}
+    assert reported == ["Cancelled 1 working order on AAPL-USD on qa; the close was not sent "
+                        "(the dialog was cancelled)."]
+
+
+@pytest.mark.asyncio
+async def test_a_position_that_moved_during_the_cancels_is_not_closed(qtbot: QtBot,
+                                                                       rig: Rig) -> None:
+    rig.session.release.clear()
+    dialog = open_dialog(qtbot, rig)
+    click(qtbot, dialog.sendButton)
+    task = dialog.task
+    assert task is not None
+    await until(lambda: rig.world.log == [("cancel", "w1")])
+    rig.session.sink(pos("qa", "AAPL-USD", "4"))  # part of it filled meanwhile
+    await until(lambda: rig.desk.positions[KEY].quantity == 4)
+    rig.session.release.set()
+    await task
+    assert rig.world.log == [("cancel", "w1")]  # the freshness guard held the close
+    assert dialog.guardPanel.isVisible() and "LONG 4" in dialog.guardMessage.text()
+    assert dialog.validationMessage.text() == (
+        "Cancelled 1 working order first; the close was not sent.")
+    assert not dialog.workingPanel.isVisible()  # nothing works on it any more

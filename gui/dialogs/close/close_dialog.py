@@ -516,15 +516,24 @@ class CloseDialog(QDialog):
                 self._show_message(done.not_sent())
                 self.sendSettled.emit(False)
                 return
+            if not self.isVisible():  # cancelled (Esc) while the cancels were out
+                key = request.key
+                self.reported.emit(f"{done.done_text()} on {key.symbol} on {key.account}; the "
+                                   "close was not sent (the dialog was cancelled).")
+                self._set_busy(False)
+                self.sendSettled.emit(False)
+                return
         try:
+            if done is not None:
+                self._recheck(request)  # a resting close may have filled meanwhile
             await self._submit(request)
         except PositionChanged as exc:  # the book moved between the guard and the send
             self._set_busy(False)
             self.show_changed(exc)
             if done is not None and done.cancelled:
                 self.refresh_working()
-                self._show_message(f"{done.then_sent().partition(', then')[0]} first; the "
-                                   "close was not sent.", tone="info")
+                self._show_message(f"{done.done_text()} first; the close was not sent.",
+                                   tone="info")
             self.sendSettled.emit(False)
             return
         except (CloseRejected, AlreadyPending) as exc:
@@ -604,6 +613,16 @@ class CloseDialog(QDialog):
                 text = f"(no preview: {exc})"
             previews.append((f"cancel order {order.order_id} ({order_words(order)})", text))
         return previews
+
+    def _recheck(self, request: CloseRequest) -> None:
+        """After the cancels, the freshness guard once more, against the live book (the row
+        may not have caught up yet). Raises PositionChanged."""
+        now = self._cancel_first.position() if self._cancel_first is not None else None
+        if now is None:
+            raise PositionChanged("the position is now flat", "flat", None)
+        changed = self._freshness.check(request, now)
+        if changed is not None:
+            raise changed
 
     @staticmethod
     def _cancel_reason(request: CloseRequest) -> str:

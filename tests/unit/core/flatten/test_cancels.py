@@ -135,6 +135,7 @@ async def test_an_order_already_gone_is_not_cancelled_again(world: World) -> Non
         "Cancelled 1 working order (1 more was already gone), then sent the close")
     only_gone = await first.cancel([w1], reason=None)
     assert only_gone.then_sent() == "The 1 working order was already gone; sent the close"
+    assert only_gone.done_text() == "The 1 working order was already gone"
     await desk.stop()
 
 
