@@ -13,10 +13,22 @@ API the GUI and the CLI share:
 4. ``await run.wait()`` gives a :class:`FlattenReport` (``report.py``): outcomes, totals,
    ``retry_plan(desk)`` and the exit-code table.
 
+``cancels.py`` holds the cancel-first pieces (which orders block a close, cancelling them one
+at a time through the desk), shared with the close dialog's "Cancel them first".
+
 How plans and reports read as text is the CLI's and the window's business (``cli/`` and
 ``gui/``); this package only gives them data.
 """
 
+from core.flatten.cancels import (
+    CancelFirst,
+    CancelOutcome,
+    CancelResult,
+    Cancels,
+    blocks_close,
+    cancel_one,
+    order_words,
+)
 from core.flatten.plan import (
     CONFIRM_WORD,
     CONFIRM_WORD_LIVE,
@@ -56,6 +68,10 @@ __all__ = [
     "EXIT_REJECTED",
     "EXIT_RESIDUAL",
     "EXIT_UNKNOWN",
+    "CancelFirst",
+    "CancelOutcome",
+    "CancelResult",
+    "Cancels",
     "FlattenPlan",
     "FlattenReport",
     "FlattenRun",
@@ -68,8 +84,11 @@ __all__ = [
     "PlanItem",
     "ScopeKind",
     "account_concurrency",
+    "blocks_close",
     "build_plan",
+    "cancel_one",
     "default_concurrency",
     "execute",
     "exit_code",
+    "order_words",
 ]

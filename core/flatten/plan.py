@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.desk import Desk
+from core.flatten.cancels import blocks_close
 from core.model import (
     CloseRequest,
     Environment,
@@ -32,7 +33,6 @@ from core.model import (
     PositionKey,
     PositionSide,
     Venue,
-    WorkingKind,
     WorkingOrder,
 )
 from core.venue import AccountConfig, CancelRejected, CloseRejected
@@ -323,11 +323,6 @@ def _new_plan_id() -> str:
     return f"fp-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _cancellable(order: WorkingOrder) -> bool:
-    """Resting reduce-only closes and triggers can block a new reduce-only close."""
-    return order.reduce_only or order.kind is WorkingKind.TRIGGER
-
-
 def build_plan(desk: Desk, scope: FlattenScope, *, reason: str | None,
                cancel_resting: bool = True) -> FlattenPlan:
     """Plan a flatten from the live book; sends nothing. Raises PlanError for a scope that
@@ -383,7 +378,7 @@ def _plan_item(desk: Desk, pos: Position, tag: str, cancel_resting: bool) -> Pla
     previews: list[str] = []
     if cancel_resting:
         for order in sorted(desk.working_for(key), key=lambda o: o.order_id):
-            if not _cancellable(order):
+            if not blocks_close(order):
                 continue
             cancels.append(order)
             try:

@@ -33,7 +33,6 @@ from typing import Any
 
 from core.desk import (
     AlreadyPending,
-    CancelPending,
     CloseIntent,
     Desk,
     DeskEvent,
@@ -41,11 +40,11 @@ from core.desk import (
     IntentState,
     PositionUpserted,
 )
+from core.flatten.cancels import CancelOutcome, blocks_close, cancel_one
 from core.flatten.plan import (
     FlattenPlan,
     PlanAlreadyRun,
     PlanItem,
-    _cancellable,
     _plain,
     account_concurrency,
     default_concurrency,
@@ -57,10 +56,9 @@ from core.model import (
     PositionKey,
     PositionRemoved,
     Venue,
-    WorkingOrder,
     WorkingOrderRemoved,
 )
-from core.venue import CancelRejected, CloseRejected
+from core.venue import CloseRejected
 
 __all__ = ["FlattenRun", "execute"]
 
@@ -289,7 +287,7 @@ class FlattenRun:
                             "plan; a full close closes the current position")
         planned = {c.order_id for c in item.cancels}
         unplanned = [o for o in desk.working_for(key)
-                     if _cancellable(o) and o.order_id not in planned]
+                     if blocks_close(o) and o.order_id not in planned]
         if self.plan.cancel_resting and unplanned:
             self._note(key, f"{len(unplanned)} resting order(s) appeared after the plan and "
                             "were left alone: the plan did not list them")
@@ -313,23 +311,17 @@ class FlattenRun:
                 if self._cancelled:
                     self._stopped(key, done)
                     return False
-                try:
-                    await desk.cancel(order, reason=self.plan.journal_reason)
-                except CancelPending:
-                    # Someone else's cancel of it is on its way: its removal is what we need.
-                    if not await self._until(key, _gone(desk, order), self._settle_timeout):
-                        self._end(key, Outcome.BLOCKED,
-                                  f"resting order {order.order_id} is still working (another "
-                                  "cancel of it got no answer); the close was not sent",
-                                  cancelled_orders=tuple(done))
-                        return False
-                except CancelRejected as exc:
-                    await self._desk.journaled()  # its cancel_result is durable first
-                    self._end(key, Outcome.BLOCKED,
-                              f"cancelling resting order {order.order_id} failed: "
-                              f"{_plain(exc)}; the close was not sent",
-                              cancelled_orders=tuple(done))
-                    return False
+                result = await cancel_one(desk, order, reason=self.plan.journal_reason,
+                                          wait=self._settle_timeout)
+            if result.outcome is CancelOutcome.ALREADY_GONE:
+                self._note(key, f"resting order {order.order_id} was already gone")
+                continue
+            if not result.ok:
+                self._end(key, Outcome.BLOCKED,
+                          f"cancelling resting order {order.order_id} failed: "
+                          f"{result.message}; the close was not sent",
+                          cancelled_orders=tuple(done))
+                return False
             done.append(order.order_id)
             self._set(key, cancelled_orders=tuple(done))
         return True
@@ -498,6 +490,3 @@ def _taking_turns(items: Iterable[PlanItem]) -> list[PlanItem]:
                 del queues[name]
     return order
 
-
-def _gone(desk: Desk, order: WorkingOrder) -> Callable[[], bool]:
-    return lambda: order.ident not in desk.working_orders

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog
 
 from core.desk import AlreadyPending, CloseIntent
+from core.flatten import CancelFirst
 from core.model import CloseRequest, Position, PositionKey
 from core.venue import CloseRejected
 from gui.controllers.close_progress import sent_text
@@ -106,9 +107,12 @@ class Closing:
             guard=self.desk.check,
             data_age=lambda: self._data_age(key),
             mark=self.desk.mark(key.venue, key.symbol),
+            cancel_first=CancelFirst(self.desk, key),
             parent=self.window,
         )
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
+        # Said after the send's own line, which it completes ("Cancelled 1 working order, ...").
+        dialog.reported.connect(lambda text: self.window.statusBar().showMessage(text, 15000))
         self.dialogs[key] = dialog
         self._hold_rows()
         future = dialog.result_future()

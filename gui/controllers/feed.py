@@ -129,6 +129,9 @@ class DeskFeed:
 
     def _refresh_marker(self, key: PositionKey) -> None:
         self.window.positions_model.set_working(key, self.window.working_model.orders_for(key))
+        dialog = self.window.closing.dialogs.get(key)
+        if dialog is not None:  # its list of working orders (and "Cancel them first")
+            dialog.refresh_working()
 
     def update_working_count(self, *_: object) -> None:
         w = self.window

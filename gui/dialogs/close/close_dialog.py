@@ -15,7 +15,10 @@ What the user sees is what is sent:
   nothing is sent, the dialog says what changed and the user presses Send again; a quantity is
   clamped only when the user presses "Clamp to N";
 * data older than the stale threshold, and the confirmation policy (always / large or live /
-  never), ask for one more click in an inline panel — never a nested dialog.
+  never), ask for one more click in the buttons' place — never a nested dialog;
+* the orders working on the position are listed, with "Cancel them first" (ticked for a full
+  close): each cancel's exact request is in the preview, the cancels go one at a time, and the
+  close is sent only once the venue has confirmed every one (see core.flatten.cancels).
 
 The dialog composes its parts: the position summary, the guard and confirmation panels, the
 form (fields, capabilities, trigger helper) and the preview. It owns the position and the send.
@@ -24,6 +27,7 @@ form (fields, capabilities, trigger helper) and the preview. It owns the positio
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from decimal import Decimal
 
 import shiboken6
@@ -34,7 +38,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +46,7 @@ from PySide6.QtWidgets import (
 from core.closing.form import Checked, one_line, preset_quantity, read
 from core.closing.rules import FieldName
 from core.desk import AlreadyPending, PositionChanged
+from core.flatten import CancelFirst, Cancels, order_words
 from core.model import (
     Capabilities,
     CloseRequest,
@@ -51,6 +56,7 @@ from core.model import (
     Position,
     TimeInForce,
     TriggerEvent,
+    WorkingOrder,
     new_client_order_id,
 )
 from core.settings import Preferences
@@ -59,10 +65,11 @@ from gui.bridge import TaskTracker
 from gui.dialogs.close.callbacks import DataAge, Guard, Preview, Submit
 from gui.dialogs.close.form import CloseForm
 from gui.dialogs.close.freshness import Freshness
-from gui.dialogs.close.panels import ConfirmPanel, GuardPanel
+from gui.dialogs.close.panels import ActionArea, GuardPanel
 from gui.dialogs.close.preview import PreviewPanel
 from gui.dialogs.close.summary import PositionSummary
 from gui.dialogs.close.text import failure_text, refusal_text, ticket_text
+from gui.dialogs.close.working import WorkingOrdersPanel
 from gui.models import env_label, fmt_decimal
 from gui.widgets import EnvChip
 
@@ -83,6 +90,7 @@ class CloseDialog(QDialog):
 
     sendSettled = Signal(bool)  # True when submit returned, False when it raised
     alreadyPending = Signal(object)  # the CloseIntent a send joined (nothing new was sent)
+    reported = Signal(str)  # what a send did, for the window to say once the dialog is gone
 
     def __init__(
         self,
@@ -98,6 +106,7 @@ class CloseDialog(QDialog):
         guard: Guard | None = None,
         data_age: DataAge | None = None,
         mark: MarkUpdate | None = None,
+        cancel_first: CancelFirst | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -110,6 +119,7 @@ class CloseDialog(QDialog):
         self.preferences = preferences if preferences is not None else Preferences()
         self._submit = submit
         self._mark = mark
+        self._cancel_first = cancel_first
         self._tracker = tracker if tracker is not None else TaskTracker(self)
         self._busy = False
         self._flat = False
@@ -127,11 +137,18 @@ class CloseDialog(QDialog):
         self.setModal(True)
         self._build(preview)
         self.positionSummary.fill(position, instrument)
+        self.workingPanel.show_orders(self._working_now(), position.key.symbol)
+        if self.workingPanel.orders:  # each cancel's request shows above the close's
+            self.preview.show_lines(16)
         self.quantityInput.setText(fmt_decimal(position.quantity))
         self.form.edited.connect(self._on_edit)
         self.finished.connect(self._on_finished)
         self.validate()
-        self.resize(max(600, self.sizeHint().width()), self.sizeHint().height())
+        self.actionArea.polish_pages()
+        width = max(600, self.sizeHint().width())
+        # As tall as the rows need at that width (wrapped text measured there), no taller.
+        height = self.heightForWidth(width) if self.hasHeightForWidth() else -1
+        self.resize(width, height if height > 0 else self.sizeHint().height())
 
     # ------------------------------------------------------------------ layout
     def _build(self, preview: Preview | None) -> None:
@@ -146,7 +163,9 @@ class CloseDialog(QDialog):
         title_row.addWidget(title)
         # Which environment this close goes to, as everywhere else: LIVE red, and so on.
         self.envChip = EnvChip(self.environment, self)
-        title_row.addWidget(self.envChip)
+        # Its own size, whatever the row around it does.
+        self.envChip.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        title_row.addWidget(self.envChip, 0, Qt.AlignmentFlag.AlignVCenter)
         title_row.addStretch(1)
         root.addLayout(title_row)
 
@@ -159,6 +178,12 @@ class CloseDialog(QDialog):
         self.clampButton = self.guardPanel.clampButton
         self.clampButton.clicked.connect(self.clamp)
         root.addWidget(self.guardPanel)
+
+        # What is resting on this position at the venue, and "Cancel them first".
+        self.workingPanel = WorkingOrdersPanel(self)
+        self.cancelFirstInput = self.workingPanel.cancelFirstInput
+        self.workingPanel.toggled.connect(self._on_edit)
+        root.addWidget(self.workingPanel)
 
         self.form = form = CloseForm(self.caps, self.instrument, self.position.key.venue.label,
                                      self)
@@ -192,42 +217,22 @@ class CloseDialog(QDialog):
         self.copyTicketButton.clicked.connect(self.copy_for_ticket)
         root.addWidget(self.preview)
 
-        self.validationMessage = QLabel(self)
-        self.validationMessage.setObjectName("validationMessage")
-        self.validationMessage.setAccessibleName("Validation message")
-        self.validationMessage.setProperty("tone", "error")
-        self.validationMessage.setWordWrap(True)
-        self.validationMessage.setMinimumHeight(self.fontMetrics().height() * 2 + 4)
-        self.validationMessage.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        root.addWidget(self.validationMessage)
-
-        # One more click, inline: the stale question and the confirmation policy.
-        self.confirmPanel = ConfirmPanel(self)
+        # The message line and the buttons; a confirmation takes their place, moving nothing.
+        self.actionArea = actions = ActionArea(self)
+        self.validationMessage = actions.validationMessage
+        self.confirmPanel = actions.confirmPanel
         self.confirmMessage = self.confirmPanel.confirmMessage
         self.confirmBackButton = self.confirmPanel.confirmBackButton
         self.confirmButton = self.confirmPanel.confirmButton
         self.confirmBackButton.clicked.connect(self.cancel_confirmation)
         self.confirmButton.clicked.connect(self.confirm)
-        root.addWidget(self.confirmPanel)
-
-        buttons = QHBoxLayout()
-        self.shortcutHint = QLabel("Ctrl+1…4: 25/50/75/100 %  ·  Esc: cancel", self)
-        self.shortcutHint.setObjectName("shortcutHint")
-        buttons.addWidget(self.shortcutHint)
-        buttons.addStretch(1)
-        self.cancelButton = QPushButton("Cancel", self)
-        self.cancelButton.setObjectName("cancelButton")
-        self.cancelButton.setAccessibleName("Cancel")
-        self.cancelButton.setAutoDefault(False)
+        self.shortcutHint = actions.shortcutHint
+        self.cancelButton = actions.cancelButton
         self.cancelButton.clicked.connect(self.reject)
-        self.sendButton = QPushButton("Send close", self)
-        self.sendButton.setObjectName("sendButton")
-        self.sendButton.setAccessibleName("Send close")
+        self.sendButton = actions.sendButton
         self.sendButton.setDefault(True)
         self.sendButton.clicked.connect(self.send)
-        buttons.addWidget(self.cancelButton)
-        buttons.addWidget(self.sendButton)
-        root.addLayout(buttons)
+        root.addWidget(actions)
 
     def _fit(self) -> None:
         """Grow to fit a panel that just appeared, rather than squeeze the fields under it."""
@@ -332,7 +337,9 @@ class CloseDialog(QDialog):
             self._show_message("")
         self.sendButton.setEnabled(
             not self._busy and self._confirming is None and checked.request is not None)
-        self.preview.show_request(checked.request)
+        if checked.request is not None and not self._busy:
+            self.workingPanel.follow_default(checked.request.quantity is None)
+        self.preview.show_request(checked.request, self._cancel_previews())
         return checked.request
 
     @property
@@ -392,7 +399,7 @@ class CloseDialog(QDialog):
                 # The book moved and made the input wrong: say what changed.
                 self.show_changed(self._freshness.changed(self.position))
             return
-        if not self._fresh(request):
+        if not self._fresh(request) or self._working_moved():
             return
         question = self._freshness.question(request, self.preferences, self.environment,
                                             self.instrument, self.position.mark_price)
@@ -410,21 +417,22 @@ class CloseDialog(QDialog):
         if self._busy or self._flat or self._confirming is None:
             return
         request = self.check().request
-        if request is None or self._freshness.check(request, self.position) is not None:
+        if request is None or self._freshness.check(request, self.position) is not None \
+                or _idents(self._working_now()) != _idents(self.workingPanel.orders):
             # Something is wrong with it now: say what, as Send would, and send nothing.
             self.cancel_confirmation()
             request = self.validate()
-            if request is not None:
-                self._fresh(request)
+            if request is not None and self._fresh(request):
+                self._working_moved()
             return
         self._confirming = None  # answered; the panel is hidden with the rest of the redraw
         self._dispatch(request)
 
     def cancel_confirmation(self) -> None:
         self._confirming = None
-        if self.confirmPanel.isHidden():
+        if not self.actionArea.asking:
             return
-        self.confirmPanel.setVisible(False)
+        self.actionArea.show_buttons()
         self.confirmButton.setDefault(False)
         self.sendButton.setDefault(True)
         self.sendButton.setEnabled(not self._busy and not self._flat
@@ -448,8 +456,7 @@ class CloseDialog(QDialog):
 
     def _ask(self, request: CloseRequest, question: str, button: str) -> None:
         self._confirming = request
-        self.confirmPanel.ask(question, button)
-        self._fit()
+        self.actionArea.ask(question, button)  # in the buttons' place: nothing moves
         self.sendButton.setEnabled(False)
         self.sendButton.setDefault(False)
         self.confirmButton.setDefault(True)
@@ -484,7 +491,9 @@ class CloseDialog(QDialog):
         finds the dialog busy and sends nothing."""
         self._busy = True
         self._client_order_id = new_client_order_id()
-        task = self._task = self._tracker.spawn(self._send(request), name=f"close {request.key}")
+        cancels = self.workingPanel.to_cancel()
+        task = self._task = self._tracker.spawn(self._send(request, cancels),
+                                                name=f"close {request.key}")
         task.get_loop().call_later(SENDING_REDRAW_S, self._show_sending, task)
 
     def _show_sending(self, task: asyncio.Task[None]) -> None:
@@ -496,12 +505,35 @@ class CloseDialog(QDialog):
         self.cancel_confirmation()
         self._set_busy(True)
 
-    async def _send(self, request: CloseRequest) -> None:
+    async def _send(self, request: CloseRequest, cancels: list[WorkingOrder]) -> None:
+        done: Cancels | None = None
+        if cancels and self._cancel_first is not None:
+            done = await self._cancel_first.cancel(cancels, reason=self._cancel_reason(request))
+            if not done.ok:  # the close is not sent: say so, plainly
+                self._set_busy(False)
+                self.refresh_working()
+                self.validate()
+                self._show_message(done.not_sent())
+                self.sendSettled.emit(False)
+                return
+            if not self.isVisible():  # cancelled (Esc) while the cancels were out
+                key = request.key
+                self.reported.emit(f"{done.done_text()} on {key.symbol} on {key.account}; the "
+                                   "close was not sent (the dialog was cancelled).")
+                self._set_busy(False)
+                self.sendSettled.emit(False)
+                return
         try:
+            if done is not None:
+                self._recheck(request)  # a resting close may have filled meanwhile
             await self._submit(request)
         except PositionChanged as exc:  # the book moved between the guard and the send
             self._set_busy(False)
             self.show_changed(exc)
+            if done is not None and done.cancelled:
+                self.refresh_working()
+                self._show_message(f"{done.done_text()} first; the close was not sent.",
+                                   tone="info")
             self.sendSettled.emit(False)
             return
         except (CloseRejected, AlreadyPending) as exc:
@@ -517,6 +549,11 @@ class CloseDialog(QDialog):
             self.sendSettled.emit(False)
             raise
         self._set_busy(False)
+        if done is not None:
+            key = request.key
+            said = f"{done.then_sent()} of {key.symbol} on {key.account}."
+            self._show_message(said, tone="info")
+            self.reported.emit(said)
         self.sendSettled.emit(True)
         if self.isVisible():
             self.accept()
@@ -525,12 +562,72 @@ class CloseDialog(QDialog):
         self._busy = busy
         self.sendButton.setText("Sending…" if busy else "Send close")
         self.form.set_busy(busy)
+        self.workingPanel.set_busy(busy)
         if busy:
             self.sendButton.setEnabled(False)
-            self._show_message("Sending…", tone="info")
+            n = len(self.workingPanel.to_cancel())
+            self._show_message(
+                f"Cancelling {n} working order{'s' if n != 1 else ''}, then sending the close…"
+                if n and self._cancel_first is not None else "Sending…", tone="info")
         else:
             self.cancel_confirmation()  # it was answered by the send that just ended
             self.validate()
+
+    # ------------------------------------------------------------------ working orders
+    def _working_now(self) -> tuple[WorkingOrder, ...]:
+        if self._cancel_first is None:
+            return ()
+        return tuple(self._cancel_first.orders())
+
+    def refresh_working(self) -> None:
+        """Show the orders working on the position now (the window calls this when they
+        change; a send in flight keeps what it showed)."""
+        if self._busy:
+            return
+        before = _idents(self.workingPanel.orders)
+        self.workingPanel.show_orders(self._working_now(), self.position.key.symbol)
+        if _idents(self.workingPanel.orders) != before:
+            self.cancel_confirmation()  # it asked about the orders as they were
+            self.validate()  # the preview's cancels, and the box's default
+
+    def _working_moved(self) -> bool:
+        """At Send: if the working orders changed since they were shown, show them as they are
+        and ask for Send again (a cancel-first must cancel what the user saw)."""
+        if _idents(self._working_now()) == _idents(self.workingPanel.orders):
+            return False
+        self.refresh_working()
+        self.validate()
+        self._show_message(f"The orders working on {self.position.key.symbol} changed; check "
+                           "them and press Send again. Nothing was sent.")
+        return True
+
+    def _cancel_previews(self) -> list[tuple[str, str]]:
+        """Each cancel a send would make first: (what it cancels, its exact request)."""
+        if self._cancel_first is None:
+            return []
+        previews = []
+        for order in self.workingPanel.to_cancel():
+            try:
+                text = self._cancel_first.preview(order)
+            except Exception as exc:  # informative only; the cancel itself would say why
+                text = f"(no preview: {exc})"
+            previews.append((f"cancel order {order.order_id} ({order_words(order)})", text))
+        return previews
+
+    def _recheck(self, request: CloseRequest) -> None:
+        """After the cancels, the freshness guard once more, against the live book (the row
+        may not have caught up yet). Raises PositionChanged."""
+        now = self._cancel_first.position() if self._cancel_first is not None else None
+        if now is None:
+            raise PositionChanged("the position is now flat", "flat", None)
+        changed = self._freshness.check(request, now)
+        if changed is not None:
+            raise changed
+
+    @staticmethod
+    def _cancel_reason(request: CloseRequest) -> str:
+        head = f"cancel first, before a close of {request.key.symbol} from the close dialog"
+        return f"{head}: {request.reason}" if request.reason else head
 
     # ------------------------------------------------------------------ result
     def result_future(self) -> asyncio.Future[int]:
@@ -542,3 +639,7 @@ class CloseDialog(QDialog):
     def _on_finished(self, code: int) -> None:
         if self._result is not None and not self._result.done():
             self._result.set_result(code)
+
+
+def _idents(orders: Sequence[WorkingOrder]) -> list[tuple[str, str]]:
+    return [o.ident for o in orders]
