@@ -133,11 +133,14 @@ class MainWindow(QMainWindow):
         self.tracker = TaskTracker(self)
         self.tracker.failed.connect(self._on_task_failed)
         self.bridge = DeskBridge(desk, self)
-        self.positions_model = PositionsModel(self, coalesce_ms=coalesce_ms)
+        instruments = getattr(desk, "instrument", None)  # a fake desk may have no refdata
+        self.positions_model = PositionsModel(self, coalesce_ms=coalesce_ms,
+                                              instruments=instruments)
         self.positions_proxy = PositionsProxy(self)
         self.positions_proxy.setSourceModel(self.positions_model)
-        self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms)
-        self.working_model = WorkingOrdersModel(self)
+        self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
+                                  instruments=instruments)
+        self.working_model = WorkingOrdersModel(self, instruments=instruments)
         # What the window does, one controller per concern (gui/controllers/).
         self.envs = Environments(self)
         self.accounts = Accounts(self)

@@ -15,7 +15,8 @@ from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 
 from core.desk import CloseIntent, IntentState
-from core.model import Environment, Position, PositionKey, WorkingOrder
+from core.model import Environment, Instrument, Position, PositionKey, WorkingOrder
+from core.numbers import number_format
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.position_rows import PositionColumn, PositionRow, env_cell, position_cells
 from gui.models.roles import (
@@ -33,14 +34,16 @@ from gui.models.text import (
     action_text,
     describe_working,
     env_label,
-    fmt_decimal,
     intent_label,
     intent_text,
     intent_tooltip,
     stale_age_text,
 )
 
-__all__ = ["FLASH_MS", "CellsListener", "PositionColumn", "PositionRow", "PositionsModel"]
+__all__ = [
+    "FLASH_MS", "CellsListener", "InstrumentLookup", "PositionColumn", "PositionRow",
+    "PositionsModel",
+]
 
 FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
 NEW_ROW_MS = 50  # a new row waits at most this long to be shown (repricing: coalesce_ms)
@@ -86,6 +89,8 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 # Told of every batch of changed cells: (rows, first column, last column, roles). The sorted
 # view listens here rather than to dataChanged, which comes once per run of consecutive rows.
 CellsListener = Callable[[Sequence[PositionRow], int, int, Sequence[int]], None]
+# Where a row's instrument (tick, lot, quote currency) is looked up: ``Desk.instrument``.
+InstrumentLookup = Callable[[PositionKey], Instrument | None]
 
 
 class PositionsModel(ColumnsModel):
@@ -113,8 +118,12 @@ class PositionsModel(ColumnsModel):
     COLUMNS = PositionColumn
     accountsChanged = Signal()
 
-    def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS) -> None:
+    def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS,
+                 instruments: InstrumentLookup | None = None) -> None:
         super().__init__(parent)
+        # Numbers are written by the instrument (core.numbers); a row asks until its instrument
+        # is known (reference data can come after the first positions), then keeps the format.
+        self._instruments = instruments
         self._order: list[PositionRow] = []  # in row order
         self._data: dict[PositionKey, PositionRow] = {}
         # A row's ``index`` counts the rows removed since the last renumbering too; these
@@ -467,7 +476,10 @@ class PositionsModel(ColumnsModel):
         env = self._env_cells.get(account)
         if env is None:
             env = self._env_cells[account] = env_cell(self._envs.get(account))
-        row.values, row.texts = position_cells(pos, env)
+        fmt = row.fmt
+        if not fmt.known and self._instruments is not None:
+            fmt = row.fmt = number_format(self._instruments(pos.key))
+        row.values, row.texts = position_cells(pos, env, fmt)
         row.position = pos
         if row.intent is not None:  # a residual's text follows the size
             row.action = None
@@ -620,7 +632,7 @@ class PositionsModel(ColumnsModel):
         if role == _BUTTON:
             return "Flash" if key in self._flash else intent_label(intent)
         if role == _RESIDUAL:
-            return f"residual {fmt_decimal(residual)}" if residual else None
+            return f"residual {row.fmt.quantity(residual)}" if residual else None
         working = self._working.get(key, ())
         if role == _TOOLTIP:
             lines = [intent_tooltip(intent, residual)]
@@ -634,7 +646,8 @@ class PositionsModel(ColumnsModel):
             return "\n".join(lines)
         if role == _ACCESSIBLE:
             if residual:
-                text = f"Close residual {fmt_decimal(residual)} of {key.symbol} on {key.account}"
+                text = (f"Close residual {row.fmt.quantity(residual)} of {key.symbol} on "
+                        f"{key.account}")
             else:
                 text = f"Close {key.symbol} on {key.account}"
             shown = intent_text(intent, residual)

@@ -539,7 +539,7 @@ def test_changed_cells_are_reported_on_the_shown_rows(qapp: QApplication) -> Non
     key = shown(proxy)[7]
     reprice(model, key, "-42")
     assert changes == [(7, PositionColumn.PNL, 7, PositionColumn.PNL)]
-    assert proxy.index(7, PositionColumn.PNL).data() == "-42"
+    assert proxy.index(7, PositionColumn.PNL).data() == "-42.00"
     changes.clear()
     for key in shown(proxy):  # a batch beyond the row-by-row limit: the column, once
         model.queue_upsert(repriced(model, key, "5"))
