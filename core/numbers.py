@@ -49,14 +49,17 @@ PNL_DECIMALS: Mapping[str, int] = {
 DEFAULT_PNL_DECIMALS = 2  # any other currency, or an instrument whose quote is unknown
 
 _ONE = Decimal(1)
+_STEPS = tuple(_ONE.scaleb(-n) for n in range(19))  # 1, 0.1, 0.01, ...: quantize's argument
 
 
 def plain(value: Decimal | None, none: str = "") -> str:
     """Exactly the digits held: no float, no exponent; "-0" reads "0"."""
     if value is None:
         return none
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
+    text = str(value)  # the same digits as format(, "f"), several times faster, but it may
+    if "E" in text:  # use an exponent ("1E+2", "1E-7"), which format() writes out
+        text = format(value, "f")
+    return text[1:] if text[0] == "-" and not value else text
 
 
 def trimmed(value: Decimal | None) -> str:
@@ -90,7 +93,8 @@ def _at_least(value: Decimal | None, decimals: int | None) -> str:
     if decimals is None or not value.is_finite():
         return trimmed(value)
     try:
-        shown = value.quantize(_ONE.scaleb(-decimals))
+        shown = value.quantize(_STEPS[decimals] if decimals < len(_STEPS)
+                               else _ONE.scaleb(-decimals))
     except InvalidOperation:  # more digits than the context holds: show them as they are
         return plain(value)
     return plain(shown if shown == value else value)
@@ -104,12 +108,12 @@ def fixed(value: Decimal | None, decimals: int, *, signed: bool = False) -> str:
     if not value.is_finite():
         return plain(value)
     try:
-        text = plain(value.quantize(_ONE.scaleb(-decimals), rounding=ROUND_HALF_EVEN))
+        shown = value.quantize(_STEPS[decimals] if decimals < len(_STEPS)
+                               else _ONE.scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     except InvalidOperation:
-        text = plain(value)
-    if text.startswith("-") and not text.strip("-0."):  # -0.001 at 2 places reads 0.00
-        text = text[1:]
-    if signed and not text.startswith("-") and text.strip("0."):
+        shown = value
+    text = plain(shown)  # no "-0.00": -0.001 at 2 places reads 0.00
+    if signed and shown > 0:
         text = "+" + text
     return text
 
