@@ -46,6 +46,7 @@ from gui.controllers.closing import Closing
 from gui.controllers.environments import Environments, live_banner_text, window_title
 from gui.controllers.feed import DeskFeed
 from gui.controllers.filters import Filters
+from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import KEYBOARD_SHORTCUTS, QUICK_CLOSE_SHORTCUT, KeyboardHelp
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.envs = Environments(self)
         self.accounts = Accounts(self)
         self.filters = Filters(self)
+        self.groups = AccountGroupsToggle(self)
         self.health = HealthMonitor(self, interval_ms=health_interval_ms, clock=clock,
                                     wall_clock=wall_clock)
         self.feed = DeskFeed(self)
@@ -400,6 +402,7 @@ class MainWindow(QMainWindow):
         self.accountFilter.currentIndexChanged.connect(f.on_account_filter)
         self.symbolFilter.textChanged.connect(self.positions_proxy.set_symbol_filter)
         self.groupByAccount.toggled.connect(self.positions_proxy.set_group_by_account)
+        self.groups.connect()
         self.connectionStrip.secretRequested.connect(self.accounts.request_secret)
         wm = self.working_model
         wm.rowsInserted.connect(self.feed.update_working_count)

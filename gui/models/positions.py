@@ -227,6 +227,10 @@ class PositionsModel(ColumnsModel):
     def environment(self, account: str) -> Environment | None:
         return self._envs.get(account)
 
+    def account_rows(self, account: str) -> Iterable[PositionRow]:
+        """One account's rows (kept per account as rows come and go, never scanned)."""
+        return self._by_account.get(account, {}).keys()
+
     def accounts(self) -> list[str]:
         """Accounts with at least one row, sorted (kept as rows come and go, never scanned)."""
         return sorted(self._by_account, key=str.casefold)
