@@ -337,20 +337,20 @@ def test_trigger_helper_uses_the_chosen_reference_price(qtbot: QtBot, submit: Fa
     pos = position(venue=EVERSTRIKE)  # long, mark 61000
     mark = MarkUpdate(EVERSTRIKE, "BTC-USD", D("61000"), index=D("60000"), last=None)
     dialog = make(qtbot, submit, caps=EVERSTRIKE_LIKE, pos=pos, mark=mark)
-    assert dialog.referencePrices.text() == "now: Mark 61000 · Index 60000 · Last —"
+    assert dialog.referencePrices.text() == "now: Mark 61000.0 · Index 60000.0 · Last —"
     assert not dialog.closeOnTriggerNote.isHidden()
     assert dialog.closeOnTriggerNote.text() == CLOSE_ON_TRIGGER_NOTE
     dialog.triggerPriceInput.setText("60500")
-    assert dialog.triggerHint.text() == "60500 is below the mark 61000 → stop-loss."
+    assert dialog.triggerHint.text() == "60500.0 is below the mark 61000.0 → stop-loss."
     dialog.triggerEventInput.setCurrentIndex(
         dialog.triggerEventInput.findData(TriggerEvent.INDEX.value))
-    assert dialog.triggerHint.text() == "60500 is above the index price 60000 → take-profit."
+    assert dialog.triggerHint.text() == "60500.0 is above the index price 60000.0 → take-profit."
     dialog.triggerPriceInput.setText("60000")
     assert dialog.triggerWarning.text() == (
-        "⚠ 60000 is the current index price: the trigger would fire at once.")
+        "⚠ 60000.0 is the current index price: the trigger would fire at once.")
     dialog.triggerPriceInput.setText("60020")  # within 0.05 % of 60000
     assert dialog.triggerWarning.text() == (
-        "⚠ Only 20 from the index price: it may fire as soon as it reaches the venue.")
+        "⚠ Only 20.0 from the index price: it may fire as soon as it reaches the venue.")
     assert dialog.triggerWarning.property("tone") == "warn"
     dialog.triggerEventInput.setCurrentIndex(
         dialog.triggerEventInput.findData(TriggerEvent.LAST.value))
