@@ -134,3 +134,11 @@ def test_no_instrument_falls_back_to_significant_digits() -> None:
 
 def test_a_format_with_only_a_tick_is_known() -> None:
     assert number_format(Instrument("Z", tick_size=D("0.01"))).known
+
+
+def test_steps_finer_than_the_cached_ones() -> None:
+    """Past 18 decimals the quantize step is made on the spot; the rules stay the same."""
+    step = D("1E-20")
+    assert places(step) == 20
+    assert to_step(D("1.5"), step) == "1.50000000000000000000"
+    assert fixed(D("0.1"), 20, signed=True) == "+0.10000000000000000000"
