@@ -286,3 +286,31 @@ def test_the_grouped_view_passes_qtmodeltester_through_folds_filters_and_changes
     proxy.set_collapsed(ALPHA, False)
     proxy.set_group_by_account(False)
     assert proxy.rowCount() == model.rowCount() == 5
+
+
+@pytest.mark.asyncio
+async def test_a_log_line_about_a_folded_accounts_row_unfolds_it_and_selects_the_row(
+        qtbot: QtBot, window: MainWindow) -> None:
+    from core.model import OrderStatus, OrderUpdate
+    from gui.models import LogColumn
+    from tests.gui.conftest import until
+
+    w = window
+    group(qtbot, w)
+    proxy = w.positions_proxy
+    click_cell(qtbot, w, proxy.index(header_row(w, ALPHA), PositionColumn.ACCOUNT))
+    aapl = BOOK[ALPHA][0].key
+    assert proxy.is_collapsed(ALPHA) and proxy.proxy_row_of(aapl) is None
+    w.desk.session(ALPHA).sink(OrderUpdate(QFEX, ALPHA, "AAPL-USD", OrderStatus.ACK, "NEW",
+                                            False, order_id="o-1", message="accepted"))
+    w.bridge.flush()
+    log = w.log_model
+    await until(lambda: any(log.index(r, LogColumn.SYMBOL).data() == "AAPL-USD"
+                            for r in range(log.rowCount())), what="the log line")
+    line = next(r for r in range(log.rowCount())
+                if log.index(r, LogColumn.SYMBOL).data() == "AAPL-USD")
+    w.bottomTabs.setCurrentWidget(w.logView)
+    rect = w.logView.visualRect(log.index(line, LogColumn.SYMBOL))
+    qtbot.mouseClick(w.logView.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert not proxy.is_collapsed(ALPHA)
+    assert w.selection.selected_key() == aapl
