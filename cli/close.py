@@ -42,7 +42,6 @@ from cli.common import (
     emit_json,
     err,
     fail,
-    fmt,
     is_live,
     normalise_reason,
     parse_args,
@@ -74,6 +73,7 @@ from core.model import (
     TimeInForce,
     TriggerEvent,
 )
+from core.numbers import number_format
 from core.venue import AccountConfig, CloseRejected
 
 __all__ = ["CONFIRM_WORD_LIVE", "CloseArgs", "build_parser", "build_request", "describe", "main"]
@@ -167,9 +167,12 @@ def build_request(position: Position, caps: Capabilities, inst: Instrument | Non
     return checked.request
 
 
-def _position_line(p: Position) -> str:
-    return (f"{p.side.value} {fmt(p.quantity)} {p.key.symbol}, entry {fmt(p.entry_price)}, "
-            f"mark {fmt(p.mark_price)}, uPnL {fmt(p.unrealised_pnl)}")
+def _position_line(p: Position, inst: Instrument | None) -> str:
+    """The position as the window's row writes it (core.numbers)."""
+    nf = number_format(inst)
+    return (f"{p.side.value} {nf.quantity(p.quantity)} {p.key.symbol}, entry "
+            f"{nf.price(p.entry_price) or '-'}, mark {nf.price(p.mark_price) or '-'}, "
+            f"uPnL {nf.pnl(p.unrealised_pnl) or '-'}")
 
 
 def _args(ns: argparse.Namespace) -> CloseArgs:
@@ -296,7 +299,7 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
         report.out(
             f"Close {ns.symbol} on {account.name} ({account.venue.label}, "
             f"{account.environment.value.upper()})\n"
-            f"Position: {_position_line(position)}\n"
+            f"Position: {_position_line(position, inst)}\n"
             f"Order:    {describe(request, inst)}\n"
             + (f"Reason:   {request.reason}\n" if request.reason else "")
             + "Request (keys and signatures redacted):\n"
@@ -415,8 +418,9 @@ def _book_reflects(desk: Desk, intent: CloseIntent) -> bool:
 def _judge(desk: Desk, intent: CloseIntent, timeout: float) -> _Result:
     s, req = intent.state, intent.request
     pos = desk.positions.get(intent.key)
-    left = "flat" if pos is None else f"{pos.side.value.lower()} {fmt(pos.quantity)} open"
-    filled = fmt(intent.filled)
+    nf = number_format(desk.instrument(intent.key))
+    left = "flat" if pos is None else f"{pos.side.value.lower()} {nf.quantity(pos.quantity)} open"
+    filled = nf.quantity(intent.filled)
     if s is IntentState.FILLED:
         if not req.is_full:
             return _Result(EXIT_FLAT, "filled", f"filled {filled}; the position is now {left}",
@@ -441,7 +445,8 @@ def _judge(desk: Desk, intent: CloseIntent, timeout: float) -> _Result:
         if pos is None and req.is_full:
             return _Result(EXIT_FLAT, "closed_verified_flat",
                            f"filled {filled}; venue data shows the position flat", intent)
-        wanted = fmt(req.quantity if req.quantity is not None else req.position_quantity)
+        wanted = nf.quantity(req.quantity if req.quantity is not None
+                             else req.position_quantity)
         why = f" ({intent.message})" if intent.message else ""
         return _Result(EXIT_RESIDUAL, "residual",
                        f"filled {filled} of {wanted}{why}; the position is now {left}", intent)

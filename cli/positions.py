@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cli.common import (
@@ -28,14 +28,14 @@ from cli.common import (
     emit_json,
     err,
     fail,
-    fmt,
     parse_args,
     run,
     select_accounts,
     venue_arg,
     venue_ids,
 )
-from core.model import Position
+from core.model import Instrument, Position, PositionKey
+from core.numbers import number_format
 from core.venue import AccountConfig
 
 __all__ = ["build_parser", "main", "position_dict", "table"]
@@ -80,21 +80,24 @@ def position_dict(position: Position, account: AccountConfig | None) -> dict[str
     }
 
 
-def table(positions: Sequence[Position], accounts: dict[str, AccountConfig]) -> str:
-    """A plain-text table; numbers right-aligned, exactly as the venue sent them."""
+def table(positions: Sequence[Position], accounts: dict[str, AccountConfig],
+          instrument: Callable[[PositionKey], Instrument | None] = lambda _key: None) -> str:
+    """A plain-text table; numbers right-aligned, written as the GUI writes them
+    (core.numbers: the lot's and tick's decimals, P&L to its currency's; "-" for none)."""
     rows: list[tuple[str, ...]] = []
     for p in _sorted(positions):
         account = accounts.get(p.key.account)
+        nf = number_format(instrument(p.key))
         rows.append((
             p.key.venue.label,
             p.key.account,
             account.environment.value.upper() if account else "?",
             p.key.symbol,
             p.side.value,
-            fmt(p.quantity),
-            fmt(p.entry_price),
-            fmt(p.mark_price),
-            fmt(p.unrealised_pnl),
+            nf.quantity(p.quantity) or "-",
+            nf.price(p.entry_price) or "-",
+            nf.price(p.mark_price) or "-",
+            nf.pnl(p.unrealised_pnl) or "-",
         ))
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(COLUMNS)]
 
@@ -131,7 +134,7 @@ def _print(ns: argparse.Namespace, conn: Connection) -> int:
                           for p in _sorted(positions)],
         })
     else:
-        print(table(positions, accounts))
+        print(table(positions, accounts, conn.desk.instrument))
         n = len(positions)
         ok = len(conn.accounts) - len(conn.failures)
         summary = (f"{n} open position{'s' if n != 1 else ''} on {ok} account"

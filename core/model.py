@@ -184,6 +184,9 @@ class Instrument:
     max_quantity: Decimal | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    # The currency prices and P&L are in ("USD"), from the venue's reference data; it picks how
+    # many decimals P&L is shown with (core.numbers). None when the venue does not say.
+    quote_currency: str | None = None
 
     def round_quantity(self, qty: Decimal) -> Decimal:
         """Round down to the lot: never close more than asked."""

@@ -46,6 +46,7 @@ from gui.controllers.closing import Closing
 from gui.controllers.environments import Environments, live_banner_text, window_title
 from gui.controllers.feed import DeskFeed
 from gui.controllers.filters import Filters
+from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
 from gui.controllers.quitting import Quitting
@@ -151,15 +152,19 @@ class MainWindow(QMainWindow):
         self.tracker = TaskTracker(self)
         self.tracker.failed.connect(self._on_task_failed)
         self.bridge = DeskBridge(desk, self)
-        self.positions_model = PositionsModel(self, coalesce_ms=coalesce_ms)
+        instruments = getattr(desk, "instrument", None)  # a fake desk may have no refdata
+        self.positions_model = PositionsModel(self, coalesce_ms=coalesce_ms,
+                                              instruments=instruments)
         self.positions_proxy = PositionsProxy(self)
         self.positions_proxy.setSourceModel(self.positions_model)
-        self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms)
-        self.working_model = WorkingOrdersModel(self)
+        self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
+                                  instruments=instruments)
+        self.working_model = WorkingOrdersModel(self, instruments=instruments)
         # What the window does, one controller per concern (gui/controllers/).
         self.envs = Environments(self)
         self.accounts = Accounts(self)
         self.filters = Filters(self)
+        self.groups = AccountGroupsToggle(self)
         self.health = HealthMonitor(self, interval_ms=health_interval_ms, clock=clock,
                                     wall_clock=wall_clock)
         self.feed = DeskFeed(self)
@@ -405,6 +410,7 @@ class MainWindow(QMainWindow):
         self.accountFilter.currentIndexChanged.connect(f.on_account_filter)
         self.symbolFilter.textChanged.connect(self.positions_proxy.set_symbol_filter)
         self.groupByAccount.toggled.connect(self.positions_proxy.set_group_by_account)
+        self.groups.connect()
         self.connectionStrip.secretRequested.connect(self.accounts.request_secret)
         wm = self.working_model
         wm.rowsInserted.connect(self.feed.update_working_count)

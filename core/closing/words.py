@@ -8,10 +8,11 @@ decides anything: the rules are in ``core.closing.rules``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Literal
 
 from core.model import CloseRequest, Instrument, PositionKey
+from core.numbers import number_format, plain, to_step
 
 __all__ = [
     "FIELD_LABELS",
@@ -20,6 +21,7 @@ __all__ = [
     "describe",
     "pending_text",
     "plain",
+    "pnl_text",
     "price_text",
     "quantity_text",
     "refusal",
@@ -51,44 +53,20 @@ OUTCOME_LABELS: Mapping[str, str] = {
 
 
 # ------------------------------------------------------------------------------- numbers
-def plain(value: Decimal | None, none: str = "") -> str:
-    """Exactly the digits held: no float, no exponent; "-0" reads "0"."""
-    if value is None:
-        return none
-    text = format(value, "f")
-    return text[1:] if text.startswith("-") and value == 0 else text
-
-
-def _places(step: Decimal | None) -> int | None:
-    if step is None or not step.is_finite() or step <= 0:
-        return None
-    exponent = step.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else None
-
-
-def to_step(value: Decimal | None, step: Decimal | None) -> str:
-    """``value`` with as many decimals as ``step`` has ("2" at a lot of 0.01 reads "2.00"), but
-    never fewer than it holds: a digit that goes to the venue is never rounded away."""
-    if value is None:
-        return ""
-    places = _places(step)
-    if places is None or not value.is_finite():
-        return plain(value)
-    try:
-        shown = value.quantize(Decimal(1).scaleb(-places))
-    except InvalidOperation:  # more digits than the context holds: show them as they are
-        return plain(value)
-    return plain(shown if shown == value else value)
-
-
+# The rules live in core.numbers (shared with the tables and the CLI's positions list).
 def quantity_text(value: Decimal | None, instrument: Instrument | None) -> str:
     """A quantity with the lot's decimals."""
-    return to_step(value, instrument.lot_size if instrument is not None else None)
+    return number_format(instrument).quantity(value)
 
 
 def price_text(value: Decimal | None, instrument: Instrument | None) -> str:
     """A price with the tick's decimals."""
-    return to_step(value, instrument.tick_size if instrument is not None else None)
+    return number_format(instrument).price(value)
+
+
+def pnl_text(value: Decimal | None, instrument: Instrument | None) -> str:
+    """P&L, signed, with the quote currency's fixed decimals."""
+    return number_format(instrument).pnl(value)
 
 
 # ------------------------------------------------------------------------------- a close

@@ -58,6 +58,7 @@ class CloseProgress:
         key = intent.key
         notes = self._notes.setdefault(intent.id, set())
         where = f"{key.symbol} on {key.account}"
+        fmt = log_model.format_for(key.account, key.venue, key.symbol)
 
         def note(what: str) -> bool:
             if what in notes:
@@ -66,16 +67,16 @@ class CloseProgress:
             return True
 
         if intent.verified_flat is True and note("flat"):
-            log_model.append(LogEntry.from_intent(intent, "VERIFIED FLAT"))
+            log_model.append(LogEntry.from_intent(intent, "VERIFIED FLAT", fmt=fmt))
             status.showMessage(f"{where}: closed and verified flat.", 10000)
         elif intent.verified_flat is False and note("mismatch"):
-            log_model.append(LogEntry.from_intent(intent, "MISMATCH"))
+            log_model.append(LogEntry.from_intent(intent, "MISMATCH", fmt=fmt))
             status.showMessage(f"{where}: {intent.message}", 30000)
         elif intent.state is IntentState.REJECTED and note("rejected"):
             text = refusal_text(intent)
             said = [u.message for u in intent.updates if u.status is OrderStatus.REJECTED]
             if text not in said:  # no venue line says it in these words
-                log_model.append(LogEntry.from_intent(intent, "REJECTED"))
+                log_model.append(LogEntry.from_intent(intent, "REJECTED", fmt=fmt))
             status.showMessage(f"Close of {where} rejected: {text}", 20000)
         elif intent.state is IntentState.PARTIAL and note("partial"):
             req = intent.request

@@ -56,7 +56,7 @@ class Filters:
         w = self.window
         n = w.positions_model.rowCount()
         if w.positions_proxy.filtering:
-            shown = w.positions_proxy.rowCount()
+            shown = w.positions_proxy.position_count
             w.positionsTitle.setText(f"Open positions ({shown} of {n})")
         else:
             w.positionsTitle.setText(f"Open positions ({n})")

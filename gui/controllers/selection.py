@@ -29,6 +29,8 @@ class Selection:
     def select_row(self, key: PositionKey) -> bool:
         """Select and scroll to a row; False when it is not shown (flat, or filtered out)."""
         proxy = self.window.positions_proxy
+        if proxy.group_by_account and proxy.is_collapsed(key.account):
+            proxy.set_collapsed(key.account, False)  # a folded account opens to show it
         row = proxy.proxy_row_of(key)
         if row is None or row < 0:
             return False

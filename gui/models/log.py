@@ -19,12 +19,14 @@ from core.model import (
     ConnectionEvent,
     ConnectionState,
     Fill,
+    Instrument,
     OrderStatus,
     OrderUpdate,
     PositionKey,
     ProtocolError,
     Venue,
 )
+from core.numbers import UNKNOWN, NumberFormat, number_format
 from gui.models.columns import (
     COALESCE_MS,
     LEFT,
@@ -130,13 +132,14 @@ class LogEntry:
         return _tooltip(self.to_line())
 
     @classmethod
-    def from_update(cls, u: OrderUpdate) -> LogEntry:
+    def from_update(cls, u: OrderUpdate, fmt: NumberFormat = UNKNOWN) -> LogEntry:
         """The session's plain-language message goes in Message; the venue's own status text
-        stays beside the normalised status, so support can match it to the venue's docs."""
-        return cls.from_line(_order_line(u))
+        stays beside the normalised status, so support can match it to the venue's docs.
+        ``fmt`` writes its numbers by its instrument (core.numbers), as every line does."""
+        return cls.from_line(_order_line(u, fmt=fmt))
 
     @classmethod
-    def from_fill(cls, f: Fill) -> LogEntry:
+    def from_fill(cls, f: Fill, fmt: NumberFormat = UNKNOWN) -> LogEntry:
         side = f.side.value if f.side is not None else ""
         return cls(
             at=f.received_at,
@@ -146,15 +149,16 @@ class LogEntry:
             symbol=f.symbol,
             status="FILL",
             raw_status=side,
-            quantity=fmt_decimal(f.quantity),
-            price=fmt_decimal(f.price),
+            quantity=fmt.quantity(f.quantity),
+            price=fmt.price(f.price),
             message=f"fee {fmt_decimal(f.fee)}" if f.fee is not None else "",
             tone="good",
             key=PositionKey(f.account, f.venue, f.symbol),
         )
 
     @classmethod
-    def from_intent(cls, intent: CloseIntent, what: str, *, at: float | None = None) -> LogEntry:
+    def from_intent(cls, intent: CloseIntent, what: str, *, at: float | None = None,
+                    fmt: NumberFormat = UNKNOWN) -> LogEntry:
         """A line about a close itself, where no venue line says it: "verified flat", a
         mismatch, or a refusal that never reached the venue. ``what`` is its Status text."""
         key = intent.key
@@ -176,10 +180,10 @@ class LogEntry:
             symbol=key.symbol,
             status=what,
             raw_status=intent.raw_status,
-            quantity=fmt_decimal(req.quantity if req.quantity is not None
-                                 else req.position_quantity),
-            remaining=fmt_decimal(intent.remaining),
-            price=fmt_decimal(req.limit_price),
+            quantity=fmt.quantity(req.quantity if req.quantity is not None
+                                  else req.position_quantity),
+            remaining=fmt.quantity(intent.remaining),
+            price=fmt.price(req.limit_price),
             message=message,
             tone=tone,
             detail=f"intent {intent.id}, client order {req.client_order_id}",
@@ -223,8 +227,9 @@ class LogEntry:
 
 def _shown_price(u: OrderUpdate) -> Decimal | None:
     """The limit price, or for a market trigger (no price, or Everstrike's price 0) the
-    trigger price: a "0" in the Price column would read as a close at zero."""
-    if u.trigger_price is not None and (u.price is None or u.price == 0):
+    trigger price: a "0" in the Price column would read as a close at zero. A price of 0
+    otherwise (a market close's ACK) means "no price": nothing is shown."""
+    if u.price is None or u.price == 0:
         return u.trigger_price
     return u.price
 
@@ -260,14 +265,20 @@ _STATUS_LINE = {  # an order's status -> (its text, its tone)
 }
 
 
-def _order_line(u: OrderUpdate, text: Callable[[Decimal | None], str] = fmt_decimal,
-                venue: tuple[str, str] | None = None) -> Line:
-    """An order update as a log line. ``text`` writes out a number; ``venue`` is the venue's
-    (label, plain id), looked up when not given."""
+def _same(text: str) -> str:
+    return text
+
+
+def _order_line(u: OrderUpdate, share: Callable[[str], str] = _same,
+                venue: tuple[str, str] | None = None, fmt: NumberFormat = UNKNOWN) -> Line:
+    """An order update as a log line. ``fmt`` writes out its numbers (by its instrument),
+    ``share`` returns one shared str per distinct text; ``venue`` is the venue's (label, plain
+    id), looked up when not given."""
     label, venue_id = venue if venue is not None else (u.venue.label, u.venue.value)
     status, tone = _STATUS_LINE[u.status]
     return (u.received_at, "Order", label, u.account, u.symbol, status, u.raw_status,
-            text(u.quantity), text(u.remaining), text(_shown_price(u)), u.message, tone, "",
+            share(fmt.quantity(u.quantity)), share(fmt.quantity(u.remaining)),
+            share(fmt.price(_shown_price(u))), u.message, tone, "",
             venue_id, u.order_id, u.client_order_id)
 
 
@@ -324,8 +335,12 @@ class LogModel(ColumnsModel):
         max_rows: int = 200_000,
         coalesce_ms: int = COALESCE_MS,
         clock: Callable[[], float] = time.time,
+        instruments: Callable[[PositionKey], Instrument | None] | None = None,
     ) -> None:
         super().__init__(parent)
+        # Numbers are written by their instrument (core.numbers); known formats are kept.
+        self._instruments = instruments
+        self._formats: dict[tuple[str, Venue, str], NumberFormat] = {}
         if max_rows < 10:
             raise ValueError("max_rows must be at least 10")
         self.max_rows = max_rows
@@ -371,9 +386,25 @@ class LogModel(ColumnsModel):
         if not self._timer.isActive():  # on the log's phase of the interval (see columns)
             self._timer.start(next_slot_ms(self._coalesce_ms, LOG_PHASE))
 
+    def format_for(self, account: str, venue: Venue, symbol: str) -> NumberFormat:
+        """How numbers about this instrument are written; asked again until it is known."""
+        where = (account, venue, symbol)
+        fmt = self._formats.get(where)
+        if fmt is None:
+            lookup = self._instruments
+            fmt = UNKNOWN if lookup is None \
+                else number_format(lookup(PositionKey(account, venue, symbol)))
+            if fmt.known:
+                self._formats[where] = fmt
+        return fmt
+
     def append_event(self, event: object) -> None:
         if type(event) is OrderUpdate:  # nearly every line: no entry object on the way
             self._add(self._order_line(event))
+            return
+        if isinstance(event, Fill):
+            fmt = self.format_for(event.account, event.venue, event.symbol)
+            self._add(LogEntry.from_fill(event, fmt).to_line())
             return
         entry = self.entry_for(event)
         if entry is not None:
@@ -385,16 +416,13 @@ class LogModel(ColumnsModel):
         venue = self._venues.get(u.venue)
         if venue is None:
             venue = self._venues[u.venue] = (u.venue.label, u.venue.value)
-        return _order_line(u, self._text, venue)
+        return _order_line(u, self._text, venue, self.format_for(u.account, u.venue, u.symbol))
 
-    def _text(self, value: Decimal | None) -> str:
-        """A number's text, one shared str per distinct text: sizes and prices repeat, and
-        a 50-byte str shared beats a 104-byte Decimal held by every line."""
-        if value is None:
+    def _text(self, text: str) -> str:
+        """One shared str per distinct number text: sizes and prices repeat, and a 50-byte
+        str shared beats a 104-byte Decimal held by every line."""
+        if not text:
             return ""
-        text = str(value)
-        if "E" in text or text[0] == "-":
-            text = fmt_decimal(value)  # written out, no "-0"
         texts = self._texts
         shared = texts.get(text)
         if shared is None:

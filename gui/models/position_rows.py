@@ -8,7 +8,8 @@ from typing import Any
 
 from core.desk import CloseIntent
 from core.model import Environment, Position, PositionKey, PositionSide
-from gui.models.text import env_label, fmt_decimal, venue_label
+from core.numbers import UNKNOWN, NumberFormat
+from gui.models.text import env_label, venue_label
 
 __all__ = ["PositionColumn", "PositionRow", "env_cell", "position_cells"]
 
@@ -63,7 +64,7 @@ class PositionRow:
     where a dict lookup by ``PositionKey`` runs its Python ``__hash__``. Rows hash by identity.
     """
 
-    __slots__ = ("action", "index", "intent", "key", "position", "texts", "values")
+    __slots__ = ("action", "fmt", "index", "intent", "key", "position", "texts", "values")
 
     def __init__(self, key: PositionKey, index: int) -> None:
         self.key = key
@@ -73,6 +74,7 @@ class PositionRow:
         self.texts: tuple[str, ...] = ()  # per value column, as shown
         self.action: str | None = None  # the Close cell's words, until something changes them
         self.intent: CloseIntent | None = None  # the row's latest close
+        self.fmt: NumberFormat = UNKNOWN  # how its numbers are written (its instrument)
 
     def __repr__(self) -> str:
         return f"PositionRow({self.key}, row {self.index})"
@@ -84,10 +86,10 @@ def env_cell(env: Environment | None) -> tuple[str, int]:
 
 
 def position_cells(
-    pos: Position, env: tuple[str, int]
+    pos: Position, env: tuple[str, int], fmt: NumberFormat = UNKNOWN
 ) -> tuple[tuple[Any, ...], tuple[str, ...]]:
     """A row's Python values (for sorting) and texts (for showing), in column order; ``env``
-    is its account's ``env_cell``.
+    is its account's ``env_cell``, ``fmt`` its instrument's number format (core.numbers).
 
     Written out rather than looped over columns: it runs for every repricing of every row.
     (Enum members hash in Python, so the side is told apart by identity first.)
@@ -99,6 +101,6 @@ def position_cells(
     env_text, rank = env
     q, e, m, p = pos.quantity, pos.entry_price, pos.mark_price, pos.unrealised_pnl
     values = (venue, k.account, rank, k.symbol, side, q, e, m, p)
-    texts = (venue, k.account, env_text, k.symbol, side, fmt_decimal(q), fmt_decimal(e),
-             fmt_decimal(m), fmt_decimal(p, signed=True))
+    texts = (venue, k.account, env_text, k.symbol, side, fmt.quantity(q), fmt.price(e),
+             fmt.price(m), fmt.pnl(p))
     return values, texts

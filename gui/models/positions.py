@@ -15,7 +15,8 @@ from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 
 from core.desk import CloseIntent, IntentState
-from core.model import Environment, Position, PositionKey, WorkingOrder
+from core.model import Environment, Instrument, Position, PositionKey, WorkingOrder
+from core.numbers import number_format
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.countdowns import Countdowns
 from gui.models.position_rows import PositionColumn, PositionRow, env_cell, position_cells
@@ -34,15 +35,16 @@ from gui.models.text import (
     action_text,
     describe_working,
     env_label,
-    fmt_decimal,
     intent_label,
     intent_text,
     intent_tooltip,
     stale_age_text,
 )
 
-__all__ = ["CLOSED_NOTE_MS", "FLASH_MS", "CellsListener", "PositionColumn", "PositionRow",
-           "PositionsModel"]
+__all__ = [
+    "CLOSED_NOTE_MS", "FLASH_MS", "CellsListener", "InstrumentLookup", "PositionColumn",
+    "PositionRow", "PositionsModel",
+]
 
 FLASH_MS = 1200  # how long a row's Close cell flashes when a second click joins its close
 CLOSED_NOTE_MS = 5000  # how long "Closed 12.5 · 12.5 open" stays before the button says Close
@@ -89,6 +91,8 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 # Told of every batch of changed cells: (rows, first column, last column, roles). The sorted
 # view listens here rather than to dataChanged, which comes once per run of consecutive rows.
 CellsListener = Callable[[Sequence[PositionRow], int, int, Sequence[int]], None]
+# Where a row's instrument (tick, lot, quote currency) is looked up: ``Desk.instrument``.
+InstrumentLookup = Callable[[PositionKey], Instrument | None]
 
 
 class PositionsModel(ColumnsModel):
@@ -119,10 +123,14 @@ class PositionsModel(ColumnsModel):
     accountsChanged = Signal()
 
     def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS,
-                 closed_note_ms: int = CLOSED_NOTE_MS) -> None:
+                 closed_note_ms: int = CLOSED_NOTE_MS,
+                 instruments: InstrumentLookup | None = None) -> None:
         super().__init__(parent)
         self.closedNotes = Countdowns(closed_note_ms, self._end_closed_notes, parent=self)
         self._notes_said: set[str] = set()  # intents whose "Closed N · M open" has ended
+        # Numbers are written by the instrument (core.numbers); a row asks until its instrument
+        # is known (reference data can come after the first positions), then keeps the format.
+        self._instruments = instruments
         self._order: list[PositionRow] = []  # in row order
         self._data: dict[PositionKey, PositionRow] = {}
         # A row's ``index`` counts the rows removed since the last renumbering too; these
@@ -225,6 +233,10 @@ class PositionsModel(ColumnsModel):
 
     def environment(self, account: str) -> Environment | None:
         return self._envs.get(account)
+
+    def account_rows(self, account: str) -> Iterable[PositionRow]:
+        """One account's rows (kept per account as rows come and go, never scanned)."""
+        return self._by_account.get(account, {}).keys()
 
     def accounts(self) -> list[str]:
         """Accounts with at least one row, sorted (kept as rows come and go, never scanned)."""
@@ -494,7 +506,10 @@ class PositionsModel(ColumnsModel):
         env = self._env_cells.get(account)
         if env is None:
             env = self._env_cells[account] = env_cell(self._envs.get(account))
-        row.values, row.texts = position_cells(pos, env)
+        fmt = row.fmt
+        if not fmt.known and self._instruments is not None:
+            fmt = row.fmt = number_format(self._instruments(pos.key))
+        row.values, row.texts = position_cells(pos, env, fmt)
         row.position = pos
         if row.intent is not None:  # a residual's text follows the size
             row.action = None
@@ -635,7 +650,8 @@ class PositionsModel(ColumnsModel):
         text = row.action
         if text is None:
             text = row.action = action_text(
-                row.intent, len(self._working.get(row.key, ())), _residual(row), _open_now(row))
+                row.intent, len(self._working.get(row.key, ())), _residual(row), _open_now(row),
+                row.fmt.quantity)
         return text
 
     def _action_data(self, row: PositionRow, role: int) -> Any:
@@ -647,7 +663,7 @@ class PositionsModel(ColumnsModel):
         if role == _BUTTON:
             return "Flash" if key in self._flash else intent_label(intent)
         if role == _RESIDUAL:
-            return f"residual {fmt_decimal(residual)}" if residual else None
+            return f"residual {row.fmt.quantity(residual)}" if residual else None
         working = self._working.get(key, ())
         if role == _TOOLTIP:
             lines = [intent_tooltip(intent, residual)]
@@ -661,10 +677,11 @@ class PositionsModel(ColumnsModel):
             return "\n".join(lines)
         if role == _ACCESSIBLE:
             if residual:
-                text = f"Close residual {fmt_decimal(residual)} of {key.symbol} on {key.account}"
+                text = (f"Close residual {row.fmt.quantity(residual)} of {key.symbol} on "
+                        f"{key.account}")
             else:
                 text = f"Close {key.symbol} on {key.account}"
-            shown = intent_text(intent, residual, _open_now(row))
+            shown = intent_text(intent, residual, _open_now(row), row.fmt.quantity)
             if intent is not None and shown != "Close":
                 text += f" (last close: {shown})"
             if working:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     Qt,
@@ -19,6 +18,8 @@ from PySide6.QtCore import (
 
 from core.model import PositionKey, Venue
 from gui.models.columns import AnyIndex, runs
+from gui.models.grouped_rows import FIRST_FIGURE, LAST_FIGURE, GroupedRows
+from gui.models.position_groups import AccountGroups, GroupRow, TotalsRow
 from gui.models.positions import PositionColumn, PositionRow, PositionsModel
 from gui.models.roles import SORT_ROLE
 from gui.models.sort_keys import RowTies, build_keys, row_ties
@@ -58,7 +59,7 @@ _SORT = int(SORT_ROLE)
 _ACTION_COLUMN = int(PositionColumn.ACTION)
 
 
-class PositionsProxy(QAbstractTableModel):
+class PositionsProxy(GroupedRows):
     """The rows of a :class:`PositionsModel` that pass the filters, sorted.
 
     Not a ``QSortFilterProxyModel``: that calls a Python ``lessThan`` per comparison, about
@@ -71,7 +72,10 @@ class PositionsProxy(QAbstractTableModel):
 
     Filters: venue, account, symbol text. Sorting is on several keys: the clicked column first,
     then Venue → Account → Symbol. With ``group_by_account`` the account comes before
-    everything, ascending whichever way the column is sorted.
+    everything, ascending whichever way the column is sorted; each account then has a header
+    row above its rows, with its subtotals, that ``set_collapsed`` folds (its rows are hidden,
+    still counted), and totals rows (per venue, then all) sit below every row
+    (``gui.models.position_groups``). Subtotals are of the rows the filters let through.
 
     A *live* sort (by a column repricing changes, such as P&L) re-sorts at most once every
     ``live_resort_ms``, less often when re-sorting would take more than ``LIVE_RESORT_SHARE``
@@ -125,6 +129,13 @@ class PositionsProxy(QAbstractTableModel):
         self._waiting = False  # a live re-sort came due while held
         self._holds: set[str] = set()
         self._hint = ""
+        self._totals: list[TotalsRow] = []  # below the sorted rows, while grouped
+        self._groups = AccountGroups(self._rows_of, self._passes)
+        self._dirty_heads: set[str] = set()
+        self._groupTimer = QTimer(self)  # repaints changed subtotals once per loop turn
+        self._groupTimer.setSingleShot(True)
+        self._groupTimer.setInterval(0)
+        self._groupTimer.timeout.connect(self._repaint_dirty)
         self.resortTimer = QTimer(self)
         self.resortTimer.setSingleShot(True)
         self.resortTimer.setInterval(live_resort_ms)
@@ -166,8 +177,20 @@ class PositionsProxy(QAbstractTableModel):
         rows = list(src.records())
         for r in rows:
             self._ties[r] = row_ties(r.key, next(self._arrivals))
-        shown = self._accepted(rows)
-        self._place(*_sorted(self._build(shown), shown))
+        passed = self._passes(rows)
+        shown = self._collapse(passed)
+        skeys = self._build(shown)
+        groups = self._groups
+        groups.headers.clear()
+        self._totals = []
+        if self._group:
+            groups.recount(passed)
+            for cf, label in groups.wanted().items():
+                head = groups.headers[cf] = GroupRow(cf, label)
+                shown.append(head)
+                skeys.append(head.skey)
+            self._totals = [TotalsRow(v) for v in groups.venues()]
+        self._place(*_sorted(skeys, shown))
         self._fresh.clear()
         self._waiting = False
 
@@ -181,12 +204,19 @@ class PositionsProxy(QAbstractTableModel):
         ties = self._ties
         for r in rows:
             ties[r] = row_ties(r.key, next(self._arrivals))
-        self._add(self._accepted(rows))
+        passed = self._passes(rows)
+        self._add(self._collapse(passed))
+        if self._group:
+            self._groups.count(passed, 1)
+            self._sync_groups()
 
     def _on_removing(self, _parent: AnyIndex, first: int, last: int) -> None:
         assert self._src is not None
         rows = self._src.records()[first:last + 1]
         self._drop([r for r in rows if r in self._key_of])
+        if self._group:
+            self._groups.count(self._passes(rows), -1)
+            self._sync_groups()
         for r in rows:
             self._ties.pop(r, None)
             self._fresh.pop(r, None)
@@ -194,6 +224,8 @@ class PositionsProxy(QAbstractTableModel):
     def _on_cells(self, rows: Sequence[PositionRow], first: int, last: int,
                   roles: Sequence[int]) -> None:
         """A batch of changed source cells: repaint them here, and note a stale order."""
+        if self._group and first <= LAST_FIGURE and last >= FIRST_FIGURE:
+            self._group_cells(rows)  # before: a collapsed account's rows count too
         key_of = self._key_of
         shown = [r for r in rows if r in key_of]
         if not shown:
@@ -249,20 +281,26 @@ class PositionsProxy(QAbstractTableModel):
             self._skeys, self._shown, self._key_of = skeys, rows, key_of
         moved: list[QModelIndex] = []
         for index in persistent:
-            row = self._row(old[index.row()]) if 0 <= index.row() < len(old) else None
+            at = index.row()
+            if at >= len(old):  # a totals row: below the sorted rows, it stays
+                moved.append(self.index(at, index.column()))
+                continue
+            row = self._row(old[at]) if at >= 0 else None
             moved.append(_NO_PARENT if row is None else self.index(row, index.column()))
         if persistent:
             self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()
 
-    def _add(self, rows: list[PositionRow]) -> None:
+    def _add(self, rows: list[PositionRow],
+             keys: list[tuple[Any, ...]] | None = None) -> None:
         """Show these rows where the current order puts them: as row ranges when they land in
         a few places, else as one range at the bottom moved into place by one layout change
-        (a range costs the view a pass over the rows below it; the move costs one pass)."""
+        (a range costs the view a pass over the rows below it; the move costs one pass).
+        ``keys``: their sort keys, when they are not source rows (group headers)."""
         if not rows:
             return
         self._layout += 1
-        new_skeys, new_rows = _sorted(self._build(rows), rows)
+        new_skeys, new_rows = _sorted(self._build(rows) if keys is None else keys, rows)
         self._key_of.update(zip(new_rows, new_skeys, strict=True))
         skeys, shown = self._skeys, self._shown
         n, k = len(shown), len(new_rows)
@@ -288,7 +326,7 @@ class PositionsProxy(QAbstractTableModel):
         self.endInsertRows()
         self._relayout(*merged, key_of=self._key_of)
 
-    def _drop(self, rows: list[PositionRow]) -> None:
+    def _drop(self, rows: Sequence[PositionRow]) -> None:
         """Stop showing these (shown) rows: as row ranges when they sit in a few runs, else
         moved to the bottom in one layout change and removed there as one range."""
         if not rows:
@@ -322,6 +360,9 @@ class PositionsProxy(QAbstractTableModel):
         moved: list[QModelIndex] = []
         for index in persistent:
             row = index.row()
+            if row >= len(shown):  # a totals row: the removal below moves it up
+                moved.append(self.index(row, index.column()))
+                continue
             j = bisect_left(at, row)
             gone = j < len(at) and at[j] == row
             moved.append(self.index(first + j if gone else row - j, index.column()))
@@ -370,6 +411,17 @@ class PositionsProxy(QAbstractTableModel):
         return self._venue is not None or self._account is not None or bool(self._symbol)
 
     def _accepted(self, rows: Sequence[PositionRow]) -> list[PositionRow]:
+        """The rows shown: through the filters, and not in a collapsed group."""
+        return self._collapse(self._passes(rows))
+
+    def _collapse(self, rows: list[PositionRow]) -> list[PositionRow]:
+        collapsed = self._groups.collapsed
+        if not (self._group and collapsed):
+            return rows
+        ties = self._ties
+        return [r for r in rows if ties[r][0] not in collapsed]
+
+    def _passes(self, rows: Sequence[PositionRow]) -> list[PositionRow]:
         """The rows the filters let through: one pass, no call per row."""
         venue, account, symbol, ties = self._venue, self._account, self._symbol, self._ties
         if venue is not None:
@@ -391,11 +443,16 @@ class PositionsProxy(QAbstractTableModel):
         src = self._src
         if src is None:
             return
-        want = self._accepted(src.records())
+        passed = self._passes(src.records())
+        want = self._collapse(passed)
         wanted = set(want)
         key_of = self._key_of
-        self._drop([r for r in self._shown if r not in wanted])
+        self._drop([r for r in self._shown if r not in wanted and type(r) is not GroupRow])
         self._add([r for r in want if r not in key_of])
+        if self._group:
+            self._groups.recount(passed)
+            self._sync_groups()
+            self._repaint_groups()
 
     # ------------------------------------------------------------------ sorting
     @property
@@ -403,9 +460,17 @@ class PositionsProxy(QAbstractTableModel):
         return self._group
 
     def set_group_by_account(self, group: bool) -> None:
-        if group != self._group:
-            self._group = group
-            self.resort()
+        """Group the rows by account under header rows with subtotals, with totals rows at the
+        bottom; or show them plainly again (a collapsed account's rows come back)."""
+        if group == self._group:
+            return
+        if not group:
+            self._group = False
+            self._sync_groups()  # headers and totals go, in the grouped order they sit in
+            self._groups.recount(())  # sums are kept only while grouped
+        self._group = group
+        self.resort()
+        self._refilter()  # a collapsed account's rows hide again, or come back
 
     def sortColumn(self) -> int:
         return self._col
@@ -424,9 +489,17 @@ class PositionsProxy(QAbstractTableModel):
         the grouping changed)."""
         self._fresh.clear()
         if self._src is not None and self._shown:
-            self._apply(self._build(self._shown))
+            self._apply(self._build_shown())
         else:
             self._settled()
+
+    def _build_shown(self) -> list[tuple[Any, ...]]:
+        """Every shown row's key again; a header keeps its own (it depends on no column)."""
+        if not self._groups.headers:
+            return self._build(self._shown)
+        rows = [r for r in self._shown if type(r) is not GroupRow]
+        built = iter(self._build(rows))
+        return [r.skey if type(r) is GroupRow else next(built) for r in self._shown]
 
     def resort_if_due(self) -> None:
         """The live re-sort (its timer): the rows whose value changed take their new keys,
@@ -579,7 +652,7 @@ class PositionsProxy(QAbstractTableModel):
         return None if record is None else self._row(record)
 
     def shown_keys(self) -> list[PositionKey]:
-        return [r.key for r in self._shown]
+        return [r.key for r in self._shown if r.key is not None]
 
     def mapToSource(self, index: AnyIndex) -> QModelIndex:
         src = self._src
@@ -597,7 +670,7 @@ class PositionsProxy(QAbstractTableModel):
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent: AnyIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else len(self._shown)
+        return 0 if parent.isValid() else len(self._shown) + len(self._totals)
 
     def columnCount(self, parent: AnyIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else _COLUMN_COUNT
@@ -605,9 +678,18 @@ class PositionsProxy(QAbstractTableModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = index.row()
         src = self._src
-        if src is None or not 0 <= row < len(self._shown) or not index.isValid():
+        shown = self._shown
+        if src is None or not index.isValid():
             return None
-        return src.cell(self._shown[row], index.column(), role)
+        if 0 <= row < len(shown):
+            r = shown[row]
+            if type(r) is GroupRow:
+                return self._groups.header_cell(r, index.column(), role)
+            return src.cell(r, index.column(), role)
+        at = row - len(shown)
+        if 0 <= at < len(self._totals):
+            return self._groups.totals_cell(self._totals[at], index.column(), role)
+        return None
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -617,11 +699,14 @@ class PositionsProxy(QAbstractTableModel):
         return self._src.headerData(section, orientation, role)
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else _NO_FLAGS
+        if not index.isValid():
+            return _NO_FLAGS
+        return _FLAGS if index.row() < len(self._shown) else _ENABLED  # totals: not selectable
 
 
 _COLUMN_COUNT = len(PositionColumn)
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_ENABLED = Qt.ItemFlag.ItemIsEnabled
 _NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 

@@ -4,6 +4,7 @@ tooltip). Dialogs and the flatten window use the same words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from core.desk import CloseIntent, IntentState
@@ -174,8 +175,11 @@ def closed_quantity(intent: CloseIntent) -> Decimal:
     return req.quantity if req.quantity is not None else req.position_quantity
 
 
+Quantity = Callable[[Decimal | None], str]  # writes a size, by the row's instrument
+
+
 def intent_text(intent: CloseIntent | None, residual: Decimal | None = None,
-                open_now: Decimal | None = None) -> str:
+                open_now: Decimal | None = None, qty: Quantity | None = None) -> str:
     """The Close button's words: its state, then what matters about it.
 
     "Sending…", "Acknowledged", "Closed 25 · verifying", "✓ Verified flat", "Resting limit",
@@ -186,20 +190,21 @@ def intent_text(intent: CloseIntent | None, residual: Decimal | None = None,
     label = intent_label(intent)
     if intent is None:
         return label
+    q = qty or fmt_decimal
     state = intent.state
     if label == "Mismatch":
         return "Mismatch — check venue"
     if label == "Verified flat":
         return "✓ Verified flat"
     if label == "Closed":
-        done = f"Closed {fmt_decimal(closed_quantity(intent))}"
+        done = f"Closed {q(closed_quantity(intent))}"
         if intent.request.is_full:
             return f"{done} · verifying"
-        return f"{done} · {fmt_decimal(open_now)} open" if open_now is not None else done
+        return f"{done} · {q(open_now)} open" if open_now is not None else done
     if state is IntentState.RESTING:
         return f"Resting {_rests_as(intent)}"
     if state is IntentState.PARTIAL:
-        return f"Partly filled (residual {fmt_decimal(residual)})" if residual else label
+        return f"Partly filled (residual {q(residual)})" if residual else label
     if state is IntentState.REJECTED:
         words = refusal_words(intent)
         return f"{label} · {words}" if words else label
@@ -236,9 +241,9 @@ def intent_tooltip(intent: CloseIntent | None, residual: Decimal | None = None) 
 
 
 def action_text(intent: CloseIntent | None, working: int, residual: Decimal | None = None,
-                open_now: Decimal | None = None) -> str:
+                open_now: Decimal | None = None, qty: Quantity | None = None) -> str:
     """The Close button's full text: its state, plus a marker when orders rest for the row."""
-    label = intent_text(intent, residual, open_now)
+    label = intent_text(intent, residual, open_now, qty)
     return f"{label} · {working} working" if working else label
 
 

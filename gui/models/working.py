@@ -4,16 +4,18 @@ a Cancel button whose state this model keeps."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush
 
-from core.model import OrderSide, PositionKey, WorkingKind, WorkingOrder
+from core.model import Instrument, OrderSide, PositionKey, WorkingKind, WorkingOrder
+from core.numbers import UNKNOWN, NumberFormat, number_format
 from gui.models.columns import LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.roles import BUTTON_ROLE, KEY_ROLE, STALE_ROLES, VALUE_ROLES
 from gui.models.style import MUTED, STALE, italic, monospace
-from gui.models.text import describe_working, fmt_decimal, fmt_trigger, venue_label
+from gui.models.text import describe_working, venue_label
 
 __all__ = ["CancelState", "WorkingColumn", "WorkingIdent", "WorkingOrdersModel"]
 
@@ -77,9 +79,10 @@ class CancelState(enum.StrEnum):
     CONFIRMED = "Cancelled"  # the venue said yes; the row goes when the removal arrives
 
 
-def _working_texts(o: WorkingOrder) -> tuple[str, ...]:
+def _working_texts(o: WorkingOrder, fmt: NumberFormat = UNKNOWN) -> tuple[str, ...]:
+    """A row's texts, its numbers written by its instrument (core.numbers)."""
     if o.price is not None:
-        price = fmt_decimal(o.price)
+        price = fmt.price(o.price)
     else:
         price = "Market" if o.kind is WorkingKind.TRIGGER else ""
     return (
@@ -88,12 +91,20 @@ def _working_texts(o: WorkingOrder) -> tuple[str, ...]:
         o.symbol,
         _KIND_LABELS.get(o.kind, o.kind.value),
         _ORDER_SIDE_LABELS[o.side] if o.side is not None else "",
-        fmt_decimal(o.quantity) or "All",
-        fmt_decimal(o.remaining),
+        fmt.quantity(o.quantity) or "All",
+        fmt.quantity(o.remaining),
         price,
-        fmt_trigger(o.trigger_price, o.trigger_event),
+        _trigger_text(o, fmt),
         o.raw_status,
     )
+
+
+def _trigger_text(o: WorkingOrder, fmt: NumberFormat) -> str:
+    """"4400.00 Mark": the trigger price to the tick, then what it watches."""
+    if o.trigger_price is None:
+        return ""
+    text = fmt.price(o.trigger_price)
+    return f"{text} {o.trigger_event.label}" if o.trigger_event is not None else text
 
 
 class WorkingOrdersModel(ColumnsModel):
@@ -106,8 +117,10 @@ class WorkingOrdersModel(ColumnsModel):
 
     COLUMNS = WorkingColumn
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *,
+                 instruments: Callable[[PositionKey], Instrument | None] | None = None) -> None:
         super().__init__(parent)
+        self._instruments = instruments  # numbers are written by the instrument
         self._idents: list[WorkingIdent] = []
         self._rows: dict[WorkingIdent, int] = {}
         self._orders: dict[WorkingIdent, WorkingOrder] = {}
@@ -118,6 +131,11 @@ class WorkingOrdersModel(ColumnsModel):
         self._mono = monospace()
         self._italic = italic()
         self._mono_italic = italic(self._mono)
+
+    def _format(self, o: WorkingOrder) -> NumberFormat:
+        lookup = self._instruments
+        return UNKNOWN if lookup is None \
+            else number_format(lookup(PositionKey(o.account, o.venue, o.symbol)))
 
     # ------------------------------------------------------------------ queries
     def order(self, ident: WorkingIdent) -> WorkingOrder | None:
@@ -147,7 +165,7 @@ class WorkingOrdersModel(ColumnsModel):
     # ------------------------------------------------------------------ updates
     def upsert(self, order: WorkingOrder) -> None:
         ident = order.ident
-        texts = _working_texts(order)
+        texts = _working_texts(order, self._format(order))
         row = self._rows.get(ident)
         if row is None:
             row = len(self._idents)

@@ -297,6 +297,10 @@ class CloseButtonDelegate(ButtonDelegate):
         super().__init__(PositionColumn.ACTION, _BUTTON_COLOURS, "Close", parent)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        if index.column() == self.column and index.data(KEY_ROLE) is None:
+            # A group header or totals row (Group by account): no position, so no button.
+            QStyledItemDelegate.paint(self, painter, option, index)
+            return
         residual = index.data(RESIDUAL_ROLE) if index.column() == self.column else None
         if not isinstance(residual, str):
             super().paint(painter, option, index)

@@ -131,7 +131,7 @@ def invalid(edit: QLineEdit) -> bool:
 def test_opens_prefilled_for_a_full_close_at_market(dialog: CloseDialog) -> None:
     assert dialog.objectName() == "closeDialog"
     assert dialog.isVisible()
-    assert dialog.quantityInput.text() == "3.5"
+    assert dialog.quantityInput.text() == "3.50"  # to the lot (0.01), as the table writes it
     assert dialog.limitPriceInput.text() == ""
     assert dialog.triggerPriceInput.text() == ""
     assert dialog.validationMessage.text() == ""
@@ -144,7 +144,7 @@ def test_opens_prefilled_for_a_full_close_at_market(dialog: CloseDialog) -> None
     assert summary["symbol"] == "BTC-USD"
     assert summary["side"] == "Long"
     assert summary["size"].startswith("3.5")
-    assert summary["entry"] == "60000"
+    assert summary["entry"] == "60000.0"  # the tick (0.5) has one decimal
     assert summary["mark"].startswith("61000")
     assert "SELL 3.50 BTC-USD" in dialog.summaryLine.text()
 
@@ -275,7 +275,7 @@ def test_parse_plain_decimal_edges(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("pct", "expected"), [(25, "0.87"), (50, "1.75"), (75, "2.62"), (100, "3.5")]
+    ("pct", "expected"), [(25, "0.87"), (50, "1.75"), (75, "2.62"), (100, "3.50")]
 )
 def test_presets_round_down_to_the_lot(
     qtbot: QtBot, dialog: CloseDialog, pct: int, expected: str
@@ -527,7 +527,7 @@ def test_position_going_flat_blocks_sending(dialog: CloseDialog, submit: FakeSub
 
 def test_position_change_updates_an_untouched_quantity(dialog: CloseDialog) -> None:
     dialog.update_position(position(qty="2"))
-    assert dialog.quantityInput.text() == "2"
+    assert dialog.quantityInput.text() == "2.00"
     dialog.quantityInput.setText("1")
     dialog.update_position(position(qty="0.5"))
     assert dialog.quantityInput.text() == "1"

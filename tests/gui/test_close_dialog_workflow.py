@@ -125,7 +125,7 @@ def test_dust_offers_close_all_instead(qtbot: QtBot, submit: FakeSubmit) -> None
         "close could ever close it.")
     assert dialog.sendButton.isEnabled()  # an offer, not a refusal
     qtbot.mouseClick(dialog.closeAllButton, Qt.MouseButton.LeftButton)
-    assert dialog.quantityInput.text() == "2.5"
+    assert dialog.quantityInput.text() == "2.50"  # to the lot (0.01), as the table shows it
     assert not dialog.dustPanel.isVisible()
     dialog.quantityInput.setText("2.45")  # leaves exactly the minimum: fine
     assert not dialog.dustPanel.isVisible()
@@ -185,7 +185,7 @@ def test_live_change_is_said_at_once_and_send_asks_again(
     assert dialog.guardPanel.isVisible()
     assert dialog.guardMessage.text().startswith(
         "The position is now LONG 5 — it was LONG 3.5 when you opened this dialog.")
-    assert dialog.quantityInput.text() == "5"  # an untouched full size follows the book
+    assert dialog.quantityInput.text() == "5.00"  # an untouched full size follows the book
     dialog.send()  # a full close of 5 is not the 3.5 the user saw: ask first
     assert submit.requests == [] and dialog.task is None
     assert "press Send again" in dialog.guardMessage.text()
@@ -337,20 +337,20 @@ def test_trigger_helper_uses_the_chosen_reference_price(qtbot: QtBot, submit: Fa
     pos = position(venue=EVERSTRIKE)  # long, mark 61000
     mark = MarkUpdate(EVERSTRIKE, "BTC-USD", D("61000"), index=D("60000"), last=None)
     dialog = make(qtbot, submit, caps=EVERSTRIKE_LIKE, pos=pos, mark=mark)
-    assert dialog.referencePrices.text() == "now: Mark 61000 · Index 60000 · Last —"
+    assert dialog.referencePrices.text() == "now: Mark 61000.0 · Index 60000.0 · Last —"
     assert not dialog.closeOnTriggerNote.isHidden()
     assert dialog.closeOnTriggerNote.text() == CLOSE_ON_TRIGGER_NOTE
     dialog.triggerPriceInput.setText("60500")
-    assert dialog.triggerHint.text() == "60500 is below the mark 61000 → stop-loss."
+    assert dialog.triggerHint.text() == "60500.0 is below the mark 61000.0 → stop-loss."
     dialog.triggerEventInput.setCurrentIndex(
         dialog.triggerEventInput.findData(TriggerEvent.INDEX.value))
-    assert dialog.triggerHint.text() == "60500 is above the index price 60000 → take-profit."
+    assert dialog.triggerHint.text() == "60500.0 is above the index price 60000.0 → take-profit."
     dialog.triggerPriceInput.setText("60000")
     assert dialog.triggerWarning.text() == (
-        "⚠ 60000 is the current index price: the trigger would fire at once.")
+        "⚠ 60000.0 is the current index price: the trigger would fire at once.")
     dialog.triggerPriceInput.setText("60020")  # within 0.05 % of 60000
     assert dialog.triggerWarning.text() == (
-        "⚠ Only 20 from the index price: it may fire as soon as it reaches the venue.")
+        "⚠ Only 20.0 from the index price: it may fire as soon as it reaches the venue.")
     assert dialog.triggerWarning.property("tone") == "warn"
     dialog.triggerEventInput.setCurrentIndex(
         dialog.triggerEventInput.findData(TriggerEvent.LAST.value))
@@ -366,7 +366,7 @@ def test_trigger_helper_uses_the_chosen_reference_price(qtbot: QtBot, submit: Fa
 def test_ctrl_digits_pick_the_presets(qtbot: QtBot, submit: FakeSubmit) -> None:
     dialog = make(qtbot, submit)
     keys = (Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4)
-    for key, expected in zip(keys, ("0.87", "1.75", "2.62", "3.5"), strict=True):
+    for key, expected in zip(keys, ("0.87", "1.75", "2.62", "3.50"), strict=True):
         qtbot.keyClick(dialog.quantityInput, key, Qt.KeyboardModifier.ControlModifier)
         assert dialog.quantityInput.text() == expected
 

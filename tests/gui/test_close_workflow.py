@@ -404,7 +404,7 @@ async def test_ioc_residual_badge_and_close_residual_flattens_it(
         assert "Close residual" in cell(w, AAPL, PositionColumn.ACTION,
                                         Qt.ItemDataRole.ToolTipRole)
         assert "partly filled: 20" in w.statusBar().currentMessage()
-        assert cell(w, AAPL, PositionColumn.ACTION, RESIDUAL_ROLE) == "residual 5.0"
+        assert cell(w, AAPL, PositionColumn.ACTION, RESIDUAL_ROLE) == "residual 5.00"
         # It never loops by itself: once the venue has moved on (a new mark reached us), still
         # exactly one request.
         mark = rig.desk.mark(QFEX, "AAPL-USD")

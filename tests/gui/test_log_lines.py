@@ -88,21 +88,21 @@ def test_a_line_whose_row_differs_from_its_own_columns_still_points_at_its_row(
     assert [e.key for e in model.entries] == [odd, None]
 
 
-def test_equal_number_texts_are_shared_and_equal_numbers_keep_their_own_digits(
+def test_equal_number_texts_are_shared_and_equal_numbers_read_alike(
         qapp: QApplication) -> None:
-    """Lines share one str per distinct text (memory), never one per distinct value:
-    1.0 and 1.00 are equal Decimals, and each line still shows the digits the venue sent."""
+    """Lines share one str per distinct text (memory). 1.0 and 1.00 are the same quantity and
+    read the same (core.numbers: the instrument sets the decimals, not the venue's digits)."""
     model = LogModel()
-    sent = [D("1.0"), D("1.00"), D("1.0"), D("1E+1")]
+    sent = [D("1.0"), D("1.00"), D("1.5"), D("1E+1")]
     for i, qty in enumerate(sent):
         model.append_event(OrderUpdate(QFEX, "acct", "A", OrderStatus.ACK, "ACK", False,
                                        order_id=f"o-{i}", quantity=qty))
     model.flush()
     shown = [model.data(model.index(row, LogColumn.QUANTITY)) for row in range(len(sent))]
-    assert shown == ["1.0", "1.00", "1.0", "10"]
+    assert shown == ["1", "1", "1.5", "10"]
     held = [line[LogColumn.QUANTITY] for line in model._lines]
-    assert held[0] is held[2]
-    assert held[0] is not held[1]
+    assert held[0] is held[1]
+    assert held[0] is not held[2]
 
 
 @pytest.mark.parametrize("now", [0.0, 0.05, 0.1, 0.199, 0.2, 12345.678, 987654.3219])

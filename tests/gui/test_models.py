@@ -137,13 +137,15 @@ def test_proxy_passes_qtmodeltester(qtmodeltester: ModelTester, model: Positions
 
 
 def test_cells_show_exact_decimals_aligned_and_coloured(model: PositionsModel) -> None:
+    """Without reference data a number shows its significant digits (core.numbers), P&L two
+    places; nothing is written with an exponent."""
     model.upsert(pos("BTC-USD", "0.00012345", entry="65000.10", mark="1E+2", pnl="-12.50"))
     model.upsert(pos("ETH-USD", "3", pnl="4.000"))
     assert cell(model, 0, PositionColumn.QUANTITY) == "0.00012345"
-    assert cell(model, 0, PositionColumn.ENTRY) == "65000.10"
+    assert cell(model, 0, PositionColumn.ENTRY) == "65000.1"
     assert cell(model, 0, PositionColumn.MARK) == "100"  # never "1E+2"
     assert cell(model, 0, PositionColumn.PNL) == "-12.50"
-    assert cell(model, 1, PositionColumn.PNL) == "+4.000"
+    assert cell(model, 1, PositionColumn.PNL) == "+4.00"
     assert cell(model, 0, PositionColumn.SIDE) == "Long"
     assert cell(model, 0, PositionColumn.VENUE) == "QFEX"
     align = cell(model, 0, PositionColumn.QUANTITY, Qt.ItemDataRole.TextAlignmentRole)
@@ -183,13 +185,16 @@ def test_upsert_of_identical_position_changes_nothing(model: PositionsModel) -> 
     assert changes.events == []
 
 
-def test_same_value_new_exponent_is_a_change(model: PositionsModel) -> None:
-    """1.0 == 1.00 numerically, but the row must show what the venue sent."""
+def test_same_value_new_exponent_is_no_change(model: PositionsModel) -> None:
+    """1.0 and 1.00 read alike (the instrument, not the venue's digits, sets the decimals), so
+    a new exponent repaints nothing; a new value does."""
     model.upsert(pos("A", "1.0"))
     changes = Changes(model)
     model.upsert(pos("A", "1.00"))
+    assert changes.cells() == set()
+    assert cell(model, 0, PositionColumn.QUANTITY) == "1"
+    model.upsert(pos("A", "1.5"))
     assert changes.cells() == {(0, PositionColumn.QUANTITY)}
-    assert cell(model, 0, PositionColumn.QUANTITY) == "1.00"
 
 
 def test_remove_drops_the_row_and_keeps_identity(model: PositionsModel) -> None:
@@ -339,7 +344,7 @@ async def test_repricing_is_coalesced_on_a_timer(qapp: QApplication) -> None:
         (1, PositionColumn.MARK), (1, PositionColumn.PNL),
     }
     assert cell(model, 0, PositionColumn.MARK) == "151"
-    assert cell(model, 1, PositionColumn.PNL) == "+449"
+    assert cell(model, 1, PositionColumn.PNL) == "+449.00"
 
 
 @pytest.mark.asyncio
@@ -427,7 +432,7 @@ def test_log_line_contents(qapp: QApplication) -> None:
     assert row[LogColumn.VENUE] == "QFEX"
     assert row[LogColumn.STATUS] == "FILLED"
     assert row[LogColumn.RAW_STATUS] == "FILLED"
-    assert row[LogColumn.QUANTITY] == "2.50"
+    assert row[LogColumn.QUANTITY] == "2.5"  # no reference data: significant digits
     assert row[LogColumn.REMAINING] == "0"
     assert row[LogColumn.PRICE] == "64999.5"
     conn = [model.data(model.index(2, c)) for c in LogColumn]

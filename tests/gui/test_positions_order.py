@@ -184,7 +184,11 @@ def test_rows_leave_as_row_ranges_and_the_order_holds(qapp: QApplication) -> Non
     for pos in rows[10:30]:
         model.remove(pos.key)
     assert shown(proxy) == reference(model, PositionColumn.MARK, ASC, True)
-    assert proxy.rowCount() == model.rowCount() == len(rows) - 21
+    assert proxy.position_count == model.rowCount() == len(rows) - 21
+    # Grouped: a header per account and a totals row per venue and for all come on top.
+    accounts = {k.account for k in model.all_keys()}
+    venues = {k.venue for k in model.all_keys()}
+    assert proxy.rowCount() == model.rowCount() + len(accounts) + len(venues) + 1
 
 
 def test_filters_set_and_cleared_with_few_signals_keeping_the_selection(
@@ -539,7 +543,7 @@ def test_changed_cells_are_reported_on_the_shown_rows(qapp: QApplication) -> Non
     key = shown(proxy)[7]
     reprice(model, key, "-42")
     assert changes == [(7, PositionColumn.PNL, 7, PositionColumn.PNL)]
-    assert proxy.index(7, PositionColumn.PNL).data() == "-42"
+    assert proxy.index(7, PositionColumn.PNL).data() == "-42.00"
     changes.clear()
     for key in shown(proxy):  # a batch beyond the row-by-row limit: the column, once
         model.queue_upsert(repriced(model, key, "5"))

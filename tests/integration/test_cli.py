@@ -200,7 +200,7 @@ def test_positions_demo_table_and_json(cli: Cli) -> None:
     assert lines[0].split() == ["venue", "account", "env", "symbol", "side", "qty", "entry",
                                 "mark", "uPnL"]
     aapl = next(line for line in lines if " AAPL-USD " in line).split()
-    assert aapl[:7] == ["QFEX", "QFEX", "demo", "DEMO", "AAPL-USD", "LONG", "25.0"]
+    assert aapl[:7] == ["QFEX", "QFEX", "demo", "DEMO", "AAPL-USD", "LONG", "25.00"]
     assert lines[-1] == "16 open positions on 2 accounts"
 
     doc = cli.run("positions", "--demo", "--json", "--venue", "everstrike")
@@ -375,7 +375,7 @@ def test_close_outcomes_and_exit_codes(desk_sim: Simulator, cli: Cli) -> None:
 
     full = cli.run("close", "q", "AAPL-USD", "--yes")
     assert full.returncode == 0, full.stderr
-    assert "Closed, verified flat: filled 25.0; venue data shows the position flat" in \
+    assert "Closed, verified flat: filled 25.00; venue data shows the position flat" in \
         full.stdout
     assert "AAPL-USD" not in open_at(sim, "qfex")
     flat = cli.run("close", "q", "AAPL-USD", "--yes")

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from core.closing.form import Checked, one_line, preset_quantity, read
 from core.closing.rules import FieldName
+from core.closing.words import quantity_text
 from core.desk import AlreadyPending, PositionChanged
 from core.flatten import CancelFirst, Cancels, order_words
 from core.model import (
@@ -70,7 +71,7 @@ from gui.dialogs.close.preview import PreviewPanel
 from gui.dialogs.close.summary import PositionSummary
 from gui.dialogs.close.text import failure_text, refusal_text, ticket_text
 from gui.dialogs.close.working import WorkingOrdersPanel
-from gui.models import env_label, fmt_decimal
+from gui.models import env_label
 from gui.widgets import EnvChip
 
 __all__ = ["SENDING_REDRAW_S", "CloseDialog"]
@@ -140,7 +141,7 @@ class CloseDialog(QDialog):
         self.workingPanel.show_orders(self._working_now(), position.key.symbol)
         if self.workingPanel.orders:  # each cancel's request shows above the close's
             self.preview.show_lines(16)
-        self.quantityInput.setText(fmt_decimal(position.quantity))
+        self.quantityInput.setText(self._qty_text(position.quantity))
         self.form.edited.connect(self._on_edit)
         self.finished.connect(self._on_finished)
         self.validate()
@@ -265,14 +266,14 @@ class CloseDialog(QDialog):
                 "there is nothing left to close."
             )
             return
-        full_text = fmt_decimal(self.position.quantity)
+        full_text = self._qty_text(self.position.quantity)
         untouched = self.quantityInput.text().strip() == full_text
         moved = position.side is not self.position.side or position.quantity != \
             self.position.quantity
         self.position = position
         self.positionSummary.fill(position, self.instrument)
-        if untouched and full_text != fmt_decimal(position.quantity):
-            self.quantityInput.setText(fmt_decimal(position.quantity))
+        if untouched and full_text != self._qty_text(position.quantity):
+            self.quantityInput.setText(self._qty_text(position.quantity))
         else:
             self.validate()
         if moved and self._freshness.moved(position):
@@ -292,7 +293,11 @@ class CloseDialog(QDialog):
     # ------------------------------------------------------------------ presets
     def apply_preset(self, percent: int) -> None:
         qty = preset_quantity(self.position.quantity, Decimal(percent), self.instrument)
-        self.quantityInput.setText(fmt_decimal(qty))
+        self.quantityInput.setText(self._qty_text(qty))
+
+    def _qty_text(self, qty: Decimal) -> str:
+        """A quantity as the table writes it: the lot's decimals (core.numbers)."""
+        return quantity_text(qty, self.instrument)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Ctrl+1..4 also when the key reaches the dialog itself (the shortcuts normally take

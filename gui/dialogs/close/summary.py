@@ -8,6 +8,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 
 from core.model import Instrument, Position
+from core.numbers import number_format
 from gui.models import fmt_decimal
 
 __all__ = ["PositionSummary"]
@@ -52,17 +53,18 @@ class PositionSummary(QFrame):
         s["venue"].setText(pos.key.venue.label)
         s["symbol"].setText(pos.key.symbol)
         s["side"].setText(pos.side.value.capitalize())
-        size = fmt_decimal(pos.quantity)
+        nf = number_format(inst)  # as the positions table writes them (core.numbers)
+        size = nf.quantity(pos.quantity)
         if inst is not None and inst.lot_size:
             size += f"  (lot {fmt_decimal(inst.lot_size)})"
         s["size"].setText(size)
-        s["entry"].setText(fmt_decimal(pos.entry_price) or "—")
-        mark = fmt_decimal(pos.mark_price) or "—"
+        s["entry"].setText(nf.price(pos.entry_price) or "—")
+        mark = nf.price(pos.mark_price) or "—"
         if inst is not None and inst.tick_size:
             mark += f"  (tick {fmt_decimal(inst.tick_size)})"
         s["mark"].setText(mark)
         pnl = pos.unrealised_pnl
-        s["pnl"].setText(fmt_decimal(pnl, signed=True) or "—")
+        s["pnl"].setText(nf.pnl(pnl) or "—")
         colour = "#1b7f3b" if pnl is not None and pnl > 0 else (
             "#c62828" if pnl is not None and pnl < 0 else "")
         s["pnl"].setStyleSheet(f"color: {colour};" if colour else "")

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.closing.form import parse_plain_decimal
 from core.closing.rules import EVENT_ORDER, FieldError, round_trigger_price
+from core.closing.words import price_text
 from core.model import Capabilities, Instrument, MarkUpdate, Position, PositionSide, TriggerEvent
-from gui.models import fmt_decimal
 
 __all__ = ["TriggerHelper"]
 
@@ -71,6 +71,10 @@ class TriggerHelper(QWidget):
         self.triggerWarning.setVisible(False)
         hl.addWidget(self.triggerWarning)
 
+    def _price(self, value: Decimal | None) -> str:
+        """A price as the table writes it: the tick's decimals (core.numbers)."""
+        return price_text(value, self.instrument)
+
     def show_for(self, pos: Position, event: TriggerEvent, typed: str,
                  mark: MarkUpdate | None) -> None:
         """Say where ``typed`` (the trigger price field) lies against ``event``'s price."""
@@ -84,7 +88,7 @@ class TriggerHelper(QWidget):
         for each in EVENT_ORDER:
             if each in self.caps.trigger_events or each is TriggerEvent.MARK:
                 ref = _reference(each, mark, pos)
-                parts.append(f"{each.label} {fmt_decimal(ref) or '—'}")
+                parts.append(f"{each.label} {self._price(ref) or '—'}")
         self.referencePrices.setText("now: " + " · ".join(parts))
         name = "mark" if event is TriggerEvent.MARK else f"{event.label.lower()} price"
         base = (
@@ -109,18 +113,18 @@ class TriggerHelper(QWidget):
                              "it is decided at the venue."), "warn"
         elif price == ref:
             self.triggerHint.setText(base)
-            warning, tone = (f"⚠ {fmt_decimal(price)} is the current {name}: the trigger would "
+            warning, tone = (f"⚠ {self._price(price)} is the current {name}: the trigger would "
                              "fire at once."), "bad"
         else:
             below = price < ref
             kind = "stop-loss" if below == long else "take-profit"
             where = "below" if below else "above"
             self.triggerHint.setText(
-                f"{fmt_decimal(price)} is {where} the {name} {fmt_decimal(ref)} → {kind}.")
+                f"{self._price(price)} is {where} the {name} {self._price(ref)} → {kind}.")
             tick = self.instrument.tick_size if self.instrument is not None else None
             near = max((tick or Decimal(0)) * _NEAR_TICKS, abs(ref) * _NEAR_FRACTION)
             if abs(price - ref) <= near:
-                warning, tone = (f"⚠ Only {fmt_decimal(abs(price - ref))} from the {name}: it may "
+                warning, tone = (f"⚠ Only {self._price(abs(price - ref))} from the {name}: it may "
                                  "fire as soon as it reaches the venue."), "warn"
         self.triggerWarning.setText(warning)
         _set_tone(self.triggerWarning, tone)

@@ -27,7 +27,7 @@ from cli.flatten import scope_of
 from cli.positions import table
 from core import flatten
 from core.flatten import ScopeKind
-from core.model import Environment, Position, PositionKey, PositionSide
+from core.model import Environment, Instrument, Position, PositionKey, PositionSide
 from core.venue import AccountConfig
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
@@ -130,18 +130,22 @@ async def test_without_a_handler_the_first_ctrl_c_cancels() -> None:
         await task
 
 
-def test_positions_table_aligns_numbers_and_keeps_their_digits() -> None:
+def test_positions_table_writes_numbers_by_the_instrument() -> None:
+    """The CLI writes numbers as the window does (core.numbers): the lot's and tick's decimals,
+    P&L to its quote currency's two places; without reference data, significant digits."""
     accounts = {a.name: a for a in _accounts()}
+    eth = Instrument("USD_ETH_PERP", tick_size=D("0.05"), lot_size=D("0.001"),
+                     quote_currency="USD")
     rows = [
         Position(PositionKey("b", EVERSTRIKE, "USD_ETH_PERP"), PositionSide.SHORT,
                  D("3.5"), D("4420.1"), D("4310.25"), D("384.475")),
         Position(PositionKey("a", QFEX, "AAPL-USD"), PositionSide.LONG, D("25.0")),
     ]
-    lines = table(rows, accounts).splitlines()
+    lines = table(rows, accounts, lambda k: eth if k.symbol == eth.symbol else None).splitlines()
     assert lines == [
-        "venue       account  env   symbol        side    qty   entry     mark     uPnL",
-        "Everstrike  b        DEMO  USD_ETH_PERP  SHORT   3.5  4420.1  4310.25  384.475",
-        "QFEX        a        LIVE  AAPL-USD      LONG   25.0       -        -        -",
+        "venue       account  env   symbol        side     qty    entry     mark     uPnL",
+        "Everstrike  b        DEMO  USD_ETH_PERP  SHORT  3.500  4420.10  4310.25  +384.48",
+        "QFEX        a        LIVE  AAPL-USD      LONG      25        -        -        -",
     ]
 
 

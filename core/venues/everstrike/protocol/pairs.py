@@ -51,6 +51,7 @@ def parse_pairs(result: object) -> dict[str, Instrument]:
                 lot_size=bound(lot.get("tick_size"), "lot tick_size"),
                 min_quantity=bound(lot.get("min_qty"), "min_qty"),
                 max_quantity=bound(lot.get("max_qty"), "max_qty"),
+                quote_currency=_opt_str(entry.get("quote")) or None,
             )
         return instruments
     except _PARSE_ERRORS as exc:

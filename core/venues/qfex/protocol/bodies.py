@@ -53,8 +53,13 @@ def parse_refdata(body: bytes | str) -> dict[str, Instrument]:
             max_quantity=_opt_dec(entry, "max_quantity"),
             min_price=_opt_dec(entry, "min_price"),
             max_price=_opt_dec(entry, "max_price"),
+            quote_currency=_quote(entry.get("quote_asset")),
         )
     return out
+
+
+def _quote(value: object) -> str | None:
+    return value.upper() if isinstance(value, str) and value else None
 
 
 @_rest

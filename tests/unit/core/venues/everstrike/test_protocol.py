@@ -622,6 +622,7 @@ def test_parse_pairs() -> None:
         max_quantity=Decimal(100),
         min_price=Decimal("0.5"),
         max_price=Decimal(1000000),
+        quote_currency="USD",
     )
     assert pairs["USD_ETH_PERP"] == Instrument(symbol="USD_ETH_PERP")
 

@@ -1002,11 +1002,12 @@ def test_refdata() -> None:
                     "max_quantity": "1000",
                     "order_types": ["LIMIT", "MARKET"],
                     "default_max_leverage": "20",
+                    "quote_asset": "usd",
                 }
             ],
         }
     ).encode()
-    assert p.parse_refdata(body) == {"AAPL-USD": AAPL}
+    assert p.parse_refdata(body) == {"AAPL-USD": replace(AAPL, quote_currency="USD")}
     assert isinstance(p.parse_refdata(body)["AAPL-USD"].tick_size, Decimal)
 
 
