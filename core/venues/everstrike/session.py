@@ -334,7 +334,7 @@ class EverstrikeSession(VenueSession):
                 update = protocol.parse_order(result, self.name, order.symbol)
             except MalformedReply as exc:
                 self._protocol_error(f"Everstrike /auth/cancel reply: {exc.msg}", "cancel_reply")
-        self._orders.cancelled(order, update)
+        self._orders.cancelled(order, update, protocol.received_text(response.content))
         self._flush()
 
     async def refresh_positions(self) -> None:
@@ -383,7 +383,7 @@ class EverstrikeSession(VenueSession):
             why = "Everstrike accepted the close but its reply could not be read"
             self._orders.lost(prepared, "accepted", why)
             return
-        self._orders.replied(prepared, events)
+        self._orders.replied(prepared, events, protocol.received_text(response.content))
 
     # ------------------------------------------------------------------ GETs and snapshots
 
