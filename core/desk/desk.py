@@ -512,7 +512,11 @@ class Desk:
                     event = replace(event, message=_with_explanation(event.message, found))
             elif event.status is OrderStatus.CANCELLED:
                 event = self._explain_cancel(account, event)
+            owner = self._intents.owner(account.name, event.client_order_id, event.order_id)
+            awaited = owner is not None and owner.first_reply_ms is None
             intent = self._intents.apply(event)
+            if awaited and intent is not None and intent.first_reply_ms is not None:
+                self._wire_time(account, intent)  # its first reply
             self._journal(
                 "order_update",
                 _update_payload(event),
@@ -582,6 +586,17 @@ class Desk:
             )
             self._emit(event)
 
+
+    def _wire_time(self, account: AccountConfig, intent: CloseIntent) -> None:
+        """The close's first reply is in: its latency is the wire time the session measured at
+        the transport, and the rest of the desk's own figure was the app's (the event loop
+        busy painting, say). Without a wire time the desk's figure stands."""
+        session = self._sessions.get(account.name)
+        wire = session.wire_ms(intent.request.client_order_id) if session is not None else None
+        if wire is not None and intent.first_reply_ms is not None:
+            intent.wire_ms = wire
+            intent.app_ms = max(0.0, intent.first_reply_ms - wire)
+            intent.first_reply_ms = wire
 
     def _explain_cancel(self, account: AccountConfig, event: OrderUpdate) -> OrderUpdate:
         """A cancelled order's message says why, for this order (see ``endings``)."""

@@ -1047,11 +1047,12 @@ async def test_clock_is_measured_periodically_and_used_for_signing(rig: Rig) -> 
 async def test_health(rig: Rig) -> None:
     fake = FakeClock(500.0)
     session = rig.make(monotonic=fake, keepalive=4.0)
-    assert session.health() == SessionHealth(connected=False, keepalive_s=4.0)
+    assert session.health() == SessionHealth(connected=False, keepalive_s=4.0, rtt_samples=0)
     await session.start()
     health = session.health()
     assert health.connected and health.last_message_at == 500.0
     assert health.rtt_ms is not None and health.rtt_ms >= 0
+    assert health.rtt_samples is not None and health.rtt_samples >= 1  # one per reply
     assert (health.skew_ms, health.rate_headroom, health.keepalive_s) == (250.0, None, 4.0)
     fake.now = 600.0
     await rig.ws.send({"code": 200, "category": "index", "pair": PAIR, "result": {"mark": 1}})
