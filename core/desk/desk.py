@@ -586,7 +586,6 @@ class Desk:
             )
             self._emit(event)
 
-
     def _wire_time(self, account: AccountConfig, intent: CloseIntent) -> None:
         """The close's first reply is in: its latency is the wire time the session measured at
         the transport, and the rest of the desk's own figure was the app's (the event loop

@@ -176,7 +176,7 @@ class QfexSession(VenueSession):
         # When the frame being read reached the socket (core.venues.wire), and when each
         # close's write was started and returned: a close's wire time is their difference.
         self._frame_arrived: float | None = None
-        self._written: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._written: OrderedDict[str, tuple[float, float | None]] = OrderedDict()
         self._close_wire: OrderedDict[str, float] = OrderedDict()
         self._frame: str | bytes | None = None  # the frame being read, while it is
         self._feed_marks: MarkFeed | None = None
@@ -283,18 +283,20 @@ class QfexSession(VenueSession):
             raise
         # Recorded before writing: the reply can be read while send() waits for the buffer.
         self._orders.sent(prepared)
-        before = self._monotonic()
+        cid = prepared.request.client_order_id
+        self._note_written(cid, self._monotonic(), None)
         try:
             await ws.send(prepared.wire, text=True)
-            self._note_written(prepared.request.client_order_id, before)
+            if cid in self._written:  # not yet answered: the wire starts as the write returns
+                self._note_written(cid, self._written[cid][0], self._monotonic())
         except ConnectionClosed:
             # The frame may have left before the drop. It stays in flight, so the disconnect
             # reports it UNKNOWN and it is reconciled; it is never resent.
             log.info("QFEX %s: connection closed while sending close %s", self.name,
                      prepared.request.client_order_id)
 
-    def _note_written(self, client_order_id: str, before: float) -> None:
-        self._written[client_order_id] = (before, self._monotonic())
+    def _note_written(self, client_order_id: str, before: float, after: float | None) -> None:
+        self._written[client_order_id] = (before, after)
         while len(self._written) > WIRE_MEMORY:
             self._written.popitem(last=False)
 
@@ -310,7 +312,8 @@ class QfexSession(VenueSession):
         if written is None or arrived is None:
             return None
         before, after = written
-        ms = max(0.0, (arrived - (after if arrived >= after else before)) * 1000)
+        start = after if after is not None and arrived >= after else before
+        ms = max(0.0, (arrived - start) * 1000)
         remember_wire(self._close_wire, client_order_id, ms)
         return ms
 
