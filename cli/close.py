@@ -239,8 +239,10 @@ class _Report:
                 "filled": dec(intent.filled),
                 "verified_flat": intent.verified_flat,
                 "next_step": intent.next_step or None,
+                # Wire time (core.venues.wire); app_ms is what Closeout itself added around it.
                 "first_reply_ms": None if intent.first_reply_ms is None
                 else round(intent.first_reply_ms, 1),
+                "app_ms": None if intent.app_ms is None else round(intent.app_ms, 1),
             })
         if key is not None:
             self.doc["position_after"] = None if after is None else {

@@ -1,16 +1,22 @@
-"""Plain-language causes and next steps for venue refusals.
+"""Plain-language causes and next steps for venue refusals and for orders that ended cancelled.
 
 A trader reads "FAILED_MARGIN_CHECK" or "code 414" and has to guess. Every refusal the venues
 document maps here to a category, a cause in plain words, and what to do next. The venue's own
 status text is always kept beside it (``OrderUpdate.raw_status``), never replaced.
+
+A cancellation means different things for different orders: a GTC limit the user took off the
+book, a reduce-only order the venue dropped because the position closed, the unfilled rest of
+an IOC. ``explain_cancel`` says which, from the order's type, time in force and what the desk
+knows about how it ended (``OrderContext``).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 
-__all__ = ["NO_REASON", "Explanation", "explain"]
+__all__ = ["NO_REASON", "Explanation", "OrderContext", "explain", "explain_cancel"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,3 +190,78 @@ def explain(raw_status: str, message: str = "") -> Explanation | None:
     if code == "REJECTED" and message.strip().rstrip(".").lower() in ("", "rejected by the venue"):
         return NO_REASON
     return _BY_CODE.get(code)
+
+
+# --------------------------------------------------------------------------- cancellations
+
+# ``{order}`` is the order in words ("GTC limit close", "trigger close", ...); ``{filled}``
+# what filled before the end ("nothing filled", "2 filled").
+CANCELLED_BY_YOU = _x(
+    "cancelled_by_you",
+    "Cancelled at your request: the {order} is off the book and will not fill.",
+    "Nothing more to do; send a new close if you still want out.",
+)
+CANCELLED_POSITION_CLOSED = _x(
+    "cancelled_position_closed",
+    "Cancelled by the venue because the position is closed: the reduce-only {order} had "
+    "nothing left to reduce.",
+    "Nothing to do; the position is flat.",
+)
+CANCELLED_BY_VENUE = _x(
+    "cancelled_by_venue",
+    "Cancelled by the venue, not by you: the {order} is off the book ({filled}).",
+    "Check the position and Working orders; place the close again if you still need it.",
+)
+IOC_REMAINDER = _x(
+    "ioc_remainder",
+    "This {order} takes what it can at once and the venue cancels the rest: {filled}, the "
+    "remainder was cancelled.",
+    "Close the residual if any position is left, or use a limit close that rests.",
+)
+_IMMEDIATE = frozenset({"IOC", "FOK"})
+
+
+@dataclass(frozen=True, slots=True)
+class OrderContext:
+    """What is known about an order that ended cancelled: enough to say why, in its terms."""
+
+    order_type: str = ""  # the venue's type: LIMIT, MARKET, STOP_LOSS, ... ("" unknown)
+    time_in_force: str = ""  # GTC, IOC, FOK ("" when not said)
+    trigger: bool = False  # a trigger (stop) close
+    filled: Decimal = Decimal(0)  # filled before it ended
+    cancel_requested: bool = False  # we asked the venue to cancel it
+    position_open: bool = True  # the position it reduces was still open when it ended
+
+    @property
+    def immediate(self) -> bool:
+        """An order that never rests: IOC, FOK or at market."""
+        return (self.time_in_force.upper() in _IMMEDIATE
+                or (self.order_type.upper() == "MARKET" and not self.trigger))
+
+    def words(self) -> str:
+        """The order in words: "GTC limit close", "IOC market close", "trigger close"."""
+        if self.trigger:
+            return "trigger close"
+        kind = {"LIMIT": "limit", "MARKET": "market"}.get(self.order_type.upper(), "")
+        parts = [self.time_in_force.upper(), kind, "close"]
+        return " ".join(p for p in parts if p)
+
+
+def explain_cancel(raw_status: str, message: str, order: OrderContext) -> Explanation:
+    """Why an order ended cancelled, for this order: self-trade prevention (the venue says
+    so), cancelled by you, the rest of an immediate order, the position gone, or the venue."""
+    found = explain(raw_status, message)
+    if found is not None and found.category == "self_trade":
+        return found
+    if order.cancel_requested:
+        chosen = CANCELLED_BY_YOU
+    elif order.immediate and not (order.trigger and order.filled <= 0):
+        chosen = IOC_REMAINDER
+    elif not order.position_open:
+        chosen = CANCELLED_POSITION_CLOSED
+    else:
+        chosen = CANCELLED_BY_VENUE
+    filled = "nothing filled" if order.filled <= 0 else f"{order.filled:f} filled"
+    if chosen is IOC_REMAINDER and order.filled <= 0:
+        filled = "nothing filled at once"
+    return replace(chosen, cause=chosen.cause.format(order=order.words(), filled=filled))

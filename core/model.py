@@ -428,10 +428,13 @@ class SessionHealth:
 
     connected: bool
     last_message_at: float | None = None  # time.monotonic() of the last frame or reply received
-    rtt_ms: float | None = None  # last REST round trip
+    rtt_ms: float | None = None  # last REST round trip: its wire time (core.venues.wire)
     skew_ms: float | None = None  # venue clock minus ours, when measured
     rate_headroom: float | None = None  # fraction of the rate budget left, 0..1, when known
     keepalive_s: float | None = None  # the venue's keep-alive period: silence beyond it is stale
+    # How many round trips were measured so far (None: the session does not count them); the
+    # strip leaves the first few uncoloured, as a connection's first trips are not typical.
+    rtt_samples: int | None = None
 
 
 # Position is also an event: the venue pushed a fresh state for one symbol.

@@ -261,6 +261,13 @@ class VenueSession(abc.ABC):
     def health(self) -> SessionHealth:
         """Connection health now; cheap, called by the UI every second."""
 
+    def wire_ms(self, client_order_id: str) -> float | None:
+        """The close's time on the wire, measured at the transport: from its request's write
+        returning to the first byte of the venue's first reply (``core.venues.wire``). The desk
+        asks while it handles that close's first update. None when the session cannot say;
+        the desk then falls back to its own, coarser, figure."""
+        return None
+
     @abc.abstractmethod
     async def refresh_positions(self) -> None:
         """Take a fresh positions snapshot and emit it as ``PositionsSnapshot``."""

@@ -29,9 +29,10 @@ from typing import Any
 
 from core.desk import freshness
 from core.desk.book import Book, PositionUpserted
+from core.desk.endings import CancelsAsked, order_context
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
 from core.desk.outbox import Outbox
-from core.explain import explain
+from core.explain import explain, explain_cancel
 from core.journal import Journal, JournalError
 from core.model import (
     Capabilities,
@@ -130,6 +131,7 @@ class Desk:
         self._states: dict[str, ConnectionState] = {}
         self._listeners: list[Listener] = []
         self._cancelling: set[tuple[str, str]] = set()
+        self._cancels_asked = CancelsAsked()  # what a CANCELLED answers: "cancelled by you"
         self._outbox: Outbox[DeskEvent] = Outbox(journal, self._deliver)
         self._book = Book(self._emit, lambda key: self._intents.position_gone(key))
         self._intents = Intents(
@@ -376,6 +378,7 @@ class Desk:
         except BaseException:
             self._cancelling.discard(order.ident)
             raise
+        self._cancels_asked.add(order.account, order.order_id)
         started = time.perf_counter()
         try:
             await session.cancel(prepared, restamped=self._restamp_recorder(ctx))
@@ -515,12 +518,17 @@ class Desk:
         elif isinstance(event, MarkUpdate):
             self._book.apply_mark(event)
         elif isinstance(event, OrderUpdate):
-            if event.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+            if event.status is OrderStatus.REJECTED:
                 found = explain(event.raw_status, event.message)
-                if found is not None and (event.status is OrderStatus.REJECTED
-                                          or found.category == "self_trade"):
+                if found is not None:
                     event = replace(event, message=_with_explanation(event.message, found))
+            elif event.status is OrderStatus.CANCELLED:
+                event = self._explain_cancel(account, event)
+            owner = self._intents.owner(account.name, event.client_order_id, event.order_id)
+            awaited = owner is not None and owner.first_reply_ms is None
             intent = self._intents.apply(event)
+            if awaited and intent is not None and intent.first_reply_ms is not None:
+                self._wire_time(account, intent)  # its first reply
             self._journal(
                 "order_update",
                 _update_payload(event),
@@ -589,6 +597,28 @@ class Desk:
                 **self._ctx(account),
             )
             self._emit(event)
+
+    def _wire_time(self, account: AccountConfig, intent: CloseIntent) -> None:
+        """The close's first reply is in: its latency is the wire time the session measured at
+        the transport, and the rest of the desk's own figure was the app's (the event loop
+        busy painting, say). Without a wire time the desk's figure stands."""
+        session = self._sessions.get(account.name)
+        wire = session.wire_ms(intent.request.client_order_id) if session is not None else None
+        if wire is not None and intent.first_reply_ms is not None:
+            intent.wire_ms = wire
+            intent.app_ms = max(0.0, intent.first_reply_ms - wire)
+            intent.first_reply_ms = wire
+
+    def _explain_cancel(self, account: AccountConfig, event: OrderUpdate) -> OrderUpdate:
+        """A cancelled order's message says why, for this order (see ``endings``)."""
+        owner = self._intents.owner(account.name, event.client_order_id, event.order_id)
+        position = self._book.get(PositionKey(account.name, account.venue, event.symbol))
+        context = order_context(
+            event, owner.request if owner else None,
+            cancel_requested=(account.name, event.order_id or "") in self._cancels_asked,
+            position_open=position is not None and position.quantity != 0)
+        found = explain_cancel(event.raw_status, event.message, context)
+        return replace(event, message=_with_explanation(event.message, found))
 
 
 def _fill_payload(fill: Fill) -> dict[str, Any]:

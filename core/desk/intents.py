@@ -76,7 +76,12 @@ class CloseIntent:
     remaining: Decimal | None = None
     created_at: float = field(default_factory=time.time)
     sent_at: float | None = None  # time.perf_counter() when send started
+    # Send to the venue's first reply: the wire time the session measured at the transport
+    # (then ``wire_ms`` is set too, and ``app_ms`` is what the app itself added around it), or
+    # the desk's own figure, from starting the send to handling the reply, when it has none.
     first_reply_ms: float | None = None
+    wire_ms: float | None = None
+    app_ms: float | None = None
     updates: list[OrderUpdate] = field(default_factory=list)
     # The venue was asked after a reconnect and has no open order for it (final UNKNOWN).
     lookup_done: bool = False

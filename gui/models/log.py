@@ -3,7 +3,9 @@ protocol errors, their text fixed when they arrive."""
 
 from __future__ import annotations
 
+import bisect
 import enum
+import operator
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -253,6 +255,7 @@ def _ids(order_id: str | None, client_order_id: str | None) -> str:
 Line = tuple[Any, ...]
 (_AT, _KIND, _VENUE, _ACCOUNT, _SYMBOL, _STATUS, _RAW, _QTY, _REMAINING, _PRICE, _MESSAGE,
  _TONE, _DETAIL, _WHERE, _ORDER_ID, _CLIENT_ID) = range(16)
+_at = operator.itemgetter(_AT)  # a line's receive time, the log's order
 _STATUS_LINE = {  # an order's status -> (its text, its tone)
     status: (status.value, {
         OrderStatus.FILLED: "good",
@@ -444,10 +447,18 @@ class LogModel(ColumnsModel):
         return None
 
     def flush(self) -> None:
+        """Insert the lines gathered since the last flush, in receive-time order.
+
+        Lines nearly always arrive in time order and go at the end in one insert. One that
+        was received before lines already shown (a venue's two channels, two accounts' events
+        handled in another order than they came in) goes where its time puts it, after any
+        line of the same time: the log reads by receive time, ties in the order they came.
+        """
         self._timer.stop()
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        batch.sort(key=_at)  # stable: equal times keep their order of arrival
         total = len(self._lines) + len(batch)
         if total > self.max_rows:
             # Trimmed before the insert, so the table never holds more than the cap even for a
@@ -458,9 +469,21 @@ class LogModel(ColumnsModel):
             skipped = excess - shown
             del batch[:skipped]
             self._trim(shown, skipped)
-        first = self._offset + len(self._lines)
+        lines = self._lines
+        if lines and batch and batch[0][_AT] < lines[-1][_AT]:
+            # The few received before the newest line shown: one row insert each, in place.
+            late = bisect.bisect_left(batch, lines[-1][_AT], key=_at)
+            for line in batch[:late]:
+                row = bisect.bisect_right(lines, line[_AT], key=_at)
+                self.beginInsertRows(QModelIndex(), self._offset + row, self._offset + row)
+                lines.insert(row, line)
+                self.endInsertRows()
+            del batch[:late]
+        if not batch:
+            return
+        first = self._offset + len(lines)
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
-        self._lines.extend(batch)
+        lines.extend(batch)
         self.endInsertRows()
 
     def _trim(self, shown: int, skipped: int = 0) -> None:

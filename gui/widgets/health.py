@@ -39,6 +39,7 @@ __all__ = [
     "RED",
     "RTT_AMBER_MS",
     "RTT_RED_MS",
+    "RTT_SETTLED_SAMPLES",
     "SILENCE_RED_FACTOR",
     "SKEW_AMBER_MS",
     "SKEW_RED_MS",
@@ -55,6 +56,7 @@ GREEN, AMBER, RED = "#1b9e4b", "#d99a00", "#d32f2f"
 
 # The health thresholds (this module's docstring says why each is where it is).
 RTT_AMBER_MS, RTT_RED_MS = 500.0, 2000.0
+RTT_SETTLED_SAMPLES = 3  # round trips measured before the RTT figure is coloured
 SKEW_AMBER_MS, SKEW_RED_MS = 500.0, 2000.0
 HEADROOM_AMBER, HEADROOM_RED = 0.25, 0.05
 SILENCE_RED_FACTOR = 3.0  # silent for this many keep-alive periods: red
@@ -130,11 +132,20 @@ def health_figures(
     if h.rtt_ms is None:
         rtt = HealthFigure("rtt", "RTT —", "", "REST round trip: not measured yet")
     else:
-        tone = "bad" if h.rtt_ms >= RTT_RED_MS else "warn" if h.rtt_ms >= RTT_AMBER_MS else "good"
-        rtt = HealthFigure(
-            "rtt", f"RTT {h.rtt_ms:.0f} ms", tone,
-            f"Last REST round trip {h.rtt_ms:.0f} ms (amber from {RTT_AMBER_MS:.0f} ms, red from "
-            f"{RTT_RED_MS:.0f} ms)")
+        what = (f"Last REST round trip on the wire {h.rtt_ms:.0f} ms (from the request's write "
+                "to the first byte of the reply; the app's own delays are not in it)")
+        if h.rtt_samples is not None and h.rtt_samples < RTT_SETTLED_SAMPLES:
+            # A connection's first trips (connect, warm-up) say little: shown, not judged.
+            rtt = HealthFigure(
+                "rtt", f"RTT {h.rtt_ms:.0f} ms", "",
+                f"{what}. Not coloured until {RTT_SETTLED_SAMPLES} round trips are in "
+                f"({h.rtt_samples} so far).")
+        else:
+            tone = ("bad" if h.rtt_ms >= RTT_RED_MS
+                    else "warn" if h.rtt_ms >= RTT_AMBER_MS else "good")
+            rtt = HealthFigure(
+                "rtt", f"RTT {h.rtt_ms:.0f} ms", tone,
+                f"{what}; amber from {RTT_AMBER_MS:.0f} ms, red from {RTT_RED_MS:.0f} ms.")
 
     if h.skew_ms is None:
         skew = HealthFigure("skew", "skew —", "",

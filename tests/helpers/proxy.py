@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +35,9 @@ class RecordingProxy:
     target_host: str
     target_port: int
     streams: list[bytearray] = field(default_factory=list)
+    # Seconds each chunk of the server's answer is held before the client gets it: a slow
+    # link one way, so what the server pushes on another connection arrives first.
+    reply_delay: float = 0.0
     _server: asyncio.Server | None = None
     _pipes: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -68,7 +72,7 @@ class RecordingProxy:
         up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
         for task in (
             asyncio.create_task(_pipe(reader, up_writer, record)),
-            asyncio.create_task(_pipe(up_reader, writer, None)),
+            asyncio.create_task(_pipe(up_reader, writer, None, lambda: self.reply_delay)),
         ):
             self._pipes.add(task)
             task.add_done_callback(self._pipes.discard)
@@ -93,12 +97,15 @@ class RecordingProxy:
 
 
 async def _pipe(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: bytearray | None
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: bytearray | None,
+    delay: Callable[[], float] | None = None,
 ) -> None:
     try:
         while data := await reader.read(65536):
             if record is not None:
                 record.extend(data)
+            if delay is not None and (seconds := delay()) > 0:
+                await asyncio.sleep(seconds)
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):

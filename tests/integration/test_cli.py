@@ -364,6 +364,8 @@ def test_close_outcomes_and_exit_codes(desk_sim: Simulator, cli: Cli) -> None:
     doc = json.loads(partial.stdout)
     assert (doc["outcome"], doc["filled"], doc["position_after"]) == \
         ("filled", "15.0", {"side": "LONG", "quantity": "25.0"})
+    # The latency is the wire's, measured at the transport; the app's own share is apart.
+    assert doc["first_reply_ms"] >= 0 and doc["app_ms"] >= 0
 
     sim.qfex.faults.force_status("FAILED_MARGIN_CHECK", symbol="AAPL-USD")
     rejected = cli.run("close", "q", "AAPL-USD", "--yes", "--json", "--reason", "INC-9")

@@ -150,22 +150,24 @@ async def test_full_close(connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_SOL_PERP", PositionSide.LONG, "120")
     await send_close(client.session, close)
-    reply = client.sink.orders(close.client_order_id)[0]
-    assert reply.status is OrderStatus.FILLED and reply.final
-    assert reply.quantity == D(120) and reply.filled == D(120)
+    latest = client.sink.orders(close.client_order_id)[-1]
+    assert latest.status is OrderStatus.FILLED and latest.final
+    assert latest.quantity == D(120) and latest.filled == D(120)
     await client.sink.wait_for(
         lambda e: isinstance(e, PositionRemoved) and e.key.symbol == "USD_SOL_PERP"
     )
-    # The venue's WS events (order_added, then order_completed) race the REST reply. Once the
+    # The venue's WS events (order_added, then order_completed) race the REST latest. Once the
     # WS has said the order is done, the close has been reported FILLED once, with our id, and
-    # never ACK after it: whichever channel spoke first, each step is said once.
+    # never ACK after it: whichever channel spoke first, each step is said once (ACK only when
+    # the WS said it before the latest said FILLED).
     await client.sink.wait_for(
-        lambda e: isinstance(e, WorkingOrderRemoved) and e.order_id == reply.order_id
+        lambda e: isinstance(e, WorkingOrderRemoved) and e.order_id == latest.order_id
     )
     updates = [e for e in client.sink.events if isinstance(e, OrderUpdate)]
-    assert [(u.status, u.client_order_id) for u in updates] == [
-        (OrderStatus.FILLED, close.client_order_id)
-    ]
+    said = [(u.status, u.client_order_id) for u in updates]
+    assert said in ([(OrderStatus.FILLED, close.client_order_id)],
+                    [(OrderStatus.ACK, close.client_order_id),
+                     (OrderStatus.FILLED, close.client_order_id)])
     await client.session.refresh_positions()
     latest = [e for e in client.sink.events if isinstance(e, PositionsSnapshot)][-1]
     assert "USD_SOL_PERP" not in {p.key.symbol for p in latest.positions}
@@ -176,8 +178,8 @@ async def test_partial_close(connect: Callable[..., Any]) -> None:
     client = await connect()
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("1.5"))
     await send_close(client.session, close)
-    reply = client.sink.orders(close.client_order_id)[0]
-    assert reply.status is OrderStatus.FILLED and reply.filled == D("1.5")
+    latest = client.sink.orders(close.client_order_id)[-1]
+    assert latest.status is OrderStatus.FILLED and latest.filled == D("1.5")
     left = await client.sink.wait_for(
         lambda e: isinstance(e, Position) and e.key.symbol == "USD_ETH_PERP"
     )
@@ -189,8 +191,8 @@ async def test_limit_close_rests_then_fills(venue: SimVenue, connect: Callable[.
     client = await connect()
     close = request("USD_BTCCALL_PERP", PositionSide.LONG, "5", limit_price=D("2.5"))
     await send_close(client.session, close)
-    reply = client.sink.orders(close.client_order_id)[0]
-    assert reply.status is OrderStatus.ACK and reply.price == D("2.5")
+    latest = client.sink.orders(close.client_order_id)[-1]
+    assert latest.status is OrderStatus.ACK and latest.price == D("2.5")
     market = venue.sim.everstrike.market
     await venue.sim.acall(lambda: market.set_mark("USD_BTCCALL_PERP", D("2.6")))
     filled = await client.sink.wait_for(
@@ -198,7 +200,7 @@ async def test_limit_close_rests_then_fills(venue: SimVenue, connect: Callable[.
     )
     assert filled.client_order_id == close.client_order_id  # a WS event, mapped to our id
     removed = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrderRemoved))
-    assert (removed.order_id, removed.reason) == (reply.order_id, "filled")
+    assert (removed.order_id, removed.reason) == (latest.order_id, "filled")
 
 
 @pytest.mark.asyncio
@@ -207,8 +209,8 @@ async def test_trigger_close(venue: SimVenue, connect: Callable[..., Any]) -> No
     trigger = Trigger(D("150"), TriggerEvent.MARK, close_on_trigger=True)
     close = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(20), trigger=trigger)
     await send_close(client.session, close)
-    reply = client.sink.orders(close.client_order_id)[0]
-    assert reply.status is OrderStatus.TRIGGER_ACK and reply.trigger_price == D(150)
+    latest = client.sink.orders(close.client_order_id)[-1]
+    assert latest.status is OrderStatus.TRIGGER_ACK and latest.trigger_price == D(150)
     market = venue.sim.everstrike.market
     await venue.sim.acall(lambda: market.set_mark("USD_SOL_PERP", D("149")))
     await client.sink.wait_for(
@@ -218,7 +220,7 @@ async def test_trigger_close(venue: SimVenue, connect: Callable[..., Any]) -> No
     )
     # It stops being a trigger; a market trigger never rests as a limit.
     removed = await client.sink.wait_for(lambda e: isinstance(e, WorkingOrderRemoved))
-    assert (removed.order_id, removed.reason) == (reply.order_id, "triggered")
+    assert (removed.order_id, removed.reason) == (latest.order_id, "triggered")
     working = [e for e in client.sink.events if isinstance(e, WorkingOrder)]
     assert [w.kind for w in working] == [WorkingKind.TRIGGER]
     # The reply carried the untouched position; the fill arrives as a later WS update.
@@ -288,7 +290,7 @@ async def test_stale_timestamp_is_rejected_then_resynced(
     assert len(gets(venue, "/time")) == 2
     again = request("USD_SOL_PERP", PositionSide.LONG, "120")
     await send_close(client.session, again)
-    assert client.sink.orders(again.client_order_id)[0].status is OrderStatus.FILLED
+    assert client.sink.orders(again.client_order_id)[-1].status is OrderStatus.FILLED
     assert len(posts(venue, "/auth/close")) == 2  # the refused one was never resent
 
 
@@ -303,7 +305,7 @@ async def test_clock_is_measured_periodically(venue: SimVenue, connect: Callable
     # Signed with the corrected time: 30 s of skew would otherwise be a stale timestamp.
     close = request("USD_ETH_PERP", PositionSide.SHORT, "3.5", quantity=D("0.5"))
     await send_close(client.session, close)
-    assert client.sink.orders(close.client_order_id)[0].status is OrderStatus.FILLED
+    assert client.sink.orders(close.client_order_id)[-1].status is OrderStatus.FILLED
 
 
 @pytest.mark.asyncio
@@ -323,7 +325,7 @@ async def test_429_slows_later_posts_and_resends_nothing(
     later = request("USD_SOL_PERP", PositionSide.LONG, "120", quantity=D(10))
     await send_close(client.session, later)
     assert fake.slept == [pytest.approx(0.043)]  # it waited out the venue's wait first
-    assert client.sink.orders(later.client_order_id)[0].status is OrderStatus.FILLED
+    assert client.sink.orders(later.client_order_id)[-1].status is OrderStatus.FILLED
     assert len(posts(venue, "/auth/close")) == 2
 
 
@@ -582,7 +584,7 @@ async def test_closing_what_goes_on_the_wire(
     ).decode()
     assert received.headers["x-signature"] == signature
     assert received.headers["x-api-key"] == venue.api_key
-    assert client.sink.orders(sent.client_order_id)[0].status is status
+    assert client.sink.orders(sent.client_order_id)[-1].status is status
 
 
 @pytest.mark.asyncio

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
@@ -35,6 +36,7 @@ from core.venue import AccountConfig, Credentials
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from tests.helpers.polling import market_data, until
+from tests.helpers.proxy import RecordingProxy
 from tests.integration.conftest import ES_PAIR, QFEX_SYMBOL
 
 D = Decimal
@@ -146,3 +148,70 @@ async def test_a_trigger_is_acknowledged_once(rig: Rig, venue: str) -> None:
     assert [s.value for s in shown(rig, request.client_order_id)] == ["TRIGGER_ACK"]
     # A repeated acknowledgement is kept, with its frame, and shown to nobody.
     assert all(d["status"] == "TRIGGER_ACK" and d["raw"] for d in duplicates_of(rig, intent.id))
+
+
+@dataclass
+class SlowRig:
+    desk: Desk
+    journal: Journal
+    heard: list[DeskEvent]
+    key: PositionKey
+    proxy: RecordingProxy
+
+
+@pytest_asyncio.fixture
+async def slow_reply(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[SlowRig]:
+    """An Everstrike account whose REST answers come through a slow proxy, so the venue's
+    WebSocket events for a close arrive before the reply to its POST."""
+    sim = bare_sim
+    pub, sec = sim.add_account("everstrike", "slow-e", [(ES_PAIR, D("-3.5"), D(4400))])
+    rest = urlsplit(sim.info.everstrike.rest)
+    assert rest.hostname is not None and rest.port is not None
+    proxy = RecordingProxy(rest.hostname, rest.port)
+    await proxy.start()
+    journal = Journal(tmp_path / "journal.sqlite3", operator="tester")
+    desk = Desk(journal=journal)
+    heard: list[DeskEvent] = []
+    desk.subscribe(heard.append)
+    config = AccountConfig("slow-e", EVERSTRIKE, Environment.DEMO, pub,
+                           {"rest": proxy.url_for(sim.info.everstrike.rest),
+                            "ws": sim.info.everstrike.ws})
+    try:
+        assert await desk.start([(config, Credentials(pub, sec))]) == []
+        await market_data(desk)
+        proxy.reply_delay = 0.3  # from now on: the WS pushes beat the REST reply
+        yield SlowRig(desk, journal, heard, PositionKey("slow-e", EVERSTRIKE, ES_PAIR), proxy)
+    finally:
+        await desk.stop()
+        journal.close()
+        await proxy.stop()
+
+
+def records_of(journal: Journal, kind: str, intent_id: str) -> list[dict[str, str]]:
+    return [json.loads(r.payload) for r in journal.records(limit=100_000)
+            if r.kind == kind and r.intent_id == intent_id]
+
+
+@pytest.mark.asyncio
+async def test_the_websocket_first_says_each_step_once_in_the_order_received(
+    slow_reply: SlowRig,
+) -> None:
+    """The WS says ACK and FILLED while the POST's answer is still on its way: both are shown
+    (the WS's words, in the order received), and the reply's FILLED, arriving last, is kept
+    in the journal as a duplicate with its frame, shown to nobody."""
+    rig = slow_reply
+    request = CloseRequest(rig.key, PositionSide.SHORT, D("3.5"))
+    intent = await rig.desk.close(request)
+    await intent.settled(timeout=10)
+    await rig.desk.journaled()
+    updates = records_of(rig.journal, "order_update", intent.id)
+    assert [(u["status"], u["raw_status"]) for u in updates] == [
+        ("ACK", "order_added"), ("FILLED", "order_completed")]
+    shown_updates = [e for e in rig.heard if isinstance(e, OrderUpdate)
+                     and e.client_order_id == request.client_order_id]
+    assert [e.status.value for e in shown_updates] == ["ACK", "FILLED"]
+    times = [e.received_at for e in shown_updates]
+    assert times == sorted(times)  # said in the order received, so the log reads in time order
+    [duplicate] = records_of(rig.journal, "duplicate", intent.id)
+    assert (duplicate["status"], duplicate["raw_status"]) == ("FILLED", "COMPLETED")
+    assert intent.order_id is not None and intent.order_id in duplicate["raw"]  # the reply

@@ -225,15 +225,22 @@ class EverstrikeOrders:
         self,
         prepared: PreparedClose,
         events: Sequence[OrderUpdate | Position | PositionRemoved | WorkingOrder],
+        raw: str = "",
     ) -> None:
-        """The venue answered the close with these (parsed) events."""
+        """The venue answered the close with these (parsed) events; ``raw`` is the reply's
+        body, which the journal keeps if what it says turns out a repeat."""
         request = prepared.request
         if not any(isinstance(event, OrderUpdate) for event in events):
             self.lost(prepared, "accepted", "Everstrike answered OK without an order")
         for event in events:
             if isinstance(event, OrderUpdate) and event.order_id is not None:
                 _remember(self._clients, event.order_id, request.client_order_id)
-            self._route(event, direct=True)
+        # The WebSocket events held for this order were received before this reply: they go
+        # first, so each step is said by whichever channel reported it first, in the order it
+        # was received (the reply then repeats them, and is set aside as such).
+        self._release_named(request.key.symbol)
+        for event in events:
+            self._route(event, direct=True, raw=raw)
 
     def rejected(
         self, prepared: PreparedClose, raw_status: str, message: str, *, look: bool = False
@@ -261,10 +268,30 @@ class EverstrikeOrders:
         for event, raw in self._held.pop(symbol, []):
             self._route(event, raw=raw)
 
-    def cancelled(self, order: WorkingOrder, update: OrderUpdate | None) -> None:
-        """``/auth/cancel`` succeeded, with the order's state when the reply carried it."""
+    def _release_named(self, symbol: str) -> None:
+        """Pass on the held order events of ``symbol`` whose order a reply has now named; the
+        rest (another close's, positions) stay held until their POSTs end."""
+        held = self._held.get(symbol)
+        if not held:
+            return
+        named: list[tuple[SessionEvent, str]] = []
+        kept: list[tuple[SessionEvent, str]] = []
+        for item in held:
+            event = item[0]
+            ours = isinstance(event, OrderUpdate | WorkingOrder) and (
+                event.order_id or "") in self._clients
+            (named if ours else kept).append(item)
+        if not named:
+            return
+        self._held[symbol] = kept
+        for event, raw in named:
+            self._route(event, raw=raw)
+
+    def cancelled(self, order: WorkingOrder, update: OrderUpdate | None, raw: str = "") -> None:
+        """``/auth/cancel`` succeeded, with the order's state when the reply (``raw``)
+        carried it."""
         if update is not None:
-            self._route(update, direct=True)
+            self._route(update, direct=True, raw=raw)
         self._route(WorkingOrderRemoved(VENUE, self.account, order.order_id, "cancelled"))
 
     # ------------------------------------------------------------------ inputs: the stream

@@ -18,6 +18,7 @@ from core.venue import Credentials, Prepared, Restamped, SessionClosed
 from core.venues.everstrike import protocol
 from core.venues.everstrike.protocol import EverstrikeError, RateLimited, StaleTimestamp
 from core.venues.tls import client_tls
+from core.venues.wire import HttpWire
 
 __all__ = ["EverstrikeRest", "Gated", "error_code", "not_sent", "refusal", "why"]
 
@@ -160,7 +161,9 @@ class EverstrikeRest:
         self._not_before = float("-inf")  # monotonic: no signed POST before this (429)
         self.offset_ms = 0.0  # venue clock minus ours
         self.skew_measured = False
-        self.rtt_ms: float | None = None
+        self.rtt_ms: float | None = None  # the last request's wire time (core.venues.wire)
+        self.rtt_samples = 0  # how many replies it was measured on
+        self.last_wire_ms: float | None = None  # the last POST's, for its close
         self.last_reply_at: float | None = None  # monotonic
 
     def open(self) -> None:
@@ -221,10 +224,12 @@ class EverstrikeRest:
         if client is None:
             raise SessionClosed(f"{self._name}: Everstrike session is not running; nothing sent")
         started = self._monotonic()
+        wire = HttpWire(self._monotonic)
         response = await client.post(
-            prepared.target, content=prepared.wire, headers=dict(prepared.headers)
+            prepared.target, content=prepared.wire, headers=dict(prepared.headers),
+            extensions={"trace": wire.trace},
         )
-        self._heard(started)
+        self.last_wire_ms = self._heard(started, wire, response)
         return response
 
     async def get(
@@ -236,13 +241,15 @@ class EverstrikeRest:
             raise SessionClosed(f"{self._name}: Everstrike session is not running")
         headers = {"x-api-key": self._credentials.public_key} if private else {}
         started = self._monotonic()
+        wire = HttpWire(self._monotonic)
         try:
-            response = await client.get(path, headers=headers, params=params)
+            response = await client.get(path, headers=headers, params=params,
+                                        extensions={"trace": wire.trace})
         except httpx.HTTPError as exc:
             raise EverstrikeError(
                 None, None, f"could not reach Everstrike for {path}: {type(exc).__name__}"
             ) from None
-        self._heard(started)
+        self._heard(started, wire, response)
         try:
             return protocol.parse_envelope(response.status_code, response.content)
         except RateLimited as exc:
@@ -277,6 +284,12 @@ class EverstrikeRest:
         self._not_before = max(self._not_before, self._monotonic() + wait)
         return wait
 
-    def _heard(self, started: float) -> None:
+    def _heard(self, started: float, wire: HttpWire, response: httpx.Response) -> float:
+        """Note a reply: when it came (health's "last message") and its wire time, the round
+        trip health shows. A transport httpcore does not drive (a test's mock) has no trace:
+        its figure is the time around the call."""
         self.last_reply_at = now = self._monotonic()
-        self.rtt_ms = (now - started) * 1000
+        measured = wire.wire_ms(response)
+        self.rtt_ms = measured if measured is not None else (now - started) * 1000
+        self.rtt_samples += 1
+        return self.rtt_ms

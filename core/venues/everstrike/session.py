@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final, Literal
 
@@ -59,6 +60,7 @@ from core.venues.everstrike.orders import (
 from core.venues.everstrike.protocol import EverstrikeError, MalformedReply, VenueOrder
 from core.venues.everstrike.rest import EverstrikeRest, Gated, Sleep, error_code, not_sent, why
 from core.venues.link import LinkFailed, Verdict, reconnecting
+from core.venues.wire import remember_wire
 
 __all__ = ["OPTIONS", "AuthenticationFailed", "EverstrikeSession"]
 
@@ -164,6 +166,7 @@ class EverstrikeSession(VenueSession):
         self._state: Literal["new", "starting", "running", "stopped"] = "new"
         self._connected = False
         self._last_ws_at: float | None = None  # monotonic time of the last frame
+        self._close_wire: OrderedDict[str, float] = OrderedDict()  # client id -> wire ms
         self._instruments: dict[str, Instrument] = {}
         self._subscribed: set[str] = set()
         self._subs_lock = asyncio.Lock()
@@ -197,7 +200,11 @@ class EverstrikeSession(VenueSession):
             # Everstrike publishes no REST budget; all we know is "none left" while a 429 lasts.
             rate_headroom=0.0 if rest.gated else None,
             keepalive_s=self._keepalive,
+            rtt_samples=rest.rtt_samples,
         )
+
+    def wire_ms(self, client_order_id: str) -> float | None:
+        return self._close_wire.get(client_order_id)
 
     async def start(self) -> None:
         if self._state != "new":
@@ -272,6 +279,8 @@ class EverstrikeSession(VenueSession):
         try:
             try:
                 response = await self._rest.post(prepared)
+                remember_wire(self._close_wire, prepared.request.client_order_id,
+                               self._rest.last_wire_ms)
             except httpx.HTTPError as exc:
                 if not_sent(exc):
                     message = (
@@ -334,7 +343,7 @@ class EverstrikeSession(VenueSession):
                 update = protocol.parse_order(result, self.name, order.symbol)
             except MalformedReply as exc:
                 self._protocol_error(f"Everstrike /auth/cancel reply: {exc.msg}", "cancel_reply")
-        self._orders.cancelled(order, update)
+        self._orders.cancelled(order, update, protocol.received_text(response.content))
         self._flush()
 
     async def refresh_positions(self) -> None:
@@ -383,7 +392,7 @@ class EverstrikeSession(VenueSession):
             why = "Everstrike accepted the close but its reply could not be read"
             self._orders.lost(prepared, "accepted", why)
             return
-        self._orders.replied(prepared, events)
+        self._orders.replied(prepared, events, protocol.received_text(response.content))
 
     # ------------------------------------------------------------------ GETs and snapshots
 

@@ -11,6 +11,7 @@ from core.venues.qfex import protocol
 from core.venues.qfex.errors import QfexAuthError, QfexRequestFailed
 from core.venues.qfex.protocol import QfexProtocolError
 from core.venues.tls import client_tls
+from core.venues.wire import HttpWire
 
 __all__ = ["QfexRest"]
 
@@ -33,6 +34,7 @@ class QfexRest:
         self._signed_headers = signed_headers
         self._monotonic = monotonic
         self.rtt_ms: float | None = None
+        self.rtt_samples = 0
         self.answered_at: float | None = None
 
     async def aclose(self) -> None:
@@ -48,9 +50,15 @@ class QfexRest:
 
     async def positions(self) -> tuple[Position, ...]:
         started = self._monotonic()
-        response = await self._http.get("/user/positions", headers=dict(self._signed_headers()))
+        wire = HttpWire(self._monotonic)
+        response = await self._http.get("/user/positions", headers=dict(self._signed_headers()),
+                                        extensions={"trace": wire.trace})
         self.answered_at = self._monotonic()
-        self.rtt_ms = (self.answered_at - started) * 1000
+        # The wire time (core.venues.wire); a mock transport without httpcore's trace gets
+        # the time around the call.
+        measured = wire.wire_ms(response)
+        self.rtt_ms = measured if measured is not None else (self.answered_at - started) * 1000
+        self.rtt_samples += 1
         if response.status_code in (401, 403):
             raise QfexAuthError(
                 f"QFEX refused the API key for {self.account}: "

@@ -18,6 +18,7 @@ import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -91,7 +92,8 @@ from core.venues.qfex.protocol import (
     Subscribed,
 )
 from core.venues.qfex.rest import QfexRest
-from core.venues.qfex.sockets import open_socket
+from core.venues.qfex.sockets import ObservedConnection, open_socket
+from core.venues.wire import WIRE_MEMORY, arrived_at, remember_wire
 
 __all__ = [
     "CANCEL_GONE",
@@ -171,6 +173,11 @@ class QfexSession(VenueSession):
         self._endpoints: dict[str, str] = {}
         self._rest: QfexRest | None = None
         self._ws: ClientConnection | None = None
+        # When the frame being read reached the socket (core.venues.wire), and when each
+        # close's write was started and returned: a close's wire time is their difference.
+        self._frame_arrived: float | None = None
+        self._written: OrderedDict[str, tuple[float, float | None]] = OrderedDict()
+        self._close_wire: OrderedDict[str, float] = OrderedDict()
         self._frame: str | bytes | None = None  # the frame being read, while it is
         self._feed_marks: MarkFeed | None = None
         self._task: asyncio.Task[None] | None = None
@@ -276,13 +283,39 @@ class QfexSession(VenueSession):
             raise
         # Recorded before writing: the reply can be read while send() waits for the buffer.
         self._orders.sent(prepared)
+        cid = prepared.request.client_order_id
+        self._note_written(cid, self._monotonic(), None)
         try:
             await ws.send(prepared.wire, text=True)
+            if cid in self._written:  # not yet answered: the wire starts as the write returns
+                self._note_written(cid, self._written[cid][0], self._monotonic())
         except ConnectionClosed:
             # The frame may have left before the drop. It stays in flight, so the disconnect
             # reports it UNKNOWN and it is reconciled; it is never resent.
             log.info("QFEX %s: connection closed while sending close %s", self.name,
                      prepared.request.client_order_id)
+
+    def _note_written(self, client_order_id: str, before: float, after: float | None) -> None:
+        self._written[client_order_id] = (before, after)
+        while len(self._written) > WIRE_MEMORY:
+            self._written.popitem(last=False)
+
+    def wire_ms(self, client_order_id: str) -> float | None:
+        """Asked while the close's first update is handled: that update's frame is being read,
+        so its arrival is known. From the write returning to that arrival (from the write's
+        start, when the reply came in while ``send`` was still waiting on the buffer)."""
+        known = self._close_wire.get(client_order_id)
+        if known is not None:
+            return known
+        written = self._written.pop(client_order_id, None)
+        arrived = self._frame_arrived
+        if written is None or arrived is None:
+            return None
+        before, after = written
+        start = after if after is not None and arrived >= after else before
+        ms = max(0.0, (arrived - start) * 1000)
+        remember_wire(self._close_wire, client_order_id, ms)
+        return ms
 
     def prepare_cancel(self, order: WorkingOrder) -> PreparedCancel:
         if order.venue is not self.venue or order.account != self.name:
@@ -353,6 +386,7 @@ class QfexSession(VenueSession):
             connected=self._connected,
             last_message_at=self._last_message_at,
             rtt_ms=self._rest.rtt_ms if self._rest is not None else None,
+            rtt_samples=self._rest.rtt_samples if self._rest is not None else None,
             skew_ms=None,  # QFEX has no time endpoint to measure against
             rate_headroom=self.limiter.headroom(),
             keepalive_s=self._ping_period or DEFAULT_KEEPALIVE,
@@ -509,7 +543,7 @@ class QfexSession(VenueSession):
             # A fresh nonce for the handshake and another for the auth message: a nonce may be
             # used once per 15 minutes.
             ws = await open_socket(url, timeout=self.reply_timeout, observer=self._observe,
-                                   headers=self._signed_headers())
+                                   headers=self._signed_headers(), clock=self._monotonic)
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
                 raise QfexAuthError(
@@ -658,11 +692,13 @@ class QfexSession(VenueSession):
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
                 self._frame = message  # what a dropped duplicate is journaled with
+                self._frame_arrived = _arrival_of(ws, self._monotonic())
                 try:
                     for event in protocol.parse(message, self.name):
                         self._feed(event)
                 finally:
                     self._frame = None
+                    self._frame_arrived = None
 
     def _lost(self, reason: str) -> None:
         """The socket is gone; the order machine says what that means for what was in flight."""
@@ -697,3 +733,15 @@ class QfexSession(VenueSession):
 
 def _frame_type(wire: bytes) -> str:
     return str(json.loads(wire).get("type"))
+
+
+def _arrival_of(ws: ClientConnection, seen: float) -> float:
+    """When the message just read reached the socket: dated as its bytes came in by our
+    connection class, else from the socket now (``core.venues.wire``)."""
+    if isinstance(ws, ObservedConnection):
+        arrived = ws.last_arrival
+        if arrived is not None:
+            return min(arrived, seen)
+    transport = getattr(ws, "transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    return arrived_at(sock, seen, seen)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.frames import Frame
+from websockets.frames import Frame, Opcode
 from websockets.protocol import Event
+from websockets.typing import Data
 
 from core.venue import is_loopback_url
+from core.venues.wire import arrived_at
 
 __all__ = ["ObservedConnection", "open_socket"]
 
@@ -22,11 +26,39 @@ class ObservedConnection(ClientConnection):
     hands every frame to ``process_event``; the library still answers the pings itself."""
 
     observer: Callable[[Frame], None] | None = None
+    clock: Callable[[], float] = time.monotonic  # the clock arrival times are on
+    _chunk_arrived: float | None = None
+    _arrivals: deque[float] | None = None
+
+    def data_received(self, data: bytes) -> None:
+        """Date the bytes when they reached the socket (``core.venues.wire``), first thing
+        after the loop gets to them: a later look would see what came in meanwhile."""
+        transport = self.transport
+        now = self.clock()
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        self._chunk_arrived = arrived_at(sock, now, now)
+        super().data_received(data)
 
     def process_event(self, event: Event) -> None:
         super().process_event(event)
-        if self.observer is not None and isinstance(event, Frame):
+        if not isinstance(event, Frame):
+            return
+        if event.fin and event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT) \
+                and self._chunk_arrived is not None:
+            if self._arrivals is None:
+                self._arrivals = deque(maxlen=10_000)
+            self._arrivals.append(self._chunk_arrived)  # one per message, in order
+        if self.observer is not None:
             self.observer(event)
+
+    last_arrival: float | None = None  # when the message ``recv`` returned last came in
+
+    async def recv(self, decode: bool | None = None) -> Data:  # type: ignore[override]
+        """A message, as websockets gives it (``async for`` reads through here too), with
+        ``last_arrival`` set to when its bytes reached the socket."""
+        message = await super().recv(decode)
+        self.last_arrival = self._arrivals.popleft() if self._arrivals else None
+        return message
 
 
 async def open_socket(
@@ -35,6 +67,7 @@ async def open_socket(
     timeout: float,
     observer: Callable[[Frame], None],
     headers: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ClientConnection:
     ws = await connect(
         url,
@@ -46,5 +79,6 @@ async def open_socket(
     )
     if isinstance(ws, ObservedConnection):
         ws.observer = observer
+        ws.clock = clock
     return ws
 

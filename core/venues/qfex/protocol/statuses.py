@@ -9,7 +9,8 @@ STATUS_TEXT: dict[str, str] = {
     "ACK": "Accepted by the venue",
     "FILLED": "Filled",
     "MODIFIED": "Order was modified",
-    "CANCELLED": "Cancelled; an IOC order cancels whatever does not fill at once",
+    # Why it was cancelled depends on the order and on who asked: core.explain says that.
+    "CANCELLED": "Cancelled",
     "CANCELLED_STP": "Cancelled by self-trade prevention: it would have traded with your own order",
     "REJECTED": "Rejected by the venue",
     "NO_SUCH_ORDER": "The venue has no such order (already done, cancelled, or never placed)",

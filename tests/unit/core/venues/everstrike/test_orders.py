@@ -204,20 +204,25 @@ def test_ws_racing_ahead_of_the_reply_is_held_and_said_once_in_order() -> None:
     )
     kinds = [(type(e).__name__, getattr(e, "status", None)) for e in said]
     assert kinds == [
-        ("OrderUpdate", OrderStatus.ACK),  # the REST reply: the first to name the order
-        ("Position", None),  # the reply's position
-        ("OrderUpdate", OrderStatus.FILLED),  # held order_completed; held order_added repeated
+        ("OrderUpdate", OrderStatus.ACK),  # held order_added: the WS said it first
+        ("OrderUpdate", OrderStatus.FILLED),  # held order_completed
+        ("Position", None),  # the reply's position (its ACK repeats the WS's)
         ("PositionRemoved", None),  # held position_closed: the latest state lands last
     ]
     assert m.updates() == [(OrderStatus.ACK, request.client_order_id),
                            (OrderStatus.FILLED, request.client_order_id)]
+    # Each step comes from the channel that said it first: the WS here; the reply is set aside.
+    assert [e.raw_status for e in said if isinstance(e, OrderUpdate)] == [
+        "order_added", "order_completed"]
+    assert [u.status for u in m.dropped] == [OrderStatus.ACK]
 
 
 @pytest.mark.parametrize(
     ("answer", "said"),
     [
         ("ACTIVE", [OrderStatus.ACK, OrderStatus.FILLED]),
-        ("COMPLETED", [OrderStatus.FILLED]),
+        # The reply says FILLED too, but the WS said ACK and FILLED first: both are shown.
+        ("COMPLETED", [OrderStatus.ACK, OrderStatus.FILLED]),
     ],
     ids=["reply-ack", "reply-filled"],
 )
@@ -235,6 +240,31 @@ def test_ws_first_then_the_reply(answer: str, said: list[OrderStatus]) -> None:
     )
     m.feed(ws("order_completed", done))  # a duplicate frame after all that
     assert m.updates() == [(status, request.client_order_id) for status in said]
+    said_by = [e.raw_status for e in m.events if isinstance(e, OrderUpdate)]
+    assert said_by == ["order_added", "order_completed"]  # the WS's words: it spoke first
+
+
+def test_a_reply_releases_only_its_own_held_events() -> None:
+    """Two closes on one pair in flight: the first reply passes on the WS events of its own
+    order at once, in the order received; the other order's events wait for their reply."""
+    m = Machine()
+    first, second = prepared(close_request()), prepared(close_request())
+    m.orders.sent(first)
+    m.orders.sent(second)
+    for batch in (ws("order_added", order_json()), ws("order_added", order_json(order_id="ord-2")),
+                  ws("order_completed", order_json("COMPLETED", qty_remaining=0))):
+        for event in batch:
+            m.orders.receive(event)
+    assert statuses(m.drain()) == []  # held (a removal names no pair and passes)
+    m.orders.replied(first, reply(order_json()))
+    m.orders.send_ended(first)
+    assert m.drain() and m.updates() == [(OrderStatus.ACK, first.request.client_order_id),
+                                         (OrderStatus.FILLED, first.request.client_order_id)]
+    m.orders.replied(second, reply(order_json(order_id="ord-2")))
+    m.orders.send_ended(second)
+    m.drain()
+    assert m.updates()[2:] == [(OrderStatus.ACK, second.request.client_order_id)]
+    assert [u.status for u in m.dropped] == [OrderStatus.ACK, OrderStatus.ACK]  # the replies
 
 
 def test_an_order_known_before_its_events_is_never_held() -> None:

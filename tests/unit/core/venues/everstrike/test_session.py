@@ -311,7 +311,8 @@ async def test_trigger_close_fields(rig: Rig) -> None:
 @pytest.mark.asyncio
 async def test_ws_events_racing_ahead_of_the_reply_are_held_then_stamped_once(rig: Rig) -> None:
     """The venue's WS events arrive before its REST reply: held until the reply names the order,
-    then passed on with our id, each step once (the reply already said ACK)."""
+    then passed on with our id, each step once and in the order received (the reply's ACK
+    repeats the WS's, which came first)."""
     session = await started(rig)
     request = close_request()
 
@@ -341,13 +342,16 @@ async def test_ws_events_racing_ahead_of_the_reply_are_held_then_stamped_once(ri
         (type(e).__name__, e.status if isinstance(e, OrderUpdate) else None) for e in tail
     ]
     assert kinds == [
-        ("OrderUpdate", OrderStatus.ACK),  # the REST reply
-        ("Position", None),  # the reply's position
-        ("OrderUpdate", OrderStatus.FILLED),  # held order_completed (held order_added: a repeat)
+        ("OrderUpdate", OrderStatus.ACK),  # held order_added: the first to say it
+        ("OrderUpdate", OrderStatus.FILLED),  # held order_completed
+        ("Position", None),  # the reply's position (its ACK: a repeat)
         ("PositionRemoved", None),  # held position_closed: the latest state lands last
     ]
-    for update in rig.sink.of(OrderUpdate):
+    updates = rig.sink.of(OrderUpdate)
+    for update in updates:
         assert update.client_order_id == request.client_order_id
+    assert [u.raw_status for u in updates] == ["order_added", "order_completed"]
+    assert updates[0].received_at <= updates[1].received_at
 
 
 ERROR_CASES = [
@@ -1043,11 +1047,12 @@ async def test_clock_is_measured_periodically_and_used_for_signing(rig: Rig) -> 
 async def test_health(rig: Rig) -> None:
     fake = FakeClock(500.0)
     session = rig.make(monotonic=fake, keepalive=4.0)
-    assert session.health() == SessionHealth(connected=False, keepalive_s=4.0)
+    assert session.health() == SessionHealth(connected=False, keepalive_s=4.0, rtt_samples=0)
     await session.start()
     health = session.health()
     assert health.connected and health.last_message_at == 500.0
     assert health.rtt_ms is not None and health.rtt_ms >= 0
+    assert health.rtt_samples is not None and health.rtt_samples >= 1  # one per reply
     assert (health.skew_ms, health.rate_headroom, health.keepalive_s) == (250.0, None, 4.0)
     fake.now = 600.0
     await rig.ws.send({"code": 200, "category": "index", "pair": PAIR, "result": {"mark": 1}})
