@@ -47,7 +47,8 @@ class Shortcut:
 
 QUICK_CLOSE_SHORTCUT = "Ctrl+Shift+C"
 QUICK_CLOSE = Shortcut("quickCloseAction", QUICK_CLOSE_SHORTCUT,
-                       "Close the selected row in full, after one confirmation")
+                       "Close the selected row in full, after one confirmation naming its side, "
+                       "size and symbol (Enter and Space wait 300 ms before they confirm)")
 CANCEL_WORKING = Shortcut("cancelWorkingAction", "Del",
                           "In Working orders: cancel the selected order (asks first)")
 FOCUS_POSITIONS = Shortcut("focusPositionsAction", "Alt+1", "Go to the positions table")
