@@ -14,6 +14,7 @@ import asyncio
 import gc
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import Context
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +94,12 @@ def collect_qt_garbage() -> Iterator[None]:
     from another thread" or crashes."""
     yield
     gc.collect()
+
+
+@pytest.fixture
+def settings_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the app will read and write settings.toml: per test, under ``tmp_path`` (the
+    journal's data directory too), so nothing can touch the real home or another test."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return tmp_path / "config" / "closeout" / "settings.toml"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -41,28 +40,18 @@ from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, PositionColumn
 from tests.gui.conftest import until
 from tests.helpers.keyrings import MemoryKeyring
+from tests.helpers.windows import kept, shut
 
 D = Decimal
 SECRET = "s3cr3t-Known-Value-9f8e7d"  # searched for in everything written
 
 
 @pytest.fixture
-def settings_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A per-test config dir: nothing here can touch the real home or another test."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path / "config" / "closeout" / "settings.toml"
-
-
-@pytest.fixture
 def dialog(qapp: QApplication, settings_path: Path) -> Iterator[AccountsDialog]:
     d = AccountsDialog(SecretStore(), settings_path=settings_path)
     d.open()
-    try:
+    with kept(d, AccountsDialog.reject):
         yield d
-    finally:
-        d.reject()
-        shiboken6.delete(d)
-        gc.collect()
 
 
 def fill(d: AccountsDialog, qtbot: QtBot, *, name: str = "client-7", venue: Venue = QFEX,
@@ -360,13 +349,9 @@ async def sim_window(settings_path: Path) -> AsyncIterator[tuple[Simulator, Desk
     try:
         yield sim, desk, window
     finally:
-        await window.shutdown()
-        await desk.stop()
+        await shut(window, desk)
         await asyncio.to_thread(sim.stop)
         journal.close()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
 
 
 @pytest.mark.asyncio
@@ -502,8 +487,7 @@ async def test_live_account_saved_in_a_demo_session_waits_for_the_switch(
         assert "Switch to your accounts" in window.statusBar().currentMessage()
         assert d.demoOffer.isVisible()
     finally:
-        await window.shutdown()
-        shiboken6.delete(window)
+        await shut(window)
 
 
 # ============================================================================ models

@@ -34,27 +34,17 @@ from gui.main_window import MainWindow
 from tests.gui.conftest import until
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.thirdvenue import INFO as THIRD_INFO
+from tests.helpers.windows import kept, shut
 
 D = Decimal
-
-
-@pytest.fixture
-def settings_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    return tmp_path / "config" / "closeout" / "settings.toml"
 
 
 @pytest.fixture
 def dialog(qapp: QApplication, settings_path: Path) -> Iterator[AccountsDialog]:
     d = AccountsDialog(SecretStore(), settings_path=settings_path)
     d.open()
-    try:
+    with kept(d, AccountsDialog.reject):
         yield d
-    finally:
-        d.reject()
-        shiboken6.delete(d)
-        gc.collect()
 
 
 def pick(combo: object, data: str, qtbot: QtBot) -> None:
@@ -187,15 +177,11 @@ async def demo_window(
         assert await desk.start(pairs) == []
         yield sim, desk, window, demo_journal
     finally:
-        await window.shutdown()
-        await desk.stop()
+        await shut(window, desk)
         await asyncio.to_thread(sim.stop)
         if desk.journal is not demo_journal and desk.journal is not None:
             desk.journal.close()
         demo_journal.close()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
 
 
 @pytest.mark.asyncio
@@ -300,10 +286,6 @@ async def test_an_edited_account_reconnects_at_once(
         assert set(desk.accounts) == {"client-8b"}
         assert "client-8" not in window.connectionStrip.badges
     finally:
-        await window.shutdown()
-        await desk.stop()
+        await shut(window, desk)
         await asyncio.to_thread(sim.stop)
         journal.close()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()

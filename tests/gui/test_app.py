@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtWidgets import QApplication
 
 import gui.launch
@@ -21,6 +20,7 @@ from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.app import build_parser
 from gui.main_window import MainWindow
+from tests.helpers.windows import shut
 
 ROOT = Path(__file__).resolve().parents[2]
 # The offscreen platform plugin says this when any top-level window with a layout is shown;
@@ -128,9 +128,7 @@ async def test_screenshot_gives_up_with_a_message_and_exit_2(
         rc = await gui.launch._take_screenshot(window, tmp_path / "never.png",
                                                {QFEX, EVERSTRIKE})
     finally:
-        await window.shutdown()
-        window.close()
-        shiboken6.delete(window)
+        await shut(window)
     assert rc == 2
     assert not (tmp_path / "never.png").exists()
     err = capsys.readouterr().err

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtWidgets import QApplication
 
 import gui.app
@@ -21,6 +20,7 @@ from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.main_window import MainWindow
 from tests.gui.test_app import ROOT, app_env, significant
+from tests.helpers.windows import shut
 
 BROKEN = 'version = 2\n\n[[accounts]]\nname = "x"\nvenue = "qfex"\nenvironment = "live"\n' \
          'public_key = "p"\n[accounts.endpoints]\nrest = "http://api.qfex.com"\n'
@@ -104,5 +104,4 @@ async def test_settings_error_banner_shows_path_and_line(qapp: QApplication) -> 
         text = window.settingsErrorBanner.text()
         assert "/x/settings.toml, line 3" in text and "demo mode" in text
     finally:
-        await window.shutdown()
-        shiboken6.delete(window)
+        await shut(window)

@@ -56,9 +56,9 @@ from gui.models import (
     fmt_decimal,
 )
 from gui.widgets import button_rect, residual_button_rect
-from tests.gui.test_end_to_end import dispose
 from tests.helpers.clock import FakeClock
 from tests.helpers.polling import market_data, until
+from tests.helpers.windows import dispose
 
 D = Decimal
 QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)

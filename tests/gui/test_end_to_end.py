@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -11,7 +10,6 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 import qasync
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -37,6 +35,7 @@ from gui.main_window import DEMO_BANNER, MainWindow
 from gui.models import LogColumn, PositionColumn, WorkingColumn, fmt_decimal
 from gui.widgets import button_rect
 from tests.helpers.polling import market_data, until
+from tests.helpers.windows import dispose
 
 D = Decimal
 QUIET = Preferences(confirm="never", stale_after_s=3600.0)
@@ -81,17 +80,6 @@ async def live(qapp: QApplication) -> AsyncIterator[Live]:
         journal.close()
         dispose(window)
 
-
-def dispose(window: MainWindow) -> None:
-    """Destroy the window now, on this thread.
-
-    A Python-owned widget left to the cyclic garbage collector may be finalised on whatever
-    thread triggers the collection — here the simulator's — and Qt then stops its timers from
-    the wrong thread (a warning, sometimes a crash).
-    """
-    window.close()
-    shiboken6.delete(window)
-    gc.collect()
 
 
 def closes(received: list[Received]) -> list[Received]:

@@ -3,7 +3,6 @@ filter bar and grouping, the "needs secret" badge, and the close dialog's reason
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -30,6 +29,7 @@ from gui.main_window import DEMO_BANNER, MainWindow, live_banner_text, window_ti
 from gui.models import ENV_COLOURS, ENV_ROLE, PositionColumn, PositionsModel, PositionsProxy
 from tests.gui.conftest import until
 from tests.helpers.fakes import FakeSession, position
+from tests.helpers.windows import shut
 
 D = Decimal
 LIVE_Q = AccountConfig("Zeta live", QFEX, Environment.LIVE, "pub")
@@ -72,12 +72,8 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         assert window.positions_model.rowCount() == 6
         yield Rig(desk, window, journal)
     finally:
-        await window.shutdown()
-        await desk.stop()
+        await shut(window, desk)
         journal.close()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
 
 
 def shown_rows(window: MainWindow) -> list[tuple[str, str, str]]:
@@ -151,8 +147,7 @@ async def test_demo_only_shows_the_demo_banner_and_testnet_its_own(qapp: QApplic
         assert window.liveBanner.isHidden()
         assert "LIVE" not in window.windowTitle()
     finally:
-        await window.shutdown()
-        shiboken6.delete(window)
+        await shut(window)
 
 
 def _as_shown_by_the_window_manager(title: str, display_name: str) -> str:
@@ -178,8 +173,7 @@ async def test_the_title_bar_names_the_app_once(qapp: QApplication) -> None:
         assert shown.count("Closeout") == 1
     finally:
         qapp.setApplicationDisplayName(old)
-        await window.shutdown()
-        shiboken6.delete(window)
+        await shut(window)
 
 
 def test_window_title_orders_by_risk() -> None:
@@ -327,9 +321,7 @@ async def test_missing_secret_badge_offers_to_enter_it(
         assert dialog.form.secretKeyInput.placeholderText() == \
             "No secret is stored: enter it to connect"
     finally:
-        await window.shutdown()
-        window.close()
-        shiboken6.delete(window)
+        await shut(window)
 
 
 # ============================================================================ reason
@@ -423,6 +415,4 @@ async def test_entering_a_missing_secret_connects_the_account(
         assert not window.secretsMenuAction.isVisible()
         await until(lambda: window.positions_model.rowCount() == 2)
     finally:
-        await window.shutdown()
-        await desk.stop()
-        shiboken6.delete(window)
+        await shut(window, desk)

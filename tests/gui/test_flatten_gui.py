@@ -4,7 +4,6 @@ and a real desk over loopback. What reached the venues comes from the simulator'
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -13,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication
 from pytestqt.modeltest import ModelTester
@@ -59,6 +57,7 @@ from gui.dialogs.flatten.models import ItemColumn, PlanColumn, PlanModel, RunMod
 from gui.main_window import MainWindow
 from gui.models import ENV_ROLE, KEY_ROLE
 from tests.helpers.polling import market_data, until
+from tests.helpers.windows import shut
 
 D = Decimal
 QFEX_DEMO_ACCOUNT = demo_account_name(QFEX)
@@ -112,13 +111,9 @@ async def running_app(
         await market_data(desk)
         yield App(sim, desk, window, journal, flatten)
     finally:
-        await window.shutdown()
-        await desk.stop()
+        await shut(window, desk)
         sim.stop()
         journal.close()
-        window.close()
-        shiboken6.delete(window)  # on this thread, never from the simulator's (see dispose)
-        gc.collect()
 
 
 def plan_keys(dialog: FlattenPlanDialog) -> set[PositionKey]:

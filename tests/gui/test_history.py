@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import gc
 import json
 import re
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from gui.history import (
     export_history,
 )
 from tests.gui.conftest import until
+from tests.helpers.windows import kept
 
 ACCOUNTS = ("alpha", "beta", "gamma")
 SYMBOLS = ("AAPL-USD", "MSFT-USD", "USD_ETH_PERP", "USD_BTC_PERP")
@@ -102,13 +102,8 @@ def view(qapp: QApplication, journal: Journal) -> Iterator[HistoryView]:
     v = HistoryView(journal, poll_ms=3_600_000)
     v.resize(1200, 500)
     v.show()
-    try:
+    with kept(v, HistoryView.shutdown):
         yield v
-    finally:
-        v.shutdown()
-        v.close()
-        shiboken6.delete(v)
-        gc.collect()
 
 
 def seqs(model: HistoryModel) -> list[int]:

@@ -5,13 +5,11 @@ hash chain on the clipboard."""
 
 from __future__ import annotations
 
-import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
@@ -22,6 +20,7 @@ from core.journal import Journal, JournalEntry
 from core.model import Venue
 from gui.history import HistoryColumn, HistoryView
 from gui.models.text import venue_label
+from tests.helpers.windows import kept
 
 REASON = ("Client INC-4411 asked to flatten before the close; confirmed by phone with J. Doe "
           "at 15:58, second approval by the desk head (recorded line 3)")
@@ -61,13 +60,8 @@ def view(qapp: QApplication, journal: Journal) -> Iterator[HistoryView]:
     v = HistoryView(journal, poll_ms=3_600_000)
     v.resize(1280, 420)
     v.show()
-    try:
+    with kept(v, HistoryView.shutdown):
         yield v
-    finally:
-        v.shutdown()
-        v.close()
-        shiboken6.delete(v)
-        gc.collect()
 
 
 def click_record(view: HistoryView, seq: int) -> None:

@@ -6,7 +6,6 @@ The writer is paused with a gate (tests.helpers.journal), never timed.
 
 from __future__ import annotations
 
-import gc
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import shiboken6
 from PySide6.QtWidgets import QApplication
 
 from core.desk import Desk
@@ -28,6 +26,7 @@ from gui.widgets.health import JOURNAL_AMBER_S, JOURNAL_RED_S, journal_figure
 from tests.gui.conftest import until
 from tests.helpers.fakes import FakeSession, account, position
 from tests.helpers.journal import Gate
+from tests.helpers.windows import shut
 
 
 @dataclass
@@ -59,11 +58,8 @@ async def rig(qapp: QApplication, tmp_path: Path) -> AsyncIterator[Rig]:
         yield Rig(desk, window, journal, gate, sessions[0])
     finally:
         gate.open()
-        await window.shutdown()
-        await desk.stop()
-        shiboken6.delete(window)
+        await shut(window, desk)
         journal.close()
-        gc.collect()
 
 
 def test_the_journal_figure_follows_its_thresholds() -> None:

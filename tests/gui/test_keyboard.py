@@ -4,14 +4,12 @@ Ctrl+Q that asks while orders are working, and F1's help generated from the boun
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -35,6 +33,7 @@ from gui.models import CancelState, WorkingColumn
 from tests.gui.test_window_fake_desk import ALPHA, BETA, limit_order, trigger_order
 from tests.helpers.fakes import FakeSession, account, position
 from tests.helpers.polling import until
+from tests.helpers.windows import shut
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
 
@@ -78,12 +77,8 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         await until(lambda: QApplication.activeWindow() is window, what="the window active")
         yield Rig(desk, window, sessions, journal)
     finally:
-        await window.shutdown()
-        await desk.stop()
-        window.close()
-        shiboken6.delete(window)
+        await shut(window, desk)
         journal.close()
-        gc.collect()
 
 
 async def activate(w: MainWindow) -> None:
@@ -268,8 +263,7 @@ async def test_ctrl_q_quits_at_once_with_no_working_orders(qapp: QApplication,
         qtbot.keyClick(window.positionsView, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
         assert closed == [True] and window.quitting.question is None
     finally:
-        await window.shutdown()
-        shiboken6.delete(window)
+        await shut(window)
 
 
 # ============================================================================ F1

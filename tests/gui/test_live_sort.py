@@ -5,7 +5,6 @@ only the cells on screen are painted."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QEnterEvent
 from PySide6.QtWidgets import QApplication
@@ -30,6 +28,7 @@ from gui.models import PositionColumn, PositionsModel
 from gui.widgets import CloseButtonDelegate, EnvChipDelegate
 from tests.gui.conftest import until
 from tests.helpers.fakes import FakeSession, account
+from tests.helpers.windows import shut
 
 D = Decimal
 ALPHA, BETA = "Alpha desk", "Beta desk"
@@ -84,11 +83,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         assert window.positions_proxy.rowCount() == 24
         yield Rig(desk, window, sessions)
     finally:
-        await window.shutdown()
-        await desk.stop()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
 
 
 def click_header(qtbot: QtBot, window: MainWindow, column: PositionColumn) -> None:

@@ -29,9 +29,10 @@ from core.sim import Simulator
 from core.venues.everstrike import EVERSTRIKE
 from gui.main_window import MainWindow
 from gui.models import LogColumn
-from tests.gui.test_end_to_end import ETH, click_close, dispose, log_rows
+from tests.gui.test_end_to_end import ETH, click_close, log_rows
 from tests.helpers.polling import market_data, until
 from tests.helpers.proxy import RecordingProxy
+from tests.helpers.windows import dispose
 
 QUIET = Preferences(confirm="never", stale_after_s=3600.0)
 

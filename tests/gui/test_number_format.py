@@ -4,14 +4,12 @@ fixed decimals, and the decimal points of a column line up in the painted table.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 import pytest_asyncio
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication
@@ -36,6 +34,7 @@ from gui.main_window import MainWindow
 from gui.models import LogColumn, PositionColumn, WorkingColumn
 from tests.gui.conftest import until
 from tests.helpers.fakes import FakeSession, account
+from tests.helpers.windows import shut
 
 D = Decimal
 Q_ACCT, E_ACCT = "Alpha desk", "Beta desk"
@@ -102,11 +101,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         assert window.positions_model.rowCount() == 3
         yield Rig(desk, window, sessions)
     finally:
-        await window.shutdown()
-        await desk.stop()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
 
 
 def shown(window: MainWindow, column: int) -> dict[str, str]:

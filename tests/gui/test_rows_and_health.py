@@ -57,6 +57,7 @@ from gui.widgets.scroller import WrapScroller
 from tests.gui.conftest import until
 from tests.gui.test_models import Changes, cell, key, pos
 from tests.helpers.fakes import FakeSession, account, position
+from tests.helpers.windows import shut
 
 D = Decimal
 
@@ -320,10 +321,7 @@ async def test_window_marks_old_rows_stale_and_shows_the_strip(qapp: QApplicatio
         assert window.positions_model.row_age(old_key) is None  # 30 s is fresh enough now
         assert window.confirmationsOffBanner.isHidden()
     finally:
-        await window.shutdown()
-        await desk.stop()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
 
 
 @pytest.mark.asyncio

@@ -4,12 +4,10 @@ secret goes to the keyring only."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
@@ -20,6 +18,7 @@ from core.secrets import SERVICE, SecretStore
 from core.settings import load_settings
 from gui.dialogs.accounts import AccountsDialog
 from tests.helpers.keyrings import MemoryKeyring
+from tests.helpers.windows import kept
 
 SECRET = "s3cr3t-Layout-Value-4c2a"
 
@@ -54,12 +53,11 @@ public_key = "ev_pub_1"
 
 
 @pytest.fixture
-def settings_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    path = tmp_path / "config" / "closeout" / "settings.toml"
-    path.parent.mkdir(parents=True, mode=0o700)
-    path.write_text(HAND_WRITTEN, encoding="utf-8")
-    return path
+def settings_path(settings_path: Path) -> Path:
+    """The shared per-test path, holding a file written by hand."""
+    settings_path.parent.mkdir(parents=True, mode=0o700)
+    settings_path.write_text(HAND_WRITTEN, encoding="utf-8")
+    return settings_path
 
 
 @pytest.fixture
@@ -69,12 +67,8 @@ def dialog(qapp: QApplication, settings_path: Path,
     memory_keyring.set_password(SERVICE, "account:sandbox", "stored-secret-2")
     d = AccountsDialog(SecretStore(), settings_path=settings_path)
     d.open()
-    try:
+    with kept(d, AccountsDialog.reject):
         yield d
-    finally:
-        d.reject()
-        shiboken6.delete(d)
-        gc.collect()
 
 
 def click(button: QPushButton) -> None:

@@ -4,14 +4,12 @@ and sends through it."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 import pytest_asyncio
-import shiboken6
 from PySide6.QtWidgets import QApplication
 
 from core.desk import Desk, IntentState
@@ -24,6 +22,7 @@ from gui.main_window import MainWindow
 from gui.models import PositionColumn
 from tests.gui.conftest import until
 from tests.helpers.thirdvenue import BOOK, INFO, THIRD, ThirdSession
+from tests.helpers.windows import shut
 
 D = Decimal
 ACCOUNT = AccountConfig("t-1", THIRD, Environment.DEMO, "pub-third-1")
@@ -49,11 +48,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         window.positions_model.flush()
         yield Rig(desk, window)
     finally:
-        await window.shutdown()
-        await desk.stop()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
         unregister(THIRD)
         ThirdSession.reset()
 

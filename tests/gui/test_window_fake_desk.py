@@ -8,7 +8,6 @@ test (clock skew, silence, rate headroom).
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +41,7 @@ from gui.widgets import ConnectionBadge, button_rect, fmt_clock, silence_limit
 from tests.gui.conftest import until
 from tests.helpers.clock import FakeClock
 from tests.helpers.fakes import FakeSession, account, position
+from tests.helpers.windows import shut
 
 D = Decimal
 ALPHA, BETA = "Alpha desk", "Beta desk"
@@ -102,11 +102,7 @@ async def rig(qapp: QApplication) -> AsyncIterator[Rig]:
         assert window.positions_model.rowCount() == 4
         yield Rig(desk, window, sessions, clock)
     finally:
-        await window.shutdown()
-        await desk.stop()
-        window.close()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
 
 
 class Changes:
@@ -313,10 +309,7 @@ async def test_health_is_refreshed_by_a_timer(qapp: QApplication) -> None:
         await until(lambda: badge.label.text() == f"{ALPHA}: connected · skew -250 ms",
                     what="the timer to show the new skew")
     finally:
-        await window.shutdown()
-        await desk.stop()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
 
 
 def test_badge_without_health_figures(qapp: QApplication) -> None:

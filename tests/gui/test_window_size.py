@@ -4,11 +4,9 @@ items instead of cutting them at the edge."""
 
 from __future__ import annotations
 
-import gc
 from itertools import combinations
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
@@ -20,6 +18,7 @@ from gui.models import PositionColumn
 from gui.widgets import button_rect
 from tests.gui.test_end_to_end import AAPL, ETH, Live, live  # noqa: F401 - the fixture
 from tests.helpers.fakes import FakeSession, account
+from tests.helpers.windows import shut
 
 
 def _settle() -> None:
@@ -122,7 +121,4 @@ async def test_badges_and_health_wrap_whole_items_at_the_minimum_size(
             rows = {i.mapTo(strip, QPoint(0, 0)).y() for i in items}
             assert len(rows) > 1, strip.objectName()  # they wrapped
     finally:
-        await window.shutdown()
-        await desk.stop()
-        shiboken6.delete(window)
-        gc.collect()
+        await shut(window, desk)
