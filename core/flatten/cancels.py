@@ -13,9 +13,11 @@ import asyncio
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from core.desk import CancelPending, Desk, DeskEvent
 from core.model import Position, PositionKey, WorkingKind, WorkingOrder, WorkingOrderRemoved
+from core.numbers import NumberFormat
 from core.venue import CancelRejected
 
 __all__ = [
@@ -40,15 +42,22 @@ def blocks_close(order: WorkingOrder) -> bool:
     return order.reduce_only or order.kind is WorkingKind.TRIGGER
 
 
-def order_words(order: WorkingOrder) -> str:
-    """An order in a few words: "limit SELL 5 @ 120.5", "trigger BUY all at 4500"."""
+def order_words(order: WorkingOrder, fmt: NumberFormat | None = None) -> str:
+    """An order in a few words: "limit SELL 5 @ 120.5", "trigger BUY all at 4500". With the
+    instrument's ``fmt``, sizes and prices are written to its lot and tick, as the table does;
+    without, as the venue wrote them."""
+    size: Callable[[Decimal], str] = fmt.quantity if fmt is not None else str
+    price: Callable[[Decimal], str] = fmt.price if fmt is not None else str
     side = order.side.value if order.side is not None else ""
-    qty = str(order.remaining if order.remaining is not None else order.quantity or "all")
+    if order.remaining is not None:
+        qty = size(order.remaining)
+    else:
+        qty = size(order.quantity) if order.quantity else "all"
     if order.kind is WorkingKind.TRIGGER:
-        at = f" at {order.trigger_price}" if order.trigger_price is not None else ""
-        limit = f", limit {order.price}" if order.price is not None else ""
+        at = f" at {price(order.trigger_price)}" if order.trigger_price is not None else ""
+        limit = f", limit {price(order.price)}" if order.price is not None else ""
         return f"trigger {side} {qty}{at}{limit}".replace("  ", " ")
-    at = f" @ {order.price}" if order.price is not None else ""
+    at = f" @ {price(order.price)}" if order.price is not None else ""
     return f"limit {side} {qty}{at}".replace("  ", " ")
 
 

@@ -26,7 +26,7 @@ from tests.unit.core.flatten.test_flatten import make_desk, pos, resting
 
 KEY = PositionKey("qa", QFEX, "AAPL-USD")
 NEVER = Preferences(confirm="never", stale_after_s=3600.0)
-W1_PREVIEW = "# 1. cancel order w1 (limit SELL 1 @ 120)\nCANCEL w1\n\n"
+W1_PREVIEW = "# 1. cancel order w1 (limit SELL 1 @ 120.00)\nCANCEL w1\n\n"
 
 
 @dataclass
@@ -77,7 +77,7 @@ async def test_a_full_close_lists_the_orders_and_cancels_them_first(qtbot: QtBot
     dialog.reported.connect(reported.append)
     assert dialog.workingPanel.isVisible()
     assert "1 working order on AAPL-USD" in dialog.workingPanel.workingTitle.text()
-    assert dialog.workingPanel.workingList.text() == "• limit SELL 1 @ 120 · order w1"
+    assert dialog.workingPanel.workingList.text() == "• limit SELL 1 @ 120.00 · order w1"
     assert dialog.cancelFirstInput.isChecked()  # on by default for a full close
     assert dialog.previewText.toPlainText() == (
         W1_PREVIEW + "# 2. then the close\nCLOSE AAPL-USD ALL")
@@ -130,7 +130,7 @@ async def test_a_failed_cancel_sends_no_close_and_says_so(qtbot: QtBot, rig: Rig
     assert text.startswith(f"Cancelling working order w1 (limit SELL 1 @ 120) failed: {why}.")
     assert "The close was NOT sent" in text
     assert dialog.isVisible() and not dialog.busy and dialog.sendButton.isEnabled()
-    assert dialog.workingPanel.workingList.text() == "• limit SELL 1 @ 120 · order w1"
+    assert dialog.workingPanel.workingList.text() == "• limit SELL 1 @ 120.00 · order w1"
 
 
 @pytest.mark.asyncio

@@ -60,6 +60,7 @@ from core.model import (
     WorkingOrder,
     new_client_order_id,
 )
+from core.numbers import number_format
 from core.settings import Preferences
 from core.venue import CloseRejected
 from gui.bridge import TaskTracker
@@ -138,7 +139,8 @@ class CloseDialog(QDialog):
         self.setModal(True)
         self._build(preview)
         self.positionSummary.fill(position, instrument)
-        self.workingPanel.show_orders(self._working_now(), position.key.symbol)
+        self.workingPanel.show_orders(self._working_now(), position.key.symbol,
+                                      number_format(instrument))
         if self.workingPanel.orders:  # each cancel's request shows above the close's
             self.preview.show_lines(16)
         self.quantityInput.setText(self._qty_text(position.quantity))
@@ -590,7 +592,8 @@ class CloseDialog(QDialog):
         if self._busy:
             return
         before = _idents(self.workingPanel.orders)
-        self.workingPanel.show_orders(self._working_now(), self.position.key.symbol)
+        self.workingPanel.show_orders(self._working_now(), self.position.key.symbol,
+                                      number_format(self.instrument))
         if _idents(self.workingPanel.orders) != before:
             self.cancel_confirmation()  # it asked about the orders as they were
             self.validate()  # the preview's cancels, and the box's default
@@ -611,12 +614,13 @@ class CloseDialog(QDialog):
         if self._cancel_first is None:
             return []
         previews = []
+        fmt = number_format(self.instrument)
         for order in self.workingPanel.to_cancel():
             try:
                 text = self._cancel_first.preview(order)
             except Exception as exc:  # informative only; the cancel itself would say why
                 text = f"(no preview: {exc})"
-            previews.append((f"cancel order {order.order_id} ({order_words(order)})", text))
+            previews.append((f"cancel order {order.order_id} ({order_words(order, fmt)})", text))
         return previews
 
     def _recheck(self, request: CloseRequest) -> None:

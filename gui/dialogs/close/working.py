@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QCheckBox, QFrame, QLabel, QVBoxLayout, QWidget
 
 from core.flatten import blocks_close, order_words
 from core.model import WorkingOrder
+from core.numbers import NumberFormat
 
 __all__ = ["WorkingOrdersPanel"]
 
@@ -61,8 +62,10 @@ class WorkingOrdersPanel(QFrame):
             self._chosen = True
         self.toggled.emit()
 
-    def show_orders(self, orders: Sequence[WorkingOrder], symbol: str) -> None:
-        """Show what works on the position now (``orders`` in a stable order)."""
+    def show_orders(self, orders: Sequence[WorkingOrder], symbol: str,
+                    fmt: NumberFormat | None = None) -> None:
+        """Show what works on the position now (``orders`` in a stable order), written to
+        the instrument's ``fmt`` when it is known."""
         self.orders = tuple(orders)
         blocking = [o for o in self.orders if blocks_close(o)]
         n = len(self.orders)
@@ -74,7 +77,7 @@ class WorkingOrdersPanel(QFrame):
         lines = []
         for order in self.orders:
             kept = "" if blocks_close(order) else " — not reduce-only: left working"
-            lines.append(f"• {order_words(order)} · order {order.order_id}{kept}")
+            lines.append(f"• {order_words(order, fmt)} · order {order.order_id}{kept}")
         self.workingList.setText("\n".join(lines))
         self.cancelFirstInput.setEnabled(bool(blocking))
         if not blocking:

@@ -16,6 +16,7 @@ from core.desk import Desk
 from core.flatten import CancelFirst, CancelOutcome, blocks_close, cancel_one, order_words
 from core.journal import Journal
 from core.model import OrderSide, PositionKey, WorkingKind, WorkingOrder
+from core.numbers import NumberFormat
 from core.venues.qfex import QFEX
 from tests.helpers.fakes import World
 from tests.unit.core.flatten.test_flatten import make_desk, pos, resting
@@ -58,6 +59,15 @@ def test_which_orders_block_a_close_and_how_they_read() -> None:
     market_trigger = WorkingOrder(QFEX, "qa", "AAPL-USD", "w4", WorkingKind.TRIGGER,
                                   OrderSide.BUY, None, trigger_price=D(80))
     assert order_words(market_trigger) == "trigger BUY all at 80"
+
+
+def test_order_words_follow_the_instruments_lot_and_tick() -> None:
+    """Written as the table writes the row: to the lot's and the tick's decimals."""
+    fmt = NumberFormat(quantity_places=2, price_places=1)
+    limit = resting("qa", "AAPL-USD", "w1")
+    trigger = resting("qa", "AAPL-USD", "w3", kind=WorkingKind.TRIGGER)
+    assert order_words(limit, fmt) == "limit SELL 1.00 @ 120.0"
+    assert order_words(trigger, fmt) == "trigger SELL 1.00 at 90.0, limit 120.0"
 
 
 @pytest.mark.asyncio
