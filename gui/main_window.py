@@ -252,6 +252,7 @@ class MainWindow(QMainWindow):
         self.freezeOrder = bar.freezeOrder
         self.sortHint = bar.sortHint
         tl.addLayout(bar)
+        tl.addWidget(self.sortHint)
         self.positionsView = PositionsView(top)
         self.positionsView.setModel(self.positions_proxy)
         # Venue → Account → Symbol: the proxy breaks ties on the next keys, in C (cached keys).

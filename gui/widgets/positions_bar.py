@@ -1,5 +1,6 @@
-"""The bar over the positions table: its title (with the count of rows shown), the live sort
-hint, the filters (venue, account, symbol text), grouping by account, and Freeze order."""
+"""The bar over the positions table: its title (with the count of rows shown), the filters
+(venue, account, symbol text), grouping by account, and Freeze order; and the live sort hint,
+which the owner puts on a line of its own below the bar."""
 
 from __future__ import annotations
 
@@ -32,10 +33,15 @@ class PositionsBar(QHBoxLayout):
         self.sortHint.setObjectName("sortHint")
         self.sortHint.setAccessibleName("Sort order")
         self.sortHint.setToolTip(LIVE_SORT_TIP)
-        self.sortHint.setStyleSheet(f"QLabel#sortHint {{ color: {MUTED.name()}; }}")
+        self.sortHint.setStyleSheet(
+            f"QLabel#sortHint {{ color: {MUTED.name()}; padding-left: 6px; }}")
+        # Its own line under the bar (the owner places it), never squeezed between the title
+        # and the filters where it was cut mid-word; hidden, it keeps its height, so the table
+        # under it never moves when a live sort starts or stops.
+        policy = self.sortHint.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.sortHint.setSizePolicy(policy)
         self.sortHint.setVisible(False)
-        self.addSpacing(8)
-        self.addWidget(self.sortHint)
         self.addStretch(1)
         self.venueFilter = QComboBox(parent)
         self.venueFilter.setObjectName("venueFilter")

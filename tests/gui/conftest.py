@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import qasync
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication
 
 from tests.helpers.polling import until
@@ -94,6 +96,14 @@ def collect_qt_garbage() -> Iterator[None]:
     from another thread" or crashes."""
     yield
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def park_the_pointer(qapp: QApplication) -> None:
+    """Start each test with the pointer off every screen. A test that moved it (QTest.mouseMove
+    moves the application's cursor) would otherwise leave it where the next test's window
+    opens, and that window's table would see the pointer enter and hold its live sort."""
+    QCursor.setPos(QPoint(-5000, -5000))
 
 
 @pytest.fixture

@@ -313,6 +313,33 @@ async def test_a_repricing_in_many_slices_repaints_the_table_once_but_a_close_at
 
 
 @pytest.mark.asyncio
+async def test_the_hint_is_read_whole_at_the_smallest_window_and_never_moves_the_table(
+    rig: Rig, qtbot: QtBot
+) -> None:
+    """Squeezed between the title and the filters the hint was cut mid-word; on its own line
+    it is whole, and its line is kept while it is hidden so the rows never shift."""
+    w, px = rig.window, rig.window.positions_proxy
+    w.resize(w.minimumSize())
+    await until(lambda: w.width() == w.minimumWidth(), what="the window at its minimum width")
+    top = w.positionsView.mapTo(w, QPoint(0, 0)).y()
+    w.positionsView.sortByColumn(PositionColumn.PNL, Qt.SortOrder.DescendingOrder)
+    pointer(w, True)
+    qtbot.keyClick(w.positionsView, Qt.Key.Key_Down)  # two holds: the longest hint there is
+    rig.reprice(rig.shown()[-1], "1000")
+    px.resort_if_due()
+    hint = w.sortHint
+    assert "while pointing" in hint.text() and "chosen by keyboard" in hint.text()
+    assert hint.isVisible()
+    assert hint.width() >= hint.fontMetrics().horizontalAdvance(hint.text())
+    assert w.positionsView.mapTo(w, QPoint(0, 0)).y() == top
+    qtbot.keyClick(w.positionsView, Qt.Key.Key_Escape)
+    pointer(w, False)
+    w.positionsView.sortByColumn(PositionColumn.SYMBOL, Qt.SortOrder.AscendingOrder)
+    assert hint.isHidden()
+    assert w.positionsView.mapTo(w, QPoint(0, 0)).y() == top
+
+
+@pytest.mark.asyncio
 async def test_rows_hold_still_while_a_row_is_chosen_by_keyboard(rig: Rig, qtbot: QtBot) -> None:
     """Arrow keys choose a row: the order holds until Esc, a click in the table (the
     pointer's own hold takes over) or the focus leaving; Esc also leaves nothing selected."""
