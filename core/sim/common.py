@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -275,6 +276,28 @@ class Outbox:
         if bad is not None:
             await self.websocket.send_text(bad)
         await self.websocket.send_text(text)
+        self.faults.note_sent(f"ws {self.websocket.url.path}", text)
+
+
+def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
+    """``app`` telling ``faults.note_sent`` when an HTTP reply's last byte was written (the
+    WebSocket outbox says so for its frames itself)."""
+    if faults is None:
+        return app
+
+    async def observing(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                faults.note_sent(f"http {scope['path']}")
+
+        await app(scope, receive, sending)
+
+    return observing
 
 
 async def _until(due: float) -> None:

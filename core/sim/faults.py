@@ -115,6 +115,7 @@ class Faults:
         self._trigger_failures: deque[str] = deque()
         self._silenced = 0
         self._positions_shape: PositionsShape = "position_response"
+        self._on_sent: Callable[[str, str], None] | None = None
 
     def reset(self) -> None:
         fresh = Faults()
@@ -342,6 +343,26 @@ class Faults:
     def count_silenced(self) -> None:
         with self._lock:
             self._silenced += 1
+
+    # ------------------------------------------------------------------ observing
+    @property
+    def on_sent(self) -> Callable[[str, str], None] | None:
+        """Called on the venue's thread once something has left for the client, as
+        ``(channel, text)``: ``("ws /path", frame)`` after a WebSocket frame was written, or
+        ``("http /path", "")`` after a reply's last byte was. Not a fault: it lets a test act
+        at the moment a reply is on the wire."""
+        with self._lock:
+            return self._on_sent
+
+    @on_sent.setter
+    def on_sent(self, hook: Callable[[str, str], None] | None) -> None:
+        with self._lock:
+            self._on_sent = hook
+
+    def note_sent(self, channel: str, text: str = "") -> None:
+        hook = self.on_sent
+        if hook is not None:
+            hook(channel, text)
 
 
 def _take(queue: deque[T], match: Callable[[T], bool]) -> T | None:

@@ -24,7 +24,7 @@ from typing import TypeVar, cast
 
 import uvicorn
 
-from core.sim.common import Received
+from core.sim.common import Received, observed
 from core.sim.contract import DemoAccess, SimulatedVenue, SimulatedVenueInfo
 from core.sim.everstrike import EverstrikeInfo, EverstrikeVenue
 from core.sim.qfex import QfexInfo, QfexVenue
@@ -216,7 +216,7 @@ class Simulator:
         for name, venue in self.venues.items():
             ping, ping_timeout = venue.ws_ping()
             config = uvicorn.Config(
-                venue.app(),
+                observed(venue.app(), getattr(venue, "faults", None)),
                 lifespan="off",
                 log_config=None,
                 log_level="warning",
