@@ -20,6 +20,7 @@ from gui.controllers.shortcuts import (
     bind,
 )
 from gui.models.working import CancelState
+from gui.widgets.ask import ask
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -88,21 +89,12 @@ class Keyboard:
             return self.confirm
         what = (f"the {order.kind.value} order {order.order_id} ({order.symbol} on "
                 f"{order.account})")
-        box = QMessageBox(QMessageBox.Icon.Question, "Cancel working order",
-                          cancel_question(what), QMessageBox.StandardButton.NoButton, w)
-        box.setObjectName("cancelWorkingConfirm")
-        yes = box.addButton("Cancel the order", QMessageBox.ButtonRole.AcceptRole)
-        keep = box.addButton("Keep it", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-
-        def done(_: int) -> None:
+        def forget() -> None:
             self.confirm = None
-            if box.clickedButton() is yes:
-                w.cancelling.request_cancel(ident, reason=CANCEL_REASON)
-            box.deleteLater()
 
-        box.finished.connect(done)
-        self.confirm = box
-        box.open()
-        return box
+        self.confirm = ask(
+            w, name="cancelWorkingConfirm", icon=QMessageBox.Icon.Question,
+            title="Cancel working order", text=cancel_question(what), act="Cancel the order",
+            keep="Keep it", on_done=forget,
+            on_act=lambda: w.cancelling.request_cancel(ident, reason=CANCEL_REASON))
+        return self.confirm

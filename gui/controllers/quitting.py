@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMessageBox
 
 from core.model import WorkingOrder
-from gui.models.text import fmt_decimal
+from gui.models.text import describe_working
+from gui.widgets.ask import ask
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -20,12 +21,8 @@ LISTED = 15  # orders listed by name; the rest are counted
 
 
 def order_line(order: WorkingOrder) -> str:
-    price = (f" trigger {fmt_decimal(order.trigger_price)}" if order.trigger_price is not None
-             else f" @ {fmt_decimal(order.price)}" if order.price is not None else "")
-    size = order.remaining if order.remaining is not None else order.quantity
-    side = f" {order.side.value}" if order.side is not None else ""
-    return (f"{order.symbol} on {order.account}: {order.kind.value}{side} "
-            f"{fmt_decimal(size)}{price} (order {order.order_id})")
+    return (f"{order.symbol} on {order.account}: {describe_working(order)} "
+            f"(order {order.order_id})")
 
 
 def quit_question(orders: list[WorkingOrder]) -> str:
@@ -58,21 +55,13 @@ class Quitting:
         return False
 
     def _ask(self, orders: list[WorkingOrder]) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Quit Closeout", quit_question(orders),
-                          QMessageBox.StandardButton.NoButton, self.window)
-        box.setObjectName("quitConfirm")
-        quit_button = box.addButton("Quit anyway", QMessageBox.ButtonRole.AcceptRole)
-        stay = box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(stay)
-        box.setEscapeButton(stay)
-
-        def done(_: int) -> None:
+        def forget() -> None:
             self.question = None
-            box.deleteLater()
-            if box.clickedButton() is quit_button:
-                self.confirmed = True
-                self.window.close()
 
-        box.finished.connect(done)
-        box.open()
-        return box
+        def quit_anyway() -> None:
+            self.confirmed = True
+            self.window.close()
+
+        return ask(self.window, name="quitConfirm", icon=QMessageBox.Icon.Warning,
+                   title="Quit Closeout", text=quit_question(orders), act="Quit anyway",
+                   keep="Keep running", on_done=forget, on_act=quit_anyway)
