@@ -32,6 +32,7 @@ from core.venues.qfex import QFEX
 from gui.dialogs.accounts import AccountsDialog
 from gui.main_window import MainWindow
 from tests.gui.conftest import until
+from tests.gui.test_accounts_dialog import sim_window
 from tests.helpers.keyrings import MemoryKeyring
 from tests.helpers.thirdvenue import INFO as THIRD_INFO
 from tests.helpers.windows import kept, shut
@@ -254,14 +255,7 @@ async def test_an_edited_account_reconnects_at_once(
     memory_keyring: MemoryKeyring,
 ) -> None:
     """Outside the demo: a saved change reconnects the account, a rename moves its rows."""
-    sim = Simulator(tick_interval=None)
-    await asyncio.to_thread(sim.start)
-    journal = Journal(":memory:")
-    desk = Desk(journal=journal)
-    window = MainWindow(desk, secret_store=SecretStore(), settings_path=settings_path,
-                        coalesce_ms=10)
-    window.show()
-    try:
+    async with sim_window(settings_path) as (sim, desk, window):
         public, secret = sim.add_account("qfex", "client-8", [("MSFT-USD", D(-2), D(410))])
         q = sim.info.qfex
         d = window.open_accounts()
@@ -285,7 +279,4 @@ async def test_an_edited_account_reconnects_at_once(
         assert old not in window.positions_model.all_keys()
         assert set(desk.accounts) == {"client-8b"}
         assert "client-8" not in window.connectionStrip.badges
-    finally:
-        await shut(window, desk)
-        await asyncio.to_thread(sim.stop)
-        journal.close()
+

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -35,18 +33,6 @@ def cancel_records(journal: Journal) -> list[tuple[str, str | None]]:
     journal.flush()
     return [(r.kind, r.reason) for r in journal.records(limit=10_000)
             if r.kind in ("cancel_intent", "cancel_result")]
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    j = Journal(tmp_path / "j.sqlite3", operator="tester")
-    yield j
-    j.close()
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
 
 
 def test_which_orders_block_a_close_and_how_they_read() -> None:

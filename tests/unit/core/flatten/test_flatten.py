@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,18 +72,6 @@ def resting(account: str, symbol: str, order_id: str, *, kind: WorkingKind = Wor
     return WorkingOrder(venue, account, symbol, order_id, kind, OrderSide.SELL, D(1),
                         price=D(120), trigger_price=D(90) if kind is WorkingKind.TRIGGER else None,
                         reduce_only=reduce_only)
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Iterator[Journal]:
-    j = Journal(tmp_path / "j.sqlite3", operator="tester")
-    yield j
-    j.close()
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
 
 
 async def make_desk(world: World, journal: Journal | None, accounts: dict[str, list[Position]],
