@@ -400,6 +400,7 @@ class MainWindow(QMainWindow):
         m.accountsChanged.connect(f.refresh_account_choices)  # never a scan per row
         px = self.positions_proxy
         px.hintChanged.connect(f.show_sort_hint)
+        f.show_sort_hint(px.hint)  # the sort set while building came before this connection
         self.positionsView.pointerInside.connect(lambda inside: px.set_hold("pointer", inside))
         self.positionsView.keyboardChoice.connect(lambda on: px.set_hold("keyboard", on))
         self.freezeOrder.toggled.connect(lambda on: px.set_hold(FROZEN, on))

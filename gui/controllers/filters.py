@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.model import Venue
-from gui.widgets.positions_bar import ALL
+from gui.widgets.positions_bar import ALL, LIVE_SORT_TIP
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -47,9 +47,12 @@ class Filters:
             self.on_account_filter()
 
     def show_sort_hint(self, text: str) -> None:
-        """"sorted by P&L · live" (and why a due re-sort waits), or nothing."""
+        """"sorted by Venue", or "sorted by P&L · live" and why a due re-sort waits; the
+        tooltip explains the live sort only when there is one."""
         hint = self.window.sortHint
         hint.setText(text)
+        hint.setToolTip(LIVE_SORT_TIP if " · live" in text else
+                        "Click a column header to sort by it; click again to reverse.")
         hint.setVisible(bool(text))
 
     def update_count(self, *_: object) -> None:

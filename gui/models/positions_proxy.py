@@ -629,10 +629,14 @@ class PositionsProxy(GroupedRows):
         return self._hint
 
     def _update_hint(self) -> None:
+        """"sorted by Venue"; for a column that moves with prices, "· live" and why a due
+        re-sort waits."""
         text = ""
-        if self.live:
+        if 0 <= self._col < len(PositionColumn):
             col = PositionColumn(self._col)
-            text = f"sorted by {_SHORT_NAMES.get(col, col.title)} · live"
+            text = f"sorted by {_SHORT_NAMES.get(col, col.title)}"
+        if self.live:
+            text += " · live"
             if FROZEN in self._holds:
                 text += " · " + _FROZEN_WORDS
             elif self._waiting:

@@ -115,14 +115,14 @@ async def test_a_header_click_sorts_at_once_and_a_live_column_says_so(
     rig: Rig, qtbot: QtBot
 ) -> None:
     w = rig.window
-    assert w.sortHint.isHidden()  # sorted by venue: nothing moves by itself
+    assert w.sortHint.text() == "sorted by Venue"  # nothing moves by itself
     click_header(qtbot, w, PositionColumn.PNL)
     order = w.positionsView.horizontalHeader().sortIndicatorOrder()
     assert rig.shown() == pnl_order(rig, order == Qt.SortOrder.DescendingOrder)
     assert not w.sortHint.isHidden() and w.sortHint.text() == "sorted by P&L · live"
     assert "never moves under a click" in w.sortHint.toolTip()
     click_header(qtbot, w, PositionColumn.SYMBOL)
-    assert w.sortHint.isHidden()
+    assert w.sortHint.text() == "sorted by Symbol"
 
 
 @pytest.mark.asyncio
@@ -335,7 +335,7 @@ async def test_the_hint_is_read_whole_at_the_smallest_window_and_never_moves_the
     qtbot.keyClick(w.positionsView, Qt.Key.Key_Escape)
     pointer(w, False)
     w.positionsView.sortByColumn(PositionColumn.SYMBOL, Qt.SortOrder.AscendingOrder)
-    assert hint.isHidden()
+    assert hint.text() == "sorted by Symbol"
     assert w.positionsView.mapTo(w, QPoint(0, 0)).y() == top
 
 

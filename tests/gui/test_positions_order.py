@@ -457,7 +457,7 @@ def test_a_header_click_sorts_at_once_even_while_held(qapp: QApplication) -> Non
     proxy.sort(PositionColumn.QUANTITY, DESC)
     assert shown(proxy) == reference(model, PositionColumn.QUANTITY, DESC, False)
     proxy.sort(PositionColumn.ACCOUNT, ASC)
-    assert not proxy.live and proxy.hint == ""
+    assert not proxy.live and proxy.hint == "sorted by Account"
 
 
 def test_the_current_row_and_selection_follow_their_row_across_re_sorts(
