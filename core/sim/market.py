@@ -291,6 +291,53 @@ class Market:
 
         Raises ``Rejected`` for anything the venue would refuse up front.
         """
+        qty = self.check(account, symbol, side, order_type, quantity, price,
+                         reduce_only=reduce_only, trigger_price=trigger_price, is_close=is_close)
+        full = quantity is None
+        order = SimOrder(
+            id=self._new_id(),
+            account=account,
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            tif=tif,
+            quantity=qty,
+            price=price,
+            reduce_only=reduce_only or is_close,
+            client_order_id=client_order_id,
+            trigger_price=trigger_price,
+            trigger_event=trigger_event,
+            close_on_trigger=close_on_trigger,
+            is_close=is_close,
+            full_close=full,
+        )
+        self.orders[order.id] = order
+        if trigger_price is not None:
+            ref = self.instruments[symbol].ref_price(trigger_event or "MARK_PRICE")
+            order.trigger_above = trigger_price > ref
+            order.status = UNTRIGGERED
+            self._emit(OrderChanged(order, UNTRIGGERED, "trigger_added"))
+            return order
+        order.status = ACTIVE
+        self._emit(OrderChanged(order, ACTIVE, "added"))
+        self._match(order)
+        return order
+
+    def check(
+        self,
+        account: str,
+        symbol: str,
+        side: str,
+        order_type: str,
+        quantity: Decimal | None,
+        price: Decimal = ZERO,
+        *,
+        reduce_only: bool = True,
+        trigger_price: Decimal | None = None,
+        is_close: bool = False,
+    ) -> Decimal:
+        """The quantity ``submit`` would accept for this order, or ``Rejected``; changes
+        nothing, so an all-or-nothing batch can check every order first."""
         inst = self.instruments.get(symbol)
         if inst is None:
             raise Rejected("BAD_SYMBOL", f"unknown symbol {symbol}")
@@ -316,34 +363,7 @@ class Market:
                     raise Rejected("PRICE_RANGE", f"price {p} outside the allowed band")
         if order_type == "LIMIT" and price <= 0:
             raise Rejected("BAD_PRICE", "a limit order needs a positive price")
-        order = SimOrder(
-            id=self._new_id(),
-            account=account,
-            symbol=symbol,
-            side=side,
-            order_type=order_type,
-            tif=tif,
-            quantity=qty,
-            price=price,
-            reduce_only=reduce_only or is_close,
-            client_order_id=client_order_id,
-            trigger_price=trigger_price,
-            trigger_event=trigger_event,
-            close_on_trigger=close_on_trigger,
-            is_close=is_close,
-            full_close=full,
-        )
-        self.orders[order.id] = order
-        if trigger_price is not None:
-            ref = inst.ref_price(trigger_event or "MARK_PRICE")
-            order.trigger_above = trigger_price > ref
-            order.status = UNTRIGGERED
-            self._emit(OrderChanged(order, UNTRIGGERED, "trigger_added"))
-            return order
-        order.status = ACTIVE
-        self._emit(OrderChanged(order, ACTIVE, "added"))
-        self._match(order)
-        return order
+        return qty
 
     def cancel(self, account: str, order_id: str) -> SimOrder:
         order = self.orders.get(order_id)

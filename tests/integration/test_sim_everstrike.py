@@ -412,7 +412,7 @@ async def test_public_gets(sim: Simulator) -> None:
         pairs = parse((await http.get("/pairs")).text)["result"]
         server_ms = parse((await http.get("/time")).text)["result"]
         ping = parse((await http.get("/ping")).text)
-        ticker = parse((await http.get("/ticker")).text)["result"]
+        ticker = parse((await http.get("/ticker")).text)  # unwrapped, as the official bot reads
     call = pairs["USD_BTCCALL_PERP"]
     assert call["status"] == "TRADING"
     filters = {f["filter_type"]: f for f in call["filters"]}

@@ -2,9 +2,11 @@
 
 Written from the venue documentation (VENUES.md section 2 and docs/seeds/everstrike-close.md),
 never from our client code. Paths: REST at ``/`` (``POST /auth/close``, ``/auth/order``,
-``/auth/cancel``, ``/auth/cancel/bulk``; private GETs ``/active_positions``, ``/position``,
-``/orders``, ``/order``, ``/active_orders``, ``/triggers``, ``/account``, ``/personal``,
-``/balances``; public ``/pairs``, ``/time``, ``/ping``, ``/ticker``) and the WS at ``/ws``.
+``/auth/order/bulk``, ``/auth/cancel``, ``/auth/cancel/bulk``, ``/leverage``; private GETs
+``/active_positions``, ``/position``, ``/orders``, ``/order``, ``/active_orders``,
+``/completed_orders``, ``/cancelled_orders``, ``/triggers``, ``/fills``, ``/account``,
+``/personal``, ``/balances``; public ``/pairs``, ``/time``, ``/ping``, ``/ticker``) and the WS at
+``/ws``.
 
 Assumptions where the documentation is silent (each also noted at its code):
 
@@ -24,8 +26,9 @@ Assumptions where the documentation is silent (each also noted at its code):
   ``direction``. Balances are in ``USD``. 200 replies carry ``msg: "null"`` as the docs' example.
 * WS: ``sub``/``sub_pair`` are acknowledged with category ``subscribed`` and ``result``
   ``{"subscriptions": [...]}``; an ``index`` subscription also gets the current index at once.
-  ``sub_pair`` counts as one of the 10 public subscriptions. The 20 messages/s limit is enforced
-  per connection with an ``error`` reply. Partial fills are announced as
+  ``sub_pair`` subscribes the pair's seven public categories, each counting toward the 10; the
+  ``subscriptions`` reply is the README's plain array of ``PAIR:category``. The 20 messages/s
+  limit is enforced per connection with an ``error`` reply. Partial fills are announced as
   ``order_partially_completed`` (also before an IOC residual's ``order_cancelled``).
 * ``/active_orders`` lists resting (ACTIVE, partly filled) orders only, never untriggered
   triggers (VENUES.md 2.9 #7); ``/triggers`` lists every trigger order with its status
@@ -33,6 +36,17 @@ Assumptions where the documentation is silent (each also noted at its code):
   objects, newest first.
 * ``/auth/cancel`` on a resting order pushes ``order_cancelled``; on an untriggered trigger,
   ``trigger_cancelled`` (2.9 #6 assumed yes). ``result`` is the cancelled order object.
+* ``GET /ticker`` is unwrapped (the official adapter reads ``response[pair]``) although its docs
+  page shows the envelope; ``EverstrikeSettings.ticker_enveloped`` serves the documented form.
+  No 24 h history is kept: open, high and low are the mark, changes and volumes zero.
+* Fills (in orders and ``GET /fills``) carry the fills page's fields; every simulated fill
+  takes liquidity, and commissions are in USD.
+* ``/auth/order/bulk`` reads ``orders[i][field]`` form fields; a ``timestamp`` inside an order
+  (the docs' example) is checked like the request's. The reply is ``{"orders": [...]}`` (what
+  the official bot reads; the docs' example was not visible).
+* ``POST /leverage`` checks ``x-signature`` only when sent (the docs' curl has none; the
+  official adapter signs it without a timestamp), is never a replay, caps leverage at 100 and
+  reflects it in the position's ``stats``.
 * A trigger that fails on firing reads CANCELLED with ``msg`` in the order object, pushed as
   ``trigger_failed``. Forced 401/500 bodies (undocumented) are ``{"code":401|500,"msg":...,
   "result":null}``.

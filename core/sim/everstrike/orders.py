@@ -1,11 +1,13 @@
-"""Everstrike's signed order POSTs: ``/auth/close``, ``/auth/order``, ``/auth/cancel`` and
-``/auth/cancel/bulk``, run against the market."""
+"""Everstrike's signed POSTs: ``/auth/close``, ``/auth/order``, ``/auth/order/bulk``,
+``/auth/cancel``, ``/auth/cancel/bulk`` and ``/leverage``, run against the market."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
+from core.sim.everstrike.bulk import order_forms
 from core.sim.everstrike.forms import bool_field, decimal_field, trigger_fields
 from core.sim.everstrike.replies import Invalid
 from core.sim.everstrike.settings import EverstrikeAccount
@@ -17,6 +19,8 @@ __all__ = ["Handler", "OrderCommands"]
 
 # (account, form, every field in order) -> the reply's ``result``
 Handler = Callable[[EverstrikeAccount, dict[str, str], list[tuple[str, str]]], Any]
+
+MAX_LEVERAGE = Decimal(100)  # ASSUMPTION: no documented cap; a bound keeps the maths sane
 
 
 class OrderCommands:
@@ -36,6 +40,8 @@ class OrderCommands:
         return {
             "/auth/close": self._close,
             "/auth/order": self._order,
+            "/auth/order/bulk": self._order_bulk,
+            "/leverage": self._set_leverage,
             "/auth/cancel": self._cancel,
             "/auth/cancel/bulk": self._cancel_bulk,
         }.get(path)
@@ -108,6 +114,44 @@ class OrderCommands:
 
     def _order(self, account: EverstrikeAccount, form: dict[str, str],
                pairs: list[tuple[str, str]]) -> Any:
+        args = self._order_args(form)
+        order = self._market.submit(account.customer_id, **args)
+        return self._wire.result(account, order)
+
+    def _order_bulk(self, account: EverstrikeAccount, form: dict[str, str],
+                    pairs: list[tuple[str, str]]) -> Any:
+        """Documented: one market per request, no reduce-only orders, all or nothing. The
+        reply's ``orders`` list is what the official market maker reads."""
+        batch = [self._order_args(f) for f in order_forms(pairs)]
+        if len({args["symbol"] for args in batch}) != 1:
+            raise Invalid("bulk orders must all be for the same pair")
+        if any(args["reduce_only"] for args in batch):
+            raise Invalid("bulk orders cannot be reduce only")
+        for args in batch:  # all or nothing: check every order before placing any
+            self._market.check(
+                account.customer_id, args["symbol"], args["side"], args["order_type"],
+                args["quantity"], args["price"], reduce_only=False,
+                trigger_price=args["trigger_price"])
+        orders = [self._market.submit(account.customer_id, **args) for args in batch]
+        return {"orders": [self._wire.order_obj(o) for o in orders]}
+
+    def _set_leverage(self, account: EverstrikeAccount, form: dict[str, str],
+                      pairs: list[tuple[str, str]]) -> Any:
+        """Documented reply: the balances and the positions, keyed by pair."""
+        pair = self._pair(form)
+        if "leverage" not in form:
+            raise Invalid("leverage is required")
+        leverage = decimal_field(form, "leverage")
+        if not 0 < leverage <= MAX_LEVERAGE:
+            raise Invalid(f"leverage must be above 0 and at most {MAX_LEVERAGE}")
+        self._wire.set_leverage(account.customer_id, pair, leverage)
+        cid = account.customer_id
+        return {"balances": self._wire.balances(cid),
+                "positions": {p.symbol: self._wire.position_obj(p)
+                              for p in self._market.account_positions(cid)}}
+
+    def _order_args(self, form: dict[str, str]) -> dict[str, Any]:
+        """``Market.submit``'s arguments for one ``/auth/order`` form, or ``Invalid``."""
         pair = self._pair(form)
         side = form.get("side", "")
         if side not in (BUY, SELL):
@@ -128,13 +172,12 @@ class OrderCommands:
             price >= inst.ask if side == BUY else price <= inst.bid
         ):
             raise Invalid("post-only order would take liquidity")
-        order = self._market.submit(
-            account.customer_id, pair, side, order_type, tif, qty,
-            price if price is not None else ZERO,
-            reduce_only=bool_field(form, "reduce_only"),
-            trigger_price=trigger, trigger_event=event, close_on_trigger=close_on_trigger,
-        )
-        return self._wire.result(account, order)
+        return {
+            "symbol": pair, "side": side, "order_type": order_type, "tif": tif,
+            "quantity": qty, "price": price if price is not None else ZERO,
+            "reduce_only": bool_field(form, "reduce_only"), "trigger_price": trigger,
+            "trigger_event": event, "close_on_trigger": close_on_trigger,
+        }
 
     def _cancel(self, account: EverstrikeAccount, form: dict[str, str],
                 pairs: list[tuple[str, str]]) -> Any:

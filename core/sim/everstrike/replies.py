@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from core.sim.common import dumps
 
-__all__ = ["Invalid", "envelope", "forced"]
+__all__ = ["Invalid", "envelope", "forced", "plain"]
 
 TOO_MANY = "You have done that too much recently. Care to try again in 0.043 seconds?"
 
@@ -21,6 +21,11 @@ class Invalid(Exception):
 
 def _json(payload: Any, status: int = 200) -> Response:
     return Response(dumps(payload), status, media_type="application/json")
+
+
+def plain(payload: Any) -> Response:
+    """A 200 reply without the envelope (``GET /ticker`` as the official client reads it)."""
+    return _json(payload)
 
 
 def envelope(code: int, msg: str, result: Any, status: int | None = None) -> Response:

@@ -12,10 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.sim.common import Received, TransportRegistry, record_http, wait_while_silent
+from core.sim.everstrike.bulk import order_forms
 from core.sim.everstrike.forms import int_query
 from core.sim.everstrike.orders import OrderCommands
-from core.sim.everstrike.replies import Invalid, envelope, forced
-from core.sim.everstrike.settings import DEPOSIT, EverstrikeAccount
+from core.sim.everstrike.replies import Invalid, envelope, forced, plain
+from core.sim.everstrike.settings import DEPOSIT, EverstrikeAccount, EverstrikeSettings
 from core.sim.everstrike.signing import Signer
 from core.sim.everstrike.wire import WireObjects, ms
 from core.sim.faults import Faults
@@ -25,8 +26,11 @@ __all__ = ["Rest"]
 
 PRIVATE_GETS = frozenset({
     "/active_positions", "/position", "/orders", "/order", "/active_orders", "/triggers",
-    "/account", "/personal", "/balances",
+    "/account", "/personal", "/balances", "/completed_orders", "/cancelled_orders", "/fills",
 })
+
+# Signed POSTs outside /auth/: the official adapter signs /leverage without a timestamp.
+SIGNED_POSTS = frozenset({"/leverage"})
 
 
 class Rest:
@@ -36,8 +40,10 @@ class Rest:
         self, name: str, market: Market, faults: Faults, accounts: dict[str, EverstrikeAccount],
         signer: Signer, commands: OrderCommands, wire: WireObjects, registry: TransportRegistry,
         received: list[Received], closing: asyncio.Event, now: Callable[[], float],
+        settings: EverstrikeSettings,
     ) -> None:
         self._name = name
+        self._settings = settings
         self._market = market
         self._faults = faults
         self._accounts = accounts  # by API key, shared with the venue
@@ -71,15 +77,19 @@ class Rest:
         method = request.method
         q = request.query_params
         try:
-            if method == "POST" and path.startswith("/auth/"):
+            if method == "POST" and (path.startswith("/auth/") or path in SIGNED_POSTS):
                 return self._signed(request, body, path)
             if method != "GET":
                 return envelope(404, "Not found", None)
-            public = {
+            if path == "/ticker":
+                ticker = self._ticker(q.get("pair"))
+                if self._settings.ticker_enveloped:
+                    return envelope(200, "null", ticker)
+                return plain(ticker)
+            public: Callable[[], Any] | None = {
                 "/pairs": self._pairs,
                 "/time": lambda: ms(self._now()),
                 "/ping": lambda: {},
-                "/ticker": self._ticker,
             }.get(path)
             if public is not None:
                 return envelope(200, "null", public())
@@ -122,17 +132,28 @@ class Rest:
             return self._wire.order_obj(order)
         orders = [o for o in self._market.orders.values()
                   if o.account == cid and pair in (None, o.symbol)]
+        start, end = int_query(q, "start"), int_query(q, "end")
+        limit = int_query(q, "limit")
+        if path == "/fills":
+            fills = [(f, o) for o in orders for f in o.fills
+                     if (start is None or ms(f.time) >= start)
+                     and (end is None or ms(f.time) <= end)]
+            fills.sort(key=lambda fo: (fo[0].time, int(fo[0].trade_id)), reverse=True)
+            return [self._wire.fill_obj(f, o) for f, o in fills[:limit or 100]]
         if path == "/active_orders":
             orders = [o for o in orders if o.status in (ACTIVE, PARTIAL)]
         elif path == "/triggers":
             orders = [o for o in orders if o.is_trigger]
-        start, end = int_query(q, "start"), int_query(q, "end")
+        elif path == "/completed_orders":
+            orders = [o for o in orders if self._wire.status(o) == "COMPLETED"]
+        elif path == "/cancelled_orders":
+            orders = [o for o in orders if self._wire.status(o) == "CANCELLED"]
         orders = [o for o in orders
                   if (start is None or ms(o.updated) >= start)
                   and (end is None or ms(o.updated) <= end)]
         orders.sort(key=lambda o: o.created, reverse=True)
-        limit = int_query(q, "limit") or (100 if path == "/orders" else 1000)
-        return [self._wire.order_obj(o) for o in orders[:limit]]
+        default = 1000 if path in ("/active_orders", "/triggers") else 100
+        return [self._wire.order_obj(o) for o in orders[:limit or default]]
 
     def _pairs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -157,11 +178,20 @@ class Rest:
             }
         return out
 
-    def _ticker(self) -> dict[str, Any]:
+    def _ticker(self, pair: str | None) -> dict[str, Any]:
+        """Keyed by pair, with the docs' fields the market knows; no 24 h history is kept, so
+        the day's open, high and low are the mark and the changes and volumes are zero."""
+        if pair is not None and pair not in self._market.instruments:
+            raise Invalid(f"unknown pair {pair}")
         return {
-            key: {"last_price": i.last, "bid_price": i.bid, "ask_price": i.ask,
-                  "high_price": i.mark, "low_price": i.mark, "volume": ZERO}
-            for key, i in self._market.instruments.items()
+            key: {"last_price": i.last, "prev_last_price": i.last, "last_qty": ZERO,
+                  "bid_price": i.bid, "ask_price": i.ask, "bid_qty": i.liquidity,
+                  "ask_qty": i.liquidity, "mark_price": i.mark, "index_price": i.index,
+                  "open_price": i.mark, "close_price": i.last, "high_price": i.mark,
+                  "low_price": i.mark, "min_price": i.min_price, "max_price": i.max_price,
+                  "price_change": ZERO, "price_change_percent": ZERO, "base_volume": ZERO,
+                  "quote_volume": ZERO, "close_time": ms(self._now())}
+            for key, i in self._market.instruments.items() if pair in (None, key)
         }
 
     # ------------------------------------------------------------------ signed POSTs
@@ -169,10 +199,15 @@ class Rest:
         handler = self._commands.handler(path)
         if handler is None:
             return envelope(404, "Not found", None)
-        signed = self._signer.check(request, body)
+        signed = self._signer.check(request, body, settings_call=path in SIGNED_POSTS)
         if isinstance(signed, Response):
             return signed
         account, form, pairs = signed
+        if path == "/auth/order/bulk":  # the docs' example stamps each order, not the request
+            for order_form in order_forms(pairs):
+                stale = self._signer.check_time(order_form)
+                if stale is not None:
+                    return stale
         if path == "/auth/close":
             status = self._faults.take_order_status(form.get("pair"))
             if status is not None:

@@ -24,6 +24,9 @@ class EverstrikeSettings:
     idle_timeout: float = 30.0  # documented: unauthenticated, unsubscribed WS dropped at 30 s
     max_public_subscriptions: int = 10  # documented
     max_messages_per_second: int = 20  # documented (per account and IP; here per connection)
+    # UNKNOWN: the ticker docs page wraps GET /ticker in {code,msg,result}, but the official
+    # market maker reads the pairs at the top level. Unwrapped by default, as that client reads.
+    ticker_enveloped: bool = False
 
 
 @dataclass

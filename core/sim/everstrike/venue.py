@@ -73,7 +73,8 @@ class EverstrikeVenue:
         commands = OrderCommands(self.market, self._wire, self._ws, self.now, self._new_id)
         signer = Signer(self.accounts, self.settings, self.now)
         self._rest = Rest(self.name, self.market, self.faults, self.accounts, signer, commands,
-                          self._wire, self.registry, self.received, self.closing, self.now)
+                          self._wire, self.registry, self.received, self.closing, self.now,
+                          self.settings)
 
     def now(self) -> float:
         return time.time() + self.faults.clock_skew

@@ -22,6 +22,7 @@ from core.sim.market import (
     Market,
     MarketEvent,
     PositionChanged,
+    SimFill,
     SimOrder,
     SimPosition,
 )
@@ -41,6 +42,7 @@ class WireObjects:
         self._fees: dict[tuple[str, str], Decimal] = {}
         self._direction: dict[tuple[str, str], str] = {}
         self._status: dict[str, str] = {}  # order id -> forced wire status
+        self._leverage: dict[tuple[str, str], Decimal] = {}  # set by POST /leverage
 
     def note(self, event: MarketEvent) -> None:
         """Record what a market event changes in the objects (before anything is pushed)."""
@@ -52,10 +54,17 @@ class WireObjects:
             if pos.size:
                 self._direction[(pos.account, pos.symbol)] = BUY if pos.size > 0 else SELL
 
+    def leverage(self, account: str, pair: str) -> Decimal:
+        return self._leverage.get((account, pair), LEVERAGE)
+
+    def set_leverage(self, account: str, pair: str, leverage: Decimal) -> None:
+        self._leverage[(account, pair)] = leverage
+
     def force_status(self, order_id: str, status: str) -> None:
         self._status[order_id] = status
 
-    def order_obj(self, order: SimOrder) -> dict[str, Any]:
+    def status(self, order: SimOrder) -> str:
+        """The order's status on the wire: the docs' names, or the one a fault knob forced."""
         status = {
             ACTIVE: "ACTIVE",
             PARTIAL: "ACTIVE",
@@ -64,7 +73,10 @@ class WireObjects:
             UNTRIGGERED: "UNTRIGGERED",
             REJECTED: "CANCELLED",
         }[order.status]
-        status = self._status.get(order.id, status)
+        return self._status.get(order.id, status)
+
+    def order_obj(self, order: SimOrder) -> dict[str, Any]:
+        status = self.status(order)
         inst = self._market.instruments[order.symbol]
         price = order.price
         if order.fills and order.order_type == "MARKET":
@@ -94,12 +106,33 @@ class WireObjects:
             "icebergs": None,
             "leverage": LEVERAGE,
             "customer_id": order.account,
-            "fills": [
-                {"id": f.trade_id, "price": f.price, "qty": f.quantity, "fee": f.fee,
-                 "side": f.side, "time": ms(f.time)}
-                for f in order.fills
-            ],
+            "fills": [self.fill_obj(f, order) for f in order.fills],
             "msg": order.message or None,
+        }
+
+    @staticmethod
+    def fill_obj(fill: SimFill, order: SimOrder) -> dict[str, Any]:
+        """A fill as ``GET /fills`` lists it; orders carry the same objects (the official
+        adapter reads ``pair`` from every one). Every simulated fill takes liquidity, so the
+        buyer is the maker exactly when the taker sold."""
+        notional = (fill.price * fill.quantity).quantize(Q8)
+        return {
+            "id": fill.trade_id,
+            "pair": fill.symbol,
+            "side": fill.side,
+            "type": order.order_type,
+            "price": fill.price,
+            "qty": fill.quantity,
+            "qty_usd": notional,
+            "cost": notional,
+            "time": ms(fill.time),
+            "is_buyer_maker": fill.side == SELL,
+            "liquidation": False,
+            "discount": ZERO,
+            "gross_commission": fill.fee,
+            "net_commission": fill.fee,
+            "gross_commission_asset": "USD",
+            "net_commission_asset": "USD",
         }
 
     def position_obj(self, pos: SimPosition) -> dict[str, Any]:
@@ -107,8 +140,9 @@ class WireObjects:
         key = (pos.account, pos.symbol)
         size = abs(pos.size)
         direction = self._direction.get(key, BUY if pos.size >= 0 else SELL)
+        leverage = self.leverage(pos.account, pos.symbol)
         notional = (size * inst.mark).quantize(Q8)
-        margin = (notional / LEVERAGE).quantize(Q8)
+        margin = (notional / leverage).quantize(Q8)
         upnl = self._market.unrealised(pos).quantize(Q8)
         locked = sum(
             (o.remaining for o in self._market.open_orders(pos.account, pos.symbol)
@@ -117,8 +151,8 @@ class WireObjects:
         sign = 1 if direction == BUY else -1
         lp = bankrupt = ZERO
         if size:
-            bankrupt = inst.q_price(pos.entry * (1 - sign / LEVERAGE))
-            lp = inst.q_price(pos.entry * (1 - sign * Decimal("0.9") / LEVERAGE))
+            bankrupt = inst.q_price(pos.entry * (1 - sign / leverage))
+            lp = inst.q_price(pos.entry * (1 - sign * Decimal("0.9") / leverage))
         return {
             "pair": pos.symbol,
             "size": pos.size,
@@ -141,7 +175,7 @@ class WireObjects:
                 "roe": (upnl / margin).quantize(Q8) if margin else ZERO,
                 "mark": inst.mark,
                 "avg_entry": pos.entry,
-                "leverage": LEVERAGE,
+                "leverage": leverage,
                 "lp": lp,
                 "bankrupt": bankrupt,
                 "direction": direction,
@@ -152,7 +186,8 @@ class WireObjects:
         positions = self._market.account_positions(customer_id, include_flat=True)
         pnl = sum((p.realised for p in positions), ZERO)
         margin = sum(
-            ((abs(p.size) * self._market.instruments[p.symbol].mark / LEVERAGE).quantize(Q8)
+            ((abs(p.size) * self._market.instruments[p.symbol].mark
+              / self.leverage(customer_id, p.symbol)).quantize(Q8)
              for p in positions), ZERO)
         fees = sum((self._fees.get((customer_id, p.symbol), ZERO) for p in positions), ZERO)
         locked = sum(

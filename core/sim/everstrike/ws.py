@@ -35,7 +35,7 @@ class _EsConn:
     websocket: WebSocket
     outbox: Outbox
     account: EverstrikeAccount | None = None
-    subs: set[str] = field(default_factory=set)  # "PAIR:category" or "PAIR" (sub_pair)
+    subs: set[str] = field(default_factory=set)  # "PAIR:category"; sub_pair adds all seven
     recent: deque[float] = field(default_factory=deque)
 
 
@@ -129,9 +129,8 @@ class EventSocket:
         elif op == "unsub_all":
             conn.subs.clear()
             self._send(conn, 200, "Unsubscribed", "unsubscribed", None, {"subscriptions": []})
-        elif op == "subscriptions":
-            self._send(conn, 200, "", "subscriptions", None,
-                       {"subscriptions": sorted(conn.subs)})
+        elif op == "subscriptions":  # the README's example: a plain array of PAIR:category
+            self._send(conn, 200, "subscriptions", "subscriptions", None, sorted(conn.subs))
         else:
             self._error(conn, f"Unknown op {op}")
 
@@ -141,18 +140,20 @@ class EventSocket:
             if category not in PUBLIC_CATEGORIES:
                 self._error(conn, f"Unknown category {category or '(none)'}")
                 return
-        else:
-            pair, category = content, ""
+            wanted = {content}
+        else:  # every public category of the pair, each counting toward the limit
+            pair, category = content, "index"
+            wanted = {f"{pair}:{c}" for c in PUBLIC_CATEGORIES}
         if pair not in self._market.instruments:
             self._error(conn, f"Unknown pair {pair}")
             return
-        if content not in conn.subs and len(conn.subs) >= self._settings.max_public_subscriptions:
+        if len(conn.subs | wanted) > self._settings.max_public_subscriptions:
             self._error(conn, "Too many subscriptions")
             return
-        conn.subs.add(content)
+        conn.subs |= wanted
         self._send(conn, 200, "Subscribed", "subscribed", pair,
                    {"subscriptions": sorted(conn.subs)})
-        if category in ("index", ""):
+        if category == "index":
             self._push_index(conn, pair)
 
     # ------------------------------------------------------------------ pushes
@@ -183,7 +184,7 @@ class EventSocket:
         elif isinstance(event, MarksMoved):
             for pair in event.symbols:
                 for conn in list(self._conns):
-                    if f"{pair}:index" in conn.subs or pair in conn.subs:
+                    if f"{pair}:index" in conn.subs:
                         self._push_index(conn, pair)
 
     def private(self, customer_id: str, category: str, pair: str, result: Any, *,

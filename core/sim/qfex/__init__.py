@@ -39,7 +39,12 @@ Assumptions where the documentation is silent (each also noted at its code):
 * ``positions``/``balances`` also push a snapshot right after subscribing.
 * ``fill_response.timestamp`` is epoch seconds (a JSON number, like ``update_time``).
 * MDS ``subscribe`` gets no acknowledgement; unsupported channels get
-  ``{"type":"error","message":...}``; ``mark_price`` sends the current mark on subscribe.
+  ``{"type":"error","message":...}``; ``mark_price`` and ``bbo`` send the current value on
+  subscribe. ``bbo`` has one level a side: bid and ask around the mark, sized at the symbol's
+  liquidity; ``trade`` is one message per fill with the fill's ``trade_id``, execution type T.
+* ``quantity``, ``price``, ``take_profit`` and ``stop_loss`` sent as JSON strings get ``err``
+  InvalidParameter: the schemas and the official CLI use numbers; the venue's own behaviour
+  with strings is UNKNOWN.
 
 The parts: ``venue`` builds them around one market; ``trade`` (the trade socket), ``orders``
 (its order commands), ``wire`` (order bodies), ``positions`` (positions and balances),

@@ -1,5 +1,6 @@
-"""The QFEX market-data socket (``/mds``, public): ``market_stats`` pulses and ``mark_price``
-pushes."""
+"""The QFEX market-data socket (``/mds``, public): ``market_stats`` pulses, and ``mark_price``,
+``bbo`` and ``trade`` pushes, in the shapes of the docs' MDS AsyncAPI examples (prices and sizes
+as strings)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from starlette.websockets import WebSocket
 
 from core.sim.common import Outbox, Received, dumps, loads, record_ws, run_connection
 from core.sim.faults import Faults
-from core.sim.market import Market
+from core.sim.market import Market, SimFill
 from core.sim.qfex.settings import QfexSettings
 from core.sim.qfex.timing import iso, pulses
 
 __all__ = ["MarketDataSocket"]
 
-MDS_CHANNELS = ("market_stats", "mark_price")
+MDS_CHANNELS = ("market_stats", "mark_price", "bbo", "trade")
 
 
 @dataclass(eq=False)
@@ -26,6 +27,8 @@ class _MdsConn:
     outbox: Outbox
     stats: bool = False
     marks: set[str] = field(default_factory=set)  # symbols, or "*"
+    bbos: set[str] = field(default_factory=set)
+    trades: set[str] = field(default_factory=set)
     sequence: int = 0
 
 
@@ -94,6 +97,18 @@ class MarketDataSocket:
                 self._push_marks(conn, self._mark_symbols(symbols))
             else:
                 conn.marks.difference_update(symbols)
+        if "bbo" in channels:
+            if subscribe:  # ASSUMPTION: a snapshot at once, as market_stats documents
+                conn.bbos.update(symbols)
+                for s in self._mark_symbols(symbols):
+                    self._push_bbo(conn, s)
+            else:
+                conn.bbos.difference_update(symbols)
+        if "trade" in channels:  # trades are events: nothing to snapshot
+            if subscribe:
+                conn.trades.update(symbols)
+            else:
+                conn.trades.difference_update(symbols)
 
     def _mark_symbols(self, wanted: Any) -> list[str]:
         if "*" in wanted:
@@ -109,6 +124,18 @@ class MarketDataSocket:
                 "price": str(self._market.instruments[s].mark), "time": now,
             })
 
+    def _bbo(self, symbol: str, now: str) -> dict[str, Any]:
+        """The simulated book's top: one level each side, as deep as one matching pass."""
+        inst = self._market.instruments[symbol]
+        size = str(inst.liquidity)
+        return {"time": now, "symbol": symbol, "bid": [[str(inst.bid), size]],
+                "ask": [[str(inst.ask), size]]}
+
+    def _push_bbo(self, conn: _MdsConn, symbol: str) -> None:
+        conn.sequence += 1
+        self._send(conn, {"type": "bbo", "sequence": conn.sequence,
+                          **self._bbo(symbol, iso(self._now()))})
+
     def _push_stats(self, conn: _MdsConn) -> None:
         now = iso(self._now())
         conn.sequence += 1
@@ -117,7 +144,7 @@ class MarketDataSocket:
             "sequence": conn.sequence,
             "time": now,
             "symbol": "*",
-            "bbos": [],
+            "bbos": [self._bbo(s, now) for s in self._market.instruments],
             "mark_prices": [
                 {"time": now, "symbol": s, "price": str(i.mark)}
                 for s, i in self._market.instruments.items()
@@ -127,11 +154,26 @@ class MarketDataSocket:
         })
 
     def on_marks(self, symbols: tuple[str, ...]) -> None:
-        """Push moved marks to the sockets watching them."""
+        """Push moved marks, and the book top that moves with them, to their watchers."""
         for conn in list(self._conns):
             if conn.marks:
                 moved = [s for s in symbols if "*" in conn.marks or s in conn.marks]
                 self._push_marks(conn, moved)
+            for s in symbols:
+                if "*" in conn.bbos or s in conn.bbos:
+                    self._push_bbo(conn, s)
+
+    def on_fill(self, fill: SimFill) -> None:
+        """A public trade per fill; every simulated fill takes liquidity, so the fill's side is
+        the aggressor's and the execution type is T (taker)."""
+        for conn in list(self._conns):
+            if "*" in conn.trades or fill.symbol in conn.trades:
+                conn.sequence += 1
+                self._send(conn, {
+                    "type": "trade", "sequence": conn.sequence, "trade_id": fill.trade_id,
+                    "time": iso(fill.time), "symbol": fill.symbol, "size": str(fill.quantity),
+                    "price": str(fill.price), "side": fill.side, "execution_type": "T",
+                })
 
     async def run(self) -> None:
         """The periodic ``market_stats`` pushes, forever."""

@@ -172,5 +172,6 @@ class QfexVenue:
             self._trade.on_order(event)
         elif isinstance(event, FillHappened):
             self._trade.on_fill(event)
+            self._mds.on_fill(event.fill)
         elif isinstance(event, MarksMoved):
             self._mds.on_marks(event.symbols)
