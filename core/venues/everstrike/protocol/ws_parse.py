@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from core.bounds import UnreadableJson
 from core.model import (
     MarkUpdate,
     OrderStatus,
@@ -165,8 +166,8 @@ def parse_ws(text: str | bytes, account: str) -> list[WsEvent]:
 
     try:
         data = loads(text)
-    except (ValueError, RecursionError):
-        return bad("Everstrike sent a frame that is not JSON")
+    except UnreadableJson as exc:
+        return bad(f"Everstrike sent a frame that is not readable JSON ({exc.reason})")
     if not isinstance(data, dict):
         return bad("Everstrike sent a frame that is not a JSON object")
     category = data.get("category")
