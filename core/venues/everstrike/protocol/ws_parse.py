@@ -30,7 +30,7 @@ from core.venues.everstrike.protocol.fields import (
     _truncate,
 )
 from core.venues.everstrike.protocol.order import _filled, _update
-from core.venues.everstrike.protocol.positions import parse_position
+from core.venues.everstrike.protocol.positions import _position
 from core.venues.everstrike.protocol.working import _resting_kind, _working
 from core.venues.everstrike.protocol.ws_events import (
     Authenticated,
@@ -141,7 +141,7 @@ def _ws_position(
         raise _Bad(f"{category} carries no pair")
     if category == "position_closed":
         return PositionRemoved(key=PositionKey(account=account, venue=VENUE, symbol=symbol))
-    return parse_position(position, account, symbol)
+    return _position(position, account, symbol)
 
 
 def _ws_mark(result: object, pair: str | None) -> MarkUpdate:

@@ -169,3 +169,11 @@ def test_a_position_at_the_edge_of_the_bound_is_kept() -> None:
                                                    + "}"))
     (position,) = ev.parse_active_positions(result, ACCOUNT)
     assert isinstance(position, Position) and position.quantity == Decimal("1E+60")
+
+
+@pytest.mark.parametrize("obj", ["x", None, [], {"size": "x"}, {"size": 1, "direction": "UP"},
+                                 {"size": 1e61}])
+def test_parse_position_raises_only_its_typed_error(obj: object) -> None:
+    """Found by the fuzz suite: it raised the package's private error."""
+    with pytest.raises(ev.MalformedReply):
+        ev.parse_position(obj, ACCOUNT, PAIR)
