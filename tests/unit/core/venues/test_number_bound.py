@@ -177,3 +177,47 @@ def test_parse_position_raises_only_its_typed_error(obj: object) -> None:
     """Found by the fuzz suite: it raised the package's private error."""
     with pytest.raises(ev.MalformedReply):
         ev.parse_position(obj, ACCOUNT, PAIR)
+
+
+_ORDER = {"id": "o1", "pair": PAIR, "side": "SELL", "type": "LIMIT", "status": "ACTIVE",
+          "qty_orig": 2, "qty_remaining": 1, "price": 100, "reduce_only": True, "time": 1}
+
+
+def _hostile_objects(number: object) -> list[tuple[str, object, object]]:
+    """(parser, its call, the object) for every Everstrike parser of a REST result, each fed
+    ``number`` where it reads a number."""
+    order = {**_ORDER, "qty_orig": number}
+    pair = {"key": PAIR, "filters": [{"filter_type": "LOT_SIZE", "tick_size": number}]}
+    return [
+        ("parse_close_reply", lambda o: ev.parse_close_reply(o, ACCOUNT, PAIR),
+         {"order": order, "position": {}}),
+        ("parse_order", lambda o: ev.parse_order(o, ACCOUNT, PAIR), order),
+        ("parse_order_list", lambda o: ev.parse_order_list(o, ACCOUNT), [order]),
+        ("parse_working_orders", lambda o: ev.parse_working_orders(o, [], ACCOUNT), [order]),
+        ("working_order", lambda o: ev.working_order(o, ACCOUNT, PAIR, fresh=True),
+         {**_ORDER, "price": number}),
+        ("parse_pairs", ev.parse_pairs, {PAIR: pair}),
+        ("parse_time", ev.parse_time, number),
+        ("parse_position", lambda o: ev.parse_position(o, ACCOUNT, PAIR),
+         {"size": number, "stats": {"direction": "BUY"}}),
+        ("parse_active_positions", lambda o: ev.parse_active_positions(o, ACCOUNT),
+         {PAIR: {"size": number, "stats": {"direction": "BUY"}}}),
+    ]
+
+
+@pytest.mark.parametrize("number", [HUGE, BIG, "NaN", "-Infinity", Decimal("1E+999999999"),
+                                    Decimal("NaN"), Decimal("1E-61")])
+def test_every_everstrike_result_parser_refuses_a_bad_number_with_its_typed_error(
+    number: object,
+) -> None:
+    for name, parse, obj in _hostile_objects(number):
+        try:
+            parse(obj)
+        except ev.MalformedReply:
+            continue
+        pytest.fail(f"{name} accepted {number!r}")
+
+
+def test_the_same_results_with_a_sane_number_parse() -> None:
+    for name, parse, obj in _hostile_objects(Decimal(2)):
+        assert parse(obj) is not None or name == "working_order", name
