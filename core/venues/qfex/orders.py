@@ -138,7 +138,7 @@ Output = CancelAnswered | ListingAnswered | Penalty | Dropped | CheckCloses
 # Frames that never answer a close: an unreadable one of these leaves the closes alone.
 _NOT_A_REPLY = ('"position_response"', '"fill_response"', '"stop_order_response"',
                 '"all_orders_response"', '"balance_response"', '"channel"', '"subscribed"',
-                '"unsubscribed"', '"authenticated"')
+                '"unsubscribed"', '"authenticated"', '"ack"')
 
 
 def cancel_key(order: WorkingOrder) -> CancelKey:

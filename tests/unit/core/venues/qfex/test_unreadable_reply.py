@@ -80,8 +80,10 @@ def test_an_unreadable_frame_that_is_plainly_not_a_reply_leaves_the_closes_alone
     machine = QfexOrders(ACCOUNT)
     sent(machine, close("c1"))
     position = '{"position_response": {"symbol": "AAPL-USD", "position": ' + HUGE + "}}"
-    updates, outputs = feed(machine, position)
-    assert updates == [] and outputs == []
+    ack = '{"ack": {"incoming_message": {"type": "cancel_stop_order", "n": ' + HUGE + "}}}"
+    for frame in (position, ack):
+        updates, outputs = feed(machine, frame)
+        assert updates == [] and outputs == []
 
 
 def test_nothing_awaiting_nothing_to_check() -> None:
