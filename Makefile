@@ -12,7 +12,7 @@ PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST
 STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
-.PHONY: all run test test-stress lint typecheck unit screenshot sim bench clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz clean
 
 all: test
 
@@ -63,6 +63,14 @@ screenshot: $(STAMP)
 # minutes on a 2-core machine. BENCH_ARGS: names to run only those, --repeat N, --tiny.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
+
+# The parser fuzz suite (tests/fuzz): FUZZ_FRAMES mutated frames per venue (and hypothesis ones)
+# through every parser of that venue; writes bench/fuzz-results.json. SEED=n replays a run.
+# About 10 minutes on one core; a small run of it is part of `make test`.
+FUZZ_FRAMES ?= 1000000
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz --frames $(FUZZ_FRAMES) $(if $(SEED),--seed $(SEED)) \
+		--out bench/fuzz-results.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
 
+from core.bounds import in_bounds
 from core.model import Instrument
 
 __all__ = [
@@ -53,12 +54,14 @@ _STEPS = tuple(_ONE.scaleb(-n) for n in range(19))  # 1, 0.1, 0.01, ...: quantiz
 
 
 def plain(value: Decimal | None, none: str = "") -> str:
-    """Exactly the digits held: no float, no exponent; "-0" reads "0"."""
+    """Exactly the digits held: no float, no exponent; "-0" reads "0". A value outside the
+    venues' bound (``core.bounds``) keeps its exponent: written out, 1E+999999999 is a
+    gigabyte."""
     if value is None:
         return none
     text = str(value)  # the same digits as format(, "f"), several times faster, but it may
-    if "E" in text:  # use an exponent ("1E+2", "1E-7"), which format() writes out
-        text = format(value, "f")
+    if "E" in text and in_bounds(value):  # use an exponent ("1E+2", "1E-7"), which format()
+        text = format(value, "f")  # writes out
     return text[1:] if text[0] == "-" and not value else text
 
 
@@ -67,14 +70,14 @@ def trimmed(value: Decimal | None) -> str:
     if value is None:
         return ""
     text = plain(value)  # by text, not normalize(): that would round past 28 digits
-    if "." in text and value.is_finite():
+    if "." in text and "E" not in text and value.is_finite():
         text = text.rstrip("0").rstrip(".")
     return text
 
 
 def places(step: Decimal | None) -> int | None:
     """How many decimals a step has (0.01 -> 2, 5 -> 0); None for no usable step."""
-    if step is None or not step.is_finite() or step <= 0:
+    if step is None or not in_bounds(step) or step <= 0:
         return None
     exponent = step.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else None

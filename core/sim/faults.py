@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 __all__ = [
     "EVERSTRIKE_FORCEABLE_STATUSES",
+    "HUGE_NUMBER",
     "MALFORMED_FRAME",
     "QFEX_ERROR_CODES",
     "QFEX_FORCEABLE_STATUSES",
@@ -29,12 +30,16 @@ __all__ = [
     "Faults",
     "ForcedError",
     "PositionsShape",
+    "poisoned",
 ]
 
 PositionsShape = Literal["position_response", "v4_positions"]
 
 # Truncated JSON: what a half-written frame looks like to a client parser.
 MALFORMED_FRAME = '{"order_response": {"order_id": "5b3099'
+
+# Valid JSON, but a number no Decimal can hold (its exponent is past every context's range).
+HUGE_NUMBER = "1e99999999999999999999"
 
 # VENUES.md 1.8: every documented order status except ACK and FILLED, which would claim the
 # order was accepted or executed when a forced reply executes nothing.
@@ -93,8 +98,9 @@ class Faults:
     """Every knob defaults to "behave like a healthy venue".
 
     Both venues: ``latency``, ``clock_skew``, ``silent``, ``duplicate``, ``reorder``,
-    ``drop_next``, ``inject_malformed``, ``fail_next_trigger``. QFEX: ``positions_shape``,
-    ``force_status``, ``force_error``. Everstrike: ``force_http``, ``force_order_status``.
+    ``drop_next``, ``inject_malformed``, ``fail_next_trigger``, ``poison_replies``. QFEX:
+    ``positions_shape``, ``force_status``, ``force_error``. Everstrike: ``force_http``,
+    ``force_order_status``.
     """
 
     def __init__(self) -> None:
@@ -113,6 +119,7 @@ class Faults:
         self._errors: deque[tuple[ForcedError, str | None]] = deque()
         self._order_statuses: deque[tuple[str, str, str | None]] = deque()
         self._trigger_failures: deque[str] = deque()
+        self._poisons: deque[tuple[str, str | None]] = deque()
         self._silenced = 0
         self._positions_shape: PositionsShape = "position_response"
         self._on_sent: Callable[[str, str], None] | None = None
@@ -319,6 +326,23 @@ class Faults:
             hit = _take(self._order_statuses, lambda e: e[2] is None or e[2] == pair)
             return None if hit is None else (hit[0], hit[1])
 
+    def poison_replies(
+        self, count: int = 1, *, path: str | None = None, number: str = HUGE_NUMBER
+    ) -> None:
+        """The next ``count`` replies carry one more field whose value is the raw JSON number
+        ``number``; the request itself is executed as usual, so the client reads the reply
+        only after the venue acted. Everstrike: successful HTTP replies (to ``path`` only,
+        when given, e.g. ``"/auth/close"``) get it in ``result.balances``. QFEX:
+        ``order_response`` frames get it in the order (``path`` is not used)."""
+        with self._lock:
+            self._poisons.extend([(number, path)] * count)
+
+    def take_poison(self, path: str | None = None) -> str | None:
+        """The number to poison a reply to ``path`` with, if one is queued for it."""
+        with self._lock:
+            hit = _take(self._poisons, lambda e: e[1] is None or e[1] == path)
+            return None if hit is None else hit[0]
+
     def fail_next_trigger(self, count: int = 1, msg: str = TRIGGER_FAILED_MESSAGE) -> None:
         """Make the next ``count`` triggers that fire fail instead of executing.
 
@@ -372,3 +396,13 @@ def _take(queue: deque[T], match: Callable[[T], bool]) -> T | None:
             del queue[i]
             return entry
     return None
+
+
+def poisoned(text: str, key: str, number: str) -> str:
+    """JSON object ``text`` with ``"poison": <number>`` written first into the object under
+    ``key`` (the top level when there is none): raw text, as no Python value writes it."""
+    anchor = f'"{key}": {{'
+    at = text.find(anchor)
+    start = at + len(anchor) if at >= 0 else text.index("{") + 1
+    rest = text[start:]
+    return text[:start] + f'"poison": {number}' + ("" if rest.lstrip()[:1] == "}" else ", ") + rest

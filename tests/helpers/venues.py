@@ -221,6 +221,7 @@ class FakeVenue:
         self.close_error: dict[str, Any] | None = None  # the err body for on_close == "err"
         self.pings_after_auth = 0  # server pings sent right after auth, 50 ms apart
         self.lookup_status: str | None = "FILLED"  # get_order's answer; None: an err
+        self.refdata_reply: tuple[int, bytes] | None = None  # (status, body) instead of refdata
 
     def valid(self, nonce: str, ts: int, signature: str) -> bool:
         """Whether ``signature`` is this venue's secret's HMAC over ``nonce:ts``."""
@@ -240,6 +241,10 @@ class FakeVenue:
 
     def rest(self, request: httpx.Request) -> httpx.Response:
         self.rest_calls.append(request.url.path)
+        if request.url.path == "/refdata" and self.refdata_reply is not None:
+            status, body = self.refdata_reply
+            return httpx.Response(status, content=body,
+                                  headers={"content-type": "application/problem+json"})
         if request.url.path == "/refdata":
             return httpx.Response(
                 200,

@@ -19,7 +19,7 @@ from core.sim.everstrike.replies import Invalid, envelope, forced, plain
 from core.sim.everstrike.settings import DEPOSIT, EverstrikeAccount, EverstrikeSettings
 from core.sim.everstrike.signing import Signer
 from core.sim.everstrike.wire import WireObjects, ms
-from core.sim.faults import Faults
+from core.sim.faults import Faults, poisoned
 from core.sim.market import ACTIVE, PARTIAL, ZERO, Market, Rejected
 
 __all__ = ["Rest"]
@@ -64,6 +64,11 @@ class Rest:
         response = forced(*knob) if knob is not None else None
         if response is None:
             response = await self._route(request, body)
+            number = None if response is None or response.status_code != 200 else \
+                self._faults.take_poison(request.url.path.rstrip("/") or "/")
+            if response is not None and number is not None:
+                text = poisoned(bytes(response.body).decode(), "balances", number)
+                response = Response(text, 200, media_type="application/json")
         if response is None:  # dropped without a reply (fault knob)
             while (await request.receive())["type"] != "http.disconnect":
                 pass

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from core.sim.common import Outbox, dumps
+from core.sim.faults import poisoned
 from core.sim.qfex.settings import QfexAccount
 
 __all__ = ["TradeConn", "TradeConns", "err", "reply_order", "send"]
@@ -26,7 +27,12 @@ class TradeConn:
 
 
 def send(conn: TradeConn, payload: Any, *, update: bool = False) -> None:
-    conn.outbox.push(dumps(payload, float_style=True), update=update)
+    text = dumps(payload, float_style=True)
+    number = conn.outbox.faults.take_poison() \
+        if isinstance(payload, dict) and "order_response" in payload else None
+    if number is not None:  # the poison_replies knob
+        text = poisoned(text, "order_response", number)
+    conn.outbox.push(text, update=update)
 
 
 def err(conn: TradeConn, code: str, message: str | None, incoming: Any) -> None:

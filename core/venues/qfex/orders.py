@@ -54,8 +54,10 @@ __all__ = [
     "GONE",
     "LOST",
     "RATE_LIMITED",
+    "UNREADABLE",
     "CancelAnswered",
     "CancelKey",
+    "CheckCloses",
     "Dropped",
     "ListingAnswered",
     "Output",
@@ -67,6 +69,10 @@ __all__ = [
 ]
 
 LOST = "Connection lost before the venue answered; not resent"
+UNREADABLE = (
+    "QFEX sent a reply that could not be read; not resent. Checking the venue's positions and "
+    "open orders to find out what happened"
+)
 GONE = (
     "No longer open at the venue after reconnecting: it filled, was cancelled or never "
     "arrived while the connection was down. Positions were refreshed; check the position"
@@ -121,7 +127,18 @@ class Dropped:
     why: str
 
 
-Output = CancelAnswered | ListingAnswered | Penalty | Dropped
+@dataclass(frozen=True, slots=True)
+class CheckCloses:
+    """A frame that may have answered a close could not be read: refresh the positions, then
+    list the open orders (the manual refresh's path), which settles the closes now Unknown."""
+
+
+Output = CancelAnswered | ListingAnswered | Penalty | Dropped | CheckCloses
+
+# Frames that never answer a close: an unreadable one of these leaves the closes alone.
+_NOT_A_REPLY = ('"position_response"', '"fill_response"', '"stop_order_response"',
+                '"all_orders_response"', '"balance_response"', '"channel"', '"subscribed"',
+                '"unsubscribed"', '"authenticated"', '"ack"')
 
 
 def cancel_key(order: WorkingOrder) -> CancelKey:
@@ -332,8 +349,11 @@ class QfexOrders:
             self._on_order(event)
         elif isinstance(event, Fill):
             self._on_fill(event)
-        elif isinstance(event, Position | PositionRemoved | ProtocolError):
+        elif isinstance(event, Position | PositionRemoved):
             self._events.append(event)
+        elif isinstance(event, ProtocolError):
+            self._events.append(event)
+            self._unreadable(event.raw or "")
         elif isinstance(event, ErrorFrame):
             self._on_error(event)
         elif isinstance(event, StopOrder):
@@ -382,6 +402,24 @@ class QfexOrders:
             ):
                 return cid
         return None
+
+    def _unreadable(self, raw: str) -> None:
+        """A frame that could not be read may be a close's reply (QFEX replies carry no
+        request id). The closes it names, else those awaiting on a symbol it names, else every
+        awaiting close become Unknown, as at a drop, and are checked; none is resent. A frame
+        that is plainly something else (a position, a fill, ...) leaves them alone."""
+        if not self._awaiting:
+            return
+        hit = [cid for cid in self._awaiting if f'"{cid}"' in raw]
+        if not hit and ('"order_response"' in raw or not any(k in raw for k in _NOT_A_REPLY)):
+            hit = [cid for cid, request in self._awaiting.items()
+                   if f'"{request.key.symbol}"' in raw] or list(self._awaiting)
+        for cid in hit:
+            request = self._awaiting.pop(cid)
+            self._unknown[cid] = request
+            self._report(self._unknown_update(request, final=False, message=UNREADABLE))
+        if hit:
+            self._outputs.append(CheckCloses())
 
     def _settle(self, cid: str, final: bool) -> None:
         request = self._awaiting.pop(cid, None) or self._unknown.pop(cid, None)

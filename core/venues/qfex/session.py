@@ -71,6 +71,7 @@ from core.venues.qfex.orders import (
     RATE_LIMITED,
     CancelAnswered,
     CancelKey,
+    CheckCloses,
     Dropped,
     ListingAnswered,
     Penalty,
@@ -182,6 +183,7 @@ class QfexSession(VenueSession):
         self._feed_marks: MarkFeed | None = None
         self._task: asyncio.Task[None] | None = None
         self._mds_task: asyncio.Task[None] | None = None
+        self._check: asyncio.Task[None] | None = None  # settling closes whose reply was unread
         self._connected = False
         self._started = False
         self._stopping = False
@@ -455,6 +457,19 @@ class QfexSession(VenueSession):
             elif isinstance(out, Dropped):  # journaled as received, never shown
                 raw = "" if self._frame is None else protocol.received_text(self._frame)
                 self._emit(DroppedUpdate(out.event, out.why, raw))
+            elif isinstance(out, CheckCloses) and self._check is None:
+                self._check = asyncio.create_task(self._check_closes())
+
+    async def _check_closes(self) -> None:
+        """Settle closes whose reply could not be read: positions, then the open orders.
+        Nothing is resent; if this fails they stay Unknown until the next reconnect."""
+        try:
+            await self.refresh_positions()
+            await self.refresh_orders()
+        except (SessionClosed, QfexRequestFailed, QfexAuthError, httpx.HTTPError, OSError) as exc:
+            log.info("QFEX %s: could not check closes: %s", self.name, exc)
+        finally:
+            self._check = None
 
     def _answer_listing(self, answer: ListingAnswered) -> None:
         future, self._listing_waiter = self._listing_waiter, None
@@ -717,12 +732,12 @@ class QfexSession(VenueSession):
         if self._feed_marks is not None:
             await self._feed_marks.close()
         current = asyncio.current_task()
-        for task in (self._task, self._mds_task):
+        for task in (self._task, self._mds_task, self._check):
             if task is not None and task is not current:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._task = self._mds_task = None
+        self._task = self._mds_task = self._check = None
         if self._connected:
             self._lost("Stopped")
         self._ws = None

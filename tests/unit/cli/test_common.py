@@ -159,3 +159,9 @@ def test_flatten_options_make_the_engines_scope(argv: list[str], kind: ScopeKind
                                                 filters: str) -> None:
     scope = scope_of(flatten_parser().parse_args(argv))
     assert scope.kind is kind and scope.describe() == filters
+
+
+def test_fmt_never_writes_out_a_huge_exponent() -> None:
+    """A venue number like 1E+999999999 once became a gigabyte of digits."""
+    assert fmt(D("1E+1000000")) == "1E+1000000"
+    assert fmt(D("-2.5E+999999999")) == "-2.5E+999999999"

@@ -142,3 +142,23 @@ def test_steps_finer_than_the_cached_ones() -> None:
     assert places(step) == 20
     assert to_step(D("1.5"), step) == "1.50000000000000000000"
     assert fixed(D("0.1"), 20, signed=True) == "+0.10000000000000000000"
+
+
+@pytest.mark.parametrize("text", ["1E+1000000", "-1E+1000000", "1.50E-1000000", "0E-1000000",
+                                  "1E+999999999", "1E+61"])
+def test_a_number_outside_the_venue_bound_keeps_its_exponent(text: str) -> None:
+    """Written out, 1E+999999999 is a gigabyte: every writer keeps it short instead, and never
+    changes its value (no trailing zero stripped from the exponent)."""
+    value = D(text)
+    fmt = NumberFormat(quantity_places=2, price_places=2)
+    shown = [plain(value), trimmed(value), to_step(value, D("0.01")), fmt.quantity(value),
+             fmt.price(value), UNKNOWN.quantity(value), fixed(value, 2, signed=True)]
+    for text_shown in shown:
+        assert len(text_shown) < 40, text_shown[:40]
+    assert D(plain(value)) == value and D(trimmed(value)) == value
+    assert places(value) is None  # no step that size is usable
+
+
+def test_a_number_at_the_edge_of_the_bound_is_written_out() -> None:
+    assert plain(D("1E+60")) == "1" + "0" * 60
+    assert plain(D("1E-60")) == "0." + "0" * 59 + "1"

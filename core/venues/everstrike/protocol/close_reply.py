@@ -7,7 +7,7 @@ from core.venues.everstrike.protocol.envelope import _malformed
 from core.venues.everstrike.protocol.errors import MalformedReply
 from core.venues.everstrike.protocol.fields import _PARSE_ERRORS, _Bad, _obj, _opt_str
 from core.venues.everstrike.protocol.order import parse_order
-from core.venues.everstrike.protocol.positions import parse_position
+from core.venues.everstrike.protocol.positions import _position
 from core.venues.everstrike.protocol.working import working_order
 
 
@@ -34,7 +34,7 @@ def parse_close_reply(
             where = _opt_str(position.get("pair")) or symbol
             if where is None:
                 raise _Bad("position has no pair")
-            events.append(parse_position(position, account, where))
+            events.append(_position(position, account, where))
         elif position is not None and not isinstance(position, dict):
             raise _Bad("position is not an object")
         return events

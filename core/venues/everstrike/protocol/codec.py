@@ -3,10 +3,10 @@ exponent or float form, and JSON read with every number a Decimal."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
+from core import bounds
 from core.venues.everstrike.protocol.errors import EncodeError
 
 
@@ -27,10 +27,8 @@ def format_decimal(value: Decimal, field: str = "value") -> str:
     return text
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
 def loads(text: str | bytes) -> Any:
-    """JSON with every number as Decimal; NaN/Infinity refused (not JSON, and not money)."""
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant)
+    """JSON with every number a Decimal within the one bound (``core.bounds``); NaN, Infinity
+    and out-of-bound numbers refused. Raises ``bounds.UnreadableJson`` (a ValueError) and
+    nothing else."""
+    return bounds.loads(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.bounds import UnreadableJson
 from core.venues.everstrike.protocol.codec import loads
 from core.venues.everstrike.protocol.errors import (
     EverstrikeError,
@@ -13,6 +14,7 @@ from core.venues.everstrike.protocol.errors import (
     RateLimited,
     StaleTimestamp,
 )
+from core.venues.everstrike.protocol.facts import _RAW_LIMIT
 from core.venues.everstrike.protocol.fields import _PARSE_ERRORS, _Bad, _int, _truncate
 
 _WAIT = re.compile(
@@ -29,17 +31,20 @@ def _retry_after(msg: str) -> float | None:
     return wait / 1000.0 if match.group(2).lower().startswith("m") else wait
 
 
-def parse_envelope(status_code: int, body: bytes) -> Any:
+def parse_envelope(status_code: int, body: bytes | str) -> Any:
     """Return ``result`` of a ``{code,msg,result}`` reply; raise a typed EverstrikeError otherwise.
 
     The body's ``code`` is authoritative: 408 arrives with body code 414 (stale timestamp).
     """
     try:
         data = loads(body)
-    except (ValueError, RecursionError):
-        snippet = _truncate(body.decode("utf-8", "replace")).strip()
+    except UnreadableJson as exc:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        snippet = _truncate(text[: _RAW_LIMIT * 2]).strip()
         raise MalformedReply(
-            status_code, None, f"HTTP {status_code} with a reply that is not JSON: {snippet!r}"
+            status_code, None,
+            f"HTTP {status_code} with a reply that is not readable JSON ({exc.reason}): "
+            f"{snippet!r}",
         ) from None
     if not isinstance(data, dict) or "code" not in data:
         raise MalformedReply(

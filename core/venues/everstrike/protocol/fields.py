@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal, DecimalException
 from typing import Any
 
+from core.bounds import in_bounds
 from core.venues.everstrike.protocol.facts import _RAW_LIMIT
 
 
@@ -30,20 +31,22 @@ def _opt_str(value: object) -> str | None:
 
 
 def _dec(value: object, what: str) -> Decimal:
+    """A number within the one bound (``core.bounds``): the desk's arithmetic and every
+    front end's formatting must not blow up on venue data."""
     if isinstance(value, bool):
         raise _Bad(f"{what} is not a number")
     if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal) and value.is_finite():
-        return value
-    if isinstance(value, str):  # tolerated: some venues quote numbers
+        value = Decimal(value)
+    elif isinstance(value, str):  # tolerated: some venues quote numbers
         try:
-            parsed = Decimal(value)
+            value = Decimal(value)
         except DecimalException:
             raise _Bad(f"{what} is not a number") from None
-        if parsed.is_finite():
-            return parsed
-    raise _Bad(f"{what} is not a number")
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise _Bad(f"{what} is not a number")
+    if not in_bounds(value):
+        raise _Bad(f"{what} is out of range")
+    return value
 
 
 def _opt_dec(value: object, what: str) -> Decimal | None:

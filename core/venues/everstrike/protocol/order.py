@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from core.bounds import in_bounds
 from core.model import OrderSide, OrderStatus, OrderUpdate
 from core.venues.everstrike.protocol.envelope import _malformed
 from core.venues.everstrike.protocol.facts import VENUE
@@ -31,6 +32,8 @@ def _filled(order: dict[str, Any]) -> tuple[Decimal | None, Decimal | None, Deci
     filled = _opt_dec(order.get("qty_filled"), "qty_filled")
     if filled is None and quantity is not None and remaining is not None:
         filled = max(quantity - remaining, Decimal(0))
+        if not in_bounds(filled):  # two numbers in bounds can differ by more
+            raise _Bad("qty_orig - qty_remaining is out of range")
     return quantity, remaining, filled
 
 

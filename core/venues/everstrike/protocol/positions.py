@@ -10,7 +10,15 @@ from core.venues.everstrike.protocol.fields import _PARSE_ERRORS, _Bad, _dec, _o
 
 
 def parse_position(obj: object, account: str, pair: str) -> Position | PositionRemoved:
-    """One position object; flat (size 0) becomes PositionRemoved.
+    """One position object; flat (size 0) becomes PositionRemoved. Raises MalformedReply."""
+    try:
+        return _position(obj, account, pair)
+    except _PARSE_ERRORS as exc:
+        raise _malformed("bad position", exc) from None
+
+
+def _position(obj: object, account: str, pair: str) -> Position | PositionRemoved:
+    """One position object; raises ``_Bad`` for its callers to turn into their own error.
 
     INFERRED: side from ``stats.direction``; ``size`` may be signed, so quantity is ``|size|``
     and a negative size with no direction means SHORT.
@@ -48,7 +56,7 @@ def parse_active_positions(result: object, account: str) -> tuple[Position, ...]
         data = _obj(result, "active_positions result")
         positions: list[Position] = []
         for pair, obj in data.items():
-            parsed = parse_position(obj, account, _str(pair, "pair"))
+            parsed = _position(obj, account, _str(pair, "pair"))
             if isinstance(parsed, Position):
                 positions.append(parsed)
         return tuple(positions)

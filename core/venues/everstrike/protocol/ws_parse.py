@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from core.bounds import UnreadableJson
 from core.model import (
     MarkUpdate,
     OrderStatus,
@@ -29,7 +30,7 @@ from core.venues.everstrike.protocol.fields import (
     _truncate,
 )
 from core.venues.everstrike.protocol.order import _filled, _update
-from core.venues.everstrike.protocol.positions import parse_position
+from core.venues.everstrike.protocol.positions import _position
 from core.venues.everstrike.protocol.working import _resting_kind, _working
 from core.venues.everstrike.protocol.ws_events import (
     Authenticated,
@@ -140,7 +141,7 @@ def _ws_position(
         raise _Bad(f"{category} carries no pair")
     if category == "position_closed":
         return PositionRemoved(key=PositionKey(account=account, venue=VENUE, symbol=symbol))
-    return parse_position(position, account, symbol)
+    return _position(position, account, symbol)
 
 
 def _ws_mark(result: object, pair: str | None) -> MarkUpdate:
@@ -165,8 +166,8 @@ def parse_ws(text: str | bytes, account: str) -> list[WsEvent]:
 
     try:
         data = loads(text)
-    except (ValueError, RecursionError):
-        return bad("Everstrike sent a frame that is not JSON")
+    except UnreadableJson as exc:
+        return bad(f"Everstrike sent a frame that is not readable JSON ({exc.reason})")
     if not isinstance(data, dict):
         return bad("Everstrike sent a frame that is not a JSON object")
     category = data.get("category")

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
+from core.bounds import UnreadableJson
 from core.model import Instrument, Position
-from core.venues.qfex.protocol.codec import _loads, _number
+from core.venues.qfex.protocol.codec import _loads
 from core.venues.qfex.protocol.events import QfexProtocolError
 from core.venues.qfex.protocol.facts import RAW_LIMIT
 from core.venues.qfex.protocol.fields import _list, _obj, _opt_dec, _reason, _str
@@ -76,22 +77,22 @@ def parse_positions_rest(body: bytes | str, account: str) -> tuple[Position, ...
 
 def parse_problem(body: bytes | str) -> str:
     """A readable line from an RFC 9457 ``problem+json`` body, or the body's start if it is not
-    one. Never raises."""
+    one. Never raises: it only describes a failure that is reported anyway."""
     try:
         obj = _loads(body)
-    except (ValueError, RecursionError):
+    except UnreadableJson:  # out-of-bound numbers included: then the body is shown as text
         obj = None
     if not isinstance(obj, dict):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        return text.strip()[:RAW_LIMIT] or "empty response"
+        return text[: RAW_LIMIT * 2].strip()[:RAW_LIMIT] or "empty response"
     parts = [str(obj[k]) for k in ("title", "detail") if isinstance(obj.get(k), str) and obj[k]]
     details = _problem_errors(obj.get("errors"))
     if details:
         parts.append("; ".join(details))
     status = obj.get("status")
     line = ": ".join(parts) or "request failed"
-    if isinstance(status, Decimal) and status.is_finite():
-        line = f"{line} (HTTP {_number(status)})"
+    if isinstance(status, Decimal) and 100 <= status <= 999 and status == status.to_integral():
+        line = f"{line} (HTTP {int(status)})"  # an HTTP status is three digits; else ignored
     return line[:RAW_LIMIT]
 
 

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from core.venues.qfex.protocol.events import QfexProtocolError
+from core import bounds
 
-_MAX_DIGITS = 60  # no real price or size is this long; bounds the plain text of 1E+999999999
+_MAX_DIGITS = bounds.MAX_EXPONENT  # no real price or size is this long
 
 
 def _number(value: Decimal) -> str:
@@ -43,15 +43,10 @@ def _encode(value: object) -> str:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def _reject_constant(name: str) -> Any:
-    raise QfexProtocolError(f"{name} is not a JSON number")
-
-
 def _loads(text: str | bytes) -> Any:
-    """JSON with every number as Decimal: money must never pass through float."""
-    return json.loads(
-        text, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant
-    )
+    """JSON with every number a Decimal within the one bound (``core.bounds``): money never
+    passes through float. Raises ``bounds.UnreadableJson`` (a ValueError) and nothing else."""
+    return bounds.loads(text)
 
 
 _DECIMAL_TEXT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
+from core.bounds import UnreadableJson, in_bounds
 from core.model import OrderSide, ProtocolError
-from core.venues.qfex.protocol.codec import _DECIMAL_TEXT, _MAX_DIGITS, _number
+from core.venues.qfex.protocol.codec import _DECIMAL_TEXT, _number
 from core.venues.qfex.protocol.events import QfexProtocolError
 from core.venues.qfex.protocol.facts import VENUE
 from core.venues.qfex.protocol.redaction import _safe_raw
@@ -41,12 +42,16 @@ def _opt_str(obj: Mapping[str, Any], key: str) -> str | None:
 
 
 def _as_decimal(value: Any, key: str) -> Decimal:
-    """A finite number of sane size: downstream arithmetic must not overflow on venue data."""
+    """A number within the one bound (``core.bounds``): downstream arithmetic and formatting
+    must not blow up on venue data."""
     if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
-        value = Decimal(value)
+        try:
+            value = Decimal(value)
+        except DecimalException:  # "1e99999999999999999999": no Decimal holds it
+            raise QfexProtocolError(f"{key!r} is out of range") from None
     if not isinstance(value, Decimal) or not value.is_finite():
         raise QfexProtocolError(f"{key!r} is not a number")
-    if not value.is_zero() and abs(value.adjusted()) > _MAX_DIGITS:
+    if not in_bounds(value):
         raise QfexProtocolError(f"{key!r} is out of range")
     return value
 
@@ -111,6 +116,8 @@ def _error(account: str, message: str, text: str | bytes, code: str | None = Non
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, QfexProtocolError):
         return str(exc)
+    if isinstance(exc, UnreadableJson):
+        return exc.reason
     if isinstance(exc, RecursionError):
         return "nested too deeply"
     if isinstance(exc, ArithmeticError):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
+from core.bounds import in_bounds
 from core.venues.qfex.protocol.codec import _DECIMAL_TEXT
 from core.venues.qfex.protocol.events import ErrorFrame, QfexProtocolError
 from core.venues.qfex.protocol.facts import RAW_LIMIT
@@ -73,7 +74,7 @@ _RETRY_FIELDS = (
     "wait_ms",
 )
 _RETRY_TEXT = re.compile(
-    r"(?:retry|after|again in|wait)\D{0,20}?(\d+(?:\.\d+)?)\s*"
+    r"(?:retry|after|again in|wait)\D{0,20}?(\d{1,9}(?:\.\d{1,9})?)\s*"
     r"(ms|msecs?|millis(?:econds?)?|s|secs?|seconds?)?\b",
     re.IGNORECASE,
 )
@@ -84,8 +85,11 @@ def retry_after(err: Mapping[str, Any]) -> float | None:
     for key in _RETRY_FIELDS:
         value = err.get(key)
         if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
-            value = Decimal(value.strip())
-        if isinstance(value, Decimal) and value.is_finite() and value >= 0:
+            try:
+                value = Decimal(value.strip())
+            except DecimalException:  # no Decimal holds it: not a hint
+                continue
+        if isinstance(value, Decimal) and in_bounds(value) and value >= 0:
             seconds = float(value)
             return seconds / 1000 if key.lower().endswith(("ms", "millis")) else seconds
     message = err.get("message")

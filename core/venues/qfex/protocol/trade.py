@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.bounds import in_bounds
 from core.model import (
     Fill,
     OrderStatus,
@@ -63,6 +64,8 @@ def _order_update(obj: Mapping[str, Any], account: str) -> OrderUpdate:
     tif = _opt_str(obj, "time_in_force")
     price = _opt_dec(obj, "price")
     filled = quantity - remaining if quantity is not None and remaining is not None else None
+    if filled is not None and not in_bounds(filled):  # two numbers in bounds can differ by more
+        raise QfexProtocolError("'quantity' - 'quantity_remaining' is out of range")
     stop = order_type in _STOP_TYPES
     text = STATUS_TEXT.get(status, "")
 
