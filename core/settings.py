@@ -93,6 +93,19 @@ _PREFERENCE_KEYS: Final = frozenset(
     {"operator_name", "stale_after_s", "confirm", "large_close_notional"}
 )
 _TOP_KEYS: Final = frozenset({"version", "accounts", "preferences"})
+# stale_after_s above this would switch the freshness guard off in all but name (``inf`` did
+# so outright): a row no venue has vouched for in an hour is not one to close unasked.
+STALE_AFTER_MAX_S: Final = 3600.0
+# large_close_notional is an amount of quote currency; far outside these it is a typo, and an
+# exponent like 1E+999999999 would be written out digit by digit on the next save.
+_NOTIONAL_MIN: Final = Decimal("1e-8")
+_NOTIONAL_MAX: Final = Decimal("1e15")
+# A value echoed in a message is cut to this many characters: the message names the field,
+# it does not repeat a megabyte of it.
+_SHOWN_MAX: Final = 40
+# Arrays or tables nested deeper than this are refused before the TOML reader recurses into
+# them (no settings field is nested more than three deep).
+_NESTING_MAX: Final = 32
 
 
 # --------------------------------------------------------------------------- types
@@ -253,19 +266,40 @@ def _check_accounts(accounts: Iterable[AccountConfig]) -> None:
         seen.add(account.name)
 
 
+def _stale_seconds(value: object) -> float | None:
+    """``stale_after_s`` as the float the app uses, or None when it is not a usable number of
+    seconds: above 0 (also once it is a float: 1e-400 is not) and at most an hour."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        seconds = float(value)
+    except (OverflowError, ValueError):  # an int too large for a float
+        return None
+    return seconds if 0 < seconds <= STALE_AFTER_MAX_S else None  # NaN fails both
+
+
+def _notional_problem(value: Decimal) -> str | None:
+    if not value.is_finite() or value <= 0:
+        return "must be above 0"
+    if not _NOTIONAL_MIN <= value <= _NOTIONAL_MAX:
+        return f"must be between {_NOTIONAL_MIN:f} and {_NOTIONAL_MAX:f}"
+    return None
+
+
 def _check_preferences(prefs: Preferences) -> None:
     if not isinstance(prefs.operator_name, str):
         raise ValueError("operator_name must be text")
-    if (not isinstance(prefs.stale_after_s, int | float) or isinstance(prefs.stale_after_s, bool)
-            or not prefs.stale_after_s > 0):
-        raise ValueError("stale_after_s must be a number of seconds above 0")
+    if _stale_seconds(prefs.stale_after_s) is None:
+        raise ValueError(f"stale_after_s must be a number of seconds above 0, at most "
+                         f"{STALE_AFTER_MAX_S:g}")
     if prefs.confirm not in CONFIRM_POLICIES:
         raise ValueError(f"confirm must be one of {', '.join(CONFIRM_POLICIES)}")
     notional = prefs.large_close_notional
     if notional is not None and (
-        not isinstance(notional, Decimal) or not notional.is_finite() or notional <= 0
+        not isinstance(notional, Decimal) or _notional_problem(notional) is not None
     ):
-        raise ValueError("large_close_notional must be a positive amount")
+        raise ValueError(f"large_close_notional must be a positive amount from "
+                         f"{_NOTIONAL_MIN:f} to {_NOTIONAL_MAX:f}")
 
 
 # --------------------------------------------------------------------------- immutable edits
@@ -352,6 +386,16 @@ def _text(value: object, where: str, fail: Callable[[str], SettingsError]) -> st
     if not isinstance(value, str):
         raise fail(f"{where} must be text (a quoted string), not {_kind(value)}")
     return value
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message, cut short: a value may be a huge array or text."""
+    if isinstance(value, list | dict):  # never walk a deep or huge structure to show it
+        return _kind(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "a number too long to show"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
 
 
 def _kind(value: object) -> str:
@@ -453,14 +497,14 @@ def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Prefe
     defaults = Preferences()
     operator = raw.get("operator_name", defaults.operator_name)
     operator = _text(operator, "preferences.operator_name", lambda m: bad(m, "operator_name"))
-    stale = raw.get("stale_after_s", defaults.stale_after_s)
-    if isinstance(stale, bool) or not isinstance(stale, int | float | Decimal) or not stale > 0:
-        raise bad("preferences.stale_after_s must be a number of seconds above 0",
-                  "stale_after_s")
+    stale = _stale_seconds(raw.get("stale_after_s", defaults.stale_after_s))
+    if stale is None:  # also NaN, inf and numbers no float can hold
+        raise bad(f"preferences.stale_after_s must be a number of seconds above 0, at most "
+                  f"{STALE_AFTER_MAX_S:g}", "stale_after_s")
     confirm = raw.get("confirm", defaults.confirm)
-    if confirm not in CONFIRM_POLICIES:
+    if not isinstance(confirm, str) or confirm not in CONFIRM_POLICIES:
         raise bad(f"preferences.confirm must be one of {', '.join(CONFIRM_POLICIES)}, "
-                  f"not {confirm!r}", "confirm")
+                  f"not {_shown(confirm)}", "confirm")
     notional_raw = raw.get("large_close_notional")
     notional: Decimal | None = None
     if notional_raw is not None:
@@ -471,10 +515,10 @@ def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Prefe
         except InvalidOperation:
             raise bad("preferences.large_close_notional must be an amount, e.g. 25000",
                       "large_close_notional") from None
-        if not notional.is_finite() or notional <= 0:
-            raise bad("preferences.large_close_notional must be above 0",
-                      "large_close_notional")
-    return Preferences(operator, float(stale), cast(ConfirmPolicy, confirm), notional)
+        problem = _notional_problem(notional)
+        if problem is not None:
+            raise bad(f"preferences.large_close_notional {problem}", "large_close_notional")
+    return Preferences(operator, stale, cast(ConfirmPolicy, confirm), notional)
 
 
 def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
@@ -493,6 +537,10 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
             line = locate.top(top)
         return SettingsError(path, message, line=line)
 
+    deep = _too_deep(text)
+    if deep is not None:
+        raise SettingsError(path, f"{deep[0] or 'a value'} is nested more than {_NESTING_MAX} "
+                            "arrays or tables deep; no setting is", line=deep[1])
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -502,12 +550,19 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
         reason = _TOML_POSITION.sub("", str(exc)).strip()
         raise SettingsError(path, f"not valid TOML: {reason}",
                             line=line, column=column) from None
+    except ValueError:  # an integer past Python's digit limit for int() (4,300)
+        where, name = _long_number(text)
+        raise SettingsError(path, f"{name or 'a value'}: a number with too many digits",
+                            line=where) from None
+    except RecursionError:  # nesting the scan above could not see (it is only a scan)
+        raise SettingsError(path, f"a value is nested more than {_NESTING_MAX} arrays or "
+                            "tables deep; no setting is") from None
     version = data.get("version", 1)  # the first release did not insist on one
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise fail(f"version must be a whole number, not {version!r}", top="version")
+        raise fail(f"version must be a whole number, not {_shown(version)}", top="version")
     if version > SETTINGS_VERSION:
-        raise fail(f"settings version {version} was written by a newer Closeout; this one "
-                   f"reads up to version {SETTINGS_VERSION}. The file was left untouched",
+        raise fail(f"settings version {_shown(version)} was written by a newer Closeout; this "
+                   f"one reads up to version {SETTINGS_VERSION}. The file was left untouched",
                    top="version")
     for key in data:
         if _secret_like(key):
@@ -535,6 +590,72 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
         seen[account.name] = i
     preferences = _parse_preferences(data.get("preferences", {}), fail)
     return Settings(SETTINGS_VERSION, accounts, preferences), original
+
+
+_BARE_OR_QUOTED = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
+_KEY_AT = re.compile(rf"^\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*=")
+_HEADER_AT = re.compile(rf"^\s*\[\[?\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)")
+_LONG_DIGITS = re.compile(r"[0-9_]{4000,}")
+
+
+def _key_on(lines: list[str], index: int) -> str | None:
+    """The key assigned on ``lines[index]`` or the nearest line above that assigns one, with
+    its table ("preferences.confirm")."""
+    for i in range(index, -1, -1):
+        match = _KEY_AT.match(lines[i])
+        if match:
+            key = match.group(1).strip()
+            header = next((h for h in map(_HEADER_AT.match, reversed(lines[:i])) if h), None)
+            return f"{header.group(1).strip()}.{key}" if header else key
+    return None
+
+
+def _too_deep(text: str) -> tuple[str | None, int] | None:
+    """(key, line) of the first value nested deeper than ``_NESTING_MAX``, by a scan of the
+    brackets outside strings and comments; None when nothing is. The TOML reader recurses once
+    per level and would otherwise end in RecursionError."""
+    depth = 0
+    quote = ""
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        i = 0
+        while i < len(line):
+            char = line[i]
+            if quote:
+                if line.startswith(quote, i):
+                    i += len(quote)
+                    quote = ""
+                    continue
+                if char == "\\" and quote in ('"', '"""'):
+                    i += 1
+            elif char == "#":
+                break
+            elif line.startswith('"""', i) or line.startswith("'''", i):
+                quote = line[i:i + 3]
+                i += 3
+                continue
+            elif char in "\"'":
+                quote = char
+            elif char in "[{":
+                depth += 1
+                if depth > _NESTING_MAX:
+                    return _key_on(lines, number), number + 1
+            elif char in "]}":
+                depth = max(0, depth - 1)
+            i += 1
+        if quote in ('"', "'"):  # a one-line string does not run on (bad TOML, reported later)
+            quote = ""
+    return None
+
+
+def _long_number(text: str) -> tuple[int | None, str | None]:
+    """(line, key) of the first run of digits too long to be an integer, if one is found."""
+    match = _LONG_DIGITS.search(text)
+    if match is None:
+        return None, None
+    lines = text.split("\n")
+    index = text.count("\n", 0, match.start())
+    return index + 1, _key_on(lines, index)
 
 
 def _read(path: Path) -> str | None:

@@ -1,0 +1,17 @@
+"""How many examples a property test of typed input runs: a few inside ``make test``, many
+under ``make fuzz-settings`` / ``make fuzz-input``, which set ``CLOSEOUT_EXAMPLES``."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+__all__ = ["examples"]
+
+
+def examples(small: int) -> settings:
+    """Hypothesis settings: ``small`` examples, or ``CLOSEOUT_EXAMPLES`` when it is set."""
+    count = int(os.environ.get("CLOSEOUT_EXAMPLES") or small)
+    return settings(max_examples=count, deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
