@@ -70,8 +70,39 @@ def test_anything_but_a_plain_decimal_is_refused_in_the_dialogs_words(text: str)
     exc = refusal(text)
     assert exc.field == "limit_price" and exc.rule == "plain"
     assert exc.message == ("Limit price must be a plain decimal number such as 1.25 — digits "
-                           "and one point, no commas, spaces, signs or exponents.")
+                           "and one point, no commas, signs, exponents or spaces inside it "
+                           "(spaces around it are ignored).")
     assert exc.detail == exc.message.removeprefix("Limit price ").removesuffix(".")
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    (" 1", True), ("1 ", True), ("\t1.5 ", True),  # spaces around: ignored, as the rule says
+    ("1 000", False), ("1. 5", False),  # a space inside: refused
+    ("1\n", False), ("\u00a01", False), ("1\u2003", False), ("\x1c1", False),  # not spaces
+])
+def test_the_rule_about_spaces_is_the_one_the_message_states(text: str, accepted: bool) -> None:
+    if accepted:
+        assert parse_plain_decimal(text, "quantity") == D(text.strip(" \t"))
+    else:
+        assert refusal(text).rule == "plain"
+    assert "no commas, signs, exponents or spaces inside it (spaces around it are ignored)" \
+        in refusal("1 000").message
+
+
+@pytest.mark.parametrize("field", ["quantity", "limit_price", "trigger_price"])
+def test_a_number_too_long_for_any_venue_is_refused_not_crashed_on(field: str) -> None:
+    exc = refusal("1" + "0" * 40, field)
+    assert exc.rule == "digits" and "more than 24 digits" in exc.message
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("field", ["limit_price", "trigger_price"])
+def test_a_price_too_many_ticks_long_is_refused_by_the_rules(field: str, exact: bool) -> None:
+    # 24 digits typed, at a tick of 1e-8: 32 digits of ticks, more than Decimal holds exactly.
+    inst = Instrument("AAPL-USD", tick_size=D("0.00000001"), lot_size=D("0.01"))
+    values = Values(**{field: D("1" + "0" * 23)})  # type: ignore[arg-type]
+    checked = check(values, position(), ES_LIKE, inst, exact=exact)
+    assert checked.request is None and checked.errors[field].rule == "digits"  # type: ignore[index]
 
 
 @pytest.mark.parametrize("text", ["-3", "0", "0.000", "-0.5"])
