@@ -288,7 +288,9 @@ def check(values: Values, position: Position, caps: Capabilities, inst: Instrume
         asked = held if typed is None else typed  # nothing given: the whole position
         if asked < held:
             check_partial_close(caps, venue)
-        whole = asked == held and caps.full_close
+        priced = values.limit_price is not None or stop
+        whole = asked == held and caps.full_close and (
+            caps.full_close_unsized_with_price or not priced)
         quantity = check_quantity(asked, held, key, inst, sized=not whole, stop=stop,
                                   round_to_lot=not exact or values.percent is not None)
         if quantity != asked and values.quantity is not None:

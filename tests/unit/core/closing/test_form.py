@@ -241,3 +241,21 @@ def test_the_request_carries_the_position_the_user_saw() -> None:
                    client_order_id="co-7").request
     assert request is not None
     assert (request.position_quantity, request.client_order_id) == (D(50), "co-7")
+
+
+def test_a_full_close_the_venue_sizes_is_held_to_its_lot_and_bounds() -> None:
+    # QFEX sends a full limit or trigger close as an add_order carrying the whole size: the
+    # form refuses what QFEX's encoder would, at the quantity, instead of building it.
+    from core.venues.qfex.protocol import CAPABILITIES, build_close
+
+    inst = Instrument("AAPL-USD", tick_size=D("0.01"), lot_size=D("1"), max_quantity=D("30"))
+    limit = Fields(limit_price="230")
+    checked = read(limit, position("40"), CAPABILITIES, inst, exact=True)
+    assert checked.request is None and checked.errors["quantity"].rule == "max"
+    off_lot = read(Fields(trigger_price="200"), position("20.5"), CAPABILITIES, inst, exact=True)
+    assert off_lot.request is None and off_lot.errors["quantity"].rule == "lot"
+    within = read(limit, position("30"), CAPABILITIES, inst, exact=True)
+    assert within.request is not None and within.request.quantity is None  # the whole position
+    assert '"quantity":30' in build_close(within.request, D("229.35"), inst).replace(" ", "")
+    # Everstrike sizes a full close itself, at any price: no size goes, so no bound applies.
+    assert read(limit, position("40"), ES_LIKE, inst, exact=True).request is not None
