@@ -14,4 +14,5 @@ def examples(small: int) -> settings:
     """Hypothesis settings: ``small`` examples, or ``CLOSEOUT_EXAMPLES`` when it is set."""
     count = int(os.environ.get("CLOSEOUT_EXAMPLES") or small)
     return settings(max_examples=count, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.function_scoped_fixture])
