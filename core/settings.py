@@ -329,6 +329,7 @@ def remove_account(settings: Settings, name: str) -> Settings:
 
 # --------------------------------------------------------------------------- parsing
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_AT_END = "(at end of document)"
 _ACCOUNTS_HEADER = re.compile(r"^\s*\[\[\s*accounts\s*\]\]")
 _TABLE_HEADER = re.compile(r"^\s*\[")
 
@@ -547,7 +548,9 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
         match = _TOML_POSITION.search(str(exc))
         line = int(match.group(1)) if match else None
         column = int(match.group(2)) if match else None
-        reason = _TOML_POSITION.sub("", str(exc)).strip()
+        if match is None and _TOML_AT_END in str(exc):  # the last line holds the fault
+            line = text.rstrip("\r\n").count("\n") + 1
+        reason = _TOML_POSITION.sub("", str(exc).replace(_TOML_AT_END, "")).strip()
         raise SettingsError(path, f"not valid TOML: {reason}",
                             line=line, column=column) from None
     except ValueError:  # an integer past Python's digit limit for int() (4,300)

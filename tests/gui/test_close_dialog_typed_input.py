@@ -57,7 +57,7 @@ def _wire_numbers(venue: Venue, request: CloseRequest) -> dict[str, Decimal]:
 
 
 @pytest.mark.parametrize("venue", [QFEX, EVERSTRIKE], ids=["qfex", "everstrike"])
-@examples(6)
+@examples(6, most=300)
 @given(data=st.data())
 def test_typed_text_reaches_the_wire_only_on_the_tick_and_lot(
         qtbot: QtBot, venue: Venue, data: st.DataObject) -> None:

@@ -244,6 +244,8 @@ BAD: list[tuple[str, str, str, int | None]] = [
      "large_close_notional must be between", 3),
     ("notional-nan", "version = 2\n[preferences]\nlarge_close_notional = nan\n",
      "large_close_notional must be above 0", 3),
+    ("duplicate-key-on-the-last-line", 'version = 2\n[preferences]\nconfirm = "always"\n'
+     'confirm = "never"', "Cannot overwrite a value", 4),
     ("notional-negative", "version = 2\n[preferences]\nlarge_close_notional = -5\n",
      "large_close_notional must be above 0", 3),
     ("notional-bool", "version = 2\n[preferences]\nlarge_close_notional = true\n",

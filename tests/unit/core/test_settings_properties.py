@@ -66,8 +66,6 @@ FIELD_NAMES = ("version", "preferences", "accounts", "operator_name", "stale_aft
                "confirm", "large_close_notional", "name", "venue", "environment",
                "public_key", "endpoints", "options", "trade_ws", "rest", "ws",
                *QFEX_OPTIONS, *ES_OPTIONS)
-VALUE_LINES = [i for i, line in enumerate(GOOD) if " = " in line]
-TABLE_LINES = [i for i, line in enumerate(GOOD) if line.startswith("[")]
 PATH_NAME = "settings.toml"
 
 # ------------------------------------------------------------------------------- TOML values
@@ -109,30 +107,31 @@ def hostile_files(draw: st.DrawFn) -> tuple[str, str | None]:
     for _ in range(draw(st.integers(1, 3))):
         how = draw(st.sampled_from(["value", "value", "value", "drop", "duplicate", "unknown",
                                     "table", "garbage", "secret"]))
-        if how == "value":
-            i = draw(st.sampled_from(VALUE_LINES))
-            key = lines[i].split(" = ", 1)[0] if " = " in lines[i] else None
-            if key is None:
-                continue
+        assignments = [i for i, line in enumerate(lines) if " = " in line]
+        if how == "value" and assignments:
+            i = draw(st.sampled_from(assignments))
+            key = lines[i].split(" = ", 1)[0]
             lines[i] = f"{key} = {draw(values)}"
             replaced = replaced or key
-        elif how == "drop":
+        elif how == "drop" and lines:
             del lines[draw(st.integers(0, len(lines) - 1))]
-        elif how == "duplicate":  # a key or a [table] twice
+        elif how == "duplicate" and lines:  # a key or a [table] twice
             i = draw(st.integers(0, len(lines) - 1))
             lines.insert(i, lines[i])
         elif how == "unknown":
-            i = draw(st.integers(1, len(lines)))
+            i = draw(st.integers(0, len(lines)))
             lines.insert(i, f"{draw(st.sampled_from(['colour', 'Name', 'stale', 'x.y']))} = 1")
         elif how == "table":
-            i = draw(st.sampled_from(TABLE_LINES)) if lines else 0
-            lines.insert(min(i, len(lines)), draw(st.sampled_from(
+            i = draw(st.integers(0, len(lines)))
+            lines.insert(i, draw(st.sampled_from(
                 ["[preferences]", "[[accounts]]", "[accounts]", "[accounts.options]",
                  "[[preferences]]", "[version]", "[accounts.endpoints.x]"])))
+        elif how in ("value", "drop", "duplicate"):
+            continue  # nothing left to change that way
         elif how == "garbage":
             lines.insert(draw(st.integers(0, len(lines))), draw(garbage))
         else:
-            i = draw(st.integers(1, len(lines)))
+            i = draw(st.integers(0, len(lines)))
             lines.insert(i, f'{draw(st.sampled_from(["api_secret", "password", "token"]))} = "x"')
     return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n"])), replaced
 
