@@ -51,6 +51,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from core import settings_toml
 from core.model import Environment, Venue
+from core.settings_text import NESTING_MAX, Locator, long_number, too_deep
 from core.venue import AccountConfig, InsecureEndpoint, check_endpoint
 from core.venues import UnknownVenue, venue_info, venue_named
 
@@ -103,9 +104,6 @@ _NOTIONAL_MAX: Final = Decimal("1e15")
 # A value echoed in a message is cut to this many characters: the message names the field,
 # it does not repeat a megabyte of it.
 _SHOWN_MAX: Final = 40
-# Arrays or tables nested deeper than this are refused before the TOML reader recurses into
-# them (no settings field is nested more than three deep).
-_NESTING_MAX: Final = 32
 
 
 # --------------------------------------------------------------------------- types
@@ -330,59 +328,6 @@ def remove_account(settings: Settings, name: str) -> Settings:
 # --------------------------------------------------------------------------- parsing
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 _TOML_AT_END = "(at end of document)"
-_ACCOUNTS_HEADER = re.compile(r"^\s*\[\[\s*accounts\s*\]\]")
-_TABLE_HEADER = re.compile(r"^\s*\[")
-
-
-class _Locator:
-    """Best-effort line numbers for semantic errors; TOML only reports syntax positions."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.account_starts = [
-            i for i, line in enumerate(self.lines) if _ACCOUNTS_HEADER.match(line)
-        ]
-
-    def _key_line(self, key: str, start: int, stop: int) -> int | None:
-        pattern = re.compile(rf"^\s*(?:\"{re.escape(key)}\"|{re.escape(key)})\s*=|"
-                             rf"[{{,]\s*{re.escape(key)}\s*=")
-        for i in range(start, stop):
-            if pattern.search(self.lines[i]):
-                return i + 1
-        return None
-
-    def top(self, key: str) -> int | None:
-        first_table = next(
-            (i for i, line in enumerate(self.lines) if _TABLE_HEADER.match(line)), len(self.lines)
-        )
-        found = self._key_line(key, 0, first_table)
-        if found is None:  # a table: [key], [[key]] or [key.sub]
-            header = re.compile(rf"^\s*\[\[?\s*{re.escape(key)}\s*[\].]")
-            found = next((i + 1 for i, line in enumerate(self.lines) if header.match(line)), None)
-        return found
-
-    def table(self, name: str, key: str | None = None) -> int | None:
-        header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
-        for i, line in enumerate(self.lines):
-            if header.match(line):
-                if key is None:
-                    return i + 1
-                stop = next((j for j in range(i + 1, len(self.lines))
-                             if _TABLE_HEADER.match(self.lines[j])), len(self.lines))
-                return self._key_line(key, i + 1, stop) or i + 1
-        return self.top(name)
-
-    def account(self, index: int, key: str | None = None) -> int | None:
-        if index >= len(self.account_starts):
-            return None
-        start = self.account_starts[index]
-        stop = (self.account_starts[index + 1] if index + 1 < len(self.account_starts)
-                else len(self.lines))
-        if key is None:
-            return start + 1
-        return self._key_line(key, start + 1, stop) or start + 1
-
-
 def _text(value: object, where: str, fail: Callable[[str], SettingsError]) -> str:
     if not isinstance(value, str):
         raise fail(f"{where} must be text (a quoted string), not {_kind(value)}")
@@ -525,7 +470,7 @@ def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Prefe
 def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
     """Parse and migrate ``text`` (the content of ``path``); returns the settings and the
     version the file was written in. Raises :class:`SettingsError`."""
-    locate = _Locator(text)
+    locate = Locator(text)
 
     def fail(message: str, *, account: int | None = None, table: str | None = None,
              key: str | None = None, top: str | None = None) -> SettingsError:
@@ -538,9 +483,9 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
             line = locate.top(top)
         return SettingsError(path, message, line=line)
 
-    deep = _too_deep(text)
+    deep = too_deep(text)
     if deep is not None:
-        raise SettingsError(path, f"{deep[0] or 'a value'} is nested more than {_NESTING_MAX} "
+        raise SettingsError(path, f"{deep[0] or 'a value'} is nested more than {NESTING_MAX} "
                             "arrays or tables deep; no setting is", line=deep[1])
     try:
         data = tomllib.loads(text, parse_float=Decimal)
@@ -554,11 +499,11 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
         raise SettingsError(path, f"not valid TOML: {reason}",
                             line=line, column=column) from None
     except ValueError:  # an integer past Python's digit limit for int() (4,300)
-        where, name = _long_number(text)
+        where, name = long_number(text)
         raise SettingsError(path, f"{name or 'a value'}: a number with too many digits",
                             line=where) from None
     except RecursionError:  # nesting the scan above could not see (it is only a scan)
-        raise SettingsError(path, f"a value is nested more than {_NESTING_MAX} arrays or "
+        raise SettingsError(path, f"a value is nested more than {NESTING_MAX} arrays or "
                             "tables deep; no setting is") from None
     version = data.get("version", 1)  # the first release did not insist on one
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -593,72 +538,6 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
         seen[account.name] = i
     preferences = _parse_preferences(data.get("preferences", {}), fail)
     return Settings(SETTINGS_VERSION, accounts, preferences), original
-
-
-_BARE_OR_QUOTED = r"""(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')"""
-_KEY_AT = re.compile(rf"^\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*=")
-_HEADER_AT = re.compile(rf"^\s*\[\[?\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)")
-_LONG_DIGITS = re.compile(r"[0-9_]{4000,}")
-
-
-def _key_on(lines: list[str], index: int) -> str | None:
-    """The key assigned on ``lines[index]`` or the nearest line above that assigns one, with
-    its table ("preferences.confirm")."""
-    for i in range(index, -1, -1):
-        match = _KEY_AT.match(lines[i])
-        if match:
-            key = match.group(1).strip()
-            header = next((h for h in map(_HEADER_AT.match, reversed(lines[:i])) if h), None)
-            return f"{header.group(1).strip()}.{key}" if header else key
-    return None
-
-
-def _too_deep(text: str) -> tuple[str | None, int] | None:
-    """(key, line) of the first value nested deeper than ``_NESTING_MAX``, by a scan of the
-    brackets outside strings and comments; None when nothing is. The TOML reader recurses once
-    per level and would otherwise end in RecursionError."""
-    depth = 0
-    quote = ""
-    lines = text.split("\n")
-    for number, line in enumerate(lines):
-        i = 0
-        while i < len(line):
-            char = line[i]
-            if quote:
-                if line.startswith(quote, i):
-                    i += len(quote)
-                    quote = ""
-                    continue
-                if char == "\\" and quote in ('"', '"""'):
-                    i += 1
-            elif char == "#":
-                break
-            elif line.startswith('"""', i) or line.startswith("'''", i):
-                quote = line[i:i + 3]
-                i += 3
-                continue
-            elif char in "\"'":
-                quote = char
-            elif char in "[{":
-                depth += 1
-                if depth > _NESTING_MAX:
-                    return _key_on(lines, number), number + 1
-            elif char in "]}":
-                depth = max(0, depth - 1)
-            i += 1
-        if quote in ('"', "'"):  # a one-line string does not run on (bad TOML, reported later)
-            quote = ""
-    return None
-
-
-def _long_number(text: str) -> tuple[int | None, str | None]:
-    """(line, key) of the first run of digits too long to be an integer, if one is found."""
-    match = _LONG_DIGITS.search(text)
-    if match is None:
-        return None, None
-    lines = text.split("\n")
-    index = text.count("\n", 0, match.start())
-    return index + 1, _key_on(lines, index)
 
 
 def _read(path: Path) -> str | None:
