@@ -56,6 +56,16 @@ test-stress: lint typecheck
 		run=$$((run + 1)); \
 	done
 
+# The property tests of settings.toml and of typed close input, with many examples each
+# (inside `make test` they run a few dozen). FUZZ_EXAMPLES=n sets how many.
+FUZZ_EXAMPLES ?= 5000
+.PHONY: fuzz-settings fuzz-input
+fuzz-settings: $(STAMP)
+	CLOSEOUT_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) tests/unit/core/test_settings_properties.py
+fuzz-input: $(STAMP)
+	CLOSEOUT_EXAMPLES=$(FUZZ_EXAMPLES) $(PYTEST) tests/unit/core/closing/test_input_properties.py \
+		tests/unit/cli/test_numeric_options.py tests/gui/test_close_dialog_typed_input.py
+
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/closeout --screenshot docs/screenshot.png
 

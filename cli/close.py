@@ -29,6 +29,7 @@ from cli.common import (
     EXIT_RESTING,
     EXIT_UNKNOWN,
     JOURNAL_ERRORS,
+    MAX_TIMEOUT_S,
     ConnectFailed,
     Connection,
     Deps,
@@ -48,6 +49,7 @@ from cli.common import (
     plain_decimal,
     refuse_without_tty,
     run,
+    seconds,
     select_accounts,
     wait_for,
 )
@@ -112,9 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--close-on-trigger", action="store_true",
                         help="when the trigger fires, cancel open reduce-only orders "
                         "(venues that offer it)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds("--timeout"), default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS",
                         help=f"how long to wait for the venue's outcome (default "
-                        f"{DEFAULT_TIMEOUT:g}); a close is never resent")
+                        f"{DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT_S}); a close is never resent")
     add_action_options(parser)
     return parser
 
@@ -194,8 +197,6 @@ def _check_syntax(parser: argparse.ArgumentParser, ns: argparse.Namespace) -> No
     errors = check_values(_values(_args(ns)))
     if errors:
         parser.error(_said(list(errors.items())))
-    if not ns.timeout > 0:
-        parser.error("--timeout must be greater than zero")
 
 
 # ------------------------------------------------------------------------------- running

@@ -75,6 +75,7 @@ __all__ = [
     "EXIT_RESTING",
     "EXIT_UNKNOWN",
     "JOURNAL_ERRORS",
+    "MAX_TIMEOUT_S",
     "REASON_MAX",
     "ConnectFailed",
     "Connection",
@@ -98,6 +99,7 @@ __all__ = [
     "plain_decimal",
     "refuse_without_tty",
     "run",
+    "seconds",
     "select_accounts",
     "venue_arg",
     "venue_ids",
@@ -153,6 +155,29 @@ def plain_decimal(option: str) -> Callable[[str], Decimal]:
             raise argparse.ArgumentTypeError(f"{option} {exc.detail}") from None
 
     parse.__name__ = option  # argparse names the type in some messages
+    return parse
+
+
+# The longest --timeout: how long a command waits for a close's outcome. Venues answer in
+# seconds and a lost reply is reconciled within a minute; a close still unknown after an hour
+# needs a person (exit 5 says so; it is never resent), and "inf" would hold a script forever.
+MAX_TIMEOUT_S = 3600
+
+
+def seconds(option: str) -> Callable[[str], float]:
+    """An argparse type for a wait: a plain decimal number of seconds (as every number option
+    takes it), above zero and at most ``MAX_TIMEOUT_S``."""
+    number = plain_decimal(option)
+
+    def parse(text: str) -> float:
+        value = number(text)
+        if value > MAX_TIMEOUT_S:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be at most {MAX_TIMEOUT_S} seconds; a close still unknown "
+                "after that is never resent: check the position, the app or the journal")
+        return float(value)
+
+    parse.__name__ = option
     return parse
 
 

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from cli.common import (
-    EXIT_BAD_ARGUMENTS,
     EXIT_FLAT,
     EXIT_INTERRUPTED,
     EXIT_NOT_DONE,
     JOURNAL_ERRORS,
+    MAX_TIMEOUT_S,
     ConnectFailed,
     Deps,
     Interrupt,
@@ -39,6 +39,7 @@ from cli.common import (
     parse_args,
     refuse_without_tty,
     run,
+    seconds,
     select_accounts,
     venue_arg,
     venue_ids,
@@ -84,9 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only positions with a negative unrealised P&L")
     parser.add_argument("--keep-resting", action="store_true",
                         help="do not cancel resting closes and triggers first")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds("--timeout"), default=DEFAULT_TIMEOUT,
+                        metavar="SECONDS",
                         help=f"how long to wait for each close's outcome (default "
-                        f"{DEFAULT_TIMEOUT:g}); nothing is ever resent")
+                        f"{DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT_S}); nothing is ever resent")
     add_action_options(parser)
     return parser
 
@@ -229,11 +231,6 @@ def main(argv: Sequence[str], *, deps: Deps | None = None) -> int:
     ns = parse_args(parser, argv)
     if isinstance(ns, int):
         return ns
-    if not ns.timeout > 0:
-        try:
-            parser.error("--timeout must be greater than zero")
-        except SystemExit as exc:
-            return exc.code if isinstance(exc.code, int) else EXIT_BAD_ARGUMENTS
     try:
         normalise_reason(ns.reason)
         scope_of(ns)

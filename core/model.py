@@ -470,6 +470,9 @@ class Capabilities:
     close_on_trigger: bool = False
     limit_with_trigger: bool = False
     time_in_force: tuple[TimeInForce, ...] = ()
+    # Whether a full close at a limit or on a trigger still goes without a size (the venue
+    # sizes it). False: it carries the position's size, held to the lot and the order bounds.
+    full_close_unsized_with_price: bool = True
     # Why each disabled control is disabled, keyed by ControlKind.
     reasons: Mapping[str, str] = field(default_factory=dict)
 

@@ -51,6 +51,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from core import settings_toml
 from core.model import Environment, Venue
+from core.settings_text import NESTING_MAX, Locator, long_number, too_deep
 from core.venue import AccountConfig, InsecureEndpoint, check_endpoint
 from core.venues import UnknownVenue, venue_info, venue_named
 
@@ -93,6 +94,16 @@ _PREFERENCE_KEYS: Final = frozenset(
     {"operator_name", "stale_after_s", "confirm", "large_close_notional"}
 )
 _TOP_KEYS: Final = frozenset({"version", "accounts", "preferences"})
+# stale_after_s above this would switch the freshness guard off in all but name (``inf`` did
+# so outright): a row no venue has vouched for in an hour is not one to close unasked.
+STALE_AFTER_MAX_S: Final = 3600.0
+# large_close_notional is an amount of quote currency; far outside these it is a typo, and an
+# exponent like 1E+999999999 would be written out digit by digit on the next save.
+_NOTIONAL_MIN: Final = Decimal("1e-8")
+_NOTIONAL_MAX: Final = Decimal("1e15")
+# A value echoed in a message is cut to this many characters: the message names the field,
+# it does not repeat a megabyte of it.
+_SHOWN_MAX: Final = 40
 
 
 # --------------------------------------------------------------------------- types
@@ -253,19 +264,40 @@ def _check_accounts(accounts: Iterable[AccountConfig]) -> None:
         seen.add(account.name)
 
 
+def _stale_seconds(value: object) -> float | None:
+    """``stale_after_s`` as the float the app uses, or None when it is not a usable number of
+    seconds: above 0 (also once it is a float: 1e-400 is not) and at most an hour."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    try:
+        seconds = float(value)
+    except (OverflowError, ValueError):  # an int too large for a float
+        return None
+    return seconds if 0 < seconds <= STALE_AFTER_MAX_S else None  # NaN fails both
+
+
+def _notional_problem(value: Decimal) -> str | None:
+    if not value.is_finite() or value <= 0:
+        return "must be above 0"
+    if not _NOTIONAL_MIN <= value <= _NOTIONAL_MAX:
+        return f"must be between {_NOTIONAL_MIN:f} and {_NOTIONAL_MAX:f}"
+    return None
+
+
 def _check_preferences(prefs: Preferences) -> None:
     if not isinstance(prefs.operator_name, str):
         raise ValueError("operator_name must be text")
-    if (not isinstance(prefs.stale_after_s, int | float) or isinstance(prefs.stale_after_s, bool)
-            or not prefs.stale_after_s > 0):
-        raise ValueError("stale_after_s must be a number of seconds above 0")
+    if _stale_seconds(prefs.stale_after_s) is None:
+        raise ValueError(f"stale_after_s must be a number of seconds above 0, at most "
+                         f"{STALE_AFTER_MAX_S:g}")
     if prefs.confirm not in CONFIRM_POLICIES:
         raise ValueError(f"confirm must be one of {', '.join(CONFIRM_POLICIES)}")
     notional = prefs.large_close_notional
     if notional is not None and (
-        not isinstance(notional, Decimal) or not notional.is_finite() or notional <= 0
+        not isinstance(notional, Decimal) or _notional_problem(notional) is not None
     ):
-        raise ValueError("large_close_notional must be a positive amount")
+        raise ValueError(f"large_close_notional must be a positive amount from "
+                         f"{_NOTIONAL_MIN:f} to {_NOTIONAL_MAX:f}")
 
 
 # --------------------------------------------------------------------------- immutable edits
@@ -295,63 +327,21 @@ def remove_account(settings: Settings, name: str) -> Settings:
 
 # --------------------------------------------------------------------------- parsing
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-_ACCOUNTS_HEADER = re.compile(r"^\s*\[\[\s*accounts\s*\]\]")
-_TABLE_HEADER = re.compile(r"^\s*\[")
-
-
-class _Locator:
-    """Best-effort line numbers for semantic errors; TOML only reports syntax positions."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.account_starts = [
-            i for i, line in enumerate(self.lines) if _ACCOUNTS_HEADER.match(line)
-        ]
-
-    def _key_line(self, key: str, start: int, stop: int) -> int | None:
-        pattern = re.compile(rf"^\s*(?:\"{re.escape(key)}\"|{re.escape(key)})\s*=|"
-                             rf"[{{,]\s*{re.escape(key)}\s*=")
-        for i in range(start, stop):
-            if pattern.search(self.lines[i]):
-                return i + 1
-        return None
-
-    def top(self, key: str) -> int | None:
-        first_table = next(
-            (i for i, line in enumerate(self.lines) if _TABLE_HEADER.match(line)), len(self.lines)
-        )
-        found = self._key_line(key, 0, first_table)
-        if found is None:  # a table: [key], [[key]] or [key.sub]
-            header = re.compile(rf"^\s*\[\[?\s*{re.escape(key)}\s*[\].]")
-            found = next((i + 1 for i, line in enumerate(self.lines) if header.match(line)), None)
-        return found
-
-    def table(self, name: str, key: str | None = None) -> int | None:
-        header = re.compile(rf"^\s*\[\s*{re.escape(name)}\s*\]")
-        for i, line in enumerate(self.lines):
-            if header.match(line):
-                if key is None:
-                    return i + 1
-                stop = next((j for j in range(i + 1, len(self.lines))
-                             if _TABLE_HEADER.match(self.lines[j])), len(self.lines))
-                return self._key_line(key, i + 1, stop) or i + 1
-        return self.top(name)
-
-    def account(self, index: int, key: str | None = None) -> int | None:
-        if index >= len(self.account_starts):
-            return None
-        start = self.account_starts[index]
-        stop = (self.account_starts[index + 1] if index + 1 < len(self.account_starts)
-                else len(self.lines))
-        if key is None:
-            return start + 1
-        return self._key_line(key, start + 1, stop) or start + 1
-
-
+_TOML_AT_END = "(at end of document)"
 def _text(value: object, where: str, fail: Callable[[str], SettingsError]) -> str:
     if not isinstance(value, str):
         raise fail(f"{where} must be text (a quoted string), not {_kind(value)}")
     return value
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message, cut short: a value may be a huge array or text."""
+    if isinstance(value, list | dict):  # never walk a deep or huge structure to show it
+        return _kind(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return "a number too long to show"
+    text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
 
 
 def _kind(value: object) -> str:
@@ -453,14 +443,14 @@ def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Prefe
     defaults = Preferences()
     operator = raw.get("operator_name", defaults.operator_name)
     operator = _text(operator, "preferences.operator_name", lambda m: bad(m, "operator_name"))
-    stale = raw.get("stale_after_s", defaults.stale_after_s)
-    if isinstance(stale, bool) or not isinstance(stale, int | float | Decimal) or not stale > 0:
-        raise bad("preferences.stale_after_s must be a number of seconds above 0",
-                  "stale_after_s")
+    stale = _stale_seconds(raw.get("stale_after_s", defaults.stale_after_s))
+    if stale is None:  # also NaN, inf and numbers no float can hold
+        raise bad(f"preferences.stale_after_s must be a number of seconds above 0, at most "
+                  f"{STALE_AFTER_MAX_S:g}", "stale_after_s")
     confirm = raw.get("confirm", defaults.confirm)
-    if confirm not in CONFIRM_POLICIES:
+    if not isinstance(confirm, str) or confirm not in CONFIRM_POLICIES:
         raise bad(f"preferences.confirm must be one of {', '.join(CONFIRM_POLICIES)}, "
-                  f"not {confirm!r}", "confirm")
+                  f"not {_shown(confirm)}", "confirm")
     notional_raw = raw.get("large_close_notional")
     notional: Decimal | None = None
     if notional_raw is not None:
@@ -471,16 +461,16 @@ def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Prefe
         except InvalidOperation:
             raise bad("preferences.large_close_notional must be an amount, e.g. 25000",
                       "large_close_notional") from None
-        if not notional.is_finite() or notional <= 0:
-            raise bad("preferences.large_close_notional must be above 0",
-                      "large_close_notional")
-    return Preferences(operator, float(stale), cast(ConfirmPolicy, confirm), notional)
+        problem = _notional_problem(notional)
+        if problem is not None:
+            raise bad(f"preferences.large_close_notional {problem}", "large_close_notional")
+    return Preferences(operator, stale, cast(ConfirmPolicy, confirm), notional)
 
 
 def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
     """Parse and migrate ``text`` (the content of ``path``); returns the settings and the
     version the file was written in. Raises :class:`SettingsError`."""
-    locate = _Locator(text)
+    locate = Locator(text)
 
     def fail(message: str, *, account: int | None = None, table: str | None = None,
              key: str | None = None, top: str | None = None) -> SettingsError:
@@ -493,21 +483,34 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
             line = locate.top(top)
         return SettingsError(path, message, line=line)
 
+    deep = too_deep(text)
+    if deep is not None:
+        raise SettingsError(path, f"{deep[0] or 'a value'} is nested more than {NESTING_MAX} "
+                            "arrays or tables deep; no setting is", line=deep[1])
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_POSITION.search(str(exc))
         line = int(match.group(1)) if match else None
         column = int(match.group(2)) if match else None
-        reason = _TOML_POSITION.sub("", str(exc)).strip()
+        if match is None and _TOML_AT_END in str(exc):  # the last line holds the fault
+            line = text.rstrip("\r\n").count("\n") + 1
+        reason = _TOML_POSITION.sub("", str(exc).replace(_TOML_AT_END, "")).strip()
         raise SettingsError(path, f"not valid TOML: {reason}",
                             line=line, column=column) from None
+    except ValueError:  # an integer past Python's digit limit for int() (4,300)
+        where, name = long_number(text)
+        raise SettingsError(path, f"{name or 'a value'}: a number with too many digits",
+                            line=where) from None
+    except RecursionError:  # nesting the scan above could not see (it is only a scan)
+        raise SettingsError(path, f"a value is nested more than {NESTING_MAX} arrays or "
+                            "tables deep; no setting is") from None
     version = data.get("version", 1)  # the first release did not insist on one
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise fail(f"version must be a whole number, not {version!r}", top="version")
+        raise fail(f"version must be a whole number, not {_shown(version)}", top="version")
     if version > SETTINGS_VERSION:
-        raise fail(f"settings version {version} was written by a newer Closeout; this one "
-                   f"reads up to version {SETTINGS_VERSION}. The file was left untouched",
+        raise fail(f"settings version {_shown(version)} was written by a newer Closeout; this "
+                   f"one reads up to version {SETTINGS_VERSION}. The file was left untouched",
                    top="version")
     for key in data:
         if _secret_like(key):

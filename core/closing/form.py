@@ -47,7 +47,9 @@ from core.model import (
 )
 
 __all__ = [
+    "DIGITS_MAX",
     "FIELD_ORDER",
+    "PLAIN_RULE",
     "REASON_MAX",
     "Checked",
     "Fields",
@@ -67,7 +69,14 @@ FIELD_ORDER: tuple[FieldName, ...] = (
     "quantity", "percent", "limit_price", "time_in_force", "trigger_price", "trigger_event",
     "close_on_trigger",
 )
-_PLAIN_DECIMAL = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")  # ASCII digits only
+_PLAIN_DECIMAL = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")  # ASCII digits only
+_BLANKS = " \t"  # dropped around a typed number, and nothing else
+# The rule a typed number must meet, as every front end says it.
+PLAIN_RULE = ("must be a plain decimal number such as 1.25 — digits and one point, no commas, "
+              "signs, exponents or spaces inside it (spaces around it are ignored)")
+# Digits a typed number may have: more than any venue's price or size, and few enough that
+# every step of the checks (tick, lot, bounds) stays exact in Decimal's 28 digits.
+DIGITS_MAX = 24
 _HUNDRED = Decimal(100)
 
 
@@ -125,14 +134,18 @@ def parse_plain_decimal(text: str, field: FieldName) -> Decimal:
     """A positive plain decimal ("12", "0.5", "1200.25"); anything else is refused by name.
 
     No thousands separators, signs, exponents, NaN or Infinity: the number sent must be exactly
-    the one the user read, and "1,000.5" could mean two different numbers.
+    the one the user read, and "1,000.5" could mean two different numbers. Spaces and tabs
+    around the number are dropped (a paste brings them; they cannot change it), and the
+    message says so; any other character, a space inside the number included, is refused.
     """
-    text = text.strip()
+    text = text.strip(_BLANKS)
     if text.startswith("-") and _PLAIN_DECIMAL.fullmatch(text[1:]):
         raise FieldError(field, "must be greater than zero", rule="positive")
     if not _PLAIN_DECIMAL.fullmatch(text):
-        raise FieldError(field, "must be a plain decimal number such as 1.25 — digits and one "
-                         "point, no commas, spaces, signs or exponents", rule="plain")
+        raise FieldError(field, PLAIN_RULE, rule="plain")
+    if sum(c.isdigit() for c in text) > DIGITS_MAX:
+        raise FieldError(field, f"has more than {DIGITS_MAX} digits; no venue takes a number "
+                         "that long", rule="digits")
     try:
         value = Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid input
@@ -275,7 +288,9 @@ def check(values: Values, position: Position, caps: Capabilities, inst: Instrume
         asked = held if typed is None else typed  # nothing given: the whole position
         if asked < held:
             check_partial_close(caps, venue)
-        whole = asked == held and caps.full_close
+        priced = values.limit_price is not None or stop
+        whole = asked == held and caps.full_close and (
+            caps.full_close_unsized_with_price or not priced)
         quantity = check_quantity(asked, held, key, inst, sized=not whole, stop=stop,
                                   round_to_lot=not exact or values.percent is not None)
         if quantity != asked and values.quantity is not None:

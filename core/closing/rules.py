@@ -11,7 +11,7 @@ send X"); the CLI asks for exact numbers, so it refuses what is off the lot or t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Literal
 
 from core.closing.words import FIELD_LABELS, FieldName, plain, refusal
@@ -144,6 +144,19 @@ def _positive(field: FieldName, value: Decimal) -> None:
         raise _bad(field, None, "must be greater than zero", "positive")
 
 
+def _on_step(field: FieldName, value: Decimal, inst: Instrument) -> bool:
+    """Whether ``value`` is a whole number of lots (a quantity) or ticks (a price). A value so
+    many steps long that Decimal's 28 digits cannot hold the count (1e40 at a tick of 0.01)
+    can be neither checked nor sent exactly: it is refused, never rounded by accident."""
+    try:
+        return inst.on_lot(value) if field == "quantity" else inst.on_tick(value)
+    except InvalidOperation:
+        step, unit = (inst.lot_size, "a lot") if field == "quantity" else (inst.tick_size,
+                                                                          "a tick")
+        raise _bad(field, None, f"has more digits than {unit} of {plain(step)} allows",
+                   "digits") from None
+
+
 def check_amounts(request: CloseRequest) -> None:
     """Every number the request would put on the wire is finite and above zero: what must
     hold before any bound means anything (the desk and both encoders rely on it)."""
@@ -171,7 +184,7 @@ def check_quantity(typed: Decimal, held: Decimal, key: PositionKey, inst: Instru
     quantity = typed
     if inst is None or not sized:
         return quantity
-    if not inst.on_lot(typed):
+    if not _on_step("quantity", typed, inst):
         if not round_to_lot:
             raise _bad("quantity", typed,
                        f"must be a multiple of the lot size {plain(inst.lot_size)}", "lot")
@@ -179,6 +192,9 @@ def check_quantity(typed: Decimal, held: Decimal, key: PositionKey, inst: Instru
         if quantity <= 0:
             raise _bad("quantity", typed, f"is less than one lot ({plain(inst.lot_size)}); "
                        "nothing can be sent", "lot")
+        if not _on_step("quantity", quantity, inst):  # rounded inexactly
+            raise _bad("quantity", None, f"has more digits than a lot of "
+                       f"{plain(inst.lot_size)} allows", "digits")
     if stop:
         return quantity
     if inst.min_quantity is not None and quantity < inst.min_quantity:
@@ -211,7 +227,7 @@ def check_price(field: PriceField, typed: Decimal, side: PositionSide, key: Posi
     value = typed
     if inst is None:
         return value
-    if not inst.on_tick(typed):
+    if not _on_step(field, typed, inst):
         if not round_to_tick:
             raise _bad(field, typed,
                        f"must be a multiple of the tick size {plain(inst.tick_size)}", "tick")
@@ -219,6 +235,9 @@ def check_price(field: PriceField, typed: Decimal, side: PositionSide, key: Posi
             else round_trigger_price(typed, inst)
         if value <= 0:
             raise _bad(field, typed, f"is less than one tick ({plain(inst.tick_size)})", "tick")
+        if not _on_step(field, value, inst):  # rounded inexactly
+            raise _bad(field, None, f"has more digits than a tick of "
+                       f"{plain(inst.tick_size)} allows", "digits")
     if inst.min_price is not None and value < inst.min_price:
         raise _bad(field, value, f"is below {venue}'s minimum price {plain(inst.min_price)}",
                    "min_price")

@@ -27,6 +27,10 @@ DEFAULT_MAX_IN_FLIGHT: Final = 12
 # More than this only queues inside the client; a bigger number is more likely a typo.
 MAX_IN_FLIGHT_CEILING: Final = 64
 
+# Every option is seconds or milliseconds: past a million (11 days of seconds) it is a typo, and
+# a timer that long is one that never fires.
+OPTION_CEILING: Final = 1e6
+
 OPTIONS: dict[str, str] = {
     "recv_window": "recv_window sent with every signed request, ms (default 5000; 0 omits it)",
     "keepalive": "Seconds between {\"op\":\"status\"} keep-alives (docs: about 5)",
@@ -66,9 +70,12 @@ def option(options: Mapping[str, str], name: str, default: float | None) -> floa
     try:
         value = float(raw)  # a duration or a count, never money
     except ValueError:
-        raise ValueError(f"option {name}={raw!r} is not a number ({OPTIONS[name]})") from None
+        raise ValueError(f"option {name}={raw[:40]!r} is not a number ({OPTIONS[name]})") from None
     if value < 0:
         raise ValueError(f"option {name}={raw!r} must not be negative ({OPTIONS[name]})")
+    if not value <= OPTION_CEILING:  # also NaN and inf: a timer that never fires
+        raise ValueError(f"option {name}={raw[:40]!r} must be a number up to "
+                         f"{OPTION_CEILING:g} ({OPTIONS[name]})")
     return value
 
 
@@ -79,9 +86,10 @@ def max_in_flight(options: Mapping[str, str]) -> int:
     if raw is None or not str(raw).strip():
         return DEFAULT_MAX_IN_FLIGHT
     text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_IN_FLIGHT_CEILING:
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) \
+            or not 1 <= int(text) <= MAX_IN_FLIGHT_CEILING:  # int() refuses 4,300 digits
         raise ValueError(
-            f"option max_in_flight={raw!r} must be a whole number from 1 to "
+            f"option max_in_flight={str(raw)[:40]!r} must be a whole number from 1 to "
             f"{MAX_IN_FLIGHT_CEILING} (closes and cancels in flight at once on this account)"
         )
     return int(text)

@@ -23,7 +23,9 @@ from core.venues.qfex.protocol import DEFAULT_RATE_WEIGHTS, RATE_BUDGET, RATE_WI
 
 __all__ = ["OPTIONS", "OPTION_DETAILS", "SUBACCOUNT_OPTION", "QfexOptions"]
 
-SUBACCOUNT_OPTION = "account_id"  # AccountConfig.options key for a subaccount UUID
+SUBACCOUNT_OPTION = "account_id"
+# Seconds or weight units: past a million it is a typo, and a timer that long never fires.
+OPTION_CEILING = 1e6  # AccountConfig.options key for a subaccount UUID
 
 # Every AccountConfig.options key the session reads, with its meaning, for a settings form.
 OPTIONS: dict[str, str] = {
@@ -65,18 +67,21 @@ class QfexOptions:
             text = options.get(name)
             if text is None or not str(text).strip():
                 return default
+            shown = repr(str(text)[:40])  # the option named, not a page of digits echoed
             try:
                 value = float(text)
             except ValueError:
-                raise ValueError(f"option {name} is not a number: {text!r}") from None
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"option {name} must be more than zero, not {text!r}")
+                raise ValueError(f"option {name} is not a number: {shown}") from None
+            if not (math.isfinite(value) and 0 < value <= OPTION_CEILING):
+                raise ValueError(f"option {name} must be more than zero and at most "
+                                 f"{OPTION_CEILING:g}, not {shown}")
             return value
 
         try:
             weights = parse_weights(options.get("rate_weights", ""), DEFAULT_RATE_WEIGHTS)
         except ValueError as exc:
-            raise ValueError(f"option rate_weights: {exc}") from None
+            why = str(exc) if len(str(exc)) <= 200 else str(exc)[:199] + "…"
+            raise ValueError(f"option rate_weights: {why}") from None
         return cls(
             rate_weights=weights,
             rate_budget=seconds("rate_budget", RATE_BUDGET),

@@ -60,7 +60,7 @@ def test_a_limit_close_defaults_to_gtc_where_the_venue_takes_a_time_in_force() -
         (D(10), D("250.5"), TimeInForce.GTC)
     assert describe(request) == "SELL 10 AAPL-USD (part) at limit 250.5 GTC, reduce-only."
     ioc = build_request(long_aapl(), QFEX_CAPS, AAPL,
-                        CloseArgs(price=D(250), tif=TimeInForce.IOC))
+                        CloseArgs(quantity=D(10), price=D(250), tif=TimeInForce.IOC))
     assert ioc.time_in_force is TimeInForce.IOC
     es = build_request(short_eth(), ES_CAPS, ETH, CloseArgs(price=D(4000)))
     assert es.time_in_force is None  # Everstrike's close endpoint takes none
@@ -93,8 +93,10 @@ def test_stops_are_exempt_from_the_minimum_quantity() -> None:
     (CloseArgs(quantity=D("0.1")), "--qty 0.1 is below QFEX's minimum 0.5 for AAPL-USD; "
                                    "close more, or close all"),
     (CloseArgs(quantity=D(35)), "--qty 35 is above QFEX's maximum 30 per order for AAPL-USD"),
-    (CloseArgs(price=D("250.001")), "--price 250.001 must be a multiple of the tick size 0.01"),
-    (CloseArgs(price=D(3000)), "--price 3000 is above QFEX's maximum price 2293.50"),
+    (CloseArgs(quantity=D(10), price=D("250.001")),
+     "--price 250.001 must be a multiple of the tick size 0.01"),
+    (CloseArgs(quantity=D(10), price=D(3000)),
+     "--price 3000 is above QFEX's maximum price 2293.50"),
     (CloseArgs(trigger_price=D("0.001")),
      "--trigger-price 0.001 must be a multiple of the tick size 0.01"),
     (CloseArgs(trigger_price=D(200), trigger_event=TriggerEvent.INDEX),
@@ -119,7 +121,8 @@ def test_everstrike_takes_no_time_in_force() -> None:
 
 def test_a_time_in_force_the_venue_does_not_list_is_refused() -> None:
     with pytest.raises(UsageError) as caught:
-        build_request(long_aapl(), QFEX_CAPS, AAPL, CloseArgs(price=D(250), tif=TimeInForce.FOK))
+        build_request(long_aapl(), QFEX_CAPS, AAPL,
+                      CloseArgs(quantity=D(10), price=D(250), tif=TimeInForce.FOK))
     assert str(caught.value) == "--tif FOK: QFEX takes GTC or IOC"
 
 

@@ -40,6 +40,9 @@ CAPABILITIES = Capabilities(
     close_on_trigger=False,
     limit_with_trigger=False,
     time_in_force=(TimeInForce.GTC, TimeInForce.IOC),
+    # Only close_position goes unsized, and it takes no price: a full limit or trigger close
+    # is an add_order carrying the whole size (protocol/close.py).
+    full_close_unsized_with_price=False,
     reasons={
         "trigger_event": "QFEX triggers on the mark price only",
         "close_on_trigger": "QFEX has no close-on-trigger option",

@@ -70,8 +70,39 @@ def test_anything_but_a_plain_decimal_is_refused_in_the_dialogs_words(text: str)
     exc = refusal(text)
     assert exc.field == "limit_price" and exc.rule == "plain"
     assert exc.message == ("Limit price must be a plain decimal number such as 1.25 — digits "
-                           "and one point, no commas, spaces, signs or exponents.")
+                           "and one point, no commas, signs, exponents or spaces inside it "
+                           "(spaces around it are ignored).")
     assert exc.detail == exc.message.removeprefix("Limit price ").removesuffix(".")
+
+
+@pytest.mark.parametrize(("text", "accepted"), [
+    (" 1", True), ("1 ", True), ("\t1.5 ", True),  # spaces around: ignored, as the rule says
+    ("1 000", False), ("1. 5", False),  # a space inside: refused
+    ("1\n", False), ("\u00a01", False), ("1\u2003", False), ("\x1c1", False),  # not spaces
+])
+def test_the_rule_about_spaces_is_the_one_the_message_states(text: str, accepted: bool) -> None:
+    if accepted:
+        assert parse_plain_decimal(text, "quantity") == D(text.strip(" \t"))
+    else:
+        assert refusal(text).rule == "plain"
+    assert "no commas, signs, exponents or spaces inside it (spaces around it are ignored)" \
+        in refusal("1 000").message
+
+
+@pytest.mark.parametrize("field", ["quantity", "limit_price", "trigger_price"])
+def test_a_number_too_long_for_any_venue_is_refused_not_crashed_on(field: str) -> None:
+    exc = refusal("1" + "0" * 40, field)
+    assert exc.rule == "digits" and "more than 24 digits" in exc.message
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize("field", ["limit_price", "trigger_price"])
+def test_a_price_too_many_ticks_long_is_refused_by_the_rules(field: str, exact: bool) -> None:
+    # 24 digits typed, at a tick of 1e-8: 32 digits of ticks, more than Decimal holds exactly.
+    inst = Instrument("AAPL-USD", tick_size=D("0.00000001"), lot_size=D("0.01"))
+    values = Values(**{field: D("1" + "0" * 23)})  # type: ignore[arg-type]
+    checked = check(values, position(), ES_LIKE, inst, exact=exact)
+    assert checked.request is None and checked.errors[field].rule == "digits"  # type: ignore[index]
 
 
 @pytest.mark.parametrize("text", ["-3", "0", "0.000", "-0.5"])
@@ -210,3 +241,21 @@ def test_the_request_carries_the_position_the_user_saw() -> None:
                    client_order_id="co-7").request
     assert request is not None
     assert (request.position_quantity, request.client_order_id) == (D(50), "co-7")
+
+
+def test_a_full_close_the_venue_sizes_is_held_to_its_lot_and_bounds() -> None:
+    # QFEX sends a full limit or trigger close as an add_order carrying the whole size: the
+    # form refuses what QFEX's encoder would, at the quantity, instead of building it.
+    from core.venues.qfex.protocol import CAPABILITIES, build_close
+
+    inst = Instrument("AAPL-USD", tick_size=D("0.01"), lot_size=D("1"), max_quantity=D("30"))
+    limit = Fields(limit_price="230")
+    checked = read(limit, position("40"), CAPABILITIES, inst, exact=True)
+    assert checked.request is None and checked.errors["quantity"].rule == "max"
+    off_lot = read(Fields(trigger_price="200"), position("20.5"), CAPABILITIES, inst, exact=True)
+    assert off_lot.request is None and off_lot.errors["quantity"].rule == "lot"
+    within = read(limit, position("30"), CAPABILITIES, inst, exact=True)
+    assert within.request is not None and within.request.quantity is None  # the whole position
+    assert '"quantity":30' in build_close(within.request, D("229.35"), inst).replace(" ", "")
+    # Everstrike sizes a full close itself, at any price: no size goes, so no bound applies.
+    assert read(limit, position("40"), ES_LIKE, inst, exact=True).request is not None
