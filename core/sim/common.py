@@ -272,9 +272,12 @@ class Outbox:
         if self.faults.silent:
             self.faults.count_silenced()
             return
-        bad = self.faults.take_malformed()
-        if bad is not None:
-            await self.websocket.send_text(bad)
+        for bad in self.faults.take_malformed(self.websocket.url.path):
+            if isinstance(bad, bytes):
+                await self.websocket.send_bytes(bad)
+            else:
+                await self.websocket.send_text(bad)
+            self.faults.count_malformed_sent()
         await self.websocket.send_text(text)
         self.faults.note_sent(f"ws {self.websocket.url.path}", text)
 

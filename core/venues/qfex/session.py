@@ -59,7 +59,7 @@ from core.venue import (
     check_endpoint,
     redact,
 )
-from core.venues.link import LinkFailed, Verdict, reconnecting
+from core.venues.link import LinkFailed, Verdict, frame_too_big, reconnecting
 from core.venues.qfex import protocol
 from core.venues.qfex.errors import TRANSIENT, QfexAuthError, QfexConnectError, QfexRequestFailed
 from core.venues.qfex.marks import MarkFeed
@@ -689,16 +689,26 @@ class QfexSession(VenueSession):
                               f"Reconnect failed ({self._describe(exc)}); retrying"))
 
     async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
+        try:
             async for message in ws:
                 self._frame = message  # what a dropped duplicate is journaled with
                 self._frame_arrived = _arrival_of(ws, self._monotonic())
                 try:
                     for event in protocol.parse(message, self.name):
                         self._feed(event)
+                except Exception as exc:  # venue data the parser or the machine choked on
+                    log.debug("QFEX frame for %s not handled", self.name, exc_info=True)
+                    self._emit(ProtocolError(
+                        self.venue, self.name,
+                        f"QFEX sent a frame that could not be handled ({type(exc).__name__})",
+                        raw=protocol.received_text(message), code="unhandled_frame"))
                 finally:
                     self._frame = None
                     self._frame_arrived = None
+        except ConnectionClosed as exc:
+            too_big = frame_too_big(exc)
+            if too_big is not None:
+                self._emit(ProtocolError(self.venue, self.name, too_big, code="frame_too_big"))
 
     def _lost(self, reason: str) -> None:
         """The socket is gone; the order machine says what that means for what was in flight."""
