@@ -278,6 +278,11 @@ class Desk:
 
     # ------------------------------------------------------------------ queries
     @property
+    def protocol_errors_seen(self) -> int:
+        """Every protocol error so far, whether recorded whole or counted into a summary."""
+        return self._protocol_errors.throttle.offered
+
+    @property
     def positions(self) -> Mapping[PositionKey, Position]:
         return self._book.positions
 
