@@ -108,7 +108,8 @@ class ErrorThrottle:
         seconds = max(span, 0.0)
         like = (f"protocol errors of {len(group.kinds)} other kind(s)" if kind == OTHER_KINDS
                 else "like this")
-        message = f"{group.counted} more {like} in the last {seconds:.0f} s: {first.message}"
+        message = (f"{group.counted} more {like} in the last {round(seconds, 1):g} s: "
+                   f"{first.message}")
         return replace(first, message=message, raw="", count=group.counted, at=self._wall(),
                        code=first.code if kind != OTHER_KINDS else OTHER_KINDS)
 
