@@ -284,7 +284,8 @@ class Outbox:
 
 def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
     """``app`` telling ``faults.note_sent`` when an HTTP reply's last byte was written (the
-    WebSocket outbox says so for its frames itself)."""
+    WebSocket outbox says so for its frames itself), with the body of a reply
+    ``faults.corrupt_reply`` asked for replaced after the request was handled."""
     if faults is None:
         return app
 
@@ -292,8 +293,13 @@ def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
+        bad = faults.take_corrupt_reply(scope["path"])
 
         async def sending(message: Message) -> None:
+            if bad is not None:
+                message = _corrupted(message, bad)
+                if message["type"] == "http.response.body" and message.get("more_body"):
+                    return  # the rest of the real body is replaced as a whole
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 faults.note_sent(f"http {scope['path']}")
@@ -301,6 +307,16 @@ def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
         await app(scope, receive, sending)
 
     return observing
+
+
+def _corrupted(message: Message, body: bytes) -> Message:
+    """The reply's start with the length of ``body``, or its last body part as ``body``."""
+    if message["type"] == "http.response.start":
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+        return {**message, "headers": [*headers, (b"content-length", b"%d" % len(body))]}
+    if message["type"] == "http.response.body" and not message.get("more_body"):
+        return {**message, "body": body}
+    return message
 
 
 async def _until(due: float) -> None:

@@ -93,8 +93,9 @@ class Faults:
     """Every knob defaults to "behave like a healthy venue".
 
     Both venues: ``latency``, ``clock_skew``, ``silent``, ``duplicate``, ``reorder``,
-    ``drop_next``, ``inject_malformed``, ``fail_next_trigger``. QFEX: ``positions_shape``,
-    ``force_status``, ``force_error``. Everstrike: ``force_http``, ``force_order_status``.
+    ``drop_next``, ``inject_malformed``, ``corrupt_reply``, ``fail_next_trigger``. QFEX:
+    ``positions_shape``, ``force_status``, ``force_error``. Everstrike: ``force_http``,
+    ``force_order_status``.
     """
 
     def __init__(self) -> None:
@@ -110,6 +111,7 @@ class Faults:
         # (frame, socket path or None for any, sent with the others queued as a burst?)
         self._malformed: deque[tuple[str | bytes, str | None, bool]] = deque()
         self._malformed_sent = 0
+        self._corrupt_replies: deque[tuple[bytes, str | None]] = deque()
         self._http_statuses: deque[tuple[int, str | None, str | None]] = deque()
         self._statuses: deque[tuple[str, str | None]] = deque()
         self._errors: deque[tuple[ForcedError, str | None]] = deque()
@@ -256,6 +258,20 @@ class Faults:
                     kept.append(entry)
             self._malformed = kept
             return frames
+
+    def corrupt_reply(self, body: str | bytes, count: int = 1, *, path: str | None = None
+                      ) -> None:
+        """Replace the body of the next ``count`` HTTP replies (to ``path`` only, when given,
+        e.g. ``"/active_positions"``) with ``body``, status and headers kept. Unlike a forced
+        reply, the request is handled first: the venue acted, its answer arrives garbled."""
+        data = body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._corrupt_replies.extend([(data, path)] * count)
+
+    def take_corrupt_reply(self, path: str) -> bytes | None:
+        with self._lock:
+            hit = _take(self._corrupt_replies, lambda e: e[1] is None or e[1] == path)
+            return None if hit is None else hit[0]
 
     @property
     def malformed_sent(self) -> int:

@@ -408,6 +408,8 @@ class EverstrikeSession(VenueSession):
             await asyncio.sleep(interval)
             try:
                 await self._rest.sync_time()
+            except MalformedReply as exc:  # keep the last good offset
+                self._protocol_error(f"Everstrike /time: {exc.msg}", "time_reply")
             except (EverstrikeError, SessionClosed) as exc:  # keep the last good offset
                 log.warning("Everstrike /time failed for %s: %s", self.name, why(exc))
 
@@ -677,11 +679,15 @@ class EverstrikeSession(VenueSession):
         """A refused key is fatal; anything else is worth another try."""
         if isinstance(exc, AuthenticationFailed):
             return Verdict.FATAL
+        if isinstance(exc, MalformedReply):  # a reply we could not read: said, and retried
+            self._protocol_error(f"Everstrike reconnect: {exc.msg}; retrying", "reconnect_reply")
         if isinstance(exc, EverstrikeError):
             return Verdict.FATAL if exc.http_status == 401 else Verdict.RETRY
         if not isinstance(exc, OSError | TimeoutError | WebSocketException):
-            # A bug must not end reconnecting silently.
-            log.error("Everstrike reconnect failed for %s", self.name, exc_info=exc)
+            # A reply that could not be handled must not end reconnecting, nor go unreported.
+            log.warning("Everstrike reconnect failed for %s", self.name, exc_info=exc)
+            self._protocol_error(f"Everstrike reconnect failed on a reply that could not be "
+                                 f"handled ({type(exc).__name__}); retrying", "reconnect_failed")
         return Verdict.RETRY
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

@@ -61,7 +61,13 @@ from core.venue import (
 )
 from core.venues.link import LinkFailed, Verdict, frame_too_big, reconnecting
 from core.venues.qfex import protocol
-from core.venues.qfex.errors import TRANSIENT, QfexAuthError, QfexConnectError, QfexRequestFailed
+from core.venues.qfex.errors import (
+    TRANSIENT,
+    QfexAuthError,
+    QfexConnectError,
+    QfexRequestFailed,
+    QfexUnreadableReply,
+)
 from core.venues.qfex.marks import MarkFeed
 from core.venues.qfex.options import OPTIONS, SUBACCOUNT_OPTION, QfexOptions
 from core.venues.qfex.orders import (
@@ -646,6 +652,9 @@ class QfexSession(VenueSession):
         assert self._rest is not None
         try:
             return await self._rest.positions()
+        except QfexUnreadableReply as exc:
+            self._emit(ProtocolError(self.venue, self.name, str(exc), code="positions_reply"))
+            raise
         finally:
             self._last_message_at = self._rest.answered_at or self._last_message_at
 
@@ -682,6 +691,9 @@ class QfexSession(VenueSession):
         if not isinstance(exc, TRANSIENT):
             log.warning("QFEX %s: reconnect failed unexpectedly; retrying", self.name,
                         exc_info=exc)
+            self._emit(ProtocolError(
+                self.venue, self.name, f"QFEX reconnect failed on a reply that could not be "
+                f"handled ({type(exc).__name__}); retrying", code="reconnect_failed"))
         return Verdict.RETRY
 
     def _retrying(self, exc: BaseException, delay: float) -> None:
