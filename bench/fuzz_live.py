@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -30,13 +31,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bench.hostile_frames import KINDS, OVERSIZED, SOCKETS, hostile, oversized
+from bench.report import load_average
 from core.desk import Desk
 from core.journal import Journal
 from core.model import ConnectionEvent, ConnectionState, Environment
@@ -47,12 +49,12 @@ from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from core.venues.qfex.sockets import MAX_FRAME as QFEX_MAX_FRAME
 
-__all__ = ["Results", "fuzz_live", "main"]
+__all__ = ["Results", "fuzz_live", "main", "recording_task_exceptions"]
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "fuzz-live-results.json"
 EVERSTRIKE_MAX_FRAME = 2**20  # the websockets client's default limit, which the session keeps
-BURST = 200  # frames per burst on one socket
+BURST = 2000  # frames per burst, over the sockets (the next waits until these are counted)
 WAIT = 60.0  # seconds a burst may take to be counted before the run gives up on it
 
 QFEX_POSITIONS = [("AAPL-USD", Decimal(40), Decimal(220)), ("TSLA-USD", Decimal(-7), Decimal(250))]
@@ -66,8 +68,10 @@ class Results:
     by_socket: dict[str, int] = field(default_factory=dict)
     by_kind: dict[str, int] = field(default_factory=dict)
     sent_by_simulator: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole injection, oversized frames' reconnects included
     frames_per_second: float = 0.0
+    plain_frames_per_second: float = 0.0  # the frames that keep their connection
+    oversized_seconds: float = 0.0  # the oversized frames, each with its reconnect
     journaled_protocol_errors: int = 0  # the sum of the records' counts
     protocol_error_records: int = 0  # the rows they took
     reconnects: int = 0
@@ -132,17 +136,17 @@ async def fuzz_live(frames: int = 10_000, seed: int = 12, *, workdir: Path | Non
     """Run the job; the caller's loop gets an exception handler for the duration."""
     rng = random.Random(seed)
     results = Results()
-    loop = asyncio.get_running_loop()
-    previous_handler = loop.get_exception_handler()
-    loop.set_exception_handler(
-        lambda _loop, ctx: results.task_exceptions.append(
-            f"{ctx.get('message')}: {ctx.get('exception')!r}"[:300]))
+    recording = recording_task_exceptions(asyncio.get_running_loop(), results.task_exceptions)
+    recording.__enter__()
     errors = _Errors()
     logging.getLogger().addHandler(errors)
     sim = Simulator(seed=seed, tick_interval=None, demo=False)
     sim.start()
-    tmp = tempfile.TemporaryDirectory(prefix="fuzz-live-") if workdir is None else None
-    directory = workdir if workdir is not None else Path(tmp.name)  # type: ignore[union-attr]
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="fuzz-live-")
+        workdir = Path(tmp.name)
+    directory = workdir
     journal = Journal(directory / "journal.sqlite3", operator="fuzz-live")
     try:
         sim.qfex.settings.positions_interval = 0.05  # the trade socket's pushes carry bursts
@@ -183,8 +187,7 @@ async def fuzz_live(frames: int = 10_000, seed: int = 12, *, workdir: Path | Non
         for start in range(0, len(plain), BURST):
             batch = plain[start:start + BURST]
             for socket in SOCKETS:
-                mine = [kind for s, kind in batch if s == socket]
-                for kind in mine:
+                for kind in (kind for s, kind in batch if s == socket):
                     frame = hostile(socket, kind, rng)
                     faults[socket].inject_malformed(1, frame, path=SOCKETS[socket], burst=True)
                     results.by_socket[socket] = results.by_socket.get(socket, 0) + 1
@@ -198,6 +201,7 @@ async def fuzz_live(frames: int = 10_000, seed: int = 12, *, workdir: Path | Non
                     f"{expected} counted")
             if start // BURST % 10 == 0:
                 log(f"{expected} frames in {time.perf_counter() - started:.1f} s")
+        plain_done = time.perf_counter()
         for socket in big:
             limit = EVERSTRIKE_MAX_FRAME if socket == "everstrike" else QFEX_MAX_FRAME
             before = _opened(sim, socket)
@@ -214,6 +218,9 @@ async def fuzz_live(frames: int = 10_000, seed: int = 12, *, workdir: Path | Non
                 log(f"oversized frame on {socket}: counted {counted}, reconnected {back}")
             results.reconnects += 1
         results.seconds = time.perf_counter() - started
+        results.oversized_seconds = time.perf_counter() - plain_done
+        if plain_done > started:
+            results.plain_frames_per_second = len(plain) / (plain_done - started)
         results.frames = expected
         results.frames_per_second = expected / results.seconds if results.seconds else 0.0
         results.sent_by_simulator = sim.qfex.faults.malformed_sent + \
@@ -239,11 +246,25 @@ async def fuzz_live(frames: int = 10_000, seed: int = 12, *, workdir: Path | Non
         journal.close()
         sim.stop()
         logging.getLogger().removeHandler(errors)
-        loop.set_exception_handler(previous_handler)
+        recording.__exit__(None, None, None)
         if tmp is not None:
             tmp.cleanup()
     results.error_logs = errors.lines
     return results
+
+
+@contextlib.contextmanager
+def recording_task_exceptions(loop: asyncio.AbstractEventLoop, into: list[str]
+                              ) -> Iterator[None]:
+    """Every exception the loop would report (a task that died with nobody to retrieve its
+    exception, a failing callback) goes into ``into`` while this is active."""
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(
+        lambda _loop, ctx: into.append(f"{ctx.get('message')}: {ctx.get('exception')!r}"[:300]))
+    try:
+        yield
+    finally:
+        loop.set_exception_handler(previous)
 
 
 def _opened(sim: Simulator, socket: str) -> int:
@@ -265,11 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().setLevel(logging.ERROR)  # the job collects and reports ERRORs itself
     results = asyncio.run(fuzz_live(args.frames, args.seed,
                                     log=lambda line: print(line, file=sys.stderr)))
-    report: dict[str, Any] = {"ok": results.ok, "seed": args.seed, **asdict(results)}
+    report: dict[str, Any] = {"ok": results.ok, "seed": args.seed, "command":
+                              f"python -m bench.fuzz_live --frames {args.frames} --seed "
+                              f"{args.seed}", "load_average": load_average(), **asdict(results)}
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
-    print(f"{'PASS' if results.ok else 'FAIL'}: {results.frames} hostile frames at "
-          f"{results.frames_per_second:.0f} frames/s; {results.journaled_protocol_errors} "
+    print(f"{'PASS' if results.ok else 'FAIL'}: {results.frames} hostile frames in "
+          f"{results.seconds:.1f} s ({results.plain_frames_per_second:.0f} frames/s, and "
+          f"{results.by_kind.get(OVERSIZED, 0)} oversized with their reconnects in "
+          f"{results.oversized_seconds:.1f} s); {results.journaled_protocol_errors} "
           f"journaled as protocol errors in {results.protocol_error_records} records; "
           f"book equal: {results.book_equal}; written to {args.out}")
     return 0 if results.ok else 1

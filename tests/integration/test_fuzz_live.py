@@ -4,11 +4,13 @@ the book equal to the venue's and no task exception left unretrieved."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from pathlib import Path
 
 import pytest
 
-from bench.fuzz_live import fuzz_live
+from bench.fuzz_live import fuzz_live, recording_task_exceptions
 from bench.hostile_frames import KINDS, OVERSIZED, SOCKETS
 
 
@@ -27,3 +29,20 @@ async def test_a_small_live_fuzz_journals_every_bad_frame_and_keeps_the_book(
     assert results.error_logs == []
     assert results.lost_bursts == 0
     assert results.ok
+
+
+async def _boom() -> None:
+    raise RuntimeError("boom")
+
+
+@pytest.mark.asyncio
+async def test_the_fuzz_sees_a_task_exception_nobody_retrieved() -> None:
+    loop = asyncio.get_running_loop()
+    seen: list[str] = []
+    with recording_task_exceptions(loop, seen):
+        task = loop.create_task(_boom())
+        await asyncio.wait([task])
+        del task
+        gc.collect()  # the task reports its unretrieved exception as it is collected
+    assert len(seen) == 1
+    assert "never retrieved" in seen[0] and "boom" in seen[0]
