@@ -609,9 +609,10 @@ class Desk:
     def _unapplied(self, account: AccountConfig, event: SessionEvent, exc: Exception) -> None:
         """Venue data the desk could not apply is a protocol error like any unreadable frame:
         journaled and shown (rate-limited), never only a line in the program's log."""
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         error = ProtocolError(account.venue, account.name,
                               f"Could not apply a {type(event).__name__} from the venue: "
-                              f"{type(exc).__name__}", code="unapplied")
+                              f"{detail[:160]}", code="unapplied")
         try:
             self._protocol_errors.offer(error)
         except Exception:

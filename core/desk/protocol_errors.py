@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from core.model import ProtocolError
 
@@ -30,7 +30,6 @@ class _Group:
     first: ProtocolError
     opened: float  # when the current window started
     counted: int = 0  # errors inside the window not passed on yet
-    kinds: set[str] = field(default_factory=set)  # the overflow group's folded kinds
 
 
 def kind_of(error: ProtocolError) -> str:
@@ -67,10 +66,9 @@ class ErrorThrottle:
             key = (error.account, OTHER_KINDS)
             group = self._groups.get(key)
         if group is None:
-            self._groups[key] = _Group(error, now, kinds={kind})
+            self._groups[key] = _Group(error, now)
             return True
         group.counted += 1
-        group.kinds.add(kind)
         return False
 
     def next_due(self) -> float | None:
@@ -106,8 +104,7 @@ class ErrorThrottle:
     def _summary(self, kind: str, group: _Group, span: float) -> ProtocolError:
         first = group.first
         seconds = max(span, 0.0)
-        like = (f"protocol errors of {len(group.kinds)} other kind(s)" if kind == OTHER_KINDS
-                else "like this")
+        like = "protocol errors of other kinds" if kind == OTHER_KINDS else "like this"
         message = (f"{group.counted} more {like} in the last {round(seconds, 1):g} s: "
                    f"{first.message}")
         return replace(first, message=message, raw="", count=group.counted, at=self._wall(),
