@@ -12,7 +12,7 @@ PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST
 STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
-.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz-live clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench clean
 
 all: test
 
@@ -27,6 +27,13 @@ run: $(STAMP)
 
 sim: $(STAMP)
 	$(PY) -m core.sim $(ARGS)
+
+# Hostile frames down both venues' live sockets through the simulator (a small run is in
+# `make test`); writes bench/fuzz-live-results.json. FUZZ_LIVE_FRAMES: how many.
+.PHONY: fuzz-live
+FUZZ_LIVE_FRAMES ?= 10000
+fuzz-live: $(STAMP)
+	$(PY) -m bench.fuzz_live --frames $(FUZZ_LIVE_FRAMES)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core gui cli tests bench
@@ -63,12 +70,6 @@ screenshot: $(STAMP)
 # minutes on a 2-core machine. BENCH_ARGS: names to run only those, --repeat N, --tiny.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
-
-# Hostile frames down both venues' live sockets through the simulator (a small run is in
-# `make test`); writes bench/fuzz-live-results.json. FUZZ_LIVE_FRAMES: how many.
-FUZZ_LIVE_FRAMES ?= 10000
-fuzz-live: $(STAMP)
-	$(PY) -m bench.fuzz_live --frames $(FUZZ_LIVE_FRAMES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

@@ -93,9 +93,8 @@ class Faults:
     """Every knob defaults to "behave like a healthy venue".
 
     Both venues: ``latency``, ``clock_skew``, ``silent``, ``duplicate``, ``reorder``,
-    ``drop_next``, ``inject_malformed``, ``corrupt_reply``, ``fail_next_trigger``. QFEX:
-    ``positions_shape``, ``force_status``, ``force_error``. Everstrike: ``force_http``,
-    ``force_order_status``.
+    ``drop_next``, ``inject_malformed``, ``fail_next_trigger``. QFEX: ``positions_shape``,
+    ``force_status``, ``force_error``. Everstrike: ``force_http``, ``force_order_status``.
     """
 
     def __init__(self) -> None:
@@ -261,7 +260,7 @@ class Faults:
 
     def corrupt_reply(self, body: str | bytes, count: int = 1, *, path: str | None = None
                       ) -> None:
-        """Replace the body of the next ``count`` HTTP replies (to ``path`` only, when given,
+        """Both venues: replace the body of the next ``count`` HTTP replies (to ``path`` only, when given,
         e.g. ``"/active_positions"``) with ``body``, status and headers kept. Unlike a forced
         reply, the request is handled first: the venue acted, its answer arrives garbled."""
         data = body.encode() if isinstance(body, str) else body
