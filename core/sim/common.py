@@ -282,6 +282,16 @@ class Outbox:
         self.faults.note_sent(f"ws {self.websocket.url.path}", text)
 
 
+def _corrupted(message: Message, body: bytes) -> Message:
+    """The reply's start with the length of ``body``, or its last body part as ``body``."""
+    if message["type"] == "http.response.start":
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+        return {**message, "headers": [*headers, (b"content-length", b"%d" % len(body))]}
+    if message["type"] == "http.response.body" and not message.get("more_body"):
+        return {**message, "body": body}
+    return message
+
+
 def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
     """``app`` telling ``faults.note_sent`` when an HTTP reply's last byte was written (the
     WebSocket outbox says so for its frames itself), with the body of a reply
@@ -307,16 +317,6 @@ def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
         await app(scope, receive, sending)
 
     return observing
-
-
-def _corrupted(message: Message, body: bytes) -> Message:
-    """The reply's start with the length of ``body``, or its last body part as ``body``."""
-    if message["type"] == "http.response.start":
-        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
-        return {**message, "headers": [*headers, (b"content-length", b"%d" % len(body))]}
-    if message["type"] == "http.response.body" and not message.get("more_body"):
-        return {**message, "body": body}
-    return message
 
 
 async def _until(due: float) -> None:

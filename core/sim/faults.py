@@ -260,9 +260,10 @@ class Faults:
 
     def corrupt_reply(self, body: str | bytes, count: int = 1, *, path: str | None = None
                       ) -> None:
-        """Both venues: replace the body of the next ``count`` HTTP replies (to ``path`` only, when given,
-        e.g. ``"/active_positions"``) with ``body``, status and headers kept. Unlike a forced
-        reply, the request is handled first: the venue acted, its answer arrives garbled."""
+        """Both venues: replace the body of the next ``count`` HTTP replies (to ``path``
+        only, when given, e.g. ``"/active_positions"``) with ``body``, status and headers kept.
+        Unlike a forced reply, the request is handled first: the venue acted, its answer
+        arrives garbled."""
         data = body.encode() if isinstance(body, str) else body
         with self._lock:
             self._corrupt_replies.extend([(data, path)] * count)
