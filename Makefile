@@ -28,6 +28,15 @@ run: $(STAMP)
 sim: $(STAMP)
 	$(PY) -m core.sim $(ARGS)
 
+# Hostile frames down both venues' live sockets through the simulator (a small run is in
+# `make test`); writes bench/fuzz-live-results.json. FUZZ_LIVE_FRAMES: how many.
+# `make fuzz` runs it too: this rule adds it to `fuzz` beside the parser fuzz's own recipe.
+.PHONY: fuzz-live fuzz
+FUZZ_LIVE_FRAMES ?= 10000
+fuzz-live: $(STAMP)
+	$(PY) -m bench.fuzz_live --frames $(FUZZ_LIVE_FRAMES)
+fuzz: fuzz-live
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core gui cli tests bench
 

@@ -369,6 +369,7 @@ class ProtocolError:
     raw: str = ""  # the offending frame, truncated and redacted by whoever produced it
     code: str | None = None
     at: float = field(default_factory=time.time)
+    count: int = 1  # how many errors this stands for: a summary of repeats counts them all
 
 
 class WorkingKind(enum.StrEnum):

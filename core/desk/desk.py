@@ -32,6 +32,7 @@ from core.desk.book import Book, PositionUpserted
 from core.desk.endings import CancelsAsked, order_context
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
 from core.desk.outbox import Outbox
+from core.desk.protocol_errors import ProtocolErrorLog
 from core.explain import explain, explain_cancel
 from core.journal import Journal, JournalError
 from core.model import (
@@ -123,7 +124,10 @@ class Desk:
         journal: Journal | None = None,
         session_factory: SessionFactory = default_session_factory,
         verify_timeout: float = 10.0,
+        protocol_error_window: float = 10.0,
     ) -> None:
+        """``protocol_error_window``: repeats of a protocol error inside it are counted into one
+        summary line instead of being recorded and shown one by one."""
         self.journal = journal
         self._factory = session_factory
         self._sessions: dict[str, VenueSession] = {}
@@ -133,6 +137,8 @@ class Desk:
         self._cancelling: set[tuple[str, str]] = set()
         self._cancels_asked = CancelsAsked()  # what a CANCELLED answers: "cancelled by you"
         self._outbox: Outbox[DeskEvent] = Outbox(journal, self._deliver)
+        self._protocol_errors = ProtocolErrorLog(self._record_protocol_error,
+                                                 window=protocol_error_window)
         self._book = Book(self._emit, lambda key: self._intents.position_gone(key))
         self._intents = Intents(
             book=self._book,
@@ -268,8 +274,14 @@ class Desk:
     async def stop(self) -> None:
         sessions = list(self._sessions.values())
         await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
+        self._protocol_errors.close()
 
     # ------------------------------------------------------------------ queries
+    @property
+    def protocol_errors_seen(self) -> int:
+        """Every protocol error so far, whether recorded whole or counted into a summary."""
+        return self._protocol_errors.throttle.offered
+
     @property
     def positions(self) -> Mapping[PositionKey, Position]:
         return self._book.positions
@@ -499,8 +511,9 @@ class Desk:
         def sink(event: SessionEvent) -> None:
             try:
                 self._on_event(account, event)
-            except Exception:  # never let bad data take the session's reader down
-                log.exception("desk failed to apply %s", type(event).__name__)
+            except Exception as exc:  # never let bad data take the session's reader down
+                log.debug("desk could not apply %s", type(event).__name__, exc_info=True)
+                self._unapplied(account, event, exc)
 
         return sink
 
@@ -591,12 +604,32 @@ class Desk:
                 intent_id=owner.id if owner else None,
             )
         elif isinstance(event, ProtocolError):
-            self._journal(
-                "protocol_error",
-                {"message": event.message, "code": event.code, "raw": event.raw[:500]},
-                **self._ctx(account),
-            )
-            self._emit(event)
+            self._protocol_errors.offer(event)
+
+    def _unapplied(self, account: AccountConfig, event: SessionEvent, exc: Exception) -> None:
+        """Venue data the desk could not apply is a protocol error like any unreadable frame:
+        journaled and shown (rate-limited), never only a line in the program's log."""
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        error = ProtocolError(account.venue, account.name,
+                              f"Could not apply a {type(event).__name__} from the venue: "
+                              f"{detail[:160]}", code="unapplied")
+        try:
+            self._protocol_errors.offer(error)
+        except Exception:
+            log.exception("desk failed to record a protocol error")
+
+    def _record_protocol_error(self, event: ProtocolError) -> None:
+        """One protocol error, or one summary of its repeats (``count`` of them), journaled and
+        then shown; the counts of the records add up to every error the venues caused."""
+        log.warning("%s %s: protocol error: %s", event.venue.label, event.account,
+                    event.message[:300])
+        self._journal(
+            "protocol_error",
+            {"message": event.message, "code": event.code, "raw": event.raw[:500],
+             "count": event.count},
+            account=event.account, venue=event.venue.value, symbol=None,
+        )
+        self._emit(event)
 
     def _wire_time(self, account: AccountConfig, intent: CloseIntent) -> None:
         """The close's first reply is in: its latency is the wire time the session measured at

@@ -272,16 +272,30 @@ class Outbox:
         if self.faults.silent:
             self.faults.count_silenced()
             return
-        bad = self.faults.take_malformed()
-        if bad is not None:
-            await self.websocket.send_text(bad)
+        for bad in self.faults.take_malformed(self.websocket.url.path):
+            if isinstance(bad, bytes):
+                await self.websocket.send_bytes(bad)
+            else:
+                await self.websocket.send_text(bad)
+            self.faults.count_malformed_sent()
         await self.websocket.send_text(text)
         self.faults.note_sent(f"ws {self.websocket.url.path}", text)
 
 
+def _corrupted(message: Message, body: bytes) -> Message:
+    """The reply's start with the length of ``body``, or its last body part as ``body``."""
+    if message["type"] == "http.response.start":
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
+        return {**message, "headers": [*headers, (b"content-length", b"%d" % len(body))]}
+    if message["type"] == "http.response.body" and not message.get("more_body"):
+        return {**message, "body": body}
+    return message
+
+
 def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
     """``app`` telling ``faults.note_sent`` when an HTTP reply's last byte was written (the
-    WebSocket outbox says so for its frames itself)."""
+    WebSocket outbox says so for its frames itself), with the body of a reply
+    ``faults.corrupt_reply`` asked for replaced after the request was handled."""
     if faults is None:
         return app
 
@@ -289,8 +303,13 @@ def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
+        bad = faults.take_corrupt_reply(scope["path"])
 
         async def sending(message: Message) -> None:
+            if bad is not None:
+                message = _corrupted(message, bad)
+                if message["type"] == "http.response.body" and message.get("more_body"):
+                    return  # the rest of the real body is replaced as a whole
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 faults.note_sent(f"http {scope['path']}")

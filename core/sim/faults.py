@@ -113,7 +113,10 @@ class Faults:
         self._reorder_hold = 0.2
         self._drop_before_ack = 0
         self._drop_executes = True
-        self._malformed: deque[str] = deque()
+        # (frame, socket path or None for any, sent with the others queued as a burst?)
+        self._malformed: deque[tuple[str | bytes, str | None, bool]] = deque()
+        self._malformed_sent = 0
+        self._corrupt_replies: deque[tuple[bytes, str | None]] = deque()
         self._http_statuses: deque[tuple[int, str | None, str | None]] = deque()
         self._statuses: deque[tuple[str, str | None]] = deque()
         self._errors: deque[tuple[ForcedError, str | None]] = deque()
@@ -233,14 +236,59 @@ class Faults:
             self._drop_before_ack -= 1
             return True, self._drop_executes
 
-    def inject_malformed(self, count: int = 1, frame: str = MALFORMED_FRAME) -> None:
-        """Send ``frame`` before each of the next ``count`` WebSocket pushes."""
+    def inject_malformed(
+        self, count: int = 1, frame: str | bytes = MALFORMED_FRAME, *, path: str | None = None,
+        burst: bool = False,
+    ) -> None:
+        """Send ``frame`` before each of the next ``count`` WebSocket pushes (``bytes`` as a
+        binary frame). ``path``: only on sockets at that path (QFEX ``"/"`` or ``"/mds"``).
+        ``burst``: every burst frame queued for a socket goes out before its next push."""
         with self._lock:
-            self._malformed.extend([frame] * count)
+            self._malformed.extend([(frame, path, burst)] * count)
 
-    def take_malformed(self) -> str | None:
+    def take_malformed(self, path: str | None = None) -> list[str | bytes]:
+        """The frames to send before a push on a socket at ``path``: the next one queued, or
+        every queued burst frame when the next one is part of a burst."""
         with self._lock:
-            return self._malformed.popleft() if self._malformed else None
+            hit = _take(self._malformed, lambda e: e[1] is None or e[1] == path)
+            if hit is None:
+                return []
+            if not hit[2]:
+                return [hit[0]]
+            frames = [hit[0]]
+            kept: deque[tuple[str | bytes, str | None, bool]] = deque()
+            for entry in self._malformed:
+                if entry[2] and (entry[1] is None or entry[1] == path):
+                    frames.append(entry[0])
+                else:
+                    kept.append(entry)
+            self._malformed = kept
+            return frames
+
+    def corrupt_reply(self, body: str | bytes, count: int = 1, *, path: str | None = None
+                      ) -> None:
+        """Both venues: replace the body of the next ``count`` HTTP replies (to ``path``
+        only, when given, e.g. ``"/active_positions"``) with ``body``, status and headers kept.
+        Unlike a forced reply, the request is handled first: the venue acted, its answer
+        arrives garbled."""
+        data = body.encode() if isinstance(body, str) else body
+        with self._lock:
+            self._corrupt_replies.extend([(data, path)] * count)
+
+    def take_corrupt_reply(self, path: str) -> bytes | None:
+        with self._lock:
+            hit = _take(self._corrupt_replies, lambda e: e[1] is None or e[1] == path)
+            return None if hit is None else hit[0]
+
+    @property
+    def malformed_sent(self) -> int:
+        """How many injected frames have been written to a socket so far."""
+        with self._lock:
+            return self._malformed_sent
+
+    def count_malformed_sent(self) -> None:
+        with self._lock:
+            self._malformed_sent += 1
 
     def force_http(
         self, status: int, count: int = 1, *, path: str | None = None, msg: str | None = None

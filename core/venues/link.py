@@ -24,9 +24,12 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from typing import TypeVar
 
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
+
 from core.venue import ReconnectPolicy
 
-__all__ = ["LinkFailed", "Verdict", "reconnecting"]
+__all__ = ["LinkFailed", "Verdict", "frame_too_big", "reconnecting"]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +107,14 @@ async def _open_with_backoff(
             if on_retry is not None:
                 on_retry(exc, delay)
 
+
+
+def frame_too_big(exc: ConnectionClosed) -> str | None:
+    """What to report when ``exc`` ended a connection because a frame was over our size limit
+    (we closed with 1009): that frame was venue data we could not read, lost with the
+    connection. None for any other ending."""
+    sent = exc.sent
+    if sent is None or sent.code != CloseCode.MESSAGE_TOO_BIG:
+        return None
+    detail = f" ({sent.reason})" if sent.reason else ""
+    return f"The venue sent a frame over the size limit{detail}; reconnecting"

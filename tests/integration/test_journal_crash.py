@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from core.journal import Journal
-from core.model import ProtocolError
+from core.model import ConnectionEvent, ConnectionState
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 
@@ -109,7 +109,7 @@ async def _child(journal_path: str) -> None:
     print("READY", flush=True)
 
     def shown(event: object) -> None:  # what the window would show, as it is shown
-        if isinstance(event, ProtocolError) and event.message.startswith(FLOOD):
+        if isinstance(event, ConnectionEvent) and event.message.startswith(FLOOD):
             print(f"SHOWN {event.message.removeprefix(FLOOD).strip()}", flush=True)
 
     desk.subscribe(shown)
@@ -118,7 +118,8 @@ async def _child(journal_path: str) -> None:
     while True:  # venue events keep coming, with the open closes held, until killed
         for _ in range(50):
             n += 1
-            sink(ProtocolError(QFEX, "crash-q", f"{FLOOD} {n}", raw="{"))
+            # Journaled and shown one by one (protocol errors would be summed up).
+            sink(ConnectionEvent(QFEX, "crash-q", ConnectionState.CONNECTED, f"{FLOOD} {n}"))
         await asyncio.sleep(0)
 
 
@@ -221,7 +222,7 @@ def test_a_killed_process_loses_no_acknowledged_close(tmp_path: Path) -> None:
         assert next(r for r in mine if r.kind == "order_update").latency_ms is not None
     # Every event shown before the kill is in the journal, in the order it was shown.
     flood = [json.loads(r.payload)["message"].removeprefix(FLOOD).strip() for r in records
-             if r.kind == "protocol_error" and FLOOD in r.payload]
+             if r.kind == "connection" and FLOOD in r.payload]
     shown_numbers = [line.removeprefix("SHOWN ") for line in shown]
     assert len(shown_numbers) >= SHOWN_BEFORE_KILL
     assert all(line.startswith("SHOWN ") for line in shown), shown[-3:]

@@ -59,7 +59,7 @@ from core.venues.everstrike.orders import (
 )
 from core.venues.everstrike.protocol import EverstrikeError, MalformedReply, VenueOrder
 from core.venues.everstrike.rest import EverstrikeRest, Gated, Sleep, error_code, not_sent, why
-from core.venues.link import LinkFailed, Verdict, reconnecting
+from core.venues.link import LinkFailed, Verdict, frame_too_big, reconnecting
 from core.venues.wire import remember_wire
 
 __all__ = ["OPTIONS", "AuthenticationFailed", "EverstrikeSession"]
@@ -408,6 +408,8 @@ class EverstrikeSession(VenueSession):
             await asyncio.sleep(interval)
             try:
                 await self._rest.sync_time()
+            except MalformedReply as exc:  # keep the last good offset
+                self._protocol_error(f"Everstrike /time: {exc.msg}", "time_reply")
             except (EverstrikeError, SessionClosed) as exc:  # keep the last good offset
                 log.warning("Everstrike /time failed for %s: %s", self.name, why(exc))
 
@@ -419,6 +421,8 @@ class EverstrikeSession(VenueSession):
     async def _quiet_snapshot(self) -> None:
         try:
             await self._snapshot()
+        except MalformedReply as exc:
+            self._protocol_error(f"Everstrike /active_positions: {exc.msg}", "positions_reply")
         except (EverstrikeError, SessionClosed) as exc:
             log.info("Everstrike positions refresh failed for %s: %s", self.name, why(exc))
 
@@ -511,6 +515,8 @@ class EverstrikeSession(VenueSession):
                 result = await self._rest.get(protocol.ORDER_PATH, private=True, params=params)
                 (order,) = protocol.parse_order_list([result], self.name)
             except (EverstrikeError, SessionClosed) as exc:
+                if isinstance(exc, MalformedReply):
+                    self._protocol_error(f"Everstrike /order: {exc.msg}", "order_reply")
                 log.info("Everstrike /order %s failed for %s: %s", order_id, self.name, exc)
                 order = None
             self._orders.looked_up(order_id, order)
@@ -530,8 +536,9 @@ class EverstrikeSession(VenueSession):
                 self._orders.receive(event, raw)
                 self._flush()
 
-    def _protocol_error(self, message: str, code: str) -> None:
-        self.sink(ProtocolError(venue=self.venue, account=self.name, message=message, code=code))
+    def _protocol_error(self, message: str, code: str, raw: str = "") -> None:
+        self.sink(ProtocolError(venue=self.venue, account=self.name, message=message, code=code,
+                                raw=raw))
 
     def _connection(self, state: ConnectionState, message: str = "") -> None:
         self.sink(ConnectionEvent(self.venue, self.name, state, message))
@@ -622,10 +629,17 @@ class EverstrikeSession(VenueSession):
             async for frame in ws:
                 try:
                     self._on_frame(frame)
-                except Exception:  # a sink bug must not kill the connection
-                    log.exception("Everstrike event handling failed for %s", self.name)
+                except Exception as exc:  # venue data the parser or the machine choked on
+                    log.debug("Everstrike frame for %s not handled", self.name, exc_info=True)
+                    self._protocol_error(
+                        f"Everstrike sent a frame that could not be handled "
+                        f"({type(exc).__name__})", "unhandled_frame",
+                        raw=protocol.received_text(frame))
             return "closed by Everstrike"
         except ConnectionClosed as exc:
+            too_big = frame_too_big(exc)
+            if too_big is not None:
+                self._protocol_error(too_big, "frame_too_big")
             return f"connection lost: {exc}"
         finally:
             keep_alive.cancel()
@@ -665,11 +679,15 @@ class EverstrikeSession(VenueSession):
         """A refused key is fatal; anything else is worth another try."""
         if isinstance(exc, AuthenticationFailed):
             return Verdict.FATAL
+        if isinstance(exc, MalformedReply):  # a reply we could not read: said, and retried
+            self._protocol_error(f"Everstrike reconnect: {exc.msg}; retrying", "reconnect_reply")
         if isinstance(exc, EverstrikeError):
             return Verdict.FATAL if exc.http_status == 401 else Verdict.RETRY
         if not isinstance(exc, OSError | TimeoutError | WebSocketException):
-            # A bug must not end reconnecting silently.
-            log.error("Everstrike reconnect failed for %s", self.name, exc_info=exc)
+            # A reply that could not be handled must not end reconnecting, nor go unreported.
+            log.warning("Everstrike reconnect failed for %s", self.name, exc_info=exc)
+            self._protocol_error(f"Everstrike reconnect failed on a reply that could not be "
+                                 f"handled ({type(exc).__name__}); retrying", "reconnect_failed")
         return Verdict.RETRY
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -678,7 +696,19 @@ class EverstrikeSession(VenueSession):
             return
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """A background request that failed in a way its own handling did not expect (a reply
+        the parser choked on) is reported, never left as a task exception nobody reads."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.debug("Everstrike background request for %s failed", self.name, exc_info=exc)
+            self._protocol_error(f"Everstrike reply could not be handled ({type(exc).__name__})",
+                                 "unhandled_reply")
 
     async def _shutdown(self) -> None:
         self._state = "stopped"

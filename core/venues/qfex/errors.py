@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 from websockets.exceptions import WebSocketException
 
-__all__ = ["TRANSIENT", "QfexAuthError", "QfexConnectError", "QfexRequestFailed"]
+__all__ = ["TRANSIENT", "QfexAuthError", "QfexConnectError", "QfexRequestFailed",
+           "QfexUnreadableReply"]
 
 
 class QfexAuthError(Exception):
@@ -18,6 +19,10 @@ class QfexConnectError(ConnectionError):
 
 class QfexRequestFailed(Exception):
     """A REST call was answered with an error."""
+
+
+class QfexUnreadableReply(QfexRequestFailed):
+    """A REST call was answered with a body we could not read: a protocol error too."""
 
 
 # Failures that may pass: reconnecting later can fix them.

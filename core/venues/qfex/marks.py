@@ -6,7 +6,6 @@ A failure of any kind is reported and the feed reconnects; marks never stop for 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,7 +16,7 @@ from websockets.frames import Frame
 
 from core.model import MarkUpdate, ProtocolError, SessionEvent
 from core.venue import ReconnectPolicy
-from core.venues.link import Verdict, reconnecting
+from core.venues.link import Verdict, frame_too_big, reconnecting
 from core.venues.qfex import protocol
 from core.venues.qfex.sockets import open_socket
 
@@ -92,12 +91,25 @@ class MarkFeed:
         return ws
 
     async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
+        try:
             async for message in ws:
-                for event in protocol.parse_mds(message, self.account):
+                try:
+                    events = protocol.parse_mds(message, self.account)
+                except Exception as exc:  # one bad frame costs that frame, not the connection
+                    log.debug("QFEX market data frame not read", exc_info=True)
+                    events = [ProtocolError(
+                        protocol.VENUE, self.account,
+                        f"QFEX market data frame could not be read ({type(exc).__name__})",
+                        raw=protocol.received_text(message), code="unhandled_frame")]
+                for event in events:
                     if isinstance(event, MarkUpdate):
                         self.marks[event.symbol] = event.mark
                     self._emit(event)
+        except ConnectionClosed as exc:
+            too_big = frame_too_big(exc)
+            if too_big is not None:
+                self._emit(ProtocolError(protocol.VENUE, self.account, too_big,
+                                         code="frame_too_big"))
 
     def _failed(self, exc: BaseException, delay: float) -> None:
         if self._is_transient(exc):

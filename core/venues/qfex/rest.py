@@ -8,7 +8,7 @@ import httpx
 
 from core.model import Instrument, Position
 from core.venues.qfex import protocol
-from core.venues.qfex.errors import QfexAuthError, QfexRequestFailed
+from core.venues.qfex.errors import QfexAuthError, QfexRequestFailed, QfexUnreadableReply
 from core.venues.qfex.protocol import QfexProtocolError
 from core.venues.tls import client_tls
 from core.venues.wire import HttpWire
@@ -71,4 +71,4 @@ class QfexRest:
         try:
             return protocol.parse_positions_rest(response.content, self.account)
         except QfexProtocolError as exc:
-            raise QfexRequestFailed(f"QFEX positions response unreadable: {exc}") from None
+            raise QfexUnreadableReply(f"QFEX positions response unreadable: {exc}") from None

@@ -59,9 +59,15 @@ from core.venue import (
     check_endpoint,
     redact,
 )
-from core.venues.link import LinkFailed, Verdict, reconnecting
+from core.venues.link import LinkFailed, Verdict, frame_too_big, reconnecting
 from core.venues.qfex import protocol
-from core.venues.qfex.errors import TRANSIENT, QfexAuthError, QfexConnectError, QfexRequestFailed
+from core.venues.qfex.errors import (
+    TRANSIENT,
+    QfexAuthError,
+    QfexConnectError,
+    QfexRequestFailed,
+    QfexUnreadableReply,
+)
 from core.venues.qfex.marks import MarkFeed
 from core.venues.qfex.options import OPTIONS, SUBACCOUNT_OPTION, QfexOptions
 from core.venues.qfex.orders import (
@@ -661,6 +667,9 @@ class QfexSession(VenueSession):
         assert self._rest is not None
         try:
             return await self._rest.positions()
+        except QfexUnreadableReply as exc:
+            self._emit(ProtocolError(self.venue, self.name, str(exc), code="positions_reply"))
+            raise
         finally:
             self._last_message_at = self._rest.answered_at or self._last_message_at
 
@@ -697,6 +706,9 @@ class QfexSession(VenueSession):
         if not isinstance(exc, TRANSIENT):
             log.warning("QFEX %s: reconnect failed unexpectedly; retrying", self.name,
                         exc_info=exc)
+            self._emit(ProtocolError(
+                self.venue, self.name, f"QFEX reconnect failed on a reply that could not be "
+                f"handled ({type(exc).__name__}); retrying", code="reconnect_failed"))
         return Verdict.RETRY
 
     def _retrying(self, exc: BaseException, delay: float) -> None:
@@ -704,16 +716,26 @@ class QfexSession(VenueSession):
                               f"Reconnect failed ({self._describe(exc)}); retrying"))
 
     async def _read(self, ws: ClientConnection) -> None:
-        with contextlib.suppress(ConnectionClosed):
+        try:
             async for message in ws:
                 self._frame = message  # what a dropped duplicate is journaled with
                 self._frame_arrived = _arrival_of(ws, self._monotonic())
                 try:
                     for event in protocol.parse(message, self.name):
                         self._feed(event)
+                except Exception as exc:  # venue data the parser or the machine choked on
+                    log.debug("QFEX frame for %s not handled", self.name, exc_info=True)
+                    self._emit(ProtocolError(
+                        self.venue, self.name,
+                        f"QFEX sent a frame that could not be handled ({type(exc).__name__})",
+                        raw=protocol.received_text(message), code="unhandled_frame"))
                 finally:
                     self._frame = None
                     self._frame_arrived = None
+        except ConnectionClosed as exc:
+            too_big = frame_too_big(exc)
+            if too_big is not None:
+                self._emit(ProtocolError(self.venue, self.name, too_big, code="frame_too_big"))
 
     def _lost(self, reason: str) -> None:
         """The socket is gone; the order machine says what that means for what was in flight."""

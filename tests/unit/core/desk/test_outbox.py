@@ -19,6 +19,8 @@ from core.desk.outbox import Outbox
 from core.journal import Journal, JournalError
 from core.model import (
     CloseRequest,
+    ConnectionEvent,
+    ConnectionState,
     MarkUpdate,
     OrderStatus,
     OrderUpdate,
@@ -110,8 +112,8 @@ async def test_many_events_come_out_in_the_order_they_happened(
     heard: list[str] = []
 
     def hear(event: object) -> None:
-        if isinstance(event, ProtocolError):
-            heard.append(event.message)
+        if isinstance(event, ConnectionEvent):  # journaled, and (unlike protocol errors)
+            heard.append(event.message)  # never rate-limited
         elif isinstance(event, MarkUpdate):
             heard.append(f"mark {event.mark}")
 
@@ -126,7 +128,7 @@ async def test_many_events_come_out_in_the_order_they_happened(
             session.sink(MarkUpdate(QFEX, "AAPL-USD", Decimal(100 + i)))
             expected.append(f"mark {Decimal(100 + i)}")
         else:
-            session.sink(ProtocolError(QFEX, "acct", f"frame {i}"))
+            session.sink(ConnectionEvent(QFEX, "acct", ConnectionState.CONNECTING, f"frame {i}"))
             expected.append(f"frame {i}")
         if i % 4 == 0:
             await asyncio.sleep(0)
