@@ -22,7 +22,7 @@ from typing import Any
 from core.desk import AlreadyPending, Desk, IntentState
 from core.flatten import FlattenScope, build_plan, execute
 from core.journal import Journal, JournalRecord
-from core.model import CloseRequest, Environment, PositionKey, Venue
+from core.model import CloseRequest, ConnectionState, Environment, PositionKey, Venue
 from core.sim import Simulator
 from core.venue import AccountConfig, CloseRejected, Credentials
 from tests.chaos import faults as chaos_faults
@@ -37,6 +37,7 @@ ES_BOOK = {"USD_ETH_PERP": (1, 30, D("0.1")), "USD_SOL_PERP": (1, 200, D(1)),
 # then has to reconcile; a slow venue keeps its latency through both.
 FAULTY_S = 6.0
 RECONCILE_S = 20.0
+HOLD_S = 0.3  # how long the healed state must hold before it is judged
 # An intent still in one of these once the venue healed and the desk reconciled is stuck: the
 # UI would show it in flight with nothing on its way.
 IN_FLIGHT = (IntentState.SENDING, IntentState.ACKNOWLEDGED)
@@ -180,7 +181,7 @@ async def run(sim: Simulator, seed: int, workdir: Path, *, enabled: frozenset[st
                                          for i in desk.intents().values()), FAULTY_S)
         chaos_faults.heal(sim, faults)
         with contextlib.suppress(TimeoutError):
-            await _until(lambda: _reconciled(desk, sim, accounts), RECONCILE_S)
+            await _until(lambda: _reconciled(desk, sim, accounts), RECONCILE_S, hold=HOLD_S)
         _check(result, desk, sim, accounts, journal, marks)
     except Exception as exc:  # a crash of the scenario is a finding, never a silent skip
         result.problems.append(f"scenario raised {type(exc).__name__}: {exc}")
@@ -228,12 +229,24 @@ async def _act(desk: Desk, rng: random.Random, action: str, faulty: set[str]) ->
 def _reconciled(desk: Desk, sim: Simulator, accounts: Accounts) -> bool:
     if any(i.state in (*IN_FLIGHT, IntentState.UNKNOWN) for i in desk.intents().values()):
         return False
+    if any(desk.connection_state(c.name) is not ConnectionState.CONNECTED
+           for c, _ in accounts.configs):
+        return False
     return desk_book(desk) == venue_book(sim, accounts)
 
 
-async def _until(predicate: Any, timeout: float) -> None:
+async def _until(predicate: Any, timeout: float, hold: float = 0.0) -> None:
+    """Until ``predicate`` holds, and has held for ``hold`` seconds: a socket the venue just
+    dropped still reads connected for a moment, until the client notices."""
     async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - venue state has no event to await
+        since: float | None = None
+        while True:
+            if predicate():
+                since = time.monotonic() if since is None else since
+                if time.monotonic() - since >= hold:
+                    return
+            else:
+                since = None
             await asyncio.sleep(0.05)
 
 
@@ -306,6 +319,11 @@ def _check(result: Result, desk: Desk, sim: Simulator, accounts: Accounts, journ
     ours, theirs = desk_book(desk), venue_book(sim, accounts)
     if ours != theirs:
         problems.append(f"book differs from the venue: desk {_fmt(ours)} venue {_fmt(theirs)}")
+
+    for config, _ in accounts.configs:
+        state = desk.connection_state(config.name)
+        if state is not ConnectionState.CONNECTED:
+            problems.append(f"{config.name} reads {state} after the venue healed")
 
     # 4. No intent is left in flight, and an unsettled one says Unknown.
     for intent in desk.intents().values():

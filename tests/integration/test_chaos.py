@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from core.desk import Desk
+from core.journal import Journal
 from core.model import CloseRequest
 from core.sim import Simulator
 from tests.chaos import crash, scenario
 from tests.chaos.faults import KINDS, KNOWN_FAILURES, draw
+from tests.helpers.chaos import RecordedVenues
 
 ENABLED = frozenset(k for k in KINDS if k not in KNOWN_FAILURES)
 # Chosen so that together they draw every enabled fault kind, a close dropped after it
@@ -67,3 +69,32 @@ def test_kill_9_the_cli_and_the_app_mid_flatten_then_restart(tmp_path: Path) -> 
         assert k["killed"], k
         assert k["ok"], k["problems"]
         assert k["closes"] >= 1, k
+
+
+def test_the_crash_checks_catch_an_unjournaled_close_and_a_resend(tmp_path: Path) -> None:
+    home = crash._Home(tmp_path, "app")
+    home.accounts = [{"name": "kq", "venue": "qfex", "key": "pub", "secret": "s",
+                      "endpoints": {}, "positions": [["AAPL-USD", "5", "100"]]}]
+    sent = '{"type":"close_position","params":{"symbol":"AAPL-USD","client_order_id":"co-1"}}'
+    journal = Journal(home.journal, operator="chaos")
+    ctx = {"account": "kq", "venue": "qfex", "symbol": "AAPL-USD", "intent_id": "i1"}
+    journal.append("intent", {"client_order_id": "co-1"}, **ctx)
+    journal.append("request", sent, **ctx)
+    journal.close()
+
+    clean: list[str] = []
+    venues = RecordedVenues([("qfex", sent)], {"pub": [["o1", "AAPL-USD", "co-1", "5"]]})
+    assert crash._check(venues, home, 0, clean, None, 0) == 1  # type: ignore[arg-type]
+    assert clean == []
+
+    stray = sent.replace("co-1", "co-2")
+    problems: list[str] = []
+    venues = RecordedVenues([("qfex", sent), ("qfex", stray), ("qfex", sent)],
+                            {"pub": [["o1", "AAPL-USD", "co-1", "5"],
+                                     ["o2", "AAPL-USD", "co-2", "5"]]})
+    crash._check(venues, home, 0, problems, {}, 1)  # type: ignore[arg-type]
+    assert any("without its journaled intent" in p for p in problems), problems
+    assert any("reached a venue twice" in p for p in problems), problems
+    assert any("co-2 has no journaled intent" in p for p in problems), problems
+    assert any("2 venue orders for 1 intent" in p for p in problems), problems
+    assert any("sent a close by itself after restarting" in p for p in problems), problems
