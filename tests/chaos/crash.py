@@ -162,9 +162,10 @@ def _run_and_kill(home: _Home, rng: random.Random) -> dict[str, Any]:
     """Start the flatten, kill it with SIGKILL after a random number of progress lines."""
     positions = sum(len(a["positions"]) for a in home.accounts)
     # Some kills land while it starts and connects (a time after the start), the rest after a
-    # number of progress lines (each item writes about three) and a short pause.
+    # number of progress lines and a short pause: at most one per position, while each item
+    # writes at least two, so the kill lands before the last line.
     by_time = rng.random() < 0.4
-    after = -1 if by_time else rng.randint(0, positions * 2)
+    after = -1 if by_time else rng.randint(0, positions)
     pause = rng.uniform(0.2, 2.5) if by_time else rng.uniform(0.0, 0.15)
     cli = home.target == "cli"
     proc = subprocess.Popen(home.command(False), cwd=REPO, env=home.env(),
