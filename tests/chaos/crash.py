@@ -24,6 +24,7 @@ import json
 import os
 import queue
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -326,6 +327,8 @@ def run_kills(count: int, *, first_seed: int = 0, work: Path | None = None,
     for n in range(count):
         result = kill_once(n, first_seed + 7919 * (n + 1), root)
         out.append(result)
+        if result["ok"] and work is None:
+            shutil.rmtree(root / f"kill-{n}", ignore_errors=True)
         if verbose:
             verdict = "ok" if result["ok"] else "FAIL " + "; ".join(result["problems"])
             how = "killed" if result["killed"] else f"finished first ({result['status']})"
@@ -334,6 +337,8 @@ def run_kills(count: int, *, first_seed: int = 0, work: Path | None = None,
             print(f"kill {n:>2} seed {result['seed']} {result['target']:<3} {when}, {how}; "
                   f"{result['closes_before_kill']} "
                   f"close(s) before, {result['closes']} after restart: {verdict}", flush=True)
+    if work is None and not any(root.iterdir()):  # a failed kill's files stay for a look
+        root.rmdir()
     return out
 
 

@@ -64,6 +64,8 @@ def _worker(seeds: list[int], enabled: list[str], out: Any, keep: bool) -> None:
                      "first_error_log": logs.first})
     finally:
         sim.stop()
+        if not any(work.iterdir()):  # the journals of failed scenarios stay for a look
+            work.rmdir()
         out.put(None)
 
 
