@@ -12,7 +12,7 @@ PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST
 STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
-.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz chaos clean
 
 all: test
 
@@ -90,6 +90,14 @@ FUZZ_FRAMES ?= 1000000
 fuzz: $(STAMP)
 	$(PY) -m tests.fuzz --frames $(FUZZ_FRAMES) $(if $(SEED),--seed $(SEED)) \
 		--out bench/fuzz-results.json
+
+# 1,000 randomised close and flatten scenarios under the simulator's fault knobs, then 20 kill -9
+# runs of the CLI and the desk mid-flatten; writes bench/chaos-results.json. SEED=n replays one
+# scenario; KNOWN=1 also draws the fault kinds known to fail today; CHAOS_ARGS: --count N,
+# --kills N, --workers N.
+chaos: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.chaos $(if $(SEED),--seed $(SEED)) \
+		$(if $(KNOWN),--with-known) $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
