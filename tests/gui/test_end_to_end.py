@@ -215,7 +215,7 @@ async def test_failed_connection_shows_red_with_the_reason(qapp: QApplication) -
         assert badge.state is ConnectionState.FAILED
         assert badge.message
         assert badge.message in badge.toolTip()
-        assert badge.label.text() == "Bad key: failed"
+        assert badge.label.text() == "Bad key: failed · QFEX refused the API key or signature"
         assert not window.demoBanner.isVisible()
         assert window.secretsWarning.isVisible()
         text = window.secretsWarning.text()
