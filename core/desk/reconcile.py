@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from core.desk.intents import CloseIntent
-from core.venue import ReconnectPolicy, VenueSession
+from core.venue import ReconnectPolicy, SessionClosed, VenueSession
 
 __all__ = ["DEFAULT_CHECK_TIMEOUT", "Reconciler"]
 
@@ -51,11 +51,12 @@ class Reconciler:
         self.policy = policy
         self.timeout = timeout
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False  # the desk stopped: what its sessions say while stopping is moot
 
     def kick(self, account: str) -> None:
         """Start checking the account's Unknown closes, unless a check is already running."""
         task = self._tasks.get(account)
-        if task is not None and not task.done():
+        if self._closed or (task is not None and not task.done()):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -64,8 +65,14 @@ class Reconciler:
         self._tasks[account] = loop.create_task(self._run(account),
                                                 name=f"reconcile-{account}")
 
+    def active(self) -> set[str]:
+        """The accounts being checked now."""
+        return {name for name, task in self._tasks.items() if not task.done()}
+
     async def stop(self, account: str | None = None) -> None:
-        """Stop checking one account (or all of them)."""
+        """Stop checking one account (or all of them, for good)."""
+        if account is None:
+            self._closed = True
         names = list(self._tasks) if account is None else [account]
         tasks = [t for n in names if (t := self._tasks.pop(n, None)) is not None]
         for task in tasks:
@@ -88,14 +95,17 @@ class Reconciler:
                 attempt += 1
                 self._attempt(intents, attempt, "")
                 why = await self._check(session, account)
+                if why is None:  # the session was stopped: nobody is left to ask
+                    return
                 if why and self._unknown(account):
                     self._attempt(self._unknown(account), attempt, why)
         finally:
             if self._tasks.get(account) is asyncio.current_task():
                 del self._tasks[account]
 
-    async def _check(self, session: VenueSession, account: str) -> str:
-        """One look at the venue; why it gave no answer, or "" when it answered."""
+    async def _check(self, session: VenueSession, account: str) -> str | None:
+        """One look at the venue; why it gave no answer, "" when it answered, None when the
+        session was stopped."""
         try:
             async with asyncio.timeout(self.timeout):
                 await session.refresh_positions()
@@ -104,6 +114,10 @@ class Reconciler:
                     await session.refresh_orders()
         except TimeoutError:
             return f"no answer within {self.timeout:g} s"
+        except SessionClosed as exc:
+            if self._closed or self._session(account) is not session:
+                return None
+            return str(exc) or "not connected"
         except Exception as exc:  # the venue or the connection failed: try again later
             log.info("reconcile %s: check failed: %s", account, exc)
             return str(exc) or type(exc).__name__
