@@ -535,5 +535,6 @@ async def test_badges_show_the_sessions_health(live: Live) -> None:
     ever = w.connectionStrip.badges[EVERSTRIKE_DEMO_ACCOUNT].toolTip()
     assert "Last message: " in qfex
     assert "Rate headroom: " in qfex  # QFEX's documented budget, tracked client-side
+    assert "Clock skew: " in qfex  # read from the Date header of its REST replies
     assert "REST round trip: " in ever
     assert "Clock skew: " in ever  # measured against GET /time on connect
