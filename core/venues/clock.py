@@ -14,7 +14,7 @@ from __future__ import annotations
 import email.utils
 from dataclasses import dataclass
 
-__all__ = ["VenueClock", "http_date", "offset_between"]
+__all__ = ["VenueClock", "http_date", "offset_between", "refusal_note"]
 
 
 def offset_between(before: float, after: float, venue_time: float,
@@ -59,3 +59,14 @@ class VenueClock:
     def corrected(self, ours: float) -> float:
         """``ours`` (our clock's reading) on the venue's clock."""
         return ours + self.offset
+
+
+def refusal_note(clock: VenueClock) -> str:
+    """What a refused signature may have to do with the clocks, for its message."""
+    if not clock.measured:
+        return "The venue's clock could not be read; check the computer's clock."
+    if abs(clock.offset) < 1:
+        return "The clocks agree, so check the key pair."
+    side = "ahead of" if clock.offset > 0 else "behind"
+    return (f"The venue's clock is {abs(clock.offset):.0f} s {side} this computer's; "
+            "signatures already use the venue's time, so check the key pair.")

@@ -59,7 +59,7 @@ from core.venue import (
     check_endpoint,
     redact,
 )
-from core.venues.clock import VenueClock
+from core.venues.clock import VenueClock, refusal_note
 from core.venues.link import LinkFailed, Verdict, reconnecting
 from core.venues.qfex import protocol
 from core.venues.qfex.errors import TRANSIENT, QfexAuthError, QfexConnectError, QfexRequestFailed
@@ -93,8 +93,9 @@ from core.venues.qfex.protocol import (
     Subscribed,
 )
 from core.venues.qfex.rest import QfexRest
-from core.venues.qfex.sockets import ObservedConnection, open_socket
-from core.venues.wire import WIRE_MEMORY, arrived_at, remember_wire
+from core.venues.qfex.sockets import arrival_of as _arrival_of
+from core.venues.qfex.sockets import open_socket
+from core.venues.wire import WIRE_MEMORY, remember_wire
 
 __all__ = [
     "CANCEL_GONE",
@@ -707,18 +708,10 @@ class QfexSession(VenueSession):
                               f"Reconnect failed ({self._describe(exc)}); retrying"))
 
     def _clock_note(self) -> str:
-        """What the refusal may have to do with the clocks, for the message."""
         if not self.options.venue_clock:
             return ("Signatures use this computer's clock (option venue_clock = local); "
                     "check it.")
-        if not self._venue_clock.measured:
-            return "The venue's clock could not be read; check the computer's clock."
-        offset = self._venue_clock.offset
-        if abs(offset) < 1:
-            return "The clocks agree, so check the key pair."
-        side = "ahead of" if offset > 0 else "behind"
-        return (f"The venue's clock is {abs(offset):.0f} s {side} this computer's; "
-                "signatures already use the venue's time, so check the key pair.")
+        return refusal_note(self._venue_clock)
 
     async def _read(self, ws: ClientConnection) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -765,15 +758,3 @@ class QfexSession(VenueSession):
 
 def _frame_type(wire: bytes) -> str:
     return str(json.loads(wire).get("type"))
-
-
-def _arrival_of(ws: ClientConnection, seen: float) -> float:
-    """When the message just read reached the socket: dated as its bytes came in by our
-    connection class, else from the socket now (``core.venues.wire``)."""
-    if isinstance(ws, ObservedConnection):
-        arrived = ws.last_arrival
-        if arrived is not None:
-            return min(arrived, seen)
-    transport = getattr(ws, "transport", None)
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    return arrived_at(sock, seen, seen)

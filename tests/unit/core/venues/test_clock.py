@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.venues.clock import VenueClock, http_date, offset_between
+from core.venues.clock import VenueClock, http_date, offset_between, refusal_note
 
 
 def test_a_clock_that_agrees_within_the_stamps_resolution_is_left_alone() -> None:
@@ -56,3 +56,12 @@ def test_venue_clock_corrects_our_reading() -> None:
     assert not clock.measured and clock.corrected(50.0) == 50.0
     clock.observe(1000.0, 1000.0, 1030.0)
     assert clock.measured and clock.corrected(50.0) == 80.0
+
+
+def test_a_refusal_says_what_the_clocks_have_to_do_with_it() -> None:
+    clock = VenueClock()
+    assert "could not be read" in refusal_note(clock)
+    clock.observe(1000.0, 1000.0, 1000.4, resolution=1.0)
+    assert refusal_note(clock) == "The clocks agree, so check the key pair."
+    clock.observe(1000.0, 1000.0, 970.0)
+    assert refusal_note(clock).startswith("The venue's clock is 30 s behind this computer's")
