@@ -344,7 +344,9 @@ class ConnectionState(enum.StrEnum):
     CONNECTING = "connecting"
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
-    FAILED = "failed"  # will not retry on its own: bad credentials, refused endpoint
+    # Refused (credentials, signature) or unusable (endpoint): the message says why. A session
+    # that was running keeps retrying with backoff; one that never started does not.
+    FAILED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

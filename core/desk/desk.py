@@ -33,6 +33,7 @@ from core.desk.endings import CancelsAsked, order_context
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
 from core.desk.outbox import Outbox
 from core.desk.protocol_errors import ProtocolErrorLog
+from core.desk.reconcile import DEFAULT_CHECK_TIMEOUT, Reconciler
 from core.explain import explain, explain_cancel
 from core.journal import Journal, JournalError
 from core.model import (
@@ -66,6 +67,7 @@ from core.venue import (
     Credentials,
     EventSink,
     Prepared,
+    ReconnectPolicy,
     Restamped,
     SessionClosed,
     VenueSession,
@@ -125,9 +127,13 @@ class Desk:
         session_factory: SessionFactory = default_session_factory,
         verify_timeout: float = 10.0,
         protocol_error_window: float = 10.0,
+        reconcile: ReconnectPolicy | None = None,
+        reconcile_timeout: float = DEFAULT_CHECK_TIMEOUT,
     ) -> None:
         """``protocol_error_window``: repeats of a protocol error inside it are counted into one
-        summary line instead of being recorded and shown one by one."""
+        summary line instead of being recorded and shown one by one. ``reconcile`` is the
+        backoff between checks of an Unknown close, and ``reconcile_timeout`` how long one
+        check may wait for the venue."""
         self.journal = journal
         self._factory = session_factory
         self._sessions: dict[str, VenueSession] = {}
@@ -148,6 +154,15 @@ class Desk:
             verify_timeout=verify_timeout,
             journaled=self.journaled,
         )
+        self._reconciler = Reconciler(
+            session=self._sessions.get,
+            connected=lambda a: self.connection_state(a) is ConnectionState.CONNECTED,
+            unknown=self._intents.unknown,
+            attempt=self._intents.checking,
+            answered=lambda a: self._intents.reconcile_account(a, fresh=True),
+            policy=reconcile or ReconnectPolicy(),
+            timeout=reconcile_timeout,
+        )
 
     @property
     def verify_timeout(self) -> float:
@@ -165,6 +180,8 @@ class Desk:
 
     def _emit(self, event: DeskEvent) -> None:
         """Tell the listeners, once the records journaled before the event are durable."""
+        if isinstance(event, IntentChanged) and event.intent.state is IntentState.UNKNOWN:
+            self._reconciler.kick(event.intent.key.account)  # ask the venue until it answers
         self._outbox.emit(event)
 
     def _deliver(self, event: DeskEvent) -> None:
@@ -234,6 +251,7 @@ class Desk:
         """
         session = self._sessions.pop(name, None)
         account = self._accounts.pop(name, None)
+        await self._reconciler.stop(name)
         if session is not None:
             await session.stop()
         self._book.drop_account(name)
@@ -272,6 +290,7 @@ class Desk:
                 if isinstance(r, BaseException)]
 
     async def stop(self) -> None:
+        await self._reconciler.stop()
         sessions = list(self._sessions.values())
         await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
         self._protocol_errors.close()

@@ -89,6 +89,10 @@ class CloseIntent:
     # shows it when the check times out (a mismatch the user must see), None until then.
     verified_flat: bool | None = None
     next_step: str = ""
+    # While Unknown: how many times the venue has been asked what became of it, and why the
+    # last check got no answer ("" while one is under way or it answered).
+    checks: int = 0
+    check_failed: str = ""
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     # Waits until what the desk journaled so far is durable: a waiter hears of a state only
     # once its record is (set by the registry; None for an intent no desk holds).
@@ -290,13 +294,34 @@ class Intents:
                     "will be reconciled when the venue is back",
                 )
 
-    def reconcile_account(self, account: str) -> None:
-        """A fresh positions snapshot of the account: settle what it shows was done."""
+    def reconcile_account(self, account: str, *, fresh: bool = False) -> None:
+        """Positions of the account: settle what they show was done. ``fresh``: a snapshot
+        just read from the venue, live data even while its socket is down."""
         for intent in list(self.all.values()):
             if intent.key.account == account:
-                self._reconcile_from_book(intent)
+                self._reconcile_from_book(intent, fresh=fresh)
 
-    def _reconcile_from_book(self, intent: CloseIntent) -> bool:
+    def unknown(self, account: str) -> list[CloseIntent]:
+        return [i for i in self.all.values()
+                if i.key.account == account and i.state is IntentState.UNKNOWN]
+
+    def checking(self, intents: list[CloseIntent], attempt: int, failed: str) -> None:
+        """The venue is being asked about these Unknown closes (attempt ``attempt``), or that
+        attempt got no answer (``failed`` says why)."""
+        for intent in intents:
+            intent.checks = attempt
+            intent.check_failed = failed
+            self._journal(
+                "reconcile_check",
+                {"attempt": attempt, "answered": None if not failed else False,
+                 "why": failed},
+                account=intent.key.account, venue=intent.key.venue.value,
+                symbol=intent.key.symbol, intent_id=intent.id, reason=intent.request.reason,
+            )
+            intent._changed.set()
+            self._emit(IntentChanged(intent))
+
+    def _reconcile_from_book(self, intent: CloseIntent, *, fresh: bool = False) -> bool:
         """Settle an Unknown close from the venue's positions after a reconnect.
 
         Order lookups cannot always find a close that already filled (QFEX's ``get_order``
@@ -307,7 +332,7 @@ class Intents:
         if intent.state is not IntentState.UNKNOWN:
             return False
         req = intent.request
-        if not self._connected(req.key.account):
+        if not fresh and not self._connected(req.key.account):
             return False
         pos = self._book.get(req.key)
         now = pos.quantity if pos is not None and pos.side is req.position_side else ZERO
@@ -315,11 +340,11 @@ class Intents:
         wanted = req.quantity if req.quantity is not None else req.position_quantity
         if done >= wanted:
             state, message = IntentState.FILLED, (
-                f"Reconciled after reconnecting: the position is down by {done}, so the close "
-                "was executed")
+                f"Reconciled from the venue's positions: the position is down by {done}, so "
+                "the close was executed")
         elif done > 0:
             state, message = IntentState.PARTIAL, (
-                f"Reconciled after reconnecting: {done} of {wanted} was closed")
+                f"Reconciled from the venue's positions: {done} of {wanted} was closed")
         elif intent.lookup_done:
             state, message = IntentState.CANCELLED, (
                 "Not executed: after reconnecting the venue has no order for it and the "

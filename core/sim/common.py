@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import logging
 import time
@@ -25,6 +26,7 @@ __all__ = [
     "Outbox",
     "Received",
     "TransportRegistry",
+    "dated",
     "dumps",
     "headers_of",
     "loads",
@@ -317,6 +319,28 @@ def observed(app: ASGIApp, faults: Faults | None) -> ASGIApp:
         await app(scope, receive, sending)
 
     return observing
+
+
+def dated(app: ASGIApp, now: Callable[[], float]) -> ASGIApp:
+    """``app`` with a ``Date`` header on every HTTP reply, read from the venue's own clock
+    (``now``, which the ``clock_skew`` knob moves), as an HTTP server with a clock must send
+    one (RFC 9110 6.6.1). The server's own header, from the machine's clock, is turned off."""
+
+    async def dating(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stamp = email.utils.formatdate(now(), usegmt=True).encode()
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"date"]
+                message = {**message, "headers": [*headers, (b"date", stamp)]}
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return dating
 
 
 async def _until(due: float) -> None:

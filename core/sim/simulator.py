@@ -17,6 +17,7 @@ import logging
 import pkgutil
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +25,7 @@ from typing import TypeVar, cast
 
 import uvicorn
 
-from core.sim.common import Received, observed
+from core.sim.common import Received, dated, observed
 from core.sim.contract import DemoAccess, SimulatedVenue, SimulatedVenueInfo
 from core.sim.everstrike import EverstrikeInfo, EverstrikeVenue
 from core.sim.qfex import QfexInfo, QfexVenue
@@ -216,7 +217,9 @@ class Simulator:
         for name, venue in self.venues.items():
             ping, ping_timeout = venue.ws_ping()
             config = uvicorn.Config(
-                observed(venue.app(), getattr(venue, "faults", None)),
+                dated(observed(venue.app(), getattr(venue, "faults", None)),
+                      getattr(venue, "now", time.time)),
+                date_header=False,  # each venue dates its replies by its own clock
                 lifespan="off",
                 log_config=None,
                 log_level="warning",

@@ -184,8 +184,9 @@ def intent_text(intent: CloseIntent | None, residual: Decimal | None = None,
 
     "Sending…", "Acknowledged", "Closed 25 · verifying", "✓ Verified flat", "Resting limit",
     "Closed 12.5 · 12.5 open", "Partly filled (residual 3)", "Rejected · margin check",
-    "Unknown · connection lost", "Mismatch — check venue". ``open_now``: after a partial
-    close, the size the venue shows open now (None until it has reported the new size).
+    "Unknown · connection lost", "Unknown · checking (attempt 3)", "Mismatch — check venue".
+    ``open_now``: after a partial close, the size the venue shows open now (None until it has
+    reported the new size).
     """
     label = intent_label(intent)
     if intent is None:
@@ -209,6 +210,8 @@ def intent_text(intent: CloseIntent | None, residual: Decimal | None = None,
         words = refusal_words(intent)
         return f"{label} · {words}" if words else label
     if state is IntentState.UNKNOWN:
+        if intent.checks:  # counted by the desk's reconciler, never guessed here
+            return f"Unknown · checking (attempt {intent.checks})"
         return "Unknown · connection lost"
     return label
 
@@ -235,6 +238,11 @@ def intent_tooltip(intent: CloseIntent | None, residual: Decimal | None = None) 
                  "close of it (with the usual confirmation); nothing is ever resent on its own.")
     elif state.in_flight:
         text += "\nClicking again sends nothing new: it shows this close."
+        if state is IntentState.UNKNOWN and intent.checks:
+            last = (f"; attempt {intent.checks} got {intent.check_failed}"
+                    if intent.check_failed else "")
+            text += (f"\nAsking the venue what became of it (attempt {intent.checks}{last}); "
+                     "it was not resent.")
     elif state is IntentState.UNKNOWN:
         text += "\nIt was not resent; it is reconciled when the venue is back."
     return text

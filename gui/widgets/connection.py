@@ -15,7 +15,7 @@ from gui.widgets.env import EnvChip
 from gui.widgets.flow import FlowLayout
 from gui.widgets.health import AMBER, GREEN, RED, SILENCE_RED_FACTOR, fmt_skew
 
-__all__ = ["SKEW_NOTABLE_MS", "ConnectionBadge", "ConnectionStrip", "fmt_clock"]
+__all__ = ["SKEW_NOTABLE_MS", "ConnectionBadge", "ConnectionStrip", "fmt_clock", "short_why"]
 
 _STATE_COLOURS = {
     ConnectionState.CONNECTING: AMBER,
@@ -25,6 +25,16 @@ _STATE_COLOURS = {
 }
 _TONES = {GREEN: "good", AMBER: "warn", RED: "bad"}
 SKEW_NOTABLE_MS = 50.0  # a smaller clock skew is noise: it stays in the tooltip, off the badge
+_WHY_CHARS = 60  # the badge's share of a failure's reason; the tooltip has it whole
+
+
+def short_why(message: str) -> str:
+    """A failure's reason in a few words, for the badge: its first sentence or clause."""
+    text = message.strip()
+    for stop in (". ", "; ", " ("):
+        text = text.split(stop, 1)[0]
+    text = text.rstrip(".")
+    return text if len(text) <= _WHY_CHARS else text[: _WHY_CHARS - 1].rstrip() + "…"
 
 
 def fmt_clock(epoch: float) -> str:
@@ -33,7 +43,8 @@ def fmt_clock(epoch: float) -> str:
 
 class ConnectionBadge(QWidget):
     """A coloured dot, "<account>: <state>" and the account's environment chip, plus the clock
-    skew when it matters.
+    skew when it matters, and a refusal's reason in a few words ("failed · QFEX auth failed:
+    permission denied"; it keeps retrying).
 
     Green is connected and talking; amber is connecting, or connected but silent for longer
     than the venue's keep-alive ("stale"); red is disconnected or failed, or stale for more
@@ -161,6 +172,8 @@ class ConnectionBadge(QWidget):
             self.style().unpolish(self)
             self.style().polish(self)
         text = f"{self.account}: {self.word}"
+        if self.state is ConnectionState.FAILED and not self.needs_secret and self.message:
+            text += f" · {short_why(self.message)}"  # refused, and why, at a glance
         skew = self.health.skew_ms if self.health is not None else None
         if skew is not None and abs(skew) >= SKEW_NOTABLE_MS:
             text += f" · skew {fmt_skew(skew)}"

@@ -215,7 +215,7 @@ async def test_failed_connection_shows_red_with_the_reason(qapp: QApplication) -
         assert badge.state is ConnectionState.FAILED
         assert badge.message
         assert badge.message in badge.toolTip()
-        assert badge.label.text() == "Bad key: failed"
+        assert badge.label.text() == "Bad key: failed · QFEX refused the API key or signature"
         assert not window.demoBanner.isVisible()
         assert window.secretsWarning.isVisible()
         text = window.secretsWarning.text()
@@ -535,5 +535,6 @@ async def test_badges_show_the_sessions_health(live: Live) -> None:
     ever = w.connectionStrip.badges[EVERSTRIKE_DEMO_ACCOUNT].toolTip()
     assert "Last message: " in qfex
     assert "Rate headroom: " in qfex  # QFEX's documented budget, tracked client-side
+    assert "Clock skew: " in qfex  # read from the Date header of its REST replies
     assert "REST round trip: " in ever
     assert "Clock skew: " in ever  # measured against GET /time on connect

@@ -65,14 +65,14 @@ D = Decimal
 def intent(p: Position, state: IntentState, *, quantity: str | None = None,
            limit: str | None = None, trigger: str | None = None, filled: str = "0",
            message: str = "", raw: str = "", verified: bool | None = None,
-           next_step: str = "") -> CloseIntent:
+           next_step: str = "", checks: int = 0) -> CloseIntent:
     request = CloseRequest(p.key, p.side, p.quantity,
                            quantity=None if quantity is None else D(quantity),
                            limit_price=None if limit is None else D(limit),
                            trigger=None if trigger is None else Trigger(D(trigger)))
     return CloseIntent(id=f"intent-{state.name}", request=request, state=state, message=message,
                        raw_status=raw, filled=D(filled), verified_flat=verified,
-                       next_step=next_step)
+                       next_step=next_step, checks=checks)
 
 
 # ============================================================================ the Close cell
@@ -91,6 +91,7 @@ def intent(p: Position, state: IntentState, *, quantity: str | None = None,
         (dict(state=IntentState.FILLED, verified=True), "✓ Verified flat", "Verified flat"),
         (dict(state=IntentState.FILLED, verified=False), "Mismatch — check venue", "Mismatch"),
         (dict(state=IntentState.UNKNOWN), "Unknown · connection lost", "Unknown"),
+        (dict(state=IntentState.UNKNOWN, checks=3), "Unknown · checking (attempt 3)", "Unknown"),
         (dict(state=IntentState.CANCELLED), "Not filled", "Not filled"),
         (dict(state=IntentState.CANCELLED, limit="120"), "Cancelled", "Cancelled"),
         (dict(state=IntentState.REJECTED, raw="FAILED_MARGIN_CHECK"),

@@ -207,10 +207,55 @@ async def test_failed_account_is_stale_and_red(rig: Rig) -> None:
     rig.window.bridge.flush()
     badge = w.connectionStrip.badges[ALPHA]
     assert badge.property("tone") == "bad"
-    assert badge.label.text() == f"{ALPHA}: failed"
+    assert badge.label.text() == f"{ALPHA}: failed · invalid API key"
     tip = data(w, ALPHA, "MSFT-USD", PositionColumn.PNL, Qt.ItemDataRole.ToolTipRole)
     assert tip == (f"Stale: QFEX disconnected since {fmt_clock(OUTAGE_AT)} — numbers may be "
                    "out of date")
+
+
+@pytest.mark.asyncio
+async def test_a_refused_account_says_why_on_its_badge_and_stays_stale_while_retrying(
+    rig: Rig,
+) -> None:
+    """A session the venue refuses keeps retrying: each attempt's refusal says why on the
+    badge, and the account's rows stay stale (never shown as live) until it is back."""
+    w = rig.window
+    alpha = rig.sessions[ALPHA]
+    expected = (f"Stale: QFEX disconnected since {fmt_clock(OUTAGE_AT)} — numbers may be "
+                "out of date")
+    badge = w.connectionStrip.badges[ALPHA]
+
+    def stale_everywhere() -> bool:
+        return all(
+            data(w, ALPHA, symbol, col, Qt.ItemDataRole.ToolTipRole) == expected
+            and data(w, ALPHA, symbol, col, Qt.ItemDataRole.FontRole).italic()  # type: ignore[union-attr]
+            for symbol in ("AAPL-USD", "MSFT-USD")
+            for col in (PositionColumn.SYMBOL, PositionColumn.QUANTITY, PositionColumn.PNL)
+        )
+
+    alpha.say(ConnectionState.DISCONNECTED, "Connection to QFEX lost; reconnecting",
+              at=OUTAGE_AT)
+    alpha.say(ConnectionState.FAILED, "QFEX refused the API key or signature (authenticated: "
+              "false). The venue's clock is 30 s ahead of this computer's; signatures already "
+              "use the venue's time, so check the key pair. Retrying in 2 s", at=OUTAGE_AT + 1)
+    w.bridge.flush()
+    assert badge.label.text() == f"{ALPHA}: failed · QFEX refused the API key or signature"
+    assert "Retrying in 2 s" in badge.toolTip()
+    assert badge.property("tone") == "bad"
+    assert stale_everywhere()
+    # The next attempt, refused for another reason: the badge follows, the rows stay stale.
+    alpha.say(ConnectionState.CONNECTING, at=OUTAGE_AT + 3)
+    w.bridge.flush()
+    assert stale_everywhere()
+    alpha.say(ConnectionState.FAILED, "QFEX auth failed: permission denied. Retrying in 4 s",
+              at=OUTAGE_AT + 4)
+    w.bridge.flush()
+    assert badge.label.text() == f"{ALPHA}: failed · QFEX auth failed: permission denied"
+    assert stale_everywhere()
+    alpha.say(ConnectionState.CONNECTED, at=OUTAGE_AT + 9)
+    w.bridge.flush()
+    assert badge.label.text() == f"{ALPHA}: connected"
+    assert data(w, ALPHA, "AAPL-USD", PositionColumn.SYMBOL, Qt.ItemDataRole.ToolTipRole) is None
 
 
 # ============================================================================ health

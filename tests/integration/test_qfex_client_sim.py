@@ -242,9 +242,11 @@ async def test_bad_signature_is_rejected_at_auth(sim: Simulator) -> None:
 
 @pytest.mark.asyncio
 async def test_stale_timestamp_is_rejected_at_auth(sim: Simulator) -> None:
-    """A clock two minutes behind signs a unix_ts outside the venue's window."""
+    """Signing with our own clock (venue_clock = local), two minutes behind, stamps a unix_ts
+    outside the venue's window."""
     session, sink, _ = open_session(
-        sim, [("AAPL-USD", D("1"), D("220"))], clock=lambda: time.time() - 120
+        sim, [("AAPL-USD", D("1"), D("220"))], clock=lambda: time.time() - 120,
+        options={"venue_clock": "local"},
     )
     with pytest.raises(QfexAuthError):
         await session.start()
@@ -253,6 +255,22 @@ async def test_stale_timestamp_is_rejected_at_auth(sim: Simulator) -> None:
     auths = [r for r in sim.qfex.received if r.channel == "ws" and '"type":"auth"' in r.body]
     assert auths, "the stale auth must have reached the venue and been refused there"
     await session.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_clock_two_minutes_behind_signs_with_the_venues_time(sim: Simulator) -> None:
+    """By default signatures carry the venue's time, read from its REST Date header."""
+    session, sink, _ = open_session(
+        sim, [("AAPL-USD", D("1"), D("220"))], clock=lambda: time.time() - 120
+    )
+    await session.start()
+    try:
+        skew = session.health().skew_ms
+        assert skew is not None and 118_000 <= skew <= 121_000
+        states = [e.state for e in sink.events if isinstance(e, ConnectionEvent)]
+        assert states[-1] is ConnectionState.CONNECTED
+    finally:
+        await session.stop()
 
 
 @pytest.mark.asyncio

@@ -10,6 +10,7 @@ import pytest
 from core.desk import IntentState
 from core.model import CloseRequest, ConnectionEvent, ConnectionState, PositionSide
 from core.venue import CloseRejected
+from tests.helpers.polling import until
 from tests.integration.conftest import Rig
 
 D = Decimal
@@ -27,6 +28,9 @@ async def test_qfex_close_in_flight_at_a_drop_is_unknown_then_reconciled(
     await intent.wait(lambda i: i.state is IntentState.UNKNOWN, timeout=10)
     assert "not resent" in intent.message
     await intent.wait(lambda i: i.state.settled, timeout=20)
+    # It may settle from the venue's positions before the trade socket is back.
+    await until(lambda: rig.desk.connection_state(rig.qfex.account) is ConnectionState.CONNECTED,
+                timeout=20, what="the reconnect")
     states = [e.state for e in seen if isinstance(e, ConnectionEvent)
               and e.account == rig.qfex.account]
     assert ConnectionState.DISCONNECTED in states

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeVar
 import httpx
 
 from core.venue import Credentials, Prepared, Restamped, SessionClosed
+from core.venues.clock import offset_between
 from core.venues.everstrike import protocol
 from core.venues.everstrike.protocol import EverstrikeError, RateLimited, StaleTimestamp
 from core.venues.tls import client_tls
@@ -260,7 +261,8 @@ class EverstrikeRest:
         before = self._clock()
         result = await self.get("/time", private=False)
         after = self._clock()
-        self.offset_ms = protocol.parse_time(result) - (before + after) * 500.0
+        venue_ms = protocol.parse_time(result)
+        self.offset_ms = offset_between(before, after, venue_ms / 1000, 0.001) * 1000
         self.skew_measured = True
 
     async def refused(

@@ -9,6 +9,9 @@
   carries no readable retry-after hint (its format is UNKNOWN; default 1).
 * ``cancel_timeout``: seconds to wait for a cancel's answer before reporting that it is not
   known whether the order is still working (default 10).
+* ``venue_clock``: ``date`` (default) stamps signatures with the venue's clock, read from the
+  ``Date`` header of its REST replies; ``local`` with this computer's. QFEX documents no time
+  endpoint, so that the header is its signing clock is an assumption (UNKNOWN).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ OPTIONS: dict[str, str] = {
     "rate_window": "Rate window in seconds (default 60)",
     "rate_limited_backoff": "Seconds to pause after RateLimited with no readable hint (default 1)",
     "cancel_timeout": "Seconds to wait for a cancel's answer (default 10)",
+    "venue_clock": "Sign with the venue's clock from its REST Date header (date, the "
+                   "default) or this computer's (local)",
 }
 
 # What an empty field means, and the unit, for the settings form (the same defaults as below).
@@ -45,6 +50,7 @@ OPTION_DETAILS: dict[str, OptionDetail] = {
     "rate_window": OptionDetail(f"{RATE_WINDOW:g}", "s"),
     "rate_limited_backoff": OptionDetail("1", "s"),
     "cancel_timeout": OptionDetail("10", "s"),
+    "venue_clock": OptionDetail("date"),
 }
 
 
@@ -58,6 +64,7 @@ class QfexOptions:
     rate_limited_backoff: float = 1.0
     cancel_timeout: float = 10.0
     default_weight: float = 1.0  # a message type missing from the table (none we send today)
+    venue_clock: bool = True  # sign with the venue's clock (its Date header), not ours
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> QfexOptions:
@@ -82,7 +89,12 @@ class QfexOptions:
         except ValueError as exc:
             why = str(exc) if len(str(exc)) <= 200 else str(exc)[:199] + "…"
             raise ValueError(f"option rate_weights: {why}") from None
+        clock = str(options.get("venue_clock") or "date").strip().lower()
+        if clock not in ("date", "local"):
+            raise ValueError(f"option venue_clock must be date or local, not "
+                             f"{str(options.get('venue_clock'))[:40]!r}")
         return cls(
+            venue_clock=clock == "date",
             rate_weights=weights,
             rate_budget=seconds("rate_budget", RATE_BUDGET),
             rate_window=seconds("rate_window", RATE_WINDOW),

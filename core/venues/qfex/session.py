@@ -59,6 +59,7 @@ from core.venue import (
     check_endpoint,
     redact,
 )
+from core.venues.clock import VenueClock, refusal_note
 from core.venues.link import LinkFailed, Verdict, frame_too_big, reconnecting
 from core.venues.qfex import protocol
 from core.venues.qfex.errors import (
@@ -99,8 +100,9 @@ from core.venues.qfex.protocol import (
     Subscribed,
 )
 from core.venues.qfex.rest import QfexRest
-from core.venues.qfex.sockets import ObservedConnection, open_socket
-from core.venues.wire import WIRE_MEMORY, arrived_at, remember_wire
+from core.venues.qfex.sockets import arrival_of as _arrival_of
+from core.venues.qfex.sockets import open_socket
+from core.venues.wire import WIRE_MEMORY, remember_wire
 
 __all__ = [
     "CANCEL_GONE",
@@ -175,6 +177,9 @@ class QfexSession(VenueSession):
         self.limiter = limiter or RateLimiter(self.options.rate_budget, self.options.rate_window)
         self._transport = transport
         self._clock = clock
+        # The venue's clock, from the Date header of its REST replies: every signature is
+        # stamped with it (the option venue_clock = "local" signs with ours instead).
+        self._venue_clock = VenueClock()
         self._monotonic = monotonic
         self._nonce = nonce_factory
         self._endpoints: dict[str, str] = {}
@@ -232,7 +237,8 @@ class QfexSession(VenueSession):
             self._emit(self._conn(ConnectionState.FAILED, str(exc)))
             raise
         self._rest = QfexRest(self._endpoints["rest"], self.name, transport=self._transport,
-                              signed_headers=self._signed_headers, monotonic=self._monotonic)
+                              signed_headers=self._signed_headers, monotonic=self._monotonic,
+                              clock=self._clock, venue_clock=self._venue_clock)
         try:
             await self._load_refdata()
             opened = await self._open()
@@ -395,7 +401,7 @@ class QfexSession(VenueSession):
             last_message_at=self._last_message_at,
             rtt_ms=self._rest.rtt_ms if self._rest is not None else None,
             rtt_samples=self._rest.rtt_samples if self._rest is not None else None,
-            skew_ms=None,  # QFEX has no time endpoint to measure against
+            skew_ms=self._venue_clock.offset * 1000 if self._venue_clock.measured else None,
             rate_headroom=self.limiter.headroom(),
             keepalive_s=self._ping_period or DEFAULT_KEEPALIVE,
         )
@@ -546,10 +552,16 @@ class QfexSession(VenueSession):
         query = [*parse_qsl(parts.query), ("api_key", self.credentials.public_key)]
         return urlunsplit(parts._replace(query=urlencode(query)))
 
+    def _unix_ts(self) -> int:
+        """What a signature is stamped with: our clock, corrected by the venue's."""
+        if not self.options.venue_clock:
+            return int(self._clock())
+        return int(self._venue_clock.corrected(self._clock()))
+
     def _signed_headers(self) -> dict[str, str]:
         creds = self.credentials
         return protocol.rest_auth_headers(creds.public_key, creds.secret, self._nonce(),
-                                          int(self._clock()),
+                                          self._unix_ts(),
                                           self.account.options.get(SUBACCOUNT_OPTION))
 
     async def _open(self) -> _Opened:
@@ -578,7 +590,7 @@ class QfexSession(VenueSession):
                 self.credentials.public_key,
                 self.credentials.secret,
                 self._nonce(),
-                int(self._clock()),
+                self._unix_ts(),
                 self.account.options.get(SUBACCOUNT_OPTION),
             )
             await ws.send(auth)
@@ -612,8 +624,8 @@ class QfexSession(VenueSession):
                     if event.ok:
                         return
                     raise QfexAuthError(
-                        f"QFEX refused the API key or signature for {self.name} "
-                        "(authenticated: false). Check the key pair and the computer's clock."
+                        "QFEX refused the API key or signature (authenticated: false). "
+                        f"{self._clock_note()}"
                     )
                 if isinstance(event, ErrorFrame) and event.client_order_id is None:
                     if event.error_code == "RateLimited":
@@ -695,15 +707,18 @@ class QfexSession(VenueSession):
             await links.aclose()  # end the loop in this task, not when collected
 
     async def _reopen(self) -> _Opened:
+        """Each attempt first reads the venue's clock afresh: it may have moved while we were
+        away, and a signature stamped outside the venue's window is refused."""
         if not self._instruments:
             await self._load_refdata()
+        elif self.options.venue_clock and self._rest is not None:
+            await self._rest.measure_clock(next(iter(self._instruments)))
         return await self._open()
 
     def _classify(self, exc: BaseException) -> Verdict:
-        """Refused credentials end the link; anything else may pass, so it is retried."""
-        if isinstance(exc, QfexAuthError):
-            return Verdict.FATAL
-        if not isinstance(exc, TRANSIENT):
+        """Every failure is retried with backoff, refused credentials included: a refusal
+        says why on the badge (FAILED) and ends when the key, or the venue, is right again."""
+        if not isinstance(exc, (*TRANSIENT, QfexAuthError)):
             log.warning("QFEX %s: reconnect failed unexpectedly; retrying", self.name,
                         exc_info=exc)
             self._emit(ProtocolError(
@@ -712,8 +727,18 @@ class QfexSession(VenueSession):
         return Verdict.RETRY
 
     def _retrying(self, exc: BaseException, delay: float) -> None:
+        if isinstance(exc, QfexAuthError):
+            why = str(exc).rstrip(". ")
+            self._emit(self._conn(ConnectionState.FAILED, f"{why}. Retrying in {delay:.0f} s"))
+            return
         self._emit(self._conn(ConnectionState.DISCONNECTED,
                               f"Reconnect failed ({self._describe(exc)}); retrying"))
+
+    def _clock_note(self) -> str:
+        if not self.options.venue_clock:
+            return ("Signatures use this computer's clock (option venue_clock = local); "
+                    "check it.")
+        return refusal_note(self._venue_clock)
 
     async def _read(self, ws: ClientConnection) -> None:
         try:
@@ -770,15 +795,3 @@ class QfexSession(VenueSession):
 
 def _frame_type(wire: bytes) -> str:
     return str(json.loads(wire).get("type"))
-
-
-def _arrival_of(ws: ClientConnection, seen: float) -> float:
-    """When the message just read reached the socket: dated as its bytes came in by our
-    connection class, else from the socket now (``core.venues.wire``)."""
-    if isinstance(ws, ObservedConnection):
-        arrived = ws.last_arrival
-        if arrived is not None:
-            return min(arrived, seen)
-    transport = getattr(ws, "transport", None)
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    return arrived_at(sock, seen, seen)

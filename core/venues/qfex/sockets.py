@@ -14,7 +14,7 @@ from websockets.typing import Data
 from core.venue import is_loopback_url
 from core.venues.wire import arrived_at
 
-__all__ = ["ObservedConnection", "open_socket"]
+__all__ = ["ObservedConnection", "arrival_of", "open_socket"]
 
 # Frames larger than this are refused by the socket; market_stats for every symbol fits well.
 MAX_FRAME = 8 * 1024 * 1024
@@ -82,3 +82,14 @@ async def open_socket(
         ws.clock = clock
     return ws
 
+
+def arrival_of(ws: ClientConnection, seen: float) -> float:
+    """When the message just read reached the socket: dated as its bytes came in by our
+    connection class, else from the socket now (``core.venues.wire``)."""
+    if isinstance(ws, ObservedConnection):
+        arrived = ws.last_arrival
+        if arrived is not None:
+            return min(arrived, seen)
+    transport = getattr(ws, "transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    return arrived_at(sock, seen, seen)
