@@ -21,10 +21,7 @@ VENUES = ("qfex", "everstrike")
 # Fault kinds that fail today because of a known defect that another change is fixing. They are
 # left out of a run unless asked for (``--with-known`` / ``make chaos KNOWN=1``); switch one on
 # by removing it here once its fix is merged.
-KNOWN_FAILURES: dict[str, str] = {
-    "clock_skew_ahead": "QFEX with its clock 30 s ahead refuses our signature: the desk never "
-                        "gets its positions (we sign with our own clock, not the venue's)",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 @dataclass
