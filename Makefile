@@ -12,7 +12,7 @@ PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST
 STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
-.PHONY: all run test test-stress lint typecheck unit screenshot sim bench clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench soak clean
 
 all: test
 
@@ -59,10 +59,16 @@ test-stress: lint typecheck
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/closeout --screenshot docs/screenshot.png
 
-# Every benchmark in bench/, each in its own process; writes bench/results.{md,json}. Under 15
+# Every benchmark in bench/, each in its own process; writes bench/results.{md,json}. Under 18
 # minutes on a 2-core machine. BENCH_ARGS: names to run only those, --repeat N, --tiny.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
+
+# The soak (bench/soak.py): demo trading at 10x the update rate, a fault every 30 s, for
+# SOAK_MINUTES; its entry goes into bench/results.{md,json}, and a failed criterion exits 1.
+SOAK_MINUTES ?= 30
+soak: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
