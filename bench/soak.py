@@ -5,15 +5,18 @@ Method: the real ``MainWindow`` (offscreen) over a real ``Desk``, a real ``Journ
 venues' real sessions, connected to the demo accounts of the simulator running in a process of
 its own (``bench/_soakvenue.py``) with its market steps and QFEX pulses every 0.1 s instead of
 1 s. Every ``close_every`` seconds one position (round robin, both venues) is closed in part at
-market through ``Desk.close``; every ``fault_every`` seconds the simulator's positions go back
-to their opening size and one fault is set on one venue, in turn: the connection dropped after
+market through ``Desk.close``; halfway between faults, with no close in flight, the
+simulator's positions go back to their opening size (so the closes never run them dry, and no
+position moves under a close the desk must reconcile from it); every ``fault_every`` seconds
+one fault is set on one venue, in turn: the connection dropped after
 a close arrives (the close still executes), a 0.5 s latency spike for 5 s, three malformed
 frames, a 503 burst (QFEX: ServerError frames), and every order update duplicated for 5 s;
 each fault is followed at once by a close on that venue, so the close path meets it.
 
 Sampled every ``sample_every`` seconds: RSS, asyncio tasks, open sockets and file descriptors
 (``/proc/self/fd``), threads, Qt objects under the window, and the journal's size on disk. The
-loop lag is ``bench._window.LagProbe`` (a 10 ms PreciseTimer), from the end of the warm-up.
+loop lag is ``bench._window.LagProbe`` (a 10 ms PreciseTimer), from the end of the warm-up; each
+tick over 50 ms late is reported with the fault before it, beside the collector's pauses.
 
 Pass: RSS grows < 5 % from the end of the warm-up to the end; tasks, sockets and descriptors at
 the end (after the faults stop and every close has settled, at most ``settle`` seconds) are no
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import time
@@ -115,6 +119,41 @@ def threads() -> int:
     return 0
 
 
+class Probe(LagProbe):
+    """The window's lag probe, also noting when each tick over ``slow_ms`` late came, so a
+    block can be put beside the fault before it."""
+
+    def __init__(self, t0: float, slow_ms: float = 50.0) -> None:
+        super().__init__()
+        self.t0 = t0
+        self.slow_ms = slow_ms
+        self.slow: list[tuple[float, float]] = []  # (seconds since the load began, ms late)
+
+    def _gap(self, now: float) -> None:
+        super()._gap(now)
+        if self.samples and self.samples[-1] > self.slow_ms:
+            self.slow.append((now - self.t0, self.samples[-1]))
+
+
+class GcPauses:
+    """How long each of the collector's runs held the interpreter, by generation."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}  # ms
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[int(info["generation"])].append(
+                (time.perf_counter() - self._started) * 1000)
+
+    def note(self) -> str:
+        return "garbage collector runs after warm-up (count, longest ms): " + ", ".join(
+            f"gen {g} {len(p)}, {max(p, default=0):.1f}" for g, p in self.pauses.items())
+
+
 class LogCounter(logging.Handler):
     """Counts the app's log records by level, so a long run reports them instead of printing
     thousands of lines."""
@@ -151,10 +190,15 @@ class Soak:
         self.logs = LogCounter()
         self.wire: dict[str, int] = {}
         self.settled_in: float | None = None
+        self.slow: list[tuple[float, float]] = []  # ticks over 50 ms late: (at s, ms)
+        self.fault_times: list[tuple[float, str]] = []
+        self.gc = GcPauses()
+        self.skipped_restores = 0
         self._next_key = 0
         self._turn = 0  # periodic closes alternate between the venues
         self._background: set[asyncio.Task[None]] = set()
         self._own: set[asyncio.Task[Any]] = set()  # the soak's run and its sampler
+        self._t0 = 0.0
 
     # ------------------------------------------------------------------ measuring
     def sample(self, stack: Stack, t0: float) -> Sample:
@@ -224,8 +268,8 @@ class Soak:
     async def fault(self, n: int, venue: SoakVenue, desk: Any) -> None:
         kind = self.plan.kinds[n % len(self.plan.kinds)]
         where = VENUES[n % 2 if len(self.plan.kinds) % 2 else (n // len(self.plan.kinds)) % 2]
-        venue.ask(op="restore")
         self.faults[f"{kind} ({where})"] += 1
+        self.fault_times.append((time.perf_counter() - self._t0, f"{kind} ({where})"))
         if kind == "latency":
             self._spawn(self._for_a_while(
                 venue, {"op": "latency", "venue": where, "seconds": self.plan.spike},
@@ -236,6 +280,20 @@ class Soak:
         else:
             venue.ask(op="fault", venue=where, kind=kind)
         await self.close_one(desk, where)
+
+    async def restore(self, venue: SoakVenue, desk: Any) -> None:
+        """The demo positions back to their opening sizes, so partial closes never run them
+        dry; only with no close in flight, and the next close waits until the desk has seen
+        it. A position that moved under a close in flight would leave the desk unable to tell
+        from the position whether the close executed."""
+        if any(i.state.in_flight for i in self.intents):
+            self.skipped_restores += 1
+            return
+        venue.ask(op="restore")
+        try:
+            await until(lambda: _opening_sizes(desk), 5.0, "the restored positions", poll=0.05)
+        except TimeoutError:
+            self.skipped_restores += 1
 
     # ------------------------------------------------------------------ the run
     async def main(self) -> None:
@@ -265,13 +323,14 @@ class Soak:
     async def _load(self, stack: Stack, venue: SoakVenue) -> None:
         plan = self.plan
         desk = stack.desk
-        t0 = time.perf_counter()
+        t0 = self._t0 = time.perf_counter()
         sampler = asyncio.ensure_future(self._sampler(stack, t0))
         self._own |= {sampler, *filter(None, [asyncio.current_task()])}
-        probe = LagProbe()
+        probe = Probe(t0)
         end = t0 + plan.minutes * 60
         next_close = t0 + plan.close_every
         next_fault = t0 + plan.fault_every
+        next_restore = t0 + plan.fault_every / 2
         faults = 0
         baseline_at = t0 + plan.warmup
         try:
@@ -279,18 +338,25 @@ class Soak:
                 if self.baseline is None and now >= baseline_at:
                     self.baseline = self._baseline(self.sample(stack, t0))
                     probe.start()
+                    gc.callbacks.append(self.gc)
                 if now >= next_fault:
                     next_fault += plan.fault_every
                     await self.fault(faults, venue, desk)
                     faults += 1
+                elif now >= next_restore:
+                    next_restore += plan.fault_every
+                    await self.restore(venue, desk)
                 elif now >= next_close:
                     next_close += plan.close_every
                     self._turn += 1
                     await self.close_one(desk, VENUES[self._turn % 2])
-                wake = min(next_close, next_fault, end,
+                wake = min(next_close, next_fault, next_restore, end,
                            baseline_at if self.baseline is None else end)
                 await asyncio.sleep(max(0.0, wake - time.perf_counter()))
             self.lag = probe.stop()
+            self.slow = probe.slow
+            with contextlib.suppress(ValueError):
+                gc.callbacks.remove(self.gc)
             # The load stops: the faults end, and the run waits for every close to settle and
             # the counts to come back (a pooled connection closes when it has been idle).
             if self._background:
@@ -327,6 +393,13 @@ class Soak:
         return now.tasks <= base.tasks and now.sockets <= base.sockets and now.fds <= base.fds
 
     # ------------------------------------------------------------------ the report
+    def _fault_before(self, at: float) -> str:
+        before = [(t, kind) for t, kind in self.fault_times if t <= at]
+        if not before:
+            return "no fault yet"
+        t, kind = before[-1]
+        return f"{at - t:.1f} s after {kind}"
+
     def report(self, tiny: bool) -> Report:
         plan = self.plan
         r = Report(TITLE, tiny=tiny)
@@ -366,6 +439,9 @@ class Soak:
             f"after {plan.warmup:g} s of warm-up; the end is sampled after the load stopped and "
             + (f"everything settled ({self.settled_in:.1f} s)" if self.settled_in is not None
                else f"the settle time ran out ({plan.settle:g} s)"))
+        r.notes.append(f"positions restored to their opening sizes every {plan.fault_every:g} s "
+                       f"between faults; {self.skipped_restores} restores skipped (a close "
+                       "in flight) or not seen within 5 s")
         r.notes.append("faults: " + ", ".join(f"{k} × {v}" for k, v in sorted(self.faults.items()))
                        if self.faults else "faults: none")
         r.notes.append("closes by final state: " + ", ".join(
@@ -373,6 +449,10 @@ class Soak:
                 f"{k} {v}" for k, v in sorted(c.refused.items())) or "none")
             + "; closes the venues received: " + ", ".join(
                 f"{k} {v}" for k, v in sorted(self.wire.items())))
+        r.notes.append("ticks over 50 ms late (s: ms, after the last fault): " + (" ".join(
+            f"{at:.0f}: {ms:.0f} ({self._fault_before(at)})" for at, ms in self.slow[:30])
+            or "none"))
+        r.notes.append(self.gc.note())
         r.notes.append("log records: " + (", ".join(
             f"{k} {v} (first: {self.logs.first[k]})" for k, v in sorted(self.logs.levels.items()))
             or "none at WARNING or above"))
@@ -383,6 +463,18 @@ class Soak:
         r.notes.append(self.watch.note())
         r.load_average = load_average()
         return r
+
+
+def _opening_sizes(desk: Any) -> bool:
+    """Every demo position in the desk's book is at its opening size."""
+    from core.sim import demo
+
+    opening = {(venue, symbol): abs(size)
+               for venue, account in (("qfex", demo.QFEX_DEMO),
+                                      ("everstrike", demo.EVERSTRIKE_DEMO))
+               for symbol, size, _ in account.positions}
+    held = {(k.venue.value, k.symbol): p.quantity for k, p in desk.positions.items()}
+    return all(held.get(k) == v for k, v in opening.items())
 
 
 def _thin(samples: list[Sample], most: int) -> list[Sample]:
