@@ -35,7 +35,9 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import time
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -98,6 +100,7 @@ class Sample:
     threads: int
     qobjects: int
     journal: int  # bytes on disk
+    blocks: int = 0  # Python's allocated memory blocks: flat while RSS grows means native
 
 
 def open_fds() -> tuple[int, int]:
@@ -121,7 +124,11 @@ def threads() -> int:
 
 class Probe(LagProbe):
     """The window's lag probe, also noting when each tick over ``slow_ms`` late came, so a
-    block can be put beside the fault before it."""
+    block can be put beside the fault before it.
+
+    It keeps its samples in a packed array: 100 ticks a second for 30 minutes as a list of
+    floats is 5 MB, which the soak's own RSS figure would count as the app's growth.
+    """
 
     def __init__(self, t0: float, slow_ms: float = 50.0) -> None:
         super().__init__()
@@ -129,10 +136,22 @@ class Probe(LagProbe):
         self.slow_ms = slow_ms
         self.slow: list[tuple[float, float]] = []  # (seconds since the load began, ms late)
 
+    def _reset(self, now: float) -> None:
+        super()._reset(now)
+        self.samples = array("d")  # type: ignore[assignment]  # a sequence of floats too
+
     def _gap(self, now: float) -> None:
         super()._gap(now)
         if self.samples and self.samples[-1] > self.slow_ms:
             self.slow.append((now - self.t0, self.samples[-1]))
+
+    def stop(self) -> LagWindow:
+        """As ``LagProbe.stop``, without copying the samples into a list."""
+        self.timer.stop()
+        now = time.perf_counter()
+        if now - self._last > self.interval:
+            self._gap(now)
+        return LagWindow(self.samples, self.blocked, now - self._since)
 
 
 class GcPauses:
@@ -210,6 +229,7 @@ class Soak:
         tasks = len(asyncio.all_tasks() - self._own - self._background)  # the app's alone
         s = Sample(time.perf_counter() - t0, rss_mb(), tasks, sockets, fds,
                    threads(), len(stack.window.findChildren(QObject)), journal)
+        s = replace(s, blocks=sys.getallocatedblocks())
         self.samples.append(s)
         return s
 
@@ -417,6 +437,9 @@ class Soak:
             r.add(Metric(f"{label} at the end", after, unit, f"<= {before} (after warm-up)",
                          after <= before,
                          note=f"peak {max(getattr(s, name) for s in self.samples)}"))
+        r.add(Metric("Python memory blocks growth", (end.blocks - base.blocks)
+                     / max(1, base.blocks) * 100, "%", None, None,
+                     note=f"{base.blocks:,} after warm-up, {end.blocks:,} at the end"))
         r.add(Metric("threads at the end", end.threads, "", None, None,
                      note=f"{base.threads} after warm-up"))
         r.add(Metric("Qt objects under the window at the end", end.qobjects, "", None, None,
@@ -456,9 +479,10 @@ class Soak:
         r.notes.append("log records: " + (", ".join(
             f"{k} {v} (first: {self.logs.first[k]})" for k, v in sorted(self.logs.levels.items()))
             or "none at WARNING or above"))
-        r.notes.append("samples (s: RSS MB / tasks / sockets / fds / Qt objects / journal kB): "
+        r.notes.append("samples (s: RSS MB / tasks / sockets / fds / Qt objects / journal kB / "
+                       "Python blocks k): "
                        + " ".join(f"{s.at:.0f}:{s.rss:.0f}/{s.tasks}/{s.sockets}/{s.fds}/"
-                                  f"{s.qobjects}/{s.journal // 1000}"
+                                  f"{s.qobjects}/{s.journal // 1000}/{s.blocks // 1000}"
                                   for s in _thin(self.samples, 40)))
         r.notes.append(self.watch.note())
         r.load_average = load_average()
