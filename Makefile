@@ -12,7 +12,7 @@ PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST
 STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
-.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz chaos clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz chaos soak clean
 
 all: test
 
@@ -78,7 +78,7 @@ fuzz-input: $(STAMP)
 screenshot: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/closeout --screenshot docs/screenshot.png
 
-# Every benchmark in bench/, each in its own process; writes bench/results.{md,json}. Under 15
+# Every benchmark in bench/, each in its own process; writes bench/results.{md,json}. Under 18
 # minutes on a 2-core machine. BENCH_ARGS: names to run only those, --repeat N, --tiny.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench $(BENCH_ARGS)
@@ -98,6 +98,12 @@ fuzz: $(STAMP)
 chaos: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.chaos $(if $(SEED),--seed $(SEED)) \
 		$(if $(KNOWN),--with-known) $(CHAOS_ARGS)
+
+# The soak (bench/soak.py): demo trading at 10x the update rate, a fault every 30 s, for
+# SOAK_MINUTES; its entry goes into bench/results.{md,json}, and a failed criterion exits 1.
+SOAK_MINUTES ?= 30
+soak: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
