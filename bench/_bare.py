@@ -19,11 +19,12 @@ import hashlib
 import hmac
 import json
 import secrets
-import subprocess
 import sys
 import time
 from typing import Any
 from urllib.parse import urlencode
+
+from bench._pipe import PipeProcess
 
 
 class Bare:
@@ -117,37 +118,14 @@ async def _serve() -> None:
         await bare.close()
 
 
-class BareProcess:
+class BareProcess(PipeProcess):
     """The parent's handle (blocking calls: use them only between timed spans)."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench._bare"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        super().__init__("bench._bare")
 
     def send(self, op: str, **cmd: Any) -> list[float]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"op": op, **cmd}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the bare client ended (status {self.proc.poll()})")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(reply["error"])
-        return [float(t) for t in reply["sent"]]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write('{"op": "stop"}\n')
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        return [float(t) for t in self.ask(op=op, **cmd)["sent"]]
 
 
 if __name__ == "__main__":

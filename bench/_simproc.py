@@ -14,11 +14,12 @@ benchmark reads.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from decimal import Decimal
 from typing import Any
+
+from bench._pipe import PipeProcess
 
 
 def serve() -> int:
@@ -53,31 +54,13 @@ def serve() -> int:
     return 0
 
 
-class SimProcess:
+class SimProcess(PipeProcess):
     """The parent's handle: start, ask, stop. Each call blocks for one short round trip, so
     call it only outside a timed span."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench._simproc"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        first = self._read()
-        self.info: dict[str, dict[str, str]] = first["info"]
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the simulator process ended (status {self.proc.poll()})")
-        data: dict[str, Any] = json.loads(line)
-        if "error" in data:
-            raise RuntimeError(data["error"])
-        return data
-
-    def ask(self, **cmd: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
+        super().__init__("bench._simproc")
+        self.info: dict[str, dict[str, str]] = self.read()["info"]
 
     def add_account(self, venue: str, name: str,
                     positions: list[tuple[str, str, str]]) -> tuple[str, str]:
@@ -98,19 +81,6 @@ class SimProcess:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{venue}: {len(times)} of {count} closes arrived")
             time.sleep(0.002)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from typing import Any
+
+from bench._pipe import PipeProcess
 
 # The fault kinds the soak cycles through, one every fault interval.
 KINDS = ("drop", "latency", "malformed", "burst503", "duplicate")
@@ -106,44 +107,13 @@ def serve(tick: float) -> int:
     return 0
 
 
-class SoakVenue:
+class SoakVenue(PipeProcess):
     """The soak's handle on the simulator process. Each call is one short round trip on
     pipes; the soak makes a few a minute, so it does not wait on the event loop's time."""
 
     def __init__(self, tick: float) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench._soakvenue", "--tick",
-                                      str(tick)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
-        self.demo: list[dict[str, Any]] = self._read()["demo"]
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the simulator process ended (status {self.proc.poll()})")
-        data: dict[str, Any] = json.loads(line)
-        if "error" in data:
-            raise RuntimeError(data["error"])
-        return data
-
-    def ask(self, **cmd: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        super().__init__("bench._soakvenue", "--tick", str(tick))
+        self.demo: list[dict[str, Any]] = self.read()["demo"]
 
 
 if __name__ == "__main__":

@@ -16,10 +16,11 @@ account, from the simulator's own record.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from decimal import Decimal
 from typing import Any
+
+from bench._pipe import PipeProcess
 
 VENUES = ("qfex", "everstrike")
 
@@ -68,42 +69,12 @@ def _answer(sim: Any, op: str, cmd: dict[str, Any]) -> dict[str, Any]:
     return {"error": f"unknown op {op!r}"}
 
 
-class SimProcess:
+class SimProcess(PipeProcess):
     """The parent's handle: start, ask, stop."""
 
     def __init__(self, cwd: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.chaos.simproc"], cwd=cwd,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info: dict[str, dict[str, str]] = self._read()["info"]
-
-    def _read(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the simulator process ended (status {self.proc.poll()})")
-        data: dict[str, Any] = json.loads(line)
-        if "error" in data:
-            raise RuntimeError(data["error"])
-        return data
-
-    def ask(self, **cmd: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            try:
-                self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
-                self.proc.stdin.close()
-                self.proc.wait(timeout=30)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        super().__init__("tests.chaos.simproc", cwd=cwd)
+        self.info: dict[str, dict[str, str]] = self.read()["info"]
 
 
 if __name__ == "__main__":
