@@ -1,6 +1,7 @@
 """Entry point of the `closeout` command.
 
-``closeout [--demo] [--screenshot PATH] [--seed N]`` opens the window. Any subcommand runs
+``closeout [--demo] [--screenshot PATH] [--seed N]`` opens the window; ``closeout --version``
+prints the version. Any subcommand runs
 headless on the same core, journal and safety rules, and never imports Qt: the GUI module is
 imported only when no subcommand is given (``gui.app`` itself loads no Qt, so ``--help`` stays
 headless too).
@@ -31,6 +32,7 @@ SUMMARIES: dict[str, str] = {
 }
 
 HELP_FLAGS = frozenset({"-h", "--help"})
+VERSION_FLAGS = frozenset({"-V", "--version"})
 
 
 def commands_text() -> str:
@@ -48,7 +50,7 @@ def help_text() -> str:
     from gui.app import build_parser
 
     parser = build_parser()
-    parser.usage = (f"{parser.prog} [-h] [--demo] [--screenshot PATH] [--seed SEED]\n"
+    parser.usage = (f"{parser.prog} [-h] [-V] [--demo] [--screenshot PATH] [--seed SEED]\n"
                     f"       {parser.prog} {{{','.join(SUBCOMMANDS)}}} ...")
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = commands_text()
@@ -65,6 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args[1:])
     if HELP_FLAGS & set(args):
         sys.stdout.write(help_text())
+        return 0
+    if VERSION_FLAGS & set(args):
+        from core.version import version
+
+        sys.stdout.write(f"closeout {version()}\n")
         return 0
     from gui.app import main as gui_main
 

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="start, wait for positions from every venue, save a PNG of the window and exit",
     )
     parser.add_argument("--seed", type=int, default=7, help="simulator seed (demo mode)")
+    parser.add_argument("-V", "--version", action="store_true",
+                        help="print the version and exit")
     return parser
 
 
@@ -158,6 +160,11 @@ def boot(args: argparse.Namespace, pool: concurrent.futures.Executor) -> Boot:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.version:
+        from core.version import version
+
+        print(f"closeout {version()}")
+        return 0
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -58,3 +58,34 @@ def test_help_from_the_command_line_loads_no_qt() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
                           text=True, timeout=60, check=True)
     assert done.stdout.split() == ["0", "False", "True"]
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_prints_the_installed_metadata_version(
+    flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib import metadata
+
+    assert cli.main.main([flag]) == 0
+    assert capsys.readouterr().out == f"closeout {metadata.version('closeout')}\n"
+
+
+def test_version_is_unknown_without_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    import core.version
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert core.version.version() == core.version.UNKNOWN
+
+
+def test_version_loads_no_qt() -> None:
+    code = ("import sys, cli.main; cli.main.main(['--version']); "
+            "assert not any(m.startswith('PySide6') for m in sys.modules), 'Qt loaded'")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("closeout ")
