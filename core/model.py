@@ -155,6 +155,12 @@ class Position:
     def signed_quantity(self) -> Decimal:
         return self.quantity if self.side is PositionSide.LONG else -self.quantity
 
+    @property
+    def notional(self) -> Decimal | None:
+        """Size at the mark, in the quote currency: None until a mark is known. Neither venue's
+        documents give a contract multiplier (VENUES.md), so a unit of size is one of the base."""
+        return None if self.mark_price is None else self.quantity * self.mark_price
+
     def with_mark(self, mark: Decimal, received_at: float | None = None) -> Position:
         """Reprice locally: P&L follows the mark between the venue's own position pushes."""
         pnl = self.unrealised_pnl

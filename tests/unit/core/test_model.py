@@ -24,6 +24,15 @@ def test_with_mark_recomputes_pnl_for_shorts() -> None:
     assert p.with_mark(Decimal(90)).unrealised_pnl == Decimal(20)
 
 
+def test_notional_is_size_at_the_mark_for_either_side_and_unknown_without_one() -> None:
+    key = PositionKey("a", QFEX, "S")
+    assert Position(key, PositionSide.SHORT, Decimal("2.5"), mark_price=Decimal("40.2")
+                    ).notional == Decimal("100.50")
+    assert Position(key, PositionSide.LONG, Decimal("3"), mark_price=Decimal("7")
+                    ).notional == Decimal(21)
+    assert Position(key, PositionSide.LONG, Decimal("3")).notional is None
+
+
 @pytest.mark.parametrize("url", ["ws://example.com/", "http://10.0.0.1:80", "ftp://x"])
 def test_plain_text_endpoints_are_refused_off_loopback(url: str) -> None:
     with pytest.raises(InsecureEndpoint):
