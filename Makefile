@@ -12,7 +12,8 @@ PYTEST := QT_QPA_PLATFORM=offscreen timeout --signal=TERM --kill-after=30 $(TEST
 STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
-.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz chaos soak clean
+.PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz chaos soak clean \
+	validate-desktop install-desktop uninstall-desktop
 
 all: test
 
@@ -43,8 +44,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy core cli gui
 
-test: lint typecheck
+test: lint typecheck validate-desktop
 	$(PYTEST)
+
+# The desktop entry and the AppStream metainfo, checked by freedesktop's and AppStream's own
+# validators (Debian: desktop-file-utils, appstream; .ci/run installs them).
+validate-desktop:
+	desktop-file-validate resources/closeout.desktop
+	appstreamcli validate --no-net --strict resources/io.github.closeout.Closeout.metainfo.xml
+
+# Closeout in this user's application menu (entry, icons, metainfo under ~/.local/share),
+# starting this checkout's .venv/bin/closeout; `closeout install-desktop` does the same for a
+# bundle or a pipx install.
+install-desktop: $(STAMP)
+	$(VENV)/bin/closeout install-desktop
+uninstall-desktop: $(STAMP)
+	$(VENV)/bin/closeout install-desktop --uninstall
 
 # The suite must hold on a busy machine: STRESS_RUNS full runs in a row, each beside
 # STRESS_CPUS busy loops, stopping at the first failure with pytest's exit code (5, "no tests

@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "positions": "cli.positions",
     "close": "cli.close",
     "flatten": "cli.flatten",
+    "install-desktop": "cli.desktop",
 }
 
 # One line per subcommand for ``closeout --help``: kept here, beside the registry, so the help
@@ -29,6 +30,7 @@ SUMMARIES: dict[str, str] = {
     "positions": "list the open positions of every (or the chosen) account, then exit",
     "close": "close one position (all, part, at a limit or on a trigger), sent exactly once",
     "flatten": "close many positions as one confirmed plan, and report each outcome",
+    "install-desktop": "add Closeout to this user's application menu (--uninstall removes it)",
 }
 
 HELP_FLAGS = frozenset({"-h", "--help"})
