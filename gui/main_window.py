@@ -40,6 +40,7 @@ from core.model import Environment, PositionKey, Venue
 from core.settings import Preferences
 from core.venue import AccountConfig
 from gui.bridge import DeskBridge, TaskTracker
+from gui.controllers.about import About
 from gui.controllers.accounts import Accounts
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
@@ -396,6 +397,8 @@ class MainWindow(QMainWindow):
         self.keyboardAction.triggered.connect(lambda: self.keyboard_help.show())
         self.helpMenu.addAction(self.keyboardAction)
         self.addAction(self.keyboardAction)
+        self.about = About(self)  # Help → About Closeout…
+        self.aboutAction = self.about.action
 
     def _connect(self) -> None:
         self.feed.route()
