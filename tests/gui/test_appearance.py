@@ -253,3 +253,18 @@ def test_the_desktop_entry_is_the_one_the_app_names() -> None:
     assert section["StartupWMClass"] == DESKTOP_FILE_NAME
     assert section["Icon"] == Path(ICON_FILE).stem
     assert section["Name"] == APP_NAME
+
+
+def test_sized_icons_beside_the_main_one_join_the_window_icon(
+    app_state: QApplication, tmp_path: Path
+) -> None:
+    """The desktop's hicolor PNGs, where the build has them: a crisp icon at each size."""
+    from gui.appearance import load_icon
+
+    (tmp_path / ICON_FILE).write_bytes((RESOURCES / ICON_FILE).read_bytes())
+    small = tmp_path / "icons" / "hicolor" / "16x16" / "apps"
+    small.mkdir(parents=True)
+    QIcon(str(RESOURCES / ICON_FILE)).pixmap(16, 16).save(str(small / ICON_FILE))
+    icon, problem = load_icon(ResourceLookup([tmp_path]))
+    assert problem is None and icon is not None
+    assert {(s.width(), s.height()) for s in icon.availableSizes()} == {(16, 16), (256, 256)}
