@@ -168,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from gui.logfile import install_log_file
+
+    install_log_file()  # the window's warnings, kept for support (Help → About shows where)
     with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="closeout-boot") as pool:
         started = boot(args, pool)
         from gui.launch import launch

@@ -32,7 +32,6 @@ from PySide6.QtCore import (
     QtMsgType,
     qInstallMessageHandler,
 )
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from core.desk import Desk
@@ -40,6 +39,14 @@ from core.journal import Journal
 from core.model import ConnectionState, Environment, Venue
 from core.venue import AccountConfig
 from gui.app import Accounts, Boot, _configured_accounts, settle_memory
+from gui.appearance import (
+    DESKTOP_FILE_NAME,
+    Appearance,
+    ResourceLookup,
+    apply_appearance,
+    default_lookup,
+    missing_text,
+)
 from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
 
@@ -51,13 +58,7 @@ MARKS_GRACE = 2.0  # how long --screenshot waits for the rows' marks once the ro
 
 def resource_path(name: str) -> Path | None:
     """Find a bundled resource: in the package, the source tree, or a PyInstaller bundle."""
-    here = Path(__file__).resolve().parent
-    # Installed: gui/resources inside the package. Source tree (editable): resources/ beside gui/.
-    candidates = [here / "resources" / name, here.parent / "resources" / name]
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        candidates.append(Path(bundle) / "resources" / name)
-    return next((p for p in candidates if p.is_file()), None)
+    return default_lookup().find(name)
 
 
 def _install_qt_message_filter() -> None:
@@ -81,19 +82,9 @@ def _install_qt_message_filter() -> None:
     qInstallMessageHandler(handler)
 
 
-def _apply_style(app: QApplication) -> None:
-    app.setApplicationName("Closeout")
-    app.setApplicationDisplayName("Closeout")
-    app.setOrganizationName("Closeout")
-    app.setDesktopFileName("closeout")
-    qss = resource_path("style.qss")
-    if qss is not None:
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
-    for icon_name in ("closeout.png", "closeout.svg"):
-        icon = resource_path(icon_name)
-        if icon is not None:
-            app.setWindowIcon(QIcon(str(icon)))
-            break
+def _apply_style(app: QApplication, lookup: ResourceLookup | None = None) -> Appearance:
+    """Name, icon and style sheet; what did not load is logged and returned for the window."""
+    return apply_appearance(app, lookup)
 
 
 class _PaintWatch(QObject):
@@ -201,7 +192,7 @@ def _expected_demo_accounts() -> list[tuple[str, Venue]]:
 SETTLE_AFTER_MS = 2000  # after the accounts connected: the collector's settling (app.py)
 
 
-async def run(app: QApplication, boot: Boot) -> int:
+async def run(app: QApplication, boot: Boot, appearance: Appearance | None = None) -> int:
     args, settings, demo = boot.args, boot.settings, boot.demo
     loop = asyncio.get_running_loop()
     journal = Journal.open_default(demo, operator_name=settings.preferences.operator_name)
@@ -216,6 +207,8 @@ async def run(app: QApplication, boot: Boot) -> int:
                         secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences)
     window.show_settings_error(boot.settings_error)
+    if appearance is not None:
+        window.resourceWarning.say(missing_text(appearance.missing))
     for account in missing:
         window.mark_needs_secret(account)
     if missing:
@@ -306,13 +299,15 @@ def launch(boot: Boot) -> int:
     """Create the application and the qasync loop, and run until the window closes."""
     _install_qt_message_filter()
     existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    # argv[0] is the X11 instance name (WM_CLASS), which the desktop entry's StartupWMClass
+    # matches, however the app was started (``closeout``, ``python -m gui.app``, the bundle).
+    app = existing if isinstance(existing, QApplication) else QApplication([DESKTOP_FILE_NAME])
     app.setQuitOnLastWindowClosed(False)
-    _apply_style(app)
+    appearance = _apply_style(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return int(loop.run_until_complete(run(app, boot)))
+            return int(loop.run_until_complete(run(app, boot, appearance)))
     finally:
         asyncio.set_event_loop(None)

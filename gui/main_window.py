@@ -1,7 +1,8 @@
 """The main window's layout: positions on top (filtered and grouped by venue and account); the
 order log, the working orders and the journal's history in tabs below; connection badges with
 each account's environment and venue health in the header; banners for LIVE, TESTNET, DEMO and
-confirmations off; the File, Positions and Help menus.
+confirmations off (coloured in code: gui/widgets/banners.py); a notice for a resource that did
+not load; the File, Positions and Help menus.
 
 What the window does lives in gui/controllers/, one small class per concern: closing a row,
 cancelling a working order, what a close's progress says, the desk's book, connections and
@@ -39,6 +40,7 @@ from core.model import Environment, PositionKey, Venue
 from core.settings import Preferences
 from core.venue import AccountConfig
 from gui.bridge import DeskBridge, TaskTracker
+from gui.controllers.about import About
 from gui.controllers.accounts import Accounts
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
@@ -72,7 +74,9 @@ from gui.models import (
     WorkingOrdersModel,
 )
 from gui.models.positions_proxy import FROZEN
+from gui.models.style import CONFIRMATIONS_OFF_LOOK, SETTINGS_ERROR_LOOK, BannerLook
 from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
+from gui.widgets.banners import colour_banner, colour_env_banner
 from gui.widgets.notice import DismissibleNotice, secrets_problem_text
 from gui.widgets.outcomes import OutcomeBar
 from gui.widgets.pinned import PinnedColumn
@@ -202,6 +206,10 @@ class MainWindow(QMainWindow):
         self.demoBanner = self._banner(central, "demoBanner", "Demo mode", DEMO_BANNER, self.demo)
         self.liveBanner = self._banner(central, "liveBanner", "Live accounts")
         self.testnetBanner = self._banner(central, "testnetBanner", "Testnet mode", TESTNET_BANNER)
+        for env_banner, env in ((self.demoBanner, Environment.DEMO),
+                                (self.liveBanner, Environment.LIVE),
+                                (self.testnetBanner, Environment.TESTNET)):
+            colour_env_banner(env_banner, env)
         self.settingsErrorBanner = QLabel(central)
         self.settingsErrorBanner.setObjectName("settingsErrorBanner")
         self.settingsErrorBanner.setAccessibleName("Settings error")
@@ -209,15 +217,18 @@ class MainWindow(QMainWindow):
         self.settingsErrorBanner.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse)
         self.settingsErrorBanner.setVisible(False)
+        colour_banner(self.settingsErrorBanner, SETTINGS_ERROR_LOOK)
         self.confirmationsOffBanner = self._banner(
             central, "confirmationsOffBanner", "Confirmations are off", CONFIRMATIONS_OFF_BANNER,
-            self.preferences.confirm == "never")
+            self.preferences.confirm == "never", CONFIRMATIONS_OFF_LOOK)
         # Shown only when a secret is needed and cannot be kept; dismissible.
         self.secretsWarning = DismissibleNotice("secretsWarning", "Credentials warning", central)
         self._show_secrets_problem(secrets_problem)
+        # A style sheet or icon that did not load (gui/appearance.py says which).
+        self.resourceWarning = DismissibleNotice("resourceWarning", "Missing resources", central)
         for banner in (self.demoBanner, self.liveBanner, self.testnetBanner,
                        self.settingsErrorBanner, self.confirmationsOffBanner,
-                       self.secretsWarning):
+                       self.resourceWarning, self.secretsWarning):
             root.addWidget(banner)
 
         header = QFrame(central)
@@ -325,13 +336,16 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _banner(parent: QWidget, name: str, accessible: str, text: str = "",
-                visible: bool = False) -> QLabel:
-        """A centred strip across the top of the window (its colours are in the style sheet)."""
+                visible: bool = False, look: BannerLook | None = None) -> QLabel:
+        """A centred strip across the top of the window (coloured in code, never by the style
+        sheet alone: see gui/widgets/banners.py)."""
         label = QLabel(text, parent)
         label.setObjectName(name)
         label.setAccessibleName(accessible)
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         label.setVisible(visible)
+        if look is not None:
+            colour_banner(label, look)
         return label
 
     def _build_menu(self) -> None:
@@ -383,6 +397,8 @@ class MainWindow(QMainWindow):
         self.keyboardAction.triggered.connect(lambda: self.keyboard_help.show())
         self.helpMenu.addAction(self.keyboardAction)
         self.addAction(self.keyboardAction)
+        self.about = About(self)  # Help → About Closeout…
+        self.aboutAction = self.about.action
 
     def _connect(self) -> None:
         self.feed.route()

@@ -1,20 +1,30 @@
 """The colours and fonts the tables paint with: profit and loss, muted and stale text, the
-mismatch banner and each environment's chip colours."""
+mismatch banner, each environment's chip colours, and the safety banners' looks.
+
+The banners' colours live here and nowhere else (not in the style sheet): they are set on each
+banner in code, so a missing or broken style sheet can never leave DEMO and LIVE uncoloured."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase
 
 from core.model import Environment
 
 __all__ = [
+    "CONFIRMATIONS_OFF_LOOK",
     "ENV_COLOURS",
     "LOSS",
     "MISMATCH_ROW",
     "MUTED",
+    "NOTICE_LOOK",
     "PROFIT",
+    "SETTINGS_ERROR_LOOK",
     "STALE",
     "WARN",
+    "BannerLook",
+    "env_banner_look",
     "italic",
     "monospace",
 ]
@@ -32,6 +42,36 @@ ENV_COLOURS: dict[Environment, tuple[str, str]] = {
     Environment.TESTNET: ("#1d5fc4", "#ffffff"),
     Environment.DEMO: ("#f5b301", "#3d2c00"),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class BannerLook:
+    """A strip across the top of the window: its fill, its ink, the line under it, and how loud
+    its text is."""
+
+    fill: str
+    ink: str
+    edge: str
+    bold: bool = True
+    padding: str = "5px 12px"
+    letter_spacing: int = 1
+
+
+def env_banner_look(env: Environment) -> BannerLook:
+    """The LIVE / TESTNET / DEMO banner: the environment's chip colours, a darker edge."""
+    fill, ink = ENV_COLOURS[env]
+    return BannerLook(fill, ink, QColor(fill).darker(125).name())
+
+
+# A settings file that did not load: the user is in demo mode, not looking at their accounts.
+SETTINGS_ERROR_LOOK = BannerLook("#fdecec", "#8f1d1d", "#f1b5b5", bold=False,
+                                 padding="6px 12px", letter_spacing=0)
+# Every close goes on the first click.
+CONFIRMATIONS_OFF_LOOK = BannerLook("#fff1d6", "#6b3a00", "#f0c37a", padding="4px 12px",
+                                    letter_spacing=0)
+# A notice that can be dismissed: secrets kept in memory only, a resource that did not load.
+NOTICE_LOOK = BannerLook("#fff4e0", "#8a4b00", "#f0c37a", bold=False, padding="0px",
+                         letter_spacing=0)
 
 
 def monospace() -> QFont:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from gui.models.style import NOTICE_LOOK, BannerLook
+from gui.widgets.banners import colour_notice
+
 __all__ = ["DismissibleNotice", "secrets_problem_text"]
 
 
@@ -19,9 +22,11 @@ def secrets_problem_text(problem: str) -> str:
 
 
 class DismissibleNotice(QFrame):
-    """A wrapped line of text with a Dismiss button."""
+    """A wrapped line of text with a Dismiss button, coloured in code (``look``) so it shows
+    even when the style sheet did not load."""
 
-    def __init__(self, name: str, accessible: str, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, accessible: str, parent: QWidget | None = None,
+                 look: BannerLook = NOTICE_LOOK) -> None:
         super().__init__(parent)
         self.setObjectName(name)
         self.setAccessibleName(accessible)
@@ -40,6 +45,7 @@ class DismissibleNotice(QFrame):
         self.dismissButton.setToolTip("Hide this notice for the rest of the session")
         self.dismissButton.clicked.connect(self.dismiss)
         layout.addWidget(self.dismissButton, 0, Qt.AlignmentFlag.AlignTop)
+        colour_notice(self, self.label, look)
         self.setVisible(False)
 
     @property
