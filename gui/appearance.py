@@ -13,13 +13,14 @@ an empty folder; the app uses ``default_lookup()``.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtGui import QIcon, QImageReader
 from PySide6.QtWidgets import QApplication
+
+from gui.resource_files import DESKTOP_ID, resource_dirs
 
 __all__ = [
     "APP_NAME",
@@ -42,7 +43,7 @@ APP_NAME = "Closeout"
 # The desktop entry is installed as closeout.desktop: Wayland matches the window to it by this
 # name, X11 by WM_CLASS, whose instance part is argv[0]'s name (gui/launch.py passes this) and
 # which the entry's StartupWMClass names.
-DESKTOP_FILE_NAME = "closeout"
+DESKTOP_FILE_NAME = DESKTOP_ID
 STYLE_SHEET = "style.qss"
 ICON_FILE = "closeout.png"
 # The merger's sized icons, if present beside it: the window then picks a crisp one per size.
@@ -61,13 +62,8 @@ class ResourceLookup:
 
 def default_lookup() -> ResourceLookup:
     """The installed package (``gui/resources``), the source tree (``resources/`` beside
-    ``gui/``), then a PyInstaller bundle's ``resources/``."""
-    here = Path(__file__).resolve().parent
-    folders = [here / "resources", here.parent / "resources"]
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        folders.append(Path(bundle) / "resources")
-    return ResourceLookup(folders)
+    ``gui/``), then a PyInstaller bundle's ``resources/`` (``gui.resource_files``)."""
+    return ResourceLookup(resource_dirs())
 
 
 @dataclass(frozen=True, slots=True)
