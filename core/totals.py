@@ -29,6 +29,7 @@ __all__ = [
     "Sums",
     "Totals",
     "amounts_text",
+    "breakdown",
     "sums_text",
     "totals",
 ]
@@ -56,13 +57,16 @@ class Sums:
     _n_pnl: dict[str | None, int] = field(default_factory=dict, repr=False)
 
     def add(self, position: Position, currency: str | None, step: int = 1) -> None:
+        self.add_figures(position.notional, position.unrealised_pnl, currency, step)
+
+    def add_figures(self, notional: Decimal | None, pnl: Decimal | None,
+                    currency: str | None, step: int = 1) -> None:
+        """One position's figures (None: not known), in or (``step`` -1) out."""
         self.positions += step
-        notional = position.notional
         if notional is None:
             self.without_mark += step
         else:
             _bump(self.notional, self._n_notional, currency, notional, step)
-        pnl = position.unrealised_pnl
         if pnl is None:
             self.without_pnl += step
         else:
@@ -152,15 +156,20 @@ def totals(positions: Iterable[tuple[Position, str | None]]) -> Totals:
     return out
 
 
+Leaf = tuple[Venue, str, str | None]  # (venue, account, quote currency)
+_Held = tuple[Leaf, Decimal | None, Decimal | None]  # a row's leaf, notional and P&L
+
+
 class RunningTotals:
     """Totals kept up to date by deltas: ``put`` a row's latest position (its old figures come
-    out, the new go in), ``discard`` a row that went. Each costs a few additions, whatever the
-    number of rows, so a repricing of some rows never re-adds all of them. Rows are any
-    hashable identity (the window's row records)."""
+    out, the new go in), ``discard`` a row that went. Each costs a few additions to one leaf
+    (venue, account, currency), whatever the number of rows, so a repricing of some rows never
+    re-adds all of them; ``totals`` adds the leaves up (there are few). Rows are any hashable
+    identity (the window's row records)."""
 
     def __init__(self) -> None:
-        self.totals = Totals()
-        self._held: dict[Hashable, tuple[Position, str | None]] = {}
+        self._held: dict[Hashable, _Held] = {}
+        self._leaves: dict[Leaf, Sums] = {}
 
     def __len__(self) -> int:
         return len(self._held)
@@ -169,22 +178,52 @@ class RunningTotals:
         return row in self._held
 
     def put(self, row: Hashable, position: Position, currency: str | None) -> None:
-        old = self._held.get(row)
+        key = position.key
+        new = ((key.venue, key.account, currency), position.notional, position.unrealised_pnl)
+        held = self._held
+        old = held.get(row)
+        if old == new:
+            return
+        leaves = self._leaves
         if old is not None:
-            if old[0] is position and old[1] == currency:
-                return
-            self.totals.add(old[0], old[1], -1)
-        self._held[row] = (position, currency)
-        self.totals.add(position, currency)
+            self._take(old)
+        held[row] = new
+        leaf = leaves.get(new[0])
+        if leaf is None:
+            leaf = leaves[new[0]] = Sums()
+        leaf.add_figures(new[1], new[2], currency)
 
     def discard(self, row: Hashable) -> None:
         old = self._held.pop(row, None)
         if old is not None:
-            self.totals.add(old[0], old[1], -1)
+            self._take(old)
+
+    def _take(self, held: _Held) -> None:
+        where = held[0]
+        leaf = self._leaves[where]
+        leaf.add_figures(held[1], held[2], where[2], -1)
+        if leaf.positions <= 0:
+            del self._leaves[where]
 
     def clear(self) -> None:
-        self.totals = Totals()
         self._held.clear()
+        self._leaves.clear()
+
+    @property
+    def totals(self) -> Totals:
+        """Overall, per venue and per account, added up from the leaves."""
+        out = Totals()
+        for (venue, account, _cur), leaf in self._leaves.items():
+            out.overall.merge(leaf)
+            v = out.venues.get(venue)
+            if v is None:
+                v = out.venues[venue] = Sums()
+            v.merge(leaf)
+            a = out.accounts.get((venue, account))
+            if a is None:
+                a = out.accounts[(venue, account)] = Sums()
+            a.merge(leaf)
+        return out
 
 
 def amounts_text(amounts: Mapping[str | None, Decimal], *, signed: bool = False) -> str:
@@ -210,3 +249,15 @@ def sums_text(s: Sums) -> str:
     if s.without_pnl:
         text += f" (P&L of {s.with_pnl} of {n})"
     return text
+
+
+def breakdown(t: Totals) -> list[tuple[str, str, Sums]]:
+    """Every line of totals, as the window's strip, the CSV export and the CLI list them:
+    ("all", "All venues", sums), then ("venue", its label, sums) by label, then
+    ("account", "name · venue", sums) by name."""
+    lines: list[tuple[str, str, Sums]] = [("all", "All venues", t.overall)]
+    lines += sorted((("venue", v.label, s) for v, s in t.venues.items()),
+                    key=lambda x: x[1].casefold())
+    lines += sorted((("account", f"{a} · {v.label}", s) for (v, a), s in t.accounts.items()),
+                    key=lambda x: x[1].casefold())
+    return lines

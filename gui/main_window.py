@@ -60,6 +60,7 @@ from gui.controllers.shortcuts import (
     KeyboardHelp,
     bind,
 )
+from gui.controllers.totals import PositionTotals
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self._build(secrets_problem)
         self._build_menu()
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
+        self.totals = PositionTotals(self)  # the totals strip under the positions table
         self._connect()
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.
