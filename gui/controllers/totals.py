@@ -9,6 +9,7 @@ model, sums every row again (once, on that refresh).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -132,6 +133,15 @@ class PositionTotals(QObject):
                 return
         gone.clear()
         self._show()
+
+    async def settled(self) -> None:
+        """Every marked row swapped in now (an export sums exactly the rows it read)."""
+        while True:
+            self.timer.stop()
+            self.refresh()
+            if not self._work:
+                return
+            await asyncio.sleep(0)
 
     @property
     def totals(self) -> Totals:
