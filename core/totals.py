@@ -30,8 +30,10 @@ __all__ = [
     "Totals",
     "amounts_text",
     "breakdown",
+    "sums_document",
     "sums_text",
     "totals",
+    "totals_document",
 ]
 
 Amounts = dict[str | None, Decimal]  # quote currency (None: not known) -> exact sum
@@ -261,3 +263,31 @@ def breakdown(t: Totals) -> list[tuple[str, str, Sums]]:
     lines += sorted((("account", f"{a} · {v.label}", s) for (v, a), s in t.accounts.items()),
                     key=lambda x: x[1].casefold())
     return lines
+
+
+def sums_document(s: Sums) -> dict[str, object]:
+    """Sums for a JSON document: exact amounts (Decimals) keyed by currency ("?" for one not
+    known), and how many positions each figure leaves out."""
+    def amounts(a: Amounts) -> dict[str, Decimal]:
+        return {UNKNOWN_CURRENCY_LABEL if c is None else c: a[c]
+                for c in sorted(a, key=lambda c: (c is None, c or ""))}
+
+    return {
+        "positions": s.positions,
+        "notional": amounts(s.notional),
+        "unrealised_pnl": amounts(s.pnl),
+        "without_mark": s.without_mark,
+        "without_pnl": s.without_pnl,
+    }
+
+
+def totals_document(t: Totals) -> dict[str, object]:
+    """``totals`` of ``closeout positions --json``: all, per venue (by id), per account."""
+    return {
+        "all": sums_document(t.overall),
+        "venues": {v.value: sums_document(s)
+                   for v, s in sorted(t.venues.items(), key=lambda x: x[0].value)},
+        "accounts": [{"venue": v.value, "account": a, **sums_document(s)}
+                     for (v, a), s in sorted(t.accounts.items(),
+                                             key=lambda x: (x[0][1].casefold(), x[0][0].value))],
+    }

@@ -18,7 +18,7 @@ to a temporary directory without a dialog).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,13 +27,12 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QTableView
 
 from core.csv_out import csv_text, write_atomic
-from core.numbers import fixed, pnl_places
-from core.totals import Sums, Totals
+from core.tables import totals_rows
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
-__all__ = ["READ_SLICE", "AskPath", "Exporting", "table_text", "totals_rows"]
+__all__ = ["READ_SLICE", "AskPath", "Exporting", "table_text"]
 
 # Asked for a file: (dialog title, suggested file name, what to do with the path chosen).
 AskPath = Callable[[str, str, Callable[[Path], None]], None]
@@ -78,36 +77,6 @@ async def table_text(view: QTableView, keep: Keep | None = None
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
-
-
-def totals_rows(header: Sequence[str], totals: Totals) -> list[list[str]]:
-    """The totals under a positions export, in its columns (by title): all venues, then each
-    venue, then each account, one row per quote currency. The Entry column says "notional"
-    and its currency, as the table's own totals rows do."""
-    scopes: list[tuple[str, str, Sums]] = [("All venues", "Total", totals.overall)]
-    scopes += sorted(((v.label, "Total", s) for v, s in totals.venues.items()),
-                     key=lambda x: x[0].casefold())
-    scopes += sorted(((v.label, f"{a} total", s) for (v, a), s in totals.accounts.items()),
-                     key=lambda x: (x[1].casefold(), x[0]))
-    rows = []
-    for venue, account, s in scopes:
-        n = s.positions
-        what = f"{n} position{'s' if n != 1 else ''}"
-        if s.without_pnl:
-            what += f" · P&L of {s.with_pnl} of {n}"
-        if s.without_mark:
-            what += f" · notional of {s.with_mark} of {n}"
-        currencies = sorted(set(s.notional) | set(s.pnl), key=lambda c: (c is None, c or ""))
-        for cur in currencies or [None]:
-            places = pnl_places(cur)
-            cells = {
-                "Venue": venue, "Account": account, "Symbol": what,
-                "Entry": f"notional {cur or '?'}" if currencies else "notional",
-                "Mark": fixed(s.notional.get(cur), places),
-                "Unrealised P&L": fixed(s.pnl.get(cur), places, signed=True),
-            }
-            rows.append([cells.get(title, "") for title in header])
-    return rows
 
 
 class Exporting(QObject):
