@@ -16,10 +16,13 @@ from pytestqt.qtbot import QtBot
 
 from core.desk import Desk
 from core.model import Position, PositionKey, PositionSide, SessionHealth
+from core.numbers import number_format
+from core.totals import Totals, amounts_text, totals
 from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.main_window import MINIMUM_SIZE, MainWindow
+from tests.gui.test_end_to_end import Live, live  # noqa: F401 - the fixture
 from tests.gui.test_grouped_rows import ALPHA, BETA, BOOK, GAMMA, RefdataSession
 from tests.helpers.fakes import account
 from tests.helpers.polling import until
@@ -140,3 +143,22 @@ async def test_at_the_minimum_size_the_strip_is_on_screen_and_not_cut(
         assert label.width() >= label.sizeHint().width(), label.objectName()  # not cut
     assert inside.contains(_in(w, s.venues))
     assert not _in(w, s).intersects(_in(w, w.positionsView))
+
+
+@pytest.mark.asyncio
+async def test_against_the_simulator_the_strip_equals_the_desks_totals(
+        live: Live) -> None:  # noqa: F811 - the fixture
+    """Demo mode's real path (simulator, sessions, desk, bridge, models): once marks have
+    arrived, the strip's sums are exactly the desk's positions' (core.totals afresh)."""
+    w, desk = live.window, live.desk
+
+    def expected() -> Totals:
+        return totals((p, number_format(desk.instrument(p.key)).quote)
+                      for p in desk.positions.values())
+
+    await until(lambda: w.totals.running.totals == expected(), what="the strip's totals")
+    s = expected().overall
+    assert s.positions == 16 and s.without_mark == 0 and set(s.pnl) == {"USD"}
+    assert strip_text(w)[0] == "Totals · 16 positions"
+    assert strip_text(w)[2] == f"uP&L {amounts_text(s.pnl, signed=True)}"
+    assert not w.totals.strip.incomplete.isVisible()
