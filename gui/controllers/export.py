@@ -5,8 +5,11 @@ What is written is what the table shows: its visible columns in their on-screen 
 with their titles, its rows in the order shown and through its filters, each cell's text as
 painted (numbers written by the instrument, ``core.numbers``). Button columns (Close, Cancel)
 are left out. Positions end with their totals, one row per quote currency for all venues, each
-venue and each account (``core.totals``), as the totals strip adds them; group-by-account
-header and totals rows are left out (the totals rows say the same, per currency).
+venue and each account (``core.tables.totals_rows``), as the totals strip adds them;
+group-by-account header and totals rows are left out (the totals rows say the same, per
+currency). The rows of an account folded under its header are not on screen, so not in the
+file, yet they count in the totals, as in the strip and the header: folding hides rows, it
+does not filter them.
 
 Every cell is guarded against formula injection and the file is written atomically
 (``core.csv_out``). The rows are read from the table a slice per loop turn, and the file is
