@@ -14,7 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QTimer
+from PySide6.QtWidgets import QSplitter
 
 from core.model import Venue
 from core.totals import RunningTotals, Sums, Totals, amounts_text, breakdown, sums_text
@@ -46,6 +47,10 @@ class PositionTotals(QObject):
         layout = panel.layout()
         assert layout is not None
         layout.addWidget(self.strip)
+        # The strip's height comes out of the panes below, not out of the table's rows: once,
+        # when the splitter is first laid out (before that it has no sizes to share).
+        self._splitter: QSplitter | None = window.splitter
+        window.splitter.installEventFilter(self)
         self.running = RunningTotals()
         self._dirty: dict[PositionRow, None] = {}  # rows marked since the last refresh
         self._work: list[PositionRow] = []  # rows this refresh still has to swap in
@@ -65,6 +70,17 @@ class PositionTotals(QObject):
         for signal in (p.rowsInserted, p.rowsRemoved, p.modelReset, p.layoutChanged):
             signal.connect(self._schedule)
         self.refresh()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        splitter = self._splitter
+        if watched is splitter and splitter is not None and event.type() is QEvent.Type.Resize:
+            sizes = splitter.sizes()
+            if len(sizes) == 2 and sum(sizes) > 4 * self.strip.sizeHint().height():
+                self._splitter = None
+                splitter.removeEventFilter(self)
+                extra = min(self.strip.sizeHint().height(), sizes[1] // 4)
+                splitter.setSizes([sizes[0] + extra, sizes[1] - extra])
+        return False
 
     # ------------------------------------------------------------------ changes
     def _schedule(self, *_args: object) -> None:

@@ -65,7 +65,7 @@ class TotalsStrip(QFrame):
             f"QLabel#totalsIncomplete {{ color: {WARN.name()}; }}"
             f"QLabel#totalsVenues, QLabel#totalsAccounts {{ color: {MUTED.name()}; }}")
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(2, 4, 2, 0)
+        outer.setContentsMargins(2, 2, 2, 0)
         outer.setSpacing(2)
         top = QHBoxLayout()
         top.setSpacing(12)
