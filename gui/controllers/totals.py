@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SLICE", "SLICE_BUDGET", "PositionTotals"]
 
-SLICE = 128  # rows swapped in between budget checks (about 1 ms at 10 µs a row)
-SLICE_BUDGET = 0.004  # seconds of one loop turn a refresh may use before it yields
+SLICE = 64  # rows swapped in between budget checks (about half a millisecond)
+SLICE_BUDGET = 0.002  # seconds of one loop turn a refresh may use before it yields
 _FIRST, _LAST = int(PositionColumn.QUANTITY), int(PositionColumn.PNL)
 _Filters = tuple[Venue | None, str | None, str]
 
