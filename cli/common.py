@@ -84,6 +84,7 @@ __all__ = [
     "Refused",
     "UsageError",
     "add_action_options",
+    "add_csv_option",
     "add_output_options",
     "ask",
     "connected",
@@ -95,6 +96,7 @@ __all__ = [
     "fmt",
     "is_live",
     "normalise_reason",
+    "output_clash",
     "parse_args",
     "plain_decimal",
     "refuse_without_tty",
@@ -209,6 +211,21 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true",
                         help="run against the built-in simulator (its own demo accounts and "
                         "the demo journal) instead of the configured accounts")
+
+
+def add_csv_option(parser: argparse.ArgumentParser) -> None:
+    """``--csv`` beside ``--json``: the window's export format, on standard output."""
+    parser.add_argument("--csv", action="store_true",
+                        help="print CSV with the window's columns and texts (cells a "
+                        "spreadsheet would run as formulas are made text)")
+
+
+def output_clash(prog: str, ns: argparse.Namespace) -> int | None:
+    """Exit 2 with a usage line when both ``--json`` and ``--csv`` are given, else None."""
+    if ns.json and ns.csv:
+        err(f"{prog}: error: --json and --csv cannot be used together")
+        return EXIT_BAD_ARGUMENTS
+    return None
 
 
 def add_action_options(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 SUBCOMMANDS: dict[str, str] = {
     "journal": "cli.journal",
     "positions": "cli.positions",
+    "orders": "cli.orders",
     "close": "cli.close",
     "flatten": "cli.flatten",
     "install-desktop": "cli.desktop",
@@ -28,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
 SUMMARIES: dict[str, str] = {
     "journal": "verify the audit journal's hash chain, or export it as CSV or JSON lines",
     "positions": "list the open positions of every (or the chosen) account, then exit",
+    "orders": "list the working orders (resting limit closes and triggers), then exit",
     "close": "close one position (all, part, at a limit or on a trigger), sent exactly once",
     "flatten": "close many positions as one confirmed plan, and report each outcome",
     "install-desktop": "add Closeout to this user's application menu (--uninstall removes it)",

@@ -1,4 +1,6 @@
-"""``closeout positions``: every open position of the accounts asked for, as a table or JSON.
+"""``closeout positions``: every open position of the accounts asked for, as a table, JSON or
+CSV, with their totals (``core.totals``: count, notional and unrealised P&L, overall, per venue
+and per account, per quote currency) as the window's totals strip shows them.
 
 Connects only those accounts, waits for each one's first positions snapshot, prints and exits.
 Exit 0; 7 when an account could not connect (the others are still printed, the reasons go to
@@ -22,23 +24,29 @@ from cli.common import (
     Deps,
     Interrupt,
     UsageError,
+    add_csv_option,
     add_output_options,
     connected,
     dec,
     emit_json,
     err,
     fail,
+    output_clash,
     parse_args,
     run,
     select_accounts,
     venue_arg,
     venue_ids,
 )
+from core.csv_out import csv_text
 from core.model import Instrument, Position, PositionKey
 from core.numbers import number_format
+from core.tables import POSITION_TITLES, position_texts, totals_rows
+from core.totals import Totals, breakdown, sums_text, totals, totals_document
 from core.venue import AccountConfig
 
-__all__ = ["build_parser", "main", "position_dict", "table"]
+__all__ = ["build_parser", "csv_table", "main", "position_dict", "table", "totals_of",
+           "totals_text"]
 
 PROG = "closeout positions"
 COLUMNS = ("venue", "account", "env", "symbol", "side", "qty", "entry", "mark", "uPnL")
@@ -56,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--venue", type=venue_arg, metavar="V",
                         help=f"only accounts on this venue ({venue_ids()})")
     add_output_options(parser)
+    add_csv_option(parser)  # the totals rows come below the positions
     return parser
 
 
@@ -109,6 +118,31 @@ def table(positions: Sequence[Position], accounts: dict[str, AccountConfig],
     return "\n".join([line(COLUMNS), *(line(r) for r in rows)])
 
 
+def totals_of(positions: Sequence[Position],
+              instrument: Callable[[PositionKey], Instrument | None] = lambda _key: None
+              ) -> Totals:
+    """The positions' totals, each in its instrument's quote currency."""
+    return totals((p, number_format(instrument(p.key)).quote) for p in positions)
+
+
+def totals_text(t: Totals) -> str:
+    """The totals under the table: all venues, each venue, each account, one line each."""
+    return "\n".join(["totals:", *(f"  {label}: {sums_text(s)}" for _k, label, s in breakdown(t))])
+
+
+def csv_table(positions: Sequence[Position], accounts: dict[str, AccountConfig],
+              instrument: Callable[[PositionKey], Instrument | None] = lambda _key: None) -> str:
+    """The window's export of the same positions (its columns, texts and totals rows), in the
+    CLI's order (venue, account, symbol)."""
+    rows: list[Sequence[str]] = []
+    for p in _sorted(positions):
+        account = accounts.get(p.key.account)
+        rows.append(position_texts(p, account.environment if account else None,
+                                   number_format(instrument(p.key))))
+    rows += totals_rows(POSITION_TITLES, totals_of(positions, instrument))
+    return csv_text(POSITION_TITLES, rows)
+
+
 async def _list(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> int:
     def select(accounts: list[AccountConfig]) -> list[AccountConfig]:
         return select_accounts(accounts, names=ns.account, venue=ns.venue)
@@ -132,9 +166,14 @@ def _print(ns: argparse.Namespace, conn: Connection) -> int:
             ],
             "positions": [position_dict(p, accounts.get(p.key.account))
                           for p in _sorted(positions)],
+            "totals": totals_document(totals_of(positions, conn.desk.instrument)),
         })
+    elif ns.csv:
+        sys.stdout.write(csv_table(positions, accounts, conn.desk.instrument))
+        sys.stdout.flush()
     else:
         print(table(positions, accounts, conn.desk.instrument))
+        print(totals_text(totals_of(positions, conn.desk.instrument)))
         n = len(positions)
         ok = len(conn.accounts) - len(conn.failures)
         summary = (f"{n} open position{'s' if n != 1 else ''} on {ok} account"
@@ -150,6 +189,9 @@ def main(argv: Sequence[str], *, deps: Deps | None = None) -> int:
     ns = parse_args(build_parser(), argv)
     if isinstance(ns, int):
         return ns
+    clash = output_clash(PROG, ns)
+    if clash is not None:
+        return clash
     d = deps or Deps()
 
     async def command(interrupt: Interrupt) -> int:

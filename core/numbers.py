@@ -135,6 +135,8 @@ class NumberFormat:
     quantity_places: int | None = None
     price_places: int | None = None
     pnl_decimals: int = DEFAULT_PNL_DECIMALS
+    # The quote currency, upper-case (None: not known): totals add money per currency.
+    quote: str | None = None
 
     @property
     def known(self) -> bool:
@@ -165,5 +167,6 @@ def number_format(instrument: Instrument | None) -> NumberFormat:
     instruments are frozen and few, and every repricing of every row asks."""
     if instrument is None:
         return UNKNOWN
+    quote = instrument.quote_currency
     return NumberFormat(places(instrument.lot_size), places(instrument.tick_size),
-                        pnl_places(instrument.quote_currency))
+                        pnl_places(quote), quote.upper() if quote else None)

@@ -46,6 +46,7 @@ from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
 from gui.controllers.closing import Closing
 from gui.controllers.environments import Environments, live_banner_text, window_title
+from gui.controllers.export import Exporting
 from gui.controllers.feed import DeskFeed
 from gui.controllers.filters import Filters
 from gui.controllers.groups import AccountGroupsToggle
@@ -62,6 +63,7 @@ from gui.controllers.shortcuts import (
     KeyboardHelp,
     bind,
 )
+from gui.controllers.totals import PositionTotals
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
 from gui.models import (
@@ -188,6 +190,8 @@ class MainWindow(QMainWindow):
         self._build(secrets_problem)
         self._build_menu()
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
+        self.totals = PositionTotals(self)  # the totals strip under the positions table
+        self.exporting = Exporting(self)  # File → Export ▸ each pane to CSV
         self._connect()
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.

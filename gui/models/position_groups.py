@@ -3,11 +3,11 @@ its subtotals (positions, notional, unrealised P&L) and a ▾/▸ that collapses
 rows at the bottom, one per venue and one for the whole table.
 
 Subtotals are exact ``Decimal`` sums of the rows the filters let through (a collapsed account's
-rows count: collapsing hides them, it does not filter them). Notional is the sum of size × mark
-over the rows that have a mark; P&L the sum of the rows that have one. Sums are written with the
-most P&L decimals among their rows' instruments (core.numbers). Each figure is added as the
-venue states it, in its instrument's quote currency: a desk that mixes quote currencies reads
-a sum across them as a sum of numbers, not of money.
+rows count: collapsing hides them, it does not filter them), added by ``core.totals`` as the
+window's totals strip and the CLI add them. Notional is the sum of size × mark over the rows
+that have a mark; P&L the sum of the rows that have one. Money is summed per quote currency:
+a header over several currencies reads "mixed", its tooltip one figure per currency. Sums are
+written with the most P&L decimals among their rows' instruments (core.numbers).
 
 A header or totals row has no position: no key, no Close button, nothing to select for a
 close. The sorted view (``PositionsProxy``) holds header rows among its rows, with a sort key
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -27,43 +26,38 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from core.model import Venue
 from core.numbers import DEFAULT_PNL_DECIMALS, fixed
+from core.totals import Sums, sums_text
 from gui.models.columns import LEFT, RIGHT
 from gui.models.position_rows import PositionColumn, PositionRow
 from gui.models.roles import KEY_ROLE, SORT_ROLE
 from gui.models.style import LOSS, PROFIT, monospace
 from gui.models.text import venue_label
 
-__all__ = ["AccountGroups", "GroupRow", "GroupStyle", "Subtotal", "TotalsRow", "subtotal"]
+__all__ = ["MIXED", "AccountGroups", "GroupRow", "GroupStyle", "Subtotal", "TotalsRow",
+           "subtotal"]
 
-_ZERO = Decimal(0)
+MIXED = "mixed"  # a figure over several quote currencies: one per currency in the tooltip
 HEADER_FILL = QColor("#e9eef5")
 TOTALS_FILL = QColor("#dde3ec")
 
 
 @dataclass(slots=True)
-class Subtotal:
-    """Exact sums over some rows."""
+class Subtotal(Sums):
+    """Exact sums over some rows (``core.totals``: money per quote currency), with the venues
+    and accounts they span and the decimals a single figure is written with."""
 
-    positions: int = 0
-    notional: Decimal = _ZERO
-    pnl: Decimal = _ZERO
-    without_mark: int = 0  # rows left out of the notional
-    without_pnl: int = 0  # rows left out of the P&L
     places: int = DEFAULT_PNL_DECIMALS  # the most P&L decimals among the rows
     venues: set[Venue] = field(default_factory=set)
     accounts: set[str] = field(default_factory=set)
 
-    def add(self, other: Subtotal) -> None:
+    def merge(self, other: Sums) -> None:
         if not other.positions:
             return
-        self.places = max(self.places, other.places) if self.positions else other.places
-        self.positions += other.positions
-        self.notional += other.notional
-        self.pnl += other.pnl
-        self.without_mark += other.without_mark
-        self.without_pnl += other.without_pnl
-        self.venues |= other.venues
-        self.accounts |= other.accounts
+        if isinstance(other, Subtotal):
+            self.places = max(self.places, other.places) if self.positions else other.places
+            self.venues |= other.venues
+            self.accounts |= other.accounts
+        Sums.merge(self, other)
 
 
 def subtotal(rows: Iterable[PositionRow]) -> dict[Venue, Subtotal]:
@@ -78,19 +72,11 @@ def subtotal(rows: Iterable[PositionRow]) -> dict[Venue, Subtotal]:
         s = out.get(venue)
         if s is None:
             s = out[venue] = Subtotal(places=r.fmt.pnl_decimals)
-        s.positions += 1
         s.venues.add(venue)
         s.accounts.add(pos.key.account)
         if r.fmt.pnl_decimals > s.places:
             s.places = r.fmt.pnl_decimals
-        if pos.mark_price is None:
-            s.without_mark += 1
-        else:
-            s.notional += pos.quantity * pos.mark_price
-        if pos.unrealised_pnl is None:
-            s.without_pnl += 1
-        else:
-            s.pnl += pos.unrealised_pnl
+        s.add(pos, r.fmt.quote)
     return out
 
 
@@ -173,9 +159,11 @@ class GroupStyle:
         if col == PositionColumn.ENTRY:
             return "notional"
         if col == PositionColumn.MARK:
-            return fixed(s.notional, s.places)
+            notional = s.single(s.notional)
+            return MIXED if notional is None else fixed(notional, s.places)
         if col == PositionColumn.PNL:
-            return fixed(s.pnl, s.places, signed=True)
+            pnl = s.single(s.pnl)
+            return MIXED if pnl is None else fixed(pnl, s.places, signed=True)
         return ""
 
     def _common(self, s: Subtotal, col: int, role: int) -> Any:
@@ -184,14 +172,15 @@ class GroupStyle:
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if col in _RIGHT_ALIGNED else LEFT
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == PositionColumn.PNL and s.pnl:
-                return self._profit if s.pnl > 0 else self._loss
+            pnl = s.single(s.pnl)
+            if col == PositionColumn.PNL and pnl:
+                return self._profit if pnl > 0 else self._loss
             return None
         if role == SORT_ROLE:
             if col == PositionColumn.MARK:
-                return s.notional
+                return s.single(s.notional)
             if col == PositionColumn.PNL:
-                return s.pnl
+                return s.single(s.pnl)
             if col == PositionColumn.SYMBOL:
                 return s.positions
         return None
@@ -202,14 +191,7 @@ _RIGHT_ALIGNED = frozenset({PositionColumn.ENTRY, PositionColumn.MARK, PositionC
 
 
 def _summary(s: Subtotal) -> str:
-    text = (f"{s.positions} position{'s' if s.positions != 1 else ''} · notional "
-            f"{fixed(s.notional, s.places)} (size × mark) · unrealised P&L "
-            f"{fixed(s.pnl, s.places, signed=True)}")
-    if s.without_mark:
-        text += f" · {s.without_mark} without a mark left out of the notional"
-    if s.without_pnl:
-        text += f" · {s.without_pnl} without P&L left out of it"
-    return text
+    return sums_text(s)  # per currency, and what was left out (core.totals)
 
 
 class AccountGroups:
@@ -291,7 +273,7 @@ class AccountGroups:
         """One account's subtotal (over its rows through the filters, collapsed or not)."""
         total = Subtotal()
         for s in self._group_sums(cf).values():
-            total.add(s)
+            total.merge(s)
         return total
 
     def venue_total(self, venue: Venue | None) -> Subtotal:
@@ -300,7 +282,7 @@ class AccountGroups:
         for cf in self._names:
             for v, s in self._group_sums(cf).items():
                 if venue is None or v is venue:
-                    total.add(s)
+                    total.merge(s)
         return total
 
     # ------------------------------------------------------------------ cells

@@ -432,6 +432,10 @@ class PositionsProxy(GroupedRows):
             rows = [r for r in rows if symbol in ties[r][1]]
         return list(rows)
 
+    def passing(self, rows: Sequence[PositionRow]) -> list[PositionRow]:
+        """The source rows the filters let through (shown, or folded under a header)."""
+        return self._passes(rows)
+
     def filterAcceptsRow(self, source_row: int, _parent: AnyIndex = _NO_PARENT) -> bool:
         """Whether the source row passes the filters (as ``QSortFilterProxyModel`` says)."""
         assert self._src is not None

@@ -10,12 +10,13 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush
 
-from core.model import Instrument, OrderSide, PositionKey, WorkingKind, WorkingOrder
+from core.model import Instrument, PositionKey, WorkingOrder
 from core.numbers import UNKNOWN, NumberFormat, number_format
+from core.tables import working_texts as _working_texts
 from gui.models.columns import LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.roles import BUTTON_ROLE, KEY_ROLE, STALE_ROLES, VALUE_ROLES
 from gui.models.style import MUTED, STALE, italic, monospace
-from gui.models.text import describe_working, venue_label
+from gui.models.text import describe_working
 
 __all__ = ["CancelState", "WorkingColumn", "WorkingIdent", "WorkingOrdersModel"]
 
@@ -60,8 +61,6 @@ _NUMERIC_WORKING_COLUMNS = frozenset(
 )
 _WORKING_VALUE_COLUMNS = tuple(c for c in WorkingColumn if c is not WorkingColumn.ACTION)
 _WORKING_COLUMNS = tuple(WorkingColumn)
-_KIND_LABELS = {WorkingKind.LIMIT: "Limit", WorkingKind.TRIGGER: "Trigger"}
-_ORDER_SIDE_LABELS = {s: s.value.capitalize() for s in OrderSide}
 _CANCEL_ROLES = [
     Qt.ItemDataRole.DisplayRole,
     Qt.ItemDataRole.ToolTipRole,
@@ -77,34 +76,6 @@ class CancelState(enum.StrEnum):
     IDLE = "Cancel"
     CANCELLING = "Cancelling…"
     CONFIRMED = "Cancelled"  # the venue said yes; the row goes when the removal arrives
-
-
-def _working_texts(o: WorkingOrder, fmt: NumberFormat = UNKNOWN) -> tuple[str, ...]:
-    """A row's texts, its numbers written by its instrument (core.numbers)."""
-    if o.price is not None:
-        price = fmt.price(o.price)
-    else:
-        price = "Market" if o.kind is WorkingKind.TRIGGER else ""
-    return (
-        venue_label(o.venue),
-        o.account,
-        o.symbol,
-        _KIND_LABELS.get(o.kind, o.kind.value),
-        _ORDER_SIDE_LABELS[o.side] if o.side is not None else "",
-        fmt.quantity(o.quantity) or "All",
-        fmt.quantity(o.remaining),
-        price,
-        _trigger_text(o, fmt),
-        o.raw_status,
-    )
-
-
-def _trigger_text(o: WorkingOrder, fmt: NumberFormat) -> str:
-    """"4400.00 Mark": the trigger price to the tick, then what it watches."""
-    if o.trigger_price is None:
-        return ""
-    text = fmt.price(o.trigger_price)
-    return f"{text} {o.trigger_event.label}" if o.trigger_event is not None else text
 
 
 class WorkingOrdersModel(ColumnsModel):

@@ -159,11 +159,14 @@ async def test_grouped_view_has_account_headers_with_exact_subtotals_and_totals(
     assert w.positions_proxy.index(beta, PositionColumn.VENUE).data() == "Everstrike"
     assert cells(w, totals_row(w, "QFEX"), SORT_ROLE) == {
         "SYMBOL": 3, "MARK": D("9807.15"), "PNL": D("505.55")}
+    # USD (QFEX) and USDT (Everstrike) are never added together: one figure per currency.
     everything = totals_row(w, "All venues")
-    assert cells(w, everything, SORT_ROLE) == {
-        "SYMBOL": 5, "MARK": D("57393.025"), "PNL": D("2341.075")}
-    assert cells(w, everything) == {"SYMBOL": "5 positions", "MARK": "57393.02",  # half-even
-                                    "PNL": "+2341.08"}
+    assert cells(w, everything, SORT_ROLE) == {"SYMBOL": 5, "MARK": None, "PNL": None}
+    assert cells(w, everything) == {"SYMBOL": "5 positions", "MARK": "mixed", "PNL": "mixed"}
+    assert w.positions_proxy.index(everything, PositionColumn.PNL).data(
+        Qt.ItemDataRole.ToolTipRole) == (
+        "All venues total: 5 positions · notional 9807.15 USD · 47585.88 USDT · "  # half-even
+        "uP&L +505.55 USD · +1835.52 USDT")
     assert w.positions_proxy.index(everything, PositionColumn.ACCOUNT).data() == \
         "Total · 3 accounts"
     # A header or totals row has no Close button and nothing to close.
@@ -222,7 +225,8 @@ async def test_totals_follow_the_filter(qtbot: QtBot, window: MainWindow) -> Non
     assert w.positionsTitle.text() == "Open positions (2 of 5)"  # positions, not headers
     qtbot.keyClick(w.symbolFilter, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(w.symbolFilter, Qt.Key.Key_Backspace)
-    assert cells(w, totals_row(w, "All venues"), SORT_ROLE)["PNL"] == D("2341.075")
+    assert cells(w, totals_row(w, "All venues"))["PNL"] == "mixed"  # USD and USDT again
+    assert w.positions_proxy.total().pnl == {"USD": D("505.55"), "USDT": D("1835.525")}
 
 
 @pytest.mark.asyncio
@@ -278,7 +282,8 @@ def test_the_grouped_view_passes_qtmodeltester_through_folds_filters_and_changes
     model.upsert(pos("Delta desk", EVERSTRIKE, "USD_BTC_PERP", "1", "65000", "-10"))
     model.upsert(pos(GAMMA, QFEX, "AAPL-USD", "10", "270", "203"))  # a new mark
     proxy.set_symbol_filter("usd_")
-    assert proxy.subtotal("Delta desk").pnl == D(-10)
+    sums = proxy.subtotal("Delta desk")
+    assert sums.single(sums.pnl) == D(-10)
     proxy.set_symbol_filter("")
     model.remove(BOOK[GAMMA][0].key)  # Gamma's last row: its header goes
     assert proxy.group_at(0) == ALPHA and GAMMA not in {

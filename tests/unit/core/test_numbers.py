@@ -110,7 +110,7 @@ def test_an_instruments_format() -> None:
     btc = Instrument("USD_BTC_PERP", tick_size=D("0.5"), lot_size=D("0.001"),
                      quote_currency="USD")
     nf = number_format(btc)
-    assert nf == NumberFormat(3, 1, 2) and nf.known
+    assert nf == NumberFormat(3, 1, 2, "USD") and nf.known
     assert nf.quantity(D("25")) == "25.000"
     assert nf.price(D("64999")) == "64999.0"
     assert nf.pnl(D("364.0000")) == "+364.00"
