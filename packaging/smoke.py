@@ -22,7 +22,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import bundle_modules  # beside this file
+
 TIMEOUT = 120  # seconds, per command: a generous bound for a busy machine, never a figure
+ROOT = Path(__file__).resolve().parent.parent
+# What the third-party packages load by name and the app needs: the Secret Service keyring
+# backend, and the simulator's loop, HTTP and WebSocket protocols and lifespan under uvicorn.
+LOADED_BY_NAME = frozenset({
+    "keyring.backends.SecretService", "secretstorage", "uvicorn.loops.asyncio",
+    "uvicorn.protocols.http.h11_impl", "uvicorn.protocols.websockets.websockets_impl",
+    "uvicorn.lifespan.on",
+})
 
 
 class Failed(Exception):
@@ -87,6 +97,19 @@ def check_libraries(bundle: Path) -> None:
                 problems.append(f"{path.relative_to(bundle)}: {name} from outside: {where}")
     if problems:
         raise Failed("libraries that would not load:\n  " + "\n  ".join(problems))
+
+
+def check_modules(binary: Path) -> int:
+    """The bundle's module archive holds every module of ours (subcommands, venues and
+    simulated venues are imported by name) and what third-party packages load by name."""
+    viewer = Path(sys.executable).parent / "pyi-archive_viewer"
+    listing = subprocess.run([str(viewer), "-r", "-b", str(binary)], capture_output=True,
+                             text=True, timeout=TIMEOUT, check=True).stdout
+    names = {line.strip() for line in listing.splitlines()}
+    missing = (set(bundle_modules.own_modules(ROOT)) | LOADED_BY_NAME) - names
+    if missing:
+        raise Failed("modules missing from the bundle: " + ", ".join(sorted(missing)))
+    return len(names)
 
 
 def check_version(binary: Path, env: dict[str, str], expected: str) -> None:
@@ -183,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             binary = unpack(args.archive, scratch / "unpacked")
             check_libraries(binary.parent)
             print("smoke: every library in the bundle resolves; no Python outside it")
+            check_modules(binary)
+            print("smoke: every module of ours and every module loaded by name is in it")
             check_version(binary, env, expected)
             print(f"smoke: `closeout --version` prints closeout {expected}")
             count = check_positions(binary, env, venues)
