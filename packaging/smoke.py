@@ -112,6 +112,19 @@ def check_modules(binary: Path) -> int:
     return len(names)
 
 
+def check_resources(bundle: Path) -> int:
+    """Every file of the tree's resources/ is in the bundle, where a frozen app looks for it.
+    (The banner check alone would not see a lost style sheet once the banners are also
+    coloured in code.)"""
+    source = ROOT / bundle_modules.RESOURCES
+    wanted = sorted(p.relative_to(source) for p in source.rglob("*") if p.is_file())
+    target = bundle / "_internal" / bundle_modules.RESOURCES
+    missing = [str(name) for name in wanted if not (target / name).is_file()]
+    if missing:
+        raise Failed(f"resources missing from the bundle's {target.name}/: {', '.join(missing)}")
+    return len(wanted)
+
+
 def check_version(binary: Path, env: dict[str, str], expected: str) -> None:
     out = run([binary, "--version"], env).stdout.strip()
     if out != f"closeout {expected}":
@@ -208,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("smoke: every library in the bundle resolves; no Python outside it")
             check_modules(binary)
             print("smoke: every module of ours and every module loaded by name is in it")
+            count = check_resources(binary.parent)
+            print(f"smoke: all {count} files of resources/ are in it")
             check_version(binary, env, expected)
             print(f"smoke: `closeout --version` prints closeout {expected}")
             count = check_positions(binary, env, venues)
