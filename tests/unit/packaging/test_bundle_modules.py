@@ -21,7 +21,7 @@ SPEC = ROOT / "packaging" / "closeout.spec"
 
 
 def _bundle_modules() -> ModuleType:
-    # Loaded from its file: packaging/ is not a Python package (its name is a PyPI package's).
+    # Loaded from its file: packaging/ is not a Python package (that name is taken by another).
     spec = importlib.util.spec_from_file_location("bundle_modules",
                                                   ROOT / "packaging" / "bundle_modules.py")
     assert spec is not None and spec.loader is not None
