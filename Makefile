@@ -13,7 +13,7 @@ STRESS_RUNS ?= 5
 STRESS_CPUS ?= 2
 
 .PHONY: all run test test-stress lint typecheck unit screenshot sim bench fuzz chaos soak clean \
-	validate-desktop install-desktop uninstall-desktop
+	validate-desktop install-desktop uninstall-desktop bundle check-install
 
 all: test
 
@@ -39,7 +39,7 @@ fuzz-live: $(STAMP)
 fuzz: fuzz-live
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core gui cli tests bench
+	$(VENV)/bin/ruff check core gui cli tests bench packaging
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy core cli gui
@@ -120,5 +120,33 @@ SOAK_MINUTES ?= 30
 soak: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.soak --minutes $(SOAK_MINUTES)
 
+# The one-folder bundle (packaging/README.md): PyInstaller in its own venv under build/, where
+# closeout is installed editable from this tree, so the bundle carries this tree's code and
+# version and the dev venv is never touched. Then the versioned tar.gz, then the smoke test of
+# what it unpacks to (bare environment, offscreen, and the cold start against the venv's), then
+# `pipx install .` in throwaway folders.
+BUNDLE_VENV ?= build/bundle-venv
+BPY := $(BUNDLE_VENV)/bin/python
+BUNDLE_STAMP := $(BUNDLE_VENV)/.installed
+SMOKE_RUNS ?= 3
+
+$(BUNDLE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BUNDLE_VENV)
+	$(BPY) -m pip install --quiet --upgrade pip
+	$(BPY) -m pip install --quiet -e '.[bundle]'
+	touch $(BUNDLE_STAMP)
+
+bundle: $(BUNDLE_STAMP)
+	$(BPY) -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/closeout.spec
+	archive=$$($(BPY) packaging/archive.py dist/closeout) && \
+		$(BPY) packaging/smoke.py --runs $(SMOKE_RUNS) "$$archive"
+	$(MAKE) --no-print-directory check-install
+
+# `pipx install .` gives a working `closeout` on PATH: PIPX_HOME and PIPX_BIN_DIR in a
+# temporary folder that is removed afterwards.
+check-install: $(BUNDLE_STAMP)
+	$(BPY) packaging/check_install.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache
