@@ -12,6 +12,7 @@ secret: ``core.settings`` refuses secret-like keys) can reach the file.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
@@ -39,6 +40,7 @@ def render(settings: Settings, current: str | None, version: int) -> str:
     doc = tomlkit.parse(current)
     _put(doc, "version", version, default=None)
     _sync_preferences(doc, settings)
+    _sync_alerts(doc, settings)
     _sync_accounts(doc, settings.accounts)
     return doc.as_string()
 
@@ -50,6 +52,7 @@ def fresh(settings: Settings, version: int) -> str:
     doc.add("version", version)
     doc.add("preferences", tomlkit.table())
     _sync_preferences(doc, settings, write_defaults=True)
+    _sync_alerts(doc, settings, write_defaults=True)
     _sync_accounts(doc, settings.accounts)
     return doc.as_string()
 
@@ -142,6 +145,8 @@ def _sync_preferences(doc: tomlkit.TOMLDocument, settings: Settings, *,
         "operator_name": (prefs.operator_name, defaults.operator_name),
         "stale_after_s": (float(prefs.stale_after_s), defaults.stale_after_s),
         "confirm": (prefs.confirm, defaults.confirm),
+        "theme": (prefs.theme, defaults.theme),
+        "thousands_separator": (prefs.thousands_separator, defaults.thousands_separator),
     }
     if prefs.large_close_notional is not None:
         wanted["large_close_notional"] = (prefs.large_close_notional, None)
@@ -154,6 +159,42 @@ def _sync_preferences(doc: tomlkit.TOMLDocument, settings: Settings, *,
     for key, (value, default) in wanted.items():
         _put(table, key, value, default=None if write_defaults else default)
     _drop(table, set(wanted))
+
+
+# --------------------------------------------------------------------------- alerts
+def _sync_alerts(doc: tomlkit.TOMLDocument, settings: Settings, *,
+                 write_defaults: bool = False) -> None:
+    """The ``[alerts]`` table: left out of the file while every alert is at its default; once
+    there, each key is kept, changed or added like a preference's."""
+    from core.settings import Alerts
+
+    alerts, defaults = settings.alerts, Alerts()
+    if "alerts" not in doc:
+        if alerts == defaults:
+            return
+        doc.add("alerts", tomlkit.table())
+        _move_before_accounts(doc, "alerts")
+    table = doc["alerts"]
+    assert isinstance(table, Table | InlineTable)
+    names = [f.name for f in dataclasses.fields(Alerts)]
+    for key in names:
+        _put(table, key, getattr(alerts, key),
+             default=None if write_defaults else getattr(defaults, key))
+    _drop(table, set(names))
+
+
+def _move_before_accounts(doc: tomlkit.TOMLDocument, key: str) -> None:
+    """A new table goes above the ``[[accounts]]``, beside ``[preferences]``, not below them
+    (where TOML would read it as fine but a reader would look for it last)."""
+    if "accounts" not in doc:
+        return
+    accounts, table = doc["accounts"], doc[key]
+    body = doc.body
+    at = next((i for i, (k, v) in enumerate(body) if v is accounts), None)
+    if at is None:
+        return
+    del doc[key]
+    doc._insert_at(at, key, table)
 
 
 # --------------------------------------------------------------------------- accounts
