@@ -13,6 +13,11 @@ column's decimal points line up.
   quantity or price is written with exactly its significant digits and no trailing zeros
   ("25.0" and "25" both read "25"): the same value reads the same on every venue.
 
+Thousands separators ("12,345.67") are off unless the user's preferences turn them on
+(:func:`set_thousands_separator`, called where the app or the CLI applies its settings). They
+go only into what :class:`NumberFormat` and :func:`shown` write for people to read; what goes
+into an editable field or to a venue (:func:`plain`, :func:`to_step`) never has them.
+
 Nothing here decides anything; the front ends (the GUI's tables and dialogs, the CLI) all write
 numbers through :func:`number_format`.
 """
@@ -33,10 +38,14 @@ __all__ = [
     "UNKNOWN",
     "NumberFormat",
     "fixed",
+    "grouped",
     "number_format",
     "places",
     "plain",
     "pnl_places",
+    "set_thousands_separator",
+    "shown",
+    "thousands_separator",
     "to_step",
     "trimmed",
 ]
@@ -48,6 +57,11 @@ PNL_DECIMALS: Mapping[str, int] = {
     "USD": 2, "USDT": 2, "USDC": 2, "EUR": 2, "GBP": 2, "CHF": 2, "JPY": 0, "BTC": 8, "ETH": 6,
 }
 DEFAULT_PNL_DECIMALS = 2  # any other currency, or an instrument whose quote is unknown
+
+# One flag for the whole process: every front end shows numbers one way at a time, and a
+# module global costs one lookup per number on the hot path when it is off.
+_grouping = False
+_GROUP_MAX_DIGITS = 4000  # past this int() refuses the digits; such a value is never real
 
 _ONE = Decimal(1)
 _STEPS = tuple(_ONE.scaleb(-n) for n in range(19))  # 1, 0.1, 0.01, ...: quantize's argument
@@ -73,6 +87,33 @@ def trimmed(value: Decimal | None) -> str:
     if "." in text and "E" not in text and value.is_finite():
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+def set_thousands_separator(on: bool) -> None:
+    """Turn thousands separators on or off for every number written from now on."""
+    global _grouping
+    _grouping = bool(on)
+
+
+def thousands_separator() -> bool:
+    return _grouping
+
+
+def grouped(text: str) -> str:
+    """``text`` (a number as this module writes it) with a comma between each group of three
+    whole digits: "-12345.6" reads "-12,345.6". Anything else (an exponent, "") is kept."""
+    if not text:
+        return text
+    sign = text[0] if text[0] in "+-" else ""
+    whole, dot, decimals = text[len(sign):].partition(".")
+    if len(whole) <= 3 or len(whole) > _GROUP_MAX_DIGITS or not whole.isdigit():
+        return text
+    return f"{sign}{int(whole):,}{dot}{decimals}"
+
+
+def shown(text: str) -> str:
+    """``text`` as the user asked numbers to be shown (grouped or not)."""
+    return grouped(text) if _grouping else text
 
 
 def places(step: Decimal | None) -> int | None:
@@ -142,18 +183,22 @@ class NumberFormat:
         return self.quantity_places is not None or self.price_places is not None
 
     def quantity(self, value: Decimal | None) -> str:
-        return _at_least(value, self.quantity_places)
+        text = _at_least(value, self.quantity_places)
+        return grouped(text) if _grouping else text
 
     def price(self, value: Decimal | None) -> str:
-        return _at_least(value, self.price_places)
+        text = _at_least(value, self.price_places)
+        return grouped(text) if _grouping else text
 
     def pnl(self, value: Decimal | None) -> str:
         """Signed, to the quote currency's decimals: "+364.00"."""
-        return fixed(value, self.pnl_decimals, signed=True)
+        text = fixed(value, self.pnl_decimals, signed=True)
+        return grouped(text) if _grouping else text
 
     def money(self, value: Decimal | None) -> str:
         """An unsigned amount in the quote currency (a notional): "12500.00"."""
-        return fixed(value, self.pnl_decimals)
+        text = fixed(value, self.pnl_decimals)
+        return grouped(text) if _grouping else text
 
 
 UNKNOWN = NumberFormat()  # no reference data: significant digits, P&L at the default decimals

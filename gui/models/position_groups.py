@@ -26,7 +26,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from core.model import Venue
-from core.numbers import DEFAULT_PNL_DECIMALS, fixed
+from core.numbers import DEFAULT_PNL_DECIMALS, fixed, shown
 from gui.models.columns import LEFT, RIGHT
 from gui.models.position_rows import PositionColumn, PositionRow
 from gui.models.roles import KEY_ROLE, SORT_ROLE
@@ -173,9 +173,9 @@ class GroupStyle:
         if col == PositionColumn.ENTRY:
             return "notional"
         if col == PositionColumn.MARK:
-            return fixed(s.notional, s.places)
+            return shown(fixed(s.notional, s.places))
         if col == PositionColumn.PNL:
-            return fixed(s.pnl, s.places, signed=True)
+            return shown(fixed(s.pnl, s.places, signed=True))
         return ""
 
     def _common(self, s: Subtotal, col: int, role: int) -> Any:
@@ -203,8 +203,8 @@ _RIGHT_ALIGNED = frozenset({PositionColumn.ENTRY, PositionColumn.MARK, PositionC
 
 def _summary(s: Subtotal) -> str:
     text = (f"{s.positions} position{'s' if s.positions != 1 else ''} · notional "
-            f"{fixed(s.notional, s.places)} (size × mark) · unrealised P&L "
-            f"{fixed(s.pnl, s.places, signed=True)}")
+            f"{shown(fixed(s.notional, s.places))} (size × mark) · unrealised P&L "
+            f"{shown(fixed(s.pnl, s.places, signed=True))}")
     if s.without_mark:
         text += f" · {s.without_mark} without a mark left out of the notional"
     if s.without_pnl:
