@@ -38,26 +38,18 @@ from PySide6.QtWidgets import QApplication
 from core.desk import Desk
 from core.journal import Journal
 from core.model import ConnectionState, Environment, Venue
+from core.settings import Theme
 from core.venue import AccountConfig
 from gui.app import Accounts, Boot, _configured_accounts, settle_memory
+from gui.bundled import resource_path
 from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
+from gui.theme.follower import theme_follower
 
 __all__ = ["SCREENSHOT_TIMEOUT", "launch", "resource_path", "run"]
 
 SCREENSHOT_TIMEOUT = 20.0
 MARKS_GRACE = 2.0  # how long --screenshot waits for the rows' marks once the rows are in
-
-
-def resource_path(name: str) -> Path | None:
-    """Find a bundled resource: in the package, the source tree, or a PyInstaller bundle."""
-    here = Path(__file__).resolve().parent
-    # Installed: gui/resources inside the package. Source tree (editable): resources/ beside gui/.
-    candidates = [here / "resources" / name, here.parent / "resources" / name]
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        candidates.append(Path(bundle) / "resources" / name)
-    return next((p for p in candidates if p.is_file()), None)
 
 
 def _install_qt_message_filter() -> None:
@@ -81,14 +73,12 @@ def _install_qt_message_filter() -> None:
     qInstallMessageHandler(handler)
 
 
-def _apply_style(app: QApplication) -> None:
+def _apply_style(app: QApplication, theme: Theme = "system") -> None:
     app.setApplicationName("Closeout")
     app.setApplicationDisplayName("Closeout")
     app.setOrganizationName("Closeout")
     app.setDesktopFileName("closeout")
-    qss = resource_path("style.qss")
-    if qss is not None:
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+    theme_follower(app, theme)  # the style sheet in the theme chosen, or the system's
     for icon_name in ("closeout.png", "closeout.svg"):
         icon = resource_path(icon_name)
         if icon is not None:
@@ -308,7 +298,7 @@ def launch(boot: Boot) -> int:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     app.setQuitOnLastWindowClosed(False)
-    _apply_style(app)
+    _apply_style(app, boot.settings.preferences.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -23,21 +23,19 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QFont
 
 from core.model import Venue
 from core.numbers import DEFAULT_PNL_DECIMALS, fixed, shown
 from gui.models.columns import LEFT, RIGHT
 from gui.models.position_rows import PositionColumn, PositionRow
 from gui.models.roles import KEY_ROLE, SORT_ROLE
-from gui.models.style import LOSS, PROFIT, monospace
+from gui.models.style import GROUP_HEADER, GROUP_TOTALS, LOSS, PROFIT, brush, monospace
 from gui.models.text import venue_label
 
 __all__ = ["AccountGroups", "GroupRow", "GroupStyle", "Subtotal", "TotalsRow", "subtotal"]
 
 _ZERO = Decimal(0)
-HEADER_FILL = QColor("#e9eef5")
-TOTALS_FILL = QColor("#dde3ec")
 
 
 @dataclass(slots=True)
@@ -133,8 +131,8 @@ class GroupStyle:
         mono_bold = monospace()
         mono_bold.setBold(True)
         self._bold, self._mono_bold = bold, mono_bold
-        self._header_fill, self._totals_fill = QBrush(HEADER_FILL), QBrush(TOTALS_FILL)
-        self._profit, self._loss = QBrush(PROFIT), QBrush(LOSS)
+        self._header_fill, self._totals_fill = brush(GROUP_HEADER), brush(GROUP_TOTALS)
+        self._profit, self._loss = brush(PROFIT), brush(LOSS)
 
     def header(self, row: GroupRow, s: Subtotal, collapsed: bool, col: int, role: int) -> Any:
         arrow = "▸" if collapsed else "▾"

@@ -1,0 +1,58 @@
+"""A theme put on the application: the style sheet filled from its palette, a QPalette for
+what the sheet does not colour (menus, scroll bars, tool tips, check boxes), and the tables'
+colours. Setting the application's style sheet restyles every widget there is, at once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from string import Template
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from gui.bundled import resource_path
+from gui.models.style import use_palette
+from gui.theme.palettes import PALETTES, ThemeName
+
+__all__ = ["apply_theme", "qt_palette", "style_sheet"]
+
+
+@lru_cache(maxsize=1)
+def _template() -> Template | None:
+    path = resource_path("style.qss")
+    return None if path is None else Template(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=2)
+def style_sheet(theme: ThemeName) -> str:
+    """The app's style sheet in ``theme``; "" when the sheet is not bundled (the widgets then
+    keep Qt's look in the theme's QPalette, and the banners their colours set in code)."""
+    template = _template()
+    return "" if template is None else template.substitute(PALETTES[theme])
+
+
+def qt_palette(theme: ThemeName) -> QPalette:
+    c = PALETTES[theme]
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for which, name in ((role.Window, "window"), (role.WindowText, "text"),
+                        (role.Base, "surface"), (role.AlternateBase, "surface_alt"),
+                        (role.Text, "text"), (role.Button, "control"),
+                        (role.ButtonText, "text"), (role.Highlight, "selection"),
+                        (role.HighlightedText, "text_strong"), (role.ToolTipBase, "surface"),
+                        (role.ToolTipText, "text"), (role.PlaceholderText, "muted"),
+                        (role.Mid, "border"), (role.Light, "surface"), (role.Dark, "border"),
+                        (role.Link, "focus"), (role.BrightText, "on_fill")):
+        palette.setColor(which, QColor(c[name]))
+    disabled = QPalette.ColorGroup.Disabled
+    for which in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(disabled, which, QColor(c["disabled_text"]))
+    return palette
+
+
+def apply_theme(app: QApplication, theme: ThemeName) -> None:
+    """Put ``theme`` on ``app``: the tables' colours first, so the repaint that the new style
+    sheet causes already paints with them."""
+    use_palette(PALETTES[theme])
+    app.setPalette(qt_palette(theme))
+    app.setStyleSheet(style_sheet(theme))
