@@ -19,7 +19,18 @@ from typing import TYPE_CHECKING, Any, Final
 
 import tomlkit
 from tomlkit.container import Container as Body
-from tomlkit.items import AoT, Bool, Comment, Float, InlineTable, Integer, Item, String, Table
+from tomlkit.items import (
+    AoT,
+    Bool,
+    Comment,
+    Float,
+    InlineTable,
+    Integer,
+    Item,
+    String,
+    Table,
+    Whitespace,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -169,32 +180,44 @@ def _sync_alerts(doc: tomlkit.TOMLDocument, settings: Settings, *,
     from core.settings import Alerts
 
     alerts, defaults = settings.alerts, Alerts()
-    if "alerts" not in doc:
-        if alerts == defaults:
-            return
-        doc.add("alerts", tomlkit.table())
-        _move_before_accounts(doc, "alerts")
-    table = doc["alerts"]
-    assert isinstance(table, Table | InlineTable)
     names = [f.name for f in dataclasses.fields(Alerts)]
+    new = "alerts" not in doc
+    if new and alerts == defaults:
+        return
+    table = tomlkit.table() if new else doc["alerts"]
+    assert isinstance(table, Table | InlineTable)
     for key in names:
         _put(table, key, getattr(alerts, key),
              default=None if write_defaults else getattr(defaults, key))
     _drop(table, set(names))
+    if new:
+        doc.add("alerts", table)
+        _move_before_accounts(doc, "alerts")
 
 
 def _move_before_accounts(doc: tomlkit.TOMLDocument, key: str) -> None:
     """A new table goes above the ``[[accounts]]``, beside ``[preferences]``, not below them
-    (where TOML would read it as fine but a reader would look for it last)."""
+    (where TOML would read it as fine but a reader would look for it last). The comment and
+    blank lines that lead into the accounts stay just above them."""
     if "accounts" not in doc:
         return
     accounts, table = doc["accounts"], doc[key]
-    body = doc.body
-    at = next((i for i, (k, v) in enumerate(body) if v is accounts), None)
+    assert isinstance(table, Table)
+    at = next((i for i, (_, v) in enumerate(doc.body) if v is accounts), None)
     if at is None:
         return
     del doc[key]
+    before = doc.body[at - 1][1] if at > 0 else None
+    lead: list[Item] = []
+    if isinstance(before, Table):  # tomlkit keeps those lines at the end of the table above
+        body = _deepest(before)
+        while body.body and body.body[-1][0] is None and isinstance(
+                body.body[-1][1], Comment | Whitespace):
+            lead.insert(0, body.body.pop()[1])
+    table.trivia.indent = "\n"
     doc._insert_at(at, key, table)
+    for item in lead:
+        table.value.append(None, item)
 
 
 # --------------------------------------------------------------------------- accounts

@@ -205,6 +205,7 @@ async def run(app: QApplication, boot: Boot) -> int:
     window = MainWindow(desk, demo=demo, demo_journal=demo,
                         secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences)
+    window.prefs.apply(settings)  # as a save from the Preferences dialog does
     window.show_settings_error(boot.settings_error)
     for account in missing:
         window.mark_needs_secret(account)
