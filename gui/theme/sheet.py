@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from gui.bundled import resource_path
 from gui.models.style import use_palette
 from gui.theme.palettes import PALETTES, ThemeName
+from gui.widgets.delegates import use_theme as use_buttons
 
 __all__ = ["apply_theme", "qt_palette", "style_sheet"]
 
@@ -54,5 +55,6 @@ def apply_theme(app: QApplication, theme: ThemeName) -> None:
     """Put ``theme`` on ``app``: the tables' colours first, so the repaint that the new style
     sheet causes already paints with them."""
     use_palette(PALETTES[theme])
+    use_buttons(theme)
     app.setPalette(qt_palette(theme))
     app.setStyleSheet(style_sheet(theme))

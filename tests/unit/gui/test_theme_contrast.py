@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gui.models.style import ENV_COLOURS
+from gui.theme import buttons
 from gui.theme.contrast import AA_TEXT, contrast, luminance
 from gui.theme.palettes import DARK, LIGHT, PALETTES, Palette
 
@@ -107,3 +108,15 @@ def test_environment_chips_read_at_aa_and_are_the_same_in_both_themes() -> None:
         assert contrast(palette["demo_fill"], palette["demo_ink"]) >= AA_TEXT
         assert contrast(palette["info_fill"], palette["on_fill"]) >= AA_TEXT
         assert contrast(palette["danger_fill"], palette["on_fill"]) >= AA_TEXT
+
+
+@pytest.mark.parametrize("theme", sorted(PALETTES))
+def test_every_button_painted_in_a_cell_reads_at_aa(theme: str) -> None:
+    """The Close and Cancel buttons in every state, and the residual badge: ink on fill."""
+    cells = {**buttons.CLOSE[theme], **{f"cancel {k}": v for k, v in
+                                        buttons.CANCEL[theme].items()},
+             "badge": buttons.BADGE[theme]}
+    assert set(buttons.CLOSE[theme]) == set(buttons.CLOSE["light"])
+    low = {label: round(contrast(fill, ink), 2) for label, (fill, _, ink) in cells.items()
+           if contrast(fill, ink) < AA_TEXT}
+    assert not low, f"{theme}: below {AA_TEXT}:1: {low}"
