@@ -15,7 +15,14 @@ from gui.models.style import use_palette
 from gui.theme.palettes import PALETTES, ThemeName
 from gui.widgets.delegates import use_theme as use_buttons
 
-__all__ = ["apply_theme", "qt_palette", "style_sheet"]
+__all__ = ["applied_theme", "apply_theme", "qt_palette", "style_sheet"]
+
+_applied: list[ThemeName] = ["light"]  # the theme on the app now (light until one is put on)
+
+
+def applied_theme() -> ThemeName:
+    """The theme on the app now: for what sets its own style sheet when it is made."""
+    return _applied[0]
 
 
 @lru_cache(maxsize=1)
@@ -56,5 +63,6 @@ def apply_theme(app: QApplication, theme: ThemeName) -> None:
     sheet causes already paints with them."""
     use_palette(PALETTES[theme])
     use_buttons(theme)
+    _applied[0] = theme
     app.setPalette(qt_palette(theme))
     app.setStyleSheet(style_sheet(theme))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gui.dialogs.flatten.common import FLATTEN_STYLE
 from gui.models.style import ENV_COLOURS
 from gui.theme import buttons
 from gui.theme.contrast import AA_TEXT, contrast, luminance
@@ -35,11 +36,12 @@ ROW_BACKGROUNDS = ["surface", "surface_alt", "selection", "group_header", "group
 TABLE_TEXT = ["profit", "loss", "table_muted", "table_warn", "text"]
 
 
-def sheet_pairs() -> set[tuple[str, str]]:
+def sheet_pairs(sheet: str | None = None) -> set[tuple[str, str]]:
     """(text, background) of each rule that sets both, and each text-only rule's text on the
     window and on the plain surface."""
     pairs: set[tuple[str, str]] = set()
-    text = re.sub(r"/\*.*?\*/", "", SHEET.read_text(encoding="utf-8"), flags=re.S)
+    text = sheet if sheet is not None else SHEET.read_text(encoding="utf-8")
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     for _, body in _RULE.findall(text):
         props = dict(_PROP.findall(body))
         ink = props.get("color")
@@ -56,7 +58,8 @@ def sheet_pairs() -> set[tuple[str, str]]:
 
 
 def all_pairs() -> list[tuple[str, str]]:
-    pairs = sheet_pairs() | set(ON_PANELS)
+    pairs = sheet_pairs() | sheet_pairs(FLATTEN_STYLE.template) | set(ON_PANELS)
+    pairs |= {("secret_button_text", "warn_bg"), ("settings_error_text", "bad_bg")}
     pairs |= {(t, b) for t in TABLE_TEXT for b in ROW_BACKGROUNDS}
     pairs |= {(t, "mismatch_row") for t in ("text", "profit", "loss")}
     return sorted(pairs)
