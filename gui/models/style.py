@@ -22,6 +22,7 @@ __all__ = [
     "MUTED",
     "PROFIT",
     "STALE",
+    "UNKNOWN_INK",
     "WARN",
     "brush",
     "italic",
@@ -37,13 +38,14 @@ STALE = QColor("#9aa1ab")
 MISMATCH_ROW = QColor("#fde2e2")  # a full close the venue still shows open: the whole row
 GROUP_HEADER = QColor("#e9eef5")  # an account's header row when rows are grouped
 GROUP_TOTALS = QColor("#dde3ec")  # its subtotal row
+UNKNOWN_INK = QColor("#5b2a9c")  # neither good nor refused: an outcome not known yet
 
 # Palette role (gui.theme.palettes) -> the colour it sets, with one brush shared by the models.
 _ROLES: dict[str, tuple[QColor, QBrush]] = {
     role: (colour, QBrush(colour)) for role, colour in (
         ("profit", PROFIT), ("loss", LOSS), ("table_muted", MUTED), ("table_warn", WARN),
         ("stale", STALE), ("mismatch_row", MISMATCH_ROW), ("group_header", GROUP_HEADER),
-        ("group_totals", GROUP_TOTALS))
+        ("group_totals", GROUP_TOTALS), ("unknown_ink", UNKNOWN_INK))
 }
 
 # (fill, ink) of each environment's chip, banner and badge: LIVE red, TESTNET blue, DEMO amber.

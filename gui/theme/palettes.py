@@ -59,7 +59,7 @@ LIGHT: Final[Palette] = {
     # the tables (gui.models.style)
     "profit": "#17703a", "loss": "#b91c1c", "table_muted": "#545b69", "table_warn": "#9a4a0b",
     "stale": "#9aa1ab", "mismatch_row": "#fde2e2", "group_header": "#e9eef5",
-    "group_totals": "#dde3ec",
+    "group_totals": "#dde3ec", "unknown_ink": "#5b2a9c",
 }
 
 DARK: Final[Palette] = {
@@ -88,7 +88,7 @@ DARK: Final[Palette] = {
     "working_border": "#3a4a66", "info_fill_disabled": "#2f4566",
     "profit": "#5ee394", "loss": "#ff8a80", "table_muted": "#a0a8b4", "table_warn": "#f5b453",
     "stale": "#6f7782", "mismatch_row": "#4a2326", "group_header": "#2a303a",
-    "group_totals": "#323a46",
+    "group_totals": "#323a46", "unknown_ink": "#d0b8ff",
 }
 
 PALETTES: Final[Mapping[ThemeName, Palette]] = {"light": LIGHT, "dark": DARK}

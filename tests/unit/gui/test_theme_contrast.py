@@ -33,7 +33,7 @@ ON_PANELS = [
 ]
 # The tables: what the models paint, on every background a row can have.
 ROW_BACKGROUNDS = ["surface", "surface_alt", "selection", "group_header", "group_totals"]
-TABLE_TEXT = ["profit", "loss", "table_muted", "table_warn", "text"]
+TABLE_TEXT = ["profit", "loss", "table_muted", "table_warn", "unknown_ink", "text"]
 
 
 def sheet_pairs(sheet: str | None = None) -> set[tuple[str, str]]:
