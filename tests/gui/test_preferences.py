@@ -31,9 +31,9 @@ from core.venue import AccountConfig, Credentials, EventSink
 from gui.dialogs.preferences import PreferencesDialog
 from gui.main_window import MainWindow
 from gui.models import PositionColumn
-from gui.models.style import use_palette
 from gui.theme.follower import drop_theme_follower, theme_follower
 from gui.theme.palettes import DARK, LIGHT
+from gui.theme.sheet import apply_theme
 from tests.gui.conftest import until
 from tests.helpers.fakes import FakeSession, account, position
 from tests.helpers.windows import shut
@@ -84,9 +84,9 @@ def scheme(qapp: QApplication) -> Iterator[FakeScheme]:
         yield source
     finally:
         drop_theme_follower()
-        qapp.setStyleSheet("")
+        apply_theme(qapp, "light")  # every colour the theme sets back to light ...
+        qapp.setStyleSheet("")  # ... and the app as the other tests have it
         qapp.setPalette(palette)
-        use_palette(LIGHT)
         set_thousands_separator(False)
 
 
