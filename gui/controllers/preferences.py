@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from core.numbers import set_thousands_separator, thousands_separator
 from core.settings import Alerts, Settings
 from gui.controllers.shortcuts import PREFERENCES, bind
-from gui.theme.follower import theme_follower
+from gui.theme.follower import has_theme_follower, theme_follower
 
 if TYPE_CHECKING:
     from gui.dialogs.preferences import PreferencesDialog
@@ -62,7 +62,9 @@ class PreferencesControl(QObject):
         confirmation policy and stale threshold (banner, open dialogs, rows), the alerts."""
         prefs = settings.preferences
         app = QApplication.instance()
-        if isinstance(app, QApplication):
+        # The app puts its theme on at start; a window made without it (a test, a tool)
+        # keeps the look it has until a theme is chosen.
+        if isinstance(app, QApplication) and (has_theme_follower() or prefs.theme != "system"):
             theme_follower(app, prefs.theme)
         if prefs.thousands_separator != thousands_separator():
             set_thousands_separator(prefs.thousands_separator)

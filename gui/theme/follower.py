@@ -15,7 +15,8 @@ from core.settings import Theme
 from gui.theme.palettes import ThemeName
 from gui.theme.sheet import apply_theme
 
-__all__ = ["SchemeSource", "ThemeFollower", "drop_theme_follower", "theme_follower"]
+__all__ = ["SchemeSource", "ThemeFollower", "drop_theme_follower", "has_theme_follower",
+           "theme_follower"]
 
 
 class SchemeSource(Protocol):
@@ -83,6 +84,10 @@ def theme_follower(app: QApplication, choice: Theme | None = None,
     elif choice is not None:
         _current.set_choice(choice)
     return _current
+
+
+def has_theme_follower() -> bool:
+    return _current is not None
 
 
 def drop_theme_follower() -> None:
