@@ -131,20 +131,32 @@ def to_step(value: Decimal | None, step: Decimal | None) -> str:
     return _at_least(value, places(step))
 
 
-def _at_least(value: Decimal | None, decimals: int | None) -> str:
+def _written(value: Decimal, group: bool) -> str:
+    """:func:`plain`, with thousands separators when ``group``: written by the decimal module
+    itself (in C) where no exponent is involved, about twice as fast as regrouping text."""
+    if not group:
+        return plain(value)
+    text = str(value)
+    if "E" in text or (text[0] == "-" and not value):
+        return grouped(plain(value))
+    return format(value, ",f")
+
+
+def _at_least(value: Decimal | None, decimals: int | None, group: bool = False) -> str:
     if value is None:
         return ""
     if decimals is None or not value.is_finite():
-        return trimmed(value)
+        return grouped(trimmed(value)) if group else trimmed(value)
     try:
         shown = value.quantize(_STEPS[decimals] if decimals < len(_STEPS)
                                else _ONE.scaleb(-decimals))
     except InvalidOperation:  # more digits than the context holds: show them as they are
-        return plain(value)
-    return plain(shown if shown == value else value)
+        return _written(value, group)
+    return _written(shown if shown == value else value, group)
 
 
-def fixed(value: Decimal | None, decimals: int, *, signed: bool = False) -> str:
+def fixed(value: Decimal | None, decimals: int, *, signed: bool = False,
+          group: bool = False) -> str:
     """``value`` rounded half-even to exactly ``decimals`` places; with ``signed``, a "+" before
     a positive value. For money that is shown, never sent."""
     if value is None:
@@ -156,7 +168,7 @@ def fixed(value: Decimal | None, decimals: int, *, signed: bool = False) -> str:
                                else _ONE.scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     except InvalidOperation:
         shown = value
-    text = plain(shown)  # no "-0.00": -0.001 at 2 places reads 0.00
+    text = _written(shown, group)  # no "-0.00": -0.001 at 2 places reads 0.00
     if signed and shown > 0:
         text = "+" + text
     return text
@@ -183,22 +195,18 @@ class NumberFormat:
         return self.quantity_places is not None or self.price_places is not None
 
     def quantity(self, value: Decimal | None) -> str:
-        text = _at_least(value, self.quantity_places)
-        return grouped(text) if _grouping else text
+        return _at_least(value, self.quantity_places, _grouping)
 
     def price(self, value: Decimal | None) -> str:
-        text = _at_least(value, self.price_places)
-        return grouped(text) if _grouping else text
+        return _at_least(value, self.price_places, _grouping)
 
     def pnl(self, value: Decimal | None) -> str:
         """Signed, to the quote currency's decimals: "+364.00"."""
-        text = fixed(value, self.pnl_decimals, signed=True)
-        return grouped(text) if _grouping else text
+        return fixed(value, self.pnl_decimals, signed=True, group=_grouping)
 
     def money(self, value: Decimal | None) -> str:
         """An unsigned amount in the quote currency (a notional): "12500.00"."""
-        text = fixed(value, self.pnl_decimals)
-        return grouped(text) if _grouping else text
+        return fixed(value, self.pnl_decimals, group=_grouping)
 
 
 UNKNOWN = NumberFormat()  # no reference data: significant digits, P&L at the default decimals

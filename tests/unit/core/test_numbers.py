@@ -196,3 +196,22 @@ def test_separators_are_off_by_default_and_only_in_what_is_shown() -> None:
         set_thousands_separator(False)
     assert fmt.price(Decimal("64250.5")) == "64250.5"
     assert shown("1000") == "1000"
+
+
+@pytest.mark.parametrize("text", [
+    "0", "-0", "-0.00", "12", "1234", "-1234.5", "999999.999", "1E+5", "1E-7", "123456789.0123",
+    "-98765432109876543210.5", "0.00012", "1000000",
+])
+def test_grouped_numbers_are_the_plain_digits_with_commas(text: str) -> None:
+    """Both ways of grouping (the decimal module's, regrouped text) give the same text, and
+    without the commas it is exactly what is written with separators off."""
+    fmt = NumberFormat(quantity_places=2, price_places=None, pnl_decimals=2)
+    value = D(text)
+    off = (fmt.quantity(value), fmt.price(value), fmt.pnl(value), fmt.money(value))
+    set_thousands_separator(True)
+    try:
+        on = (fmt.quantity(value), fmt.price(value), fmt.pnl(value), fmt.money(value))
+    finally:
+        set_thousands_separator(False)
+    assert tuple(t.replace(",", "") for t in on) == off
+    assert on == tuple(grouped(t) for t in off)
