@@ -56,6 +56,7 @@ from core.flatten import (
 )
 from core.journal import Journal, JournalError, to_jsonable
 from core.model import Environment, Venue
+from core.numbers import set_thousands_separator
 from core.secrets import SecretStore
 from core.settings import Settings, SettingsError, load_settings, settings_path
 from core.venue import AccountConfig, Credentials, redact
@@ -381,6 +382,7 @@ async def connected(
             raise UsageError(f"the settings cannot be used: {exc}") from None
         err(f"warning: the settings cannot be used ({exc}); demo mode goes on without them")
         settings = Settings()
+    set_thousands_separator(settings.preferences.thousands_separator)
     sim: Simulator | None = None
     own_sim = False
     pairs: list[tuple[AccountConfig, Credentials]] = []

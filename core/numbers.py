@@ -13,6 +13,11 @@ column's decimal points line up.
   quantity or price is written with exactly its significant digits and no trailing zeros
   ("25.0" and "25" both read "25"): the same value reads the same on every venue.
 
+Thousands separators ("12,345.67") are off unless the user's preferences turn them on
+(:func:`set_thousands_separator`, called where the app or the CLI applies its settings). They
+go only into what :class:`NumberFormat` and :func:`shown` write for people to read; what goes
+into an editable field or to a venue (:func:`plain`, :func:`to_step`) never has them.
+
 Nothing here decides anything; the front ends (the GUI's tables and dialogs, the CLI) all write
 numbers through :func:`number_format`.
 """
@@ -33,10 +38,14 @@ __all__ = [
     "UNKNOWN",
     "NumberFormat",
     "fixed",
+    "grouped",
     "number_format",
     "places",
     "plain",
     "pnl_places",
+    "set_thousands_separator",
+    "shown",
+    "thousands_separator",
     "to_step",
     "trimmed",
 ]
@@ -48,6 +57,11 @@ PNL_DECIMALS: Mapping[str, int] = {
     "USD": 2, "USDT": 2, "USDC": 2, "EUR": 2, "GBP": 2, "CHF": 2, "JPY": 0, "BTC": 8, "ETH": 6,
 }
 DEFAULT_PNL_DECIMALS = 2  # any other currency, or an instrument whose quote is unknown
+
+# One flag for the whole process: every front end shows numbers one way at a time, and a
+# module global costs one lookup per number on the hot path when it is off.
+_grouping = False
+_GROUP_MAX_DIGITS = 4000  # past this int() refuses the digits; such a value is never real
 
 _ONE = Decimal(1)
 _STEPS = tuple(_ONE.scaleb(-n) for n in range(19))  # 1, 0.1, 0.01, ...: quantize's argument
@@ -75,6 +89,33 @@ def trimmed(value: Decimal | None) -> str:
     return text
 
 
+def set_thousands_separator(on: bool) -> None:
+    """Turn thousands separators on or off for every number written from now on."""
+    global _grouping
+    _grouping = bool(on)
+
+
+def thousands_separator() -> bool:
+    return _grouping
+
+
+def grouped(text: str) -> str:
+    """``text`` (a number as this module writes it) with a comma between each group of three
+    whole digits: "-12345.6" reads "-12,345.6". Anything else (an exponent, "") is kept."""
+    if not text:
+        return text
+    sign = text[0] if text[0] in "+-" else ""
+    whole, dot, decimals = text[len(sign):].partition(".")
+    if len(whole) <= 3 or len(whole) > _GROUP_MAX_DIGITS or not whole.isdigit():
+        return text
+    return f"{sign}{int(whole):,}{dot}{decimals}"
+
+
+def shown(text: str) -> str:
+    """``text`` as the user asked numbers to be shown (grouped or not)."""
+    return grouped(text) if _grouping else text
+
+
 def places(step: Decimal | None) -> int | None:
     """How many decimals a step has (0.01 -> 2, 5 -> 0); None for no usable step."""
     if step is None or not in_bounds(step) or step <= 0:
@@ -90,20 +131,32 @@ def to_step(value: Decimal | None, step: Decimal | None) -> str:
     return _at_least(value, places(step))
 
 
-def _at_least(value: Decimal | None, decimals: int | None) -> str:
+def _written(value: Decimal, group: bool) -> str:
+    """:func:`plain`, with thousands separators when ``group``: written by the decimal module
+    itself (in C) where no exponent is involved, about twice as fast as regrouping text."""
+    if not group:
+        return plain(value)
+    text = str(value)
+    if "E" in text or (text[0] == "-" and not value):
+        return grouped(plain(value))
+    return format(value, ",f")
+
+
+def _at_least(value: Decimal | None, decimals: int | None, group: bool = False) -> str:
     if value is None:
         return ""
     if decimals is None or not value.is_finite():
-        return trimmed(value)
+        return grouped(trimmed(value)) if group else trimmed(value)
     try:
         shown = value.quantize(_STEPS[decimals] if decimals < len(_STEPS)
                                else _ONE.scaleb(-decimals))
     except InvalidOperation:  # more digits than the context holds: show them as they are
-        return plain(value)
-    return plain(shown if shown == value else value)
+        return _written(value, group)
+    return _written(shown if shown == value else value, group)
 
 
-def fixed(value: Decimal | None, decimals: int, *, signed: bool = False) -> str:
+def fixed(value: Decimal | None, decimals: int, *, signed: bool = False,
+          group: bool = False) -> str:
     """``value`` rounded half-even to exactly ``decimals`` places; with ``signed``, a "+" before
     a positive value. For money that is shown, never sent."""
     if value is None:
@@ -115,7 +168,7 @@ def fixed(value: Decimal | None, decimals: int, *, signed: bool = False) -> str:
                                else _ONE.scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     except InvalidOperation:
         shown = value
-    text = plain(shown)  # no "-0.00": -0.001 at 2 places reads 0.00
+    text = _written(shown, group)  # no "-0.00": -0.001 at 2 places reads 0.00
     if signed and shown > 0:
         text = "+" + text
     return text
@@ -144,18 +197,18 @@ class NumberFormat:
         return self.quantity_places is not None or self.price_places is not None
 
     def quantity(self, value: Decimal | None) -> str:
-        return _at_least(value, self.quantity_places)
+        return _at_least(value, self.quantity_places, _grouping)
 
     def price(self, value: Decimal | None) -> str:
-        return _at_least(value, self.price_places)
+        return _at_least(value, self.price_places, _grouping)
 
     def pnl(self, value: Decimal | None) -> str:
         """Signed, to the quote currency's decimals: "+364.00"."""
-        return fixed(value, self.pnl_decimals, signed=True)
+        return fixed(value, self.pnl_decimals, signed=True, group=_grouping)
 
     def money(self, value: Decimal | None) -> str:
         """An unsigned amount in the quote currency (a notional): "12500.00"."""
-        return fixed(value, self.pnl_decimals)
+        return fixed(value, self.pnl_decimals, group=_grouping)
 
 
 UNKNOWN = NumberFormat()  # no reference data: significant digits, P&L at the default decimals

@@ -8,6 +8,11 @@ Format (version 2)::
     stale_after_s = 5.0             # a row with no update for this long is marked stale
     confirm = "always"              # always | large_or_live | never
     large_close_notional = 25000    # optional; "large" for confirm = "large_or_live"
+    theme = "system"                # system | light | dark
+    thousands_separator = false     # 12,345.67 rather than 12345.67 where numbers are shown
+    [alerts]                        # which events notify (each true/false), and a sound
+    close_filled = true
+    sound = false
     [[accounts]]
     name = "desk-1"
     venue = "qfex"                  # a folder name under core/venues/
@@ -59,12 +64,16 @@ __all__ = [
     "CONFIRM_POLICIES",
     "MIGRATIONS",
     "SETTINGS_VERSION",
+    "THEMES",
     "AccountError",
+    "Alerts",
     "ConfirmPolicy",
     "Preferences",
     "Settings",
     "SettingsError",
+    "Theme",
     "add_account",
+    "alerts_from",
     "backup_path",
     "dump_settings",
     "known_endpoints",
@@ -72,6 +81,7 @@ __all__ = [
     "load_accounts",
     "load_settings",
     "parse_settings",
+    "preferences_from",
     "previous_path",
     "remove_account",
     "render_settings",
@@ -84,6 +94,8 @@ __all__ = [
 SETTINGS_VERSION: Final = 2
 ConfirmPolicy = Literal["always", "large_or_live", "never"]
 CONFIRM_POLICIES: Final[tuple[str, ...]] = get_args(ConfirmPolicy)
+Theme = Literal["system", "light", "dark"]
+THEMES: Final[tuple[str, ...]] = get_args(Theme)
 
 # A key containing one of these is refused wherever it appears: secrets go to the keyring.
 _SECRET_WORDS: Final = ("secret", "password", "passphrase", "private", "token")
@@ -91,9 +103,10 @@ _ACCOUNT_KEYS: Final = frozenset(
     {"name", "venue", "environment", "public_key", "endpoints", "options"}
 )
 _PREFERENCE_KEYS: Final = frozenset(
-    {"operator_name", "stale_after_s", "confirm", "large_close_notional"}
+    {"operator_name", "stale_after_s", "confirm", "large_close_notional", "theme",
+     "thousands_separator"}
 )
-_TOP_KEYS: Final = frozenset({"version", "accounts", "preferences"})
+_TOP_KEYS: Final = frozenset({"version", "accounts", "preferences", "alerts"})
 # stale_after_s above this would switch the freshness guard off in all but name (``inf`` did
 # so outright): a row no venue has vouched for in an hour is not one to close unasked.
 STALE_AFTER_MAX_S: Final = 3600.0
@@ -114,7 +127,8 @@ class SettingsError(Exception):
     """
 
     def __init__(
-        self, path: Path, message: str, *, line: int | None = None, column: int | None = None
+        self, path: Path, message: str, *, line: int | None = None, column: int | None = None,
+        key: str | None = None,
     ) -> None:
         where = str(path)
         if line is not None:
@@ -124,6 +138,7 @@ class SettingsError(Exception):
         self.message = message
         self.line = line
         self.column = column
+        self.key = key  # the field at fault, where one is named (a form shows it there)
 
 
 class AccountError(ValueError):
@@ -144,6 +159,23 @@ class Preferences:
     stale_after_s: float = 5.0
     confirm: ConfirmPolicy = "always"
     large_close_notional: Decimal | None = None
+    theme: Theme = "system"
+    thousands_separator: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Alerts:
+    """Which events raise a desktop notification, and whether a sound plays with it."""
+
+    close_filled: bool = True
+    trigger_fired: bool = True
+    order_rejected: bool = True
+    connection_lost: bool = True
+    flat_check_failed: bool = True
+    sound: bool = False
+
+
+_ALERT_KEYS: Final = tuple(f.name for f in dataclasses.fields(Alerts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +185,7 @@ class Settings:
     version: int = SETTINGS_VERSION
     accounts: list[AccountConfig] = field(default_factory=list)
     preferences: Preferences = field(default_factory=Preferences)
+    alerts: Alerts = field(default_factory=Alerts)
 
     def account(self, name: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -298,6 +331,16 @@ def _check_preferences(prefs: Preferences) -> None:
     ):
         raise ValueError(f"large_close_notional must be a positive amount from "
                          f"{_NOTIONAL_MIN:f} to {_NOTIONAL_MAX:f}")
+    if prefs.theme not in THEMES:
+        raise ValueError(f"theme must be one of {', '.join(THEMES)}")
+    if not isinstance(prefs.thousands_separator, bool):
+        raise ValueError("thousands_separator must be true or false")
+
+
+def _check_alerts(alerts: Alerts) -> None:
+    for key in _ALERT_KEYS:
+        if not isinstance(getattr(alerts, key), bool):
+            raise ValueError(f"alerts.{key} must be true or false")
 
 
 # --------------------------------------------------------------------------- immutable edits
@@ -464,7 +507,53 @@ def _parse_preferences(raw: object, fail: Callable[..., SettingsError]) -> Prefe
         problem = _notional_problem(notional)
         if problem is not None:
             raise bad(f"preferences.large_close_notional {problem}", "large_close_notional")
-    return Preferences(operator, stale, cast(ConfirmPolicy, confirm), notional)
+    theme = raw.get("theme", defaults.theme)
+    if not isinstance(theme, str) or theme not in THEMES:
+        raise bad(f"preferences.theme must be one of {', '.join(THEMES)}, not {_shown(theme)}",
+                  "theme")
+    grouped = raw.get("thousands_separator", defaults.thousands_separator)
+    if not isinstance(grouped, bool):
+        raise bad(f"preferences.thousands_separator must be true or false, not "
+                  f"{_shown(grouped)}", "thousands_separator")
+    return Preferences(operator, stale, cast(ConfirmPolicy, confirm), notional,
+                       cast(Theme, theme), grouped)
+
+
+def _form_fail(path: Path) -> Callable[..., SettingsError]:
+    def fail(message: str, *, table: str | None = None, key: str | None = None,
+             **_: object) -> SettingsError:
+        return SettingsError(path, message, key=key)
+    return fail
+
+
+def preferences_from(raw: Mapping[str, object], path: Path) -> Preferences:
+    """A form's ``[preferences]`` values, checked by exactly the code that reads the file: a
+    bad one raises the file's :class:`SettingsError`, with ``key`` naming the field."""
+    return _parse_preferences(dict(raw), _form_fail(path))
+
+
+def alerts_from(raw: Mapping[str, object], path: Path) -> Alerts:
+    """A form's ``[alerts]`` values, checked as the file's are (see :func:`preferences_from`)."""
+    return _parse_alerts(dict(raw), _form_fail(path))
+
+
+def _parse_alerts(raw: object, fail: Callable[..., SettingsError]) -> Alerts:
+    def bad(message: str, key: str | None = None) -> SettingsError:
+        return fail(message, table="alerts", key=key)
+
+    if not isinstance(raw, dict):
+        raise bad(f"'alerts' must be a table ([alerts]), not {_kind(raw)}")
+    for key in raw:
+        if _secret_like(key):
+            raise bad(f"alerts.{key}: secrets belong in the OS keyring, not in the "
+                      "settings file", key)
+        if key not in _ALERT_KEYS:
+            raise bad(f"alerts has an unknown field {key!r} "
+                      f"(known: {', '.join(sorted(_ALERT_KEYS))})", key)
+    for key, value in raw.items():
+        if not isinstance(value, bool):
+            raise bad(f"alerts.{key} must be true or false, not {_shown(value)}", key)
+    return Alerts(**raw)
 
 
 def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
@@ -481,7 +570,7 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
             line = locate.table(table, key)
         elif top is not None:
             line = locate.top(top)
-        return SettingsError(path, message, line=line)
+        return SettingsError(path, message, line=line, key=key)
 
     deep = too_deep(text)
     if deep is not None:
@@ -537,7 +626,8 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
                        account=i, key="name")
         seen[account.name] = i
     preferences = _parse_preferences(data.get("preferences", {}), fail)
-    return Settings(SETTINGS_VERSION, accounts, preferences), original
+    alerts = _parse_alerts(data.get("alerts", {}), fail)
+    return Settings(SETTINGS_VERSION, accounts, preferences, alerts), original
 
 
 def _read(path: Path) -> str | None:
@@ -577,6 +667,7 @@ def dump_settings(settings: Settings) -> str:
     AccountError/ValueError)."""
     _check_accounts(settings.accounts)
     _check_preferences(settings.preferences)
+    _check_alerts(settings.alerts)
     return settings_toml.fresh(settings, SETTINGS_VERSION)
 
 

@@ -12,13 +12,25 @@ secret: ``core.settings`` refuses secret-like keys) can reach the file.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
 import tomlkit
 from tomlkit.container import Container as Body
-from tomlkit.items import AoT, Bool, Comment, Float, InlineTable, Integer, Item, String, Table
+from tomlkit.items import (
+    AoT,
+    Bool,
+    Comment,
+    Float,
+    InlineTable,
+    Integer,
+    Item,
+    String,
+    Table,
+    Whitespace,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -39,6 +51,7 @@ def render(settings: Settings, current: str | None, version: int) -> str:
     doc = tomlkit.parse(current)
     _put(doc, "version", version, default=None)
     _sync_preferences(doc, settings)
+    _sync_alerts(doc, settings)
     _sync_accounts(doc, settings.accounts)
     return doc.as_string()
 
@@ -50,6 +63,7 @@ def fresh(settings: Settings, version: int) -> str:
     doc.add("version", version)
     doc.add("preferences", tomlkit.table())
     _sync_preferences(doc, settings, write_defaults=True)
+    _sync_alerts(doc, settings, write_defaults=True)
     _sync_accounts(doc, settings.accounts)
     return doc.as_string()
 
@@ -142,6 +156,8 @@ def _sync_preferences(doc: tomlkit.TOMLDocument, settings: Settings, *,
         "operator_name": (prefs.operator_name, defaults.operator_name),
         "stale_after_s": (float(prefs.stale_after_s), defaults.stale_after_s),
         "confirm": (prefs.confirm, defaults.confirm),
+        "theme": (prefs.theme, defaults.theme),
+        "thousands_separator": (prefs.thousands_separator, defaults.thousands_separator),
     }
     if prefs.large_close_notional is not None:
         wanted["large_close_notional"] = (prefs.large_close_notional, None)
@@ -154,6 +170,54 @@ def _sync_preferences(doc: tomlkit.TOMLDocument, settings: Settings, *,
     for key, (value, default) in wanted.items():
         _put(table, key, value, default=None if write_defaults else default)
     _drop(table, set(wanted))
+
+
+# --------------------------------------------------------------------------- alerts
+def _sync_alerts(doc: tomlkit.TOMLDocument, settings: Settings, *,
+                 write_defaults: bool = False) -> None:
+    """The ``[alerts]`` table: left out of the file while every alert is at its default; once
+    there, each key is kept, changed or added like a preference's."""
+    from core.settings import Alerts
+
+    alerts, defaults = settings.alerts, Alerts()
+    names = [f.name for f in dataclasses.fields(Alerts)]
+    new = "alerts" not in doc
+    if new and alerts == defaults:
+        return
+    table = tomlkit.table() if new else doc["alerts"]
+    assert isinstance(table, Table | InlineTable)
+    for key in names:
+        _put(table, key, getattr(alerts, key),
+             default=None if write_defaults else getattr(defaults, key))
+    _drop(table, set(names))
+    if new:
+        doc.add("alerts", table)
+        _move_before_accounts(doc, "alerts")
+
+
+def _move_before_accounts(doc: tomlkit.TOMLDocument, key: str) -> None:
+    """A new table goes above the ``[[accounts]]``, beside ``[preferences]``, not below them
+    (where TOML would read it as fine but a reader would look for it last). The comment and
+    blank lines that lead into the accounts stay just above them."""
+    if "accounts" not in doc:
+        return
+    accounts, table = doc["accounts"], doc[key]
+    assert isinstance(table, Table)
+    at = next((i for i, (_, v) in enumerate(doc.body) if v is accounts), None)
+    if at is None:
+        return
+    del doc[key]
+    before = doc.body[at - 1][1] if at > 0 else None
+    lead: list[Item] = []
+    if isinstance(before, Table):  # tomlkit keeps those lines at the end of the table above
+        body = _deepest(before)
+        while body.body and body.body[-1][0] is None and isinstance(
+                body.body[-1][1], Comment | Whitespace):
+            lead.insert(0, body.body.pop()[1])
+    table.trivia.indent = "\n"
+    doc._insert_at(at, key, table)
+    for item in lead:
+        table.value.append(None, item)
 
 
 # --------------------------------------------------------------------------- accounts

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from core.model import Position, Venue
-from core.numbers import fixed, pnl_places
+from core.numbers import fixed, pnl_places, shown
 
 __all__ = [
     "UNKNOWN_CURRENCY_LABEL",
@@ -235,7 +235,7 @@ def amounts_text(amounts: Mapping[str | None, Decimal], *, signed: bool = False)
         return "0"
     parts = []
     for cur in sorted(amounts, key=lambda c: (c is None, c or "")):
-        text = fixed(amounts[cur], pnl_places(cur), signed=signed)
+        text = shown(fixed(amounts[cur], pnl_places(cur), signed=signed))
         parts.append(f"{text} {cur if cur is not None else UNKNOWN_CURRENCY_LABEL}")
     return " · ".join(parts)
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from core.model import CloseRequest, Environment
 from core.settings import Preferences
+from gui.theme.sheet import style_sheet
 
 DOCS = Path(__file__).resolve().parent
 
@@ -100,7 +101,7 @@ async def working_orders_shot(app: QApplication) -> None:
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
-    app.setStyleSheet((DOCS.parent / "resources" / "style.qss").read_text(encoding="utf-8"))
+    app.setStyleSheet(style_sheet("light"))
     confirmation_shots(app)
     asyncio.run(working_orders_shot(app))
     return 0

@@ -21,6 +21,7 @@ from PySide6.QtGui import QIcon, QImageReader
 from PySide6.QtWidgets import QApplication
 
 from gui.resource_files import DESKTOP_ID, resource_dirs
+from gui.theme.sheet import use_template
 
 __all__ = [
     "APP_NAME",
@@ -122,7 +123,8 @@ def load_icon(lookup: ResourceLookup) -> tuple[QIcon | None, MissingResource | N
 
 
 def apply_appearance(app: QApplication, lookup: ResourceLookup | None = None) -> Appearance:
-    """Name the app, and set its style sheet and icon; log an ERROR for each that did not load."""
+    """Name the app, set its icon and hand the style sheet to the themes; log an ERROR for each
+    that did not load."""
     lookup = lookup if lookup is not None else default_lookup()
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
@@ -130,10 +132,8 @@ def apply_appearance(app: QApplication, lookup: ResourceLookup | None = None) ->
     app.setDesktopFileName(DESKTOP_FILE_NAME)
     missing: list[MissingResource] = []
     sheet, problem = read_style_sheet(lookup)
-    if sheet is not None:
-        app.setStyleSheet(sheet)
-    else:
-        assert problem is not None
+    use_template(sheet)  # the theme fills it in and puts it on (gui.theme)
+    if problem is not None:
         missing.append(problem)
     icon, problem = load_icon(lookup)
     if icon is not None:

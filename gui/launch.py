@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QApplication
 from core.desk import Desk
 from core.journal import Journal
 from core.model import ConnectionState, Environment, Venue
+from core.settings import Theme
 from core.venue import AccountConfig
 from gui.app import Accounts, Boot, _configured_accounts, settle_memory
 from gui.appearance import (
@@ -44,21 +45,17 @@ from gui.appearance import (
     Appearance,
     ResourceLookup,
     apply_appearance,
-    default_lookup,
     missing_text,
 )
+from gui.bundled import resource_path
 from gui.controllers.flatten import install_flatten
 from gui.main_window import MainWindow
+from gui.theme.follower import theme_follower
 
 __all__ = ["SCREENSHOT_TIMEOUT", "launch", "resource_path", "run"]
 
 SCREENSHOT_TIMEOUT = 20.0
 MARKS_GRACE = 2.0  # how long --screenshot waits for the rows' marks once the rows are in
-
-
-def resource_path(name: str) -> Path | None:
-    """Find a bundled resource: in the package, the source tree, or a PyInstaller bundle."""
-    return default_lookup().find(name)
 
 
 def _install_qt_message_filter() -> None:
@@ -82,9 +79,13 @@ def _install_qt_message_filter() -> None:
     qInstallMessageHandler(handler)
 
 
-def _apply_style(app: QApplication, lookup: ResourceLookup | None = None) -> Appearance:
-    """Name, icon and style sheet; what did not load is logged and returned for the window."""
-    return apply_appearance(app, lookup)
+def _apply_style(app: QApplication, theme: Theme = "system",
+                 lookup: ResourceLookup | None = None) -> Appearance:
+    """Name, icon and style sheet, the sheet in the theme chosen (or the system's); what did
+    not load is logged and returned for the window."""
+    appearance = apply_appearance(app, lookup)
+    theme_follower(app, theme)
+    return appearance
 
 
 class _PaintWatch(QObject):
@@ -206,6 +207,7 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
     window = MainWindow(desk, demo=demo, demo_journal=demo,
                         secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences)
+    window.prefs.apply(settings)  # as a save from the Preferences dialog does
     window.show_settings_error(boot.settings_error)
     if appearance is not None:
         window.resourceWarning.say(missing_text(appearance.missing))
@@ -303,7 +305,7 @@ def launch(boot: Boot) -> int:
     # matches, however the app was started (``closeout``, ``python -m gui.app``, the bundle).
     app = existing if isinstance(existing, QApplication) else QApplication([DESKTOP_FILE_NAME])
     app.setQuitOnLastWindowClosed(False)
-    appearance = _apply_style(app)
+    appearance = _apply_style(app, boot.settings.preferences.theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -52,6 +52,7 @@ from gui.controllers.filters import Filters
 from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
+from gui.controllers.preferences import PreferencesControl
 from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import (
@@ -189,6 +190,7 @@ class MainWindow(QMainWindow):
         self.needs_secret = self.accounts.needs_secret
         self._build(secrets_problem)
         self._build_menu()
+        self.prefs = PreferencesControl(self)  # File → Preferences…, and applying them
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self.totals = PositionTotals(self)  # the totals strip under the positions table
         self.exporting = Exporting(self)  # File → Export ▸ each pane to CSV

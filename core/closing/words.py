@@ -55,13 +55,14 @@ OUTCOME_LABELS: Mapping[str, str] = {
 # ------------------------------------------------------------------------------- numbers
 # The rules live in core.numbers (shared with the tables and the CLI's positions list).
 def quantity_text(value: Decimal | None, instrument: Instrument | None) -> str:
-    """A quantity with the lot's decimals."""
-    return number_format(instrument).quantity(value)
+    """A quantity with the lot's decimals, never with thousands separators: it fills the
+    dialog's fields and says what is sent, which must read back as the same number."""
+    return to_step(value, instrument.lot_size if instrument is not None else None)
 
 
 def price_text(value: Decimal | None, instrument: Instrument | None) -> str:
-    """A price with the tick's decimals."""
-    return number_format(instrument).price(value)
+    """A price with the tick's decimals (no separators either: see :func:`quantity_text`)."""
+    return to_step(value, instrument.tick_size if instrument is not None else None)
 
 
 def pnl_text(value: Decimal | None, instrument: Instrument | None) -> str:

@@ -69,7 +69,7 @@ class LeaveDemo:
         w.historyView.set_journal(journal)
         w.demo_journal = False
         w.set_demo(False)
-        w.set_preferences(settings.preferences)
+        w.prefs.apply(settings)  # the preferences, theme, numbers and alerts of the file
         if self.accounts.dialog is not None:
             self.accounts.dialog.offer_switch(False)
         names = ", ".join(a.name for a in settings.accounts)

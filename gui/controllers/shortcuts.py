@@ -23,6 +23,7 @@ __all__ = [
     "FOCUS_WORKING",
     "KEYBOARD_HELP",
     "KEYBOARD_SHORTCUTS",
+    "PREFERENCES",
     "QUICK_CLOSE",
     "QUICK_CLOSE_SHORTCUT",
     "QUIT",
@@ -58,9 +59,11 @@ FOCUS_HISTORY = Shortcut("focusHistoryAction", "Alt+4", "Go to History (the audi
 KEYBOARD_HELP = Shortcut("keyboardAction", "F1", "Keyboard help: this list")
 QUIT = Shortcut("quitAction", "Ctrl+Q",
                 "Quit Closeout (asks first, listing them, while orders are working)")
+PREFERENCES = Shortcut("preferencesAction", "Ctrl+,",
+                       "Preferences: operator, stale rows, confirmations, alerts, theme, numbers")
 WINDOW_SHORTCUTS: tuple[Shortcut, ...] = (
     QUICK_CLOSE, CANCEL_WORKING, FOCUS_POSITIONS, FOCUS_LOG, FOCUS_WORKING, FOCUS_HISTORY,
-    KEYBOARD_HELP, QUIT,
+    KEYBOARD_HELP, PREFERENCES, QUIT,
 )
 
 # Keys a widget handles itself (no QAction): the help lists them from here.

@@ -23,11 +23,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase
+from PySide6.QtGui import QBrush, QFont, QFontDatabase
 
 from core.journal import Journal, JournalFilter, JournalRecord
 from gui.models.columns import AnyIndex, ColumnsModel
 from gui.models.history_text import fmt_wall, pretty_payload, venue_text
+from gui.models.style import LOSS, MUTED
 
 __all__ = [
     "MAX_PAGES",
@@ -46,8 +47,8 @@ COUNT_PAGES_PER_POLL = 10  # counting new records under a filter: at most this m
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-_BAD = QColor("#c62828")
-_MUTED = QColor("#6b7280")
+_BAD = LOSS
+_MUTED = MUTED
 _BAD_KINDS = frozenset({"protocol_error", "error"})
 
 

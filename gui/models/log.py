@@ -38,7 +38,7 @@ from gui.models.columns import (
     ColumnsModel,
     next_slot_ms,
 )
-from gui.models.style import LOSS, MUTED, PROFIT, WARN, monospace
+from gui.models.style import LOSS, MUTED, PROFIT, WARN, brush, monospace
 from gui.models.text import fmt_decimal, refusal_text
 
 __all__ = ["Line", "LogColumn", "LogEntry", "LogModel", "fmt_time"]
@@ -358,8 +358,8 @@ class LogModel(ColumnsModel):
         self._mono = monospace()
         self._venues: dict[Venue, tuple[str, str]] = {}  # venue -> (its label, its plain id)
         self._texts: dict[str, str] = {}  # numbers' texts, shared between lines
-        self._brushes = {tone: QBrush(colour) for tone, colour in _TONES.items()}
-        self._muted = QBrush(MUTED)
+        self._brushes = {tone: brush(colour) for tone, colour in _TONES.items()}
+        self._muted = brush(MUTED)
 
     @property
     def trimmed(self) -> int:

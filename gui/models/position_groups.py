@@ -22,23 +22,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QFont
 
 from core.model import Venue
-from core.numbers import DEFAULT_PNL_DECIMALS, fixed
+from core.numbers import DEFAULT_PNL_DECIMALS, fixed, shown
 from core.totals import Sums, sums_text
 from gui.models.columns import LEFT, RIGHT
 from gui.models.position_rows import PositionColumn, PositionRow
 from gui.models.roles import KEY_ROLE, SORT_ROLE
-from gui.models.style import LOSS, PROFIT, monospace
+from gui.models.style import GROUP_HEADER, GROUP_TOTALS, LOSS, PROFIT, brush, monospace
 from gui.models.text import venue_label
 
 __all__ = ["MIXED", "AccountGroups", "GroupRow", "GroupStyle", "Subtotal", "TotalsRow",
            "subtotal"]
 
 MIXED = "mixed"  # a figure over several quote currencies: one per currency in the tooltip
-HEADER_FILL = QColor("#e9eef5")
-TOTALS_FILL = QColor("#dde3ec")
 
 
 @dataclass(slots=True)
@@ -119,8 +117,8 @@ class GroupStyle:
         mono_bold = monospace()
         mono_bold.setBold(True)
         self._bold, self._mono_bold = bold, mono_bold
-        self._header_fill, self._totals_fill = QBrush(HEADER_FILL), QBrush(TOTALS_FILL)
-        self._profit, self._loss = QBrush(PROFIT), QBrush(LOSS)
+        self._header_fill, self._totals_fill = brush(GROUP_HEADER), brush(GROUP_TOTALS)
+        self._profit, self._loss = brush(PROFIT), brush(LOSS)
 
     def header(self, row: GroupRow, s: Subtotal, collapsed: bool, col: int, role: int) -> Any:
         arrow = "▸" if collapsed else "▾"
@@ -160,10 +158,10 @@ class GroupStyle:
             return "notional"
         if col == PositionColumn.MARK:
             notional = s.single(s.notional)
-            return MIXED if notional is None else fixed(notional, s.places)
+            return MIXED if notional is None else shown(fixed(notional, s.places))
         if col == PositionColumn.PNL:
             pnl = s.single(s.pnl)
-            return MIXED if pnl is None else fixed(pnl, s.places, signed=True)
+            return MIXED if pnl is None else shown(fixed(pnl, s.places, signed=True))
         return ""
 
     def _common(self, s: Subtotal, col: int, role: int) -> Any:

@@ -12,7 +12,6 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush
 
 from core.desk import CloseIntent, IntentState
 from core.model import Environment, Instrument, Position, PositionKey, WorkingOrder
@@ -29,7 +28,7 @@ from gui.models.roles import (
     STALE_ROLES,
     VALUE_ROLES,
 )
-from gui.models.style import LOSS, MISMATCH_ROW, PROFIT, STALE, italic, monospace
+from gui.models.style import LOSS, MISMATCH_ROW, PROFIT, STALE, brush, italic, monospace
 from gui.models.text import (
     ENV_TIPS,
     action_text,
@@ -160,10 +159,10 @@ class PositionsModel(ColumnsModel):
         self._mono = monospace()
         self._italic = italic()
         self._mono_italic = italic(self._mono)
-        self._stale_brush = QBrush(STALE)
-        self._profit_brush = QBrush(PROFIT)
-        self._loss_brush = QBrush(LOSS)
-        self._mismatch_brush = QBrush(MISMATCH_ROW)
+        self._stale_brush = brush(STALE)
+        self._profit_brush = brush(PROFIT)
+        self._loss_brush = brush(LOSS)
+        self._mismatch_brush = brush(MISMATCH_ROW)
 
     # ------------------------------------------------------------------ queries
     def position(self, key: PositionKey) -> Position | None:
@@ -514,6 +513,13 @@ class PositionsModel(ColumnsModel):
         if row.intent is not None:  # a residual's text follows the size
             row.action = None
         return row.texts
+
+    def reformat(self) -> None:
+        """Write every row's numbers again, once, after the way numbers are shown changed (the
+        thousands separators): the same changed-cells signals as a repricing."""
+        changed = [(row, cols) for row in self._order if row.position is not None
+                   and (cols := self._update(row, row.position))]
+        self._emit_changes(changed)
 
     def _update(self, row: PositionRow, new: Position) -> list[int]:
         """Store a new state; return the columns whose shown text changed (not emitted yet).

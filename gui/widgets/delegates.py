@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 from gui.models.positions import PositionColumn
 from gui.models.roles import BUTTON_ROLE, KEY_ROLE, RESIDUAL_ROLE
 from gui.models.working import WorkingColumn
+from gui.theme import buttons
 
 __all__ = [
     "ButtonDelegate",
@@ -30,38 +31,29 @@ __all__ = [
     "badge_text",
     "button_rect",
     "residual_button_rect",
+    "use_theme",
 ]
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
-# (fill, border, text) per button label; the state is readable from colour and text alike.
-_BUTTON_COLOURS: dict[str, tuple[str, str, str]] = {
-    "Close": ("#ffffff", "#c9ced6", "#b42318"),
-    "Sending…": ("#fff7e6", "#f0b45b", "#8a5300"),
-    "Acknowledged": ("#fff7e6", "#f0b45b", "#8a5300"),
-    "Resting": ("#eaf2ff", "#8fb3ee", "#1d4f9c"),
-    "Partly filled": ("#fff1d6", "#d98a00", "#7a4100"),
-    "Rejected": ("#fdecec", "#e8a0a0", "#a31515"),
-    "Unknown": ("#f3e8ff", "#b99ae6", "#5b2a9c"),
-    "Closed": ("#eef2f7", "#9aa8bb", "#1f3a5f"),  # filled, not (yet) verified flat: no green
-    "Filled": ("#ecf7ef", "#9fd3b0", "#1b6b3a"),
-    "Verified flat": ("#ecf7ef", "#6cbf86", "#1b6b3a"),
-    "Not filled": ("#f3f4f6", "#c9ced6", "#8a5300"),
-    "Cancelled": ("#f3f4f6", "#dde1e6", "#4b5563"),
-    "Mismatch": ("#c62828", "#8e1b1b", "#ffffff"),  # the red banner: the venue disagrees
-    "Flash": ("#ffe066", "#d99a00", "#4a3500"),  # "this is the close you already sent"
-}
-_BADGE_COLOURS = ("#fff1d6", "#f0b45b", "#7a4100")  # the "residual N" badge
+
+def use_theme(theme: str) -> None:
+    """Paint the cells' buttons in ``theme``'s colours from the next repaint on."""
+    for shown, wanted in ((_BUTTON_COLOURS, buttons.CLOSE[theme]),
+                          (_CANCEL_COLOURS, buttons.CANCEL[theme])):
+        shown.clear()
+        shown.update(wanted)
+    _BADGE_COLOURS[:] = buttons.BADGE[theme]
+
+# (fill, border, text) per button label, of the theme on (gui/theme/buttons.py): the dicts
+# are changed in place by use_theme, and the delegates look their colours up at each paint.
+_BUTTON_COLOURS: dict[str, tuple[str, str, str]] = dict(buttons.CLOSE["light"])
+_BADGE_COLOURS = list(buttons.BADGE["light"])  # the "residual N" badge
 _RESIDUAL_SPLIT = 0.42  # the badge takes at least this share of a residual row's Close cell
 _BADGE_PAD = 12  # pixels around the badge's text
 _MIN_BUTTON = 48  # the Close residual button keeps this much while the badge grows
 _RESIDUAL_LABEL = "Close residual"
-_CANCEL_COLOURS: dict[str, tuple[str, str, str]] = {
-    "Cancel": ("#ffffff", "#c9ced6", "#374151"),
-    "Cancelling…": ("#fff7e6", "#f0b45b", "#8a5300"),
-    "Cancelled": ("#f3f4f6", "#dde1e6", "#6b7280"),
-    "Refused": ("#fdecec", "#e8a0a0", "#a31515"),  # the last cancel was refused; try again
-}
+_CANCEL_COLOURS: dict[str, tuple[str, str, str]] = dict(buttons.CANCEL["light"])
 _PADDING_X = 8
 _PADDING_Y = 3
 _LAYOUT_CACHE = 4096  # measured button texts kept; the cache starts over when full

@@ -7,7 +7,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from core.venues import all_venues
-from gui.models.style import MUTED
 
 __all__ = ["ALL", "LIVE_SORT_TIP", "PositionsBar"]
 
@@ -33,8 +32,7 @@ class PositionsBar(QHBoxLayout):
         self.sortHint.setObjectName("sortHint")
         self.sortHint.setAccessibleName("Sort order")
         self.sortHint.setToolTip(LIVE_SORT_TIP)
-        self.sortHint.setStyleSheet(
-            f"QLabel#sortHint {{ color: {MUTED.name()}; padding-left: 6px; }}")
+        self.sortHint.setStyleSheet("QLabel#sortHint { padding-left: 6px; }")  # colour: the theme
         # Its own line under the bar (the owner places it), never squeezed between the title
         # and the filters where it was cut mid-word; hidden, it keeps its height, so the table
         # under it never moves when a live sort starts or stops.

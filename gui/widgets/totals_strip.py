@@ -105,8 +105,6 @@ class TotalsStrip(QFrame):
         self.accounts.setAccessibleName("Totals per account")
         self.accounts.setVisible(False)
         outer.addWidget(self.accounts)
-        self._profit = f"color: {PROFIT.name()};"
-        self._loss = f"color: {LOSS.name()};"
 
     def _show_accounts(self, shown: bool) -> None:
         self.accounts.setVisible(shown)
@@ -117,7 +115,9 @@ class TotalsStrip(QFrame):
         _set(self.scope, scope)
         _set(self.notional, notional)
         _set(self.pnl, pnl)
-        style = self._profit if sign > 0 else self._loss if sign < 0 else ""
+        # Read at each use: the theme sets PROFIT and LOSS in place (gui.models.style).
+        style = (f"color: {PROFIT.name()};" if sign > 0 else
+                 f"color: {LOSS.name()};" if sign < 0 else "")
         if self.pnl.styleSheet() != style:
             self.pnl.setStyleSheet(style)
         _set(self.incomplete, incomplete)

@@ -13,11 +13,13 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from string import Template
 
 import pytest
 from PySide6.QtGui import QColor, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
+import gui.theme.sheet
 from core.desk import Desk
 from core.journal import Journal
 from core.model import Environment
@@ -39,6 +41,7 @@ from gui.models.style import (
     BannerLook,
     env_banner_look,
 )
+from gui.theme.palettes import PALETTES
 from tests.gui.conftest import until
 from tests.helpers.windows import dispose
 
@@ -64,6 +67,8 @@ def app_state(qapp: QApplication) -> Iterator[QApplication]:
         qapp.setApplicationDisplayName(display)
         qapp.setOrganizationName(org)
         QGuiApplication.setDesktopFileName(desktop)
+        gui.theme.sheet.use_template(None)  # the themes read the bundled sheet again
+        gui.theme.sheet._source.clear()
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -105,7 +110,7 @@ def test_unreadable_files_count_as_missing(
     assert "not valid UTF-8" in style_error
     assert str(tmp_path / STYLE_SHEET) in style_error
     assert "could not be read as an image" in icon_error
-    assert app_state.styleSheet() == ""
+    assert gui.theme.sheet.style_sheet("light") == ""  # no theme fills in a sheet it lacks
     assert app_state.windowIcon().isNull()
 
 
@@ -116,7 +121,8 @@ def test_the_real_resources_load_without_a_word(
     found = apply_appearance(app_state, default_lookup())
     assert found.missing == ()
     assert [r for r in caplog.records if r.name.startswith("gui")] == []
-    assert app_state.styleSheet() == (RESOURCES / STYLE_SHEET).read_text(encoding="utf-8")
+    template = Template((RESOURCES / STYLE_SHEET).read_text(encoding="utf-8"))
+    assert gui.theme.sheet.style_sheet("dark") == template.substitute(PALETTES["dark"])
     assert found.icon is not None and not found.icon.isNull()
 
 
@@ -136,7 +142,7 @@ async def test_the_app_started_without_its_resources_says_so_in_the_window(
     monkeypatch.setattr(Journal, "open_default", classmethod(
         lambda cls, demo, **_: cls(":memory:")))
     caplog.set_level(logging.ERROR)
-    appearance = gui.launch._apply_style(app_state, ResourceLookup([empty]))
+    appearance = gui.launch._apply_style(app_state, lookup=ResourceLookup([empty]))
     assert len(_errors(caplog)) == 2
     sim: concurrent.futures.Future[object] = concurrent.futures.Future()
     sim.set_result(core.demo.start_simulator(seed=7))
@@ -192,7 +198,7 @@ def test_safety_banners_keep_their_colours_with_or_without_the_style_sheet(
     app_state: QApplication, sheet: str
 ) -> None:
     if sheet != "none":
-        app_state.setStyleSheet((RESOURCES / STYLE_SHEET).read_text(encoding="utf-8"))
+        app_state.setStyleSheet(gui.theme.sheet.style_sheet("light"))
     window = MainWindow(Desk(), demo=True, history_poll_ms=3_600_000,
                         health_interval_ms=3_600_000,
                         preferences=Preferences(confirm="never"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +17,11 @@ from pytestqt.qtbot import QtBot
 from core.model import CloseRequest, Environment
 from core.settings import Preferences
 from gui.dialogs.close import CloseDialog
+from gui.theme.sheet import style_sheet
 from tests.gui.test_close_dialog import INSTRUMENT, QFEX_LIKE, position
 from tests.helpers.fakes import FakeSubmit
 
 ALWAYS = Preferences(confirm="always", stale_after_s=5.0)
-STYLE = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
 
 
 @pytest.fixture(params=[False, True], ids=["plain", "styled"])
@@ -30,7 +29,7 @@ def styled(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[bool]
     """With and without the app's style sheet (set before the dialog is made, as the app
     does): the style changes every size, and a page styled late would grow when shown."""
     if request.param:
-        qapp.setStyleSheet(STYLE.read_text(encoding="utf-8"))
+        qapp.setStyleSheet(style_sheet("light"))
     try:
         yield request.param
     finally:

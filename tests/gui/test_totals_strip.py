@@ -22,6 +22,7 @@ from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.main_window import MINIMUM_SIZE, MainWindow
+from gui.models.style import PROFIT
 from tests.gui.test_end_to_end import Live, live  # noqa: F401 - the fixture
 from tests.gui.test_grouped_rows import ALPHA, BETA, BOOK, GAMMA, RefdataSession
 from tests.helpers.fakes import account
@@ -91,7 +92,7 @@ async def test_the_strip_follows_the_filter_and_sums_only_the_rows_shown(
     await until(lambda: w.totals.strip.scope.text() == "filtered: 2 of 5")
     assert strip_text(w)[1:] == ("notional 9263.10 USD", "uP&L +509.60 USD")
     # One currency left: the P&L is coloured by its sign.
-    assert "#1b7f3b" in w.totals.strip.pnl.styleSheet()
+    assert PROFIT.name() in w.totals.strip.pnl.styleSheet()
     qtbot.keyClick(w.symbolFilter, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(w.symbolFilter, Qt.Key.Key_Backspace)
     await until(lambda: w.totals.strip.scope.text() == "Totals · 5 positions")

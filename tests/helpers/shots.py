@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 
-__all__ = ["shot", "shot_style", "shots_wanted"]
+from gui.theme.sheet import style_sheet
 
-_STYLE = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
+__all__ = ["shot", "shot_style", "shots_wanted"]
 
 
 def shots_wanted() -> bool:
@@ -31,7 +31,7 @@ def shot_style(qapp: QApplication) -> Iterator[None]:
         yield
         return
     before = qapp.styleSheet()
-    qapp.setStyleSheet(_STYLE.read_text(encoding="utf-8"))
+    qapp.setStyleSheet(style_sheet("light"))
     try:
         yield
     finally:

@@ -213,6 +213,21 @@ def test_positions_demo_table_and_json(cli: Cli) -> None:
     assert all(isinstance(p["mark_price"], str) for p in data["positions"])
 
 
+def test_positions_group_thousands_when_the_settings_say_so_but_json_never(cli: Cli) -> None:
+    path = cli.home / "config" / "closeout" / "settings.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("version = 2\n[preferences]\nthousands_separator = true\n",
+                    encoding="utf-8")
+    text = cli.run("positions", "--demo", "--venue", "everstrike")
+    assert text.returncode == 0, text.stderr
+    eth = next(line for line in text.stdout.splitlines() if " USD_ETH_PERP " in line).split()
+    assert eth[5:8] == ["SHORT", "3.500", "4,420.10"]
+    doc = cli.run("positions", "--demo", "--json", "--venue", "everstrike")
+    data = json.loads(doc.stdout)
+    eth_doc = next(p for p in data["positions"] if p["symbol"] == "USD_ETH_PERP")
+    assert eth_doc["entry_price"] == "4420.1"  # data for programs: plain digits
+
+
 def test_positions_connects_only_the_accounts_asked_for(desk_sim: Simulator, cli: Cli) -> None:
     proc = cli.run("positions", "--account", "e", "--json")
     assert proc.returncode == 0, proc.stderr

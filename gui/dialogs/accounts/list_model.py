@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 
 from core.secrets import SecretStore
 from core.venue import AccountConfig
 from gui.dialogs.accounts.secret import secret_state
 from gui.dialogs.accounts.text import ENV_TEXT, SECRET_TIPS
 from gui.models import ENV_ROLE, env_label
+from gui.models.style import LOSS
 
 __all__ = ["AccountsListModel"]
 
@@ -78,7 +79,7 @@ class AccountsListModel(QAbstractTableModel):
             return a.environment.value  # painted as the same chip as the positions' Env
         if role == Qt.ItemDataRole.ForegroundRole:
             if col == 3 and self.secret_state(a.name) == "missing":
-                return QBrush(QColor("#c62828"))
+                return QBrush(LOSS)  # the theme's red
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == 3:

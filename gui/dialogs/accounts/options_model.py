@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 
 from core.venues.info import OptionDetail
+from gui.models.style import MUTED
 
 __all__ = ["PLACEHOLDER_ROLE", "OptionsModel", "default_text"]
 
@@ -17,7 +18,7 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 # The Value cell's placeholder ("default 12000"), for the editor the delegate opens.
 PLACEHOLDER_ROLE = Qt.ItemDataRole.UserRole + 1
 VALUE, UNIT = 1, 2
-_MUTED = QColor("#6b7280")
+
 
 
 def default_text(detail: OptionDetail | None) -> str:
@@ -105,7 +106,7 @@ class OptionsModel(QAbstractTableModel):
                 return f"{name}: {value or default_text(detail)}"
             return f"{name} unit: {detail.unit if detail else 'none'}"
         if role == Qt.ItemDataRole.ForegroundRole and (col != VALUE or not value):
-            return QBrush(_MUTED if col != 0 else QColor("#374151"))
+            return QBrush(MUTED) if col != 0 else None  # the theme's colours
         if role == Qt.ItemDataRole.FontRole and col == VALUE and not value:
             return self._italic
         return None

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 from core.model import Instrument, Position
 from core.numbers import number_format
 from gui.models import fmt_decimal
+from gui.models.style import LOSS, PROFIT
 
 __all__ = ["PositionSummary"]
 
@@ -65,6 +66,6 @@ class PositionSummary(QFrame):
         s["mark"].setText(mark)
         pnl = pos.unrealised_pnl
         s["pnl"].setText(nf.pnl(pnl) or "—")
-        colour = "#1b7f3b" if pnl is not None and pnl > 0 else (
-            "#c62828" if pnl is not None and pnl < 0 else "")
+        colour = PROFIT.name() if pnl is not None and pnl > 0 else (
+            LOSS.name() if pnl is not None and pnl < 0 else "")  # the theme's, as the table's
         s["pnl"].setStyleSheet(f"color: {colour};" if colour else "")

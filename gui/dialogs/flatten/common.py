@@ -3,59 +3,74 @@ property, and the tables' look."""
 
 from __future__ import annotations
 
+from string import Template
+
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from gui.dialogs.flatten.models import ItemColumn
+from gui.theme.palettes import PALETTES
+from gui.theme.sheet import applied_theme
 from gui.widgets import EnvChipDelegate
 
-__all__ = ["FLATTEN_STYLE", "item_columns", "restyle", "table"]
+__all__ = ["FLATTEN_STYLE", "flatten_style", "item_columns", "restyle", "table"]
 
 # The dialog's own look, on top of the application style sheet (resources/style.qss): the red
-# Execute button, the confirmation box, the report's headline.
-FLATTEN_STYLE = """
-QLabel#flattenTitle { font-size: 13pt; font-weight: bold; color: #111827; }
-QLabel#planIdLabel { color: #6b7280; }
-QFrame#flattenSetup { background: #ffffff; border: 1px solid #dde1e6; border-radius: 4px; }
-QLabel#setupCaption { color: #6b7280; }
-QLabel#scopeText { font-weight: bold; color: #111827; }
-QLabel#planSummary { font-weight: bold; color: #374151; }
-QLabel#planSummary[stale="true"] { color: #9aa1ab; }
+# Execute button, the confirmation box, the report's headline. Its colours are the theme's
+# (gui/theme/palettes.py): see flatten_style.
+FLATTEN_STYLE = Template("""
+QLabel#flattenTitle { font-size: 13pt; font-weight: bold; color: $text_strong; }
+QLabel#planIdLabel { color: $muted; }
+QFrame#flattenSetup { background: $surface; border: 1px solid $border; border-radius: 4px; }
+QLabel#setupCaption { color: $muted; }
+QLabel#scopeText { font-weight: bold; color: $text_strong; }
+QLabel#planSummary { font-weight: bold; color: $text_2; }
+QLabel#planSummary[stale="true"] { color: $disabled_text; }
 QPlainTextEdit#requestDetail, QPlainTextEdit#reportDetail {
-    color: #374151; background: #f0f1f3; border: none; border-radius: 3px; padding: 2px 4px;
+    color: $text_2; background: $control_disabled; border: none; border-radius: 3px;
+    padding: 2px 4px;
 }
-QFrame#confirmBox { background: #fff7e6; border: 1px solid #f0c37a; border-radius: 4px; }
-QFrame#confirmBox[typed="true"] { background: #fdecec; border: 1px solid #f1b5b5; }
-QLabel#confirmationPrompt { font-size: 11pt; font-weight: bold; color: #8a5300; }
-QLabel#confirmationPrompt[typed="true"] { font-size: 13pt; color: #8f1d1d; }
-QLabel#confirmationWhy { color: #4b5563; }
+QFrame#confirmBox { background: $warn_bg; border: 1px solid $warn_border; border-radius: 4px; }
+QFrame#confirmBox[typed="true"] { background: $bad_bg; border: 1px solid $bad_border; }
+QLabel#confirmationPrompt { font-size: 11pt; font-weight: bold; color: $secret_button_text; }
+QLabel#confirmationPrompt[typed="true"] { font-size: 13pt; color: $settings_error_text; }
+QLabel#confirmationWhy { color: $text_3; }
 QLineEdit#confirmationInput { font-size: 12pt; font-weight: bold; min-width: 220px; }
-QLineEdit#confirmationInput[matches="true"] { border: 2px solid #1b7f3b; }
+QLineEdit#confirmationInput[matches="true"] { border: 2px solid $ok_text; }
 QPushButton#executeButton {
-    background: #c62828; border: 1px solid #a61f1f; color: #ffffff; font-weight: bold;
+    background: $danger_fill; border: 1px solid $danger_fill_border; color: $on_fill;
+    font-weight: bold;
     padding: 6px 20px;
 }
-QPushButton#executeButton:hover { background: #b42323; }
+QPushButton#executeButton:hover { background: $danger_fill_hover; }
 QPushButton#executeButton[armed="true"] { background: #8f1d1d; border: 1px solid #6f1414; }
 QPushButton#executeButton:disabled {
-    background: #e8b4b4; border: 1px solid #e0a5a5; color: #fff8f8;
+    background: $danger_disabled; border: 1px solid $danger_disabled_border;
+    color: $danger_disabled_ink;
 }
-QLabel#planMessage, QLabel#reportMessage { color: #c62828; }
-QLabel#planMessage[tone="info"], QLabel#reportMessage[tone="info"] { color: #4b5563; }
-QLabel#progressStatus { font-weight: bold; color: #374151; }
-QLabel#progressSent { color: #4b5563; }
+QLabel#planMessage, QLabel#reportMessage { color: $bad_text; }
+QLabel#planMessage[tone="info"], QLabel#reportMessage[tone="info"] { color: $text_3; }
+QLabel#progressStatus { font-weight: bold; color: $text_2; }
+QLabel#progressSent { color: $text_3; }
 QProgressBar {
-    background: #ffffff; border: 1px solid #c4cad3; border-radius: 4px; text-align: center;
+    background: $surface; border: 1px solid $input_border; border-radius: 4px; text-align: center;
     min-height: 18px;
 }
-QProgressBar::chunk { background: #3b82f6; border-radius: 3px; }
+QProgressBar::chunk { background: $focus; border-radius: 3px; }
 QLabel#reportHeadline { font-size: 13pt; font-weight: bold; }
-QLabel#reportHeadline[tone="good"] { color: #1b7f3b; }
-QLabel#reportHeadline[tone="bad"] { color: #c62828; }
-QLabel#reportHeadline[tone="warn"] { color: #b45309; }
-QLabel#reportTotals { color: #374151; }
-QLabel#reportNote { color: #4b5563; }
+QLabel#reportHeadline[tone="good"] { color: $ok_text; }
+QLabel#reportHeadline[tone="bad"] { color: $bad_text; }
+QLabel#reportHeadline[tone="warn"] { color: $table_warn; }
+QLabel#reportTotals { color: $text_2; }
+QLabel#reportNote { color: $text_3; }
 QPushButton#retryButton { font-weight: bold; }
-"""
+""")
+
+
+
+def flatten_style() -> str:
+    """The dialog's style sheet in the theme on now."""
+    return FLATTEN_STYLE.substitute(PALETTES[applied_theme()])
+
 
 _ITEM_WIDTHS = {
     ItemColumn.VENUE: 84, ItemColumn.ACCOUNT: 132, ItemColumn.ENV: 66, ItemColumn.SYMBOL: 176,

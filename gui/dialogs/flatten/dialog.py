@@ -37,7 +37,7 @@ from core.flatten import (
     ScopeKind,
 )
 from core.model import PositionKey, Venue
-from gui.dialogs.flatten.common import FLATTEN_STYLE
+from gui.dialogs.flatten.common import flatten_style
 from gui.dialogs.flatten.plan_page import PlanPage
 from gui.dialogs.flatten.progress_page import ProgressPage
 from gui.dialogs.flatten.report_page import ReportPage
@@ -71,7 +71,7 @@ class FlattenPlanDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("flattenPlanDialog")
-        self.setStyleSheet(FLATTEN_STYLE)
+        self.setStyleSheet(flatten_style())
         self.setModal(True)
         self.controller = controller
         self.desk = controller.desk

@@ -29,6 +29,7 @@ from gui.models import (
     fmt_decimal,
 )
 from gui.models.columns import ColumnsModel
+from gui.models.style import UNKNOWN_INK
 
 __all__ = [
     "OUTCOME_WORDS",
@@ -43,7 +44,6 @@ __all__ = [
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-UNKNOWN_INK = QColor("#5b2a9c")  # as the Close button's "Unknown": neither good nor refused
 
 # How a total reads in the report: "3 closed and verified flat · 1 residual".
 OUTCOME_WORDS: Mapping[Outcome, str] = {

@@ -13,10 +13,14 @@ from core.numbers import (
     UNKNOWN,
     NumberFormat,
     fixed,
+    grouped,
     number_format,
     places,
     plain,
     pnl_places,
+    set_thousands_separator,
+    shown,
+    thousands_separator,
     to_step,
     trimmed,
 )
@@ -162,3 +166,52 @@ def test_a_number_outside_the_venue_bound_keeps_its_exponent(text: str) -> None:
 def test_a_number_at_the_edge_of_the_bound_is_written_out() -> None:
     assert plain(D("1E+60")) == "1" + "0" * 60
     assert plain(D("1E-60")) == "0." + "0" * 59 + "1"
+
+
+# ------------------------------------------------------------------------------- separators
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", ""), ("0", "0"), ("999", "999"), ("1000", "1,000"), ("-1234567.891", "-1,234,567.891"),
+    ("+12345.00", "+12,345.00"), ("123.4567", "123.4567"), ("1E+2000", "1E+2000"),
+    ("NaN", "NaN"), ("-999.5", "-999.5"),
+])
+def test_grouped_puts_a_comma_between_groups_of_whole_digits(text: str, expected: str) -> None:
+    assert grouped(text) == expected
+
+
+def test_separators_are_off_by_default_and_only_in_what_is_shown() -> None:
+    fmt = NumberFormat(quantity_places=2, price_places=1, pnl_decimals=2)
+    assert not thousands_separator()
+    assert fmt.pnl(Decimal("12345.6")) == "+12345.60"
+    set_thousands_separator(True)
+    try:
+        assert fmt.pnl(Decimal("12345.6")) == "+12,345.60"
+        assert fmt.money(Decimal("-1234567")) == "-1,234,567.00"
+        assert fmt.quantity(Decimal("2500")) == "2,500.00"
+        assert fmt.price(Decimal("64250.5")) == "64,250.5"
+        assert shown("1000") == "1,000"
+        # What fills a field or goes to a venue never has them.
+        assert to_step(Decimal("2500"), Decimal("0.01")) == "2500.00"
+        assert plain(Decimal("2500")) == "2500"
+    finally:
+        set_thousands_separator(False)
+    assert fmt.price(Decimal("64250.5")) == "64250.5"
+    assert shown("1000") == "1000"
+
+
+@pytest.mark.parametrize("text", [
+    "0", "-0", "-0.00", "12", "1234", "-1234.5", "999999.999", "1E+5", "1E-7", "123456789.0123",
+    "-98765432109876543210.5", "0.00012", "1000000",
+])
+def test_grouped_numbers_are_the_plain_digits_with_commas(text: str) -> None:
+    """Both ways of grouping (the decimal module's, regrouped text) give the same text, and
+    without the commas it is exactly what is written with separators off."""
+    fmt = NumberFormat(quantity_places=2, price_places=None, pnl_decimals=2)
+    value = D(text)
+    off = (fmt.quantity(value), fmt.price(value), fmt.pnl(value), fmt.money(value))
+    set_thousands_separator(True)
+    try:
+        on = (fmt.quantity(value), fmt.price(value), fmt.pnl(value), fmt.money(value))
+    finally:
+        set_thousands_separator(False)
+    assert tuple(t.replace(",", "") for t in on) == off
+    assert on == tuple(grouped(t) for t in off)

@@ -7,6 +7,7 @@ line at fault. The file is never modified, and settings that load save and load 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tempfile
@@ -19,6 +20,8 @@ from hypothesis import strategies as st
 from core.settings import (
     CONFIRM_POLICIES,
     STALE_AFTER_MAX_S,
+    THEMES,
+    Alerts,
     Settings,
     SettingsError,
     load_settings,
@@ -31,6 +34,7 @@ from core.venues.qfex.options import OPTIONS as QFEX_OPTIONS
 from core.venues.qfex.options import QfexOptions
 from tests.helpers.examples import examples
 
+ALERT_KEYS = tuple(f.name for f in dataclasses.fields(Alerts))
 # A good file: every field of every table appears once, on its own line.
 GOOD = [
     "# Closeout settings",
@@ -40,6 +44,15 @@ GOOD = [
     "stale_after_s = 5.0",
     'confirm = "always"',
     "large_close_notional = 25000",
+    'theme = "dark"',
+    "thousands_separator = true",
+    "[alerts]",
+    "close_filled = true",
+    "trigger_fired = false",
+    "order_rejected = true",
+    "connection_lost = true",
+    "flat_check_failed = false",
+    "sound = true",
     "[[accounts]]",
     'name = "desk-1"',
     'venue = "qfex"',
@@ -63,7 +76,8 @@ GOOD = [
 ]
 # Every key a field is written under: a refusal must name one of them (or give a line).
 FIELD_NAMES = ("version", "preferences", "accounts", "operator_name", "stale_after_s",
-               "confirm", "large_close_notional", "name", "venue", "environment",
+               "confirm", "large_close_notional", "theme", "thousands_separator", "alerts",
+               *ALERT_KEYS, "name", "venue", "environment",
                "public_key", "endpoints", "options", "trade_ws", "rest", "ws",
                *QFEX_OPTIONS, *ES_OPTIONS)
 PATH_NAME = "settings.toml"
@@ -84,7 +98,8 @@ scalars = st.one_of(
     strings, literal_strings, integers, floats, exponents,
     st.sampled_from(["true", "false", "1979-05-27", "07:32:00", "1979-05-27T07:32:00Z",
                      '"""multi\nline"""', "'''raw'''", '"always"', '"never"', '"large_or_live"',
-                     '"live"', '"demo"', '"qfex"', '"everstrike"', '"wss://x.example/"',
+                     '"live"', '"demo"', '"system"', '"light"', '"dark"', '"Dark"', '"qfex"',
+                     '"everstrike"', '"wss://x.example/"',
                      '"ws://127.0.0.1:1/"', '"http://10.0.0.1/"', '""', '" "']),
 )
 nested = st.integers(1, 3000).map(lambda n: "[" * n + "]" * n) | st.integers(1, 3000).map(
@@ -124,7 +139,8 @@ def hostile_files(draw: st.DrawFn) -> tuple[str, str | None]:
         elif how == "table":
             i = draw(st.integers(0, len(lines)))
             lines.insert(i, draw(st.sampled_from(
-                ["[preferences]", "[[accounts]]", "[accounts]", "[accounts.options]",
+                ["[preferences]", "[alerts]", "[[alerts]]", "[[accounts]]", "[accounts]",
+                 "[accounts.options]",
                  "[[preferences]]", "[version]", "[accounts.endpoints.x]"])))
         elif how in ("value", "drop", "duplicate"):
             continue  # nothing left to change that way
@@ -144,6 +160,9 @@ def _holds(settings: Settings) -> None:
     assert 0 < prefs.stale_after_s <= STALE_AFTER_MAX_S
     assert prefs.confirm in CONFIRM_POLICIES
     assert isinstance(prefs.operator_name, str)
+    assert prefs.theme in THEMES
+    assert isinstance(prefs.thousands_separator, bool)
+    assert all(isinstance(getattr(settings.alerts, k), bool) for k in ALERT_KEYS)
     notional = prefs.large_close_notional
     assert notional is None or (notional.is_finite() and 0 < notional <= Decimal("1e15"))
     names = [a.name for a in settings.accounts]
@@ -212,7 +231,8 @@ def test_any_bytes_load_or_are_refused_untouched(data: bytes) -> None:
 
 
 @examples(40)
-@given(st.sampled_from(["stale_after_s", "large_close_notional", "operator_name", "confirm"]),
+@given(st.sampled_from(["stale_after_s", "large_close_notional", "operator_name", "confirm",
+                        "theme", "thousands_separator"]),
        values)
 def test_every_preference_takes_any_value_or_names_itself(key: str, value: str) -> None:
     text = f"version = 2\n[preferences]\n{key} = {value}\n"
@@ -223,6 +243,42 @@ def test_every_preference_takes_any_value_or_names_itself(key: str, value: str) 
             return
         assert loaded is not None
         _round_trip(loaded, path)
+
+
+@examples(40)
+@given(st.sampled_from(ALERT_KEYS), values)
+def test_every_alert_takes_a_boolean_or_names_itself_and_its_line(key: str, value: str) -> None:
+    text = f"version = 2\n[alerts]\n{key} = {value}\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded, error, path = _load_untouched(text.encode("utf-8"), Path(tmp))
+        if error is not None:
+            if "not valid TOML" not in error.message:
+                assert f"alerts.{key}" in error.message and error.line == 3, error
+            return
+        assert loaded is not None
+        assert value in ("true", "false")
+        assert getattr(loaded.alerts, key) is (value == "true")
+        _round_trip(loaded, path)
+
+
+@examples(40)
+@given(st.fixed_dictionaries({}, optional={k: st.booleans() for k in ALERT_KEYS}),
+       st.builds(Alerts, **{k: st.booleans() for k in ALERT_KEYS}))
+def test_alerts_save_into_any_alerts_table_and_load_back(on_disk: dict[str, bool],
+                                                        wanted: Alerts) -> None:
+    lines = ["# mine", "version = 2", "[alerts]  # what notifies",
+             *(f"{k} = {str(v).lower()}  # {k} note" for k, v in on_disk.items())]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / PATH_NAME
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        settings = dataclasses.replace(load_settings(path), alerts=wanted)
+        save_settings(settings, path)
+        assert load_settings(path) == settings
+        text = path.read_text(encoding="utf-8")
+        assert "# mine" in text and "# what notifies" in text
+        for k, v in on_disk.items():  # a line whose value stays keeps its comment
+            if getattr(wanted, k) is v:
+                assert f"{k} = {str(v).lower()}  # {k} note" in text
 
 
 # ------------------------------------------------------------------------------- venue options
