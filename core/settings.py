@@ -60,6 +60,7 @@ __all__ = [
     "MIGRATIONS",
     "SETTINGS_VERSION",
     "AccountError",
+    "Alerts",
     "ConfirmPolicy",
     "Preferences",
     "Settings",
@@ -147,12 +148,25 @@ class Preferences:
 
 
 @dataclass(frozen=True, slots=True)
+class Alerts:
+    """Which events raise a desktop notification, and whether a sound plays with it."""
+
+    close_filled: bool = True
+    trigger_fired: bool = True
+    order_rejected: bool = True
+    connection_lost: bool = True
+    flat_check_failed: bool = True
+    sound: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything in settings.toml. Treat as immutable: the helpers return new objects."""
 
     version: int = SETTINGS_VERSION
     accounts: list[AccountConfig] = field(default_factory=list)
     preferences: Preferences = field(default_factory=Preferences)
+    alerts: Alerts = field(default_factory=Alerts)
 
     def account(self, name: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.name == name), None)
