@@ -216,6 +216,7 @@ async def run(app: QApplication, boot: Boot) -> int:
                         secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences)
     window.show_settings_error(boot.settings_error)
+    window.alerts.set_settings(settings.alerts)
     for account in missing:
         window.mark_needs_secret(account)
     if missing:

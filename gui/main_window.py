@@ -40,6 +40,7 @@ from core.settings import Preferences
 from core.venue import AccountConfig
 from gui.bridge import DeskBridge, TaskTracker
 from gui.controllers.accounts import Accounts
+from gui.controllers.alerts import AlertsController
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
 from gui.controllers.closing import Closing
@@ -185,6 +186,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self._connect()
+        self.alerts = AlertsController(self)  # after the feed: it hears what the log shows
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.
         self.setMinimumSize(MINIMUM_SIZE.expandedTo(self.minimumSizeHint()))
