@@ -20,7 +20,8 @@ from core.demo import demo_account_name, demo_accounts
 from core.desk import Desk, IntentState
 from core.flatten import FlattenReport, Outcome
 from core.journal import Journal
-from core.model import PositionKey
+from core.model import CloseRequest, PositionKey, Trigger
+from core.numbers import trimmed
 from core.settings import Alerts
 from core.sim import Simulator
 from core.venues.everstrike import EVERSTRIKE
@@ -170,6 +171,33 @@ async def test_a_kind_turned_off_raises_nothing_and_sound_follows_the_setting(
                     and i.verified_flat is True, what="MSFT verified flat")
         await app.settle()
         assert [(a.kind, a.sound) for a in app.alerts] == [(AlertKind.ORDER_REJECTED, True)]
+
+
+@pytest.mark.asyncio
+async def test_a_trigger_that_fires_raises_its_alert_then_the_fill_its_own(
+    qapp: QApplication
+) -> None:
+    async with running_app() as app:
+        mark = app.desk.mark(QFEX, "AAPL-USD")
+        assert mark is not None and mark.mark is not None
+        stop = (mark.mark - 5).quantize(D("0.01"))
+        position = app.desk.positions[AAPL]
+        intent = await app.desk.close(CloseRequest(AAPL, position.side, position.quantity,
+                                                   trigger=Trigger(stop)))
+        await until(lambda: intent.state is IntentState.RESTING, what="the trigger resting")
+        await app.settle()
+        assert app.alerts == []  # resting is no news
+        market = app.sim.qfex.market
+        await app.sim.acall(lambda: market.set_mark("AAPL-USD", stop - 1))
+        await until(lambda: intent.verified_flat is True, what="the stop filled and flat")
+        await app.settle()
+        fired, filled = app.alerts
+        assert fired == Alert(AlertKind.TRIGGER_FIRED, "Trigger fired: AAPL-USD",
+                              f"The trigger close of AAPL-USD on {QFEX_DEMO_ACCOUNT} fired at "
+                              f"{trimmed(stop)}.")
+        assert filled.kind is AlertKind.CLOSE_FILLED
+        assert filled.text == (f"Close of AAPL-USD on {QFEX_DEMO_ACCOUNT} filled: 25 closed, "
+                               "verified flat.")
 
 
 # ============================================================================ connections
