@@ -35,8 +35,8 @@ class Notifier(Protocol):
 def notice_text(alert: Alert) -> str:
     """An alert as one status-bar line. The summary's text already starts with its title."""
     if alert.kind is AlertKind.SUMMARY:
-        return f"🔔 {alert.text}"
-    return f"🔔 {alert.title} — {alert.text}"
+        return f"Alert · {alert.text}"
+    return f"Alert · {alert.title} — {alert.text}"
 
 
 class DesktopNotifier:

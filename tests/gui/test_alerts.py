@@ -298,7 +298,7 @@ async def test_without_a_tray_an_alert_shows_in_the_status_bar_and_beeps_when_as
         await send(qtbot, click_close(qtbot, app.window, MSFT))
         await until(lambda: beeps, what="the alert's beep")
         await app.settle()
-        text = (f"🔔 Closed: MSFT-USD — Close of MSFT-USD on {QFEX_DEMO_ACCOUNT} filled: "
+        text = (f"Alert · Closed: MSFT-USD — Close of MSFT-USD on {QFEX_DEMO_ACCOUNT} filled: "
                 "6 closed, verified flat.")
         assert app.window.statusBar().currentMessage() == text
         assert [o.text for o in app.window.statusBar().history].count(text) == 1  # kept
