@@ -80,7 +80,7 @@ class AlertsController(QObject):
                 continue
             if isinstance(event, ConnectionEvent):
                 connections = True
-            self._offer(self.rules.on_event(event))
+            self.offer(self.rules.on_event(event))
         if connections:
             self.refresh_tray()
 
@@ -90,7 +90,8 @@ class AlertsController(QObject):
         self.window.bridge.flush()
         self._show(self.limiter.end_group(report.plan_id))
 
-    def _offer(self, alerts: list[Alert]) -> None:
+    def offer(self, alerts: list[Alert]) -> None:
+        """Show ``alerts`` as the rate limiter allows (the rest wait for their summary)."""
         for alert in alerts:
             self._show(self.limiter.offer(alert))
         if self.limiter.pending and not self.timer.isActive():

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 from pytestqt.qtbot import QtBot
 
 from core.alerts import Alert, AlertKind
@@ -33,10 +34,10 @@ from gui.dialogs.flatten import FlattenPlanDialog
 from gui.main_window import MainWindow
 from gui.models import PositionColumn
 from gui.widgets import button_rect
-from gui.widgets.tray import TrayState
+from gui.widgets.tray import ConnectionTray, TrayState
 from tests.helpers.alerts import RecordingNotifier
 from tests.helpers.polling import market_data, until
-from tests.helpers.windows import shut
+from tests.helpers.windows import dispose, shut
 
 D = Decimal
 LEFT = Qt.MouseButton.LeftButton
@@ -323,3 +324,46 @@ async def test_the_tray_menu_shows_the_window_and_quits_through_its_quit_path(
         app.window.quitting.confirmed = True  # the window's own question is not under test
         tray.quitAction.trigger()
         assert quits == ["quit"] and not app.window.isVisible()
+
+
+@pytest.mark.parametrize(("up", "total", "state", "tip"), [
+    (0, 0, TrayState.NO_ACCOUNTS, "Closeout — no accounts"),
+    (1, 1, TrayState.ALL_CONNECTED, "Closeout — 1 of 1 account connected"),
+    (3, 4, TrayState.SOME_DOWN, "Closeout — 3 of 4 accounts connected"),
+    (0, 4, TrayState.ALL_DOWN, "Closeout — 0 of 4 accounts connected"),
+])
+def test_the_tray_says_how_many_accounts_are_connected(
+    qapp: QApplication, up: int, total: int, state: TrayState, tip: str
+) -> None:
+    owner = QWidget()
+    try:
+        tray = ConnectionTray(owner, QIcon())
+        seen: list[str] = []
+        tray.stateChanged.connect(seen.append)
+        tray.set_counts(up, total)
+        assert (tray.state, tray.toolTip()) == (state, tip)
+        assert seen == ([] if state is TrayState.NO_ACCOUNTS else [state.value])
+        # Each state has its own picture: the dot's colour differs.
+        images = {s: tray._icons[s].pixmap(64, 64).toImage() for s in TrayState}
+        assert len({img.pixel(47, 47) for img in images.values()}) == len(TrayState)
+    finally:
+        dispose(owner)
+
+
+@pytest.mark.asyncio
+async def test_a_burst_shows_a_few_and_its_summary_is_not_lost_when_the_window_closes(
+    qapp: QApplication
+) -> None:
+    async with running_app() as app:
+        alerts = app.window.alerts
+        burst = [Alert(AlertKind.CLOSE_FILLED, f"Closed: S{n}", "text") for n in range(5)]
+        burst.append(Alert(AlertKind.ORDER_REJECTED, "Rejected: S5", "text"))
+        alerts.offer(burst)
+        assert app.alerts == burst[:3]
+        assert alerts.limiter.pending and alerts.timer.isActive()  # the summary's check
+        app.window.quitting.confirmed = True
+        app.window.close()
+        assert app.alerts[3:] == [Alert(
+            AlertKind.SUMMARY, "3 more alerts", "3 more alerts: 2 closed, 1 rejected.",
+            counts=((AlertKind.CLOSE_FILLED, 2), (AlertKind.ORDER_REJECTED, 1)))]
+        assert not alerts.timer.isActive()
