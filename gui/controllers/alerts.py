@@ -20,6 +20,7 @@ from core.desk import IntentChanged
 from core.model import ConnectionEvent, ConnectionState
 from core.settings import Alerts
 from gui.controllers.notifier import DesktopNotifier, Notifier
+from gui.widgets.alert_notice import AlertNotice
 from gui.widgets.tray import ConnectionTray
 
 if TYPE_CHECKING:
@@ -50,8 +51,12 @@ class AlertsController(QObject):
         self.limiter = AlertLimiter(clock=clock)
         self.tray = ConnectionTray(window, parent=self)
         self.tray.quitAction.triggered.connect(window.quitAction.trigger)
+        bar = window.statusBar()
+        self.notice = AlertNotice(bar)
+        # Beside the outcome (the one ordinary widget), left of Recent.
+        bar.insertPermanentWidget(1, self.notice)
         self.notifier: Notifier = (notifier if notifier is not None
-                                   else DesktopNotifier(window, self.tray))
+                                   else DesktopNotifier(self.tray, self.notice))
         self.timer = QTimer(self)
         self.timer.setInterval(SUMMARY_CHECK_MS)
         self.timer.timeout.connect(self._check_due)

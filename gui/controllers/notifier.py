@@ -1,5 +1,5 @@
 """Where an alert is shown: a desktop notification from the tray icon where the platform has
-a tray, else the window's status bar (kept in its recent outcomes), so none is ever lost.
+a tray, else a notice in the window's status bar (with the recent ones), so none is ever lost.
 
 The window's alerts controller takes any :class:`Notifier`; tests pass one that records."""
 
@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from core.alerts import Alert, AlertKind
+from gui.widgets.alert_notice import AlertNotice
 
-__all__ = ["NOTICE_MS", "POPUP_MS", "DesktopNotifier", "Notifier", "notice_text"]
+__all__ = ["POPUP_MS", "DesktopNotifier", "Notifier"]
 
 POPUP_MS = 10_000
-NOTICE_MS = 20_000
 
 _ICONS = {
     AlertKind.CLOSE_FILLED: QSystemTrayIcon.MessageIcon.Information,
@@ -32,23 +32,16 @@ class Notifier(Protocol):
     def notify(self, alert: Alert) -> None: ...
 
 
-def notice_text(alert: Alert) -> str:
-    """An alert as one status-bar line. The summary's text already starts with its title."""
-    if alert.kind is AlertKind.SUMMARY:
-        return f"Alert · {alert.text}"
-    return f"Alert · {alert.title} — {alert.text}"
-
-
 class DesktopNotifier:
-    """Shows alerts from ``tray`` when it can, else in ``window``'s status bar; beeps for an
-    alert that asks for sound (the system's bell: no media library for one sound)."""
+    """Shows alerts from ``tray`` when it can, else on ``notice``; beeps for an alert that asks
+    for sound (the system's bell: no media library for one sound)."""
 
-    def __init__(self, window: QMainWindow, tray: QSystemTrayIcon, *,
+    def __init__(self, tray: QSystemTrayIcon, notice: AlertNotice, *,
                  beep: Callable[[], None] = QApplication.beep) -> None:
-        self.window = window
         self.tray = tray
+        self.notice = notice
         self.beep = beep
-        self.popups = 0  # shown as a desktop notification (the rest went to the status bar)
+        self.popups = 0  # shown as a desktop notification (the rest went to the notice)
 
     def notify(self, alert: Alert) -> None:
         tray = self.tray
@@ -56,6 +49,6 @@ class DesktopNotifier:
             tray.showMessage(alert.title, alert.text, _ICONS[alert.kind], POPUP_MS)
             self.popups += 1
         else:
-            self.window.statusBar().showMessage(notice_text(alert), NOTICE_MS)
+            self.notice.show_alert(alert)
         if alert.sound and not alert.quiet:
             self.beep()

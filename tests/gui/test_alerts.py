@@ -285,25 +285,36 @@ async def confirm_and_run(qtbot: QtBot, dialog: FlattenPlanDialog) -> FlattenRep
 
 
 @pytest.mark.asyncio
-async def test_without_a_tray_an_alert_shows_in_the_status_bar_and_beeps_when_asked(
+async def test_without_a_tray_an_alert_shows_beside_the_outcome_and_beeps_when_asked(
     qtbot: QtBot, qapp: QApplication
 ) -> None:
     async with running_app() as app:
         beeps: list[None] = []
-        tray = app.window.alerts.tray
+        alerts = app.window.alerts
+        tray, notice = alerts.tray, alerts.notice
         assert not QSystemTrayIcon.isSystemTrayAvailable()  # offscreen: no tray
-        assert not tray.isVisible()
-        notifier = DesktopNotifier(app.window, tray, beep=lambda: beeps.append(None))
-        app.window.alerts.notifier = notifier
-        app.window.alerts.set_settings(Alerts(sound=True))
+        assert not tray.isVisible() and not notice.isVisible()
+        notifier = DesktopNotifier(tray, notice, beep=lambda: beeps.append(None))
+        alerts.notifier = notifier
+        alerts.set_settings(Alerts(sound=True))
         await send(qtbot, click_close(qtbot, app.window, MSFT))
         await until(lambda: beeps, what="the alert's beep")
         await app.settle()
-        text = (f"Alert · Closed: MSFT-USD — Close of MSFT-USD on {QFEX_DEMO_ACCOUNT} filled: "
-                "6 closed, verified flat.")
-        assert app.window.statusBar().currentMessage() == text
-        assert [o.text for o in app.window.statusBar().history].count(text) == 1  # kept
+        assert notice.isVisible() and notice.text() == "Alert: Closed: MSFT-USD"
+        assert notice.toolTip() == (f"Closed: MSFT-USD\nClose of MSFT-USD on {QFEX_DEMO_ACCOUNT} "
+                                    "filled: 6 closed, verified flat.")
+        # The outcome is the window's own line, not covered by the alert.
+        assert app.window.statusBar().currentMessage() == \
+            f"MSFT-USD on {QFEX_DEMO_ACCOUNT}: closed and verified flat."
         assert len(beeps) == 1 and notifier.popups == 0
+        # A quiet one (a connection back) shows there too, without a sound.
+        back = Alert(AlertKind.CONNECTION_RESTORED, "Connection restored: X", "back", quiet=True)
+        alerts.offer([back])
+        assert notice.latest == back and len(beeps) == 1
+        assert [line.split("  ", 1)[1] for line in notice.recent_lines()] == [
+            "Connection restored: X — back",
+            f"Closed: MSFT-USD — Close of MSFT-USD on {QFEX_DEMO_ACCOUNT} filled: 6 closed, "
+            "verified flat."]
 
 
 @pytest.mark.asyncio
