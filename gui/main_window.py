@@ -42,6 +42,7 @@ from core.venue import AccountConfig
 from gui.bridge import DeskBridge, TaskTracker
 from gui.controllers.about import About
 from gui.controllers.accounts import Accounts
+from gui.controllers.alerts import AlertsController
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
 from gui.controllers.closing import Closing
@@ -195,6 +196,9 @@ class MainWindow(QMainWindow):
         self.totals = PositionTotals(self)  # the totals strip under the positions table
         self.exporting = Exporting(self)  # File → Export ▸ each pane to CSV
         self._connect()
+        self.alerts = AlertsController(self)  # after the feed: it hears what the log shows
+        self.alerts.set_settings(self.prefs.alerts)  # and whatever Preferences puts in effect
+        self.prefs.alertsChanged.connect(self.alerts.set_settings)
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.
         self.setMinimumSize(MINIMUM_SIZE.expandedTo(self.minimumSizeHint()))

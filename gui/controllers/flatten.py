@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QWidget
 
@@ -50,6 +50,8 @@ class FlattenController(QObject):
     """The Flatten menu of one window, its dialogs and its running plans. A child of the
     window, so it lives exactly as long as the window does."""
 
+    finished = Signal(object)  # the FlattenReport of a plan that ran to its end
+
     def __init__(self, window: MainWindow, *,
                  concurrency: Mapping[Venue, int] | None = None) -> None:
         super().__init__(window)
@@ -61,6 +63,9 @@ class FlattenController(QObject):
         self._running: dict[str, frozenset[PositionKey]] = {}  # plan id -> its positions
         self.reports: list[FlattenReport] = []  # finished this session, oldest first
         self._build_menu()
+        alerts = getattr(window, "alerts", None)
+        if alerts is not None:  # its closes' alerts fold into one summary per plan
+            alerts.watch_flatten(self)
 
     def _build_menu(self) -> None:
         bar = self.window.menuBar()
@@ -254,6 +259,7 @@ class FlattenController(QObject):
         finally:
             self._running.pop(plan.id, None)
         self.reports.append(report)
+        self.finished.emit(report)
         from gui.dialogs.flatten.text import report_headline, report_totals_text
 
         headline, _tone = report_headline(report)

@@ -206,6 +206,7 @@ async def test_every_field_is_saved_to_the_file_and_takes_effect_at_once(
     # In effect now, without a restart.
     assert w.preferences == saved.preferences
     assert alerts == [Alerts(trigger_fired=False, flat_check_failed=False, sound=True)]
+    assert w.alerts.rules.settings == alerts[0]  # the alerts raised from now on follow it
     assert _cell(w, PositionColumn.QUANTITY) == "12,500"
     assert _cell(w, PositionColumn.ENTRY) == "64,250.50"
     assert _background(w) == QColor(DARK["surface"])
