@@ -41,6 +41,7 @@ from core.model import ConnectionState, Environment, Venue
 from core.venue import AccountConfig
 from gui.app import Accounts, Boot, _configured_accounts, settle_memory
 from gui.controllers.flatten import install_flatten
+from gui.controllers.layout import default_layout_path
 from gui.main_window import MainWindow
 
 __all__ = ["SCREENSHOT_TIMEOUT", "launch", "resource_path", "run"]
@@ -214,7 +215,8 @@ async def run(app: QApplication, boot: Boot) -> int:
         pairs, missing = _configured_accounts(settings.accounts, store)
     window = MainWindow(desk, demo=demo, demo_journal=demo,
                         secrets_problem=None if store is None else store.problem,
-                        secret_store=store, preferences=settings.preferences)
+                        secret_store=store, preferences=settings.preferences,
+                        layout_path=default_layout_path())
     window.show_settings_error(boot.settings_error)
     for account in missing:
         window.mark_needs_secret(account)

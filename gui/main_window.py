@@ -1,7 +1,7 @@
 """The main window's layout: positions on top (filtered and grouped by venue and account); the
 order log, the working orders and the journal's history in tabs below; connection badges with
 each account's environment and venue health in the header; banners for LIVE, TESTNET, DEMO and
-confirmations off; the File, Positions and Help menus.
+confirmations off; the File, Positions, View and Help menus.
 
 What the window does lives in gui/controllers/, one small class per concern: closing a row,
 cancelling a working order, what a close's progress says, the desk's book, connections and
@@ -49,6 +49,7 @@ from gui.controllers.filters import Filters
 from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
+from gui.controllers.layout import WindowLayout
 from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import (
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         coalesce_ms: int = WINDOW_REFRESH_MS,
         log_max_rows: int = 200_000,
         health_interval_ms: int = HEALTH_INTERVAL_MS,
+        layout_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         parent: QWidget | None = None,
@@ -154,7 +156,7 @@ class MainWindow(QMainWindow):
         self.bridge = DeskBridge(desk, self)
         instruments = getattr(desk, "instrument", None)  # a fake desk may have no refdata
         self.positions_model = PositionsModel(self, coalesce_ms=coalesce_ms,
-                                              instruments=instruments)
+                                              instruments=instruments, clock=clock)
         self.positions_proxy = PositionsProxy(self)
         self.positions_proxy.setSourceModel(self.positions_model)
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
@@ -185,6 +187,7 @@ class MainWindow(QMainWindow):
         self._build_menu()
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self._connect()
+        self.window_layout = WindowLayout(self, layout_path)  # View menu; saved layout back
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.
         self.setMinimumSize(MINIMUM_SIZE.expandedTo(self.minimumSizeHint()))
@@ -511,6 +514,7 @@ class MainWindow(QMainWindow):
         if not self.quitting.may_close():  # orders still working: asked first, listing them
             event.ignore()
             return
+        self.window_layout.save()
         self.closed.emit()
         super().closeEvent(event)
 
