@@ -18,6 +18,9 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from core.desk import Desk
 from core.model import Position, PositionKey, PositionSide, SessionHealth
+from core.numbers import trimmed
+from core.sim.everstrike.settings import LEVERAGE as EVERSTRIKE_LEVERAGE
+from core.sim.qfex.settings import LEVERAGE as QFEX_LEVERAGE
 from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
@@ -25,8 +28,10 @@ from gui.controllers.layout import AGE_REFRESH_MS
 from gui.main_window import MainWindow
 from gui.models import PositionColumn, WorkingColumn
 from gui.models.positions import AGE_TIP, NOT_REPORTED, NOT_REPORTED_TIP
+from tests.gui.test_close_workflow import running
 from tests.helpers.clock import FakeClock
 from tests.helpers.fakes import FakeSession, account
+from tests.helpers.polling import until
 from tests.helpers.windows import shut
 
 D = Decimal
@@ -367,3 +372,35 @@ async def test_a_corrupt_or_foreign_file_gives_the_defaults(rig: Rig, content: b
     await rig.close(first)  # the file is written afresh, readable
     w2 = (await rig.window()).window
     assert not w2.positionsView.isColumnHidden(P.LEVERAGE)
+
+
+@pytest.mark.asyncio
+async def test_optional_columns_in_demo_mode() -> None:
+    """On the window's real data path (the simulator, both venues): every row shows the realised
+    P&L and leverage its venue reports, Everstrike rows their liquidation price, and notional
+    is the row's size at its mark."""
+    async with running() as (rig, _):
+        w = rig.window
+        for col in OPTIONAL:
+            w.window_layout.positions.set_shown(col, True)
+        await until(lambda: all(p is not None and p.mark_price is not None for p in (
+            w.positions_model.position(k) for k in w.positions_model.all_keys())),
+            what="every row priced")
+        model = w.positions_model
+        assert {k.venue for k in model.all_keys()} == {QFEX, EVERSTRIKE}
+        for key in model.all_keys():
+            pos = model.position(key)
+            assert pos is not None and pos.realised_pnl is not None and pos.notional is not None
+            record = model.record(key)
+            assert record is not None
+            row = w.positions_proxy.proxy_row_of(key)
+            assert row is not None
+            assert text(w, row, P.REALISED) == record.fmt.pnl(pos.realised_pnl) != NOT_REPORTED
+            assert text(w, row, P.NOTIONAL) == record.fmt.money(pos.quantity * pos.mark_price)  # type: ignore[operator]
+            leverage = QFEX_LEVERAGE if key.venue is QFEX else EVERSTRIKE_LEVERAGE
+            assert text(w, row, P.LEVERAGE) == f"{trimmed(leverage)}×"
+            if key.venue is EVERSTRIKE:
+                assert pos.liquidation_price is not None
+                assert text(w, row, P.LIQUIDATION) == record.fmt.price(pos.liquidation_price)
+            else:  # QFEX sends none (VENUES.md 1.5)
+                assert text(w, row, P.LIQUIDATION) == ""
