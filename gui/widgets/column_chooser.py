@@ -30,6 +30,11 @@ def column_title(col: Any) -> str:
     return title or ("Close" if col.name == "ACTION" else col.name.title())
 
 
+def _menu_text(text: str) -> str:
+    """A menu item's text: "&" is a mnemonic there, so "P&L" is written "P&&L"."""
+    return text.replace("&", "&&")
+
+
 class ColumnChooser(QObject):
     """Show, hide and reorder the columns of ``view`` (``columns`` is its column enum).
 
@@ -156,7 +161,7 @@ class ColumnChooser(QObject):
         "Move left" and "Move right" for it; then "Reset columns"."""
         menu.clear()
         for col in self.visual_order():
-            action = QAction(self.title(self.columns[col]), menu)
+            action = QAction(_menu_text(self.title(self.columns[col])), menu)
             action.setObjectName(f"column_{self.columns[col].name}")
             action.setCheckable(True)
             action.setChecked(self.shown(col))
@@ -170,7 +175,7 @@ class ColumnChooser(QObject):
         if clicked is not None and 0 <= clicked < len(self.columns):
             name = self.title(self.columns[clicked])
             for text, step, object_name in (("left", -1, "moveLeft"), ("right", 1, "moveRight")):
-                move = QAction(f"Move “{name}” {text}", menu)
+                move = QAction(_menu_text(f"Move “{name}” {text}"), menu)
                 move.setObjectName(object_name)
                 move.setEnabled(self.can_move(clicked, step))
                 move.triggered.connect(lambda _=False, c=clicked, s=step: self.move(c, s))
