@@ -216,7 +216,9 @@ async def run(app: QApplication, boot: Boot) -> int:
     window = MainWindow(desk, demo=demo, demo_journal=demo,
                         secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences,
-                        layout_path=default_layout_path())
+                        # A screenshot shows the defaults, never this user's layout.
+                        layout_path=None if args.screenshot is not None
+                        else default_layout_path())
     window.show_settings_error(boot.settings_error)
     for account in missing:
         window.mark_needs_secret(account)
@@ -243,7 +245,6 @@ async def run(app: QApplication, boot: Boot) -> int:
     ticker.timeout.connect(lambda: None)
     ticker.start(200)
 
-    window.resize(1280, 800)
     expected = (_expected_demo_accounts() if demo
                 else [(a.name, a.venue) for a, _ in pairs])
     _show_connecting(window, expected)
