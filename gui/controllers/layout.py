@@ -29,10 +29,10 @@ from gui.layout_state import (
     read_sort,
     sort_text,
 )
-from gui.models import PositionColumn, WorkingColumn
+from gui.models import LogColumn, PositionColumn, WorkingColumn
 from gui.models.position_rows import OPTIONAL_COLUMNS
 from gui.widgets.column_chooser import ColumnChooser
-from gui.widgets.views import POSITION_WIDTHS, WORKING_WIDTHS
+from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
@@ -63,6 +63,10 @@ class WindowLayout:
             window.workingOrdersView, WorkingColumn, widths=WORKING_WIDTHS,
             locked=(WorkingColumn.SYMBOL, WorkingColumn.ACTION), last=WorkingColumn.ACTION,
             button_title="Cancel")
+        # A log line with no time or no message says nothing; the message fills what is left.
+        self.log = ColumnChooser(
+            window.logView, LogColumn, widths=LOG_WIDTHS,
+            locked=(LogColumn.TIME, LogColumn.MESSAGE), last=LogColumn.MESSAGE)
         self.ageTimer = QTimer(window)
         self.ageTimer.setInterval(AGE_REFRESH_MS)
         self.ageTimer.timeout.connect(self.repaint_ages)
@@ -84,6 +88,7 @@ class WindowLayout:
                                                        "positionsColumnsMenu", self.positions)
         self.workingColumnsMenu = self._columns_menu("&Working order columns",
                                                      "workingColumnsMenu", self.working)
+        self.logColumnsMenu = self._columns_menu("&Log columns", "logColumnsMenu", self.log)
         self.viewMenu.addSeparator()
         self.resetLayoutAction = QAction("&Reset layout", w)
         self.resetLayoutAction.setObjectName("resetLayoutAction")
@@ -154,6 +159,7 @@ class WindowLayout:
             w.venueFilter.currentData(), w.accountFilter.currentData(), w.symbolFilter.text(),
             w.groupByAccount.isChecked())))
         settings.setValue("working/columns", columns_text(self.working.state()))
+        settings.setValue("log/columns", columns_text(self.log.state()))
         settings.sync()
 
     def restore(self) -> None:
@@ -173,7 +179,7 @@ class WindowLayout:
         if isinstance(splitter, QByteArray):
             w.splitter.restoreState(splitter)
         for chooser, key in ((self.positions, "positions/columns"),
-                             (self.working, "working/columns")):
+                             (self.working, "working/columns"), (self.log, "log/columns")):
             chooser.apply(read_columns(settings.value(key), chooser.defaults,
                                        locked=self._names(chooser), last=self._last(chooser)))
         sort = read_sort(settings.value("positions/sort"), PositionColumn.__members__)
@@ -217,6 +223,7 @@ class WindowLayout:
         w.splitter.restoreState(self._default_splitter)
         self.positions.reset()
         self.working.reset()
+        self.log.reset()
         self._sort(_DEFAULT_SORT)
         self._filters(FilterState())
         settings = self._settings()

@@ -47,7 +47,7 @@ class ColumnChooser(QObject):
     def __init__(self, view: QTableView, columns: type[enum.IntEnum], *,
                  widths: Mapping[Any, int], hidden: Collection[Any] = (),
                  locked: Collection[Any] = (), last: Any = None,
-                 button_title: str = "Close") -> None:
+                 button_title: str | None = None) -> None:
         super().__init__(view)
         self.view = view
         self.columns: tuple[Any, ...] = tuple(columns)
@@ -71,7 +71,9 @@ class ColumnChooser(QObject):
         return self.view.horizontalHeader()
 
     def title(self, col: Any) -> str:
-        return self._button_title if int(col) == self.last else column_title(col)
+        if self._button_title is not None and int(col) == self.last:
+            return self._button_title
+        return column_title(col)
 
     # ------------------------------------------------------------------ state
     def shown(self, col: int) -> bool:
@@ -83,7 +85,9 @@ class ColumnChooser(QObject):
 
     def width(self, col: int) -> int:
         """A column's width as the user set it (a stretched or fixed one: its default)."""
-        if self.header.sectionResizeMode(col) != _INTERACTIVE:
+        header = self.header
+        if header.sectionResizeMode(col) != _INTERACTIVE \
+                or (header.stretchLastSection() and col == self.last):
             return self.defaults[col].width
         if self.view.isColumnHidden(col):
             return self._widths.get(col, self.defaults[col].width)

@@ -26,7 +26,7 @@ from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
 from gui.controllers.layout import AGE_REFRESH_MS
 from gui.main_window import MainWindow
-from gui.models import PositionColumn, WorkingColumn
+from gui.models import LogColumn, PositionColumn, WorkingColumn
 from gui.models.positions import AGE_TIP, NOT_REPORTED, NOT_REPORTED_TIP
 from tests.gui.test_close_workflow import running
 from tests.helpers.clock import FakeClock
@@ -168,7 +168,8 @@ async def test_defaults_and_the_view_menu(rig: Rig) -> None:
     view_menu = w.window_layout.viewMenu
     names = [a.objectName() or (a.menu().objectName() if a.menu() else "")
              for a in view_menu.actions() if not a.isSeparator()]
-    assert names == ["positionsColumnsMenu", "workingColumnsMenu", "resetLayoutAction"]
+    assert names == ["positionsColumnsMenu", "workingColumnsMenu", "logColumnsMenu",
+                     "resetLayoutAction"]
     assert not rig.path.exists()  # nothing is written before the window closes
 
 
@@ -266,6 +267,8 @@ async def test_layout_is_restored_by_the_next_window(rig: Rig) -> None:
     action(header_menu(w, P.SYMBOL), "moveLeft").trigger()
     w.positionsView.setColumnWidth(P.SYMBOL, 233)
     w.workingOrdersView.setColumnWidth(WorkingColumn.PRICE, 141)
+    w.window_layout.log.set_shown(LogColumn.RAW_STATUS, False)
+    w.window_layout.log.move(LogColumn.KIND, -1)
     w.positionsView.sortByColumn(P.PNL, Qt.SortOrder.DescendingOrder)
     w.venueFilter.setCurrentIndex(w.venueFilter.findData(QFEX.value))
     w.accountFilter.setCurrentIndex(w.accountFilter.findData(ALPHA))
@@ -288,6 +291,8 @@ async def test_layout_is_restored_by_the_next_window(rig: Rig) -> None:
     assert not w2.positionsView.isColumnHidden(P.LEVERAGE)
     assert w2.positionsView.columnWidth(P.SYMBOL) == 233
     assert w2.workingOrdersView.columnWidth(WorkingColumn.PRICE) == 141
+    assert w2.logView.isColumnHidden(LogColumn.RAW_STATUS)
+    assert w2.window_layout.log.visual_order()[:2] == [LogColumn.KIND, LogColumn.TIME]
     proxy = w2.positions_proxy
     assert (proxy.sortColumn(), proxy.sortOrder()) == (P.PNL, Qt.SortOrder.DescendingOrder)
     header = w2.positionsView.horizontalHeader()
