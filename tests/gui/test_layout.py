@@ -249,8 +249,15 @@ async def test_optional_columns_values(rig: Rig) -> None:
     # Sorted by age: the oldest data first when descending.
     w.positionsView.sortByColumn(P.AGE, Qt.SortOrder.DescendingOrder)
     assert row_of(w, "TSLA-USD") == 0
+    # Fresh data for TSLA: the sort column reports it, and the live re-sort moves the row.
+    tsla_pos = w.positions_model.position(PositionKey(ALPHA, QFEX, "TSLA-USD"))
+    assert tsla_pos is not None
+    w.positions_model.upsert(tsla_pos.with_mark(D("181.00"), received_at=rig.clock.now))
+    w.positions_proxy.resort_if_due()
+    assert row_of(w, "TSLA-USD") == 2 and text(w, 2, P.AGE) == "0 s"
     layout.positions.set_shown(P.AGE, False)
     assert not layout.ageTimer.isActive()
+    assert P.AGE in w.positions_model.watched_columns  # hidden, but still the sort column
     # A shown optional column reports its changes; a hidden one does not.
     assert P.NOTIONAL in w.positions_model.watched_columns
     layout.positions.set_shown(P.NOTIONAL, False)
