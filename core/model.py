@@ -148,6 +148,8 @@ class Position:
     unrealised_pnl: Decimal | None = None
     liquidation_price: Decimal | None = None
     leverage: Decimal | None = None
+    # What the position has realised so far, as the venue reports it; None when it does not.
+    realised_pnl: Decimal | None = None
     # time.monotonic() when our process last received venue data for this row; drives staleness.
     received_at: float = field(default_factory=time.monotonic)
 
@@ -175,6 +177,7 @@ class Position:
             unrealised_pnl=pnl,
             liquidation_price=self.liquidation_price,
             leverage=self.leverage,
+            realised_pnl=self.realised_pnl,
             received_at=self.received_at if received_at is None else received_at,
         )
 

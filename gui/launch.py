@@ -49,6 +49,7 @@ from gui.appearance import (
 )
 from gui.bundled import resource_path
 from gui.controllers.flatten import install_flatten
+from gui.controllers.layout import default_layout_path
 from gui.main_window import MainWindow
 from gui.theme.follower import theme_follower
 
@@ -206,7 +207,10 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
         pairs, missing = _configured_accounts(settings.accounts, store)
     window = MainWindow(desk, demo=demo, demo_journal=demo,
                         secrets_problem=None if store is None else store.problem,
-                        secret_store=store, preferences=settings.preferences)
+                        secret_store=store, preferences=settings.preferences,
+                        # A screenshot shows the defaults, never this user's layout.
+                        layout_path=None if args.screenshot is not None
+                        else default_layout_path())
     window.prefs.apply(settings)  # as a save from the Preferences dialog does
     window.show_settings_error(boot.settings_error)
     if appearance is not None:
@@ -236,7 +240,6 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
     ticker.timeout.connect(lambda: None)
     ticker.start(200)
 
-    window.resize(1280, 800)
     expected = (_expected_demo_accounts() if demo
                 else [(a.name, a.venue) for a, _ in pairs])
     _show_connecting(window, expected)

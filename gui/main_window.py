@@ -2,7 +2,7 @@
 order log, the working orders and the journal's history in tabs below; connection badges with
 each account's environment and venue health in the header; banners for LIVE, TESTNET, DEMO and
 confirmations off (coloured in code: gui/widgets/banners.py); a notice for a resource that did
-not load; the File, Positions and Help menus.
+not load; the File, Positions, View and Help menus.
 
 What the window does lives in gui/controllers/, one small class per concern: closing a row,
 cancelling a working order, what a close's progress says, the desk's book, connections and
@@ -53,6 +53,7 @@ from gui.controllers.filters import Filters
 from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
+from gui.controllers.layout import WindowLayout
 from gui.controllers.preferences import PreferencesControl
 from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         coalesce_ms: int = WINDOW_REFRESH_MS,
         log_max_rows: int = 200_000,
         health_interval_ms: int = HEALTH_INTERVAL_MS,
+        layout_path: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         parent: QWidget | None = None,
@@ -162,7 +164,7 @@ class MainWindow(QMainWindow):
         self.bridge = DeskBridge(desk, self)
         instruments = getattr(desk, "instrument", None)  # a fake desk may have no refdata
         self.positions_model = PositionsModel(self, coalesce_ms=coalesce_ms,
-                                              instruments=instruments)
+                                              instruments=instruments, clock=clock)
         self.positions_proxy = PositionsProxy(self)
         self.positions_proxy.setSourceModel(self.positions_model)
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
@@ -199,6 +201,7 @@ class MainWindow(QMainWindow):
         self.alerts = AlertsController(self)  # after the feed: it hears what the log shows
         self.alerts.set_settings(self.prefs.alerts)  # and whatever Preferences puts in effect
         self.prefs.alertsChanged.connect(self.alerts.set_settings)
+        self.window_layout = WindowLayout(self, layout_path)  # View menu; saved layout back
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.
         self.setMinimumSize(MINIMUM_SIZE.expandedTo(self.minimumSizeHint()))
@@ -537,6 +540,7 @@ class MainWindow(QMainWindow):
         if not self.quitting.may_close():  # orders still working: asked first, listing them
             event.ignore()
             return
+        self.window_layout.save()
         self.closed.emit()
         super().closeEvent(event)
 

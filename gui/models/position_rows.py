@@ -11,7 +11,10 @@ from core.model import Environment, Position, PositionKey, PositionSide
 from core.numbers import UNKNOWN, NumberFormat
 from gui.models.text import env_label, venue_label
 
-__all__ = ["PositionColumn", "PositionRow", "env_cell", "position_cells"]
+__all__ = [
+    "BASE_COLUMNS", "OPTIONAL_COLUMNS", "PositionColumn", "PositionRow", "env_cell",
+    "position_cells",
+]
 
 _ENV_RANK = {Environment.LIVE: 0, Environment.TESTNET: 1, Environment.DEMO: 2}
 
@@ -26,7 +29,14 @@ class PositionColumn(enum.IntEnum):
     ENTRY = 6
     MARK = 7
     PNL = 8
-    ACTION = 9
+    # Optional columns, hidden until the user shows them (the header's menu): their texts are
+    # written when painted, so a hidden one costs a repricing nothing but its value.
+    NOTIONAL = 9
+    REALISED = 10
+    LEVERAGE = 11
+    LIQUIDATION = 12
+    AGE = 13
+    ACTION = 14  # always last: the Close column
 
     @property
     def title(self) -> str:
@@ -47,10 +57,21 @@ _POSITION_TITLES = {
     PositionColumn.ENTRY: "Entry",
     PositionColumn.MARK: "Mark",
     PositionColumn.PNL: "Unrealised P&L",
+    PositionColumn.NOTIONAL: "Notional",
+    PositionColumn.REALISED: "Realised P&L",
+    PositionColumn.LEVERAGE: "Leverage",
+    PositionColumn.LIQUIDATION: "Liq. price",
+    PositionColumn.AGE: "Data age",
     PositionColumn.ACTION: "",
 }
+OPTIONAL_COLUMNS = (PositionColumn.NOTIONAL, PositionColumn.REALISED, PositionColumn.LEVERAGE,
+                    PositionColumn.LIQUIDATION, PositionColumn.AGE)
+# The columns whose texts a row keeps (written once per update, not per paint).
+BASE_COLUMNS = tuple(c for c in PositionColumn
+                     if c not in OPTIONAL_COLUMNS and c is not PositionColumn.ACTION)
 _NUMERIC_POSITION_COLUMNS = frozenset(
-    {PositionColumn.QUANTITY, PositionColumn.ENTRY, PositionColumn.MARK, PositionColumn.PNL}
+    {PositionColumn.QUANTITY, PositionColumn.ENTRY, PositionColumn.MARK, PositionColumn.PNL,
+     *OPTIONAL_COLUMNS}
 )
 _SIDE_LABELS = {s: s.value.capitalize() for s in PositionSide}
 _LONG, _SHORT = PositionSide.LONG, PositionSide.SHORT
@@ -70,8 +91,8 @@ class PositionRow:
         self.key = key
         self.index = index  # its row, counting rows removed since the model last renumbered
         self.position: Position | None = None
-        self.values: tuple[Any, ...] = ()  # per value column, for sorting
-        self.texts: tuple[str, ...] = ()  # per value column, as shown
+        self.values: tuple[Any, ...] = ()  # per value column (optional ones too), for sorting
+        self.texts: tuple[str, ...] = ()  # per base column, as shown
         self.action: str | None = None  # the Close cell's words, until something changes them
         self.intent: CloseIntent | None = None  # the row's latest close
         self.fmt: NumberFormat = UNKNOWN  # how its numbers are written (its instrument)
@@ -88,8 +109,10 @@ def env_cell(env: Environment | None) -> tuple[str, int]:
 def position_cells(
     pos: Position, env: tuple[str, int], fmt: NumberFormat = UNKNOWN
 ) -> tuple[tuple[Any, ...], tuple[str, ...]]:
-    """A row's Python values (for sorting) and texts (for showing), in column order; ``env``
-    is its account's ``env_cell``, ``fmt`` its instrument's number format (core.numbers).
+    """A row's Python values (for sorting; every column but Close) and texts (for showing;
+    the base columns), in column order; ``env`` is its account's ``env_cell``, ``fmt`` its
+    instrument's number format (core.numbers). Data age sorts on ``-received_at``: the older
+    the data, the larger the value, and it needs no clock.
 
     Written out rather than looped over columns: it runs for every repricing of every row.
     (Enum members hash in Python, so the side is told apart by identity first.)
@@ -100,7 +123,9 @@ def position_cells(
         else _SIDE_LABELS[pos.side]
     env_text, rank = env
     q, e, m, p = pos.quantity, pos.entry_price, pos.mark_price, pos.unrealised_pnl
-    values = (venue, k.account, rank, k.symbol, side, q, e, m, p)
+    values = (venue, k.account, rank, k.symbol, side, q, e, m, p,
+              pos.notional, pos.realised_pnl, pos.leverage,
+              pos.liquidation_price, -pos.received_at)
     texts = (venue, k.account, env_text, k.symbol, side, fmt.quantity(q), fmt.price(e),
              fmt.price(m), fmt.pnl(p))
     return values, texts

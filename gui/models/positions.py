@@ -15,10 +15,17 @@ from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
 
 from core.desk import CloseIntent, IntentState
 from core.model import Environment, Instrument, Position, PositionKey, WorkingOrder
-from core.numbers import number_format
+from core.numbers import number_format, trimmed
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.countdowns import Countdowns
-from gui.models.position_rows import PositionColumn, PositionRow, env_cell, position_cells
+from gui.models.position_rows import (
+    BASE_COLUMNS,
+    OPTIONAL_COLUMNS,
+    PositionColumn,
+    PositionRow,
+    env_cell,
+    position_cells,
+)
 from gui.models.roles import (
     BUTTON_ROLE,
     ENV_ROLE,
@@ -54,7 +61,9 @@ FLUSH_BUDGET = 0.004  # seconds of one loop turn a timed flush may use
 # repaint (about 10 ms at any size), so a big first load goes in fewer, longer turns.
 INSERT_BUDGET = 0.030
 
-_VALUE_COLUMNS = tuple(int(c) for c in PositionColumn if c is not PositionColumn.ACTION)
+_VALUE_COLUMNS = tuple(int(c) for c in BASE_COLUMNS)  # a row keeps their texts
+_OPTIONAL = tuple(int(c) for c in OPTIONAL_COLUMNS)  # written when painted
+_FIRST_OPTIONAL = min(_OPTIONAL)
 _ACTION = int(PositionColumn.ACTION)
 _PNL_ROLES = [*VALUE_ROLES, Qt.ItemDataRole.ForegroundRole]
 _ACTION_ROLES = [
@@ -70,6 +79,15 @@ _ENV_ROLES = [*VALUE_ROLES, ENV_ROLE, Qt.ItemDataRole.ToolTipRole]
 _LAST = len(PositionColumn) - 1
 _NUMERIC = tuple(c.numeric for c in PositionColumn)  # by column number: no enum call per cell
 _PNL = int(PositionColumn.PNL)
+_NOTIONAL = int(PositionColumn.NOTIONAL)
+_REALISED = int(PositionColumn.REALISED)
+_LEVERAGE = int(PositionColumn.LEVERAGE)
+_LIQUIDATION = int(PositionColumn.LIQUIDATION)
+_AGE = int(PositionColumn.AGE)
+_MONEY_COLUMNS = (_PNL, _REALISED)  # coloured green or red by sign
+NOT_REPORTED = "—"
+NOT_REPORTED_TIP = "The venue does not report realised P&L for this position"
+AGE_TIP = "Seconds since the venue last sent this position"
 _ENV = int(PositionColumn.ENV)
 _QUANTITY = int(PositionColumn.QUANTITY)
 # Roles as plain ints: data() runs for every role of every painted cell.
@@ -123,8 +141,13 @@ class PositionsModel(ColumnsModel):
 
     def __init__(self, parent: QObject | None = None, *, coalesce_ms: int = COALESCE_MS,
                  closed_note_ms: int = CLOSED_NOTE_MS,
-                 instruments: InstrumentLookup | None = None) -> None:
+                 instruments: InstrumentLookup | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
+        self._clock = clock  # the Data age column's "now", on the clock of received_at
+        # The optional columns whose changes are reported (shown ones, or the sort column;
+        # none until a view says): a hidden one costs a repricing no signal.
+        self._watched: tuple[int, ...] = ()
         self.closedNotes = Countdowns(closed_note_ms, self._end_closed_notes, parent=self)
         self._notes_said: set[str] = set()  # intents whose "Closed N · M open" has ended
         # Numbers are written by the instrument (core.numbers); a row asks until its instrument
@@ -247,6 +270,17 @@ class PositionsModel(ColumnsModel):
 
     def row_sort_value(self, row: PositionRow, column: int) -> Any:
         return self._action_text(row) if column == _ACTION else row.values[column]
+
+    def watch_columns(self, columns: Iterable[int]) -> None:
+        """Report changes of these optional columns (dataChanged, the cells listeners) and no
+        others: the shown ones, and the sort column. The rest are still kept current, and a
+        column shown later paints its value at once."""
+        wanted = set(columns)
+        self._watched = tuple(c for c in _OPTIONAL if c in wanted)
+
+    @property
+    def watched_columns(self) -> tuple[int, ...]:
+        return self._watched
 
     def add_cells_listener(self, listener: CellsListener) -> None:
         self._listeners.append(listener)
@@ -526,11 +560,14 @@ class PositionsModel(ColumnsModel):
 
         Text, not value: 1.0 == 1.00 as Decimals, but the row must show what the venue sent.
         """
-        old = row.texts
+        old, old_values = row.texts, row.values
         texts = self._store(row, new)
-        if old == texts:
-            return []
-        return [col for col in _VALUE_COLUMNS if old[col] != texts[col]]
+        changed = [] if old == texts else [col for col in _VALUE_COLUMNS
+                                           if old[col] != texts[col]]
+        if self._watched:
+            values = row.values
+            changed.extend(col for col in self._watched if old_values[col] != values[col])
+        return changed
 
     def _emit_changes(self, changed: list[tuple[PositionRow, list[int]]]) -> None:
         """One dataChanged per column per run of consecutive rows: exactly the changed cells,
@@ -542,8 +579,8 @@ class PositionsModel(ColumnsModel):
             if _QUANTITY in cols and row.intent is not None:
                 by_col.setdefault(_ACTION, []).append(row)  # "residual N", "12.5 open"
         for col in sorted(by_col):
-            roles = _ACTION_ROLES if col == _ACTION else _PNL_ROLES if col == _PNL \
-                else VALUE_ROLES
+            roles = _ACTION_ROLES if col == _ACTION else _PNL_ROLES \
+                if col in _MONEY_COLUMNS else VALUE_ROLES
             self._emit_cells(by_col[col], col, col, roles)
 
     def _emit_cells(self, rows: Sequence[PositionRow], first: int, last: int,
@@ -585,7 +622,9 @@ class PositionsModel(ColumnsModel):
         on screen, at every repaint.
         """
         if role == _DISPLAY:
-            return self._action_text(row) if col == _ACTION else row.texts[col]
+            if col < _FIRST_OPTIONAL:
+                return row.texts[col]
+            return self._action_text(row) if col == _ACTION else self.optional_text(row, col)
         if role == _BACKGROUND:
             intent = row.intent
             return self._mismatch_brush if intent is not None \
@@ -607,9 +646,9 @@ class PositionsModel(ColumnsModel):
         if role == _FOREGROUND:
             if self._is_stale(row.key):
                 return self._stale_brush
-            if col != _PNL:
+            if col != _PNL and col != _REALISED:
                 return None
-            pnl = row.values[_PNL]
+            pnl = row.values[col]
             if pnl is not None and pnl > 0:
                 return self._profit_brush
             if pnl is not None and pnl < 0:
@@ -622,9 +661,38 @@ class PositionsModel(ColumnsModel):
         if col == _ENV and role in (_ENV_R, _TOOLTIP, _ACCESSIBLE):
             return self._env_data(row.key, role)
         if role == _ACCESSIBLE:
-            return row.texts[col]
+            return row.texts[col] if col < _FIRST_OPTIONAL else self.optional_text(row, col)
         if role == _TOOLTIP:
-            return self._stale_tip(row.key)
+            stale = self._stale_tip(row.key)
+            own = self._optional_tip(row, col) if col >= _FIRST_OPTIONAL else None
+            if own is None or stale is None:
+                return own or stale
+            return f"{own}\n{stale}"
+        return None
+
+    def optional_text(self, row: PositionRow, col: int) -> str:
+        """An optional column's text, written as it is painted (only shown rows ask)."""
+        value = row.values[col]
+        fmt = row.fmt
+        if col == _NOTIONAL:
+            return fmt.money(value)
+        if col == _REALISED:
+            return NOT_REPORTED if value is None else fmt.pnl(value)
+        if col == _LEVERAGE:
+            return "" if value is None else f"{trimmed(value)}×"
+        if col == _LIQUIDATION:
+            return fmt.price(value)
+        if col == _AGE:
+            pos = row.position
+            return "" if pos is None else f"{max(0, int(self._clock() - pos.received_at))} s"
+        return ""
+
+    @staticmethod
+    def _optional_tip(row: PositionRow, col: int) -> str | None:
+        if col == _REALISED and row.values[col] is None:
+            return NOT_REPORTED_TIP
+        if col == _AGE:
+            return AGE_TIP
         return None
 
     def _is_stale(self, key: PositionKey) -> bool:

@@ -37,7 +37,10 @@ LIVE_RESORT_SHARE = 0.01
 SPLIT_RESORT_ABOVE = 2000
 # Columns whose values move while a row is shown (repricing, fills, a close's progress).
 LIVE_COLUMNS = frozenset({PositionColumn.SIDE, PositionColumn.QUANTITY, PositionColumn.ENTRY,
-                          PositionColumn.MARK, PositionColumn.PNL, PositionColumn.ACTION})
+                          PositionColumn.MARK, PositionColumn.PNL, PositionColumn.NOTIONAL,
+                          PositionColumn.REALISED, PositionColumn.LEVERAGE,
+                          PositionColumn.LIQUIDATION, PositionColumn.AGE,
+                          PositionColumn.ACTION})
 _SHORT_NAMES = {PositionColumn.PNL: "P&L", PositionColumn.ACTION: "Close"}
 # Why the order is held, as the hint says it (the sort is live, and a re-sort came due).
 _HOLD_WORDS = {

@@ -29,6 +29,7 @@ RowTies = tuple[str, str, tuple[str, ...], tuple[str, ...], int]
 
 _TEXT = frozenset({PositionColumn.VENUE, PositionColumn.ACCOUNT, PositionColumn.SYMBOL,
                    PositionColumn.SIDE, PositionColumn.ACTION})
+_PLAIN = frozenset({PositionColumn.ENV, PositionColumn.AGE})  # numbers that are not Decimals
 _MISSING = (True, 0.0, 0)  # after every value; only ever compared with itself beyond [0]
 # venue -> (its label casefolded, its id as a plain str). Plain strs only: a tuple holding
 # nothing but atoms is dropped from the garbage collector's watch, and at 50,000 rows the
@@ -64,7 +65,7 @@ def _heads(values: Iterable[Any], column: int, descending: bool) -> list[tuple[A
                 add(_MISSING)
             else:
                 add((False, _text_down(v.casefold()) if descending else v.casefold()))
-    elif column == PositionColumn.ENV:  # an int rank
+    elif column in _PLAIN:  # an int rank, or a float (Data age's -received_at)
         for v in values:
             add(_MISSING if v is None else (False, -v if descending else v))
     elif descending:

@@ -40,6 +40,11 @@ POSITION_WIDTHS = {
     PositionColumn.ENTRY: 110,
     PositionColumn.MARK: 110,
     PositionColumn.PNL: 130,
+    PositionColumn.NOTIONAL: 120,
+    PositionColumn.REALISED: 120,
+    PositionColumn.LEVERAGE: 80,
+    PositionColumn.LIQUIDATION: 110,
+    PositionColumn.AGE: 80,
     PositionColumn.ACTION: 250,
 }
 LOG_WIDTHS = {  # the rest of the width goes to Message (its tooltip has the whole text)

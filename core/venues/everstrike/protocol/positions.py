@@ -47,6 +47,8 @@ def _position(obj: object, account: str, pair: str) -> Position | PositionRemove
         unrealised_pnl=_opt_dec(stats.get("upnl"), "upnl"),
         liquidation_price=_opt_dec(stats.get("lp"), "lp"),
         leverage=_opt_dec(stats.get("leverage"), "leverage"),
+        # ``stats.rpnl`` as documented; ``realized`` is the same figure at the top level.
+        realised_pnl=_opt_dec(stats.get("rpnl", data.get("realized")), "rpnl"),
     )
 
 

@@ -144,6 +144,7 @@ def _position(obj: Mapping[str, Any], account: str) -> Position | PositionRemove
         entry_price=None if entry is None or entry.is_zero() else entry,
         unrealised_pnl=_opt_dec(obj, "unrealised_pnl"),
         leverage=_opt_dec(obj, "leverage"),
+        realised_pnl=_opt_dec(obj, "realised_pnl"),
     )
 
 
