@@ -49,6 +49,7 @@ from gui.controllers.filters import Filters
 from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
+from gui.controllers.log_filters import LogFilters
 from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import (
@@ -71,8 +72,10 @@ from gui.models import (
     WorkingColumn,
     WorkingOrdersModel,
 )
+from gui.models.log_proxy import LogProxy
 from gui.models.positions_proxy import FROZEN
-from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
+from gui.widgets import ConnectionStrip, HealthStrip, PositionsView, WorkingOrdersView
+from gui.widgets.log_bar import LogPane
 from gui.widgets.notice import DismissibleNotice, secrets_problem_text
 from gui.widgets.outcomes import OutcomeBar
 from gui.widgets.pinned import PinnedColumn
@@ -159,11 +162,13 @@ class MainWindow(QMainWindow):
         self.positions_proxy.setSourceModel(self.positions_model)
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
                                   instruments=instruments)
+        self.log_proxy = LogProxy(self.log_model, self)  # what the log's filters let through
         self.working_model = WorkingOrdersModel(self, instruments=instruments)
         # What the window does, one controller per concern (gui/controllers/).
         self.envs = Environments(self)
         self.accounts = Accounts(self)
         self.filters = Filters(self)
+        self.log_filters = LogFilters(self)
         self.groups = AccountGroupsToggle(self)
         self.health = HealthMonitor(self, interval_ms=health_interval_ms, clock=clock,
                                     wall_clock=wall_clock)
@@ -275,8 +280,9 @@ class MainWindow(QMainWindow):
         self.bottomTabs = QTabWidget(bottom)
         self.bottomTabs.setObjectName("bottomTabs")
         self.bottomTabs.setDocumentMode(True)
-        self.logView = LogView(self.bottomTabs)
-        self.logView.setModel(self.log_model)
+        self.logPane = LogPane(self.bottomTabs)  # the filter bar over the log's table
+        self.logView = self.logPane.view
+        self.logView.setModel(self.log_proxy)
         for lcol, width in LOG_WIDTHS.items():
             self.logView.setColumnWidth(lcol, width)
         self.workingOrdersView = WorkingOrdersView(self.bottomTabs)
@@ -286,7 +292,7 @@ class MainWindow(QMainWindow):
             self.workingOrdersView.setColumnWidth(wcol, width)
         wh.setSectionResizeMode(WorkingColumn.ACCOUNT, QHeaderView.ResizeMode.Stretch)
         wh.setSectionResizeMode(WorkingColumn.ACTION, QHeaderView.ResizeMode.Fixed)
-        self.bottomTabs.addTab(self.logView, "Order log")
+        self.bottomTabs.addTab(self.logPane, "Order log")
         self.bottomTabs.addTab(self.workingOrdersView, "Working orders (0)")
         self.bottomTabs.setTabToolTip(
             _WORKING_TAB, "Limit closes and triggers resting at the venues; each can be cancelled"
@@ -413,6 +419,7 @@ class MainWindow(QMainWindow):
         self.symbolFilter.textChanged.connect(self.positions_proxy.set_symbol_filter)
         self.groupByAccount.toggled.connect(self.positions_proxy.set_group_by_account)
         self.groups.connect()
+        self.log_filters.connect()
         self.connectionStrip.secretRequested.connect(self.accounts.request_secret)
         wm = self.working_model
         wm.rowsInserted.connect(self.feed.update_working_count)
