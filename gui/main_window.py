@@ -282,7 +282,7 @@ class MainWindow(QMainWindow):
         self.bottomTabs.setDocumentMode(True)
         self.logPane = LogPane(self.bottomTabs)  # the filter bar over the log's table
         self.logView = self.logPane.view
-        self.logView.setModel(self.log_proxy)
+        self.logView.setModel(self.log_model)  # the log filtered, while a filter is on
         for lcol, width in LOG_WIDTHS.items():
             self.logView.setColumnWidth(lcol, width)
         self.workingOrdersView = WorkingOrdersView(self.bottomTabs)

@@ -54,9 +54,39 @@ class LogFilters:
                          kind=bar.kind.currentData() or "", text=bar.search.text())
 
     def apply(self, *_: object) -> None:
+        """Set the filter from the bar. Turning filtering on or off swaps what the pane shows
+        (the log filtered, or the log itself), keeping the reader's place and choice."""
         self.typing.stop()
-        self.window.log_proxy.set_filter(self.current())
+        w = self.window
+        view, proxy, log = w.logView, w.log_proxy, w.log_model
+        new = self.current()
+        if new.active == proxy.filtering:
+            proxy.set_filter(new)  # a filter for another: one rescan, the view keeps its place
+        elif new.active:
+            top, current = self._source_rows()
+            proxy.set_filter(new)
+            view.replace_model(proxy, proxy.row_at_or_after(top),
+                               self._filtered_row(current))
+        else:
+            top, current = self._source_rows()
+            view.replace_model(log, top, current)
+            proxy.set_filter(new)
         self.update_count()
+
+    def _source_rows(self) -> tuple[int, int]:
+        """The log's rows of the line on top and the line chosen (-1: none), whichever model
+        the pane shows."""
+        view, proxy = self.window.logView, self.window.log_proxy
+        rows = [view.rowAt(0), view.currentIndex().row()]
+        if view.model() is proxy:
+            rows = [proxy.source_row(r) if r >= 0 else -1 for r in rows]
+        return rows[0], rows[1]
+
+    def _filtered_row(self, source_row: int) -> int:
+        proxy = self.window.log_proxy
+        if source_row < 0:
+            return -1
+        return proxy.mapFromSource(self.window.log_model.index(source_row, 0)).row()
 
     def clear(self) -> None:
         """Every filter back to "All" and empty, then one rescan."""

@@ -518,6 +518,10 @@ class LogModel(ColumnsModel):
             return None
         return self._lines[index]
 
+    def held_lines(self) -> list[Line]:
+        """The lines held, oldest first, as held: for a filter's rescan, read only."""
+        return self._lines
+
     @property
     def line_count(self) -> int:
         """The lines held, without the note row."""

@@ -4,7 +4,7 @@ once per change, then called once per line (a new line, or each line on a rescan
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 
 from core.model import ConnectionState, OrderStatus
@@ -81,6 +81,27 @@ class LogFilter:
             return not text or text in search_text(line)
 
         return accepts
+
+
+    def passing(self, lines: Sequence[Line]) -> bytearray:
+        """Which of ``lines`` pass, one flag each, as ``predicate`` says: for a rescan of the
+        whole log. Each exact test runs over the lines left by the one before, in one tight
+        loop; the text search, the dearest, reads only the lines every other test let by."""
+        left: Iterable[int] = range(len(lines))
+        for column, value in ((KIND, self.kind), (STATUS, self.status), (VENUE, self.venue),
+                              (ACCOUNT, self.account)):
+            if value:
+                left = [i for i in left if lines[i][column] == value]
+        symbol = self.symbol.strip().casefold()
+        if symbol:
+            left = [i for i in left if symbol in lines[i][SYMBOL].casefold()]
+        text = self.text.strip().casefold()
+        if text:
+            left = [i for i in left if text in search_text(lines[i])]
+        flags = bytearray(len(lines))
+        for i in left:
+            flags[i] = 1
+        return flags
 
 
 def search_text(line: Line) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -110,6 +110,24 @@ class LogView(QTableView):
         self._set(newest and self.at_bottom())
 
     # ------------------------------------------------------------------ the model's changes
+    def replace_model(self, model: Any, top: int, current: int) -> None:
+        """Show ``model`` instead (the log itself, or the log filtered) with the columns as
+        they were, the line chosen still chosen (row ``current`` of the new model, -1 for
+        none), and, unless following, row ``top`` on top: a new filter, not a new pane."""
+        header = self.horizontalHeader()
+        columns = header.saveState()
+        self._busy += 1
+        try:
+            self.setModel(model)
+            header.restoreState(columns)
+            if current >= 0:
+                self.selectionModel().setCurrentIndex(
+                    model.index(current, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows)
+        finally:
+            self._settle(max(top, 0))  # ends the _busy begun above
+
     def setModel(self, model: Any) -> None:
         old = self.model()
         if old is not None:

@@ -822,8 +822,8 @@ async def test_clicking_a_log_line_selects_its_row(qtbot: QtBot) -> None:
         row = next(i for i in range(model.rowCount())
                    if model.data(model.index(i, LogColumn.SYMBOL)) == SOL.symbol)
         assert w.select_row(AAPL)
-        w.bottomTabs.setCurrentWidget(w.logPane)
-        index = w.log_proxy.mapFromSource(model.index(row, LogColumn.MESSAGE))
+        w.bottomTabs.setCurrentWidget(w.logView)
+        index = model.index(row, LogColumn.MESSAGE)
         w.logView.scrollTo(index)
         qtbot.mouseClick(w.logView.viewport(), Qt.MouseButton.LeftButton,
                          pos=w.logView.visualRect(index).center())

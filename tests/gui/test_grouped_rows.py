@@ -309,8 +309,8 @@ async def test_a_log_line_about_a_folded_accounts_row_unfolds_it_and_selects_the
                             for r in range(log.rowCount())), what="the log line")
     line = next(r for r in range(log.rowCount())
                 if log.index(r, LogColumn.SYMBOL).data() == "AAPL-USD")
-    w.bottomTabs.setCurrentWidget(w.logPane)
-    rect = w.logView.visualRect(w.log_proxy.mapFromSource(log.index(line, LogColumn.SYMBOL)))
+    w.bottomTabs.setCurrentWidget(w.logView)
+    rect = w.logView.visualRect(log.index(line, LogColumn.SYMBOL))
     qtbot.mouseClick(w.logView.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert not proxy.is_collapsed(ALPHA)
     assert w.selection.selected_key() == aapl

@@ -154,11 +154,17 @@ async def test_filters_combine_and_clear_filters_shows_every_line(
 
 @pytest.mark.asyncio
 async def test_typing_a_search_rescans_once_after_the_pause(
-        rig: Rig, qtbot: QtBot) -> None:  # noqa: F811
+        rig: Rig, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     w = rig.window
     morning(rig)
     rescans: list[None] = []
-    w.log_proxy.layoutChanged.connect(lambda *_: rescans.append(None))
+    passing = LogFilter.passing
+
+    def counted(f: LogFilter, lines: list[tuple[object, ...]]) -> bytearray:
+        rescans.append(None)
+        return passing(f, lines)
+
+    monkeypatch.setattr(LogFilter, "passing", counted)
     qtbot.keyClicks(w.logPane.bar.search, "E-7")  # the order id, in another case
     assert rescans == [] and len(shown(w)) == 8  # not per key: nothing yet
     await until(lambda: rescans, what="the search to apply")
@@ -348,3 +354,42 @@ async def test_a_new_filter_keeps_the_line_read_on_top_while_off(
     assert top_message(w) == reading and not view.following
     w.logPane.bar.account.setCurrentIndex(0)
     assert top_message(w) == reading
+
+
+@pytest.mark.asyncio
+async def test_with_no_filter_the_pane_shows_the_log_itself_and_a_filter_keeps_the_columns(
+        rig: Rig, qtbot: QtBot) -> None:  # noqa: F811
+    """No filter: no proxy between the log and the pane (no call per new line). Turning a
+    filter on and off keeps the columns' widths and the line chosen."""
+    w = rig.window
+    view = w.logView
+    many(rig, 60)
+    assert view.model() is w.log_model and w.log_proxy.sourceModel() is None
+    view.setColumnWidth(LogColumn.SYMBOL, 233)
+    chosen = w.log_model.index(30, LogColumn.MESSAGE)
+    view.setCurrentIndex(chosen)
+    message = chosen.data()
+    choose(w.logPane.bar.account, ALPHA)  # every "line" is on Alpha: the chosen one shows
+    assert view.model() is w.log_proxy and w.log_proxy.sourceModel() is w.log_model
+    assert view.columnWidth(LogColumn.SYMBOL) == 233
+    assert view.currentIndex().siblingAtColumn(LogColumn.MESSAGE).data() == message
+    qtbot.mouseClick(w.logPane.bar.clear, Qt.MouseButton.LeftButton)
+    assert view.model() is w.log_model and w.log_proxy.sourceModel() is None
+    assert view.columnWidth(LogColumn.SYMBOL) == 233
+    assert view.currentIndex().siblingAtColumn(LogColumn.MESSAGE).data() == message
+    assert not view.following  # choosing an older line stopped it; filters did not restart it
+
+
+@pytest.mark.asyncio
+async def test_following_a_filter_on_and_off_stays_at_the_newest_line(
+        rig: Rig) -> None:  # noqa: F811
+    w = rig.window
+    view = w.logView
+    feed = many(rig, 150)
+    choose(w.logPane.bar.kind, "Order")
+    assert view.following and view.at_bottom() and view.verticalScrollBar().maximum() > 0
+    feed.order("new while filtered")
+    feed.show()
+    assert view.at_bottom() and shown(w)[-1] == "new while filtered"
+    w.logPane.bar.kind.setCurrentIndex(0)
+    assert view.following and view.at_bottom() and shown(w)[-1] == "new while filtered"

@@ -106,3 +106,16 @@ def test_the_choices_cover_every_order_and_connection_status() -> None:
 ])
 def test_the_count_text(shown: int, total: int, text: str) -> None:
     assert counts_text(shown, total) == text
+
+
+@pytest.mark.parametrize("f", [
+    LogFilter(), LogFilter(venue="Everstrike"), LogFilter(account="Beta", kind="Fill"),
+    LogFilter(symbol="usd"), LogFilter(status="ERROR"), LogFilter(text="e"),
+    LogFilter(account="Alpha", symbol="aapl", text="101"), LogFilter(kind="Close", text="co-77"),
+    LogFilter(venue="QFEX", account="Beta"),
+], ids=repr)
+def test_a_rescan_passes_exactly_the_lines_the_predicate_does(f: LogFilter) -> None:
+    """A rescan works out every line at once; a new line is tested alone. They must agree."""
+    held = list(LINES.values())
+    accepts = f.predicate()
+    assert list(f.passing(held)) == [int(accepts(line)) for line in held]
