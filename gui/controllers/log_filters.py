@@ -108,10 +108,11 @@ class LogFilters:
             counts_text(proxy.shown(), w.log_model.line_count) if proxy.filtering else None)
 
     def refresh_accounts(self, *_: object) -> None:
-        """The accounts the window knows, as the positions' account filter offers them."""
+        """The accounts the positions' account filter offers (it has just been refreshed:
+        connected first), read from it rather than worked out a second time."""
         w = self.window
-        names = sorted(set(w.desk.accounts) | set(w.positions_model.accounts())
-                       | set(w.connectionStrip.badges), key=str.casefold)
+        positions = w.accountFilter
+        names = [positions.itemData(i) for i in range(1, positions.count())]
         combo = w.logPane.bar.account
         if [combo.itemData(i) for i in range(1, combo.count())] == names:
             return
