@@ -21,6 +21,7 @@ from core.venues.qfex import QFEX
 from gui.main_window import MainWindow
 from gui.models import LogColumn
 from gui.models.log_filter import LogFilter
+from tests.gui.test_end_to_end import AAPL, Live, click_close, live  # noqa: F401
 from tests.gui.test_window_fake_desk import ALPHA, BETA, Rig, rig  # noqa: F401
 from tests.helpers.polling import until
 
@@ -393,3 +394,30 @@ async def test_following_a_filter_on_and_off_stays_at_the_newest_line(
     assert view.at_bottom() and shown(w)[-1] == "new while filtered"
     w.logPane.bar.kind.setCurrentIndex(0)
     assert view.following and view.at_bottom() and shown(w)[-1] == "new while filtered"
+
+
+# ============================================================================ demo mode
+
+
+@pytest.mark.asyncio
+async def test_in_demo_mode_a_filter_on_shows_a_real_close_s_lines_as_they_come(
+        qtbot: QtBot, live: Live) -> None:  # noqa: F811 - the imported fixture
+    """Against the simulator: a filter set before a close shows that close's own lines as
+    the venue sends them (the venue's order updates and fills), and nothing else."""
+    w = live.window
+    bar = w.logPane.bar
+    choose(bar.venue, "QFEX")
+    qtbot.keyClicks(bar.symbol, "aapl")
+    qtbot.keyClick(bar.symbol, Qt.Key.Key_Return)
+    assert shown(w) == [] and bar.count.text().startswith("showing 0 of ")
+    dialog = click_close(qtbot, w, AAPL)
+    qtbot.mouseClick(dialog.sendButton, Qt.MouseButton.LeftButton)
+    assert dialog.task is not None
+    await dialog.task
+    await until(lambda: "FILLED" in shown(w, LogColumn.STATUS), what="the close's FILLED line")
+    assert set(shown(w, LogColumn.SYMBOL)) == {"AAPL-USD"}
+    assert set(shown(w, LogColumn.VENUE)) == {"QFEX"}
+    held = w.log_model.line_count
+    assert held > len(shown(w))  # the connection lines (and Everstrike's) are held, not shown
+    assert bar.count.text() == f"showing {len(shown(w)):,} of {held:,}"
+    assert w.logView.following and w.logView.at_bottom()
