@@ -4,6 +4,7 @@ once per change, then called once per line (a new line, or each line on a rescan
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 
@@ -44,6 +45,7 @@ STATUSES = (
 # columns but what support most often has in hand.
 _SEARCHED = (KIND, VENUE, ACCOUNT, SYMBOL, STATUS, RAW, QTY, REMAINING, PRICE, MESSAGE, DETAIL,
              ORDER_ID, CLIENT_ID)
+_searched = operator.itemgetter(*_SEARCHED)
 _SEP = "\x1f"  # between fields, so a search never matches across two of them
 
 
@@ -106,7 +108,7 @@ class LogFilter:
 
 def search_text(line: Line) -> str:
     """The text a search looks in: the searched fields, case-folded, apart."""
-    return _SEP.join(_text(line[i]) for i in _SEARCHED).casefold()
+    return _SEP.join([v if type(v) is str else _text(v) for v in _searched(line)]).casefold()
 
 
 def _text(value: object) -> str:
