@@ -24,6 +24,11 @@ show the mark before), and RSS every 10 s with the growth from minute 1 to minut
 
 Budget: 10 minutes of load plus about 20 s to set up, drain and tear down (``--minutes`` to
 shorten a run by hand: ``python -m bench.responsiveness --minutes 2``).
+
+``--log-search TEXT`` runs the same load with the order log filtered: ``TEXT`` typed in its
+search box and its first account chosen, before the feed starts, so every burst of new lines
+goes through the filter. After the drain it also times a change of search over the full log
+(one rescan of every line held).
 """
 
 from __future__ import annotations
@@ -125,8 +130,10 @@ def _log_lines(model: Any) -> tuple[int, int]:
 
 
 class Run:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, log_search: str | None = None) -> None:
         self.plan = plan
+        self.log_search = log_search
+        self.rescan: tuple[float, int, int] | None = None  # seconds, lines shown, lines held
         self.book = book(plan.rows, per_account=plan.per_account, symbols=plan.per_account)
         self.modes = {"unsorted": Mode(), "sorted by P&L": Mode()}
         self.rss: list[tuple[float, float]] = []  # (seconds since the load began, MB)
@@ -155,6 +162,9 @@ class Run:
             base = sum(_log_lines(log))
             cols = {name: column(view, name) for name in ("p&l", "venue", "account", "symbol",
                                                          "mark")}
+            if self.log_search is not None:
+                await in_qt(partial(_filter_log, stack.window, self.log_search,
+                                    self.book.accounts[0].name))
             feeder = Feeder(self.book, stack.sessions, order_rate=plan.order_rate)
             probe = LagProbe()
             t0 = time.perf_counter()
@@ -206,6 +216,8 @@ class Run:
             c = feeder.counts
             drained = await self._drain(log, base, c.orders_delivered)
             held, trimmed = _log_lines(log)
+            if self.log_search is not None:
+                _, self.rescan = await in_qt(partial(_rescan, stack.window, self.log_search))
             self.totals = Totals(c.orders_due, c.orders_delivered, in_run,
                                  held + trimmed - base, held, drained, ran)
             rss_task.cancel()
@@ -284,6 +296,14 @@ class Run:
         r.add(Metric("time for the log to catch up after the feed stopped",
                      drained if drained is not None else float("nan"), "s", None, None))
         self._memory(r)
+        if self.log_search is not None:
+            r.notes.append(f"order log filtered all along: search {self.log_search!r} and "
+                           f"account {self.book.accounts[0].name!r}")
+        if self.rescan is not None:
+            took, shown, total = self.rescan
+            r.add(Metric(f"log search change over {total:,} lines (one rescan)", took * 1000,
+                         "ms", None, None))
+            r.notes.append(f"after the search change the log showed {shown:,} of {total:,}")
         r.notes.append(
             f"{plan.rows:,} rows ({plan.rows // plan.per_account} accounts × {plan.per_account} "
             f"symbols), {plan.order_rate:,.0f} order updates/s, {plan.segments} segments of "
@@ -340,12 +360,35 @@ def _share(name: str, part: int, whole: int, *, target: bool = True) -> Metric:
     return Metric(name, value, "%", "100 %", value >= 100 if whole else None)
 
 
-def run(*, tiny: bool, minutes: float | None = None) -> Report:
+def _filter_log(window: Any, text: str, account: str) -> None:
+    """The log pane filtered as a user would: an account chosen and a search typed."""
+    bar = window.logPane.bar
+    bar.account.setCurrentIndex(max(bar.account.findData(account), 0))
+    bar.search.setText(text)
+    window.log_filters.apply()
+
+
+def _rescan(window: Any, text: str) -> tuple[float, int, int]:
+    """Seconds to apply a new search over the whole log (the account filter dropped), and
+    the lines it then shows of those held."""
+    bar = window.logPane.bar
+    bar.account.blockSignals(True)
+    bar.account.setCurrentIndex(0)
+    bar.account.blockSignals(False)
+    bar.search.setText(text + "1")
+    started = time.perf_counter()
+    window.log_filters.apply()
+    window.logView.model().rowCount()
+    took = time.perf_counter() - started
+    return took, window.log_proxy.shown(), window.log_model.line_count
+
+
+def run(*, tiny: bool, minutes: float | None = None, log_search: str | None = None) -> Report:
     plan = TINY if tiny else FULL
     if minutes is not None:
         segments = max(2, round(minutes * 60 / plan.segment))
         plan = Plan(**{**plan.__dict__, "segments": segments})
-    bench = Run(plan)
+    bench = Run(plan, log_search)
     run_on_qt(bench.main, style=not tiny)
     return bench.report(tiny)
 
@@ -355,7 +398,10 @@ if __name__ == "__main__":
     parser.add_argument("--minutes", type=float, default=None,
                         help="minutes of load (default 10; alternates every minute)")
     parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--log-search", default=None,
+                        help="filter the order log all along: this search and one account")
     args = parser.parse_args()
     from bench.__main__ import print_report
 
-    print_report(run(tiny=args.tiny, minutes=args.minutes), "responsiveness")
+    print_report(run(tiny=args.tiny, minutes=args.minutes, log_search=args.log_search),
+                 "responsiveness")

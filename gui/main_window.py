@@ -54,6 +54,7 @@ from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
 from gui.controllers.layout import WindowLayout
+from gui.controllers.log_filters import LogFilters
 from gui.controllers.preferences import PreferencesControl
 from gui.controllers.quitting import Quitting
 from gui.controllers.selection import Selection
@@ -78,10 +79,12 @@ from gui.models import (
     WorkingColumn,
     WorkingOrdersModel,
 )
+from gui.models.log_proxy import LogProxy
 from gui.models.positions_proxy import FROZEN
 from gui.models.style import CONFIRMATIONS_OFF_LOOK, SETTINGS_ERROR_LOOK, BannerLook
-from gui.widgets import ConnectionStrip, HealthStrip, LogView, PositionsView, WorkingOrdersView
+from gui.widgets import ConnectionStrip, HealthStrip, PositionsView, WorkingOrdersView
 from gui.widgets.banners import colour_banner, colour_env_banner
+from gui.widgets.log_bar import LogPane
 from gui.widgets.notice import DismissibleNotice, secrets_problem_text
 from gui.widgets.outcomes import OutcomeBar
 from gui.widgets.pinned import PinnedColumn
@@ -169,11 +172,13 @@ class MainWindow(QMainWindow):
         self.positions_proxy.setSourceModel(self.positions_model)
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
                                   instruments=instruments)
+        self.log_proxy = LogProxy(self.log_model, self)  # what the log's filters let through
         self.working_model = WorkingOrdersModel(self, instruments=instruments)
         # What the window does, one controller per concern (gui/controllers/).
         self.envs = Environments(self)
         self.accounts = Accounts(self)
         self.filters = Filters(self)
+        self.log_filters = LogFilters(self)
         self.groups = AccountGroupsToggle(self)
         self.health = HealthMonitor(self, interval_ms=health_interval_ms, clock=clock,
                                     wall_clock=wall_clock)
@@ -299,8 +304,9 @@ class MainWindow(QMainWindow):
         self.bottomTabs = QTabWidget(bottom)
         self.bottomTabs.setObjectName("bottomTabs")
         self.bottomTabs.setDocumentMode(True)
-        self.logView = LogView(self.bottomTabs)
-        self.logView.setModel(self.log_model)
+        self.logPane = LogPane(self.bottomTabs)  # the filter bar over the log's table
+        self.logView = self.logPane.view
+        self.logView.setModel(self.log_model)  # the log filtered, while a filter is on
         for lcol, width in LOG_WIDTHS.items():
             self.logView.setColumnWidth(lcol, width)
         self.workingOrdersView = WorkingOrdersView(self.bottomTabs)
@@ -310,7 +316,7 @@ class MainWindow(QMainWindow):
             self.workingOrdersView.setColumnWidth(wcol, width)
         wh.setSectionResizeMode(WorkingColumn.ACCOUNT, QHeaderView.ResizeMode.Stretch)
         wh.setSectionResizeMode(WorkingColumn.ACTION, QHeaderView.ResizeMode.Fixed)
-        self.bottomTabs.addTab(self.logView, "Order log")
+        self.bottomTabs.addTab(self.logPane, "Order log")
         self.bottomTabs.addTab(self.workingOrdersView, "Working orders (0)")
         self.bottomTabs.setTabToolTip(
             _WORKING_TAB, "Limit closes and triggers resting at the venues; each can be cancelled"
@@ -442,6 +448,7 @@ class MainWindow(QMainWindow):
         self.symbolFilter.textChanged.connect(self.positions_proxy.set_symbol_filter)
         self.groupByAccount.toggled.connect(self.positions_proxy.set_group_by_account)
         self.groups.connect()
+        self.log_filters.connect()
         self.connectionStrip.secretRequested.connect(self.accounts.request_secret)
         wm = self.working_model
         wm.rowsInserted.connect(self.feed.update_working_count)

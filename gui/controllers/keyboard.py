@@ -43,7 +43,7 @@ class Keyboard:
         w = window
         self.focus_actions = [
             self._action(FOCUS_POSITIONS, lambda: self._go(w.positionsView)),
-            self._action(FOCUS_LOG, lambda: self._go_tab(w.logView, w.logView)),
+            self._action(FOCUS_LOG, lambda: self._go_tab(w.logPane, w.logView)),
             self._action(FOCUS_WORKING,
                          lambda: self._go_tab(w.workingOrdersView, w.workingOrdersView)),
             self._action(FOCUS_HISTORY, lambda: self._go_tab(w.historyView, w.historyView.table)),

@@ -44,7 +44,8 @@ class Selection:
 
     def on_log_clicked(self, index: QModelIndex) -> None:
         """A log line about a position selects its row (when the row is still there)."""
-        key = self.window.log_model.key_at(index.row())
+        model = index.model()  # the log, or the log filtered: both know a row's key
+        key = model.key_at(index.row()) if hasattr(model, "key_at") else None
         if key is not None and not self.select_row(key):
             self.window.statusBar().showMessage(
                 f"{key.symbol} on {key.account} is not in the table (flat, or filtered out).",

@@ -38,6 +38,7 @@ from gui.models.columns import (
     ColumnsModel,
     next_slot_ms,
 )
+from gui.models.log_line import FIELDS, Line
 from gui.models.style import LOSS, MUTED, PROFIT, WARN, brush, monospace
 from gui.models.text import fmt_decimal, refusal_text
 
@@ -245,16 +246,8 @@ def _ids(order_id: str | None, client_order_id: str | None) -> str:
     return ", ".join(parts)
 
 
-# A line as the model holds it: a plain tuple of str, float, Decimal and None, nothing else,
-# so the garbage collector stops watching it after its first pass. 200,000 lines held as
-# objects doubled what every full collection walks, and each such pause froze the window.
-# The first eleven fields are the columns, in LogColumn's order (an entry's quantities and
-# prices may still be Decimals, written out when the line is painted), then the tone, the
-# detail text, where the line points (None; a venue id: its own account and symbol on that
-# venue; or (account, venue id, symbol)), and an order's ids (its detail, built when read).
-Line = tuple[Any, ...]
 (_AT, _KIND, _VENUE, _ACCOUNT, _SYMBOL, _STATUS, _RAW, _QTY, _REMAINING, _PRICE, _MESSAGE,
- _TONE, _DETAIL, _WHERE, _ORDER_ID, _CLIENT_ID) = range(16)
+ _TONE, _DETAIL, _WHERE, _ORDER_ID, _CLIENT_ID) = FIELDS  # a Line's, by position
 _at = operator.itemgetter(_AT)  # a line's receive time, the log's order
 _STATUS_LINE = {  # an order's status -> (its text, its tone)
     status: (status.value, {
@@ -516,6 +509,23 @@ class LogModel(ColumnsModel):
 
     def is_note(self, row: int) -> bool:
         return self._trimmed > 0 and row == 0
+
+    def line_at(self, row: int) -> Line | None:
+        """The line a row shows as held (None for the note row): what the log's filters read,
+        one row at a time, without writing a cell out."""
+        index = row - self._offset
+        if self.is_note(row) or not 0 <= index < len(self._lines):
+            return None
+        return self._lines[index]
+
+    def held_lines(self) -> list[Line]:
+        """The lines held, oldest first, as held: for a filter's rescan, read only."""
+        return self._lines
+
+    @property
+    def line_count(self) -> int:
+        """The lines held, without the note row."""
+        return len(self._lines)
 
     def key_at(self, row: int) -> PositionKey | None:
         """The position a line is about (None for the note, connection lines, ...)."""

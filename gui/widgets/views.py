@@ -19,6 +19,7 @@ from gui.models.roles import KEY_ROLE
 from gui.models.working import WorkingColumn
 from gui.widgets.delegates import CancelButtonDelegate, CloseButtonDelegate
 from gui.widgets.env import EnvChipDelegate
+from gui.widgets.log_view import LogView
 
 __all__ = [
     "LOG_WIDTHS",
@@ -274,46 +275,3 @@ class WorkingOrdersView(QTableView):
         self.delegate = CancelButtonDelegate(self)
         self.setItemDelegateForColumn(WorkingColumn.ACTION, self.delegate)
         self.delegate.clicked.connect(self.cancelRequested)
-
-
-class LogView(QTableView):
-    """The order log. Follows new lines while the user is at the bottom, and stays put when
-    they have scrolled up to read."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("logView")
-        self.setAccessibleName("Order and connection log")
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setAlternatingRowColors(True)
-        self.setShowGrid(False)
-        self.setWordWrap(False)
-        self.setCornerButtonEnabled(False)
-        self.verticalHeader().setVisible(False)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(22)
-        self.horizontalHeader().setHighlightSections(False)
-        self.horizontalHeader().setStretchLastSection(True)
-        self._follow = True
-
-    def setModel(self, model: Any) -> None:
-        old = self.model()
-        if old is not None:
-            old.rowsAboutToBeInserted.disconnect(self._before_insert)
-            old.rowsInserted.disconnect(self._after_insert)
-        super().setModel(model)
-        if model is not None:
-            model.rowsAboutToBeInserted.connect(self._before_insert)
-            model.rowsInserted.connect(self._after_insert)
-
-    def at_bottom(self) -> bool:
-        bar = self.verticalScrollBar()
-        return bar.value() >= bar.maximum() - 2
-
-    def _before_insert(self, *_: object) -> None:
-        self._follow = self.at_bottom()
-
-    def _after_insert(self, *_: object) -> None:
-        if self._follow:
-            self.scrollToBottom()

@@ -127,7 +127,7 @@ async def test_alt_f_opens_file_even_while_history_is_shown(rig: Rig, qtbot: QtB
 @pytest.mark.asyncio
 async def test_tab_and_shift_tab_leave_every_table(rig: Rig, qtbot: QtBot) -> None:
     w = rig.window
-    for page, view in ((w.logView, w.logView), (w.workingOrdersView, w.workingOrdersView),
+    for page, view in ((w.logPane, w.logView), (w.workingOrdersView, w.workingOrdersView),
                        (w.historyView, w.historyView.table), (None, w.positionsView)):
         if page is not None:
             w.bottomTabs.setCurrentWidget(page)
@@ -153,7 +153,7 @@ async def test_keys_go_to_positions_log_working_orders_and_history(
     w = rig.window
     w.positionsView.setFocus()
     for digit, page, target in (
-        (Qt.Key.Key_2, w.logView, w.logView),
+        (Qt.Key.Key_2, w.logPane, w.logView),
         (Qt.Key.Key_3, w.workingOrdersView, w.workingOrdersView),
         (Qt.Key.Key_4, w.historyView, w.historyView.table),
         (Qt.Key.Key_1, None, w.positionsView),
