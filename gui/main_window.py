@@ -40,6 +40,7 @@ from core.settings import Preferences
 from core.venue import AccountConfig
 from gui.bridge import DeskBridge, TaskTracker
 from gui.controllers.accounts import Accounts
+from gui.controllers.cancel_all import CancelAll
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
 from gui.controllers.closing import Closing
@@ -50,6 +51,7 @@ from gui.controllers.groups import AccountGroupsToggle
 from gui.controllers.health import HEALTH_INTERVAL_MS, HealthMonitor, stale_text
 from gui.controllers.keyboard import Keyboard
 from gui.controllers.quitting import Quitting
+from gui.controllers.row_menu import RowMenu
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import (
     KEYBOARD_HELP,
@@ -159,7 +161,8 @@ class MainWindow(QMainWindow):
         self.positions_proxy.setSourceModel(self.positions_model)
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
                                   instruments=instruments)
-        self.working_model = WorkingOrdersModel(self, instruments=instruments)
+        self.working_model = WorkingOrdersModel(self, instruments=instruments,
+                                                wall_clock=wall_clock)
         # What the window does, one controller per concern (gui/controllers/).
         self.envs = Environments(self)
         self.accounts = Accounts(self)
@@ -184,6 +187,8 @@ class MainWindow(QMainWindow):
         self._build(secrets_problem)
         self._build_menu()
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
+        self.cancel_all = CancelAll(self)  # Cancel all working orders: menu, pane button
+        self.row_menu = RowMenu(self)  # the positions table's right-click menu
         self._connect()
         self.feed.load_current()
         # Never below what the layout needs: narrower, controls would overlap.

@@ -65,6 +65,7 @@ WORKING_WIDTHS = {
     WorkingColumn.PRICE: 100,
     WorkingColumn.TRIGGER: 130,
     WorkingColumn.STATUS: 116,
+    WorkingColumn.AGE: 84,
     WorkingColumn.ACTION: 132,
 }
 
