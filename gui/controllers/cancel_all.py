@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QMenu, QMessageBox, QToolButton
 from core.model import WorkingOrder
 from gui.controllers.cancelling import order_name
 from gui.dialogs.cancel_all import CancelAllDialog
-from gui.models.scopes import Scope, scopes_for
+from gui.models.scopes import Scope, choice_text, scopes_for
 from gui.models.working import CancelState
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class CancelAll:
         made = []
         for scope, n in choices:
             label = scope.label
-            action = self.menu.addAction(f"{label[0].upper()}{label[1:]} ({n})…")
+            action = self.menu.addAction(choice_text(scope, n))
             action.setObjectName(_action_name(scope))
             action.setStatusTip(f"Cancel the {n} working order{'s' if n != 1 else ''} of "
                                 f"{label} (lists them and asks first)")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from core.model import PositionKey, Venue, WorkingKind, WorkingOrder
 from core.numbers import UNKNOWN, NumberFormat
 
-__all__ = ["ORDER_FIELDS", "Scope", "order_fields", "scopes_for"]
+__all__ = ["ORDER_FIELDS", "Scope", "choice_text", "order_fields", "scopes_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,12 @@ def scopes_for(orders: Iterable[WorkingOrder]) -> list[tuple[Scope, int]]:
     found += [(Scope(venue=v, account=a), n)
               for (a, v), n in sorted(accounts.items(), key=lambda i: i[0][0].casefold())]
     return found
+
+
+def choice_text(scope: Scope, n: int) -> str:
+    """A Cancel all menu entry: "Every account (3)…", "Account Alpha (2)…"."""
+    label = scope.label
+    return f"{label[0].upper()}{label[1:]} ({n})…"
 
 
 ORDER_FIELDS = ("Account", "Symbol", "Side", "Size", "Price", "Type")
