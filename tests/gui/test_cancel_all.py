@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from core.model import WorkingOrder
 from gui.dialogs.cancel_all import CancelAllDialog
 from gui.main_window import MainWindow
 from gui.models.scopes import ORDER_FIELDS, Scope
+from gui.models.working import CancelState
 from tests.gui.test_close_workflow import AAPL, ETH, MSFT, SOL, Rig, running
 from tests.gui.test_row_menu import cancels_of, journaled_cancels, rest_limit
 from tests.helpers.polling import until
@@ -138,8 +138,14 @@ async def test_keep_them_sends_nothing(qtbot: QtBot) -> None:
         dialog = choose(w, "cancelAll:everything")
         qtbot.keyClick(dialog, Qt.Key.Key_Escape)
         assert w.cancel_all.confirm is None
+        dialog = choose(w, "cancelAll:everything")
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)  # a stray Enter keeps them too
+        assert w.cancel_all.confirm is None
         qtbot.mouseClick(choose(w, "cancelAll:everything").keepButton,
                          Qt.MouseButton.LeftButton)
+        # Nothing started (a cancel is marked Cancelling at once), nothing reached the venue.
+        assert all(w.working_model.cancel_state(o.ident) is CancelState.IDLE for o in orders)
+        await w.tracker.join(timeout=10)
         assert all(cancels_of(rig, o) == 0 for o in orders)
         assert all(journaled_cancels(rig.journal, o) == [] for o in orders)
-        assert isinstance(w.cancel_all.menu, QMenu)
+        assert w.cancel_all.last is None
