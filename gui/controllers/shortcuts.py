@@ -53,7 +53,7 @@ QUICK_CLOSE = Shortcut("quickCloseAction", QUICK_CLOSE_SHORTCUT,
 CANCEL_WORKING = Shortcut("cancelWorkingAction", "Del",
                           "In Working orders: cancel the selected order (asks first)")
 ROW_MENU = Shortcut("rowMenuAction", "Shift+F10",
-                    "In the positions table: the selected row's menu (the Menu key too)")
+                    "In the positions table: the menu of the selected row (the Menu key too)")
 FOCUS_POSITIONS = Shortcut("focusPositionsAction", "Alt+1", "Go to the positions table")
 FOCUS_LOG = Shortcut("focusLogAction", "Alt+2", "Go to the order log")
 FOCUS_WORKING = Shortcut("focusWorkingAction", "Alt+3", "Go to the working orders")
