@@ -18,7 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox, QToolButton
 
-from core.model import WorkingOrder
+from core.model import Environment, WorkingOrder
 from gui.controllers.cancelling import order_name
 from gui.dialogs.cancel_all import CancelAllDialog
 from gui.models.scopes import Scope, choice_text, scopes_for
@@ -118,8 +118,10 @@ class CancelAll:
         def forget() -> None:
             self.confirm = None
 
+        accounts = sorted({o.account for o in fresh}, key=str.casefold)
+        live = [a for a in accounts if w.envs.of(a) is Environment.LIVE]
         dialog = CancelAllDialog(
-            fresh, scope.label, skipped=len(orders) - len(fresh),
+            fresh, scope.label, skipped=len(orders) - len(fresh), live=live,
             on_act=lambda: self.send(fresh, scope.label, why),
             instruments=getattr(w.desk, "instrument", None), parent=w)
         dialog.finished.connect(forget)

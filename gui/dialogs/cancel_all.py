@@ -24,10 +24,14 @@ from gui.models.order_list import OrderListModel
 __all__ = ["CancelAllDialog", "cancel_all_text"]
 
 
-def cancel_all_text(n: int, label: str, skipped: int = 0) -> str:
+def cancel_all_text(n: int, label: str, skipped: int = 0,
+                    live: Sequence[str] = ()) -> str:
+    """The question; ``live``: the LIVE accounts among the orders', named so none is missed."""
     orders = f"{n} working order{'s' if n != 1 else ''}"
-    text = (f"Cancel {orders} on {label} at the venues?\n\nEach cancel is sent once and "
-            "recorded in the journal; the positions stay open.")
+    text = f"Cancel {orders} on {label} at the venues?"
+    if live:
+        text += f"\n\nLIVE (real money): {', '.join(live)}."
+    text += "\n\nEach cancel is sent once and recorded in the journal; the positions stay open."
     if skipped:
         text += (f" {skipped} more {'are' if skipped != 1 else 'is'} already being cancelled "
                  "and will not be sent again.")
@@ -38,7 +42,7 @@ class CancelAllDialog(QDialog):
     """The question, listing each order: account, symbol, side, size, price, type."""
 
     def __init__(self, orders: Sequence[WorkingOrder], label: str, *, skipped: int = 0,
-                 on_act: Callable[[], object],
+                 live: Sequence[str] = (), on_act: Callable[[], object],
                  instruments: Callable[[PositionKey], Instrument | None] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -47,7 +51,7 @@ class CancelAllDialog(QDialog):
         self.setModal(True)
         self.orders = tuple(orders)
         root = QVBoxLayout(self)
-        self.message = QLabel(cancel_all_text(len(self.orders), label, skipped), self)
+        self.message = QLabel(cancel_all_text(len(self.orders), label, skipped, live), self)
         self.message.setObjectName("cancelAllMessage")
         self.message.setWordWrap(True)
         root.addWidget(self.message)

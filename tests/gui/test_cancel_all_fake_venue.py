@@ -12,7 +12,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from core.model import CloseRequest, ConnectionState, PositionKey, PositionSide
+from core.model import CloseRequest, ConnectionState, Environment, PositionKey, PositionSide
 from core.venue import CancelRejected
 from core.venues.everstrike import EVERSTRIKE
 from core.venues.qfex import QFEX
@@ -200,3 +200,21 @@ async def test_the_age_column_counts_from_the_venues_time_on_the_windows_clock(
     # No rows, no timer.
     wm.clear()
     assert not wm.ageTimer.isActive()
+
+
+@pytest.mark.asyncio
+async def test_the_question_names_the_live_accounts(qtbot: QtBot, rig: Rig) -> None:
+    w = rig.window
+    dialog = w.cancel_all.ask(Scope())
+    assert dialog is not None
+    assert "LIVE" not in dialog.message.text()  # demo accounts only
+    dialog.reject()
+    w.set_account_environment(BETA, Environment.LIVE)
+    dialog = w.cancel_all.ask(Scope())
+    assert dialog is not None
+    assert f"LIVE (real money): {BETA}." in dialog.message.text()
+    dialog.reject()
+    dialog = w.cancel_all.ask(Scope(account=ALPHA))  # none of its orders is on a LIVE account
+    assert dialog is not None
+    assert "LIVE" not in dialog.message.text()
+    dialog.reject()
