@@ -43,6 +43,7 @@ from gui.bridge import DeskBridge, TaskTracker
 from gui.controllers.about import About
 from gui.controllers.accounts import Accounts
 from gui.controllers.alerts import AlertsController
+from gui.controllers.cancel_all import CancelAll
 from gui.controllers.cancelling import Cancelling
 from gui.controllers.close_progress import CloseProgress
 from gui.controllers.closing import Closing
@@ -57,6 +58,7 @@ from gui.controllers.layout import WindowLayout
 from gui.controllers.log_filters import LogFilters
 from gui.controllers.preferences import PreferencesControl
 from gui.controllers.quitting import Quitting
+from gui.controllers.row_menu import RowMenu
 from gui.controllers.selection import Selection
 from gui.controllers.shortcuts import (
     KEYBOARD_HELP,
@@ -173,7 +175,8 @@ class MainWindow(QMainWindow):
         self.log_model = LogModel(self, max_rows=log_max_rows, coalesce_ms=coalesce_ms,
                                   instruments=instruments)
         self.log_proxy = LogProxy(self.log_model, self)  # what the log's filters let through
-        self.working_model = WorkingOrdersModel(self, instruments=instruments)
+        self.working_model = WorkingOrdersModel(self, instruments=instruments,
+                                                wall_clock=wall_clock)
         # What the window does, one controller per concern (gui/controllers/).
         self.envs = Environments(self)
         self.accounts = Accounts(self)
@@ -202,6 +205,8 @@ class MainWindow(QMainWindow):
         self.keyboard = Keyboard(self)  # go-to keys, Delete in Working orders, Tab
         self.totals = PositionTotals(self)  # the totals strip under the positions table
         self.exporting = Exporting(self)  # File → Export ▸ each pane to CSV
+        self.cancel_all = CancelAll(self)  # Cancel all working orders: menu, pane button
+        self.row_menu = RowMenu(self)  # the positions table's right-click menu
         self._connect()
         self.alerts = AlertsController(self)  # after the feed: it hears what the log shows
         self.alerts.set_settings(self.prefs.alerts)  # and whatever Preferences puts in effect

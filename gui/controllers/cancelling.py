@@ -14,7 +14,7 @@ from gui.models.working import CancelState
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
-__all__ = ["Cancelling"]
+__all__ = ["Cancelling", "order_name"]
 
 
 class Cancelling:
@@ -22,34 +22,44 @@ class Cancelling:
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
-        self._cancels: dict[tuple[str, str], asyncio.Task[None]] = {}  # one per order, at most
+        self._cancels: dict[tuple[str, str], asyncio.Task[str | None]] = {}  # one per order
+
+    def in_flight(self, ident: tuple[str, str]) -> bool:
+        """True while this window's cancel of the order is on its way."""
+        return ident in self._cancels
 
     def request_cancel(self, ident: tuple[str, str],
-                       reason: str = "Cancel clicked in Working orders") -> None:
+                       reason: str = "Cancel clicked in Working orders", *,
+                       quiet: bool = False) -> asyncio.Task[str | None] | None:
         """Cancel a resting order (its button, or Delete after a confirmation), once.
 
         A second click while this window's cancel is out sends nothing and says so. The check
         is here, not only in the desk: a second task could otherwise start just after the first
         one finished and send again. The desk's own CancelPending covers cancels started
         elsewhere.
+
+        Returns the cancel's task, whose result is None once the venue confirmed it, else why
+        it was not (None when nothing was started). ``quiet``: the caller reports the outcome
+        (Cancel all says how many went, not each one in turn).
         """
         model = self.window.working_model
         order = model.order(ident)
         if order is None:
-            return
+            return None
         if ident in self._cancels:
             self._say_pending(order)
-            return
+            return None
         if model.cancel_state(ident) is CancelState.CONFIRMED:
             self.window.statusBar().showMessage(
-                f"The venue already confirmed the cancel of {_order_name(order)}.", 8000
+                f"The venue already confirmed the cancel of {order_name(order)}.", 8000
             )
-            return
+            return None
         model.set_cancelling(ident)
-        task = self.window.tracker.spawn(self._cancel(order, reason),
+        task = self.window.tracker.spawn(self._cancel(order, reason, quiet),
                                          name=f"cancel {order.order_id}")
         self._cancels[ident] = task
         task.add_done_callback(lambda t: self._forget(ident, t))
+        return task
 
     def _forget(self, ident: tuple[str, str], task: asyncio.Future[Any] | None) -> None:
         """This cancel is over; a newer one of the same order is left alone."""
@@ -58,11 +68,11 @@ class Cancelling:
 
     def _say_pending(self, order: WorkingOrder) -> None:
         self.window.statusBar().showMessage(
-            f"A cancel of {_order_name(order)} is already on its way; nothing new was sent.",
+            f"A cancel of {order_name(order)} is already on its way; nothing new was sent.",
             8000,
         )
 
-    async def _cancel(self, order: WorkingOrder, reason: str) -> None:
+    async def _cancel(self, order: WorkingOrder, reason: str, quiet: bool) -> str | None:
         ident = order.ident
         model = self.window.working_model
         try:
@@ -76,21 +86,26 @@ class Cancelling:
             # Someone else's cancel is out; this click sent nothing. The button goes back to
             # Cancel rather than claim a cancel this window cannot follow.
             model.set_cancel_idle(ident)
-            self._say_pending(order)
-            return
+            if not quiet:
+                self._say_pending(order)
+            return "a cancel started elsewhere is already on its way; nothing new was sent"
         except CancelRejected as exc:
             model.set_cancel_refused(ident, str(exc))
-            self.window.statusBar().showMessage(
-                f"Cancel of {_order_name(order)} refused: {exc}", 15000
-            )
-            return
+            if not quiet:
+                self.window.statusBar().showMessage(
+                    f"Cancel of {order_name(order)} refused: {exc}", 15000
+                )
+            return f"refused: {exc}"
         except BaseException as exc:
             # Never leave the button on "Cancelling…": the order may well still be working.
             model.set_cancel_refused(ident, f"{type(exc).__name__}: {exc}")
             raise
         model.set_cancel_confirmed(ident)
-        self.window.statusBar().showMessage(f"Cancel of {_order_name(order)} confirmed.", 8000)
+        if not quiet:
+            self.window.statusBar().showMessage(f"Cancel of {order_name(order)} confirmed.",
+                                                8000)
+        return None
 
 
-def _order_name(order: WorkingOrder) -> str:
+def order_name(order: WorkingOrder) -> str:
     return f"order {order.order_id} ({order.symbol} on {order.account})"

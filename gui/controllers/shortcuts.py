@@ -27,6 +27,7 @@ __all__ = [
     "QUICK_CLOSE",
     "QUICK_CLOSE_SHORTCUT",
     "QUIT",
+    "ROW_MENU",
     "WIDGET_KEYS",
     "WINDOW_SHORTCUTS",
     "KeyboardHelp",
@@ -52,6 +53,8 @@ QUICK_CLOSE = Shortcut("quickCloseAction", QUICK_CLOSE_SHORTCUT,
                        "size and symbol (Enter and Space wait 300 ms before they confirm)")
 CANCEL_WORKING = Shortcut("cancelWorkingAction", "Del",
                           "In Working orders: cancel the selected order (asks first)")
+ROW_MENU = Shortcut("rowMenuAction", "Shift+F10",
+                    "In the positions table: the menu of the selected row (the Menu key too)")
 FOCUS_POSITIONS = Shortcut("focusPositionsAction", "Alt+1", "Go to the positions table")
 FOCUS_LOG = Shortcut("focusLogAction", "Alt+2", "Go to the order log")
 FOCUS_WORKING = Shortcut("focusWorkingAction", "Alt+3", "Go to the working orders")
@@ -62,8 +65,8 @@ QUIT = Shortcut("quitAction", "Ctrl+Q",
 PREFERENCES = Shortcut("preferencesAction", "Ctrl+,",
                        "Preferences: operator, stale rows, confirmations, alerts, theme, numbers")
 WINDOW_SHORTCUTS: tuple[Shortcut, ...] = (
-    QUICK_CLOSE, CANCEL_WORKING, FOCUS_POSITIONS, FOCUS_LOG, FOCUS_WORKING, FOCUS_HISTORY,
-    KEYBOARD_HELP, PREFERENCES, QUIT,
+    QUICK_CLOSE, CANCEL_WORKING, ROW_MENU, FOCUS_POSITIONS, FOCUS_LOG, FOCUS_WORKING,
+    FOCUS_HISTORY, KEYBOARD_HELP, PREFERENCES, QUIT,
 )
 
 # Keys a widget handles itself (no QAction): the help lists them from here.

@@ -1,24 +1,27 @@
 """The working orders as a table: limit closes and triggers resting at the venues, each with
-a Cancel button whose state this model keeps."""
+its age and a Cancel button whose state this model keeps."""
 
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QBrush
 
 from core.model import Instrument, PositionKey, WorkingOrder
 from core.numbers import UNKNOWN, NumberFormat, number_format
 from core.tables import working_texts as _working_texts
+from gui.models.ages import age_text, started_at
 from gui.models.columns import LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.roles import BUTTON_ROLE, KEY_ROLE, STALE_ROLES, VALUE_ROLES
 from gui.models.style import MUTED, STALE, italic, monospace
 from gui.models.text import describe_working
 
-__all__ = ["CancelState", "WorkingColumn", "WorkingIdent", "WorkingOrdersModel"]
+__all__ = ["AGE_INTERVAL_MS", "CancelState", "WorkingColumn", "WorkingIdent",
+           "WorkingOrdersModel"]
 
 
 class WorkingColumn(enum.IntEnum):
@@ -32,7 +35,8 @@ class WorkingColumn(enum.IntEnum):
     PRICE = 7
     TRIGGER = 8
     STATUS = 9
-    ACTION = 10
+    AGE = 10
+    ACTION = 11
 
     @property
     def title(self) -> str:
@@ -54,18 +58,25 @@ _WORKING_TITLES = {
     WorkingColumn.PRICE: "Price",
     WorkingColumn.TRIGGER: "Trigger",
     WorkingColumn.STATUS: "Venue status",
+    WorkingColumn.AGE: "Age",
     WorkingColumn.ACTION: "",
 }
 _NUMERIC_WORKING_COLUMNS = frozenset(
-    {WorkingColumn.QUANTITY, WorkingColumn.REMAINING, WorkingColumn.PRICE, WorkingColumn.TRIGGER}
+    {WorkingColumn.QUANTITY, WorkingColumn.REMAINING, WorkingColumn.PRICE, WorkingColumn.TRIGGER,
+     WorkingColumn.AGE}
 )
-_WORKING_VALUE_COLUMNS = tuple(c for c in WorkingColumn if c is not WorkingColumn.ACTION)
+# The columns written once per update (the age is written from the clock when painted).
+_WORKING_VALUE_COLUMNS = tuple(c for c in WorkingColumn
+                               if c not in (WorkingColumn.ACTION, WorkingColumn.AGE))
+AGE_INTERVAL_MS = 1000  # the Age column moves once a second
 _WORKING_COLUMNS = tuple(WorkingColumn)
 _CANCEL_ROLES = [
     Qt.ItemDataRole.DisplayRole,
     Qt.ItemDataRole.ToolTipRole,
     BUTTON_ROLE,
 ]
+
+_AGE_ROLES = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole]
 
 WorkingIdent = tuple[str, str]  # (account, order id), as WorkingOrder.ident
 
@@ -84,14 +95,24 @@ class WorkingOrdersModel(ColumnsModel):
     Rows come and go with the desk's WorkingOrder / WorkingOrderRemoved events; the Cancel
     button's state (``set_cancelling`` ...) lives here because only the GUI knows a click
     happened before the desk's cancel task runs.
+
+    The Age column is read from ``wall_clock`` when painted; a timer says once a second that
+    the column changed (one signal for the whole column, so the view repaints only the cells
+    on screen), and only while there are rows.
     """
 
     COLUMNS = WorkingColumn
 
     def __init__(self, parent: QObject | None = None, *,
-                 instruments: Callable[[PositionKey], Instrument | None] | None = None) -> None:
+                 instruments: Callable[[PositionKey], Instrument | None] | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         super().__init__(parent)
         self._instruments = instruments  # numbers are written by the instrument
+        self.wall_clock = wall_clock
+        self._started: dict[WorkingIdent, float] = {}  # when each order started resting
+        self.ageTimer = QTimer(self)
+        self.ageTimer.setInterval(AGE_INTERVAL_MS)
+        self.ageTimer.timeout.connect(self.refresh_ages)
         self._idents: list[WorkingIdent] = []
         self._rows: dict[WorkingIdent, int] = {}
         self._orders: dict[WorkingIdent, WorkingOrder] = {}
@@ -133,10 +154,29 @@ class WorkingOrdersModel(ColumnsModel):
     def refused_reason(self, ident: WorkingIdent) -> str | None:
         return self._refused.get(ident)
 
+    def age(self, ident: WorkingIdent) -> float | None:
+        """Seconds the order has been resting, by ``wall_clock``; None for no such row."""
+        start = self._started.get(ident)
+        return None if start is None else max(0.0, self.wall_clock() - start)
+
+    def refresh_ages(self) -> None:
+        """The Age column moved on: one dataChanged over the column, nothing computed here."""
+        n = len(self._idents)
+        if n:
+            col = WorkingColumn.AGE
+            self.dataChanged.emit(self.index(0, col), self.index(n - 1, col), _AGE_ROLES)
+
+    def _follow_ages(self) -> None:
+        if self._idents and not self.ageTimer.isActive():
+            self.ageTimer.start()
+        elif not self._idents:
+            self.ageTimer.stop()
+
     # ------------------------------------------------------------------ updates
     def upsert(self, order: WorkingOrder) -> None:
         ident = order.ident
         texts = _working_texts(order, self._format(order))
+        self._started[ident] = started_at(order, self._started.get(ident))
         row = self._rows.get(ident)
         if row is None:
             row = len(self._idents)
@@ -146,6 +186,7 @@ class WorkingOrdersModel(ColumnsModel):
             self._orders[ident] = order
             self._texts[ident] = texts
             self.endInsertRows()
+            self._follow_ages()
             return
         old = self._texts[ident]
         self._orders[ident] = order
@@ -164,11 +205,13 @@ class WorkingOrdersModel(ColumnsModel):
         del self._rows[ident]
         order = self._orders.pop(ident)
         del self._texts[ident]
+        self._started.pop(ident, None)
         self._cancel.pop(ident, None)
         self._refused.pop(ident, None)
         for i in range(row, len(self._idents)):
             self._rows[self._idents[i]] = i
         self.endRemoveRows()
+        self._follow_ages()
         return order
 
     def clear(self) -> None:
@@ -177,10 +220,12 @@ class WorkingOrdersModel(ColumnsModel):
         self._rows.clear()
         self._orders.clear()
         self._texts.clear()
+        self._started.clear()
         self._cancel.clear()
         self._refused.clear()
         self._stale.clear()
         self.endResetModel()
+        self._follow_ages()
 
     def set_cancelling(self, ident: WorkingIdent) -> None:
         self._set_cancel(ident, CancelState.CANCELLING)
@@ -246,6 +291,9 @@ class WorkingOrdersModel(ColumnsModel):
         if col is WorkingColumn.ACTION:
             return self._action_data(ident, role, stale)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            if col is WorkingColumn.AGE:
+                age = self.age(ident)
+                return age_text(age) if age is not None else ""
             return self._texts[ident][col]
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return RIGHT if col.numeric else LEFT
@@ -265,6 +313,9 @@ class WorkingOrdersModel(ColumnsModel):
                 return f"Venue order type: {order.order_type}"
             if col is WorkingColumn.SYMBOL:
                 return f"Order {order.order_id}: {describe_working(order)}"
+            if col is WorkingColumn.AGE:
+                start = time.strftime("%H:%M:%S", time.localtime(self._started[ident]))
+                return f"Working since {start} (the venue's time when it gave one)"
             return None
         return None
 

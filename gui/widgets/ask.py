@@ -11,7 +11,7 @@ __all__ = ["ask"]
 
 
 def ask(parent: QWidget, *, name: str, icon: QMessageBox.Icon, title: str, text: str,
-        act: str, keep: str, on_act: Callable[[], None],
+        act: str, keep: str, on_act: Callable[[], object],
         on_done: Callable[[], None] | None = None) -> QMessageBox:
     """Open the question (window-modal, not blocking the loop). ``on_act`` runs only when the
     ``act`` button was clicked; ``on_done`` runs however it ended, first."""

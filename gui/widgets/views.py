@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QEnterEvent, QFocusEvent, QHideEvent, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
@@ -71,6 +71,7 @@ WORKING_WIDTHS = {
     WorkingColumn.PRICE: 100,
     WorkingColumn.TRIGGER: 130,
     WorkingColumn.STATUS: 116,
+    WorkingColumn.AGE: 84,
     WorkingColumn.ACTION: 132,
 }
 
@@ -275,3 +276,18 @@ class WorkingOrdersView(QTableView):
         self.delegate = CancelButtonDelegate(self)
         self.setItemDelegateForColumn(WorkingColumn.ACTION, self.delegate)
         self.delegate.clicked.connect(self.cancelRequested)
+
+    def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
+                    bottom_right: QModelIndex | QPersistentModelIndex,
+                    roles: Sequence[int] = ()) -> None:
+        """The Age column's once-a-second tick repaints that column's strip only; Qt would
+        repaint every cell of the table (the Cancel buttons are painted in Python)."""
+        age = WorkingColumn.AGE
+        if top_left.column() == age == bottom_right.column() \
+                and top_left.row() != bottom_right.row():
+            if not self.isColumnHidden(age):
+                self.viewport().update(QRect(self.columnViewportPosition(age), 0,
+                                             self.columnWidth(age), self.viewport().height()))
+            return
+        super().dataChanged(top_left, bottom_right, roles)
+

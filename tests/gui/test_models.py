@@ -51,6 +51,7 @@ from gui.models import (
     fmt_trigger,
     intent_label,
 )
+from gui.models.order_list import OrderListModel
 from gui.models.positions import NEW_ROW_MS
 from tests.gui.conftest import until
 
@@ -618,6 +619,9 @@ def test_stale_applies_to_rows_that_arrive_later(model: PositionsModel) -> None:
     assert cell(model, 0, PositionColumn.MARK, Qt.ItemDataRole.FontRole).italic()
 
 
+SEEN_AT = 1_000.0  # when the test's orders arrived, on the working model's wall clock
+
+
 def order(
     order_id: str = "o-1",
     *,
@@ -638,6 +642,7 @@ def order(
         price=None if price is None else D(price),
         trigger_price=None if trigger is None else D(trigger), trigger_event=event,
         order_type="LIMIT" if kind is WorkingKind.LIMIT else "STOP_LOSS", raw_status=raw,
+        received_at=SEEN_AT,
     )
 
 
@@ -675,7 +680,7 @@ def test_working_orders_known_before_the_position_show_when_it_arrives(
 
 @pytest.fixture
 def working_model(qapp: QApplication) -> WorkingOrdersModel:
-    return WorkingOrdersModel()
+    return WorkingOrdersModel(wall_clock=lambda: SEEN_AT + 42.5)
 
 
 def _fill_working(m: WorkingOrdersModel) -> None:
@@ -702,13 +707,13 @@ def test_working_orders_columns(working_model: WorkingOrdersModel) -> None:
     m = working_model
     assert [m.headerData(c, Qt.Orientation.Horizontal) for c in WorkingColumn] == [
         "Venue", "Account", "Symbol", "Kind", "Side", "Quantity", "Remaining", "Price",
-        "Trigger", "Venue status", ""]
+        "Trigger", "Venue status", "Age", ""]
     row0 = [cell(m, 0, c) for c in WorkingColumn]
     assert row0 == ["QFEX", "acct", "BTC-USD", "Limit", "Sell", "5", "5", "120.5", "", "ACK",
-                    "Cancel"]
+                    "42 s", "Cancel"]
     row1 = [cell(m, 1, c) for c in WorkingColumn]
     assert row1 == ["Everstrike", "ev", "BTC-USD", "Trigger", "Sell", "5", "5", "Market",
-                    "4400 Mark", "ACTIVE", "Cancel"]
+                    "4400 Mark", "ACTIVE", "42 s", "Cancel"]
     assert cell(m, 2, WorkingColumn.TRIGGER) == "4000 Last"
     assert cell(m, 2, WorkingColumn.PRICE) == "3990"
     assert cell(m, 2, WorkingColumn.REMAINING) == ""
@@ -792,3 +797,14 @@ def test_describe_working_and_fmt_trigger() -> None:
     assert describe_working(order(kind=WorkingKind.TRIGGER, price="3990", trigger="4000",
                                   event=TriggerEvent.INDEX)) == (
         "Trigger sell 5 at 4000 Index, limit 3990")
+
+
+def test_order_list_model_passes_qtmodeltester(qtmodeltester: ModelTester,
+                                               qapp: QApplication) -> None:
+    orders = [order("o-1"), order("o-2", kind=WorkingKind.TRIGGER, price=None, trigger="4400",
+                                  event=TriggerEvent.MARK)]
+    model = OrderListModel(orders)
+    qtmodeltester.check(model, force_py=True)
+    assert [model.index(1, c).data() for c in range(6)] == [
+        "acct", "BTC-USD", "Sell", "5", "trigger 4400 Mark", "Trigger (STOP_LOSS)"]
+    assert model.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "Order o-1"
