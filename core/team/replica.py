@@ -22,7 +22,7 @@ import psycopg
 
 from core.journal.records import JournalRecord
 
-__all__ = ["Diverged", "LocalJournal", "Replicator", "ReplicaStatus"]
+__all__ = ["Diverged", "LocalJournal", "ReplicaStatus", "Replicator"]
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import pytest
 from core.journal import Journal
 from core.journal.chain import walk
 from core.journal.records import JournalRecord
-from core.team.replica import Diverged, Replicator, ReplicaStatus
+from core.team.replica import Diverged, ReplicaStatus, Replicator
 from tests.helpers.polling import until
 from tests.helpers.postgres import TeamDatabase
 
