@@ -98,6 +98,15 @@ class LocalCluster:
                                f"{(done.stderr or done.stdout).strip()[-2000:]}")
         return done.stdout
 
+    def _check_reachable(self, path: Path) -> None:
+        """As root the server runs as another account, which must be able to walk down to its
+        folder: say so plainly rather than let initdb fail on a file it cannot open."""
+        for parent in path.resolve().parents:
+            if not parent.stat().st_mode & 0o001:
+                raise ClusterError(f"{parent} is not searchable by others, so the "
+                                   f"{_RUN_AS!r} account cannot reach {path}: choose a "
+                                   "cluster folder under a world-searchable one (/tmp is 1777)")
+
     def _give_folder(self, path: Path) -> None:
         if self._as_root:
             account = pwd.getpwnam(_RUN_AS)
@@ -107,6 +116,8 @@ class LocalCluster:
         if self.root is None:
             self.root = Path(tempfile.mkdtemp(prefix="closeout-pg-"))
         self.root.mkdir(parents=True, exist_ok=True)
+        if self._as_root:
+            self._check_reachable(self.root)
         os.chmod(self.root, 0o700)
         self._give_folder(self.root)
         self.port = self.port or _free_port()
