@@ -114,7 +114,12 @@ class LocalCluster:
 
     def start(self) -> LocalCluster:
         if self.root is None:
-            self.root = Path(tempfile.mkdtemp(prefix="closeout-pg-"))
+            # As root, inside the server account's own home: the account must reach the
+            # folder, and /tmp is not always searchable by it (seen here: left 0700 by some
+            # other program while the tests ran).
+            home = Path(pwd.getpwnam(_RUN_AS).pw_dir) if self._as_root else None
+            where = str(home) if home is not None and home.is_dir() else None
+            self.root = Path(tempfile.mkdtemp(prefix="closeout-pg-", dir=where))
         self.root.mkdir(parents=True, exist_ok=True)
         if self._as_root:
             self._check_reachable(self.root)
