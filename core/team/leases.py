@@ -16,7 +16,9 @@ from typing import Any, Final
 
 import psycopg
 
-__all__ = ["Granted", "Held", "LeaseKey", "Leases"]
+from core.desk.coordination import Holder
+
+__all__ = ["Granted", "LeaseKey", "Leases"]
 
 DEFAULT_TTL_S: Final = 30.0
 
@@ -89,25 +91,6 @@ class Granted:
     overrode: tuple[str, str, str] | None = None  # (desk_id, operator, intent_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Held:
-    """Another desk (or another intent of this one) holds the lease."""
-
-    key: LeaseKey
-    desk_id: str
-    desk_name: str
-    operator: str
-    intent_id: str
-    held_for_s: float
-    expires_in_s: float
-
-    def text(self) -> str:
-        """"Desk 3 (maria) is closing this · 4 s, expires in 26 s"."""
-        who = f"{self.desk_name} ({self.operator})" if self.operator else self.desk_name
-        return (f"{who} is closing this · {self.held_for_s:.0f} s, "
-                f"expires in {max(0.0, self.expires_in_s):.0f} s")
-
-
 class Leases:
     """This desk's view of the lease table, over one connection (autocommit: every call is
     its own transaction, decided by the database)."""
@@ -126,7 +109,7 @@ class Leases:
                 "desk": self.desk_id, "operator": self.operator, "intent": intent_id,
                 "ttl": self.ttl_s}
 
-    async def take(self, key: LeaseKey, intent_id: str) -> Granted | Held:
+    async def take(self, key: LeaseKey, intent_id: str) -> Granted | Holder:
         params = self._params(key, intent_id)
         async with self._db.transaction():
             cur = await self._db.execute(_TAKE, params)
@@ -137,8 +120,7 @@ class Leases:
             held = await cur.fetchone()
         if held is None:  # released between the two statements: ask again
             return await self.take(key, intent_id)
-        return Held(key, str(held[0]), str(held[1]), str(held[2]), str(held[3]),
-                    float(held[4]), float(held[5]))
+        return _holder(held)
 
     async def override(self, key: LeaseKey, intent_id: str) -> Granted:
         """Take the lease whoever holds it (the user typed a reason; the caller journals it)."""
@@ -161,10 +143,14 @@ class Leases:
         cur = await self._db.execute(_RELEASE, self._params(key, intent_id))
         return await cur.fetchone() is not None
 
-    async def holder(self, key: LeaseKey) -> Held | None:
+    async def holder(self, key: LeaseKey) -> Holder | None:
         cur = await self._db.execute(_HOLDER, self._params(key, ""))
         held = await cur.fetchone()
         if held is None:
             return None
-        return Held(key, str(held[0]), str(held[1]), str(held[2]), str(held[3]),
-                    float(held[4]), float(held[5]))
+        return _holder(held)
+
+
+def _holder(row: tuple[Any, ...]) -> Holder:
+    return Holder(str(row[0]), str(row[1]), str(row[2]), str(row[3]), float(row[4]),
+                  float(row[5]))

@@ -12,7 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from core.team.leases import Granted, Held, LeaseKey, Leases
+from core.desk.coordination import Holder
+from core.team.leases import Granted, LeaseKey, Leases
 from tests.helpers.postgres import TeamDatabase
 
 KEY = LeaseKey("client-7", "qfex", "BTC-USD")
@@ -43,7 +44,7 @@ async def test_of_three_desks_asking_at_once_exactly_one_wins_each_time(
     rng = random.Random(5)
     async with _desks(team_db, "maria", "li", "sam") as desks:
         for round_ in range(300):
-            async def ask(desk: Leases, intent: str) -> Granted | Held:
+            async def ask(desk: Leases, intent: str) -> Granted | Holder:
                 await asyncio.sleep(rng.random() * 0.002)
                 return await desk.take(KEY, intent)
 
@@ -51,7 +52,7 @@ async def test_of_three_desks_asking_at_once_exactly_one_wins_each_time(
             winners = [r for r in results if isinstance(r, Granted)]
             assert len(winners) == 1, results
             winner = desks[results.index(winners[0])]
-            for lost in (r for r in results if isinstance(r, Held)):
+            for lost in (r for r in results if isinstance(r, Holder)):
                 assert (lost.desk_id, lost.operator, lost.intent_id) == (
                     winner.desk_id, winner.operator, winners[0].intent_id)
                 assert lost.desk_name == f"Desk {winner.desk_id[1:]}"
@@ -66,7 +67,7 @@ async def test_the_holder_renews_and_a_second_intent_of_the_same_desk_waits(
         assert isinstance(await desk.take(KEY, "i1"), Granted)
         assert isinstance(await desk.take(KEY, "i1"), Granted)  # asking again is harmless
         held = await desk.take(KEY, "i2")
-        assert isinstance(held, Held) and held.intent_id == "i1"
+        assert isinstance(held, Holder) and held.intent_id == "i1"
         assert await desk.renew(KEY, "i1")
         assert not await desk.renew(KEY, "i2")
         assert not await desk.release(KEY, "i2")
@@ -81,9 +82,9 @@ async def test_a_vanished_desks_lease_expires_then_another_desk_takes_it(
     async with _desks(team_db, "maria", "li", ttl_s=0.3) as (gone, other):
         assert isinstance(await gone.take(KEY, "a"), Granted)
         first = await other.take(KEY, "b")
-        assert isinstance(first, Held) and 0 < first.expires_in_s <= 0.3
+        assert isinstance(first, Holder) and 0 < first.expires_in_s <= 0.3
         async with asyncio.timeout(30):
-            while isinstance(await other.take(KEY, "b"), Held):  # noqa: ASYNC110
+            while isinstance(await other.take(KEY, "b"), Holder):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)  # expiry is the server's clock: nothing to await
         assert not await gone.renew(KEY, "a")  # too late: it is the other desk's now
         assert not await gone.release(KEY, "a")
@@ -103,7 +104,7 @@ async def test_an_override_takes_the_lease_and_names_whose_it_was(team_db: TeamD
 
 
 def test_the_holder_text_says_who_and_for_how_long() -> None:
-    held = Held(KEY, "d3", "Desk 3", "maria", "i", 4.2, 25.6)
+    held = Holder("d3", "Desk 3", "maria", "i", 4.2, 25.6)
     assert held.text() == "Desk 3 (maria) is closing this · 4 s, expires in 26 s"
 
 
