@@ -112,6 +112,15 @@ DeskEvent = (
 Listener = Callable[[DeskEvent], None]
 
 
+def _final(intent: CloseIntent) -> bool:
+    """Nothing more will happen to this close: settled, and a filled full close also seen flat
+    (or not) in venue data, so no other desk takes over a position that only looks open."""
+    if not intent.state.settled:
+        return False
+    return not (intent.state is IntentState.FILLED and intent.request.is_full
+                and intent.verified_flat is None)
+
+
 def default_session_factory(
     account: AccountConfig, credentials: Credentials, sink: EventSink
 ) -> VenueSession:
@@ -186,7 +195,7 @@ class Desk:
         """Tell the listeners, once the records journaled before the event are durable."""
         if isinstance(event, IntentChanged) and event.intent.state is IntentState.UNKNOWN:
             self._reconciler.kick(event.intent.key.account)  # ask the venue until it answers
-        if isinstance(event, IntentChanged) and event.intent.state.settled:
+        if isinstance(event, IntentChanged) and _final(event.intent):
             self._claims.release(event.intent.key, event.intent.id)
         self._outbox.emit(event)
 

@@ -113,7 +113,7 @@ async def test_an_override_sends_once_and_journals_whose_lease_it_took(
     (OrderStatus.FILLED, IntentState.FILLED),
     (OrderStatus.REJECTED, IntentState.REJECTED),
 ])
-async def test_the_claim_is_given_up_once_when_the_intent_is_final(
+async def test_the_claim_is_given_up_once_when_the_intent_is_final_and_seen_flat(
     journal: Journal, status: OrderStatus, state: IntentState
 ) -> None:
     coordinator = FakeCoordinator()
@@ -130,6 +130,11 @@ async def test_the_claim_is_given_up_once_when_the_intent_is_final(
                              if status is OrderStatus.FILLED else Decimal(0)))
     await desk.journaled()
     assert intent.state is state
+    if state is IntentState.FILLED:  # final once venue data shows it flat, not before
+        assert coordinator.held == {KEY: intent.id}
+        session.sink(PositionsSnapshot(QFEX, "acct", ()))
+        await desk.journaled()
+        assert intent.verified_flat is True
     assert coordinator.held == {}
     assert [c for c in coordinator.calls if c[0] == "finished"] == [("finished", KEY, intent.id)]
 
