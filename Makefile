@@ -105,5 +105,12 @@ SOAK_MINUTES ?= 30
 soak: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.soak --minutes $(SOAK_MINUTES)
 
+# Two desks racing to close the same position through one PostgreSQL (a throwaway cluster the
+# test starts), TEAM_RACES rounds (250 run inside `make test`).
+TEAM_RACES ?= 1000
+.PHONY: team-race
+team-race: $(STAMP)
+	CLOSEOUT_RACES=$(TEAM_RACES) $(PYTEST) -s tests/integration/team/test_two_desks.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache
