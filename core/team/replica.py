@@ -27,10 +27,15 @@ __all__ = ["Diverged", "LocalJournal", "ReplicaStatus", "Replicator"]
 log = logging.getLogger(__name__)
 
 BATCH: Final = 5000
+# One statement per batch: the columns as arrays, unnested into rows, sent in binary (a JSON
+# payload written into a text array literal must be quoted and escaped, which cost three times
+# as much, measured). The database checks the chain once per statement (core.team.schema).
 _INSERT: Final = (
     "INSERT INTO records (desk_id, desk_seq, wall_time, kind, account, venue, symbol, operator,"
     " reason, intent_id, payload, latency_ms, prev_hash, hash)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " SELECT %b, * FROM unnest(%b::bigint[], %b::float8[], %b::text[], %b::text[], %b::text[],"
+    " %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::float8[], %b::text[],"
+    " %b::text[])"
 )
 
 
@@ -144,12 +149,12 @@ class Replicator:
                                           limit=self._batch)
         if not records:
             return head
-        rows = [(self._desk_id, r.seq, r.wall_time, r.kind, r.account, r.venue, r.symbol,
-                 r.operator, r.reason, r.intent_id, r.payload, r.latency_ms, r.prev_hash,
-                 r.hash) for r in records]
+        columns = [list(c) for c in zip(*(
+            (r.seq, r.wall_time, r.kind, r.account, r.venue, r.symbol, r.operator, r.reason,
+             r.intent_id, r.payload, r.latency_ms, r.prev_hash, r.hash) for r in records),
+            strict=True)]
         try:
-            async with db.cursor() as cur:
-                await cur.executemany(_INSERT, rows)
+            await db.execute(_INSERT, [self._desk_id, *columns])
             await db.commit()
         except psycopg.errors.UniqueViolation:
             # A batch whose commit reply was lost: part of it is already stored. Start again
