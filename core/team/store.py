@@ -78,7 +78,8 @@ def team_records(db: psycopg.Connection[Any], *, account: str | None = None,
                  symbol: str | None = None, since: float | None = None,
                  limit: int = 1000) -> list[TeamRecord]:
     """The newest records of every desk (newest first), with the desk's name; for History."""
-    clauses, params = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    params: list[object] = []
     for column, value in (("r.account", account), ("r.symbol", symbol)):
         if value is not None:
             clauses.append(f"{column} = %s")
