@@ -77,6 +77,10 @@ class Coordinator(Protocol):
     def finished(self, key: PositionKey, intent_id: str) -> None:
         """The intent is final: give its lease up (in the background; never blocks)."""
 
+    def elsewhere(self, key: PositionKey) -> str | None:
+        """Which other desk is closing this position now, as far as this desk has heard
+        ("Desk 3"), or None. For showing and planning; the lease decides at send time."""
+
 
 class Solo:
     """One desk alone: nothing to ask."""
@@ -88,6 +92,9 @@ class Solo:
         return Override(None, locked=True)
 
     def finished(self, key: PositionKey, intent_id: str) -> None:
+        return None
+
+    def elsewhere(self, key: PositionKey) -> str | None:
         return None
 
 

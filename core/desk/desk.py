@@ -333,6 +333,11 @@ class Desk:
     def intents(self) -> Mapping[str, CloseIntent]:
         return self._intents.all
 
+    def elsewhere(self, key: PositionKey) -> str | None:
+        """The other desk closing this position now ("Desk 3"), as far as this desk has heard
+        (team mode); None alone."""
+        return self._claims.coordinator.elsewhere(key)
+
     def pending(self, key: PositionKey) -> CloseIntent | None:
         """The in-flight close of this position, if any."""
         return self._intents.pending(key)

@@ -20,6 +20,7 @@ import psycopg
 
 from core.desk.coordination import CoordinationDown, Holder, LeaseHeld, Override
 from core.model import PositionKey
+from core.team.awareness import LeaseChanged
 from core.team.leases import DEFAULT_TTL_S, Granted, LeaseKey, Leases
 
 __all__ = ["TeamCoordinator"]
@@ -54,6 +55,8 @@ class TeamCoordinator:
         self._held: dict[tuple[PositionKey, str], None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
+        self._others: dict[LeaseKey, str] = {}  # heard of: position -> the desk closing it
+        self.desk_names: dict[str, str] = {}  # desk id -> name, as the window shows them
 
     @property
     def held(self) -> list[tuple[PositionKey, str]]:
@@ -107,6 +110,17 @@ class TeamCoordinator:
         if (key, intent_id) in self._held:
             del self._held[(key, intent_id)]
             self._spawn(self._release(key, intent_id))
+
+    def observe(self, event: LeaseChanged) -> None:
+        """Another desk took or gave up a lease (from ``core.team.awareness``)."""
+        if event.held:
+            self._others[event.key] = event.desk_id
+        elif self._others.get(event.key) == event.desk_id:
+            del self._others[event.key]
+
+    def elsewhere(self, key: PositionKey) -> str | None:
+        desk_id = self._others.get(lease_key(key))
+        return None if desk_id is None else self.desk_names.get(desk_id, desk_id)
 
     async def _release(self, key: PositionKey, intent_id: str) -> None:
         try:

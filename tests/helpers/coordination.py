@@ -37,6 +37,10 @@ class FakeCoordinator:
         self.held[key] = intent_id
         return Override(took, locked=True)
 
+    def elsewhere(self, key: PositionKey) -> str | None:
+        holder = self.holders.get(key)
+        return None if holder is None else holder.desk_name
+
     def finished(self, key: PositionKey, intent_id: str) -> None:
         self.calls.append(("finished", key, intent_id))
         if self.held.get(key) == intent_id:
