@@ -148,5 +148,12 @@ bundle: $(BUNDLE_STAMP)
 check-install: $(BUNDLE_STAMP)
 	$(BPY) packaging/check_install.py
 
+# Two desks racing to close the same position through one PostgreSQL (a throwaway cluster the
+# test starts), TEAM_RACES rounds (250 run inside `make test`).
+TEAM_RACES ?= 1000
+.PHONY: team-race
+team-race: $(STAMP)
+	CLOSEOUT_RACES=$(TEAM_RACES) $(PYTEST) -s tests/integration/team/test_two_desks.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -29,6 +29,7 @@ from typing import Any
 
 from core.desk import freshness
 from core.desk.book import Book, PositionUpserted
+from core.desk.coordination import Claims, Coordinator, Solo
 from core.desk.endings import CancelsAsked, order_context
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
 from core.desk.outbox import Outbox
@@ -111,6 +112,15 @@ DeskEvent = (
 Listener = Callable[[DeskEvent], None]
 
 
+def _final(intent: CloseIntent) -> bool:
+    """Nothing more will happen to this close: settled, and a filled full close also seen flat
+    (or not) in venue data, so no other desk takes over a position that only looks open."""
+    if not intent.state.settled:
+        return False
+    return not (intent.state is IntentState.FILLED and intent.request.is_full
+                and intent.verified_flat is None)
+
+
 def default_session_factory(
     account: AccountConfig, credentials: Credentials, sink: EventSink
 ) -> VenueSession:
@@ -129,11 +139,13 @@ class Desk:
         protocol_error_window: float = 10.0,
         reconcile: ReconnectPolicy | None = None,
         reconcile_timeout: float = DEFAULT_CHECK_TIMEOUT,
+        coordinator: Coordinator | None = None,
     ) -> None:
         """``protocol_error_window``: repeats of a protocol error inside it are counted into one
         summary line instead of being recorded and shown one by one. ``reconcile`` is the
         backoff between checks of an Unknown close, and ``reconcile_timeout`` how long one
-        check may wait for the venue."""
+        check may wait for the venue. ``coordinator`` says whether another desk is closing a
+        position (team mode); alone, nobody is."""
         self.journal = journal
         self._factory = session_factory
         self._sessions: dict[str, VenueSession] = {}
@@ -143,6 +155,7 @@ class Desk:
         self._cancelling: set[tuple[str, str]] = set()
         self._cancels_asked = CancelsAsked()  # what a CANCELLED answers: "cancelled by you"
         self._outbox: Outbox[DeskEvent] = Outbox(journal, self._deliver)
+        self._claims = Claims(coordinator or Solo(), self._journal)
         self._protocol_errors = ProtocolErrorLog(self._record_protocol_error,
                                                  window=protocol_error_window)
         self._book = Book(self._emit, lambda key: self._intents.position_gone(key))
@@ -182,6 +195,8 @@ class Desk:
         """Tell the listeners, once the records journaled before the event are durable."""
         if isinstance(event, IntentChanged) and event.intent.state is IntentState.UNKNOWN:
             self._reconciler.kick(event.intent.key.account)  # ask the venue until it answers
+        if isinstance(event, IntentChanged) and _final(event.intent):
+            self._claims.release(event.intent.key, event.intent.id)
         self._outbox.emit(event)
 
     def _deliver(self, event: DeskEvent) -> None:
@@ -318,6 +333,11 @@ class Desk:
     def intents(self) -> Mapping[str, CloseIntent]:
         return self._intents.all
 
+    def elsewhere(self, key: PositionKey) -> str | None:
+        """The other desk closing this position now ("Desk 3"), as far as this desk has heard
+        (team mode); None alone."""
+        return self._claims.coordinator.elsewhere(key)
+
     def pending(self, key: PositionKey) -> CloseIntent | None:
         """The in-flight close of this position, if any."""
         return self._intents.pending(key)
@@ -375,9 +395,12 @@ class Desk:
     def cancelling(self, order: WorkingOrder) -> bool:
         return order.ident in self._cancelling
 
-    async def cancel(self, order: WorkingOrder, *, reason: str | None = None) -> None:
+    async def cancel(self, order: WorkingOrder, *, reason: str | None = None,
+                     override_reason: str | None = None) -> None:
         """Cancel one resting order, once. Raises CancelPending if a cancel of it is already on
-        its way, CancelRejected if refused or unanswered (the order may still be working)."""
+        its way, CancelRejected if refused or unanswered (the order may still be working), and
+        LeaseHeld or CoordinationDown (nothing sent) when the position's lease cannot be had;
+        ``override_reason`` takes it anyway."""
         if order.ident in self._cancelling:
             raise CancelPending(f"a cancel of order {order.order_id} is already on its way")
         session = self._sessions.get(order.account)
@@ -390,6 +413,15 @@ class Desk:
             "reason": reason,
         }
         self._cancelling.add(order.ident)
+        key = PositionKey(order.account, order.venue, order.symbol)
+        try:
+            async with self._claims.held(key, f"cancel:{order.order_id}", ctx, override_reason):
+                await self._cancel(session, order, ctx)
+        finally:
+            self._cancelling.discard(order.ident)
+
+    async def _cancel(self, session: VenueSession, order: WorkingOrder,
+                      ctx: dict[str, Any]) -> None:
         self._journal(
             "cancel_intent",
             {"order_id": order.order_id, "kind": order.kind, "client_order_id":
@@ -399,16 +431,11 @@ class Desk:
         try:
             prepared = session.prepare_cancel(order)
         except CancelRejected as exc:
-            self._cancelling.discard(order.ident)
             self._journal("cancel_result", {"ok": False, "message": str(exc),
                                             "code": exc.code}, **ctx)
             raise
         self._journal("request", prepared.redacted, **ctx)
-        try:
-            await self.journaled()  # durable before it goes to the wire
-        except BaseException:
-            self._cancelling.discard(order.ident)
-            raise
+        await self.journaled()  # durable before it goes to the wire
         self._cancels_asked.add(order.account, order.order_id)
         started = time.perf_counter()
         try:
@@ -420,8 +447,6 @@ class Desk:
             self._journal("cancel_result", {"ok": False, "message": str(exc),
                                             "code": exc.code}, **ctx)
             raise
-        finally:
-            self._cancelling.discard(order.ident)
         self._journal(
             "cancel_result", {"ok": True}, **ctx,
             latency_ms=(time.perf_counter() - started) * 1000,
@@ -433,9 +458,12 @@ class Desk:
         CloseRejected (PositionChanged when the position moved)."""
         freshness.check(self._book.positions, request)
 
-    async def close(self, request: CloseRequest, *, allow_concurrent: bool = False) -> CloseIntent:
+    async def close(self, request: CloseRequest, *, allow_concurrent: bool = False,
+                    override_reason: str | None = None) -> CloseIntent:
         """Send one close. Raises AlreadyPending (nothing sent) if one is in flight for the same
-        position, CloseRejected if it is refused before or at the venue."""
+        position, CloseRejected if it is refused before or at the venue: LeaseHeld or
+        CoordinationDown when another desk may be closing it (team mode), unless
+        ``override_reason`` (typed by the user) says to send anyway."""
         if not allow_concurrent and (pending := self.pending(request.key)) is not None:
             raise AlreadyPending(pending)
         session = self._sessions.get(request.key.account)
@@ -444,7 +472,6 @@ class Desk:
         self.check(request)
         prepared = session.prepare_close(request)  # refuses bad input before any record
         intent = CloseIntent(id=new_client_order_id("intent"), request=request)
-        self._intents.register(intent)
         key = request.key
         ctx: dict[str, Any] = {
             "account": key.account,
@@ -453,6 +480,13 @@ class Desk:
             "intent_id": intent.id,
             "reason": request.reason,
         }
+        await self._claims.claim(key, intent.id, ctx, override_reason)
+        try:
+            self.check(request)  # the book may have moved while the claim was asked for
+        except BaseException:
+            self._claims.release(key, intent.id)
+            raise
+        self._intents.register(intent)
         self._journal(
             "intent",
             {
@@ -506,6 +540,7 @@ class Desk:
         except JournalError as exc:
             self._intents.unrecorded(intent, f"the journal could not record the close, so "
                                              f"nothing was sent ({exc})")
+            self._claims.release(intent.key, intent.id)  # final, though no event says so
             raise
         except asyncio.CancelledError:
             self._intents.settle(intent, IntentState.REJECTED,

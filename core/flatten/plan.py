@@ -270,6 +270,9 @@ class FlattenPlan:
     retry_of: str | None = None
     # Selected keys that were not open when the plan was built (nothing to do for them).
     missing: tuple[PositionKey, ...] = ()
+    # Open positions another desk was closing when the plan was built, left out unless the
+    # plan was built with them (team mode): (position, the desk closing it).
+    elsewhere: tuple[tuple[PositionKey, str], ...] = ()
     _started: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -312,6 +315,7 @@ class FlattenPlan:
             "confirmation_word": self.confirmation_word,
             "items": [i.to_dict() for i in self.items],
             "missing": [str(k) for k in self.missing],
+            "elsewhere": [{"position": str(k), "desk": d} for k, d in self.elsewhere],
         }
 
     def to_json(self) -> str:
@@ -324,14 +328,17 @@ def _new_plan_id() -> str:
 
 
 def build_plan(desk: Desk, scope: FlattenScope, *, reason: str | None,
-               cancel_resting: bool = True) -> FlattenPlan:
+               cancel_resting: bool = True, include_elsewhere: bool = False) -> FlattenPlan:
     """Plan a flatten from the live book; sends nothing. Raises PlanError for a scope that
-    names an account or venue that is not configured."""
-    return _build(desk, scope, reason=reason, cancel_resting=cancel_resting, retry_of=None)
+    names an account or venue that is not configured. Positions another desk is closing are
+    left out (and listed in ``elsewhere``) unless ``include_elsewhere``: their closes would be
+    refused by the lease anyway."""
+    return _build(desk, scope, reason=reason, cancel_resting=cancel_resting, retry_of=None,
+                  include_elsewhere=include_elsewhere)
 
 
 def _build(desk: Desk, scope: FlattenScope, *, reason: str | None, cancel_resting: bool,
-           retry_of: str | None) -> FlattenPlan:
+           retry_of: str | None, include_elsewhere: bool = False) -> FlattenPlan:
     if scope.kind is ScopeKind.ACCOUNT and scope.account not in desk.accounts:
         known = ", ".join(sorted(desk.accounts)) or "none"
         raise PlanError(f"unknown account {scope.account!r} (configured: {known})")
@@ -348,6 +355,11 @@ def _build(desk: Desk, scope: FlattenScope, *, reason: str | None, cancel_restin
         (p for p in desk.positions.values() if scope.matches(p)),
         key=lambda p: (p.key.venue.value, p.key.account, p.key.symbol),
     )
+    elsewhere = tuple((p.key, d) for p in positions if (d := desk.elsewhere(p.key)))
+    if elsewhere and not include_elsewhere:
+        skipped = {k for k, _ in elsewhere}
+        positions = [p for p in positions if p.key not in skipped]
+    plan.elsewhere = elsewhere
     items = [_plan_item(desk, pos, tag, cancel_resting) for pos in positions]
     missing = tuple(sorted((k for k in scope.keys if k not in desk.positions), key=str))
     plan.items = tuple(items)

@@ -18,6 +18,7 @@ import pytest_asyncio
 
 from cli.flatten_text import plan_text, report_text
 from core.desk import Desk
+from core.desk.coordination import Coordinator
 from core.flatten import (
     CONFIRM_WORD,
     CONFIRM_WORD_LIVE,
@@ -77,7 +78,8 @@ def resting(account: str, symbol: str, order_id: str, *, kind: WorkingKind = Wor
 async def make_desk(world: World, journal: Journal | None, accounts: dict[str, list[Position]],
                     *, orders: dict[str, list[WorkingOrder]] | None = None,
                     environments: dict[str, Environment] | None = None,
-                    venues: dict[str, Venue] | None = None) -> Desk:
+                    venues: dict[str, Venue] | None = None,
+                    coordinator: Coordinator | None = None) -> Desk:
     def factory(acct: AccountConfig, creds: Credentials, sink: EventSink) -> FlatSession:
         s = FlatSession(acct, creds, sink, world)
         s.initial = tuple(accounts[acct.name])
@@ -85,7 +87,7 @@ async def make_desk(world: World, journal: Journal | None, accounts: dict[str, l
         world.sessions[acct.name] = s
         return s
 
-    desk = Desk(journal=journal, session_factory=factory)
+    desk = Desk(journal=journal, session_factory=factory, coordinator=coordinator)
     configs = [
         (AccountConfig(name, (venues or {}).get(name, QFEX),
                        (environments or {}).get(name, Environment.DEMO), "pub"),

@@ -1,0 +1,175 @@
+"""What the other desks are doing, as it happens: PostgreSQL's LISTEN/NOTIFY tells every desk
+of each lease taken or given up and of each batch of records stored, and this loop turns that
+into typed events (which position another desk is closing; their new journal records, read
+back from the shared journal so they carry everything the log shows).
+
+Parsing a notification is kept apart from the connection (``parse``): it is bytes in, an event
+out, and a malformed one is dropped with a warning rather than trusted. The loop reconnects
+with backoff; after a reconnect it reads what it missed (records after the last it saw, and the
+current leases), since notifications sent while it was away are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import psycopg
+
+from core.journal.records import JournalRecord
+from core.team.leases import LeaseKey
+from core.team.schema import LEASES_CHANNEL, RECORDS_CHANNEL
+
+__all__ = ["Awareness", "LeaseChanged", "OtherRecords", "parse"]
+
+log = logging.getLogger(__name__)
+
+_PAGE: Final = 2000
+_COLUMNS: Final = ("desk_id, desk_seq, wall_time, kind, account, venue, symbol, operator, "
+                   "reason, intent_id, payload, latency_ms, prev_hash, hash")
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseChanged:
+    """A lease was taken (``held``) or given up; ``desk_id`` is whose it is or was."""
+
+    key: LeaseKey
+    desk_id: str
+    intent_id: str
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsStored:
+    """A desk stored records up to ``desk_seq`` (the notification; records follow)."""
+
+    desk_id: str
+    desk_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class OtherRecords:
+    """Another desk's new journal records, oldest first."""
+
+    desk_id: str
+    records: tuple[JournalRecord, ...]
+
+
+Event = LeaseChanged | OtherRecords
+
+
+def parse(channel: str, payload: str) -> LeaseChanged | RecordsStored | None:
+    """A notification as an event, or None when it is not one this version understands."""
+    try:
+        data = json.loads(payload)
+        if not isinstance(data, dict):
+            return None
+        if channel == LEASES_CHANNEL:
+            op = data["op"]
+            if op not in ("INSERT", "UPDATE", "DELETE"):
+                return None
+            key = LeaseKey(_text(data["account"]), _text(data["venue"]), _text(data["symbol"]))
+            return LeaseChanged(key, _text(data["desk_id"]), _text(data["intent_id"]),
+                                held=op != "DELETE")
+        if channel == RECORDS_CHANNEL:
+            seq = data["desk_seq"]
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+                return None
+            return RecordsStored(_text(data["desk_id"]), seq)
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not text")
+    return value
+
+
+Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
+
+
+class Awareness:
+    """The loop in the module docstring. ``on_event`` hears every other desk's lease change and
+    record batch; this desk's own are left out (it knows them already)."""
+
+    def __init__(self, connect: Connect, desk_id: str, on_event: Callable[[Event], None], *,
+                 backoff: Sequence[float] = (0.2, 0.5, 1, 2, 5)) -> None:
+        self._connect = connect
+        self._desk_id = desk_id
+        self._on_event = on_event
+        self._backoff = tuple(backoff)
+        self._seen: dict[str, int] = {}  # desk id -> newest record delivered
+        self.connected = False
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                async with await self._connect() as db:
+                    await db.set_autocommit(True)
+                    await db.execute(f"LISTEN {RECORDS_CHANNEL}")
+                    await db.execute(f"LISTEN {LEASES_CHANNEL}")
+                    self.connected, failures = True, 0
+                    await self._catch_up(db)
+                    await self._listen(db)
+            except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
+                self.connected = False
+                delay = self._backoff[min(failures, len(self._backoff) - 1)]
+                failures += 1
+                log.warning("team updates unavailable (%s); retrying in %.1f s",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else
+                            type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+
+    async def _listen(self, db: psycopg.AsyncConnection[Any]) -> None:
+        async for note in db.notifies():
+            event = parse(note.channel, note.payload)
+            if event is None:
+                log.warning("ignored a team notification this version cannot read: %.200r",
+                            note.payload)
+                continue
+            if event.desk_id == self._desk_id:
+                continue
+            if isinstance(event, LeaseChanged):
+                self._on_event(event)
+            elif event.desk_seq > self._seen.get(event.desk_id, 0):
+                # Read on a second connection: this one is busy delivering notifications.
+                async with await self._connect() as reader:
+                    await self._read(reader, event.desk_id)
+
+    async def _catch_up(self, db: psycopg.AsyncConnection[Any]) -> None:
+        """After a (re)connect: the current leases of other desks, and records missed."""
+        cur = await db.execute("SELECT account, venue, symbol, desk_id, intent_id FROM leases "
+                               "WHERE desk_id <> %s", (self._desk_id,))
+        for account, venue, symbol, desk_id, intent_id in await cur.fetchall():
+            self._on_event(LeaseChanged(LeaseKey(account, venue, symbol), desk_id, intent_id,
+                                        held=True))
+        cur = await db.execute("SELECT desk_id, max(desk_seq) FROM records GROUP BY desk_id")
+        for desk_id, newest in await cur.fetchall():
+            if desk_id == self._desk_id:
+                continue
+            if desk_id not in self._seen:  # first contact: only what comes from now on
+                self._seen[desk_id] = int(newest)
+            elif self._seen[desk_id] < newest:
+                await self._read(db, desk_id)
+
+    async def _read(self, db: psycopg.AsyncConnection[Any], desk_id: str) -> None:
+        while True:
+            cur = await db.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE desk_id = %s AND desk_seq > %s "
+                "ORDER BY desk_seq LIMIT %s", (desk_id, self._seen.get(desk_id, 0), _PAGE))
+            rows = await cur.fetchall()
+            if not rows:
+                return
+            records = tuple(JournalRecord(*row[1:]) for row in rows)
+            self._seen[desk_id] = records[-1].seq
+            self._on_event(OtherRecords(desk_id, records))
+            if len(rows) < _PAGE:
+                return
+

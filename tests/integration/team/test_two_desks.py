@@ -1,0 +1,108 @@
+"""Two desks, each with its own session to the same simulated account and its own lease
+connection to one PostgreSQL, close the same position at the same moment, round after round
+with random timing: the venue receives one close per round, and the desk that lost is told
+which desk won. ``CLOSEOUT_RACES`` sets the rounds (``make team-race`` runs 1,000)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from core.desk import Desk
+from core.desk.coordination import LeaseHeld
+from core.desk.freshness import PositionChanged
+from core.model import CloseRequest, Environment, PositionKey
+from core.sim import Simulator
+from core.team.coordinator import TeamCoordinator
+from core.venue import AccountConfig, Credentials
+from core.venues.qfex import QFEX
+from tests.helpers.polling import until
+from tests.helpers.postgres import TeamDatabase
+
+SYMBOL = "AAPL-USD"
+ROUNDS = int(os.environ.get("CLOSEOUT_RACES", "250"))
+
+
+@contextlib.asynccontextmanager
+async def _desk(sim: Simulator, db: TeamDatabase, desk_id: str, operator: str,
+                account: tuple[AccountConfig, Credentials]) -> AsyncIterator[Desk]:
+    async def connect() -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(db.app_dsn, autocommit=True)
+
+    async with await connect() as conn:
+        await conn.execute("INSERT INTO desks (desk_id, name, operator) VALUES (%s, %s, %s)",
+                           (desk_id, f"Desk {desk_id[-1]}", operator))
+    coordinator = TeamCoordinator(connect, desk_id, operator, ttl_s=10)
+    desk = Desk(coordinator=coordinator)
+    try:
+        assert await desk.start([account]) == []
+        yield desk
+    finally:
+        await desk.stop()
+        await coordinator.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(600)
+async def test_two_desks_closing_at_once_send_one_close_and_the_loser_hears_who_won(
+    bare_sim: Simulator, team_db: TeamDatabase,
+) -> None:
+    sim = bare_sim
+    pub, secret = sim.add_account("qfex", "client-7", [(SYMBOL, Decimal(40), Decimal(220))])
+    q = sim.info.qfex
+    account = (AccountConfig("client-7", QFEX, Environment.DEMO, pub,
+                             {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
+               Credentials(pub, secret))
+    sim.qfex.settings.positions_interval = 0.02  # the documented 1 s pulse, shortened
+    market = sim.qfex.market
+    venue_account = sim.account_id("qfex", pub)
+    key = PositionKey("client-7", QFEX, SYMBOL)
+    rng = random.Random(int(os.environ.get("CLOSEOUT_RACE_SEED", "11")))
+    async with _desk(sim, team_db, "d1", "maria", account) as one, \
+            _desk(sim, team_db, "d2", "li", account) as two:
+        desks = {"d1": one, "d2": two}
+        refused = {"lease": 0, "flat": 0}
+        for round_ in range(ROUNDS):
+            size = Decimal(rng.randint(1, 50))
+            await sim.acall(lambda s=size: market.set_position(venue_account, SYMBOL, s,
+                                                               Decimal(220)))
+            await until(lambda s=size: all(
+                (p := d.positions.get(key)) is not None and p.quantity == s
+                for d in desks.values()), timeout=30, what=f"round {round_}: both see {size}")
+            before = len(sim.requests("qfex", kind="close"))
+
+            async def close(desk: Desk, delay: float, s: Decimal = size) -> Any:
+                await asyncio.sleep(delay)
+                pos = desk.positions[key]
+                try:
+                    return await desk.close(CloseRequest(key, pos.side, s))
+                except (LeaseHeld, PositionChanged) as exc:
+                    return exc
+
+            results = dict(zip(desks, await asyncio.gather(
+                *(close(d, rng.random() * 0.003) for d in desks.values())), strict=True))
+            won = [name for name, r in results.items() if not isinstance(r, Exception)]
+            assert len(won) == 1, (round_, results)
+            (loser_name,) = set(desks) - set(won)
+            lost = results[loser_name]
+            if isinstance(lost, LeaseHeld):
+                assert lost.holder.desk_id == won[0], (round_, lost.holder)
+                assert lost.holder.operator == {"d1": "maria", "d2": "li"}[won[0]]
+                refused["lease"] += 1
+            else:  # it asked after the winner was done and saw the position flat
+                assert "already flat" in str(lost), (round_, lost)
+                refused["flat"] += 1
+            await until(lambda: key not in one.positions and key not in two.positions,
+                        timeout=30, what=f"round {round_}: flat on both desks")
+            assert len(sim.requests("qfex", kind="close")) == before + 1, round_
+        print(f"{ROUNDS} rounds: the loser was refused by the lease {refused['lease']} times, "
+              f"and found the position already flat {refused['flat']} times")
+        assert refused["lease"] > 0  # the desks did meet at the lease, not only one by one

@@ -1,0 +1,32 @@
+"""What a desk has heard of the other desks' leases: who is closing which position now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.model import PositionKey
+from core.team.awareness import LeaseChanged
+from core.team.coordinator import TeamCoordinator
+from core.team.leases import LeaseKey
+from core.venues.qfex import QFEX
+
+KEY = PositionKey("client-7", QFEX, "BTC-USD")
+LEASE = LeaseKey("client-7", "qfex", "BTC-USD")
+
+
+async def _never() -> Any:
+    raise AssertionError("no connection is made to follow what was heard")
+
+
+def test_a_taken_lease_names_the_desk_until_that_desk_gives_it_up() -> None:
+    coordinator = TeamCoordinator(_never, "d1", "maria")
+    coordinator.desk_names["d3"] = "Desk 3"
+    assert coordinator.elsewhere(KEY) is None
+    coordinator.observe(LeaseChanged(LEASE, "d3", "i1", held=True))
+    assert coordinator.elsewhere(KEY) == "Desk 3"
+    coordinator.observe(LeaseChanged(LEASE, "d4", "i2", held=False))  # not d3's: stays
+    assert coordinator.elsewhere(KEY) == "Desk 3"
+    coordinator.observe(LeaseChanged(LEASE, "d4", "i2", held=True))  # d3's expired, d4 took it
+    assert coordinator.elsewhere(KEY) == "d4"  # no name heard yet: its id
+    coordinator.observe(LeaseChanged(LEASE, "d4", "i2", held=False))
+    assert coordinator.elsewhere(KEY) is None
