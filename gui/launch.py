@@ -122,7 +122,7 @@ async def _take_screenshot(
     venue's rows can come before its event stream is up), then for their first paint, and save
     the window. Rows still without a mark get up to ``MARKS_GRACE`` seconds for one.
 
-    What is still coalescing (log lines, the health figures) is brought in first, so the
+    What is still coalescing (log lines, the health figures, the totals) is brought in first, so the
     picture shows what the window would show a moment later; ``grab`` paints every widget.
     """
     painted = asyncio.Event()
@@ -152,6 +152,7 @@ async def _take_screenshot(
                 await priced.wait()
         window.log_model.flush()
         window.refresh_health()
+        await window.totals.settled()  # the strip sums the rows shown, not a refresh ago
         painted.clear()
         viewport.update()
         async with asyncio.timeout(SCREENSHOT_TIMEOUT):

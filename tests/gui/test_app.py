@@ -136,6 +136,30 @@ async def test_screenshot_gives_up_with_a_message_and_exit_2(
     assert "no screenshot was saved" in err
 
 
+@pytest.mark.asyncio
+async def test_a_screenshot_shows_the_totals_of_the_rows_it_shows(
+    qapp: QApplication, tmp_path: Path,
+) -> None:
+    """The totals strip refreshes on a timer; the picture must not catch it a refresh behind
+    the rows (it once read "0 positions" over sixteen)."""
+    from decimal import Decimal
+
+    from core.model import Position, PositionKey, PositionSide
+
+    window = MainWindow(Desk())
+    window.show()
+    try:
+        for venue, symbol in ((QFEX, "AAPL-USD"), (EVERSTRIKE, "USD_ETH_PERP")):
+            window.positions_model.upsert(Position(
+                PositionKey("acct", venue, symbol), PositionSide.LONG, Decimal(2),
+                entry_price=Decimal(10), mark_price=Decimal(11), unrealised_pnl=Decimal(2)))
+        rc = await gui.launch._take_screenshot(window, tmp_path / "shot.png", {QFEX, EVERSTRIKE})
+        assert rc == 0 and (tmp_path / "shot.png").is_file()
+        assert window.totals.strip.scope.text().startswith("Totals · 2 positions")
+    finally:
+        await shut(window)
+
+
 def _modules_after(code: str, tmp_path: Path) -> set[str]:
     """The modules a fresh interpreter holds after running ``code``."""
     proc = subprocess.run(
