@@ -10,15 +10,15 @@ ever sent or resent because a lease was granted, expired or released.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from core.model import PositionKey
 from core.venue import CloseRejected
 
-__all__ = ["Claims", "CoordinationDown", "Coordinator", "Holder", "LeaseHeld", "Override",
-           "Solo"]
+__all__ = ["Claims", "CoordinationDown", "Coordinator", "ElsewhereChanged", "Holder",
+           "LeaseHeld", "Override", "Solo"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,15 @@ class CoordinationDown(CloseRejected):
 
 
 @dataclass(frozen=True, slots=True)
+class ElsewhereChanged:
+    """A desk event: another desk started or stopped closing this position (team mode).
+    ``desk`` names it ("Desk 3"), None once no other desk is closing it."""
+
+    key: PositionKey
+    desk: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Override:
     """What an override did: whose lease it took (None: nobody held one), and whether it holds
     the lease now (False when the team database could not be reached: sent unlocked)."""
@@ -81,6 +90,9 @@ class Coordinator(Protocol):
         """Which other desk is closing this position now, as far as this desk has heard
         ("Desk 3"), or None. For showing and planning; the lease decides at send time."""
 
+    def attach(self, changed: Callable[[PositionKey], None]) -> None:
+        """``changed(key)`` is called whenever ``elsewhere(key)`` may have changed."""
+
 
 class Solo:
     """One desk alone: nothing to ask."""
@@ -95,6 +107,9 @@ class Solo:
         return None
 
     def elsewhere(self, key: PositionKey) -> str | None:
+        return None
+
+    def attach(self, changed: Callable[[PositionKey], None]) -> None:
         return None
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from core.desk import freshness
 from core.desk.book import Book, PositionUpserted
-from core.desk.coordination import Claims, Coordinator, Solo
+from core.desk.coordination import Claims, Coordinator, ElsewhereChanged, Solo
 from core.desk.endings import CancelsAsked, order_context
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
 from core.desk.outbox import Outbox
@@ -108,6 +108,7 @@ DeskEvent = (
     | MarkUpdate
     | WorkingOrder
     | WorkingOrderRemoved
+    | ElsewhereChanged
 )
 Listener = Callable[[DeskEvent], None]
 
@@ -156,6 +157,8 @@ class Desk:
         self._cancels_asked = CancelsAsked()  # what a CANCELLED answers: "cancelled by you"
         self._outbox: Outbox[DeskEvent] = Outbox(journal, self._deliver)
         self._claims = Claims(coordinator or Solo(), self._journal)
+        self._claims.coordinator.attach(
+            lambda key: self._emit(ElsewhereChanged(key, self.elsewhere(key))))
         self._protocol_errors = ProtocolErrorLog(self._record_protocol_error,
                                                  window=protocol_error_window)
         self._book = Book(self._emit, lambda key: self._intents.position_gone(key))

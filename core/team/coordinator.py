@@ -22,6 +22,7 @@ from core.desk.coordination import CoordinationDown, Holder, LeaseHeld, Override
 from core.model import PositionKey
 from core.team.awareness import LeaseChanged
 from core.team.leases import DEFAULT_TTL_S, Granted, LeaseKey, Leases
+from core.venues import UnknownVenue, venue_named
 
 __all__ = ["TeamCoordinator"]
 
@@ -57,6 +58,7 @@ class TeamCoordinator:
         self._renewer: asyncio.Task[None] | None = None
         self._others: dict[LeaseKey, str] = {}  # heard of: position -> the desk closing it
         self.desk_names: dict[str, str] = {}  # desk id -> name, as the window shows them
+        self._changed: Callable[[PositionKey], None] = lambda _key: None
 
     @property
     def held(self) -> list[tuple[PositionKey, str]]:
@@ -111,12 +113,22 @@ class TeamCoordinator:
             del self._held[(key, intent_id)]
             self._spawn(self._release(key, intent_id))
 
+    def attach(self, changed: Callable[[PositionKey], None]) -> None:
+        self._changed = changed
+
     def observe(self, event: LeaseChanged) -> None:
         """Another desk took or gave up a lease (from ``core.team.awareness``)."""
+        before = self._others.get(event.key)
         if event.held:
             self._others[event.key] = event.desk_id
-        elif self._others.get(event.key) == event.desk_id:
+        elif before == event.desk_id:
             del self._others[event.key]
+        if self._others.get(event.key) != before:
+            try:
+                venue = venue_named(event.key.venue)
+            except UnknownVenue:
+                return  # a venue this version does not know: no row of ours to mark
+            self._changed(PositionKey(event.key.account, venue, event.key.symbol))
 
     def elsewhere(self, key: PositionKey) -> str | None:
         desk_id = self._others.get(lease_key(key))

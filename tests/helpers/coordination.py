@@ -19,6 +19,18 @@ class FakeCoordinator:
     calls: list[tuple[str, PositionKey, str]] = field(default_factory=list)
     held: dict[PositionKey, str] = field(default_factory=dict)
     while_asked: Callable[[], None] = lambda: None  # runs while a claim is being decided
+    changed: Callable[[PositionKey], None] = lambda _key: None  # set by the desk (attach)
+
+    def attach(self, changed: Callable[[PositionKey], None]) -> None:
+        self.changed = changed
+
+    def set_holder(self, key: PositionKey, holder: Holder | None) -> None:
+        """Another desk starts (or, with None, stops) closing ``key``; the desk hears of it."""
+        if holder is None:
+            self.holders.pop(key, None)
+        else:
+            self.holders[key] = holder
+        self.changed(key)
 
     async def acquire(self, key: PositionKey, intent_id: str) -> None:
         self.calls.append(("acquire", key, intent_id))

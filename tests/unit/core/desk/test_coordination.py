@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.desk import Desk, IntentState, PositionChanged
-from core.desk.coordination import CoordinationDown, Holder, LeaseHeld
+from core.desk.coordination import CoordinationDown, ElsewhereChanged, Holder, LeaseHeld
 from core.journal import Journal
 from core.model import (
     CloseRequest,
@@ -169,3 +169,19 @@ async def test_a_cancel_holds_the_claim_only_while_it_is_on_its_way(journal: Jou
         await desk.cancel(second)
     assert session.cancelled == [order]
     assert not desk.cancelling(second)
+
+
+@pytest.mark.asyncio
+async def test_the_desk_tells_its_listeners_when_another_desk_starts_or_stops_closing(
+    journal: Journal,
+) -> None:
+    coordinator = FakeCoordinator()
+    desk, _ = await _desk(journal, coordinator)
+    heard: list[object] = []
+    desk.subscribe(heard.append)
+    coordinator.set_holder(KEY, MARIA)
+    coordinator.set_holder(KEY, None)
+    await desk.journaled()
+    assert [e for e in heard if isinstance(e, ElsewhereChanged)] == [
+        ElsewhereChanged(KEY, "Desk 3"), ElsewhereChanged(KEY, None)]
+    assert desk.elsewhere(KEY) is None

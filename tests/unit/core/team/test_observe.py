@@ -20,6 +20,8 @@ async def _never() -> Any:
 
 def test_a_taken_lease_names_the_desk_until_that_desk_gives_it_up() -> None:
     coordinator = TeamCoordinator(_never, "d1", "maria")
+    changed: list[PositionKey] = []
+    coordinator.attach(changed.append)
     coordinator.desk_names["d3"] = "Desk 3"
     assert coordinator.elsewhere(KEY) is None
     coordinator.observe(LeaseChanged(LEASE, "d3", "i1", held=True))
@@ -30,3 +32,6 @@ def test_a_taken_lease_names_the_desk_until_that_desk_gives_it_up() -> None:
     assert coordinator.elsewhere(KEY) == "d4"  # no name heard yet: its id
     coordinator.observe(LeaseChanged(LEASE, "d4", "i2", held=False))
     assert coordinator.elsewhere(KEY) is None
+    assert changed == [KEY, KEY, KEY]  # taken, taken over, given up: not the no-op
+    coordinator.observe(LeaseChanged(LeaseKey("a", "no-such-venue", "X"), "d4", "i", held=True))
+    assert changed == [KEY, KEY, KEY]  # a venue this version does not know marks no row
