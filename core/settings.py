@@ -57,6 +57,7 @@ from tomlkit.exceptions import TOMLKitError
 from core import settings_toml
 from core.model import Environment, Venue
 from core.settings_text import NESTING_MAX, Locator, long_number, too_deep
+from core.team.config import TeamConfig, TeamConfigError, parse_team
 from core.venue import AccountConfig, InsecureEndpoint, check_endpoint
 from core.venues import UnknownVenue, venue_info, venue_named
 
@@ -106,7 +107,7 @@ _PREFERENCE_KEYS: Final = frozenset(
     {"operator_name", "stale_after_s", "confirm", "large_close_notional", "theme",
      "thousands_separator"}
 )
-_TOP_KEYS: Final = frozenset({"version", "accounts", "preferences", "alerts"})
+_TOP_KEYS: Final = frozenset({"version", "accounts", "preferences", "alerts", "team"})
 # stale_after_s above this would switch the freshness guard off in all but name (``inf`` did
 # so outright): a row no venue has vouched for in an hour is not one to close unasked.
 STALE_AFTER_MAX_S: Final = 3600.0
@@ -186,6 +187,8 @@ class Settings:
     accounts: list[AccountConfig] = field(default_factory=list)
     preferences: Preferences = field(default_factory=Preferences)
     alerts: Alerts = field(default_factory=Alerts)
+    # Team mode (core.team): the shared PostgreSQL; None (no [team] table) is a desk alone.
+    team: TeamConfig | None = None
 
     def account(self, name: str) -> AccountConfig | None:
         return next((a for a in self.accounts if a.name == name), None)
@@ -627,7 +630,13 @@ def parse_settings(text: str, path: Path) -> tuple[Settings, int]:
         seen[account.name] = i
     preferences = _parse_preferences(data.get("preferences", {}), fail)
     alerts = _parse_alerts(data.get("alerts", {}), fail)
-    return Settings(SETTINGS_VERSION, accounts, preferences, alerts), original
+    team = None
+    if "team" in data:
+        try:
+            team = parse_team(data["team"])
+        except TeamConfigError as exc:
+            raise fail(str(exc), table="team", key=exc.key) from None
+    return Settings(SETTINGS_VERSION, accounts, preferences, alerts, team), original
 
 
 def _read(path: Path) -> str | None:

@@ -52,6 +52,7 @@ def render(settings: Settings, current: str | None, version: int) -> str:
     _put(doc, "version", version, default=None)
     _sync_preferences(doc, settings)
     _sync_alerts(doc, settings)
+    _sync_team(doc, settings)
     _sync_accounts(doc, settings.accounts)
     return doc.as_string()
 
@@ -64,6 +65,7 @@ def fresh(settings: Settings, version: int) -> str:
     doc.add("preferences", tomlkit.table())
     _sync_preferences(doc, settings, write_defaults=True)
     _sync_alerts(doc, settings, write_defaults=True)
+    _sync_team(doc, settings)
     _sync_accounts(doc, settings.accounts)
     return doc.as_string()
 
@@ -193,6 +195,31 @@ def _sync_alerts(doc: tomlkit.TOMLDocument, settings: Settings, *,
     if new:
         doc.add("alerts", table)
         _move_before_accounts(doc, "alerts")
+
+
+def _sync_team(doc: tomlkit.TOMLDocument, settings: Settings) -> None:
+    """The ``[team]`` table: nothing in the app edits it, so a save keeps it as written;
+    it is added or removed only when the settings say so."""
+    team = settings.team
+    if team is None:
+        if "team" in doc:
+            del doc["team"]
+        return
+    new = "team" not in doc
+    table = tomlkit.table() if new else doc["team"]
+    assert isinstance(table, Table | InlineTable)
+    from core.team.config import LEASE_TTL_DEFAULT_S
+
+    _put(table, "database", team.database, default=None)
+    if team.desk_name is None:
+        if "desk_name" in table:
+            del table["desk_name"]
+    else:
+        _put(table, "desk_name", team.desk_name, default=None)
+    _put(table, "lease_ttl_s", team.lease_ttl_s, default=LEASE_TTL_DEFAULT_S)
+    if new:
+        doc.add("team", table)
+        _move_before_accounts(doc, "team")
 
 
 def _move_before_accounts(doc: tomlkit.TOMLDocument, key: str) -> None:

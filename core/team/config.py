@@ -31,6 +31,7 @@ _KEYS: Final = frozenset({"database", "desk_name", "lease_ttl_s"})
 _SCHEMES: Final = frozenset({"postgresql", "postgres"})
 _WEAK_TLS: Final = frozenset({"disable", "allow", "prefer", "require", "verify-ca"})
 _NAME_MAX: Final = 64
+_SECRET_WORDS: Final = ("secret", "password", "passphrase", "private", "token")
 
 
 class TeamConfigError(ValueError):
@@ -44,8 +45,13 @@ class TeamConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class TeamConfig:
     database: str  # the address as written (no password)
-    desk_name: str
+    desk_name: str | None = None  # None: the host's name (``name``)
     lease_ttl_s: float = LEASE_TTL_DEFAULT_S
+
+    @property
+    def name(self) -> str:
+        """The name the other desks see: ``desk_name``, or this host's name."""
+        return self.desk_name or socket.gethostname()
 
     @property
     def loopback(self) -> bool:
@@ -61,11 +67,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def parse_team(raw: object, *, default_name: str | None = None) -> TeamConfig:
+def parse_team(raw: object) -> TeamConfig:
     """The ``[team]`` table as a TeamConfig, or TeamConfigError naming what is wrong."""
     if not isinstance(raw, Mapping):
         raise TeamConfigError("database", "[team] must be a table")
     for key in raw:
+        if any(word in str(key).lower() for word in _SECRET_WORDS):
+            raise TeamConfigError(str(key), "secrets belong in the OS keyring, not in the "
+                                            "settings file")
         if key not in _KEYS:
             raise TeamConfigError(str(key), f"unknown key (known: {', '.join(sorted(_KEYS))})")
     database = raw.get("database")
@@ -91,15 +100,16 @@ def parse_team(raw: object, *, default_name: str | None = None) -> TeamConfig:
     if not _is_loopback(parts.hostname) and query.get("sslmode", "verify-full") in _WEAK_TLS:
         raise TeamConfigError("database", "off loopback the connection must check the "
                                           "server's certificate (sslmode=verify-full)")
-    name = raw.get("desk_name", default_name or socket.gethostname())
-    if not isinstance(name, str) or not name.strip() or len(name) > _NAME_MAX:
+    name = raw.get("desk_name")
+    if name is not None and (not isinstance(name, str) or not name.strip()
+                             or len(name) > _NAME_MAX):
         raise TeamConfigError("desk_name", f"must be text of 1 to {_NAME_MAX} characters")
     ttl = raw.get("lease_ttl_s", LEASE_TTL_DEFAULT_S)
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not (
             LEASE_TTL_MIN_S <= ttl <= LEASE_TTL_MAX_S):
         raise TeamConfigError("lease_ttl_s", f"must be a number of seconds from "
                                              f"{LEASE_TTL_MIN_S:g} to {LEASE_TTL_MAX_S:g}")
-    return TeamConfig(database.strip(), name.strip(), float(ttl))
+    return TeamConfig(database.strip(), None if name is None else name.strip(), float(ttl))
 
 
 def keyring_user(config: TeamConfig) -> str:

@@ -3,6 +3,7 @@ time in range; every bad value refused naming its key."""
 
 from __future__ import annotations
 
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,9 +21,11 @@ REMOTE = "postgresql://closeout_app@db.desk.internal/closeout"
 
 
 def test_a_loopback_address_with_defaults() -> None:
-    config = parse_team({"database": LOCAL}, default_name="ws-12")
-    assert config == TeamConfig(LOCAL, "ws-12", 30.0)
+    config = parse_team({"database": LOCAL})
+    assert config == TeamConfig(LOCAL, None, 30.0)
     assert config.loopback
+    assert config.name == socket.gethostname()
+    assert parse_team({"database": LOCAL, "desk_name": " Desk 3 "}).name == "Desk 3"
 
 
 def test_off_loopback_verify_full_is_the_default_and_added_to_the_connection() -> None:
@@ -60,7 +63,8 @@ def test_loopback_gets_no_tls_demand() -> None:
     ({"database": LOCAL, "lease_ttl_s": float("nan")}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "lease_ttl_s": True}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "lease_ttl_s": "30"}, "lease_ttl_s", "5 to 3600"),
-    ({"database": LOCAL, "password": "x"}, "password", "unknown key"),
+    ({"database": LOCAL, "password": "x"}, "password", "keyring"),
+    ({"database": LOCAL, "region": "x"}, "region", "unknown key"),
 ])
 def test_every_bad_value_is_refused_by_name(raw: dict[str, object], key: str,
                                             words: str) -> None:
