@@ -117,13 +117,14 @@ def keyring_user(config: TeamConfig) -> str:
     return f"team:{config.database}"
 
 
-def with_password(config: TeamConfig, password: str) -> str:
-    """The connection string to hand the driver: the address with the password added, and
-    off loopback ``sslmode=verify-full`` unless the address already asks for it. Never log
-    or show it."""
+def with_password(config: TeamConfig, password: str | None) -> str:
+    """The connection string to hand the driver: the address with the password added (None:
+    none, and the server decides), and off loopback ``sslmode=verify-full`` unless the
+    address already asks for it. Never log or show it."""
     parts = urlsplit(config.database)
     query = dict(parse_qsl(parts.query))
     if not config.loopback:
         query.setdefault("sslmode", "verify-full")
-    query["password"] = password
+    if password is not None:
+        query["password"] = password
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))

@@ -41,12 +41,14 @@ class TeamCoordinator:
     ``connect_timeout`` bounds how long a close waits for an unreachable database."""
 
     def __init__(self, connect: Connect, desk_id: str, operator: str, *,
-                 ttl_s: float = DEFAULT_TTL_S, connect_timeout: float = 3.0,
+                 desk_name: str = "", ttl_s: float = DEFAULT_TTL_S,
+                 connect_timeout: float = 3.0,
                  on_lost: Callable[[PositionKey, str, Holder | None], None] | None = None
                  ) -> None:
         self._connect = connect
         self.desk_id = desk_id
         self.operator = operator
+        self.desk_name = desk_name or desk_id
         self.ttl_s = ttl_s
         self._connect_timeout = connect_timeout
         self._on_lost = on_lost or (lambda _k, _i, _h: None)
@@ -70,6 +72,12 @@ class TeamCoordinator:
         async with asyncio.timeout(self._connect_timeout):
             db = await self._connect()
         await db.set_autocommit(True)
+        # A lease names its desk: the desk is on the list before it asks for one.
+        await db.execute(
+            "INSERT INTO desks (desk_id, name, operator) VALUES (%s, %s, %s) "
+            "ON CONFLICT (desk_id) DO UPDATE SET name = EXCLUDED.name, "
+            "operator = EXCLUDED.operator, last_seen = now()",
+            (self.desk_id, self.desk_name, self.operator))
         self._db = db
         self._leases = Leases(db, self.desk_id, self.operator, ttl_s=self.ttl_s)
         return self._leases
@@ -124,11 +132,19 @@ class TeamCoordinator:
         elif before == event.desk_id:
             del self._others[event.key]
         if self._others.get(event.key) != before:
-            try:
-                venue = venue_named(event.key.venue)
-            except UnknownVenue:
-                return  # a venue this version does not know: no row of ours to mark
-            self._changed(PositionKey(event.key.account, venue, event.key.symbol))
+            self._tell(event.key)
+
+    def names_changed(self) -> None:
+        """The desks' names were (re)read: every position another desk holds is shown again."""
+        for key in list(self._others):
+            self._tell(key)
+
+    def _tell(self, key: LeaseKey) -> None:
+        try:
+            venue = venue_named(key.venue)
+        except UnknownVenue:
+            return  # a venue this version does not know: no row of ours to mark
+        self._changed(PositionKey(key.account, venue, key.symbol))
 
     def elsewhere(self, key: PositionKey) -> str | None:
         desk_id = self._others.get(lease_key(key))

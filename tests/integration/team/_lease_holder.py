@@ -23,7 +23,7 @@ async def main(spec: dict[str, Any]) -> None:
     async def connect() -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(spec["dsn"], autocommit=True)
 
-    coordinator = TeamCoordinator(connect, "d1", "maria", ttl_s=spec["ttl"])
+    coordinator = TeamCoordinator(connect, "d1", "maria", desk_name="Desk 1", ttl_s=spec["ttl"])
     desk = Desk(coordinator=coordinator)
     account = AccountConfig(spec["account"], QFEX, Environment.DEMO, spec["public"],
                             spec["endpoints"])

@@ -40,7 +40,8 @@ async def _desk(sim: Simulator, db: TeamDatabase, desk_id: str, operator: str,
     async with await connect() as conn:
         await conn.execute("INSERT INTO desks (desk_id, name, operator) VALUES (%s, %s, %s)",
                            (desk_id, f"Desk {desk_id[-1]}", operator))
-    coordinator = TeamCoordinator(connect, desk_id, operator, ttl_s=10)
+    coordinator = TeamCoordinator(connect, desk_id, operator, desk_name=f"Desk {desk_id[-1]}",
+                                  ttl_s=10)
     desk = Desk(coordinator=coordinator)
     try:
         assert await desk.start([account]) == []

@@ -59,7 +59,7 @@ async def test_a_killed_desks_lease_expires_and_nothing_is_resent(
     async def connect() -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(team_db.app_dsn, autocommit=True)
 
-    coordinator = TeamCoordinator(connect, "d2", "li", ttl_s=TTL_S)
+    coordinator = TeamCoordinator(connect, "d2", "li", desk_name="Desk 2", ttl_s=TTL_S)
     desk = Desk(coordinator=coordinator)
     account = AccountConfig("client-7", QFEX, Environment.DEMO, pub, endpoints)
     key = PositionKey("client-7", QFEX, SYMBOL)

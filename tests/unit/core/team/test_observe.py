@@ -35,3 +35,14 @@ def test_a_taken_lease_names_the_desk_until_that_desk_gives_it_up() -> None:
     assert changed == [KEY, KEY, KEY]  # taken, taken over, given up: not the no-op
     coordinator.observe(LeaseChanged(LeaseKey("a", "no-such-venue", "X"), "d4", "i", held=True))
     assert changed == [KEY, KEY, KEY]  # a venue this version does not know marks no row
+
+
+def test_names_read_later_show_again_on_the_rows_already_marked() -> None:
+    coordinator = TeamCoordinator(_never, "d1", "maria")
+    changed: list[PositionKey] = []
+    coordinator.attach(changed.append)
+    coordinator.observe(LeaseChanged(LEASE, "d3", "i1", held=True))
+    assert coordinator.elsewhere(KEY) == "d3"
+    coordinator.desk_names["d3"] = "Desk 3"
+    coordinator.names_changed()
+    assert changed == [KEY, KEY] and coordinator.elsewhere(KEY) == "Desk 3"

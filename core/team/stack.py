@@ -1,0 +1,132 @@
+"""Team mode put together for one desk (the window or a CLI command): the close leases, the
+copy of this desk's journal into the shared one, and what the other desks are doing.
+
+    stack = TeamStack(config, password, journal, operator)
+    desk = Desk(journal=journal, coordinator=stack.coordinator)
+    await stack.start()          # never fails: an unreachable database is retried
+    ...
+    await stack.stop(flush_s=5)  # give the copy a moment to catch up, then stop
+
+The desk's identity is a random id made once and kept in the user data folder (``desk-id``),
+so a desk keeps its records' identity (desk id + sequence) across restarts; ``config.name`` is
+what the other desks see. While the database is away every close is refused with
+``CoordinationDown`` (the user may override), records wait in the local journal and go out
+when it is back, and the other desks' news resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import platformdirs
+import psycopg
+
+from core.journal import Journal
+from core.team.awareness import Awareness, Event, LeaseChanged, OtherRecords
+from core.team.config import TeamConfig, with_password
+from core.team.coordinator import TeamCoordinator
+from core.team.replica import Replicator
+
+__all__ = ["TeamStack", "desk_id"]
+
+log = logging.getLogger(__name__)
+
+_DESK_ID_FILE: Final = "desk-id"
+
+
+def desk_id(folder: Path | None = None) -> str:
+    """This desk's id: made once (random), then read back. Kept beside the journal, whose
+    sequence numbers it qualifies."""
+    folder = folder or Path(platformdirs.user_data_path("closeout"))
+    path = folder / _DESK_ID_FILE
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        if text:
+            return text
+    except (OSError, UnicodeDecodeError):
+        pass
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    made = f"desk-{secrets.token_hex(8)}"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(made + "\n", encoding="ascii")
+    os.replace(tmp, path)
+    return made
+
+
+class TeamStack:
+    """See the module docstring. ``on_records`` hears the other desks' new records (for the
+    log); ``password`` is None when the keyring holds none (a server that wants one says so)."""
+
+    def __init__(self, config: TeamConfig, password: str | None, journal: Journal,
+                 operator: str, *, desk: str | None = None,
+                 on_records: Callable[[str, OtherRecords], None] | None = None) -> None:
+        self.config = config
+        self.desk_id = desk or desk_id()
+        self._dsn = with_password(config, password)
+        self._journal = journal
+        self._on_records = on_records or (lambda _name, _records: None)
+        self.coordinator = TeamCoordinator(self._connect, self.desk_id, operator,
+                                           desk_name=config.name, ttl_s=config.lease_ttl_s)
+        self.replicator = Replicator(journal, self._connect, self.desk_id,
+                                     desk_name=config.name, operator=operator)
+        self.awareness = Awareness(self._connect, self.desk_id, self._heard)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unlisten: Callable[[], None] | None = None
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(self._dsn, connect_timeout=5)
+
+    def _heard(self, event: Event) -> None:
+        if event.desk_id not in self.coordinator.desk_names:  # a desk new to us: its name
+            self._tasks.append(asyncio.get_running_loop().create_task(self._load_names()))
+        if isinstance(event, LeaseChanged):
+            self.coordinator.observe(event)
+        elif isinstance(event, OtherRecords):
+            name = self.coordinator.desk_names.get(event.desk_id, event.desk_id)
+            self._on_records(name, event)
+
+    async def _load_names(self) -> None:
+        """Who the other desks are, for "closing by Desk 3" (best effort; ids until then)."""
+        try:
+            async with await self._connect() as db:
+                cur = await db.execute("SELECT desk_id, name FROM desks")
+                self.coordinator.desk_names.update(
+                    {str(d): str(n) for d, n in await cur.fetchall()})
+            self.coordinator.names_changed()
+        except (psycopg.Error, OSError) as exc:
+            log.warning("team: could not read the desks' names (%s)", exc)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def durable(_ticket: int, _error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(self.replicator.wake)  # the writer's thread calls this
+
+        self._unlisten = self._journal.on_durable(durable)
+        for work in (self.replicator.run(), self.awareness.run(), self._load_names()):
+            self._tasks.append(loop.create_task(work))
+
+    async def stop(self, flush_s: float = 5.0) -> None:
+        """Let the copy catch up for up to ``flush_s``, then stop everything; what is still
+        not sent waits in the local journal for the next start."""
+        if flush_s > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(flush_s):
+                    while self.replicator.status.remote_seq < self._journal.durable \
+                            and self.replicator.status.connected:
+                        self.replicator.wake()
+                        await asyncio.sleep(0.02)
+        if self._unlisten is not None:
+            self._unlisten()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.coordinator.close()
+
