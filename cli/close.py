@@ -65,6 +65,7 @@ from core.desk import (
     IntentState,
     PositionChanged,
 )
+from core.desk.coordination import CoordinationDown, LeaseHeld
 from core.journal import JournalError
 from core.model import (
     Capabilities,
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
                         metavar="SECONDS",
                         help=f"how long to wait for the venue's outcome (default "
                         f"{DEFAULT_TIMEOUT:g}, at most {MAX_TIMEOUT_S}); a close is never resent")
+    parser.add_argument("--override-reason", metavar="TEXT",
+                        help="team mode: send even though another desk holds this position's "
+                        "lease, or the team database cannot be asked; the reason is journaled "
+                        "as an override (one line)")
     add_action_options(parser)
     return parser
 
@@ -321,14 +326,15 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
             if not confirmed:
                 return report.finish(_Result(EXIT_NOT_DONE, "not_confirmed",
                                              "nothing was sent"), conn, key)
-        result = await _send_and_follow(desk, request, ns.timeout, interrupt)
+        result = await _send_and_follow(desk, request, ns.timeout, interrupt,
+                                        normalise_reason(ns.override_reason))
         return report.finish(result, conn, key)
 
 
 async def _send_and_follow(desk: Desk, request: CloseRequest, timeout: float,
-                           interrupt: Interrupt) -> _Result:
+                           interrupt: Interrupt, override: str | None = None) -> _Result:
     key = request.key
-    send = asyncio.ensure_future(desk.close(request))
+    send = asyncio.ensure_future(desk.close(request, override_reason=override))
     try:
         intent = await asyncio.shield(send)
     except asyncio.CancelledError:
@@ -350,6 +356,12 @@ async def _send_and_follow(desk: Desk, request: CloseRequest, timeout: float,
         if exc.reason == "flat":
             return _Result(EXIT_FLAT, "already_flat", str(exc))
         return _Result(EXIT_NOT_DONE, "not_sent", str(exc))
+    except LeaseHeld as exc:  # another desk is closing it: nothing was sent
+        return _Result(EXIT_NOT_DONE, "lease_held",
+                       f"{exc}; --override-reason TEXT sends anyway, journaled as an override")
+    except CoordinationDown as exc:
+        return _Result(EXIT_NOT_DONE, "no_lease",
+                       f"{exc}; --override-reason TEXT sends anyway, journaled as an override")
     except CloseRejected as exc:
         latest = desk.latest_intent(key)
         ours = latest if latest is not None and \

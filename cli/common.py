@@ -64,6 +64,8 @@ from core.venues import UnknownVenue, all_venues, venue_named
 
 if TYPE_CHECKING:  # the simulator (uvicorn, starlette) is imported for --demo alone
     from core.sim import Simulator
+    from core.team.config import TeamConfig
+    from core.team.stack import TeamStack
 
 __all__ = [
     "EXIT_BAD_ARGUMENTS",
@@ -423,7 +425,11 @@ async def connected(
         except (JournalError, OSError) as exc:
             raise UsageError(f"cannot open the journal, and nothing is done without one: {exc}")\
                 from None
-        desk = Desk(journal=journal)
+        team = None
+        if settings.team is not None and not demo:
+            team = _team_stack(settings.team, store, journal)
+            await team.start()
+        desk = Desk(journal=journal, coordinator=None if team is None else team.coordinator)
         try:
             failures = await _connect_all(desk, pairs, deps.connect_timeout)
             failures.update(missing)
@@ -436,10 +442,37 @@ async def connected(
         finally:
             with contextlib.suppress(Exception):
                 await desk.stop()
+            if team is not None:
+                await _stop_team(team)
             journal.close()
     finally:
         if own_sim and sim is not None:
             await asyncio.to_thread(sim.stop)
+
+
+# How long a command waits at its end for the shared journal to take its last records; what is
+# left waits in the local journal and goes out with the next start.
+TEAM_FLUSH_S = 5.0
+
+
+def _team_stack(config: TeamConfig, store: SecretStore, journal: Journal) -> TeamStack:
+    """Team mode for this command: psycopg is imported only when a [team] table asks for it."""
+    from core.team.config import keyring_user
+    from core.team.stack import TeamStack
+
+    password = store.get_user(keyring_user(config))
+    if password is None:
+        err(f"warning: no password for the team database in the keyring (user "
+            f"{keyring_user(config)!r}); connecting without one")
+    return TeamStack(config, password, journal, journal.operator)
+
+
+async def _stop_team(team: TeamStack) -> None:
+    unsent = await team.stop(flush_s=TEAM_FLUSH_S)
+    if unsent:
+        why = team.replicator.status.last_error or "still sending"
+        err(f"team: {unsent} journal record(s) are not in the shared journal yet ({why}); "
+            "they go out with the next start")
 
 
 async def wait_for(desk: Desk, predicate: Callable[[], bool], timeout: float) -> bool:

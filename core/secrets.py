@@ -54,6 +54,17 @@ class SecretStore:
             self.problem = f"the keyring failed to read ({type(exc).__name__})"
             return None
 
+    def get_user(self, user: str) -> str | None:
+        """A secret kept under a keyring user of its own (``team:<address>``: the team
+        database's password), or None."""
+        if self.problem is not None:
+            return None
+        try:
+            return keyring.get_password(SERVICE, user)
+        except keyring.errors.KeyringError as exc:
+            self.problem = f"the keyring failed to read ({type(exc).__name__})"
+            return None
+
     def set(self, account: str, secret: str, *, session_only: bool = False) -> bool:
         """Store a secret. Returns True when it was saved to the keyring, False when it is held
         in memory for this session only."""

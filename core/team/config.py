@@ -19,6 +19,7 @@ import ipaddress
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -104,8 +105,9 @@ def parse_team(raw: object) -> TeamConfig:
     if name is not None and (not isinstance(name, str) or not name.strip()
                              or len(name) > _NAME_MAX):
         raise TeamConfigError("desk_name", f"must be text of 1 to {_NAME_MAX} characters")
-    ttl = raw.get("lease_ttl_s", LEASE_TTL_DEFAULT_S)
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not (
+    ttl = raw.get("lease_ttl_s", LEASE_TTL_DEFAULT_S)  # the file's reader gives a Decimal
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float | Decimal) or (
+            isinstance(ttl, Decimal) and not ttl.is_finite()) or not (
             LEASE_TTL_MIN_S <= ttl <= LEASE_TTL_MAX_S):
         raise TeamConfigError("lease_ttl_s", f"must be a number of seconds from "
                                              f"{LEASE_TTL_MIN_S:g} to {LEASE_TTL_MAX_S:g}")

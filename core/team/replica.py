@@ -47,8 +47,7 @@ class Diverged(RuntimeError):
 class LocalJournal(Protocol):
     def records(self, *, after: int = 0, limit: int = 1000) -> list[JournalRecord]: ...
 
-    @property
-    def durable(self) -> int: ...
+    def last_seq(self) -> int: ...
 
 
 @dataclass
@@ -120,7 +119,9 @@ class Replicator:
         head = await self._remote_head(db)
         while True:
             self._wakeup.clear()
-            local = self._journal.durable
+            # The newest record's sequence number (not the writer's tickets, which start
+            # again at each start of the process while the sequence goes on).
+            local = await asyncio.to_thread(self._journal.last_seq)
             self._set(local_seq=local)
             if head < local:
                 head = await self._send(db, head)

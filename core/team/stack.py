@@ -28,7 +28,7 @@ from typing import Any, Final
 import platformdirs
 import psycopg
 
-from core.journal import Journal
+from core.journal import Journal, JournalError
 from core.team.awareness import Awareness, Event, LeaseChanged, OtherRecords
 from core.team.config import TeamConfig, with_password
 from core.team.coordinator import TeamCoordinator
@@ -113,13 +113,17 @@ class TeamStack:
         for work in (self.replicator.run(), self.awareness.run(), self._load_names()):
             self._tasks.append(loop.create_task(work))
 
-    async def stop(self, flush_s: float = 5.0) -> None:
-        """Let the copy catch up for up to ``flush_s``, then stop everything; what is still
-        not sent waits in the local journal for the next start."""
+    async def stop(self, flush_s: float = 5.0) -> int:
+        """Let the copy catch up for up to ``flush_s``, then stop everything. Returns how many
+        records are not in the shared journal yet: they wait in the local journal for the
+        next start."""
         if flush_s > 0:
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(TimeoutError, JournalError):
+                # What was just appended (the desk's last records) is durable first.
+                await asyncio.to_thread(self._journal.flush, flush_s)
                 async with asyncio.timeout(flush_s):
-                    while self.replicator.status.remote_seq < self._journal.durable \
+                    last = await asyncio.to_thread(self._journal.last_seq)
+                    while self.replicator.status.remote_seq < last \
                             and self.replicator.status.connected:
                         self.replicator.wake()
                         await asyncio.sleep(0.02)
@@ -129,4 +133,9 @@ class TeamStack:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.coordinator.close()
+        try:
+            last = await asyncio.to_thread(self._journal.last_seq)
+        except JournalError:
+            return 0
+        return max(0, last - self.replicator.status.remote_seq)
 

@@ -195,3 +195,23 @@ def test_a_record_that_skips_or_breaks_its_chain_is_refused(team_db: TeamDatabas
         with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="chain broken"):
             conn.execute(insert, (2, "c" * 64, "b" * 64))
         conn.execute(insert, (2, "a" * 64, "b" * 64))
+
+
+@pytest.mark.asyncio
+async def test_a_journal_opened_again_goes_on_from_its_last_record(
+    team_db: TeamDatabase, tmp_path: Path
+) -> None:
+    """A second start of the process hands out tickets from 1 again while the sequence goes
+    on: the copy follows the sequence (it once stopped at the ticket count)."""
+    path = tmp_path / "j.sqlite3"
+    for run in range(2):
+        journal = Journal(path, operator="maria")
+        replicator = Replicator(journal, _connector(team_db), "desk-1")
+        try:
+            _append(journal, 5 + run * 3, start=run * 100)
+            async with _running(replicator, journal):
+                await until(lambda j=journal, r=replicator: r.status.remote_seq == j.last_seq(),
+                            timeout=60)
+        finally:
+            journal.close()
+    assert [r.seq for r in _remote(team_db, "desk-1")] == list(range(1, 14))

@@ -24,7 +24,7 @@ async def _copy(journal: Journal, db: TeamDatabase, desk: str, name: str) -> Non
     replicator = Replicator(journal, connect, desk, desk_name=name, operator=name.lower())
     task = asyncio.create_task(replicator.run())
     try:
-        await until(lambda: replicator.status.remote_seq == journal.durable, timeout=60)
+        await until(lambda: replicator.status.remote_seq == journal.last_seq(), timeout=60)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

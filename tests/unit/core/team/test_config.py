@@ -4,6 +4,7 @@ time in range; every bad value refused naming its key."""
 from __future__ import annotations
 
 import socket
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -29,7 +30,8 @@ def test_a_loopback_address_with_defaults() -> None:
 
 
 def test_off_loopback_verify_full_is_the_default_and_added_to_the_connection() -> None:
-    config = parse_team({"database": REMOTE, "desk_name": "Desk 3", "lease_ttl_s": 12})
+    config = parse_team({"database": REMOTE, "desk_name": "Desk 3",
+                         "lease_ttl_s": Decimal("12")})
     assert not config.loopback and config.lease_ttl_s == 12.0
     dsn = with_password(config, "p@ss word")
     query = parse_qs(urlsplit(dsn).query)
@@ -61,6 +63,8 @@ def test_loopback_gets_no_tls_demand() -> None:
     ({"database": LOCAL, "lease_ttl_s": 1}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "lease_ttl_s": 1e9}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "lease_ttl_s": float("nan")}, "lease_ttl_s", "5 to 3600"),
+    ({"database": LOCAL, "lease_ttl_s": Decimal("NaN")}, "lease_ttl_s", "5 to 3600"),
+    ({"database": LOCAL, "lease_ttl_s": Decimal("4.99")}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "lease_ttl_s": True}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "lease_ttl_s": "30"}, "lease_ttl_s", "5 to 3600"),
     ({"database": LOCAL, "password": "x"}, "password", "keyring"),
