@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import qasync
 import shiboken6
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import QApplication
 from core.desk import Desk
 from core.journal import Journal
 from core.model import ConnectionState, Environment, Venue
-from core.settings import Theme
+from core.settings import Settings, Theme
 from core.venue import AccountConfig
 from gui.app import Accounts, Boot, _configured_accounts, settle_memory
 from gui.appearance import (
@@ -52,6 +52,10 @@ from gui.controllers.flatten import install_flatten
 from gui.controllers.layout import default_layout_path
 from gui.main_window import MainWindow
 from gui.theme.follower import theme_follower
+
+if TYPE_CHECKING:
+    from core.secrets import SecretStore
+    from core.team.stack import TeamStack
 
 __all__ = ["SCREENSHOT_TIMEOUT", "launch", "resource_path", "run"]
 
@@ -199,13 +203,16 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
     args, settings, demo = boot.args, boot.settings, boot.demo
     loop = asyncio.get_running_loop()
     journal = Journal.open_default(demo, operator_name=settings.preferences.operator_name)
-    desk = Desk(journal=journal)
     store = None
     pairs: Accounts = []
     missing: list[AccountConfig] = []
     if boot.store is not None:
         store = await asyncio.wrap_future(boot.store)  # probed on a worker since the start
         pairs, missing = _configured_accounts(settings.accounts, store)
+    team = _team(settings, store, journal) if not demo else None
+    desk = Desk(journal=journal, coordinator=None if team is None else team.coordinator)
+    if team is not None:
+        await team.start()
     window = MainWindow(desk, demo=demo, demo_journal=demo,
                         secrets_problem=None if store is None else store.problem,
                         secret_store=store, preferences=settings.preferences,
@@ -280,6 +287,8 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
             await asyncio.gather(start, return_exceptions=True)
         await window.shutdown()
         await desk.stop()
+        if team is not None:
+            await team.stop()  # what is not copied yet goes out with the next start
         window.hide()
         # Destroy it here, on the GUI thread: left to the cyclic GC it could be finalised on
         # whichever thread collects next (the simulator's), and Qt objects must die at home.
@@ -290,6 +299,22 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
         if boot.sim is not None:
             await _stop_simulator(boot.sim)
     return rc
+
+
+def _team(settings: Settings, store: SecretStore | None, journal: Journal) -> TeamStack | None:
+    """Team mode when settings.toml has a [team] table (core.team; psycopg is imported only
+    then): the close leases and the shared journal for this window's desk."""
+    if settings.team is None:
+        return None
+    from core.team.config import keyring_user
+    from core.team.stack import TeamStack
+
+    password = None if store is None else store.get_user(keyring_user(settings.team))
+    if password is None:
+        logging.getLogger(__name__).warning(
+            "no password for the team database in the keyring (user %r); connecting "
+            "without one", keyring_user(settings.team))
+    return TeamStack(settings.team, password, journal, journal.operator)
 
 
 async def _stop_simulator(future: concurrent.futures.Future[Any]) -> None:
