@@ -155,5 +155,12 @@ TEAM_RACES ?= 1000
 team-race: $(STAMP)
 	CLOSEOUT_RACES=$(TEAM_RACES) $(PYTEST) -s tests/integration/team/test_two_desks.py
 
+# Two Closeout windows ("Desk 1", "Desk 2") on one throwaway team database (initdb + pg_ctl in a
+# temporary folder) and one simulator, so the close leases can be seen (core/team/demo.py).
+# ARGS: --desks N, --screenshot DIR.
+.PHONY: team-demo
+team-demo: $(STAMP)
+	$(PY) -m core.team.demo $(ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache
