@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_location(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--team", action="store_true",
+                        help="the shared journal of team mode (settings.toml's [team]): every "
+                        "desk's records, with the desk on each")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--path", type=Path, metavar="P",
                        help=f"the journal file (default: {default_journal_path(False)})")
@@ -151,6 +154,26 @@ def _export(journal: Journal, ns: argparse.Namespace) -> int:
     return 0
 
 
+def _team(ns: argparse.Namespace) -> int:
+    from cli.journal_team import export_team, verify_team_journal
+
+    if ns.command == "export":
+        if ns.output is not None:
+            with open(os.open(ns.output, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600), "w",
+                      encoding="utf-8", newline="") as out:
+                return export_team(ns, out)
+        return export_team(ns, sys.stdout)
+    path: Path = ns.path if ns.path is not None else default_journal_path(ns.demo)
+    local = None
+    with contextlib.suppress(FileNotFoundError, JournalError, sqlite3.Error, OSError):
+        local = Journal(path, read_only=True)
+    try:
+        return verify_team_journal(local)
+    finally:
+        if local is not None:
+            local.close()
+
+
 def _export_to_file(
     journal: Journal, where: JournalFilter, fmt: Literal["csv", "jsonl"], path: Path
 ) -> int:
@@ -178,6 +201,8 @@ def main(argv: Sequence[str]) -> int:
             parser.error("--since must be before --until")
     except SystemExit as exc:  # --help, or a usage error argparse has already printed
         return exc.code if isinstance(exc.code, int) else 2
+    if ns.team:
+        return _team(ns)
     journal = _open(ns)
     if journal is None:
         return 2

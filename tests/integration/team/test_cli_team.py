@@ -86,3 +86,14 @@ async def test_the_cli_is_refused_by_another_desks_lease_then_overrides_it_once(
 
     assert count is not None and count[0] == len(local)  # every record, once
     assert report[cli_desk].ok
+
+    verified = await asyncio.to_thread(_run, cli, config, "journal", "verify", "--team")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert f"ok: CLI desk ({cli_desk}): {len(local)} records, chain intact" in verified.stdout
+    assert f"ok: this desk ({cli_desk}): the shared copy matches" in verified.stdout
+    exported = await asyncio.to_thread(_run, cli, config, "journal", "export", "--team",
+                                       "--format", "jsonl", "--kind", "lease_override")
+    assert exported.returncode == 0, exported.stderr
+    (line,) = exported.stdout.splitlines()
+    row = json.loads(line)
+    assert (row["desk_name"], row["kind"]) == ("CLI desk", "lease_override")
