@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from core.desk import Desk
 from core.desk.coordination import Holder
@@ -177,7 +178,9 @@ async def test_after_waiting_the_freshness_guard_says_the_position_moved(rig: Ri
 
 
 @pytest.mark.asyncio
-async def test_send_anyway_needs_a_reason_says_whose_lease_and_sends_once(rig: Rig) -> None:
+async def test_send_anyway_needs_a_reason_says_whose_lease_and_sends_once(
+    rig: Rig, qtbot: QtBot
+) -> None:
     rig.coordinator.holders[AAPL] = MARIA
     dialog = rig.window.closing.request_close(AAPL)
     assert dialog is not None
@@ -191,8 +194,10 @@ async def test_send_anyway_needs_a_reason_says_whose_lease_and_sends_once(rig: R
         panel.reasonInput.setText(short)
         assert not panel.confirmOverrideButton.isEnabled()
         assert "at least 5 characters" in panel.reasonError.text()
-        panel.confirm_override()  # Enter in the field: nothing
+        qtbot.keyClick(panel.reasonInput, Qt.Key.Key_Return)  # Enter in the field: nothing,
+        # and it does not fall through to the dialog's Send button either.
     assert rig.session.sent == [] and dialog.task is not None and dialog.task.done()
+    assert _acquires(rig) == 1
     panel.reasonInput.setText(f"  {REASON}  ")
     assert panel.confirmOverrideButton.isEnabled()
     panel.confirmOverrideButton.click()
@@ -357,3 +362,29 @@ async def test_flatten_skips_what_another_desk_is_closing_unless_included(rig: R
     assert [i.key for i in dialog.plan.items] == [MSFT]
     assert rig.session.sent == []
     dialog.reject()
+
+
+@pytest.mark.asyncio
+async def test_cancel_first_refused_by_the_lease_sends_nothing_and_override_asks_to_untick(
+    rig: Rig,
+) -> None:
+    rig.coordinator.holders[MSFT] = MARIA
+    dialog = rig.window.closing.request_close(MSFT)
+    assert dialog is not None and dialog.cancelFirstInput.isChecked()
+    await _send(dialog)
+    assert rig.session.cancelled == [] and rig.session.sent == []
+    assert dialog.leasePanel.isVisible()
+    assert "Desk 3 (maria) is closing this" in dialog.leasePanel.leaseMessage.text()
+    panel = dialog.leasePanel
+    panel.overrideButton.click()
+    panel.reasonInput.setText(REASON)
+    panel.confirmOverrideButton.click()  # the cancels cannot be overridden from here
+    assert "untick “Cancel them first”" in dialog.validationMessage.text()
+    assert dialog.task is not None and dialog.task.done()
+    assert rig.session.sent == [] and rig.session.cancelled == []
+    dialog.cancelFirstInput.setChecked(False)
+    panel.confirmOverrideButton.click()
+    await dialog.task
+    assert len(rig.session.sent) == 1 and rig.session.cancelled == []
+    await rig.desk.journaled()
+    assert [r["reason"] for r in rig.records("lease_override")] == [REASON]

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -47,6 +48,15 @@ def override_reason_error(text: str) -> str | None:
     if len(reason) > REASON_MAX:
         return f"The reason is too long (at most {REASON_MAX} characters)."
     return None
+
+
+class _ReasonInput(QLineEdit):
+    """Enter here answers the override only: it never reaches the dialog's Send button."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
 
 
 class LeasePanel(QFrame):
@@ -97,7 +107,7 @@ class LeasePanel(QFrame):
         box.setSpacing(4)
         row = QHBoxLayout()
         row.setSpacing(8)
-        self.reasonInput = QLineEdit(self.overrideBox)
+        self.reasonInput = _ReasonInput(self.overrideBox)
         self.reasonInput.setObjectName("overrideReasonInput")
         self.reasonInput.setAccessibleName("Why send anyway")
         self.reasonInput.setPlaceholderText("Why send anyway (journaled with the close)")
