@@ -388,3 +388,46 @@ async def test_cancel_first_refused_by_the_lease_sends_nothing_and_override_asks
     assert len(rig.session.sent) == 1 and rig.session.cancelled == []
     await rig.desk.journaled()
     assert [r["reason"] for r in rig.records("lease_override")] == [REASON]
+
+
+@pytest.mark.asyncio
+async def test_an_included_position_is_refused_by_the_lease_when_the_plan_runs(
+    rig: Rig, qtbot: QtBot
+) -> None:
+    rig.coordinator.set_holder(AAPL, MARIA)
+    dialog = install_flatten(rig.window).flatten_selected([AAPL])
+    assert dialog is not None and dialog.plan is not None and dialog.plan.items == ()
+    assert not dialog.executeButton.isEnabled()  # nothing to send: it is skipped
+    dialog.planPage.includeElsewhereInput.setChecked(True)
+    assert [i.key for i in dialog.plan.items] == [AAPL]
+    qtbot.mouseClick(dialog.executeButton, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.executeButton, Qt.MouseButton.LeftButton)  # Confirm
+    assert dialog.task is not None
+    await dialog.task
+    report = dialog.report
+    assert report is not None
+    assert rig.session.sent == []
+    assert [c[0] for c in rig.coordinator.calls] == ["acquire"]  # never overridden
+    (item,) = report.items
+    assert "Desk 3 (maria) is closing this" in item.message
+    dialog.reject()
+
+
+@pytest.mark.asyncio
+async def test_quick_close_waits_without_sending_until_the_other_desk_is_done(rig: Rig) -> None:
+    rig.coordinator.set_holder(AAPL, MARIA)
+    dialog = rig.window.closing.quick_close(AAPL)
+    assert isinstance(dialog, QuickCloseDialog)
+    dialog.confirm()
+    assert dialog.task is not None
+    await dialog.task
+    dialog.leasePanel.waitButton.click()
+    dialog.confirm()  # Enter while waiting: nothing
+    assert not dialog.confirmButton.isEnabled() and dialog.task.done()
+    rig.coordinator.set_holder(AAPL, None)
+    await until(lambda: dialog.confirmButton.isEnabled(), what="the quick close to hear it")
+    assert "Desk 3 is done with this position" in dialog.leasePanel.leaseMessage.text()
+    assert rig.session.sent == [] and _acquires(rig) == 1
+    dialog.confirm()
+    await dialog.task
+    assert len(rig.session.sent) == 1
