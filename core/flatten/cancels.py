@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.desk import CancelPending, Desk, DeskEvent
+from core.desk.coordination import CoordinationDown, LeaseHeld
 from core.model import Position, PositionKey, WorkingKind, WorkingOrder, WorkingOrderRemoved
 from core.numbers import NumberFormat
 from core.venue import CancelRejected
@@ -95,6 +96,9 @@ async def cancel_one(desk: Desk, order: WorkingOrder, *, reason: str | None,
     except CancelRejected as exc:
         await desk.journaled()  # its cancel_result is durable before anyone is told
         return CancelResult(order, CancelOutcome.FAILED, str(exc) or type(exc).__name__)
+    except (LeaseHeld, CoordinationDown) as exc:  # team mode: another desk, or nobody to ask
+        await desk.journaled()
+        return CancelResult(order, CancelOutcome.FAILED, str(exc))
     return CancelResult(order, CancelOutcome.CANCELLED)
 
 

@@ -7,6 +7,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from core.desk import CancelPending
+from core.desk.coordination import CoordinationDown, LeaseHeld
 from core.model import WorkingOrder
 from core.venue import CancelRejected
 from gui.models.working import CancelState
@@ -89,7 +90,9 @@ class Cancelling:
             if not quiet:
                 self._say_pending(order)
             return "a cancel started elsewhere is already on its way; nothing new was sent"
-        except CancelRejected as exc:
+        except (CancelRejected, LeaseHeld, CoordinationDown) as exc:
+            # Another desk's lease, or no team database to ask, sends nothing: said per order
+            # with who holds it; never resent on its own.
             model.set_cancel_refused(ident, str(exc))
             if not quiet:
                 self.window.statusBar().showMessage(

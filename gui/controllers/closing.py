@@ -108,6 +108,9 @@ class Closing:
             data_age=lambda: self._data_age(key),
             mark=self.desk.mark(key.venue, key.symbol),
             cancel_first=CancelFirst(self.desk, key),
+            override=self._override,
+            elsewhere=lambda: self.desk.elsewhere(key),
+            clock=self.clock,
             parent=self.window,
         )
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
@@ -195,7 +198,8 @@ class Closing:
             preview=self.desk.preview, guard=self.desk.check,
             environment=self.window.envs.of(key.account), stale_age=self._stale_age(key),
             note=note, reason=reason, instrument=self.desk.instrument(key),
-            clock=self.clock, parent=self.window)
+            clock=self.clock, override=self._override,
+            elsewhere=lambda: self.desk.elsewhere(key), parent=self.window)
         dialog.alreadyPending.connect(lambda intent: self.show_pending(intent.key, intent))
         self.quick_dialogs[key] = dialog
         self._hold_rows()
@@ -220,6 +224,21 @@ class Closing:
         if text is not None:
             self.window.statusBar().showMessage(text, 8000)
         return intent
+
+    async def _override(self, request: CloseRequest, reason: str) -> CloseIntent:
+        """Send anyway, over another desk's lease (or with no lease to be had): once, with
+        the user's typed reason, which the desk journals as the override."""
+        intent = await self.desk.close(request, override_reason=reason)
+        text = sent_text(intent)
+        if text is not None:
+            self.window.statusBar().showMessage(text, 8000)
+        return intent
+
+    def on_elsewhere(self, key: PositionKey, desk: str | None) -> None:
+        """Another desk started or stopped closing ``key``: an open dialog of it hears."""
+        dialog = self.dialogs.get(key) or self.quick_dialogs.get(key)
+        if dialog is not None:
+            dialog.elsewhere_changed(desk)
 
     async def _after_dialog(
         self, key: PositionKey, dialog: CloseDialog | QuickCloseDialog,

@@ -1,6 +1,6 @@
 """The desk's events onto the window: positions and their removal, marks for open close
 dialogs, working orders (with the marker on their position's Close button and the tab's
-count), close progress, connections, and the log's lines."""
+count), another desk closing a position, close progress, connections, and the log's lines."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from core.desk import DeskEvent, IntentChanged, PositionUpserted
+from core.desk.coordination import ElsewhereChanged
 from core.model import (
     ConnectionEvent,
     Fill,
@@ -56,6 +57,7 @@ class DeskFeed:
             ProtocolError: log,
             WorkingOrder: self.on_working,
             WorkingOrderRemoved: self.on_working_removed,
+            ElsewhereChanged: self.on_elsewhere,
         }
 
     def on_events(self, events: Sequence[DeskEvent]) -> None:
@@ -92,6 +94,9 @@ class DeskFeed:
                 name, account.venue, state, since=health.freshness.outage_since(name)
             )
         w.positions_model.upsert_many(self.desk.positions.values())
+        for key in self.desk.positions:
+            if (desk := self.desk.elsewhere(key)) is not None:
+                w.positions_model.set_elsewhere(key, desk)
         for order in self.desk.working_orders.values():
             self.on_working(order)
         for name in self.desk.accounts:
@@ -112,6 +117,12 @@ class DeskFeed:
         quick = self.window.closing.quick_dialogs.get(key)
         if quick is not None and not quick.busy:
             quick.update_position(None)
+
+    def on_elsewhere(self, event: ElsewhereChanged) -> None:
+        """Another desk started or stopped closing a position (team mode): its row's Close
+        button, and an open close dialog of it (which may be waiting for that desk)."""
+        self.window.positions_model.set_elsewhere(event.key, event.desk)
+        self.window.closing.on_elsewhere(event.key, event.desk)
 
     def on_mark(self, mark: MarkUpdate) -> None:
         for key, dialog in self.window.closing.dialogs.items():

@@ -46,6 +46,7 @@ from gui.models.text import (
     intent_tooltip,
     stale_age_text,
 )
+from gui.theme.buttons import ELSEWHERE
 
 __all__ = [
     "CLOSED_NOTE_MS", "FLASH_MS", "CellsListener", "InstrumentLookup", "PositionColumn",
@@ -164,6 +165,7 @@ class PositionsModel(ColumnsModel):
         self._pending: dict[PositionKey, Position] = {}
         # Kept apart from the rows: orders can rest before the position's row arrives.
         self._working: dict[PositionKey, tuple[WorkingOrder, ...]] = {}
+        self._elsewhere: dict[PositionKey, str] = {}  # another desk closing it (team mode)
         self._stale: dict[str, str] = {}  # account -> why its numbers may be out of date
         self._envs: dict[str, Environment] = {}  # account -> its environment
         self._env_cells: dict[str, tuple[str, int]] = {}  # account -> its Env text and rank
@@ -386,6 +388,7 @@ class PositionsModel(ColumnsModel):
         self._intents.clear()
         self._pending.clear()
         self._working.clear()
+        self._elsewhere.clear()
         self._stale.clear()
         self._ages.clear()
         self._flash.clear()
@@ -407,6 +410,32 @@ class PositionsModel(ColumnsModel):
         if row is not None:
             row.action = None
             self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
+
+    def set_elsewhere(self, key: PositionKey, desk: str | None) -> None:
+        """Another desk started (``desk``, "Desk 3") or stopped (None) closing this position:
+        its Close button says so. Only that row's cell is redrawn."""
+        if self._elsewhere.get(key) == desk:
+            return
+        if desk is None:
+            self._elsewhere.pop(key, None)
+        else:
+            self._elsewhere[key] = desk
+        row = self._data.get(key)
+        if row is not None:
+            row.action = None
+            self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
+
+    def elsewhere(self, key: PositionKey) -> str | None:
+        return self._elsewhere.get(key)
+
+    def _shows_elsewhere(self, row: PositionRow) -> str | None:
+        """The other desk to name on the button: not while this desk's own close is out."""
+        if not self._elsewhere:
+            return None
+        desk = self._elsewhere.get(row.key)
+        if desk is None or (row.intent is not None and row.intent.state.in_flight):
+            return None
+        return desk
 
     def set_environment(self, account: str, env: Environment | None) -> None:
         """The environment of one account's rows (its Env chip); rows may come before or after."""
@@ -723,9 +752,14 @@ class PositionsModel(ColumnsModel):
         change: every repaint of the row asks for them."""
         text = row.action
         if text is None:
-            text = row.action = action_text(
-                row.intent, len(self._working.get(row.key, ())), _residual(row), _open_now(row),
-                row.fmt.quantity)
+            working = len(self._working.get(row.key, ()))
+            desk = self._shows_elsewhere(row)
+            if desk is not None:
+                text = f"Closing by {desk}" + (f" · {working} working" if working else "")
+            else:
+                text = action_text(row.intent, working, _residual(row), _open_now(row),
+                                   row.fmt.quantity)
+            row.action = text
         return text
 
     def _action_data(self, row: PositionRow, role: int) -> Any:
@@ -735,12 +769,17 @@ class PositionsModel(ColumnsModel):
         if role == _SORT:
             return self._action_text(row)
         if role == _BUTTON:
-            return "Flash" if key in self._flash else intent_label(intent)
+            if key in self._flash:
+                return "Flash"
+            return ELSEWHERE if self._shows_elsewhere(row) is not None else intent_label(intent)
         if role == _RESIDUAL:
             return f"residual {row.fmt.quantity(residual)}" if residual else None
         working = self._working.get(key, ())
         if role == _TOOLTIP:
             lines = [intent_tooltip(intent, residual)]
+            if (desk := self._shows_elsewhere(row)) is not None:
+                lines.insert(0, f"{desk} is closing this position; a close from here is "
+                                "refused unless you send anyway with a reason.")
             if working:
                 n = len(working)
                 lines.append(f"{n} working order{'s' if n != 1 else ''} at the venue:")
@@ -760,6 +799,8 @@ class PositionsModel(ColumnsModel):
                 text += f" (last close: {shown})"
             if working:
                 text += f" ({len(working)} working)"
+            if (desk := self._shows_elsewhere(row)) is not None:
+                text += f" (closing by {desk})"
             return text
         return None
 

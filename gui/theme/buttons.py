@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-__all__ = ["BADGE", "CANCEL", "CLOSE"]
+__all__ = ["BADGE", "CANCEL", "CLOSE", "ELSEWHERE"]
+
+# The Close button's state while another desk holds the position's lease ("Closing by Desk 3").
+ELSEWHERE: Final = "Closing elsewhere"
 
 Colours = tuple[str, str, str]
 
@@ -28,6 +31,8 @@ CLOSE: Final[Mapping[str, Mapping[str, Colours]]] = {
         "Cancelled": ("#f3f4f6", "#dde1e6", "#4b5563"),
         "Mismatch": ("#c62828", "#8e1b1b", "#ffffff"),  # the red banner: the venue disagrees
         "Flash": ("#ffe066", "#d99a00", "#4a3500"),  # "this is the close you already sent"
+        # Another desk is closing it (team mode): teal, unlike any state of this desk's own.
+        ELSEWHERE: ("#e6f6f5", "#7cc4bd", "#0f5c55"),
     },
     "dark": {
         "Close": ("#2b3037", "#4b5360", "#ff8a80"),
@@ -44,6 +49,7 @@ CLOSE: Final[Mapping[str, Mapping[str, Colours]]] = {
         "Cancelled": ("#2b3037", "#353a42", "#b7bec8"),
         "Mismatch": ("#c62828", "#8e1b1b", "#ffffff"),
         "Flash": ("#ffe066", "#d99a00", "#4a3500"),
+        ELSEWHERE: ("#16312f", "#2f6f68", "#7fe0d4"),
     },
 }
 CANCEL: Final[Mapping[str, Mapping[str, Colours]]] = {

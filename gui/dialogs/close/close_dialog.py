@@ -27,7 +27,8 @@ form (fields, capabilities, trigger helper) and the preview. It owns the positio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 import shiboken6
@@ -47,6 +48,7 @@ from core.closing.form import Checked, one_line, preset_quantity, read
 from core.closing.rules import FieldName
 from core.closing.words import quantity_text
 from core.desk import AlreadyPending, PositionChanged
+from core.desk.coordination import CoordinationDown, LeaseHeld
 from core.flatten import CancelFirst, Cancels, order_words
 from core.model import (
     Capabilities,
@@ -64,9 +66,10 @@ from core.numbers import number_format
 from core.settings import Preferences
 from core.venue import CloseRejected
 from gui.bridge import TaskTracker
-from gui.dialogs.close.callbacks import DataAge, Guard, Preview, Submit
+from gui.dialogs.close.callbacks import DataAge, Guard, Override, Preview, Submit
 from gui.dialogs.close.form import CloseForm
 from gui.dialogs.close.freshness import Freshness
+from gui.dialogs.close.lease import LeasePanel
 from gui.dialogs.close.panels import ActionArea, GuardPanel
 from gui.dialogs.close.preview import PreviewPanel
 from gui.dialogs.close.summary import PositionSummary
@@ -109,10 +112,16 @@ class CloseDialog(QDialog):
         data_age: DataAge | None = None,
         mark: MarkUpdate | None = None,
         cancel_first: CancelFirst | None = None,
+        override: Override | None = None,
+        elsewhere: Callable[[], str | None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("closeDialog")
+        self._override = override
+        self._elsewhere = elsewhere
+        self._clock = clock
         self.position = position
         self._freshness = Freshness(position, guard, data_age)
         self.environment = environment
@@ -181,6 +190,13 @@ class CloseDialog(QDialog):
         self.clampButton = self.guardPanel.clampButton
         self.clampButton.clicked.connect(self.clamp)
         root.addWidget(self.guardPanel)
+
+        # Another desk's lease (team mode): who holds it, Wait for it, Send anyway….
+        self.leasePanel = LeasePanel(self._elsewhere, clock=self._clock, parent=self)
+        self.leasePanel.overrideButton.setEnabled(self._override is not None)
+        self.leasePanel.overrideAsked.connect(self.send_anyway)
+        self.leasePanel.waitChanged.connect(lambda _w: self.validate())
+        root.addWidget(self.leasePanel)
 
         # What is resting on this position at the venue, and "Cancel them first".
         self.workingPanel = WorkingOrdersPanel(self)
@@ -343,7 +359,8 @@ class CloseDialog(QDialog):
         elif not self._busy:
             self._show_message("")
         self.sendButton.setEnabled(
-            not self._busy and self._confirming is None and checked.request is not None)
+            not self._busy and self._confirming is None and checked.request is not None
+            and not self.leasePanel.waiting)
         if checked.request is not None and not self._busy:
             self.workingPanel.follow_default(checked.request.quantity is None)
         self.preview.show_request(checked.request, self._cancel_previews())
@@ -398,7 +415,7 @@ class CloseDialog(QDialog):
     def send(self) -> None:
         """Send (the button, Enter): check, then ask once more if the data is stale or the
         policy says so, else send."""
-        if self._busy or self._flat or self._confirming is not None:
+        if self._busy or self._flat or self._confirming is not None or self.leasePanel.waiting:
             return
         request = self.validate()
         if request is None:
@@ -414,6 +431,28 @@ class CloseDialog(QDialog):
             self._ask(request, *question)
             return
         self._dispatch(request)
+
+    def send_anyway(self, reason: str) -> None:
+        """The lease panel's override, with its typed reason: the freshness guard runs as for
+        Send, then the close is sent once, taking the other desk's lease. The typed reason and
+        the button that names whose lease it takes are the confirmation."""
+        if self._busy or self._flat or self._confirming is not None or self._override is None:
+            return
+        request = self.validate()
+        if request is None or not self._fresh(request) or self._working_moved():
+            return
+        if self.workingPanel.to_cancel() and self._cancel_first is not None:
+            # The cancels need the same lease, and only the close is sent anyway.
+            self._show_message("Send anyway sends the close only: untick “Cancel them first” "
+                               "(the cancels would be refused by the lease too). Nothing was "
+                               "sent.")
+            return
+        self._dispatch(request, override=reason)
+
+    def elsewhere_changed(self, desk: str | None) -> None:
+        """Another desk started or stopped closing this position (the window forwards it)."""
+        self.leasePanel.elsewhere_changed(desk)
+        self.validate()
 
     def confirm(self) -> None:
         """The confirmation panel's button: the guard runs again, then the close is sent.
@@ -490,7 +529,7 @@ class CloseDialog(QDialog):
         self.guardPanel.say(text)
         self._fit()
 
-    def _dispatch(self, request: CloseRequest) -> None:
+    def _dispatch(self, request: CloseRequest, override: str | None = None) -> None:
         """Start the close, and show it as sending a frame later. Redrawn at once, the dialog
         would be laid out and painted between the click and the wire: before QFEX's first
         step writes the frame, and between the loop turns an Everstrike POST takes to leave.
@@ -498,8 +537,9 @@ class CloseDialog(QDialog):
         finds the dialog busy and sends nothing."""
         self._busy = True
         self._client_order_id = new_client_order_id()
+        self.leasePanel.clear()
         cancels = self.workingPanel.to_cancel()
-        task = self._task = self._tracker.spawn(self._send(request, cancels),
+        task = self._task = self._tracker.spawn(self._send(request, cancels, override),
                                                 name=f"close {request.key}")
         task.get_loop().call_later(SENDING_REDRAW_S, self._show_sending, task)
 
@@ -512,10 +552,16 @@ class CloseDialog(QDialog):
         self.cancel_confirmation()
         self._set_busy(True)
 
-    async def _send(self, request: CloseRequest, cancels: list[WorkingOrder]) -> None:
+    async def _send(self, request: CloseRequest, cancels: list[WorkingOrder],
+                    override: str | None = None) -> None:
         done: Cancels | None = None
         if cancels and self._cancel_first is not None:
-            done = await self._cancel_first.cancel(cancels, reason=self._cancel_reason(request))
+            try:
+                done = await self._cancel_first.cancel(cancels,
+                                                       reason=self._cancel_reason(request))
+            except (LeaseHeld, CoordinationDown) as exc:  # nothing was sent
+                self._lease_refused(exc)
+                return
             if not done.ok:  # the close is not sent: say so, plainly
                 self._set_busy(False)
                 self.refresh_working()
@@ -533,7 +579,10 @@ class CloseDialog(QDialog):
         try:
             if done is not None:
                 self._recheck(request)  # a resting close may have filled meanwhile
-            await self._submit(request)
+            if override is not None and self._override is not None:
+                await self._override(request, override)
+            else:
+                await self._submit(request)
         except PositionChanged as exc:  # the book moved between the guard and the send
             self._set_busy(False)
             self.show_changed(exc)
@@ -542,6 +591,9 @@ class CloseDialog(QDialog):
                 self._show_message(f"{done.done_text()} first; the close was not sent.",
                                    tone="info")
             self.sendSettled.emit(False)
+            return
+        except (LeaseHeld, CoordinationDown) as exc:
+            self._lease_refused(exc)
             return
         except (CloseRejected, AlreadyPending) as exc:
             self._set_busy(False)
@@ -564,6 +616,19 @@ class CloseDialog(QDialog):
         self.sendSettled.emit(True)
         if self.isVisible():
             self.accept()
+
+    def _lease_refused(self, exc: LeaseHeld | CoordinationDown) -> None:
+        """Another desk's lease, or no team database to ask: nothing was sent. Say who, and
+        offer to wait or to send anyway (never an automatic send)."""
+        self._set_busy(False)
+        self.refresh_working()
+        self.leasePanel.refused(exc)
+        self.leasePanel.overrideButton.setEnabled(self._override is not None)
+        self._show_message("Nothing was sent: another desk may be closing this position."
+                           if isinstance(exc, LeaseHeld) else
+                           "Nothing was sent: the team database cannot be reached.")
+        self._fit()
+        self.sendSettled.emit(False)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

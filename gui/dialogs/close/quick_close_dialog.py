@@ -30,10 +30,12 @@ from PySide6.QtWidgets import (
 
 from core.closing.words import describe, quantity_text
 from core.desk import AlreadyPending, PositionChanged
+from core.desk.coordination import CoordinationDown, LeaseHeld
 from core.model import CloseRequest, Environment, Instrument, Position, new_client_order_id
 from core.venue import CloseRejected
 from gui.bridge import TaskTracker
-from gui.dialogs.close.callbacks import Guard, Preview, Submit
+from gui.dialogs.close.callbacks import Guard, Override, Preview, Submit
+from gui.dialogs.close.lease import LeasePanel
 from gui.dialogs.close.text import changed_text, failure_text, refusal_text, stale_question
 from gui.models import env_label
 from gui.widgets import EnvChip
@@ -69,10 +71,13 @@ class QuickCloseDialog(QDialog):
         reason: str | None = None,
         instrument: Instrument | None = None,
         clock: Callable[[], float] = time.monotonic,
+        override: Override | None = None,
+        elsewhere: Callable[[], str | None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("quickCloseDialog")
+        self._override = override
         self._clock = clock
         self._armed_from: float | None = None  # when Enter starts to confirm (set when shown)
         self.reason = reason
@@ -132,6 +137,12 @@ class QuickCloseDialog(QDialog):
         self.guardMessage.setWordWrap(True)
         self.guardMessage.setVisible(False)
         root.addWidget(self.guardMessage)
+        # Another desk's lease (team mode): who holds it, Wait for it, Send anyway….
+        self.leasePanel = LeasePanel(elsewhere, clock=clock, parent=self)
+        self.leasePanel.setFixedWidth(_WIDTH - 32)
+        self.leasePanel.overrideAsked.connect(self.send_anyway)
+        self.leasePanel.waitChanged.connect(lambda _w: self._follow_lease())
+        root.addWidget(self.leasePanel)
         self.message = QLabel(self)
         self.message.setObjectName("validationMessage")
         self.message.setProperty("tone", "error")
@@ -216,8 +227,27 @@ class QuickCloseDialog(QDialog):
             self._say(f"{self.position.key.symbol} is now flat; nothing to close.")
 
     def confirm(self) -> None:
-        if self._busy or self._flat:
+        if self._busy or self._flat or self.leasePanel.waiting:
             return
+        self._start(None)
+
+    def send_anyway(self, reason: str) -> None:
+        """The lease panel's override with its typed reason: the guard, then one close."""
+        if self._busy or self._flat or self._override is None:
+            return
+        self._start(reason)
+
+    def elsewhere_changed(self, desk: str | None) -> None:
+        """Another desk started or stopped closing this position (the window forwards it)."""
+        self.leasePanel.elsewhere_changed(desk)
+        self._follow_lease()
+
+    def _follow_lease(self) -> None:
+        """No confirming while waiting for the other desk; it says when it is done."""
+        self.confirmButton.setEnabled(not self._busy and not self._flat
+                                      and not self.leasePanel.waiting)
+
+    def _start(self, override: str | None) -> None:
         request = self.request()
         if self._guard is not None:
             try:
@@ -226,9 +256,11 @@ class QuickCloseDialog(QDialog):
                 self._changed(exc)
                 return
         self._busy = True
+        self.leasePanel.clear()
         self.confirmButton.setEnabled(False)
         self.confirmButton.setText("Sending…")
-        self._task = self._tracker.spawn(self._send(request), name=f"close {request.key}")
+        self._task = self._tracker.spawn(self._send(request, override),
+                                         name=f"close {request.key}")
 
     def _changed(self, exc: PositionChanged) -> None:
         self.guardMessage.setText(
@@ -243,12 +275,24 @@ class QuickCloseDialog(QDialog):
         self.position = exc.current
         self._describe()
 
-    async def _send(self, request: CloseRequest) -> None:
+    async def _send(self, request: CloseRequest, override: str | None = None) -> None:
         try:
-            await self._submit(request)
+            if override is not None and self._override is not None:
+                await self._override(request, override)
+            else:
+                await self._submit(request)
         except PositionChanged as exc:
             self._idle()
             self._changed(exc)
+            self.sendSettled.emit(False)
+            return
+        except (LeaseHeld, CoordinationDown) as exc:  # nothing was sent
+            self._idle()
+            self.leasePanel.refused(exc)
+            self.leasePanel.overrideButton.setEnabled(self._override is not None)
+            self._say("Nothing was sent: another desk may be closing this position."
+                      if isinstance(exc, LeaseHeld) else
+                      "Nothing was sent: the team database cannot be reached.")
             self.sendSettled.emit(False)
             return
         except (CloseRejected, AlreadyPending) as exc:

@@ -33,6 +33,7 @@ from core.flatten import (
 )
 from core.model import Environment, PositionKey, Venue
 from gui.dialogs.flatten.common import restyle, table
+from gui.dialogs.flatten.elsewhere import ElsewhereBox
 from gui.dialogs.flatten.models import PlanColumn, PlanModel
 from gui.dialogs.flatten.setup import SetupFrame
 from gui.dialogs.flatten.text import plan_detail, plural
@@ -87,6 +88,12 @@ class PlanPage(QWidget):
         self.planSummary.setObjectName("planSummary")
         self.planSummary.setWordWrap(True)
         layout.addWidget(self.planSummary)
+
+        # Positions another desk is closing (team mode): skipped, or included on request.
+        self.elsewhereBox = ElsewhereBox(self)
+        self.includeElsewhereInput = self.elsewhereBox.includeInput
+        self.elsewhereBox.includeChanged.connect(self._on_include_elsewhere)
+        layout.addWidget(self.elsewhereBox)
 
         self.planModel = PlanModel(self)
         self.planTable = table(self, "planTable", "Positions the plan closes", 28)
@@ -162,6 +169,12 @@ class PlanPage(QWidget):
                  "Nothing was sent.", "info")
         self._refresh_execute()
 
+    def _on_include_elsewhere(self, _include: bool) -> None:
+        """The box was ticked or unticked: the plan is rebuilt with (or without) them, as the
+        user asked; nothing is sent."""
+        if self.plan is not None and not self.started and self.retry_of is None:
+            self.build()
+
     # ------------------------------------------------------------------ the plan
     def build(self) -> FlattenPlan | None:
         """Build (and journal) a plan from the setup now; it is shown, nothing is sent."""
@@ -174,7 +187,8 @@ class PlanPage(QWidget):
                 setup = self.setupFrame
                 plan = build_plan(self.desk, setup.current_scope(),
                                   reason=setup.reasonInput.text(),
-                                  cancel_resting=setup.cancelRestingInput.isChecked())
+                                  cancel_resting=setup.cancelRestingInput.isChecked(),
+                                  include_elsewhere=self.elsewhereBox.include)
         except PlanError as exc:
             self.say(f"Cannot plan this: {exc}. Nothing was sent.")
             return None
@@ -187,6 +201,7 @@ class PlanPage(QWidget):
         self._stale = False
         self._armed = False
         self.planModel.set_plan(plan)
+        self.elsewhereBox.show_plan(plan)
         restyle(self.planSummary, "stale", False)
         self.buildButton.setText("Build plan" if plan is None else "Rebuild plan")
         self.confirmationInput.blockSignals(True)
@@ -225,6 +240,8 @@ class PlanPage(QWidget):
                 text += " · resting orders are left alone"
         if plan.missing:
             text += f" · {len(plan.missing)} selected no longer open (nothing to do)"
+        if plan.elsewhere and not self.elsewhereBox.include:
+            text += f" · {len(plan.elsewhere)} skipped: another desk is closing them"
         warned = sum(1 for i in plan.items if i.warning)
         if warned:
             text += f" · ⚠ {plural(warned, 'warning')} (rows marked ⚠)"

@@ -169,3 +169,28 @@ async def test_a_joined_cancel_that_never_ends_fails_after_the_wait(world: World
     world.sessions["qa"].release.set()
     await theirs
     await desk.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("down", [False, True])
+async def test_a_cancel_another_desks_lease_refuses_fails_with_its_words_and_sends_nothing(
+    world: World, journal: Journal, down: bool
+) -> None:
+    from core.desk.coordination import Holder
+    from tests.helpers.coordination import FakeCoordinator
+
+    coordinator = FakeCoordinator(down=down,
+                                  holders={KEY: Holder("d3", "Desk 3", "maria", "i", 2, 28)})
+    desk = await make_desk(world, journal, {"qa": [pos("qa", "AAPL-USD", "10")]},
+                           orders={"qa": [resting("qa", "AAPL-USD", "w1")]},
+                           coordinator=coordinator)
+    try:
+        (order,) = desk.working_for(KEY)
+        result = await cancel_one(desk, order, reason="cancel first (test)")
+        assert result.outcome is CancelOutcome.FAILED
+        assert ("cannot be reached" if down else "Desk 3 (maria) is closing this") \
+            in result.message
+        assert world.log == []  # nothing was sent
+        assert desk.working_for(KEY) == [order]
+    finally:
+        await desk.stop()
