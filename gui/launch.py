@@ -55,6 +55,7 @@ from gui.theme.follower import theme_follower
 
 if TYPE_CHECKING:
     from core.secrets import SecretStore
+    from core.team.awareness import OtherRecords
     from core.team.stack import TeamStack
 
 __all__ = ["SCREENSHOT_TIMEOUT", "launch", "resource_path", "run"]
@@ -220,6 +221,8 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
                         layout_path=None if args.screenshot is not None
                         else default_layout_path())
     window.prefs.apply(settings)  # as a save from the Preferences dialog does
+    if team is not None:  # the other desks' closes, cancels and overrides, in the log
+        team.on_records = lambda desk_name, event: _log_other_desk(window, desk_name, event)
     window.show_settings_error(boot.settings_error)
     if appearance is not None:
         window.resourceWarning.say(missing_text(appearance.missing))
@@ -299,6 +302,13 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
         if boot.sim is not None:
             await _stop_simulator(boot.sim)
     return rc
+
+
+def _log_other_desk(window: MainWindow, desk_name: str, event: OtherRecords) -> None:
+    from gui.models.other_desks import other_desk_entries
+
+    for entry in other_desk_entries(desk_name, event.records):
+        window.log_model.append(entry)
 
 
 def _team(settings: Settings, store: SecretStore | None, journal: Journal) -> TeamStack | None:

@@ -71,7 +71,8 @@ class TeamStack:
         self.desk_id = desk or desk_id()
         self._dsn = with_password(config, password)
         self._journal = journal
-        self._on_records = on_records or (lambda _name, _records: None)
+        # Hears the other desks' new records (the window's log sets it once it exists).
+        self.on_records = on_records or (lambda _name, _records: None)
         self.coordinator = TeamCoordinator(self._connect, self.desk_id, operator,
                                            desk_name=config.name, ttl_s=config.lease_ttl_s)
         self.replicator = Replicator(journal, self._connect, self.desk_id,
@@ -90,7 +91,7 @@ class TeamStack:
             self.coordinator.observe(event)
         elif isinstance(event, OtherRecords):
             name = self.coordinator.desk_names.get(event.desk_id, event.desk_id)
-            self._on_records(name, event)
+            self.on_records(name, event)
 
     async def _load_names(self) -> None:
         """Who the other desks are, for "closing by Desk 3" (best effort; ids until then)."""
