@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.models.style import LOSS, MUTED, PROFIT, WARN
+from gui.models.style import LOSS, PROFIT
 
 __all__ = ["ElidedLabel", "TotalsStrip"]
 
@@ -60,10 +60,7 @@ class TotalsStrip(QFrame):
         super().__init__(parent)
         self.setObjectName("totalsStrip")
         self.setAccessibleName("Totals")
-        self.setStyleSheet(
-            "QFrame#totalsStrip { border-top: 1px solid #d5dbe3; }"
-            f"QLabel#totalsIncomplete {{ color: {WARN.name()}; }}"
-            f"QLabel#totalsVenues, QLabel#totalsAccounts {{ color: {MUTED.name()}; }}")
+        # Its colours are the theme's, in the app's style sheet (resources/style.qss).
         outer = QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 0)
         outer.setSpacing(2)
