@@ -73,6 +73,8 @@ class CancelResult:
     order: WorkingOrder
     outcome: CancelOutcome
     message: str = ""  # why it failed, in the venue's or the session's words
+    # Team mode: the lease refusal (another desk, or no database to ask) that stopped it.
+    refusal: LeaseHeld | CoordinationDown | None = None
 
     @property
     def ok(self) -> bool:
@@ -98,7 +100,7 @@ async def cancel_one(desk: Desk, order: WorkingOrder, *, reason: str | None,
         return CancelResult(order, CancelOutcome.FAILED, str(exc) or type(exc).__name__)
     except (LeaseHeld, CoordinationDown) as exc:  # team mode: another desk, or nobody to ask
         await desk.journaled()
-        return CancelResult(order, CancelOutcome.FAILED, str(exc))
+        return CancelResult(order, CancelOutcome.FAILED, str(exc), refusal=exc)
     return CancelResult(order, CancelOutcome.CANCELLED)
 
 
@@ -221,10 +223,13 @@ class CancelFirst:
 
     async def cancel(self, orders: Sequence[WorkingOrder], *, reason: str | None,
                      on_result: Callable[[CancelResult], None] | None = None) -> Cancels:
-        """Cancel ``orders`` one at a time, each once, stopping at the first that fails."""
+        """Cancel ``orders`` one at a time, each once, stopping at the first that fails. A
+        lease refusal (team mode) is raised, not reported: the dialog offers its override."""
         results: list[CancelResult] = []
         for order in orders:
             result = await cancel_one(self.desk, order, reason=reason, wait=self.wait)
+            if result.refusal is not None:
+                raise result.refusal
             results.append(result)
             if on_result is not None:
                 on_result(result)

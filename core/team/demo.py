@@ -4,7 +4,7 @@ It starts, all on loopback and all thrown away at the end:
 
 - a PostgreSQL cluster in a temporary folder (``core.team.cluster``), prepared with the app's
   role and a made-up password;
-- the venue simulator, with two client accounts (QFEX "client-7", Everstrike "client-9");
+- the venue simulator, with its demo account on each venue (eight positions each);
 - two Closeout windows, "Desk 1" and "Desk 2", each with its own home folder (settings,
   journal, desk id) whose settings.toml names those accounts and the team database.
 
@@ -31,10 +31,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 
-from core.model import Environment
+from core.demo import demo_accounts
 from core.settings import Preferences, Settings, dump_settings
 from core.sim import Simulator
 from core.team.cluster import LocalCluster
@@ -42,29 +41,17 @@ from core.team.config import TeamConfig, keyring_user
 from core.team.demo_keyring import DEMO_SECRETS_ENV
 from core.team.setup import APP_ROLE, DATABASE, prepare
 from core.venue import AccountConfig
-from core.venues.everstrike import EVERSTRIKE
-from core.venues.qfex import QFEX
 
 __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[2]
-D = Decimal
 
 
 def _accounts(sim: Simulator) -> tuple[list[AccountConfig], dict[str, str]]:
-    q_pub, q_sec = sim.add_account("qfex", "client-7", [("AAPL-USD", D(40), D(220)),
-                                                        ("TSLA-USD", D(-10), D(350))])
-    e_pub, e_sec = sim.add_account("everstrike", "client-9",
-                                   [("USD_ETH_PERP", D("-3.5"), D(4400)),
-                                    ("USD_SOL_PERP", D(120), D(188))])
-    q, e = sim.info.qfex, sim.info.everstrike
-    accounts = [
-        AccountConfig("client-7", QFEX, Environment.DEMO, q_pub,
-                      {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
-        AccountConfig("client-9", EVERSTRIKE, Environment.DEMO, e_pub,
-                      {"rest": e.rest, "ws": e.ws}),
-    ]
-    return accounts, {"account:client-7": q_sec, "account:client-9": e_sec}
+    """The simulator's own demo accounts (one per venue, eight positions each), shared by every
+    desk, and their keys for the demo's keyring."""
+    pairs = demo_accounts(sim.info)
+    return [a for a, _ in pairs], {f"account:{a.name}": c.secret for a, c in pairs}
 
 
 def _desk_env(home: Path, secrets_: dict[str, str], offscreen: bool) -> dict[str, str]:
@@ -91,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="closeout-team-demo-") as tmp, \
             LocalCluster() as cluster:
         prepare(cluster.dsn(), app_password=password)
-        sim = Simulator(seed=ns.seed, tick_interval=1.0, demo=False)
+        sim = Simulator(seed=ns.seed, tick_interval=1.0)
         sim.start()
         procs: list[subprocess.Popen[bytes]] = []
         try:

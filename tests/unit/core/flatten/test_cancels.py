@@ -192,5 +192,9 @@ async def test_a_cancel_another_desks_lease_refuses_fails_with_its_words_and_sen
             in result.message
         assert world.log == []  # nothing was sent
         assert desk.working_for(KEY) == [order]
+        assert result.refusal is not None  # the close dialog offers the override from it
+        with pytest.raises(type(result.refusal)):
+            await CancelFirst(desk, KEY).cancel([order], reason=None)
+        assert world.log == []
     finally:
         await desk.stop()
