@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["SLICE_BUDGET", "SLICE_LINES", "TYPING_PAUSE_MS", "LogFilters"]
 
 TYPING_PAUSE_MS = 250  # a search or symbol applies once typing stops this long
-SLICE_LINES = 2000  # lines read between budget checks (about 2 ms of a text search)
-SLICE_BUDGET = 0.004  # seconds of one loop turn a new filter may use before it yields
+SLICE_LINES = 1000  # lines read between budget checks (about 1 ms of a text search)
+SLICE_BUDGET = 0.003  # seconds of one loop turn a new filter may use before it yields
 
 
 class LogFilters:
@@ -113,14 +113,21 @@ class LogFilters:
         self.typing.start()
 
     def _work(self) -> None:
-        """Read slices of the log until the turn's budget is spent, then yield to the loop;
-        show the result once every line is read."""
+        """Read slices of the log until the turn's budget is spent, then yield to the loop.
+        The result is shown at once when one call read every line (a small log), else on a
+        turn of its own: the last slices and the repaint never share one turn."""
         rescan = self.rescan
         if rescan is None:
             return
-        deadline = time.perf_counter() + self.budget
-        while not rescan.step(self.slice_lines):
-            if time.perf_counter() >= deadline:
+        if not rescan.done:
+            whole = rescan.progress == 0  # this call may read every line
+            deadline = time.perf_counter() + self.budget
+            while not rescan.step(self.slice_lines):
+                if time.perf_counter() >= deadline:
+                    self.turn.start()
+                    self.update_count()
+                    return
+            if not whole:
                 self.turn.start()
                 self.update_count()
                 return
