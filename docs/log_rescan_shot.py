@@ -50,7 +50,7 @@ async def shoot() -> None:
     filters.slice_lines, filters.budget = 10, 0.0  # small slices, one a turn: stop at 40 %
     bar.search.setText("tsla q-41")
     filters.apply()
-    while filters.rescan is not None and filters.rescan.progress < 0.4:
+    while filters.rescan is not None and filters.rescan.progress < 0.4:  # noqa: ASYNC110
         await asyncio.sleep(0)
     filters.turn.stop()
     filters.update_count()
