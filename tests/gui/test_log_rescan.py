@@ -116,7 +116,8 @@ async def test_a_filter_over_a_large_log_is_read_in_slices_and_shown_once_at_the
 
 @pytest.mark.asyncio
 async def test_lines_arriving_during_a_rescan_end_up_once_when_they_match(
-        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+        rig: Rig,  # noqa: F811 - the imported fixture
+        monkeypatch: pytest.MonkeyPatch, qtmodeltester: ModelTester) -> None:
     """New lines at the end, a late line inserted among those already read, and the oldest
     trimmed past the cap: the result is the filter over the lines held at the end."""
     w = rig.window
@@ -141,6 +142,14 @@ async def test_lines_arriving_during_a_rescan_end_up_once_when_they_match(
     assert shown(w)[1:] == expected(w, f)  # after the note row
     assert shown(w).count("keep late") == 1 and shown(w).count("keep new 23") == 1
     assert w.logView.following and w.logView.at_bottom()
+    # The result shown keeps up with the log: more trimmed, another late line, new lines.
+    qtmodeltester.check(w.log_proxy)
+    feed.order("keep later", at=START + 0.0005)
+    for i in range(30):
+        feed.order(f"keep newer {i:02d}" if i % 2 else f"drop newer {i:02d}")
+    feed.show()
+    assert w.log_model.is_note(w.log_proxy.source_row(0))
+    assert shown(w)[1:] == expected(w, f) and shown(w)[-1] == "keep newer 29"
 
 
 @pytest.mark.asyncio
