@@ -204,3 +204,28 @@ async def test_clear_filters_during_a_rescan_shows_every_line_at_once(
     qtbot.mouseClick(bar.clear, Qt.MouseButton.LeftButton)
     assert not w.log_filters.busy and w.logView.model() is w.log_model
     assert len(shown(w)) == 100 and given[-1] == LogFilter()
+
+
+@pytest.mark.asyncio
+async def test_the_line_read_stays_on_top_and_follow_stays_at_the_end_across_a_rescan(
+        rig: Rig) -> None:  # noqa: F811
+    w = rig.window
+    sliced(w)
+    feed = keep_and_drop(rig, 148)
+    view = w.logView
+    view.verticalScrollBar().setValue(62)  # "keep 060" on top, not following
+    reading = str(view.model().index(view.rowAt(0), 10).data())
+    assert reading == "keep 060" and not view.following
+    w.logPane.bar.search.setText("keep")
+    w.logPane.bar.search.returnPressed.emit()
+    assert w.log_filters.busy
+    await until(lambda: not w.log_filters.busy, what="the rescan")
+    assert str(view.model().index(view.rowAt(0), 10).data()) == reading
+    assert not view.following
+    w.logPane.bar.follow.setChecked(True)  # following: a new filter stays at the newest line
+    w.logPane.bar.search.setText("keep 1")
+    w.logPane.bar.search.returnPressed.emit()
+    feed.order("keep 1 newest")
+    feed.show()
+    await until(lambda: not w.log_filters.busy, what="the second rescan")
+    assert shown(w)[-1] == "keep 1 newest" and view.following and view.at_bottom()
