@@ -201,9 +201,12 @@ class LogProxy(QAbstractProxyModel):
         return self.index(row, source.column()) if row >= 0 else QModelIndex()
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self.sourceModel() is None:
+        # Per cell and role on every paint: straight to the log's cell, no index made.
+        rows = self._rows
+        row = index.row()
+        if not 0 <= row < len(rows):
             return None
-        return self._log.data(self._log.index(self._rows[index.row()], index.column()), role)
+        return self._log.cell(rows[row], index.column(), role)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
