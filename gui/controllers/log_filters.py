@@ -198,7 +198,8 @@ class LogFilters:
         proxy = w.log_proxy
         rescan = self.rescan
         if rescan is not None:
-            text: str | None = f"filtering… {int(rescan.progress * 100)} %"
+            # In tens: the label (and what a repaint of it costs) changes ten times a rescan.
+            text: str | None = f"filtering… {int(rescan.progress * 10) * 10} %"
         else:
             text = counts_text(proxy.shown(), w.log_model.line_count) if proxy.filtering \
                 else None
