@@ -64,16 +64,6 @@ class LogProxy(QAbstractProxyModel):
     def filtering(self) -> bool:
         return self._accepts is not None
 
-    def set_filter(self, new: LogFilter) -> None:
-        """Show the lines ``new`` lets through, worked out at once (a small log, a test)."""
-        if new == self._filter:
-            return
-        if not new.active:
-            self.show(new, [])
-            return
-        flags = new.passing(self._log.held_lines())
-        self.show(new, [i for i, flag in enumerate(flags) if flag])
-
     def show(self, new: LogFilter, passing: Sequence[int]) -> None:
         """Show the held lines at ``passing`` (their indices in the log's list, ascending, right
         for it now) as ``new``'s result: one layout change. No filter lets go of the log (show
