@@ -1,39 +1,55 @@
 """The order log's filter bar at work: its choices set the pane's filter (typing waits for a
 pause, so a word is one rescan, not one per key), the count shows while a filter is on,
-Clear filters shows every line again, and Follow newest mirrors the view's follow mode."""
+Clear filters shows every line again, and Follow newest mirrors the view's follow mode.
+
+A new filter never freezes the window: the log is read a slice at a time, within a small
+budget of each loop turn ("filtering… 40 %" meanwhile, the previous result still shown), and
+the result is shown in one step. A further change drops the rescan under way."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 
 from gui.models.log_filter import LogFilter, counts_text
+from gui.models.log_rescan import Rescan
 from gui.widgets.positions_bar import ALL
 
 if TYPE_CHECKING:
     from gui.main_window import MainWindow
 
-__all__ = ["TYPING_PAUSE_MS", "LogFilters"]
+__all__ = ["SLICE_BUDGET", "SLICE_LINES", "TYPING_PAUSE_MS", "LogFilters"]
 
 TYPING_PAUSE_MS = 250  # a search or symbol applies once typing stops this long
+SLICE_LINES = 1000  # lines read between budget checks (about 1 ms of a text search)
+SLICE_BUDGET = 0.003  # seconds of one loop turn a new filter may use before it yields
 
 
 class LogFilters:
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindow, *, slice_lines: int = SLICE_LINES,
+                 budget: float = SLICE_BUDGET) -> None:
         self.window = window
         self.typing = QTimer(window)
         self.typing.setSingleShot(True)
         self.typing.setInterval(TYPING_PAUSE_MS)
+        self.slice_lines = slice_lines
+        self.budget = budget
+        self.rescan: Rescan | None = None  # a new filter being worked out
+        self.turn = QTimer(window)  # the next slices, on the next turn of the loop
+        self.turn.setSingleShot(True)
+        self.turn.setInterval(0)
 
     def connect(self) -> None:
         w = self.window
         bar, view, proxy, log = w.logPane.bar, w.logView, w.log_proxy, w.log_model
         self.typing.timeout.connect(self.apply)
+        self.turn.timeout.connect(self._work)
         for combo in (bar.venue, bar.account, bar.status, bar.kind):
             combo.currentIndexChanged.connect(self.apply)
         for edit in (bar.symbol, bar.search):
-            edit.textChanged.connect(self.typing.start)
+            edit.textChanged.connect(self._typed)
             edit.returnPressed.connect(self.apply)  # Enter: now, not after the pause
         bar.clear.clicked.connect(self.clear)
         bar.follow.toggled.connect(view.set_following)
@@ -43,6 +59,9 @@ class LogFilters:
             model.rowsRemoved.connect(self.update_count)
         proxy.layoutChanged.connect(self.update_count)
         proxy.modelReset.connect(self.update_count)
+        log.rowsInserted.connect(self._lines_inserted)
+        log.rowsRemoved.connect(self._lines_removed)
+        log.modelReset.connect(self._log_reset)
         w.positions_model.accountsChanged.connect(self.refresh_accounts)
         self.refresh_accounts()
 
@@ -54,24 +73,97 @@ class LogFilters:
                          kind=bar.kind.currentData() or "", text=bar.search.text())
 
     def apply(self, *_: object) -> None:
-        """Set the filter from the bar. Turning filtering on or off swaps what the pane shows
-        (the log filtered, or the log itself), keeping the reader's place and choice."""
+        """Set the filter from the bar. A new filter is worked out in slices, a few each turn
+        of the loop (the first at once: a small log is filtered at once), and shown when all
+        lines are read; meanwhile the previous result stays. Turning filtering on or off swaps
+        what the pane shows (the log filtered, or the log itself), keeping the reader's place
+        and choice."""
         self.typing.stop()
-        w = self.window
-        view, proxy, log = w.logView, w.log_proxy, w.log_model
         new = self.current()
-        if new.active == proxy.filtering:
-            proxy.set_filter(new)  # a filter for another: one rescan, the view keeps its place
-        elif new.active:
-            top, current = self._source_rows()
-            proxy.set_filter(new)
-            view.replace_model(proxy, proxy.row_at_or_after(top),
-                               self._filtered_row(current))
+        running = self.rescan
+        if running is not None and running.filter == new:
+            return  # already being worked out
+        self._cancel()
+        proxy = self.window.log_proxy
+        if not new.active:
+            if proxy.filtering:
+                top, current = self._source_rows()
+                self.window.logView.replace_model(self.window.log_model, top, current)
+                proxy.show(new, [])
+        elif new != proxy.filter:
+            self.rescan = Rescan(new, self.window.log_model.held_lines())
+            self._work()
+            return
+        self.update_count()
+
+    @property
+    def busy(self) -> bool:
+        """A new filter is being worked out."""
+        return self.rescan is not None
+
+    def _cancel(self) -> None:
+        self.rescan = None
+        self.turn.stop()
+
+    def _typed(self, *_: object) -> None:
+        """A key in the symbol or search box: what is being worked out is out of date."""
+        if self.rescan is not None:
+            self._cancel()
+            self.update_count()
+        self.typing.start()
+
+    def _work(self) -> None:
+        """Read slices of the log until the turn's budget is spent, then yield to the loop.
+        The result is shown at once when one call read every line (a small log), else on a
+        turn of its own: the last slices and the repaint never share one turn."""
+        rescan = self.rescan
+        if rescan is None:
+            return
+        if not rescan.done:
+            whole = rescan.progress == 0  # this call may read every line
+            deadline = time.perf_counter() + self.budget
+            while not rescan.step(self.slice_lines):
+                if time.perf_counter() >= deadline:
+                    self.turn.start()
+                    self.update_count()
+                    return
+            if not whole:
+                self.turn.start()
+                self.update_count()
+                return
+        self.rescan = None
+        self._show(rescan)
+
+    def _show(self, rescan: Rescan) -> None:
+        """The result in one step: a layout change, or the pane swapped to the log filtered."""
+        w = self.window
+        proxy = w.log_proxy
+        if proxy.filtering:
+            proxy.show(rescan.filter, rescan.passing)  # the view keeps its place
         else:
             top, current = self._source_rows()
-            view.replace_model(log, top, current)
-            proxy.set_filter(new)
+            proxy.show(rescan.filter, rescan.passing)
+            w.logView.replace_model(proxy, proxy.row_at_or_after(top),
+                                    self._filtered_row(current))
         self.update_count()
+
+    # ------------------------------------------------------------------ lines meanwhile
+    def _lines_inserted(self, _parent: object, first: int, last: int) -> None:
+        rescan, log = self.rescan, self.window.log_model
+        if rescan is None or (log.trimmed and first == 0):  # none, or the note row
+            return
+        rescan.inserted(first - (1 if log.trimmed else 0), last - first + 1)
+
+    def _lines_removed(self, _parent: object, first: int, last: int) -> None:
+        rescan, log = self.rescan, self.window.log_model
+        if rescan is not None:
+            rescan.removed(first - (1 if log.trimmed else 0), last - first + 1)
+
+    def _log_reset(self) -> None:
+        rescan = self.rescan
+        if rescan is not None:  # every line anew: start again
+            self.rescan = Rescan(rescan.filter, self.window.log_model.held_lines())
+            self.turn.start()
 
     def _source_rows(self) -> tuple[int, int]:
         """The log's rows of the line on top and the line chosen (-1: none), whichever model
@@ -104,8 +196,14 @@ class LogFilters:
     def update_count(self, *_: object) -> None:
         w = self.window
         proxy = w.log_proxy
-        w.logPane.bar.show_filtering(
-            counts_text(proxy.shown(), w.log_model.line_count) if proxy.filtering else None)
+        rescan = self.rescan
+        if rescan is not None:
+            # In tens: the label (and what a repaint of it costs) changes ten times a rescan.
+            text: str | None = f"filtering… {int(rescan.progress * 10) * 10} %"
+        else:
+            text = counts_text(proxy.shown(), w.log_model.line_count) if proxy.filtering \
+                else None
+        w.logPane.bar.show_filtering(text)
 
     def refresh_accounts(self, *_: object) -> None:
         """The accounts the positions' account filter offers (it has just been refreshed:

@@ -534,10 +534,16 @@ class LogModel(ColumnsModel):
         return _line_key(self._lines[row - self._offset])
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= self.rowCount():
+        if not index.isValid():
             return None
-        col = _LOG_COLUMNS[index.column()]  # a tuple lookup: no enum call per cell
-        if self.is_note(index.row()):
+        return self.cell(index.row(), index.column(), role)
+
+    def cell(self, row: int, column: int, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """``data`` by row and column: what the filtered log reads, without an index."""
+        if not 0 <= row < self.rowCount():
+            return None
+        col = _LOG_COLUMNS[column]  # a tuple lookup: no enum call per cell
+        if self.is_note(row):
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 if col is LogColumn.MESSAGE:
                     return self.note_text()
@@ -545,7 +551,7 @@ class LogModel(ColumnsModel):
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(WARN)
             return None
-        line = self._lines[index.row() - self._offset]
+        line = self._lines[row - self._offset]
         if role == Qt.ItemDataRole.DisplayRole:
             if col is LogColumn.TIME:
                 return fmt_time(line[_AT])

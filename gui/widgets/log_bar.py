@@ -68,6 +68,10 @@ class LogFilterBar(QWidget):
         self.count.setObjectName("logFilterCount")
         self.count.setAccessibleName("Log lines shown")
         self.count.setStyleSheet(f"QLabel#logFilterCount {{ color: {MUTED.name()}; }}")
+        # As wide as its longest text: a count or "filtering… 40 %" changing as lines come
+        # moves nothing after it, and lays nothing out again (a full log's repaint each time).
+        self.count.setMinimumWidth(
+            self.count.fontMetrics().horizontalAdvance("showing 200,000 of 200,000") + 4)
         self.clear = QPushButton("Clear filters", self)
         self.clear.setObjectName("logClearFilters")
         self.clear.setToolTip("Show every line again")
