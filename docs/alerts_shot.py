@@ -116,7 +116,9 @@ async def shoot() -> None:
 def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setWindowIcon(QIcon(str(ROOT / "resources" / "closeout.png")))
-    app.setStyleSheet((ROOT / "resources" / "style.qss").read_text(encoding="utf-8"))
+    from gui.theme.sheet import style_sheet
+
+    app.setStyleSheet(style_sheet("light"))  # the sheet's colours filled in (gui/theme)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:

@@ -1,5 +1,6 @@
 """Makes docs/totals-strip.png: the window at its minimum size (1024 x 640) with the totals
-strip under the positions table, the per-account line open, then filtered to one symbol (totals-strip-filtered.png).
+strip under the positions table, the per-account line open, then filtered to one symbol
+(totals-strip-filtered.png).
 Run: QT_QPA_PLATFORM=offscreen .venv/bin/python docs/totals_strip_shot.py (from the
 checkout's root; no venue, no secret, no journal)."""
 
