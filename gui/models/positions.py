@@ -13,11 +13,12 @@ from typing import Any
 
 from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
 
-from core.desk import CloseIntent, IntentState
+from core.desk import CloseIntent
 from core.model import Environment, Instrument, Position, PositionKey, WorkingOrder
 from core.numbers import number_format, trimmed
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.countdowns import Countdowns
+from gui.models.position_action import ActionCells, residual_of
 from gui.models.position_rows import (
     BASE_COLUMNS,
     OPTIONAL_COLUMNS,
@@ -38,15 +39,10 @@ from gui.models.roles import (
 from gui.models.style import LOSS, MISMATCH_ROW, PROFIT, STALE, brush, italic, monospace
 from gui.models.text import (
     ENV_TIPS,
-    action_text,
-    describe_working,
     env_label,
     intent_label,
-    intent_text,
-    intent_tooltip,
     stale_age_text,
 )
-from gui.theme.buttons import ELSEWHERE
 
 __all__ = [
     "CLOSED_NOTE_MS", "FLASH_MS", "CellsListener", "InstrumentLookup", "PositionColumn",
@@ -113,7 +109,7 @@ CellsListener = Callable[[Sequence[PositionRow], int, int, Sequence[int]], None]
 InstrumentLookup = Callable[[PositionKey], Instrument | None]
 
 
-class PositionsModel(ColumnsModel):
+class PositionsModel(ActionCells, ColumnsModel):
     """One row per open position, keyed by PositionKey, in the order rows arrived (the table
     shows them through :class:`~gui.models.positions_proxy.PositionsProxy`, which sorts).
 
@@ -231,7 +227,7 @@ class PositionsModel(ColumnsModel):
     def residual(self, key: PositionKey) -> Decimal | None:
         """What a partly filled close left open: the row's size now (as ``Desk.residual``)."""
         row = self._data.get(key)
-        return None if row is None else _residual(row)
+        return None if row is None else residual_of(row)
 
     def mismatch(self, key: PositionKey) -> bool:
         """A full close the venue reported filled, yet the row is still open after the check."""
@@ -746,77 +742,3 @@ class PositionsModel(ColumnsModel):
             return account
         own = stale_age_text(age)
         return own if account is None else f"{own}\n{account}"
-
-    def _action_text(self, row: PositionRow) -> str:
-        """The Close button's words, kept until the close, its working orders or the size
-        change: every repaint of the row asks for them."""
-        text = row.action
-        if text is None:
-            working = len(self._working.get(row.key, ()))
-            desk = self._shows_elsewhere(row)
-            if desk is not None:
-                text = f"Closing by {desk}" + (f" · {working} working" if working else "")
-            else:
-                text = action_text(row.intent, working, _residual(row), _open_now(row),
-                                   row.fmt.quantity)
-            row.action = text
-        return text
-
-    def _action_data(self, row: PositionRow, role: int) -> Any:
-        key = row.key
-        intent = row.intent
-        residual = _residual(row)
-        if role == _SORT:
-            return self._action_text(row)
-        if role == _BUTTON:
-            if key in self._flash:
-                return "Flash"
-            return ELSEWHERE if self._shows_elsewhere(row) is not None else intent_label(intent)
-        if role == _RESIDUAL:
-            return f"residual {row.fmt.quantity(residual)}" if residual else None
-        working = self._working.get(key, ())
-        if role == _TOOLTIP:
-            lines = [intent_tooltip(intent, residual)]
-            if (desk := self._shows_elsewhere(row)) is not None:
-                lines.insert(0, f"{desk} is closing this position; a close from here is "
-                                "refused unless you send anyway with a reason.")
-            if working:
-                n = len(working)
-                lines.append(f"{n} working order{'s' if n != 1 else ''} at the venue:")
-                lines.extend(f"  • {describe_working(o)}" for o in working)
-            stale = self._stale_tip(key)
-            if stale is not None:
-                lines.append(stale)
-            return "\n".join(lines)
-        if role == _ACCESSIBLE:
-            if residual:
-                text = (f"Close residual {row.fmt.quantity(residual)} of {key.symbol} on "
-                        f"{key.account}")
-            else:
-                text = f"Close {key.symbol} on {key.account}"
-            shown = intent_text(intent, residual, _open_now(row), row.fmt.quantity)
-            if intent is not None and shown != "Close":
-                text += f" (last close: {shown})"
-            if working:
-                text += f" ({len(working)} working)"
-            if (desk := self._shows_elsewhere(row)) is not None:
-                text += f" (closing by {desk})"
-            return text
-        return None
-
-
-def _residual(row: PositionRow) -> Decimal | None:
-    intent, pos = row.intent, row.position
-    if intent is None or pos is None or intent.state is not IntentState.PARTIAL:
-        return None
-    return pos.quantity
-
-
-def _open_now(row: PositionRow) -> Decimal | None:
-    """After a partial close that filled: the size open now, once the venue has reported a
-    size other than the one the close was asked against (until then nobody knows)."""
-    intent, pos = row.intent, row.position
-    if intent is None or pos is None or intent.state is not IntentState.FILLED \
-            or intent.request.is_full or pos.quantity == intent.request.position_quantity:
-        return None
-    return pos.quantity
