@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -65,9 +66,12 @@ async def _replicate(journal: Journal, dsn: str, n: int) -> float:
             if task.done():
                 task.result()
             await asyncio.sleep(0.005)
+        elapsed = time.perf_counter() - started
     finally:
-        task.cancel()
-    return n / (time.perf_counter() - started)
+        task.cancel()  # and wait for it: its connection is closed on the way out
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return n / elapsed
 
 
 async def _leases(dsn: str, rounds: int) -> list[float]:
