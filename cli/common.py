@@ -457,14 +457,9 @@ TEAM_FLUSH_S = 5.0
 
 def _team_stack(config: TeamConfig, store: SecretStore, journal: Journal) -> TeamStack:
     """Team mode for this command: psycopg is imported only when a [team] table asks for it."""
-    from core.team.config import keyring_user
-    from core.team.stack import TeamStack
+    from core.team.stack import open_team
 
-    password = store.get_user(keyring_user(config))
-    if password is None:
-        err(f"warning: no password for the team database in the keyring (user "
-            f"{keyring_user(config)!r}); connecting without one")
-    return TeamStack(config, password, journal, journal.operator)
+    return open_team(config, store, journal)
 
 
 async def _stop_team(team: TeamStack) -> None:

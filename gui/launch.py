@@ -316,15 +316,9 @@ def _team(settings: Settings, store: SecretStore | None, journal: Journal) -> Te
     then): the close leases and the shared journal for this window's desk."""
     if settings.team is None:
         return None
-    from core.team.config import keyring_user
-    from core.team.stack import TeamStack
+    from core.team.stack import open_team
 
-    password = None if store is None else store.get_user(keyring_user(settings.team))
-    if password is None:
-        logging.getLogger(__name__).warning(
-            "no password for the team database in the keyring (user %r); connecting "
-            "without one", keyring_user(settings.team))
-    return TeamStack(settings.team, password, journal, journal.operator)
+    return open_team(settings.team, store, journal)
 
 
 async def _stop_simulator(future: concurrent.futures.Future[Any]) -> None:

@@ -29,16 +29,27 @@ import platformdirs
 import psycopg
 
 from core.journal import Journal, JournalError
+from core.secrets import SecretStore
 from core.team.awareness import Awareness, Event, LeaseChanged, OtherRecords
-from core.team.config import TeamConfig, with_password
+from core.team.config import TeamConfig, keyring_user, with_password
 from core.team.coordinator import TeamCoordinator
 from core.team.replica import Replicator
 
-__all__ = ["TeamStack", "desk_id"]
+__all__ = ["TeamStack", "desk_id", "open_team"]
 
 log = logging.getLogger(__name__)
 
 _DESK_ID_FILE: Final = "desk-id"
+
+
+def open_team(config: TeamConfig, store: SecretStore | None, journal: Journal) -> TeamStack:
+    """The team stack for a desk (the window or a CLI command), with the database's password
+    from the keyring; without one it says so and connects anyway (the server decides)."""
+    password = None if store is None else store.get_user(keyring_user(config))
+    if password is None:
+        log.warning("no password for the team database in the keyring (user %r); connecting "
+                    "without one", keyring_user(config))
+    return TeamStack(config, password, journal, journal.operator)
 
 
 def desk_id(folder: Path | None = None) -> str:
@@ -79,14 +90,17 @@ class TeamStack:
                                      desk_name=config.name, operator=operator)
         self.awareness = Awareness(self._connect, self.desk_id, self._heard)
         self._tasks: list[asyncio.Task[None]] = []
+        self._naming: asyncio.Task[None] | None = None  # one read of the names at a time
         self._unlisten: Callable[[], None] | None = None
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self._dsn, connect_timeout=5)
 
     def _heard(self, event: Event) -> None:
-        if event.desk_id not in self.coordinator.desk_names:  # a desk new to us: its name
-            self._tasks.append(asyncio.get_running_loop().create_task(self._load_names()))
+        if event.desk_id not in self.coordinator.desk_names and (
+                self._naming is None or self._naming.done()):  # a desk new to us: its name
+            self._naming = asyncio.get_running_loop().create_task(self._load_names())
+            self._tasks.append(self._naming)
         if isinstance(event, LeaseChanged):
             self.coordinator.observe(event)
         elif isinstance(event, OtherRecords):
