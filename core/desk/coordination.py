@@ -64,6 +64,7 @@ class ElsewhereChanged:
 
     key: PositionKey
     desk: str | None
+    holder: Holder | None = None  # who, since when, and when it runs out, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +91,14 @@ class Coordinator(Protocol):
         """Which other desk is closing this position now, as far as this desk has heard
         ("Desk 3"), or None. For showing and planning; the lease decides at send time."""
 
+    def heard(self, key: PositionKey) -> Holder | None:
+        """What this desk heard of the other desk's lease on this position (who, how long it
+        has held it, when it runs out unless renewed), or None when nobody else holds it or
+        the times are not known."""
+
     def attach(self, changed: Callable[[PositionKey], None]) -> None:
-        """``changed(key)`` is called whenever ``elsewhere(key)`` may have changed."""
+        """``changed(key)`` is called whenever ``elsewhere(key)`` or ``heard(key)`` may have
+        changed."""
 
 
 class Solo:
@@ -107,6 +114,9 @@ class Solo:
         return None
 
     def elsewhere(self, key: PositionKey) -> str | None:
+        return None
+
+    def heard(self, key: PositionKey) -> Holder | None:
         return None
 
     def attach(self, changed: Callable[[PositionKey], None]) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from core.desk import freshness
 from core.desk.book import Book, PositionUpserted
-from core.desk.coordination import Claims, Coordinator, ElsewhereChanged, Solo
+from core.desk.coordination import Claims, Coordinator, ElsewhereChanged, Holder, Solo
 from core.desk.endings import CancelsAsked, order_context
 from core.desk.intents import AlreadyPending, CloseIntent, IntentChanged, Intents, IntentState
 from core.desk.outbox import Outbox
@@ -158,7 +158,8 @@ class Desk:
         self._outbox: Outbox[DeskEvent] = Outbox(journal, self._deliver)
         self._claims = Claims(coordinator or Solo(), self._journal)
         self._claims.coordinator.attach(
-            lambda key: self._emit(ElsewhereChanged(key, self.elsewhere(key))))
+            lambda key: self._emit(ElsewhereChanged(key, self.elsewhere(key),
+                                                    self.elsewhere_holder(key))))
         self._protocol_errors = ProtocolErrorLog(self._record_protocol_error,
                                                  window=protocol_error_window)
         self._book = Book(self._emit, lambda key: self._intents.position_gone(key))
@@ -340,6 +341,11 @@ class Desk:
         """The other desk closing this position now ("Desk 3"), as far as this desk has heard
         (team mode); None alone."""
         return self._claims.coordinator.elsewhere(key)
+
+    def elsewhere_holder(self, key: PositionKey) -> Holder | None:
+        """That desk's lease as heard: who, for how long, and when it runs out unless
+        renewed (None when nobody else holds it, or the times are not known)."""
+        return self._claims.coordinator.heard(key)
 
     def pending(self, key: PositionKey) -> CloseIntent | None:
         """The in-flight close of this position, if any."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -24,7 +25,7 @@ from core.journal.records import JournalRecord
 from core.team.leases import LeaseKey
 from core.team.schema import LEASES_CHANNEL, RECORDS_CHANNEL
 
-__all__ = ["Awareness", "LeaseChanged", "OtherRecords", "parse"]
+__all__ = ["Awareness", "LeaseChanged", "LeaseSnapshot", "OtherRecords", "parse"]
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +33,37 @@ _PAGE: Final = 2000
 _COLUMNS: Final = ("desk_id, desk_seq, wall_time, kind, account, venue, symbol, operator, "
                    "reason, intent_id, payload, latency_ms, prev_hash, hash")
 
+# The other desks' leases that still hold (an expired one binds nobody), timed as the
+# notifications are.
+_LEASES: Final = """
+SELECT account, venue, symbol, desk_id, intent_id, operator,
+       extract(epoch FROM clock_timestamp() - taken_at)::float8,
+       extract(epoch FROM expires_at - clock_timestamp())::float8
+  FROM leases WHERE desk_id <> %s AND expires_at > clock_timestamp()
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class LeaseChanged:
-    """A lease was taken (``held``) or given up; ``desk_id`` is whose it is or was."""
+    """A lease was taken or renewed (``held``) or given up; ``desk_id`` is whose it is or was.
+    The times (seconds, on the server's clock) say how long it has been held and how long it
+    has left unless renewed; None from a database whose schema predates them."""
 
     key: LeaseKey
     desk_id: str
     intent_id: str
     held: bool
+    operator: str = ""
+    held_for_s: float | None = None
+    expires_in_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseSnapshot:
+    """Every other desk's unexpired lease, as read after a (re)connect: what was heard before
+    it is replaced, since a lease given up while this desk was away sent nobody a word."""
+
+    leases: tuple[LeaseChanged, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +82,7 @@ class OtherRecords:
     records: tuple[JournalRecord, ...]
 
 
-Event = LeaseChanged | OtherRecords
+Event = LeaseChanged | LeaseSnapshot | OtherRecords
 
 
 def parse(channel: str, payload: str) -> LeaseChanged | RecordsStored | None:
@@ -74,7 +97,9 @@ def parse(channel: str, payload: str) -> LeaseChanged | RecordsStored | None:
                 return None
             key = LeaseKey(_text(data["account"]), _text(data["venue"]), _text(data["symbol"]))
             return LeaseChanged(key, _text(data["desk_id"]), _text(data["intent_id"]),
-                                held=op != "DELETE")
+                                held=op != "DELETE", operator=_text(data.get("operator", "")),
+                                held_for_s=_seconds(data.get("held_for_s")),
+                                expires_in_s=_seconds(data.get("expires_in_s")))
         if channel == RECORDS_CHANNEL:
             seq = data["desk_seq"]
             if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
@@ -89,6 +114,21 @@ def _text(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError("not text")
     return value
+
+
+_MAX_SECONDS: Final = 10 * 365 * 86400.0  # beyond any lease: a value past it is not one
+
+
+def _seconds(value: object) -> float | None:
+    """A duration in seconds, or None when absent; anything else is a malformed message."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("not a number")
+    seconds = float(value)
+    if not math.isfinite(seconds) or abs(seconds) > _MAX_SECONDS:
+        raise ValueError("not a duration")
+    return seconds
 
 
 Connect = Callable[[], Awaitable[psycopg.AsyncConnection[Any]]]
@@ -145,11 +185,13 @@ class Awareness:
 
     async def _catch_up(self, db: psycopg.AsyncConnection[Any]) -> None:
         """After a (re)connect: the current leases of other desks, and records missed."""
-        cur = await db.execute("SELECT account, venue, symbol, desk_id, intent_id FROM leases "
-                               "WHERE desk_id <> %s", (self._desk_id,))
-        for account, venue, symbol, desk_id, intent_id in await cur.fetchall():
-            self._on_event(LeaseChanged(LeaseKey(account, venue, symbol), desk_id, intent_id,
-                                        held=True))
+        cur = await db.execute(_LEASES, (self._desk_id,))
+        self._on_event(LeaseSnapshot(tuple(
+            LeaseChanged(LeaseKey(account, venue, symbol), desk_id, intent_id, held=True,
+                         operator=operator, held_for_s=float(held_for),
+                         expires_in_s=float(expires_in))
+            for account, venue, symbol, desk_id, intent_id, operator, held_for, expires_in
+            in await cur.fetchall())))
         cur = await db.execute("SELECT desk_id, max(desk_seq) FROM records GROUP BY desk_id")
         for desk_id, newest in await cur.fetchall():
             if desk_id == self._desk_id:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -21,6 +22,7 @@ import psycopg
 from core.desk.coordination import CoordinationDown, Holder, LeaseHeld, Override
 from core.model import PositionKey
 from core.team.awareness import LeaseChanged
+from core.team.heard import HeardLeases
 from core.team.leases import DEFAULT_TTL_S, Granted, LeaseKey, Leases
 from core.venues import UnknownVenue, venue_named
 
@@ -43,8 +45,8 @@ class TeamCoordinator:
     def __init__(self, connect: Connect, desk_id: str, operator: str, *,
                  desk_name: str = "", ttl_s: float = DEFAULT_TTL_S,
                  connect_timeout: float = 3.0,
-                 on_lost: Callable[[PositionKey, str, Holder | None], None] | None = None
-                 ) -> None:
+                 on_lost: Callable[[PositionKey, str, Holder | None], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._connect = connect
         self.desk_id = desk_id
         self.operator = operator
@@ -58,7 +60,9 @@ class TeamCoordinator:
         self._held: dict[tuple[PositionKey, str], None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._renewer: asyncio.Task[None] | None = None
-        self._others: dict[LeaseKey, str] = {}  # heard of: position -> the desk closing it
+        self._clock = clock
+        self._others = HeardLeases(clock)  # who else is closing what, as heard
+        self._expiry: asyncio.TimerHandle | None = None
         self.desk_names: dict[str, str] = {}  # desk id -> name, as the window shows them
         self._changed: Callable[[PositionKey], None] = lambda _key: None
 
@@ -125,19 +129,45 @@ class TeamCoordinator:
         self._changed = changed
 
     def observe(self, event: LeaseChanged) -> None:
-        """Another desk took or gave up a lease (from ``core.team.awareness``)."""
-        before = self._others.get(event.key)
-        if event.held:
-            self._others[event.key] = event.desk_id
-        elif before == event.desk_id:
-            del self._others[event.key]
-        if self._others.get(event.key) != before:
+        """Another desk took, renewed or gave up a lease (from ``core.team.awareness``)."""
+        if self._others.observe(event):
             self._tell(event.key)
+        self._arm()
+
+    def replace(self, leases: tuple[LeaseChanged, ...]) -> None:
+        """The other desks' leases as read after a (re)connect replace what was heard."""
+        for key in self._others.replace(leases):
+            self._tell(key)
+        self._arm()
 
     def names_changed(self) -> None:
         """The desks' names were (re)read: every position another desk holds is shown again."""
-        for key in list(self._others):
+        for key in self._others.held():
             self._tell(key)
+
+    def _arm(self) -> None:
+        """Wake at the soonest deadline of a lease heard of: one that passes unrenewed (its
+        desk vanished) stops naming that desk on the row. Nothing is sent because of it."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        deadline = self._others.next_deadline()
+        if deadline is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a unit test feeding events): ``elsewhere`` still says expired
+        self._expiry = loop.call_later(max(0.0, deadline - self._clock()), self._sweep)
+
+    def _sweep(self) -> None:
+        self._expiry = None
+        for key, desk_id in self._others.expire():
+            log.info("%s's lease on %s/%s/%s ran out without renewal (that desk may have "
+                     "stopped); nothing is sent because of it",
+                     self.desk_names.get(desk_id, desk_id), key.account, key.venue, key.symbol)
+            self._tell(key)
+        self._arm()
 
     def _tell(self, key: LeaseKey) -> None:
         try:
@@ -147,8 +177,11 @@ class TeamCoordinator:
         self._changed(PositionKey(key.account, venue, key.symbol))
 
     def elsewhere(self, key: PositionKey) -> str | None:
-        desk_id = self._others.get(lease_key(key))
+        desk_id = self._others.desk_id(lease_key(key))
         return None if desk_id is None else self.desk_names.get(desk_id, desk_id)
+
+    def heard(self, key: PositionKey) -> Holder | None:
+        return self._others.holder(lease_key(key), self.desk_names)
 
     async def _release(self, key: PositionKey, intent_id: str) -> None:
         try:
@@ -197,6 +230,9 @@ class TeamCoordinator:
 
     async def close(self) -> None:
         """Give up every lease still held (best effort) and close the connection."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

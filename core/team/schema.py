@@ -125,9 +125,13 @@ DECLARE
     row_ leases;
 BEGIN
     IF TG_OP = 'DELETE' THEN row_ := OLD; ELSE row_ := NEW; END IF;
+    -- The times are durations on the server's clock, so a desk with a skewed clock still
+    -- knows how long the lease has been held and how long it has left.
     PERFORM pg_notify('closeout_leases', json_build_object(
         'op', TG_OP, 'account', row_.account, 'venue', row_.venue, 'symbol', row_.symbol,
-        'desk_id', row_.desk_id, 'intent_id', row_.intent_id)::text);
+        'desk_id', row_.desk_id, 'intent_id', row_.intent_id, 'operator', row_.operator,
+        'held_for_s', extract(epoch FROM clock_timestamp() - row_.taken_at)::float8,
+        'expires_in_s', extract(epoch FROM row_.expires_at - clock_timestamp())::float8)::text);
     RETURN NULL;
 END $$;
 

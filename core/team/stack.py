@@ -30,7 +30,7 @@ import psycopg
 
 from core.journal import Journal, JournalError
 from core.secrets import SecretStore
-from core.team.awareness import Awareness, Event, LeaseChanged, OtherRecords
+from core.team.awareness import Awareness, Event, LeaseChanged, LeaseSnapshot, OtherRecords
 from core.team.config import TeamConfig, keyring_user, with_password
 from core.team.coordinator import TeamCoordinator
 from core.team.replica import Replicator
@@ -97,11 +97,15 @@ class TeamStack:
         return await psycopg.AsyncConnection.connect(self._dsn, connect_timeout=5)
 
     def _heard(self, event: Event) -> None:
-        if event.desk_id not in self.coordinator.desk_names and (
+        desks = ({lease.desk_id for lease in event.leases} if isinstance(event, LeaseSnapshot)
+                 else {event.desk_id})
+        if not desks <= self.coordinator.desk_names.keys() and (
                 self._naming is None or self._naming.done()):  # a desk new to us: its name
             self._naming = asyncio.get_running_loop().create_task(self._load_names())
             self._tasks.append(self._naming)
-        if isinstance(event, LeaseChanged):
+        if isinstance(event, LeaseSnapshot):
+            self.coordinator.replace(event.leases)
+        elif isinstance(event, LeaseChanged):
             self.coordinator.observe(event)
         elif isinstance(event, OtherRecords):
             name = self.coordinator.desk_names.get(event.desk_id, event.desk_id)

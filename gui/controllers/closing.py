@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDialog
 
 from core.desk import AlreadyPending, CloseIntent
+from core.desk.coordination import Holder
 from core.flatten import CancelFirst
 from core.model import CloseRequest, Position, PositionKey
 from core.venue import CloseRejected
@@ -234,11 +235,13 @@ class Closing:
             self.window.statusBar().showMessage(text, 8000)
         return intent
 
-    def on_elsewhere(self, key: PositionKey, desk: str | None) -> None:
-        """Another desk started or stopped closing ``key``: an open dialog of it hears."""
+    def on_elsewhere(self, key: PositionKey, desk: str | None,
+                     holder: Holder | None = None) -> None:
+        """Another desk started or stopped closing ``key``, or renewed its lease: an open
+        dialog of it hears."""
         dialog = self.dialogs.get(key) or self.quick_dialogs.get(key)
         if dialog is not None:
-            dialog.elsewhere_changed(desk)
+            dialog.elsewhere_changed(desk, holder)
 
     async def _after_dialog(
         self, key: PositionKey, dialog: CloseDialog | QuickCloseDialog,

@@ -96,7 +96,7 @@ class DeskFeed:
         w.positions_model.upsert_many(self.desk.positions.values())
         for key in self.desk.positions:
             if (desk := self.desk.elsewhere(key)) is not None:
-                w.positions_model.set_elsewhere(key, desk)
+                w.positions_model.set_elsewhere(key, desk, self.desk.elsewhere_holder(key))
         for order in self.desk.working_orders.values():
             self.on_working(order)
         for name in self.desk.accounts:
@@ -121,8 +121,8 @@ class DeskFeed:
     def on_elsewhere(self, event: ElsewhereChanged) -> None:
         """Another desk started or stopped closing a position (team mode): its row's Close
         button, and an open close dialog of it (which may be waiting for that desk)."""
-        self.window.positions_model.set_elsewhere(event.key, event.desk)
-        self.window.closing.on_elsewhere(event.key, event.desk)
+        self.window.positions_model.set_elsewhere(event.key, event.desk, event.holder)
+        self.window.closing.on_elsewhere(event.key, event.desk, event.holder)
 
     def on_mark(self, mark: MarkUpdate) -> None:
         for key, dialog in self.window.closing.dialogs.items():

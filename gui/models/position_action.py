@@ -6,12 +6,14 @@ worked out from several states rather than read from the row.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import Qt
 
 from core.desk import IntentState
+from core.desk.coordination import Holder
 from core.model import PositionKey, WorkingOrder
 from gui.models.position_rows import PositionRow
 from gui.models.roles import BUTTON_ROLE, RESIDUAL_ROLE, SORT_ROLE
@@ -24,7 +26,7 @@ from gui.models.text import (
 )
 from gui.theme.buttons import ELSEWHERE
 
-__all__ = ["ActionCells", "open_now", "residual_of"]
+__all__ = ["ActionCells", "elsewhere_tip", "open_now", "residual_of"]
 
 _SORT = int(SORT_ROLE)
 _BUTTON = int(BUTTON_ROLE)
@@ -39,6 +41,7 @@ class ActionCells:
 
     _working: dict[PositionKey, tuple[WorkingOrder, ...]]
     _flash: dict[PositionKey, float]
+    _elsewhere_tip: dict[PositionKey, str]
 
     def _shows_elsewhere(self, row: PositionRow) -> str | None:
         raise NotImplementedError
@@ -76,9 +79,8 @@ class ActionCells:
         working = self._working.get(key, ())
         if role == _TOOLTIP:
             lines = [intent_tooltip(intent, residual)]
-            if (desk := self._shows_elsewhere(row)) is not None:
-                lines.insert(0, f"{desk} is closing this position; a close from here is "
-                                "refused unless you send anyway with a reason.")
+            if self._shows_elsewhere(row) is not None:
+                lines.insert(0, self._elsewhere_tip[key])
             if working:
                 n = len(working)
                 lines.append(f"{n} working order{'s' if n != 1 else ''} at the venue:")
@@ -102,6 +104,22 @@ class ActionCells:
                 text += f" (closing by {desk})"
             return text
         return None
+
+
+def elsewhere_tip(desk: str, holder: Holder | None, now: float) -> str:
+    """Who else is closing this position, since when and until when its lease holds unless
+    renewed (wall clock ``now``), and what a close from here does."""
+    said = f"{desk} is closing this position"
+    if holder is not None:
+        who = f"{holder.desk_name} ({holder.operator})" if holder.operator else holder.desk_name
+        said = (f"{who} has been closing this position since {_clock(now - holder.held_for_s)}; "
+                f"its lease runs out at {_clock(now + holder.expires_in_s)} unless that desk "
+                "renews it (it does while its close is working)")
+    return f"{said}. A close from here is refused unless you send anyway with a reason."
+
+
+def _clock(wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(wall))
 
 
 def residual_of(row: PositionRow) -> Decimal | None:

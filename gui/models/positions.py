@@ -14,11 +14,12 @@ from typing import Any
 from PySide6.QtCore import QMetaMethod, QModelIndex, QObject, Qt, QTimer, Signal
 
 from core.desk import CloseIntent
+from core.desk.coordination import Holder
 from core.model import Environment, Instrument, Position, PositionKey, WorkingOrder
 from core.numbers import number_format, trimmed
 from gui.models.columns import COALESCE_MS, LEFT, RIGHT, AnyIndex, ColumnsModel, runs
 from gui.models.countdowns import Countdowns
-from gui.models.position_action import ActionCells, residual_of
+from gui.models.position_action import ActionCells, elsewhere_tip, residual_of
 from gui.models.position_rows import (
     BASE_COLUMNS,
     OPTIONAL_COLUMNS,
@@ -142,6 +143,7 @@ class PositionsModel(ActionCells, ColumnsModel):
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
         self._clock = clock  # the Data age column's "now", on the clock of received_at
+        self.wall: Callable[[], float] = time.time  # for the times shown in tooltips
         # The optional columns whose changes are reported (shown ones, or the sort column;
         # none until a view says): a hidden one costs a repricing no signal.
         self._watched: tuple[int, ...] = ()
@@ -162,6 +164,7 @@ class PositionsModel(ActionCells, ColumnsModel):
         # Kept apart from the rows: orders can rest before the position's row arrives.
         self._working: dict[PositionKey, tuple[WorkingOrder, ...]] = {}
         self._elsewhere: dict[PositionKey, str] = {}  # another desk closing it (team mode)
+        self._elsewhere_tip: dict[PositionKey, str] = {}  # who, since when, until when
         self._stale: dict[str, str] = {}  # account -> why its numbers may be out of date
         self._envs: dict[str, Environment] = {}  # account -> its environment
         self._env_cells: dict[str, tuple[str, int]] = {}  # account -> its Env text and rank
@@ -385,6 +388,7 @@ class PositionsModel(ActionCells, ColumnsModel):
         self._pending.clear()
         self._working.clear()
         self._elsewhere.clear()
+        self._elsewhere_tip.clear()
         self._stale.clear()
         self._ages.clear()
         self._flash.clear()
@@ -407,15 +411,20 @@ class PositionsModel(ActionCells, ColumnsModel):
             row.action = None
             self._emit_cells([row], _ACTION, _ACTION, _ACTION_ROLES)
 
-    def set_elsewhere(self, key: PositionKey, desk: str | None) -> None:
+    def set_elsewhere(self, key: PositionKey, desk: str | None,
+                      holder: Holder | None = None) -> None:
         """Another desk started (``desk``, "Desk 3") or stopped (None) closing this position:
-        its Close button says so. Only that row's cell is redrawn."""
-        if self._elsewhere.get(key) == desk:
+        its Close button says so, and its tooltip since when and when that desk's lease runs
+        out (``holder``, when known; a renewal moves it). Only that row's cell is redrawn."""
+        tip = None if desk is None else elsewhere_tip(desk, holder, self.wall())
+        if self._elsewhere.get(key) == desk and self._elsewhere_tip.get(key) == tip:
             return
-        if desk is None:
+        if desk is None or tip is None:  # (no tip without a desk)
             self._elsewhere.pop(key, None)
+            self._elsewhere_tip.pop(key, None)
         else:
             self._elsewhere[key] = desk
+            self._elsewhere_tip[key] = tip
         row = self._data.get(key)
         if row is not None:
             row.action = None

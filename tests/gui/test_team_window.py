@@ -7,6 +7,7 @@ another desk is closing says so; a flatten skips such positions unless asked to 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,10 @@ async def test_the_dialog_says_who_holds_the_lease_and_counts_down_and_sends_not
     panel.tick()
     assert panel.leaseMessage.text().startswith(
         "Desk 3 (maria) is closing this · 14 s, expires in 16 s")
+    # Desk 3 renews its lease: the countdown starts again from the new figures.
+    rig.coordinator.set_holder(AAPL, Holder("d3", "Desk 3", "maria", "intent-x", 15.0, 30.0))
+    await until(lambda: panel.leaseMessage.text().startswith(
+        "Desk 3 (maria) is closing this · 15 s, expires in 30 s"), what="the renewal")
     rig.clock.now += 60
     panel.tick()
     assert "expires in 0 s" in panel.leaseMessage.text()
@@ -276,15 +281,25 @@ class _Changes:
         self.rows |= set(range(top.row(), bottom.row() + 1))
 
 
+def _hms(wall: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(wall))
+
+
 @pytest.mark.asyncio
 async def test_a_row_another_desk_is_closing_says_so_and_clears(rig: Rig) -> None:
     assert rig.button(AAPL) == "Close"
     assert rig.button(MSFT) == "Close · 1 working"
     changes = _Changes(rig)
+    wall = 1_800_000_000.0
+    rig.window.positions_model.wall = lambda: wall
     rig.coordinator.set_holder(AAPL, MARIA)
     await until(lambda: rig.button(AAPL) == "Closing by Desk 3", what="the row badge")
     assert rig.button(AAPL, BUTTON_ROLE) == ELSEWHERE
-    assert "Desk 3 is closing this position" in str(rig.button(AAPL, Qt.ItemDataRole.ToolTipRole))
+    tip = str(rig.button(AAPL, Qt.ItemDataRole.ToolTipRole))
+    # Who, since when and until when, from the lease's figures (held 4.2 s, 25.6 s to go).
+    assert (f"Desk 3 (maria) has been closing this position since {_hms(wall - 4.2)}; its "
+            f"lease runs out at {_hms(wall + 25.6)} unless that desk renews it") in tip
+    assert "refused unless you send anyway with a reason" in tip
     assert rig.button(MSFT) == "Close · 1 working"
     assert changes.rows == {rig.window.positions_model.row_of(AAPL)}  # only that row
     # Clicking it still opens the dialog, which the lease then refuses with the holder.
@@ -293,9 +308,16 @@ async def test_a_row_another_desk_is_closing_says_so_and_clears(rig: Rig) -> Non
     await _send(dialog)
     assert rig.session.sent == [] and dialog.leasePanel.isVisible()
     dialog.reject()
+    # A renewal moves the expiry: the tooltip follows, and still only that row is redrawn.
+    changes.rows.clear()
+    rig.coordinator.set_holder(AAPL, Holder("d3", "Desk 3", "maria", "intent-x", 14.2, 30.0))
+    await until(lambda: f"runs out at {_hms(wall + 30.0)}" in
+                str(rig.button(AAPL, Qt.ItemDataRole.ToolTipRole)), what="the new expiry")
+    assert changes.rows == {rig.window.positions_model.row_of(AAPL)}
     rig.coordinator.set_holder(AAPL, None)
     await until(lambda: rig.button(AAPL) == "Close", what="the badge to clear")
     assert rig.button(AAPL, BUTTON_ROLE) == "Close"
+    assert "closing this position" not in str(rig.button(AAPL, Qt.ItemDataRole.ToolTipRole))
 
 
 # ============================================================================ cancels

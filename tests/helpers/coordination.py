@@ -53,6 +53,9 @@ class FakeCoordinator:
         holder = self.holders.get(key)
         return None if holder is None else holder.desk_name
 
+    def heard(self, key: PositionKey) -> Holder | None:
+        return self.holders.get(key)
+
     def finished(self, key: PositionKey, intent_id: str) -> None:
         self.calls.append(("finished", key, intent_id))
         if self.held.get(key) == intent_id:

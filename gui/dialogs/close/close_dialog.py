@@ -48,7 +48,7 @@ from core.closing.form import Checked, one_line, preset_quantity, read
 from core.closing.rules import FieldName
 from core.closing.words import quantity_text
 from core.desk import AlreadyPending, PositionChanged
-from core.desk.coordination import CoordinationDown, LeaseHeld
+from core.desk.coordination import CoordinationDown, Holder, LeaseHeld
 from core.flatten import CancelFirst, Cancels, order_words
 from core.model import (
     Capabilities,
@@ -449,9 +449,10 @@ class CloseDialog(QDialog):
             return
         self._dispatch(request, override=reason)
 
-    def elsewhere_changed(self, desk: str | None) -> None:
-        """Another desk started or stopped closing this position (the window forwards it)."""
-        self.leasePanel.elsewhere_changed(desk)
+    def elsewhere_changed(self, desk: str | None, holder: Holder | None = None) -> None:
+        """Another desk started or stopped closing this position, or renewed its lease (the
+        window forwards it)."""
+        self.leasePanel.elsewhere_changed(desk, holder)
         self.validate()
 
     def confirm(self) -> None:

@@ -184,8 +184,13 @@ class LeasePanel(QFrame):
         if self._elsewhere() is None:  # done already, before the wait began
             self.elsewhere_changed(None)
 
-    def elsewhere_changed(self, desk: str | None) -> None:
-        """The desk heard that another desk started or stopped closing this position."""
+    def elsewhere_changed(self, desk: str | None, holder: Holder | None = None) -> None:
+        """The desk heard that another desk started or stopped closing this position, or
+        renewed its lease (``holder``: the countdown starts again from its new figures)."""
+        if holder is not None and self.holder is not None \
+                and holder.desk_id == self.holder.desk_id:
+            self.holder, self._since = holder, self.clock()
+            self.tick()
         if not self.waiting or desk is not None:
             return
         name = self.holder.desk_name if self.holder is not None else "The other desk"

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from core.closing.words import describe, quantity_text
 from core.desk import AlreadyPending, PositionChanged
-from core.desk.coordination import CoordinationDown, LeaseHeld
+from core.desk.coordination import CoordinationDown, Holder, LeaseHeld
 from core.model import CloseRequest, Environment, Instrument, Position, new_client_order_id
 from core.venue import CloseRejected
 from gui.bridge import TaskTracker
@@ -237,9 +237,10 @@ class QuickCloseDialog(QDialog):
             return
         self._start(reason)
 
-    def elsewhere_changed(self, desk: str | None) -> None:
-        """Another desk started or stopped closing this position (the window forwards it)."""
-        self.leasePanel.elsewhere_changed(desk)
+    def elsewhere_changed(self, desk: str | None, holder: Holder | None = None) -> None:
+        """Another desk started or stopped closing this position, or renewed its lease (the
+        window forwards it)."""
+        self.leasePanel.elsewhere_changed(desk, holder)
         self._follow_lease()
 
     def _follow_lease(self) -> None:

@@ -73,8 +73,11 @@ async def test_a_desk_hears_the_others_leases_and_records_but_not_its_own(
             await until(lambda: sum(len(e.records) for e in heard
                                     if isinstance(e, OtherRecords)) == 3, timeout=30)
         leases = [e for e in heard if isinstance(e, LeaseChanged)]
-        assert leases == [LeaseChanged(KEY, "d2", "i2", held=True),
-                          LeaseChanged(KEY, "d2", "i2", held=False)]
+        assert [(e.key, e.desk_id, e.intent_id, e.held, e.operator) for e in leases] == [
+            (KEY, "d2", "i2", True, "li"), (KEY, "d2", "i2", False, "li")]
+        taken = leases[0]  # timed by the server: just taken, a lease's life to go
+        assert taken.held_for_s is not None and 0 <= taken.held_for_s < 5
+        assert taken.expires_in_s is not None and 25 < taken.expires_in_s <= 30
         records = [r for e in heard if isinstance(e, OtherRecords) for r in e.records]
         assert [r.seq for r in records] == [1, 2, 3]
         assert all(e.desk_id == "d2" for e in heard if isinstance(e, OtherRecords))
@@ -90,6 +93,18 @@ async def test_a_desk_hears_the_others_leases_and_records_but_not_its_own(
     (LEASES_CHANNEL, '{"op": "INSERT", "account": 7, "venue": "v", "symbol": "s", '
                      '"desk_id": "d", "intent_id": "i"}'),
     (LEASES_CHANNEL, '{"op": "INSERT"}'),
+    (LEASES_CHANNEL, '{"op": "INSERT", "account": "a", "venue": "v", "symbol": "s", '
+                     '"desk_id": "d", "intent_id": "i", "expires_in_s": "30"}'),
+    (LEASES_CHANNEL, '{"op": "INSERT", "account": "a", "venue": "v", "symbol": "s", '
+                     '"desk_id": "d", "intent_id": "i", "expires_in_s": true}'),
+    (LEASES_CHANNEL, '{"op": "INSERT", "account": "a", "venue": "v", "symbol": "s", '
+                     '"desk_id": "d", "intent_id": "i", "held_for_s": NaN}'),
+    (LEASES_CHANNEL, '{"op": "INSERT", "account": "a", "venue": "v", "symbol": "s", '
+                     '"desk_id": "d", "intent_id": "i", "expires_in_s": 1e999}'),
+    (LEASES_CHANNEL, '{"op": "INSERT", "account": "a", "venue": "v", "symbol": "s", '
+                     '"desk_id": "d", "intent_id": "i", "expires_in_s": 1e12}'),
+    (LEASES_CHANNEL, '{"op": "INSERT", "account": "a", "venue": "v", "symbol": "s", '
+                     '"desk_id": "d", "intent_id": "i", "operator": 3}'),
     (RECORDS_CHANNEL, '{"desk_id": "d", "desk_seq": "5"}'),
     (RECORDS_CHANNEL, '{"desk_id": "d", "desk_seq": 0}'),
     (RECORDS_CHANNEL, '{"desk_id": "d", "desk_seq": true}'),
@@ -104,6 +119,11 @@ def test_well_formed_notifications_parse() -> None:
     assert parse(LEASES_CHANNEL, '{"op": "DELETE", "account": "a", "venue": "v", "symbol": '
                  '"s", "desk_id": "d", "intent_id": "i"}') == LeaseChanged(
         LeaseKey("a", "v", "s"), "d", "i", held=False)
+    assert parse(LEASES_CHANNEL, '{"op": "UPDATE", "account": "a", "venue": "v", "symbol": '
+                 '"s", "desk_id": "d", "intent_id": "i", "operator": "maria", '
+                 '"held_for_s": 4.25, "expires_in_s": 26}') == LeaseChanged(
+        LeaseKey("a", "v", "s"), "d", "i", held=True, operator="maria", held_for_s=4.25,
+        expires_in_s=26.0)
 
 
 @pytest.mark.asyncio

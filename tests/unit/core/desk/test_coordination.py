@@ -183,5 +183,5 @@ async def test_the_desk_tells_its_listeners_when_another_desk_starts_or_stops_cl
     coordinator.set_holder(KEY, None)
     await desk.journaled()
     assert [e for e in heard if isinstance(e, ElsewhereChanged)] == [
-        ElsewhereChanged(KEY, "Desk 3"), ElsewhereChanged(KEY, None)]
+        ElsewhereChanged(KEY, "Desk 3", MARIA), ElsewhereChanged(KEY, None)]
     assert desk.elsewhere(KEY) is None
