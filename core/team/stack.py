@@ -41,6 +41,7 @@ __all__ = ["TeamStack", "desk_id", "open_team"]
 log = logging.getLogger(__name__)
 
 _DESK_ID_FILE: Final = "desk-id"
+_RELEASE_MIN_S: Final = 1.0  # giving up the leases at a stop gets at least this long
 
 
 def open_team(config: TeamConfig, store: SecretStore | None, journal: Journal) -> TeamStack:
@@ -167,9 +168,12 @@ class TeamStack:
             held=tuple(dict.fromkeys(key for key, _intent in self.coordinator.held)))
 
     async def stop(self, flush_s: float = 5.0) -> int:
-        """Let the copy catch up for up to ``flush_s``, then stop everything. Returns how many
-        records are not in the shared journal yet: they wait in the local journal for the
-        next start."""
+        """Let the copy catch up for up to ``flush_s``, then stop everything, giving up this
+        desk's leases in what is left of ``flush_s`` (at least a second; a lease not given up
+        expires by itself). Returns how many records are not in the shared journal yet: they
+        wait in the local journal for the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_s
         if flush_s > 0:
             # One time limit for the whole catch-up: a quit never waits longer than flush_s.
             with contextlib.suppress(TimeoutError, JournalError):
@@ -187,7 +191,7 @@ class TeamStack:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.coordinator.close()
+        await self.coordinator.close(timeout=max(_RELEASE_MIN_S, deadline - loop.time()))
         try:
             last = await asyncio.to_thread(self._journal.last_seq)
         except JournalError:
