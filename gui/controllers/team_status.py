@@ -73,7 +73,7 @@ class TeamStatus:
         self.wall = wall_clock
         self.watch = LinkWatch()
         self.state: LinkState = stack.link()
-        self.told: list[LinkChange] = []  # every transition told, oldest first
+        self.name = stack.config.name  # read once: without desk_name it is the host's
         bar = window.statusBar()
         self.indicator = TeamIndicator(bar)
         bar.insertPermanentWidget(1, self.indicator)  # right of the outcome, left of alerts
@@ -91,24 +91,22 @@ class TeamStatus:
     def refresh(self) -> None:
         self.state = state = self.stack.link()
         change = self.watch.observe(state, self.wall())
-        name = self.stack.config.name
-        text, tone = indicator_text(state, name)
+        text, tone = indicator_text(state, self.name)
         self.indicator.show_state(text, tone, self.tooltip())
         if change is not None:
             self._tell(change)
 
     def tooltip(self) -> str:
         return tooltip_text(self.state, address=self.stack.config.database,
-                            desk_id=self.stack.desk_id, desk_name=self.stack.config.name,
+                            desk_id=self.stack.desk_id, desk_name=self.name,
                             since=self.watch.since)
 
     def details(self) -> str:
         """The link's state for Help → About's "Copy details" (no password: see the tooltip)."""
-        text, _tone = indicator_text(self.state, self.stack.config.name)
+        text, _tone = indicator_text(self.state, self.name)
         return f"Team link: {text}\n{self.tooltip()}\n"
 
     def _tell(self, change: LinkChange) -> None:
-        self.told.append(change)
         if isinstance(change, LinkDown):
             message, status, tone = down_text(change), "TEAM DOWN", "bad"
             log.warning("%s; last error: %s", message, change.error or "none")
@@ -120,10 +118,10 @@ class TeamStatus:
         self.window.log_model.append(LogEntry(
             at=change.at, kind=LOG_KIND, status=status, message=message, tone=tone,
             detail=tooltip_text(self.state, address=self.stack.config.database,
-                                desk_id=self.stack.desk_id, desk_name=self.stack.config.name,
+                                desk_id=self.stack.desk_id, desk_name=self.name,
                                 since=None)))
-        alerts = getattr(self.window, "alerts", None)
-        if alerts is not None and enabled(kind, alerts.settings):
+        alerts = self.window.alerts
+        if enabled(kind, alerts.settings):
             lost = kind is AlertKind.CONNECTION_LOST
             alerts.offer([Alert(kind, title, message, sound=lost and alerts.settings.sound,
                                 quiet=not lost)])
