@@ -223,6 +223,7 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
     window.prefs.apply(settings)  # as a save from the Preferences dialog does
     if team is not None:  # the other desks' closes, cancels and overrides, in the log
         team.on_records = lambda desk_name, event: _log_other_desk(window, desk_name, event)
+        window.set_team(team)  # the team link in the status bar
     window.show_settings_error(boot.settings_error)
     if appearance is not None:
         window.resourceWarning.say(missing_text(appearance.missing))
@@ -290,8 +291,10 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
             await asyncio.gather(start, return_exceptions=True)
         await window.shutdown()
         await desk.stop()
-        if team is not None:
-            await team.stop()  # what is not copied yet goes out with the next start
+        if team is not None:  # what is not copied in a few seconds goes out at the next start
+            from gui.controllers.team_status import stop_team
+
+            await stop_team(team)
         window.hide()
         # Destroy it here, on the GUI thread: left to the cyclic GC it could be finalised on
         # whichever thread collects next (the simulator's), and Qt objects must die at home.

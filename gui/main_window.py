@@ -69,6 +69,7 @@ from gui.controllers.shortcuts import (
     KeyboardHelp,
     bind,
 )
+from gui.controllers.team_status import TeamStatus
 from gui.controllers.totals import PositionTotals
 from gui.dialogs.close import CloseDialog
 from gui.history import HistoryView
@@ -96,6 +97,7 @@ from gui.widgets.views import LOG_WIDTHS, POSITION_WIDTHS, WORKING_WIDTHS
 
 if TYPE_CHECKING:  # imported where first used: the keyring, and a dialog opened later
     from core.secrets import SecretStore
+    from core.team.stack import TeamStack
     from gui.dialogs.accounts import AccountsDialog
 
 __all__ = [
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
         self.selection = Selection(self)
         self.keyboard_help = KeyboardHelp(self)
         self.quitting = Quitting(self)
+        self.team_status: TeamStatus | None = None  # team mode only (set_team)
         # The controllers' state, reachable where it always was (tests, the app).
         self.dialogs = self.closing.dialogs  # the open close dialogs, by row
         self.quickDialogs = self.closing.quick_dialogs
@@ -348,6 +351,12 @@ class MainWindow(QMainWindow):
         # Outcomes in full, with the recent ones a click away (gui/widgets/outcomes.py).
         self.setStatusBar(OutcomeBar(self, wall_clock=self._wall_clock))
         self.resize(1280, 800)
+
+    def set_team(self, stack: TeamStack) -> TeamStatus:
+        """Team mode: the team link in the status bar, its changes told in the log."""
+        if self.team_status is None:
+            self.team_status = TeamStatus(self, stack)
+        return self.team_status
 
     def set_secret_store(self, store: SecretStore) -> None:
         """The keyring, once a secret is needed (configured accounts at the start, or the
@@ -537,6 +546,8 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Detach from the desk and settle every GUI task; the caller stops the desk."""
         self.healthTimer.stop()
+        if self.team_status is not None:
+            self.team_status.stop()
         self.quitting.confirmed = True  # closing now asks nothing
         self.historyView.shutdown()
         if self.accountsDialog is not None:

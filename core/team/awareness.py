@@ -146,6 +146,7 @@ class Awareness:
         self._backoff = tuple(backoff)
         self._seen: dict[str, int] = {}  # desk id -> newest record delivered
         self.connected = False
+        self.last_error: str | None = None  # the last failure, cleared by the next connect
 
     async def run(self) -> None:
         failures = 0
@@ -155,16 +156,17 @@ class Awareness:
                     await db.set_autocommit(True)
                     await db.execute(f"LISTEN {RECORDS_CHANNEL}")
                     await db.execute(f"LISTEN {LEASES_CHANNEL}")
-                    self.connected, failures = True, 0
+                    self.connected, self.last_error, failures = True, None, 0
                     await self._catch_up(db)
                     await self._listen(db)
             except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                 self.connected = False
+                self.last_error = (str(exc).strip().splitlines()[0] if str(exc).strip()
+                                   else type(exc).__name__)
                 delay = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
                 log.warning("team updates unavailable (%s); retrying in %.1f s",
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else
-                            type(exc).__name__, delay)
+                            self.last_error, delay)
                 await asyncio.sleep(delay)
 
     async def _listen(self, db: psycopg.AsyncConnection[Any]) -> None:

@@ -228,8 +228,9 @@ class TeamCoordinator:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def close(self) -> None:
-        """Give up every lease still held (best effort) and close the connection."""
+    async def close(self, timeout: float | None = None) -> None:
+        """Give up every lease still held (best effort, for at most ``timeout`` seconds: a
+        lease not given up expires by itself) and close the connection."""
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
@@ -240,7 +241,13 @@ class TeamCoordinator:
         for key, intent_id in list(self._held):
             self.finished(key, intent_id)
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            tasks = list(self._tasks)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.gather(*tasks, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         await self._drop()
 
 

@@ -33,6 +33,7 @@ from core.secrets import SecretStore
 from core.team.awareness import Awareness, Event, LeaseChanged, LeaseSnapshot, OtherRecords
 from core.team.config import TeamConfig, keyring_user, with_password
 from core.team.coordinator import TeamCoordinator
+from core.team.link import LinkState, link_phase
 from core.team.replica import Replicator
 
 __all__ = ["TeamStack", "desk_id", "open_team"]
@@ -40,6 +41,7 @@ __all__ = ["TeamStack", "desk_id", "open_team"]
 log = logging.getLogger(__name__)
 
 _DESK_ID_FILE: Final = "desk-id"
+_RELEASE_MIN_S: Final = 1.0  # giving up the leases at a stop gets at least this long
 
 
 def open_team(config: TeamConfig, store: SecretStore | None, journal: Journal) -> TeamStack:
@@ -92,6 +94,11 @@ class TeamStack:
         self._tasks: list[asyncio.Task[None]] = []
         self._naming: asyncio.Task[None] | None = None  # one read of the names at a time
         self._unlisten: Callable[[], None] | None = None
+        # The newest local record as last read here: the copy reads it only while connected,
+        # and the window shows the backlog growing while the database is away too.
+        self._local_seq = 0
+        self._reading: asyncio.Task[None] | None = None  # one read of it at a time
+        self._reread = False  # more records became durable during that read
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self._dsn, connect_timeout=5)
@@ -126,21 +133,57 @@ class TeamStack:
         loop = asyncio.get_running_loop()
 
         def durable(_ticket: int, _error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(self.replicator.wake)  # the writer's thread calls this
+            loop.call_soon_threadsafe(self._durable)  # the writer's thread calls this
 
         self._unlisten = self._journal.on_durable(durable)
         for work in (self.replicator.run(), self.awareness.run(), self._load_names()):
             self._tasks.append(loop.create_task(work))
+        self._durable()
+
+    def _durable(self) -> None:
+        """New local records are durable: the copy goes on, and the backlog is read again
+        (on a worker thread, one read at a time, however many batches come meanwhile)."""
+        self.replicator.wake()
+        if self._reading is not None and not self._reading.done():
+            self._reread = True
+            return
+        self._reading = asyncio.get_running_loop().create_task(self._read_local())
+
+    async def _read_local(self) -> None:
+        while True:
+            self._reread = False
+            try:
+                seq = await asyncio.to_thread(self._journal.last_seq)
+            except JournalError:
+                return
+            self._local_seq = max(self._local_seq, seq)
+            if not self._reread:
+                return
+
+    def link(self) -> LinkState:
+        """The team link now (core.team.link), from plain attributes: no query, no wait."""
+        status = self.replicator.status
+        phase = link_phase(status.connected, status.last_error, self.awareness.connected,
+                           self.awareness.last_error)
+        return LinkState(
+            phase=phase, remote_seq=status.remote_seq,
+            local_seq=max(self._local_seq, status.local_seq),
+            last_error=status.last_error or self.awareness.last_error,
+            held=tuple(dict.fromkeys(key for key, _intent in self.coordinator.held)))
 
     async def stop(self, flush_s: float = 5.0) -> int:
-        """Let the copy catch up for up to ``flush_s``, then stop everything. Returns how many
-        records are not in the shared journal yet: they wait in the local journal for the
-        next start."""
+        """Let the copy catch up for up to ``flush_s``, then stop everything, giving up this
+        desk's leases in what is left of ``flush_s`` (at least a second; a lease not given up
+        expires by itself). Returns how many records are not in the shared journal yet: they
+        wait in the local journal for the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_s
         if flush_s > 0:
+            # One time limit for the whole catch-up: a quit never waits longer than flush_s.
             with contextlib.suppress(TimeoutError, JournalError):
-                # What was just appended (the desk's last records) is durable first.
-                await asyncio.to_thread(self._journal.flush, flush_s)
                 async with asyncio.timeout(flush_s):
+                    # What was just appended (the desk's last records) is durable first.
+                    await asyncio.to_thread(self._journal.flush, flush_s)
                     last = await asyncio.to_thread(self._journal.last_seq)
                     while self.replicator.status.remote_seq < last \
                             and self.replicator.status.connected:
@@ -148,10 +191,11 @@ class TeamStack:
                         await asyncio.sleep(0.02)
         if self._unlisten is not None:
             self._unlisten()
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._reading] if self._reading is not None else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.coordinator.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.coordinator.close(timeout=max(_RELEASE_MIN_S, deadline - loop.time()))
         try:
             last = await asyncio.to_thread(self._journal.last_seq)
         except JournalError:

@@ -41,5 +41,7 @@ class About:
                 self.dialog = AboutDialog(facts, parent=self.window)
             else:
                 self.dialog = AboutDialog(facts, self.opener, parent=self.window)
+            if self.window.team_status is not None:
+                self.dialog.more = self.window.team_status.details
         self.dialog.open()
         return self.dialog

@@ -38,6 +38,7 @@ class AboutDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("aboutDialog")
+        self.more: Callable[[], str] | None = None  # live facts added to "Copy details"
         self.setWindowTitle("About Closeout")
         self.facts = facts
         self.opener = opener
@@ -120,7 +121,9 @@ class AboutDialog(QDialog):
         return bool(self.opener(QUrl.fromLocalFile(str(item.folder))))
 
     def details(self) -> str:
-        return self.facts.text()
+        """The facts, and what ``more`` says now (the team link's state, in team mode)."""
+        more = self.more() if self.more is not None else ""
+        return self.facts.text() + (f"\n{more}" if more else "")
 
     def copy_details(self) -> None:
         QGuiApplication.clipboard().setText(self.details())

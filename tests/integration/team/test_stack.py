@@ -13,6 +13,7 @@ from core.journal import Journal
 from core.model import PositionKey
 from core.team.awareness import OtherRecords
 from core.team.config import TeamConfig
+from core.team.link import LinkPhase
 from core.team.stack import TeamStack, desk_id
 from core.venues.qfex import QFEX
 from tests.helpers.polling import until
@@ -84,4 +85,50 @@ async def test_with_the_database_away_a_stack_starts_and_stops_without_hanging(
         assert not stack.replicator.status.connected
         assert stack.replicator.status.remote_seq == 0
     finally:
+        journal.close()
+
+
+@pytest.mark.asyncio
+@pytest.mark.allow_error_logs
+async def test_with_the_database_away_the_link_is_down_and_counts_what_waits(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "a.sqlite3", operator="maria")
+    config = TeamConfig("postgresql://closeout_app@127.0.0.1:9/closeout", "Desk A", 10.0)
+    stack = TeamStack(config, "x", journal, "maria", desk="desk-a")
+    try:
+        assert stack.link().phase is LinkPhase.STARTING
+        await stack.start()
+        await until(lambda: stack.link().phase is LinkPhase.DOWN, timeout=30)
+        assert stack.link().last_error
+        for n in range(1, 4):  # the backlog grows as records are written, never connected
+            journal.append("intent", {"q": n})
+            journal.flush(timeout=30)
+            await until(lambda n=n: stack.link().queued == n, timeout=30)
+        assert stack.link().remote_seq == 0 and stack.link().local_seq == 3
+    finally:
+        assert await stack.stop(flush_s=0.5) == 3
+        journal.close()
+
+
+@pytest.mark.asyncio
+async def test_a_connected_link_is_up_and_names_the_leases_held(
+    team_db: TeamDatabase, tmp_path: Path
+) -> None:
+    journal = Journal(tmp_path / "a.sqlite3", operator="maria")
+    stack = TeamStack(_config(team_db, "Desk A"), APP_PASSWORD, journal, "maria",
+                      desk="desk-a")
+    try:
+        await stack.start()
+        await until(lambda: stack.link().phase is LinkPhase.UP, timeout=30)
+        await stack.coordinator.acquire(KEY, "intent-1")
+        assert stack.link().held == (KEY,)
+        journal.append("intent", {"q": 1}, intent_id="intent-1")
+        journal.flush(timeout=30)
+        await until(lambda: stack.link().remote_seq == 1, timeout=30)
+        assert stack.link().queued == 0 and stack.link().last_error is None
+        stack.coordinator.finished(KEY, "intent-1")
+        assert stack.link().held == ()
+    finally:
+        assert await stack.stop(flush_s=10) == 0
         journal.close()

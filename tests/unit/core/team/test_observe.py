@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+import pytest
 
 from core.model import PositionKey
 from core.team.awareness import LeaseChanged
@@ -46,3 +49,17 @@ def test_names_read_later_show_again_on_the_rows_already_marked() -> None:
     coordinator.desk_names["d3"] = "Desk 3"
     coordinator.names_changed()
     assert changed == [KEY, KEY] and coordinator.elsewhere(KEY) == "Desk 3"
+
+
+async def _hangs() -> Any:
+    await asyncio.Event().wait()  # a database that never answers
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.asyncio
+async def test_a_close_gives_up_its_leases_for_at_most_its_time_limit() -> None:
+    coordinator = TeamCoordinator(_hangs, "d1", "maria", connect_timeout=3600.0)
+    coordinator._hold(KEY, "i1")  # a lease taken before the database stopped answering
+    async with asyncio.timeout(60):  # without the limit the release would wait an hour
+        await coordinator.close(timeout=0.05)
+    assert coordinator.held == []
