@@ -107,6 +107,11 @@ class TeamCoordinator:
 
     async def override(self, key: PositionKey, intent_id: str) -> Override:
         before = await self._holder(key)
+        if before is not None and before.desk_id == self.desk_id \
+                and (key, before.intent_id) not in self._held:
+            # This desk's own lease of an intent already final (a cancel just before this
+            # close), its release still on the way: nobody else's lease is taken.
+            before = None
         try:
             await self._call(lambda leases: leases.override(lease_key(key), intent_id))
         except _ERRORS as exc:
