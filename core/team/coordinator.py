@@ -187,6 +187,16 @@ class TeamCoordinator:
                                 holder.text() if holder else "nobody")
                     self._on_lost(key, intent_id, holder)
 
+    async def holder(self, key: PositionKey) -> Holder | None:
+        """Who holds the position's lease now (this desk included), or None; for showing (a
+        plan, a dry run). Raises CoordinationDown when the database cannot be asked."""
+        try:
+            found: Holder | None = await self._call(
+                lambda leases: leases.holder(lease_key(key)))
+        except _ERRORS as exc:
+            raise CoordinationDown(_one_line(exc)) from exc
+        return found
+
     async def _holder(self, key: PositionKey) -> Holder | None:
         try:
             found: Holder | None = await self._call(

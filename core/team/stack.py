@@ -128,6 +128,21 @@ class TeamStack:
         for work in (self.replicator.run(), self.awareness.run(), self._load_names()):
             self._tasks.append(loop.create_task(work))
 
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until this desk knows which positions the other desks
+        are closing now (their current leases, and their desks' names); False if it could not
+        learn that in time. A flatten plans after this, so it can list what it skips."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if not await self.awareness.caught_up(timeout):
+            return False
+        naming = self._naming
+        if naming is not None and not naming.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await asyncio.shield(naming)
+        return True
+
     async def stop(self, flush_s: float = 5.0) -> int:
         """Let the copy catch up for up to ``flush_s``, then stop everything. Returns how many
         records are not in the shared journal yet: they wait in the local journal for the
