@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 from core.desk import Desk
 from core.desk.coordination import Holder
 from core.journal import Journal
-from core.model import PositionKey
+from core.model import PositionKey, WorkingOrdersSnapshot
 from core.settings import Preferences
 from core.venue import AccountConfig, Credentials, EventSink
 from core.venues.qfex import QFEX
@@ -154,3 +154,26 @@ async def test_wait_after_a_refusal_between_cancels_sends_nothing_more(rig: Rig)
     await dialog.task
     assert rig.cancelled() == ["w-1", "w-2"] and len(rig.session.sent) == 1
     assert not dialog.isVisible()
+
+
+@pytest.mark.asyncio
+async def test_a_cancel_the_venue_confirmed_is_not_sent_again_while_the_book_still_lists_it(
+    rig: Rig,
+) -> None:
+    dialog = await _refused_after_the_first_cancel(rig)
+    # A late snapshot still lists w-1 (the venue confirmed its cancel): the dialog shows it,
+    # but a second attempt does not cancel it again.
+    both = (working("w-1", symbol="MSFT-USD"), working("w-2", symbol="MSFT-USD"))
+    rig.session.sink(WorkingOrdersSnapshot(QFEX, "acct", both))
+    await until(lambda: [o.order_id for o in dialog.workingPanel.orders] == ["w-1", "w-2"],
+                what="the dialog to show the late snapshot")
+    assert "CANCEL w-1" not in dialog.previewText.toPlainText()
+    assert "CANCEL w-2" in dialog.previewText.toPlainText()
+    panel = dialog.leasePanel
+    panel.overrideButton.click()
+    assert panel.confirmOverrideButton.text() == "Override Desk 3's lease and cancel 1, then close"
+    panel.reasonInput.setText(REASON)
+    panel.confirmOverrideButton.click()
+    assert dialog.task is not None
+    await dialog.task
+    assert rig.cancelled() == ["w-1", "w-2"] and len(rig.session.sent) == 1
