@@ -133,6 +133,8 @@ async def test_send_anyway_after_a_refusal_between_cancels_sends_the_rest_once_a
     assert [r["reason"] for r in overrides] == [REASON, REASON]
     assert overrides[0]["took_from"]["desk_name"] == "Desk 3"  # type: ignore[index]
     assert overrides[1]["took_from"] is None  # the cancel's override already took it
+    assert overrides[0]["intent"] == "cancel:w-2"
+    assert str(overrides[1]["intent"]).startswith("intent-")
     held = await rig.records("lease_held")
     assert len(held) == 1  # the one refusal, at the second cancel
 
