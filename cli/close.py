@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +53,7 @@ from cli.common import (
     select_accounts,
     wait_for,
 )
+from cli.leases import holder_of
 from core.closing.form import FIELD_ORDER, Values, check, check_values
 from core.closing.rules import FieldError, FieldName
 from core.closing.words import OUTCOME_LABELS, describe, pending_text
@@ -304,12 +305,14 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
             "request": preview,
         })
         live = is_live(account)
+        lease = await _lease_line(conn, key, report, normalise_reason(ns.override_reason))
         report.out(
             f"Close {ns.symbol} on {account.name} ({account.venue.label}, "
             f"{account.environment.value.upper()})\n"
             f"Position: {_position_line(position, inst)}\n"
             f"Order:    {describe(request, inst)}\n"
             + (f"Reason:   {request.reason}\n" if request.reason else "")
+            + (f"Lease:    {lease}\n" if lease else "")
             + "Request (keys and signatures redacted):\n"
             + "\n".join(f"  {line}" if line else "" for line in preview.splitlines()))
         if ns.dry_run:
@@ -329,6 +332,24 @@ async def _close(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> in
         result = await _send_and_follow(desk, request, ns.timeout, interrupt,
                                         normalise_reason(ns.override_reason))
         return report.finish(result, conn, key)
+
+
+async def _lease_line(conn: Connection, key: PositionKey, report: _Report,
+                      override: str | None) -> str | None:
+    """Team mode: who holds the position's lease now, as the plan of action (and a dry run)
+    shows it; None alone. Showing only: the lease is asked for again at send time."""
+    if conn.team is None:
+        return None
+    holder, down = await holder_of(conn, key)
+    report.doc["lease"] = {"holder": None if holder is None else asdict(holder),
+                           "unavailable": down}
+    then = ("--override-reason takes it" if override else
+            "a send is refused; --override-reason sends anyway")
+    if down is not None:
+        return f"unknown: {down.split('; nothing was sent')[0]} ({then})"
+    if holder is None:
+        return "free: no other desk is closing it"
+    return f"{holder.text()} ({then})"
 
 
 async def _send_and_follow(desk: Desk, request: CloseRequest, timeout: float,

@@ -297,6 +297,7 @@ class Connection:
     demo: bool
     accounts: list[AccountConfig]
     failures: dict[str, str] = field(default_factory=dict)  # account -> why it did not connect
+    team: TeamStack | None = None  # team mode: the shared leases and what other desks do
 
     def account(self, name: str) -> AccountConfig:
         return next(a for a in self.accounts if a.name == name)
@@ -438,7 +439,7 @@ async def connected(
                                      else f"{n}: {w}" for n, w in failures.items()])
             await wait_for(desk, lambda: all(p.mark_price is not None
                                              for p in desk.positions.values()), MARKS_TIMEOUT)
-            yield Connection(desk, journal, demo, chosen, failures)
+            yield Connection(desk, journal, demo, chosen, failures, team)
         finally:
             with contextlib.suppress(Exception):
                 await desk.stop()

@@ -8,6 +8,11 @@ exit with its code (the table in ``core.flatten.report``; 130 after Ctrl-C). The
 
 Ctrl-C while it runs stops sending (``FlattenRun.cancel``), names the closes already sent and
 follows them to the end; a second Ctrl-C quits at once, naming what was sent.
+
+Team mode: it plans once the desk has heard the other desks' current leases (``cli.leases``),
+lists the positions another desk is closing as skipped, and takes them in only with
+``--include-elsewhere``. A flatten never overrides a lease: an included position's close is
+refused while the other desk holds it, and reported as such.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from cli.common import (
     venue_ids,
 )
 from cli.flatten_text import plan_text, report_text
+from cli.leases import LeaseView, lease_views, wait_for_team
 from core.flatten import (
     FlattenPlan,
     FlattenRun,
@@ -71,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Close many positions at once as one plan: printed with every exact "
         "request, confirmed once, run concurrently across venues and accounts, and "
         "reported. Resting reduce-only closes and triggers on those symbols are cancelled "
-        "first (they can block a new reduce-only close).",
+        "first (they can block a new reduce-only close). Team mode: positions another desk "
+        "is closing are skipped and listed (--include-elsewhere plans them); a flatten never "
+        "overrides a lease.",
     )
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--account", metavar="NAME", help="every position of this account")
@@ -85,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only positions with a negative unrealised P&L")
     parser.add_argument("--keep-resting", action="store_true",
                         help="do not cancel resting closes and triggers first")
+    parser.add_argument("--include-elsewhere", action="store_true",
+                        help="team mode: also plan the positions another desk is closing "
+                        "(skipped and listed by default). A flatten never overrides a lease: "
+                        "their closes are refused while that desk holds it (exit 6); "
+                        "`closeout close --override-reason` overrides one position")
     parser.add_argument("--timeout", type=seconds("--timeout"), default=DEFAULT_TIMEOUT,
                         metavar="SECONDS",
                         help=f"how long to wait for each close's outcome (default "
@@ -146,17 +159,25 @@ async def _flatten(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> 
 
     async with connected(ns, deps, select) as conn:
         desk = conn.desk
+        await wait_for_team(conn)  # what the other desks are closing, before planning
         try:
-            plan = build_plan(desk, scope, reason=reason, cancel_resting=not ns.keep_resting)
+            plan = build_plan(desk, scope, reason=reason, cancel_resting=not ns.keep_resting,
+                              include_elsewhere=ns.include_elsewhere)
         except PlanError as exc:
             raise UsageError(str(exc)) from None
+        elsewhere = await lease_views(conn, plan.elsewhere)
+        skipped = [] if ns.include_elsewhere else elsewhere
         doc: dict[str, Any] = {"dry_run": bool(ns.dry_run), "plan": plan.to_dict(),
-                               "report": None}
+                               "report": None,
+                               "elsewhere": [v.to_dict() for v in elsewhere],
+                               "included_elsewhere": bool(ns.include_elsewhere),
+                               "skipped": [v.to_dict() for v in skipped]}
         asking = not (ns.yes or ns.dry_run) and bool(plan.items)
+        text = plan_text(plan, elsewhere=elsewhere, included=ns.include_elsewhere)
         if not ns.json:
-            print(plan_text(plan), flush=True)
+            print(text, flush=True)
         elif asking:
-            err(plan_text(plan))
+            err(text)
 
         def finish(code: int, message: str, **extra: Any) -> int:
             doc.update(extra)
@@ -167,6 +188,8 @@ async def _flatten(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> 
                 print(message, flush=True)
             return code
 
+        if not plan.items and skipped:
+            return finish(EXIT_NOT_DONE, _skipped_text(skipped, sent_any=False))
         if not plan.items:
             return finish(EXIT_FLAT, "Nothing to flatten: no open position matches.")
         if ns.dry_run:
@@ -214,8 +237,12 @@ async def _flatten(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> 
             interrupt.handler = None
         interrupted = run_.cancelled and interrupt.presses > 0
         code = EXIT_INTERRUPTED if interrupted else report.exit_code
+        if skipped and code == EXIT_FLAT:  # what was skipped is not known to be flat
+            code = EXIT_NOT_DONE
         if not ns.json:
             print(report_text(report), flush=True)
+            if skipped:
+                print(_skipped_text(skipped, sent_any=True))
             if report.retry_keys and not interrupted:
                 print("Run the same command again to flatten what is left: a new plan, built "
                       "from the live book.")
@@ -224,6 +251,15 @@ async def _flatten(ns: argparse.Namespace, deps: Deps, interrupt: Interrupt) -> 
                       f"{report.exit_code}).")
             sys.stdout.flush()
         return finish(code, "", report=report.to_dict(), interrupted=interrupted)
+
+
+def _skipped_text(skipped: Sequence[LeaseView], *, sent_any: bool) -> str:
+    n = len(skipped)
+    which = "it" if n == 1 else "them"
+    head = (f"Not flattened: {n} position{'s' if n != 1 else ''} another desk is closing "
+            f"(listed above; --include-elsewhere takes {which} in, and a flatten never "
+            "overrides a lease).")
+    return head if sent_any else f"Nothing else to flatten. {head}"
 
 
 def main(argv: Sequence[str], *, deps: Deps | None = None) -> int:

@@ -5,11 +5,15 @@ ticket reads the same wherever it came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from core.flatten import FlattenPlan, FlattenReport, Outcome
 from core.model import Environment
+
+if TYPE_CHECKING:  # the window's Export… uses this module too, without the CLI's connection
+    from cli.leases import LeaseView
 
 __all__ = ["TOTAL_WORDS", "plan_text", "report_text"]
 
@@ -26,9 +30,12 @@ TOTAL_WORDS: Mapping[Outcome, str] = {
 }
 
 
-def plan_text(plan: FlattenPlan) -> str:
-    """The plan as a human reads it before confirming, with every exact request."""
+def plan_text(plan: FlattenPlan, *, elsewhere: Sequence[LeaseView] = (),
+              included: bool = False) -> str:
+    """The plan as a human reads it before confirming, with every exact request. Team mode:
+    ``elsewhere`` are the positions other desks are closing, skipped unless ``included``."""
     n = len(plan.items)
+    views = {v.key: v for v in elsewhere}
     lines = [f"Flatten plan {plan.id}: {plan.scope.describe()}"]
     if plan.retry_of:
         lines.append(f"Retry of {plan.retry_of}")
@@ -46,8 +53,14 @@ def plan_text(plan: FlattenPlan) -> str:
         lines.append(f"    {item.mechanism}: {item.preview}")
         if item.warning:
             lines.append(f"    warning: {item.warning}")
+        if included and (view := views.get(item.key)) is not None:
+            lines.append(f"    warning: {view.text()}; its close is refused while that desk "
+                         "holds the lease (a flatten never overrides one)")
     for key in plan.missing:
         lines.append(f"- {key}: not open, nothing to do")
+    if not included:
+        for view in elsewhere:
+            lines.append(f"- {view.key}: skipped: {view.text()}")
     if plan.requires_typed_confirmation:
         lines.append(f'Type "{plan.confirmation_word}" to confirm.')
     return "\n".join(lines)

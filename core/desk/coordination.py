@@ -143,6 +143,9 @@ class Claims:
             done = await self.coordinator.override(key, intent_id)
             self._journal("lease_override", {
                 "reason": override_reason,
+                # Whose send it was for: a close's intent id, or "cancel:<order id>" (a
+                # cancel-first overrides once per cancel, then once for its close).
+                "intent": intent_id,
                 "took_from": None if done.took_from is None else asdict(done.took_from),
                 "locked": done.locked,
             }, **ctx)

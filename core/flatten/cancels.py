@@ -82,14 +82,16 @@ class CancelResult:
 
 
 async def cancel_one(desk: Desk, order: WorkingOrder, *, reason: str | None,
-                     wait: float = CANCEL_WAIT_S) -> CancelResult:
+                     wait: float = CANCEL_WAIT_S,
+                     override_reason: str | None = None) -> CancelResult:
     """Cancel one resting order through the desk, once, and say how it ended. An order no
     longer on the book is not cancelled again; one whose cancel someone else already sent is
-    waited for (up to ``wait`` seconds) rather than cancelled twice."""
+    waited for (up to ``wait`` seconds) rather than cancelled twice. ``override_reason`` (typed
+    by the user) takes another desk's lease on the position (team mode)."""
     if order.ident not in desk.working_orders:
         return CancelResult(order, CancelOutcome.ALREADY_GONE)
     try:
-        await desk.cancel(order, reason=reason)
+        await desk.cancel(order, reason=reason, override_reason=override_reason)
     except CancelPending:
         if await _gone(desk, order, wait):
             return CancelResult(order, CancelOutcome.CANCELLED)
@@ -152,6 +154,23 @@ class Cancels:
     def failed(self) -> CancelResult | None:
         return next((r for r in self.results if not r.ok), None)
 
+    @property
+    def refusal(self) -> LeaseHeld | CoordinationDown | None:
+        """Team mode: the lease refusal that stopped the cancels (nothing was sent for that
+        order, nor after it), or None."""
+        failed = self.failed
+        return None if failed is None else failed.refusal
+
+    def refused_text(self) -> str:
+        """After a lease refusal: which cancels had gone, and that the close was not sent."""
+        failed = self.failed
+        if failed is None:
+            return ""
+        done = self.done_text()
+        went = f"{done} first. " if self.cancelled else (f"{done}. " if done else "")
+        return (f"{went}Cancelling order {failed.order.order_id} was refused by the lease, so "
+                "it and the close were NOT sent.")
+
     def done_text(self) -> str:
         """What the cancels did: "Cancelled 1 working order" ("" when there were none)."""
         n, gone = len(self.cancelled), len(self.gone)
@@ -202,6 +221,12 @@ class CancelFirst:
         self.desk = desk
         self.key = key
         self.wait = wait
+        self._confirmed: set[tuple[str, str]] = set()  # cancels the venue confirmed
+
+    def confirmed(self, order: WorkingOrder) -> bool:
+        """This cancel-first already had the venue confirm the order's cancel (the book may
+        not show it gone yet): it is never cancelled again from here."""
+        return order.ident in self._confirmed
 
     def orders(self) -> list[WorkingOrder]:
         """Every order working on the position now, in a stable order."""
@@ -222,14 +247,21 @@ class CancelFirst:
         return self.desk.session(order.account).prepare_cancel(order).redacted
 
     async def cancel(self, orders: Sequence[WorkingOrder], *, reason: str | None,
-                     on_result: Callable[[CancelResult], None] | None = None) -> Cancels:
+                     on_result: Callable[[CancelResult], None] | None = None,
+                     override_reason: str | None = None) -> Cancels:
         """Cancel ``orders`` one at a time, each once, stopping at the first that fails. A
-        lease refusal (team mode) is raised, not reported: the dialog offers its override."""
+        lease refusal (team mode) stops them too, with the cancels that went before it
+        (``Cancels.refusal``): the dialog offers its override. ``override_reason`` takes
+        another desk's lease for each cancel (an order already gone is not cancelled again)."""
         results: list[CancelResult] = []
         for order in orders:
-            result = await cancel_one(self.desk, order, reason=reason, wait=self.wait)
-            if result.refusal is not None:
-                raise result.refusal
+            if self.confirmed(order):
+                result = CancelResult(order, CancelOutcome.ALREADY_GONE)
+            else:
+                result = await cancel_one(self.desk, order, reason=reason, wait=self.wait,
+                                          override_reason=override_reason)
+            if result.outcome is CancelOutcome.CANCELLED:
+                self._confirmed.add(order.ident)
             results.append(result)
             if on_result is not None:
                 on_result(result)

@@ -10,7 +10,8 @@ code  meaning
 5     unknown: a close was sent and its outcome could not be established
 4     rejected: a close was refused, or blocked because a cancel failed
 3     residual: a close ran but part of the position is still open
-6     not done: stopped by the user before sending, or skipped (side changed)
+6     not done: stopped by the user before sending, or skipped (side changed, or
+      refused by another desk's lease in team mode)
 0     flat: every position in the plan was closed and verified flat (or was
       already flat); an empty plan is 0 too
 2     bad arguments (CLI)
@@ -71,7 +72,9 @@ class Outcome(enum.StrEnum):
     RESIDUAL = "residual"
     REJECTED = "rejected"
     UNKNOWN = "unknown"
-    SKIPPED = "skipped"  # the freshness guard refused it (the side changed); nothing sent
+    # Refused before anything was sent: the freshness guard (the side changed), or another
+    # desk's lease (team mode; a flatten never overrides one).
+    SKIPPED = "skipped"
     BLOCKED = "blocked"  # a resting order could not be cancelled; the close was not sent
     CANCELLED_BEFORE_SEND = "cancelled_before_send"  # the user stopped the run first
 

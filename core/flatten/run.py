@@ -18,6 +18,10 @@ the account's options (``VenueInfo.account_concurrency``), holds as well. A requ
 slots before it is built, so a wait for a slot never makes a signed request stale. Items start
 one account after another in turn, so the slots are shared across accounts rather than filled
 by the first account's positions.
+
+Team mode: a flatten never overrides another desk's lease. A close or a cancel the lease
+refuses (or that no team database could be asked about) sent nothing: the item ends skipped,
+with the holder's words, and what was cancelled before it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from core.desk import (
     IntentState,
     PositionUpserted,
 )
+from core.desk.coordination import CoordinationDown, LeaseHeld
 from core.flatten.cancels import CancelOutcome, blocks_close, cancel_one
 from core.flatten.plan import (
     FlattenPlan,
@@ -316,6 +321,12 @@ class FlattenRun:
             if result.outcome is CancelOutcome.ALREADY_GONE:
                 self._note(key, f"resting order {order.order_id} was already gone")
                 continue
+            if result.refusal is not None:  # another desk's lease: nothing sent for it
+                self._end(key, Outcome.SKIPPED,
+                          f"cancelling resting order {order.order_id} was refused: "
+                          f"{result.message}; the close was not sent either",
+                          cancelled_orders=tuple(done))
+                return False
             if not result.ok:
                 self._end(key, Outcome.BLOCKED,
                           f"cancelling resting order {order.order_id} failed: "
@@ -349,6 +360,10 @@ class FlattenRun:
                                  f"joined the pending close {exc.intent.id} "
                                  f"({exc.intent.state.value.lower()}); nothing new was sent"))
                 return exc.intent
+            except (LeaseHeld, CoordinationDown) as exc:  # never overridden by a flatten
+                await desk.journaled()  # the refusal's record is durable first
+                self._end(key, Outcome.SKIPPED, _plain(exc), sent=False)
+                return None
             except CloseRejected as exc:
                 await desk.journaled()  # the refusal's records are durable first
                 latest = desk.latest_intent(key)

@@ -147,6 +147,9 @@ class Awareness:
         self._seen: dict[str, int] = {}  # desk id -> newest record delivered
         self.connected = False
         self.last_error: str | None = None  # the last failure, cleared by the next connect
+        # Set once the current leases have been read on this connection (cleared while away):
+        # a flatten plans after it, so it knows what the other desks are closing.
+        self._caught_up = asyncio.Event()
 
     async def run(self) -> None:
         failures = 0
@@ -158,16 +161,32 @@ class Awareness:
                     await db.execute(f"LISTEN {LEASES_CHANNEL}")
                     self.connected, self.last_error, failures = True, None, 0
                     await self._catch_up(db)
+                    self._caught_up.set()
                     await self._listen(db)
             except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
                 self.connected = False
                 self.last_error = (str(exc).strip().splitlines()[0] if str(exc).strip()
                                    else type(exc).__name__)
+                self._caught_up.clear()
                 delay = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
                 log.warning("team updates unavailable (%s); retrying in %.1f s",
                             self.last_error, delay)
                 await asyncio.sleep(delay)
+
+    @property
+    def is_caught_up(self) -> bool:
+        return self._caught_up.is_set()
+
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until the other desks' current leases have been read
+        (and so delivered to ``on_event``); False if that did not happen in time."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._caught_up.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def _listen(self, db: psycopg.AsyncConnection[Any]) -> None:
         async for note in db.notifies():

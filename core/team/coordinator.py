@@ -111,6 +111,11 @@ class TeamCoordinator:
 
     async def override(self, key: PositionKey, intent_id: str) -> Override:
         before = await self._holder(key)
+        if before is not None and before.desk_id == self.desk_id \
+                and (key, before.intent_id) not in self._held:
+            # This desk's own lease of an intent already final (a cancel just before this
+            # close), its release still on the way: nobody else's lease is taken.
+            before = None
         try:
             await self._call(lambda leases: leases.override(lease_key(key), intent_id))
         except _ERRORS as exc:
@@ -214,6 +219,16 @@ class TeamCoordinator:
                     log.warning("the lease on %s was lost to %s; nothing is resent", key,
                                 holder.text() if holder else "nobody")
                     self._on_lost(key, intent_id, holder)
+
+    async def holder(self, key: PositionKey) -> Holder | None:
+        """Who holds the position's lease now (this desk included), or None; for showing (a
+        plan, a dry run). Raises CoordinationDown when the database cannot be asked."""
+        try:
+            found: Holder | None = await self._call(
+                lambda leases: leases.holder(lease_key(key)))
+        except _ERRORS as exc:
+            raise CoordinationDown(_one_line(exc)) from exc
+        return found
 
     async def _holder(self, key: PositionKey) -> Holder | None:
         try:

@@ -171,6 +171,21 @@ class TeamStack:
             last_error=status.last_error or self.awareness.last_error,
             held=tuple(dict.fromkeys(key for key, _intent in self.coordinator.held)))
 
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until this desk knows which positions the other desks
+        are closing now (their current leases, and their desks' names); False if it could not
+        learn that in time. A flatten plans after this, so it can list what it skips."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if not await self.awareness.caught_up(timeout):
+            return False
+        naming = self._naming
+        if naming is not None and not naming.done():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await asyncio.shield(naming)
+        return True
+
     async def stop(self, flush_s: float = 5.0) -> int:
         """Let the copy catch up for up to ``flush_s``, then stop everything, giving up this
         desk's leases in what is left of ``flush_s`` (at least a second; a lease not given up

@@ -61,9 +61,12 @@ def _line(desk: str, record: JournalRecord) -> tuple[str, str, str]:
                 "good" if flat else "bad")
     if record.kind == "lease_override":
         took = p.get("took_from") or {}
-        whose = f" from {took.get('desk_name')}" if isinstance(took, dict) and took else ""
-        return "OVERRIDE", f"{desk} ({who}) overrode the lease{whose}: {_text(p.get('reason'))}", \
-            "warn"
+        whose = (f" from {took.get('desk_name')}" if isinstance(took, dict) and took else
+                 " (no other desk held it)")
+        intent = _text(p.get("intent"))
+        what = f" to cancel order {intent[7:]}" if intent.startswith("cancel:") else ""
+        return "OVERRIDE", (f"{desk} ({who}) overrode the lease{whose}{what}: "
+                            f"{_text(p.get('reason'))}"), "warn"
     if record.kind == "cancel_intent":
         return "CANCELLING", f"{desk} ({who}) cancels order {_text(p.get('order_id'))}", ""
     if record.kind == "cancel_result":

@@ -56,6 +56,20 @@ def test_each_shown_record_becomes_one_line_marked_with_the_desk() -> None:
     assert entries[1].tone == "good" and entries[4].tone == "warn"
 
 
+def test_an_override_says_what_it_was_for_and_when_no_other_desk_held_the_lease() -> None:
+    """A cancel-first sent anyway overrides once per cancel, then once for its close: the
+    lines say which was which, and that the later ones took nobody's lease."""
+    cancel, close = other_desk_entries("Desk 3", (
+        _record(1, "lease_override", {"reason": "incident 9", "locked": True,
+                                      "took_from": {"desk_name": "Desk 1"},
+                                      "intent": "cancel:w-2"}),
+        _record(2, "lease_override", {"reason": "incident 9", "locked": True,
+                                      "took_from": None, "intent": "intent-7"})))
+    assert cancel.message.endswith("overrode the lease from Desk 1 to cancel order w-2: "
+                                   "incident 9")
+    assert close.message.endswith("overrode the lease (no other desk held it): incident 9")
+
+
 @pytest.mark.asyncio
 async def test_the_window_log_shows_the_other_desks_lines(qapp: QApplication) -> None:
     window = MainWindow(Desk())

@@ -387,7 +387,7 @@ async def test_flatten_skips_what_another_desk_is_closing_unless_included(rig: R
 
 
 @pytest.mark.asyncio
-async def test_cancel_first_refused_by_the_lease_sends_nothing_and_override_asks_to_untick(
+async def test_cancel_first_refused_by_the_lease_sends_nothing_and_the_override_covers_it(
     rig: Rig,
 ) -> None:
     rig.coordinator.holders[MSFT] = MARIA
@@ -399,17 +399,20 @@ async def test_cancel_first_refused_by_the_lease_sends_nothing_and_override_asks
     assert "Desk 3 (maria) is closing this" in dialog.leasePanel.leaseMessage.text()
     panel = dialog.leasePanel
     panel.overrideButton.click()
+    assert panel.confirmOverrideButton.text() == "Override Desk 3's lease and cancel 1, then close"
+    assert "The cancels of the 1 working order and then the close each override Desk 3's " \
+        "lease" in panel.overrideNote.text()
     panel.reasonInput.setText(REASON)
-    panel.confirmOverrideButton.click()  # the cancels cannot be overridden from here
-    assert "untick “Cancel them first”" in dialog.validationMessage.text()
-    assert dialog.task is not None and dialog.task.done()
-    assert rig.session.sent == [] and rig.session.cancelled == []
-    dialog.cancelFirstInput.setChecked(False)
     panel.confirmOverrideButton.click()
+    assert dialog.task is not None
     await dialog.task
-    assert len(rig.session.sent) == 1 and rig.session.cancelled == []
+    assert [o.order_id for o in rig.session.cancelled] == ["w-1"]
+    assert len(rig.session.sent) == 1
     await rig.desk.journaled()
-    assert [r["reason"] for r in rig.records("lease_override")] == [REASON]
+    overrides = rig.records("lease_override")
+    assert [r["reason"] for r in overrides] == [REASON, REASON]  # the cancel's, the close's
+    assert overrides[0]["took_from"]["desk_name"] == "Desk 3"  # type: ignore[index]
+    assert overrides[1]["took_from"] is None  # nobody held it any more
 
 
 @pytest.mark.asyncio

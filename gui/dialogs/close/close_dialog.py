@@ -192,7 +192,8 @@ class CloseDialog(QDialog):
         root.addWidget(self.guardPanel)
 
         # Another desk's lease (team mode): who holds it, Wait for it, Send anyway….
-        self.leasePanel = LeasePanel(self._elsewhere, clock=self._clock, parent=self)
+        self.leasePanel = LeasePanel(self._elsewhere, clock=self._clock,
+                                     cancels=lambda: len(self._still_to_cancel()), parent=self)
         self.leasePanel.overrideButton.setEnabled(self._override is not None)
         self.leasePanel.overrideAsked.connect(self.send_anyway)
         self.leasePanel.waitChanged.connect(lambda _w: self.validate())
@@ -434,18 +435,13 @@ class CloseDialog(QDialog):
 
     def send_anyway(self, reason: str) -> None:
         """The lease panel's override, with its typed reason: the freshness guard runs as for
-        Send, then the close is sent once, taking the other desk's lease. The typed reason and
+        Send, then the ticked cancels (those not already done) and the close are sent once
+        each, every one taking the other desk's lease with that reason. The typed reason and
         the button that names whose lease it takes are the confirmation."""
         if self._busy or self._flat or self._confirming is not None or self._override is None:
             return
         request = self.validate()
         if request is None or not self._fresh(request) or self._working_moved():
-            return
-        if self.workingPanel.to_cancel() and self._cancel_first is not None:
-            # The cancels need the same lease, and only the close is sent anyway.
-            self._show_message("Send anyway sends the close only: untick “Cancel them first” "
-                               "(the cancels would be refused by the lease too). Nothing was "
-                               "sent.")
             return
         self._dispatch(request, override=reason)
 
@@ -539,7 +535,7 @@ class CloseDialog(QDialog):
         self._busy = True
         self._client_order_id = new_client_order_id()
         self.leasePanel.clear()
-        cancels = self.workingPanel.to_cancel()
+        cancels = self._still_to_cancel()
         task = self._task = self._tracker.spawn(self._send(request, cancels, override),
                                                 name=f"close {request.key}")
         task.get_loop().call_later(SENDING_REDRAW_S, self._show_sending, task)
@@ -557,11 +553,10 @@ class CloseDialog(QDialog):
                     override: str | None = None) -> None:
         done: Cancels | None = None
         if cancels and self._cancel_first is not None:
-            try:
-                done = await self._cancel_first.cancel(cancels,
-                                                       reason=self._cancel_reason(request))
-            except (LeaseHeld, CoordinationDown) as exc:  # nothing was sent
-                self._lease_refused(exc)
+            done = await self._cancel_first.cancel(cancels, reason=self._cancel_reason(request),
+                                                   override_reason=override)
+            if done.refusal is not None:  # that cancel, those after it and the close: not sent
+                self._lease_refused(done.refusal, done)
                 return
             if not done.ok:  # the close is not sent: say so, plainly
                 self._set_busy(False)
@@ -618,16 +613,21 @@ class CloseDialog(QDialog):
         if self.isVisible():
             self.accept()
 
-    def _lease_refused(self, exc: LeaseHeld | CoordinationDown) -> None:
-        """Another desk's lease, or no team database to ask: nothing was sent. Say who, and
-        offer to wait or to send anyway (never an automatic send)."""
+    def _lease_refused(self, exc: LeaseHeld | CoordinationDown,
+                       done: Cancels | None = None) -> None:
+        """Another desk's lease, or no team database to ask: the close was not sent, nor the
+        refused cancel (``done`` says which cancels went before it). Say who, and offer to wait
+        or to send anyway (never an automatic send)."""
         self._set_busy(False)
         self.refresh_working()
         self.leasePanel.refused(exc)
         self.leasePanel.overrideButton.setEnabled(self._override is not None)
-        self._show_message("Nothing was sent: another desk may be closing this position."
-                           if isinstance(exc, LeaseHeld) else
-                           "Nothing was sent: the team database cannot be reached.")
+        why = ("another desk may be closing this position" if isinstance(exc, LeaseHeld) else
+               "the team database cannot be reached")
+        if done is not None and done.cancelled:
+            self._show_message(f"{done.refused_text().rstrip('.')} ({why}).")
+        else:
+            self._show_message(f"Nothing was sent: {why}.")
         self._fit()
         self.sendSettled.emit(False)
 
@@ -638,7 +638,7 @@ class CloseDialog(QDialog):
         self.workingPanel.set_busy(busy)
         if busy:
             self.sendButton.setEnabled(False)
-            n = len(self.workingPanel.to_cancel())
+            n = len(self._still_to_cancel())
             self._show_message(
                 f"Cancelling {n} working order{'s' if n != 1 else ''}, then sending the close…"
                 if n and self._cancel_first is not None else "Sending…", tone="info")
@@ -675,13 +675,21 @@ class CloseDialog(QDialog):
                            "them and press Send again. Nothing was sent.")
         return True
 
+    def _still_to_cancel(self) -> list[WorkingOrder]:
+        """The ticked cancels a send would make: those this dialog already had confirmed (an
+        earlier attempt that a lease then stopped) are not sent again."""
+        if self._cancel_first is None:
+            return []
+        return [o for o in self.workingPanel.to_cancel()
+                if not self._cancel_first.confirmed(o)]
+
     def _cancel_previews(self) -> list[tuple[str, str]]:
         """Each cancel a send would make first: (what it cancels, its exact request)."""
         if self._cancel_first is None:
             return []
         previews = []
         fmt = number_format(self.instrument)
-        for order in self.workingPanel.to_cancel():
+        for order in self._still_to_cancel():
             try:
                 text = self._cancel_first.preview(order)
             except Exception as exc:  # informative only; the cancel itself would say why

@@ -69,11 +69,15 @@ class LeasePanel(QFrame):
 
     def __init__(self, elsewhere: Callable[[], str | None] | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
+                 cancels: Callable[[], int] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("leasePanel")
         self.setAccessibleName("Another desk may be closing this")
         self._elsewhere = elsewhere or (lambda: None)
+        # How many cancels an override would send before the close (the close dialog's
+        # "Cancel them first"); each takes the lease with the same reason.
+        self._cancels = cancels or (lambda: 0)
         self.clock = clock
         self.holder: Holder | None = None
         self._since = 0.0
@@ -150,12 +154,9 @@ class LeasePanel(QFrame):
         self.overrideButton.setEnabled(True)
         if self.holder is not None:
             self._timer.start()
-            self.confirmOverrideButton.setText(f"Override {self.holder.desk_name}'s lease "
-                                               "and send")
         else:
             self._timer.stop()
-            self.confirmOverrideButton.setText("Send without a lease")
-        self.confirmOverrideButton.setAccessibleName(self.confirmOverrideButton.text())
+        self._name_override()
         self.tick()
         self.setVisible(True)
 
@@ -213,10 +214,22 @@ class LeasePanel(QFrame):
         self.waitButton.setText("Waiting…" if waiting else "Wait for it")
 
     # ------------------------------------------------------------------ override
+    def _name_override(self) -> None:
+        """The override button says what it sends and whose lease it takes."""
+        n = self._cancels()
+        what = f"cancel {n}, then close" if n else "send"
+        if self.holder is not None:
+            text = f"Override {self.holder.desk_name}'s lease and {what}"
+        else:
+            text = f"{what[0].upper()}{what[1:]} without a lease"
+        self.confirmOverrideButton.setText(text)
+        self.confirmOverrideButton.setAccessibleName(text)
+
     def ask_reason(self) -> None:
         """"Send anyway…": the reason field and the button that says whose lease it takes."""
         self._set_waiting(False)
         self.tick()
+        self._name_override()
         self.overrideNote.setText(self._override_note())
         self.overrideBox.setVisible(True)
         self._reason_edited(self.reasonInput.text())
@@ -229,10 +242,21 @@ class LeasePanel(QFrame):
         self.reasonError.setVisible(error is not None)
 
     def _override_note(self) -> str:
+        n = self._cancels()
+        orders = f"the {n} working order{'s' if n != 1 else ''}"
         if self.holder is None:
+            if n:
+                return (f"The cancels of {orders} and the close are sent without a lease: "
+                        "another desk could send a close of it too. Each is journaled with "
+                        "your reason.")
             return "Sent without a lease: another desk could send a close of it too."
-        return (f"This overrides {self.holder.desk_name}'s lease: {self.holder.desk_name} "
-                "may be closing this position too. The override is journaled with your reason.")
+        name = self.holder.desk_name
+        if n:
+            return (f"The cancels of {orders} and then the close each override {name}'s "
+                    f"lease: {name} may be closing this position too. Each override is "
+                    "journaled with your reason.")
+        return (f"This overrides {name}'s lease: {name} may be closing this position too. The "
+                "override is journaled with your reason.")
 
     def confirm_override(self) -> None:
         if not self.overrideBox.isVisible() or override_reason_error(self.reasonInput.text()):

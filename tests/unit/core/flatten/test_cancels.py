@@ -193,8 +193,9 @@ async def test_a_cancel_another_desks_lease_refuses_fails_with_its_words_and_sen
         assert world.log == []  # nothing was sent
         assert desk.working_for(KEY) == [order]
         assert result.refusal is not None  # the close dialog offers the override from it
-        with pytest.raises(type(result.refusal)):
-            await CancelFirst(desk, KEY).cancel([order], reason=None)
+        done = await CancelFirst(desk, KEY).cancel([order], reason=None)
+        assert isinstance(done.refusal, type(result.refusal)) and not done.ok
+        assert done.cancelled == () and "refused by the lease" in done.refused_text()
         assert world.log == []
     finally:
         await desk.stop()
