@@ -13,11 +13,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from core.team.awareness import Awareness, Event, LeaseChanged
+from core.team.awareness import Awareness, Event, LeaseChanged, LeaseSnapshot
 from core.team.leases import LeaseKey
 from tests.helpers.polling import until
 
-LEASE = ("client-7", "qfex", "BTC-USD", "d3", "their-intent")
+LEASE = ("client-7", "qfex", "BTC-USD", "d3", "their-intent", "maria", 4.0, 26.0)
 
 
 class _Cursor:
@@ -98,8 +98,9 @@ async def test_caught_up_only_after_the_other_desks_leases_were_read_and_deliver
     async with _running(awareness):
         assert await awareness.caught_up(10)
         assert server.attempts == 3  # not while the database refused
-        assert heard == [(LeaseChanged(LeaseKey("client-7", "qfex", "BTC-USD"), "d3",
-                                       "their-intent", held=True), False)]
+        assert heard == [(LeaseSnapshot((LeaseChanged(
+            LeaseKey("client-7", "qfex", "BTC-USD"), "d3", "their-intent", held=True,
+            operator="maria", held_for_s=4.0, expires_in_s=26.0),)), False)]
         # The connection is lost, and the next connect does not answer: no longer caught up.
         server.hold.clear()
         server.dbs[-1].lost.set()
