@@ -54,10 +54,10 @@ class TeamHistory:
         self._timeout = timeout_s
         self._db: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
-        # (since, until) -> the lowest stored_id of a record in that time range. Records
-        # stored later get higher ids, so the bound stays true; it lets a page stop its
-        # index scan at the range's start instead of reading to the first record.
-        self._lows: dict[tuple[float | None, float | None], int] = {}
+        # (since, until) -> (newest stored_id considered, lowest and highest stored_id of a
+        # record in that time range, or None); see ``_bounds``.
+        self._windows: dict[tuple[float | None, float | None],
+                            tuple[int, int | None, int | None]] = {}
 
     async def _fetch(self, sql: str, params: tuple[Any, ...] | list[Any]) -> list[Any]:
         async with self._lock:
@@ -97,8 +97,8 @@ class TeamHistory:
             clauses.append("r.kind = ANY(%s)")
             params.append(sorted(where.kinds))
         if where.since is not None or where.until is not None:
-            clauses.append("r.stored_id >= %s")
-            params.append(await self._low(where.since, where.until))
+            clauses.append("r.stored_id BETWEEN %s AND %s")
+            params.extend(await self._bounds(where.since, where.until))
         if where.since is not None:
             clauses.append("r.wall_time >= %s")
             params.append(where.since)
@@ -107,18 +107,37 @@ class TeamHistory:
             params.append(where.until)
         return " AND ".join(clauses), params
 
-    async def _low(self, since: float | None, until: float | None) -> int:
+    async def _bounds(self, since: float | None, until: float | None) -> tuple[int, int]:
+        """The stored_id range holding every record whose wall time is in [since, until).
+
+        Why: a time filter ordered by ``stored_id`` would otherwise read back from the
+        newest record to the range (a third of a million index entries for a day ten days
+        back in a million, measured), and past its start to the first record. The range is
+        read once from the (wall_time, stored_id) index; afterwards only the records stored
+        since are looked at, in the same statement as the newest id, and since ids are
+        commit-ordered nothing can appear below one already considered."""
         key = (since, until)
-        if key not in self._lows:
-            time_sql = " AND ".join(
-                c for c, v in (("wall_time >= %s", since), ("wall_time < %s", until))
-                if v is not None)
+        time_sql = " AND ".join(c for c, v in (("wall_time >= %s", since),
+                                               ("wall_time < %s", until)) if v is not None)
+        time_params = [v for v in (since, until) if v is not None]
+        cached = self._windows.get(key)
+        if cached is None:
             rows = await self._fetch(
-                f"SELECT coalesce((SELECT min(stored_id) FROM records WHERE {time_sql}), "
-                "(SELECT coalesce(max(stored_id), 0) + 1 FROM records))",
-                [v for v in (since, until) if v is not None])
-            self._lows[key] = int(rows[0][0])
-        return self._lows[key]
+                "SELECT (SELECT coalesce(max(stored_id), 0) FROM records), min(stored_id), "
+                f"max(stored_id) FROM records WHERE {time_sql}", time_params)
+            at, lo, hi = int(rows[0][0]), rows[0][1], rows[0][2]
+        else:
+            at, lo, hi = cached
+            rows = await self._fetch(
+                "SELECT (SELECT coalesce(max(stored_id), 0) FROM records), min(stored_id), "
+                f"max(stored_id) FROM records WHERE stored_id > %s AND {time_sql}",
+                [at, *time_params])
+            if rows[0][1] is not None:
+                lo = rows[0][1] if lo is None else lo
+                hi = rows[0][2]
+            at = max(at, int(rows[0][0]))
+        self._windows[key] = (at, lo, hi)
+        return (1, 0) if lo is None or hi is None else (int(lo), int(hi))
 
     async def page(self, where: JournalFilter, *, desk: str | None = None,
                    before: int | None = None, after: int | None = None, limit: int = 500,

@@ -60,7 +60,6 @@ CREATE TABLE IF NOT EXISTS records (
     stored_at  timestamptz      NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (desk_id, desk_seq)
 );
-CREATE INDEX IF NOT EXISTS records_time ON records (wall_time);
 CREATE INDEX IF NOT EXISTS records_position ON records (account, venue, symbol);
 CREATE INDEX IF NOT EXISTS records_intent ON records (intent_id) WHERE intent_id IS NOT NULL;
 
@@ -71,6 +70,9 @@ CREATE INDEX IF NOT EXISTS records_desk_stored ON records (desk_id, stored_id);
 CREATE INDEX IF NOT EXISTS records_account_stored ON records (account, stored_id);
 CREATE INDEX IF NOT EXISTS records_symbol_stored ON records (symbol, stored_id);
 CREATE INDEX IF NOT EXISTS records_kind_stored ON records (kind, stored_id);
+-- A time range's stored_id bounds read from the index alone (it replaces records_time).
+CREATE INDEX IF NOT EXISTS records_time_stored ON records (wall_time, stored_id);
+DROP INDEX IF EXISTS records_time;
 
 -- Ids in commit order: one insert statement at a time holds this lock until its transaction
 -- ends, so a record given a higher id is never visible before one with a lower id.

@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QApplication, QTabWidget
+from pytestqt.modeltest import ModelTester
 
 from core.journal import Journal
 from core.model import PositionKey
@@ -308,3 +309,23 @@ def test_solo_mode_has_no_picker_no_desk_column_and_never_imports_psycopg(
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
                               "PYTHONPATH": str(Path.cwd())})
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.asyncio
+async def test_the_team_model_passes_qtmodeltester_while_it_pages_and_follows(
+    desks: Desks, qtmodeltester: ModelTester
+) -> None:
+    model = TeamHistoryModel(desks.source, desks.view.tracker, page_size=PAGE, max_rows=CAP)
+    try:
+        model.set_active(True)
+        await model.idle()
+        qtmodeltester.check(model, force_py=True)  # it asks for more: a page comes, once
+        await model.idle()
+        assert model.rowCount() == 2 * PAGE and len(set(keys(model))) == 2 * PAGE
+        store(desks.db, "d2", write(desks.other, 3, start=100))
+        task = model.poll_new()
+        assert task is not None
+        await task  # the tester, still connected, checked each change as it came
+        assert keys(model)[0] == ("d2", 63) and model.rowCount() == 2 * PAGE + 3
+    finally:
+        model.set_active(False)
