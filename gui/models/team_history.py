@@ -194,7 +194,6 @@ class TeamHistoryModel(ColumnsModel):
         gen = self._gen
 
         async def run() -> None:
-            self._set_loading(True)
             try:
                 await work(gen)
             except TeamUnreachable as exc:
@@ -207,6 +206,7 @@ class TeamHistoryModel(ColumnsModel):
                 if gen == self._gen:
                     self._set_loading(False)
 
+        self._set_loading(True)  # now: the view says "Loading…", never "no records", meanwhile
         self._task = self._tracker.spawn(run(), name=f"team history: {name}")
         return self._task
 

@@ -130,6 +130,7 @@ async def test_this_desk_and_all_desks_switch_the_table(desks: Desks) -> None:
 
     view.sourceBox.setCurrentText(ALL_DESKS)
     model = team_of(view)
+    assert model.rowCount() == 0 and view.statusLabel.text() == "Loading…"  # not frozen
     await until(lambda: model.rowCount() > 0 and not model.busy, what="the shared page")
     assert view.table.model() is model and model.columnCount() == 11
     assert keys(model)[0] == ("d2", 60)
