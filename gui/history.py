@@ -278,7 +278,8 @@ class HistoryView(QWidget):
         }
         header = self.table.horizontalHeader()
         for col in self.model.COLUMNS:
-            if col.name in widths:
+            if col.name in widths:  # Interactive again: the other model's payload column
+                header.setSectionResizeMode(col.value, QHeaderView.ResizeMode.Interactive)
                 self.table.setColumnWidth(col.value, widths[col.name])
             else:
                 # The payload column takes the width left (the detail pane has it whole), so

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import pytest_asyncio
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QApplication, QTabWidget
+from PySide6.QtWidgets import QApplication, QHeaderView, QTabWidget
 from pytestqt.modeltest import ModelTester
 
 from core.journal import Journal
@@ -133,6 +133,9 @@ async def test_this_desk_and_all_desks_switch_the_table(desks: Desks) -> None:
     assert model.rowCount() == 0 and view.statusLabel.text() == "Loading…"  # not frozen
     await until(lambda: model.rowCount() > 0 and not model.busy, what="the shared page")
     assert view.table.model() is model and model.columnCount() == 11
+    header = view.table.horizontalHeader()  # only the payload column takes what width is left
+    assert [c for c in range(11) if header.sectionResizeMode(c) is
+            QHeaderView.ResizeMode.Stretch] == [TeamColumn.PAYLOAD]
     assert keys(model)[0] == ("d2", 60)
     assert not view.localModel.active
 
