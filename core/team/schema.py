@@ -63,10 +63,13 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS records_position ON records (account, venue, symbol);
 CREATE INDEX IF NOT EXISTS records_intent ON records (intent_id) WHERE intent_id IS NOT NULL;
 
--- Version 2: the order the records were stored in, and History's keyset indexes on it.
+-- Version 2: the order the records were stored in, and History's keyset indexes on it (each
+-- also lists its column's values by skipping along it). A desk filter has none: a team has a
+-- handful of desks, each a large share of the records, so the stored_id index finds a page of
+-- one desk's records quickly, and every index costs the inserts (two such indexes cost about
+-- a sixth of the throughput, measured).
 ALTER TABLE records ADD COLUMN IF NOT EXISTS stored_id bigint GENERATED ALWAYS AS IDENTITY;
 CREATE UNIQUE INDEX IF NOT EXISTS records_stored ON records (stored_id);
-CREATE INDEX IF NOT EXISTS records_desk_stored ON records (desk_id, stored_id);
 CREATE INDEX IF NOT EXISTS records_account_stored ON records (account, stored_id);
 CREATE INDEX IF NOT EXISTS records_symbol_stored ON records (symbol, stored_id);
 CREATE INDEX IF NOT EXISTS records_kind_stored ON records (kind, stored_id);
