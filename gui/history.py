@@ -6,6 +6,11 @@ the rows and stops the poll, showing loads the newest page again. At the top, ne
 in as they are written; further down nothing moves under the reader, and a bar says how many
 new records wait above ("jump to newest"). Export writes the filtered view, streamed page by
 page on a worker thread.
+
+In team mode (``set_team``) a picker chooses between "This desk" (the local journal, as in
+solo mode) and "All desks" (the shared journal, with a Desk column and a Desk filter,
+``gui.models.team_history``), whose pages come from the network without blocking the window.
+Solo mode never imports the team code (nor psycopg).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import (
     QDateTime,
@@ -54,6 +59,10 @@ from gui.models.history import (
 )
 from gui.widgets.history_detail import HistoryDetail
 
+if TYPE_CHECKING:
+    from core.team.history import TeamHistory
+    from gui.models.team_history import TeamHistoryModel
+
 __all__ = [
     "MAX_PAGES",
     "PAGE_SIZE",
@@ -69,6 +78,8 @@ __all__ = [
 POLL_MS = 1500
 
 AnyIndex = QModelIndex | QPersistentModelIndex
+THIS_DESK, ALL_DESKS = "This desk", "All desks"
+UNREACHABLE = "The shared journal cannot be reached"
 ExportFormat = Literal["csv", "jsonl"]
 
 
@@ -121,7 +132,10 @@ class HistoryView(QWidget):
         self.setObjectName("historyView")
         self.setAccessibleName("Journal history")
         self.tracker = tracker if tracker is not None else TaskTracker(self)
-        self.model = HistoryModel(journal, self, page_size=page_size, max_rows=max_rows)
+        self.localModel = HistoryModel(journal, self, page_size=page_size, max_rows=max_rows)
+        self.teamModel: TeamHistoryModel | None = None
+        self.model: HistoryModel | TeamHistoryModel = self.localModel
+        self._sizes = (page_size, max_rows)
         self._export_task: asyncio.Task[int] | None = None
         self.fileDialog: QFileDialog | None = None
         self._anchor: tuple[int, int] | None = None  # (seq, pixels) of the top row, held
@@ -154,6 +168,16 @@ class HistoryView(QWidget):
             return box
 
         self._all_text: dict[QComboBox, str] = {}
+        self.sourceBox = QComboBox(self)  # team mode only: which journal
+        self.sourceBox.setObjectName("historySource")
+        self.sourceBox.setAccessibleName("Records of")
+        self.sourceBox.setToolTip("This desk's journal, or the shared journal of every desk")
+        self.sourceBox.addItems([THIS_DESK, ALL_DESKS])
+        self.sourceBox.setVisible(False)
+        self.sourceBox.currentIndexChanged.connect(self._on_source_changed)
+        bar.addWidget(self.sourceBox)
+        self.deskFilter = combo("historyDeskFilter", "Any desk", "Filter by desk")
+        self.deskFilter.setVisible(False)
         self.accountFilter = combo("historyAccountFilter", "All accounts", "Filter by account")
         self.symbolFilter = combo("historySymbolFilter", "All symbols", "Filter by symbol")
         self.kindFilter = combo("historyKindFilter", "All kinds", "Filter by kind of record")
@@ -220,21 +244,10 @@ class HistoryView(QWidget):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(True)
-        mono = QFontMetrics(self.model.mono_font)
-        time_width = mono.horizontalAdvance("2026-01-01 00:00:00.000") + 20
-        widths = {
-            HistoryColumn.SEQ: 56, HistoryColumn.TIME: time_width, HistoryColumn.KIND: 116,
-            HistoryColumn.ACCOUNT: 112, HistoryColumn.VENUE: 86, HistoryColumn.SYMBOL: 112,
-            HistoryColumn.OPERATOR: 110, HistoryColumn.REASON: 160, HistoryColumn.LATENCY: 84,
-        }
-        for col, width in widths.items():
-            self.table.setColumnWidth(col, width)
-        # The payload column takes the width left (the detail pane has it whole), so the
-        # rows always span the table; the table and the pane share the tab's whole height.
-        header.setSectionResizeMode(HistoryColumn.PAYLOAD, QHeaderView.ResizeMode.Stretch)
+        self._size_columns()
         self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.detail = HistoryDetail(self.model.mono_font, self)
-        self.detail.journal = self.model.journal
+        self.detail.journal = self.localModel.journal
         self.detail.copied.connect(self._on_ticket_copied)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("historySplitter")
@@ -252,25 +265,98 @@ class HistoryView(QWidget):
         self.statusLabel.setObjectName("historyStatus")
         self.statusLabel.setAccessibleName("History status")
         root.addWidget(self.statusLabel)
-        m = self.model
-        for signal in (m.rowsInserted, m.rowsRemoved, m.modelReset, m.pendingChanged):
-            signal.connect(self._update_status)
-        m.pendingChanged.connect(self._on_pending)
-        # Rows coming or going above the reader keep the row they read in place.
-        m.rowsAboutToBeInserted.connect(self._hold_place_for_insert)
-        m.rowsAboutToBeRemoved.connect(self._hold_place)
-        m.rowsInserted.connect(self._restore_place)
-        m.rowsRemoved.connect(self._restore_place)
+        self._bind(self.model, True)
         self.table.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self._update_status()
+
+    def _size_columns(self) -> None:
+        mono = QFontMetrics(self.model.mono_font)
+        widths = {
+            "SEQ": 56, "TIME": mono.horizontalAdvance("2026-01-01 00:00:00.000") + 20,
+            "DESK": 96, "KIND": 116, "ACCOUNT": 112, "VENUE": 86, "SYMBOL": 112,
+            "OPERATOR": 110, "REASON": 160, "LATENCY": 84,
+        }
+        header = self.table.horizontalHeader()
+        for col in self.model.COLUMNS:
+            if col.name in widths:  # Interactive again: the other model's payload column
+                header.setSectionResizeMode(col.value, QHeaderView.ResizeMode.Interactive)
+                self.table.setColumnWidth(col.value, widths[col.name])
+            else:
+                # The payload column takes the width left (the detail pane has it whole), so
+                # the rows always span the table; table and pane share the tab's height.
+                header.setSectionResizeMode(col.value, QHeaderView.ResizeMode.Stretch)
+
+    def _bind(self, m: HistoryModel | TeamHistoryModel, on: bool) -> None:
+        """Connect (or disconnect) the shown model's signals: status, pending, the place."""
+        pairs = [(m.rowsInserted, self._update_status), (m.rowsRemoved, self._update_status),
+                 (m.modelReset, self._update_status), (m.pendingChanged, self._update_status),
+                 (m.pendingChanged, self._on_pending),
+                 # Rows coming or going above the reader keep the row they read in place.
+                 (m.rowsAboutToBeInserted, self._hold_place_for_insert),
+                 (m.rowsAboutToBeRemoved, self._hold_place),
+                 (m.rowsInserted, self._restore_place), (m.rowsRemoved, self._restore_place)]
+        if not isinstance(m, HistoryModel):
+            pairs.append((m.stateChanged, self._update_status))
+        for signal, slot in pairs:
+            if on:
+                signal.connect(slot)
+            else:
+                signal.disconnect(slot)
+
+    # ------------------------------------------------------------------ team mode
+    @property
+    def all_desks(self) -> bool:
+        return self.model is self.teamModel
+
+    def set_team(self, source: TeamHistory, *, all_desks: bool = True) -> None:
+        """Team mode: the journal picker appears, on "All desks" unless told otherwise."""
+        from gui.models.team_history import TeamHistoryModel
+
+        page_size, max_rows = self._sizes
+        self.teamModel = TeamHistoryModel(source, self.tracker, self, page_size=page_size,
+                                          max_rows=max_rows)
+        self.sourceBox.setVisible(True)
+        self.sourceBox.setCurrentText(ALL_DESKS if all_desks else THIS_DESK)
+        self._on_source_changed()
+
+    def _on_source_changed(self, *_: object) -> None:
+        team = self.teamModel
+        if team is None:
+            return
+        want = team if self.sourceBox.currentText() == ALL_DESKS else self.localModel
+        if want is self.model:
+            return
+        old, self.model = self.model, want
+        self._bind(old, False)
+        old.set_active(False)
+        self.table.setModel(want)
+        self._size_columns()
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self._bind(want, True)
+        self.deskFilter.setVisible(want is team)
+        # Another desk's intent is not in this desk's journal: its ticket is the record alone.
+        self.detail.journal = None if want is team else self.localModel.journal
+        self.exportButton.setEnabled(want is not team)
+        self.exportButton.setToolTip(
+            "Export reads this desk's journal; `closeout journal export --team` exports the "
+            "shared one" if want is team else
+            "Write the records matching the filters to a CSV or JSON Lines file")
+        self._on_pending(want.pending)
+        if self.isVisible():
+            self.refresh_choices()
+            self._apply(want)
+            want.set_active(True)
+            self.table.scrollToTop()
         self._update_status()
 
     # ------------------------------------------------------------------ shown or hidden
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if self.model.journal is None:
+        if self.localModel.journal is None:
             return
         if not self.model.active:
             self.refresh_choices()
+            self._apply(self.model)
             self.model.set_active(True)
             self.table.scrollToTop()
         self.pollTimer.start()
@@ -288,7 +374,7 @@ class HistoryView(QWidget):
         index = self.table.indexAt(QPoint(0, 0))
         if not index.isValid():
             return None
-        return self.model.record(index.row()).seq, self.table.visualRect(index).top()
+        return self.model.key_of(index.row()), self.table.visualRect(index).top()
 
     def _hold_place_for_insert(self, parent: AnyIndex, first: int, last: int) -> None:
         if not self.model.following:  # following: the newest rows are what the reader wants
@@ -302,7 +388,7 @@ class HistoryView(QWidget):
         anchor, self._anchor = self._anchor, None
         if anchor is None:
             return
-        row = self.model.row_of(anchor[0])
+        row = self.model.row_of_key(anchor[0])
         if row is None:
             return
         bar = self.table.verticalScrollBar()
@@ -326,7 +412,12 @@ class HistoryView(QWidget):
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         """The pane keeps the last chosen record while the window pages or reloads: a record
         never changes, and the reader may still be copying from it."""
-        if current.isValid() and current.row() < self.model.rowCount():
+        if not (current.isValid() and current.row() < self.model.rowCount()):
+            return
+        if self.model is self.teamModel:
+            t = self.model.team_record(current.row())
+            self.detail.show_record(t.record, desk=(t.desk_name, t.desk_id))
+        else:
             self.detail.show_record(self.model.record(current.row()))
 
     def _on_ticket_copied(self, text: str) -> None:
@@ -345,8 +436,9 @@ class HistoryView(QWidget):
 
     # ------------------------------------------------------------------ filters
     def set_journal(self, journal: Journal | None) -> None:
-        self.model.set_journal(journal)
-        self.detail.journal = journal
+        self.localModel.set_journal(journal)
+        if not self.all_desks:
+            self.detail.journal = journal
         self.detail.show_record(None)
         if journal is None or not self.isVisible():
             self.pollTimer.stop()
@@ -356,21 +448,46 @@ class HistoryView(QWidget):
         self.pollTimer.start()
 
     def refresh_choices(self) -> None:
-        """Fill the pickers from the values the journal holds, keeping what is selected."""
-        journal = self.model.journal
+        """Fill the pickers from the values the journal holds, keeping what is selected (the
+        shared journal's values arrive when the database answers)."""
+        if self.teamModel is not None and self.all_desks:
+            self.tracker.spawn(self._team_choices(self.teamModel.source),
+                               name="team history: choices")
+            return
+        journal = self.localModel.journal
         for box, column in ((self.accountFilter, "account"), (self.symbolFilter, "symbol"),
                             (self.kindFilter, "kind")):
-            values = journal.distinct(column) if journal is not None else []
-            current = box.currentData()
-            box.blockSignals(True)
-            box.clear()
-            box.addItem(self._all_text[box], None)
-            for value in values:
-                box.addItem(value, value)
-            if current is not None and current not in values:
-                box.addItem(current, current)  # keep a filter whose records are all gone
-            box.setCurrentIndex(max(0, box.findData(current)) if current is not None else 0)
-            box.blockSignals(False)
+            self._fill(box, [(v, v) for v in journal.distinct(column)]
+                       if journal is not None else [])
+
+    async def _team_choices(self, source: TeamHistory) -> None:
+        from core.team.history import TeamUnreachable
+
+        try:
+            values = {column: await source.distinct(column)
+                      for column in ("account", "symbol", "kind")}
+            desks = await source.desks()
+        except TeamUnreachable:
+            return  # the table says so; the pickers keep what they have
+        if not self.all_desks:
+            return
+        for box, column in ((self.accountFilter, "account"), (self.symbolFilter, "symbol"),
+                            (self.kindFilter, "kind")):
+            self._fill(box, [(v, v) for v in values[column]])
+        self._fill(self.deskFilter, [(name, desk) for desk, name in desks])
+
+    def _fill(self, box: QComboBox, items: list[tuple[str, str]]) -> None:
+        current = box.currentData()
+        box.blockSignals(True)
+        box.clear()
+        box.addItem(self._all_text[box], None)
+        for text, value in items:
+            box.addItem(text, value)
+            box.setItemData(box.count() - 1, value, Qt.ItemDataRole.ToolTipRole)
+        if current is not None and box.findData(current) < 0:
+            box.addItem(current, current)  # keep a filter whose records are all gone
+        box.setCurrentIndex(max(0, box.findData(current)) if current is not None else 0)
+        box.blockSignals(False)
 
     def current_filter(self) -> JournalFilter:
         kind = self.kindFilter.currentData()
@@ -387,9 +504,17 @@ class HistoryView(QWidget):
         )
 
     def apply_filters(self, *_: object) -> None:
+        self._apply(self.model)
+
+    def _apply(self, model: HistoryModel | TeamHistoryModel, force: bool = False) -> None:
         where = self.current_filter()
-        if where != self.model.filter:
-            self.model.set_filter(where)
+        if isinstance(model, HistoryModel):
+            if force or where != model.filter:
+                model.set_filter(where)
+            return
+        desk = self.deskFilter.currentData()
+        if force or (where, desk) != (model.filter, model.desk):
+            model.set_filter(where, desk)
 
     def _on_time_edited(self, *_: object) -> None:
         if self.sinceCheck.isChecked() or self.untilCheck.isChecked():
@@ -397,7 +522,7 @@ class HistoryView(QWidget):
 
     def refresh(self) -> None:
         self.refresh_choices()
-        self.model.set_filter(self.current_filter())
+        self._apply(self.model, force=True)
         self.table.scrollToTop()
 
     def poll(self) -> None:
@@ -406,6 +531,9 @@ class HistoryView(QWidget):
     def _update_status(self, *_: object) -> None:
         m = self.model
         n = m.rowCount()
+        if not isinstance(m, HistoryModel):
+            self.statusLabel.setText(self._team_status(m))
+            return
         if m.journal is None:
             text = "No journal is open."
         elif not m.active:
@@ -422,10 +550,27 @@ class HistoryView(QWidget):
             text = f"{n:,} records."
         self.statusLabel.setText(text)
 
+    @staticmethod
+    def _team_status(m: TeamHistoryModel) -> str:
+        n = m.rowCount()
+        if not m.active:
+            return ""
+        if m.error is not None:
+            held = (f"showing the {n:,} records loaded before" if n else
+                    "choose “This desk” for this desk's records")
+            return f"{UNREACHABLE} ({m.error}): {held}; trying again."
+        if m.loading and n == 0:
+            return "Loading…"
+        if n == 0:
+            return "No records of any desk match the filters."
+        more = ("; scroll up for newer ones" if m.more_newer else "") + (
+            "; scroll down for older ones" if m.more_older else "")
+        return f"{n:,} records of every desk shown{more}."
+
     # ------------------------------------------------------------------ export
     def choose_export_file(self) -> None:
         """Ask where to write (non-blocking: ``open()``, never ``exec()``)."""
-        if self.model.journal is None:
+        if self.localModel.journal is None or self.all_desks:
             return
         dialog = QFileDialog(self, "Export journal records")
         dialog.setObjectName("historyExportDialog")
@@ -442,8 +587,8 @@ class HistoryView(QWidget):
 
     def start_export(self, path: Path, fmt: ExportFormat) -> asyncio.Task[int] | None:
         """Export the filtered view on a worker thread; the window stays responsive."""
-        journal = self.model.journal
-        if journal is None:
+        journal = self.localModel.journal
+        if journal is None or self.all_desks:
             return None
         where = self.current_filter()
         self.exportButton.setEnabled(False)

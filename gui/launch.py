@@ -224,6 +224,7 @@ async def run(app: QApplication, boot: Boot, appearance: Appearance | None = Non
     if team is not None:  # the other desks' closes, cancels and overrides, in the log
         team.on_records = lambda desk_name, event: _log_other_desk(window, desk_name, event)
         window.set_team(team)  # the team link in the status bar
+        window.historyView.set_team(team.history)  # History: "All desks" (the shared journal)
     window.show_settings_error(boot.settings_error)
     if appearance is not None:
         window.resourceWarning.say(missing_text(appearance.missing))
@@ -312,6 +313,7 @@ def _log_other_desk(window: MainWindow, desk_name: str, event: OtherRecords) -> 
 
     for entry in other_desk_entries(desk_name, event.records):
         window.log_model.append(entry)
+    window.historyView.poll()  # their records in History now, not at the next poll
 
 
 def _team(settings: Settings, store: SecretStore | None, journal: Journal) -> TeamStack | None:

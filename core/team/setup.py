@@ -40,3 +40,6 @@ def prepare(admin_dsn: str, *, app_password: str, role: str = APP_ROLE,
         db.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
         if db.execute("SELECT count(*) FROM closeout_schema").fetchone() == (0,):
             db.execute("INSERT INTO closeout_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+        else:  # an older database: the schema above brought it up to date
+            db.execute("UPDATE closeout_schema SET version = %s WHERE version < %s",
+                       (SCHEMA_VERSION, SCHEMA_VERSION))

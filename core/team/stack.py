@@ -33,6 +33,7 @@ from core.secrets import SecretStore
 from core.team.awareness import Awareness, Event, LeaseChanged, LeaseSnapshot, OtherRecords
 from core.team.config import TeamConfig, keyring_user, with_password
 from core.team.coordinator import TeamCoordinator
+from core.team.history import TeamHistory
 from core.team.link import LinkState, link_phase
 from core.team.replica import Replicator
 
@@ -91,6 +92,8 @@ class TeamStack:
         self.replicator = Replicator(journal, self._connect, self.desk_id,
                                      desk_name=config.name, operator=operator)
         self.awareness = Awareness(self._connect, self.desk_id, self._heard)
+        # History's reads of the shared journal, on a connection of their own (made on use).
+        self.history = TeamHistory(self._connect)
         self._tasks: list[asyncio.Task[None]] = []
         self._naming: asyncio.Task[None] | None = None  # one read of the names at a time
         self._unlisten: Callable[[], None] | None = None
@@ -211,6 +214,7 @@ class TeamStack:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.coordinator.close(timeout=max(_RELEASE_MIN_S, deadline - loop.time()))
+        await self.history.close()
         try:
             last = await asyncio.to_thread(self._journal.last_seq)
         except JournalError:

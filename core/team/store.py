@@ -27,12 +27,13 @@ _COLUMNS: Final = ("r.desk_seq, r.wall_time, r.kind, r.account, r.venue, r.symbo
 
 @dataclass(frozen=True, slots=True)
 class TeamRecord:
-    """A record of the shared journal: which desk wrote it, and the record as that desk's
-    journal holds it."""
+    """A record of the shared journal: which desk wrote it, the record as that desk's
+    journal holds it, and its place in the shared journal (``stored_id``, 0 when not read)."""
 
     desk_id: str
     desk_name: str
     record: JournalRecord
+    stored_id: int = 0
 
 
 def _desk_records(db: psycopg.Connection[Any], desk_id: str,

@@ -36,7 +36,9 @@ __all__ = [
     "PAYLOAD_CHARS",
     "HistoryColumn",
     "HistoryModel",
+    "cell_text",
     "fmt_wall",
+    "payload_tooltip",
 ]
 
 PAGE_SIZE = 500
@@ -87,7 +89,7 @@ _MONO = frozenset({HistoryColumn.SEQ, HistoryColumn.TIME, HistoryColumn.LATENCY,
 _COLUMNS = tuple(HistoryColumn)
 
 
-def _payload_tooltip(text: str) -> str:
+def payload_tooltip(text: str) -> str:
     """The whole payload, pretty-printed when it is JSON (it usually is); the detail pane
     has it all."""
     shown = pretty_payload(text)
@@ -96,7 +98,8 @@ def _payload_tooltip(text: str) -> str:
     return shown
 
 
-def _cell(r: JournalRecord, col: HistoryColumn) -> str:
+def cell_text(r: JournalRecord, col: HistoryColumn) -> str:
+    """A cell's text (the team model shares it)."""
     if col is HistoryColumn.SEQ:
         return str(r.seq)
     if col is HistoryColumn.TIME:
@@ -203,6 +206,13 @@ class HistoryModel(ColumnsModel):
     @property
     def records(self) -> list[JournalRecord]:
         return list(self._records)
+
+    def key_of(self, row: int) -> int:
+        """What identifies a row across pages (the view keeps the reader's place by it)."""
+        return self._records[row].seq
+
+    def row_of_key(self, seq: int) -> int | None:
+        return self.row_of(seq)
 
     def row_of(self, seq: int) -> int | None:
         """The row showing record ``seq`` (the window is sorted by seq, descending)."""
@@ -407,10 +417,10 @@ class HistoryModel(ColumnsModel):
         r = self._records[index.row()]
         col = _COLUMNS[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return _cell(r, col)
+            return cell_text(r, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col is HistoryColumn.PAYLOAD:
-                return _payload_tooltip(r.payload)
+                return payload_tooltip(r.payload)
             if col is HistoryColumn.REASON and r.reason:
                 return r.reason
             if col is HistoryColumn.TIME:

@@ -26,6 +26,7 @@ class HistoryDetail(QWidget):
         self.setObjectName("historyDetail")
         self.setAccessibleName("Selected journal record")
         self.record: JournalRecord | None = None
+        self.desk: tuple[str, str] | None = None  # (name, id): a record of the shared journal
         self.journal: Journal | None = None
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
@@ -53,15 +54,24 @@ class HistoryDetail(QWidget):
         root.addWidget(self.text, 1)
         self.show_record(None)
 
-    def show_record(self, record: JournalRecord | None) -> None:
-        self.record = record
+    def show_record(self, record: JournalRecord | None,
+                    desk: tuple[str, str] | None = None) -> None:
+        """``desk`` (name, id) for a record of the shared journal: whose record it is (its
+        number and chain are that desk's). Shown as stored; nothing is verified here."""
+        self.record, self.desk = record, desk
         self.copyTicketButton.setEnabled(record is not None)
         if record is None:
             self.title.setText("Record")
             self.text.setPlainText(EMPTY_DETAIL)
             return
-        self.title.setText(f"Record #{record.seq} · {record.kind}")
-        self.text.setPlainText(record_text(record))
+        text = record_text(record)
+        if desk is None:
+            self.title.setText(f"Record #{record.seq} · {record.kind}")
+        else:
+            self.title.setText(f"{desk[0]} · record #{record.seq} · {record.kind}")
+            head, _, rest = text.partition("\n")
+            text = f"{head}\nDesk:      {desk[0]} (desk id {desk[1]})\n{rest}"
+        self.text.setPlainText(text)
 
     def ticket(self) -> str | None:
         """The ticket text for the shown record (its intent's records read from the journal)."""
@@ -74,7 +84,10 @@ class HistoryDetail(QWidget):
             if r.intent_id:
                 story = self.journal.intent_records(r.intent_id, limit=STORY_LIMIT)
             last = max(last, self.journal.last_seq())
-        return ticket_text(r, story or [r], last)
+        text = ticket_text(r, story or [r], last)
+        if self.desk is not None:
+            text = f"Desk: {self.desk[0]} (desk id {self.desk[1]})\n{text}"
+        return text
 
     def copy_ticket(self) -> None:
         text = self.ticket()
