@@ -31,7 +31,7 @@ from tests.helpers.polling import desks_until
 from tests.helpers.postgres import TeamDatabase
 
 SYMBOL = "AAPL-USD"
-ROUNDS = int(os.environ.get("CLOSEOUT_RACES", "250"))
+ROUNDS = int(os.environ.get("CLOSEOUT_RACES", "1000"))
 
 
 @contextlib.asynccontextmanager
