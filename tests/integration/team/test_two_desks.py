@@ -1,10 +1,12 @@
 """Two desks, each with its own session to the same simulated account and its own lease
 connection to one PostgreSQL, close the same position at the same moment, round after round
 with random timing: the venue receives one close per round, and the desk that lost is told
-which desk won. ``CLOSEOUT_RACES`` sets the rounds (``make team-race`` runs 1,000).
+which desk won. ``CLOSEOUT_RACES`` sets the rounds: 1,000 unless told (``make test`` runs
+them; ``make team-race`` runs this test alone and prints the tally).
 
-A round waits on events, never on a clock: the simulator pulses the positions as soon as the
-round changed them (instead of on its 1 s timer), and the desks' own events end each wait."""
+A round waits on events, never on a clock, so 1,000 of them fit in the suite: the simulator
+sends its positions pulse as soon as the round changed the position (instead of on its 1 s
+timer), and the desks' own events end each wait."""
 
 from __future__ import annotations
 
