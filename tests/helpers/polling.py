@@ -1,6 +1,7 @@
 """Async polling for state owned by another thread or by Qt, with a hard deadline.
 
-Use it where no event exists to await; never as a sleep to "let things settle"."""
+Use it where no event exists to await; never as a sleep to "let things settle". For what a
+``Desk`` owns (its book, its intents), ``desks_until`` wakes on the desks' own events instead."""
 
 from __future__ import annotations
 
