@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -49,10 +50,11 @@ class Received:
     headers: dict[str, str]
     body: str
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """What was asked: a WS frame's ``type`` (QFEX) or ``op`` (Everstrike), an HTTP path
-        without its query; "" for a frame that is not a JSON object with either."""
+        without its query; "" for a frame that is not a JSON object with either. Parsed once:
+        ``Simulator.requests`` asks it of the whole log on every call."""
         if self.channel == "http":
             return self.path.partition("?")[0]
         try:

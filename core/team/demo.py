@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     password = secrets.token_urlsafe(18)
     with tempfile.TemporaryDirectory(prefix="closeout-team-demo-") as tmp, \
-            LocalCluster() as cluster:
+            LocalCluster(sync_initdb=False) as cluster:
         prepare(cluster.dsn(), app_password=password)
         sim = Simulator(seed=ns.seed, tick_interval=1.0)
         sim.start()

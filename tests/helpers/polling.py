@@ -1,6 +1,7 @@
 """Async polling for state owned by another thread or by Qt, with a hard deadline.
 
-Use it where no event exists to await; never as a sleep to "let things settle"."""
+Use it where no event exists to await; never as a sleep to "let things settle". For what a
+``Desk`` owns (its book, its intents), ``desks_until`` wakes on the desks' own events instead."""
 
 from __future__ import annotations
 
@@ -21,6 +22,25 @@ async def until(predicate: Callable[[], Any], timeout: float = 10.0, what: str =
     except TimeoutError:
         raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") \
             from None
+
+
+async def desks_until(desks: Iterable[Desk], predicate: Callable[[], Any],
+                      timeout: float = 10.0, what: str = "") -> None:
+    """Like ``until`` for state the desks own (their books and intents): the predicate is asked
+    again on each event a desk emits, so the wait ends the moment it holds, with no polling."""
+    woken = asyncio.Event()
+    leave = [desk.subscribe(lambda _event: woken.set()) for desk in desks]
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await woken.wait()
+                woken.clear()
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}") \
+            from None
+    finally:
+        for unsubscribe in leave:
+            unsubscribe()
 
 
 async def market_data(desk: Desk, keys: Iterable[PositionKey] | None = None,

@@ -36,7 +36,7 @@ class TeamDatabase:
 
 @pytest.fixture(scope="session")
 def team_cluster() -> Iterator[LocalCluster]:
-    cluster = LocalCluster().start()
+    cluster = LocalCluster(sync_initdb=False).start()
     try:
         prepare(cluster.dsn(), app_password=APP_PASSWORD)
         yield cluster

@@ -51,6 +51,7 @@ async def world(bare_sim: Simulator, tmp_path: Path) -> AsyncIterator[World]:
     and repeats of a protocol error are summed up after 50 ms instead of 10 s."""
     sim = bare_sim
     sim.qfex.settings.positions_interval = 0.05  # trade-socket pushes carry the frames out
+    sim.qfex.settings.mds_interval = 0.05  # and market_stats pushes, the MDS socket's
     q_pub, q_sec = sim.add_account("qfex", "bad-q", [(QFEX_SYMBOL, Decimal(40), Decimal(220))])
     e_pub, e_sec = sim.add_account("everstrike", "bad-e", [(ES_PAIR, Decimal("-3.5"),
                                                             Decimal(4400))])

@@ -521,6 +521,21 @@ async def test_positions_channel_pushes_every_symbol_ever_held(sim: Simulator) -
 
 
 @pytest.mark.asyncio
+async def test_a_pulse_on_demand_pushes_what_the_timer_would(sim: Simulator) -> None:
+    sim.qfex.settings.positions_interval = 3600.0  # no pulse from the timer in this test
+    async with trade(sim, channels=("order_responses", "positions", "balances")) as ws, \
+            trade(sim, channels=("order_responses",)) as quiet:
+        await send(ws, "close_position", symbol=AAPL)
+        await recv_until(ws, is_status("FILLED"))
+        await sim.acall(sim.qfex.pulse)
+        msgs = await recv_until(ws, lambda m: m.get("position_response", {}).get("symbol")
+                                == AAPL)
+        assert msgs[-1]["position_response"]["position"] == 0  # the close, shown at once
+        await recv_until(ws, lambda m: "balance_response" in m)
+        assert [m for m in await barrier(quiet) if "position_response" in m] == []
+
+
+@pytest.mark.asyncio
 async def test_positions_envelope_shape_fault(sim: Simulator) -> None:
     sim.qfex.faults.positions_shape = "v4_positions"
     async with trade(sim, channels=("positions",)) as ws:

@@ -115,11 +115,15 @@ class AccountFeed:
         else:
             send(conn, {"balance_response": body})
 
+    def pulse(self) -> None:
+        """One pulse: positions and balances to every socket that subscribed."""
+        for conn in self._conns:
+            if "positions" in conn.channels:
+                self.push_positions(conn)
+            if "balances" in conn.channels:
+                self.push_balance(conn)
+
     async def run(self) -> None:
         """The periodic pushes, forever."""
         async for _ in pulses(lambda: self._settings.positions_interval):
-            for conn in self._conns:
-                if "positions" in conn.channels:
-                    self.push_positions(conn)
-                if "balances" in conn.channels:
-                    self.push_balance(conn)
+            self.pulse()

@@ -133,6 +133,11 @@ class QfexVenue:
         """Periodic pushes: positions and balances, and MDS market_stats."""
         await asyncio.gather(self._feed.run(), self._mds.run())
 
+    def pulse(self) -> None:
+        """A positions and balances pulse now, as the timer would send it: a test that changed
+        a position need not wait for the next one. Call it on the simulator thread."""
+        self._feed.pulse()
+
     # ------------------------------------------------------------------ hosting (contract.py)
     def ws_ping(self) -> tuple[float | None, float | None]:
         interval = self.settings.ping_interval

@@ -1,7 +1,12 @@
 """Two desks, each with its own session to the same simulated account and its own lease
 connection to one PostgreSQL, close the same position at the same moment, round after round
 with random timing: the venue receives one close per round, and the desk that lost is told
-which desk won. ``CLOSEOUT_RACES`` sets the rounds (``make team-race`` runs 1,000)."""
+which desk won. ``CLOSEOUT_RACES`` sets the rounds: 1,000 unless told (``make test`` runs
+them; ``make team-race`` runs this test alone and prints the tally).
+
+A round waits on events, never on a clock, so 1,000 of them fit in the suite: the simulator
+sends its positions pulse as soon as the round changed the position (instead of on its 1 s
+timer), and the desks' own events end each wait."""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from core.desk import Desk
+from core.desk import CloseIntent, Desk
 from core.desk.coordination import LeaseHeld
 from core.desk.freshness import PositionChanged
 from core.model import CloseRequest, Environment, PositionKey
@@ -24,16 +29,17 @@ from core.sim import Simulator
 from core.team.coordinator import TeamCoordinator
 from core.venue import AccountConfig, Credentials
 from core.venues.qfex import QFEX
-from tests.helpers.polling import until
+from tests.helpers.polling import desks_until
 from tests.helpers.postgres import TeamDatabase
 
 SYMBOL = "AAPL-USD"
-ROUNDS = int(os.environ.get("CLOSEOUT_RACES", "250"))
+ROUNDS = int(os.environ.get("CLOSEOUT_RACES", "1000"))
 
 
 @contextlib.asynccontextmanager
 async def _desk(sim: Simulator, db: TeamDatabase, desk_id: str, operator: str,
-                account: tuple[AccountConfig, Credentials]) -> AsyncIterator[Desk]:
+                account: tuple[AccountConfig, Credentials]
+                ) -> AsyncIterator[tuple[Desk, TeamCoordinator]]:
     async def connect() -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(db.app_dsn, autocommit=True)
 
@@ -45,7 +51,7 @@ async def _desk(sim: Simulator, db: TeamDatabase, desk_id: str, operator: str,
     desk = Desk(coordinator=coordinator)
     try:
         assert await desk.start([account]) == []
-        yield desk
+        yield desk, coordinator
     finally:
         await desk.stop()
         await coordinator.close()
@@ -62,23 +68,36 @@ async def test_two_desks_closing_at_once_send_one_close_and_the_loser_hears_who_
     account = (AccountConfig("client-7", QFEX, Environment.DEMO, pub,
                              {"trade_ws": q.trade_ws, "mds_ws": q.mds_ws, "rest": q.rest}),
                Credentials(pub, secret))
-    sim.qfex.settings.positions_interval = 0.02  # the documented 1 s pulse, shortened
-    market = sim.qfex.market
+    qfex = sim.qfex
+    market = qfex.market
     venue_account = sim.account_id("qfex", pub)
     key = PositionKey("client-7", QFEX, SYMBOL)
     rng = random.Random(int(os.environ.get("CLOSEOUT_RACE_SEED", "11")))
-    async with _desk(sim, team_db, "d1", "maria", account) as one, \
-            _desk(sim, team_db, "d2", "li", account) as two:
+    async with _desk(sim, team_db, "d1", "maria", account) as (one, one_leases), \
+            _desk(sim, team_db, "d2", "li", account) as (two, two_leases):
         desks = {"d1": one, "d2": two}
+
+        def set_size(size: Decimal) -> None:
+            market.set_position(venue_account, SYMBOL, size, Decimal(220))
+            qfex.pulse()
+
+        counted = 0  # how much of the venue's log has been counted
+
+        def closes_since_last_asked() -> int:
+            nonlocal counted
+            log = sim.requests("qfex")
+            fresh, counted = log[counted:], len(log)
+            return sum(1 for r in fresh
+                       if qfex.is_request(r) and r.kind in qfex.request_groups["close"])
+
+        assert closes_since_last_asked() == 0
         refused = {"lease": 0, "flat": 0}
         for round_ in range(ROUNDS):
             size = Decimal(rng.randint(1, 50))
-            await sim.acall(lambda s=size: market.set_position(venue_account, SYMBOL, s,
-                                                               Decimal(220)))
-            await until(lambda s=size: all(
+            await sim.acall(lambda s=size: set_size(s))
+            await desks_until(desks.values(), lambda s=size: all(
                 (p := d.positions.get(key)) is not None and p.quantity == s
                 for d in desks.values()), timeout=30, what=f"round {round_}: both see {size}")
-            before = len(sim.requests("qfex", kind="close"))
 
             async def close(desk: Desk, delay: float, s: Decimal = size) -> Any:
                 await asyncio.sleep(delay)
@@ -96,14 +115,24 @@ async def test_two_desks_closing_at_once_send_one_close_and_the_loser_hears_who_
             lost = results[loser_name]
             if isinstance(lost, LeaseHeld):
                 assert lost.holder.desk_id == won[0], (round_, lost.holder)
-                assert lost.holder.operator == {"d1": "maria", "d2": "li"}[won[0]]
+                operator = {"d1": "maria", "d2": "li"}[won[0]]
+                assert lost.holder.operator == operator
+                assert f"Desk {won[0][-1]} ({operator}) is closing this" in str(lost), lost
                 refused["lease"] += 1
             else:  # it asked after the winner was done and saw the position flat
                 assert "already flat" in str(lost), (round_, lost)
                 refused["flat"] += 1
-            await until(lambda: key not in one.positions and key not in two.positions,
-                        timeout=30, what=f"round {round_}: flat on both desks")
-            assert len(sim.requests("qfex", kind="close")) == before + 1, round_
+            intent: CloseIntent = results[won[0]]
+            await desks_until(desks.values(), lambda i=intent: i.state.settled, timeout=30,
+                              what=f"round {round_}: the winner's close settled")
+            await sim.acall(qfex.pulse)  # the venue shows it flat
+            await desks_until(desks.values(), lambda i=intent: (
+                key not in one.positions and key not in two.positions
+                and i.verified_flat is not None),
+                timeout=30, what=f"round {round_}: flat on both desks")
+            assert closes_since_last_asked() == 1, round_
+            assert intent.verified_flat, (round_, intent)
+            assert one_leases.held == [] and two_leases.held == [], round_  # given up
         print(f"{ROUNDS} rounds: the loser was refused by the lease {refused['lease']} times, "
               f"and found the position already flat {refused['flat']} times")
         assert refused["lease"] > 0  # the desks did meet at the lease, not only one by one
