@@ -9,20 +9,17 @@ The database's address comes from settings.toml's ``[team]``; its password from 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 from core.journal import Journal
+from core.team.export import TeamExportWriter
 
 __all__ = ["export_team", "verify_team_journal"]
 
 PROG = "closeout journal"
 _PAGE = 5000
-_FIELDS = ("desk_id", "desk_name", "seq", "wall_time", "kind", "account", "venue", "symbol",
-           "operator", "reason", "intent_id", "payload", "latency_ms", "prev_hash", "hash")
 
 
 def _connect() -> Any:
@@ -101,7 +98,7 @@ def _where(ns: argparse.Namespace) -> tuple[str, list[Any]]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def _rows(db: Any, ns: argparse.Namespace) -> Iterator[dict[str, Any]]:
+def _rows(db: Any, ns: argparse.Namespace) -> Iterator[tuple[Any, ...]]:
     last: tuple[str, int] = ("", 0)
     where, params = _where(ns)
     while True:
@@ -111,8 +108,7 @@ def _rows(db: Any, ns: argparse.Namespace) -> Iterator[dict[str, Any]]:
             "r.latency_ms, r.prev_hash, r.hash FROM records r LEFT JOIN desks d "
             f"ON d.desk_id = r.desk_id WHERE (r.desk_id, r.desk_seq) > (%s, %s){where} "
             "ORDER BY r.desk_id, r.desk_seq LIMIT %s", (*last, *params, _PAGE)).fetchall()
-        for row in rows:
-            yield dict(zip(_FIELDS, row, strict=True))
+        yield from rows
         if len(rows) < _PAGE:
             return
         last = (rows[-1][0], rows[-1][2])
@@ -122,17 +118,7 @@ def export_team(ns: argparse.Namespace, out: TextIO) -> int:
     db = _connect()
     if db is None:
         return 2
-    n = 0
     with db:
-        if ns.format == "jsonl":
-            for row in _rows(db, ns):
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-                n += 1
-        else:
-            writer = csv.DictWriter(out, fieldnames=_FIELDS)
-            writer.writeheader()
-            for row in _rows(db, ns):
-                writer.writerow(row)
-                n += 1
+        n = TeamExportWriter(ns.format, out).write(_rows(db, ns))
     print(f"exported {n} records of the shared journal", file=sys.stderr)
     return 0

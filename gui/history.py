@@ -9,14 +9,15 @@ page on a worker thread.
 
 In team mode (``set_team``) a picker chooses between "This desk" (the local journal, as in
 solo mode) and "All desks" (the shared journal, with a Desk column and a Desk filter,
-``gui.models.team_history``), whose pages come from the network without blocking the window.
+``gui.models.team_history``), whose pages come from the network without blocking the window;
+there Export writes the shared journal's filtered records, with each record's desk.
 Solo mode never imports the team code (nor psycopg).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -48,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.journal import Journal, JournalFilter
+from core.journal.export import written_in_place
 from gui.bridge import TaskTracker
 from gui.models.history import (
     MAX_PAGES,
@@ -80,6 +82,9 @@ POLL_MS = 1500
 AnyIndex = QModelIndex | QPersistentModelIndex
 THIS_DESK, ALL_DESKS = "This desk", "All desks"
 UNREACHABLE = "The shared journal cannot be reached"
+EXPORT_TIP = "Write the records matching the filters to a CSV or JSON Lines file"
+TEAM_EXPORT_TIP = ("Write every desk's records matching the filters to a CSV or JSON Lines "
+                   "file, with each record's desk")
 ExportFormat = Literal["csv", "jsonl"]
 
 
@@ -93,16 +98,8 @@ def export_history(
     leaves half a file under the name the user chose. It holds the journal's contents, so it is
     created 0600 like the journal itself.
     """
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            n = journal.export(where, fmt, out)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return n
+    with written_in_place(path) as out:
+        return journal.export(where, fmt, out)
 
 
 def _fmt_from_path(path: Path, selected_filter: str = "") -> ExportFormat:
@@ -212,8 +209,7 @@ class HistoryView(QWidget):
         self.refreshButton.clicked.connect(self.refresh)
         self.exportButton = QPushButton("Export…", self)
         self.exportButton.setObjectName("historyExport")
-        self.exportButton.setToolTip("Write the records matching the filters to a CSV or "
-                                     "JSON Lines file")
+        self.exportButton.setToolTip(EXPORT_TIP)
         self.exportButton.clicked.connect(self.choose_export_file)
         bar.addWidget(self.refreshButton)
         bar.addWidget(self.exportButton)
@@ -336,11 +332,7 @@ class HistoryView(QWidget):
         self.deskFilter.setVisible(want is team)
         # Another desk's intent is not in this desk's journal: its ticket is the record alone.
         self.detail.journal = None if want is team else self.localModel.journal
-        self.exportButton.setEnabled(want is not team)
-        self.exportButton.setToolTip(
-            "Export reads this desk's journal; `closeout journal export --team` exports the "
-            "shared one" if want is team else
-            "Write the records matching the filters to a CSV or JSON Lines file")
+        self.exportButton.setToolTip(TEAM_EXPORT_TIP if want is team else EXPORT_TIP)
         self._on_pending(want.pending)
         if self.isVisible():
             self.refresh_choices()
@@ -568,16 +560,21 @@ class HistoryView(QWidget):
         return f"{n:,} records of every desk shown{more}."
 
     # ------------------------------------------------------------------ export
+    @property
+    def exporting(self) -> bool:
+        return self._export_task is not None and not self._export_task.done()
+
     def choose_export_file(self) -> None:
         """Ask where to write (non-blocking: ``open()``, never ``exec()``)."""
-        if self.localModel.journal is None or self.all_desks:
+        if self.exporting or (self.localModel.journal is None and not self.all_desks):
             return
         dialog = QFileDialog(self, "Export journal records")
         dialog.setObjectName("historyExportDialog")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilters(["CSV (*.csv)", "JSON Lines (*.jsonl)"])
         dialog.setDefaultSuffix("csv")
-        dialog.selectFile("closeout-journal.csv")
+        dialog.selectFile("closeout-team-journal.csv" if self.all_desks
+                          else "closeout-journal.csv")
         dialog.fileSelected.connect(
             lambda name: self.start_export(Path(name), _fmt_from_path(
                 Path(name), dialog.selectedNameFilter()))
@@ -586,26 +583,39 @@ class HistoryView(QWidget):
         dialog.open()
 
     def start_export(self, path: Path, fmt: ExportFormat) -> asyncio.Task[int] | None:
-        """Export the filtered view on a worker thread; the window stays responsive."""
-        journal = self.localModel.journal
-        if journal is None or self.all_desks:
+        """Export the filtered view without holding up the window: the local journal on a
+        worker thread, the shared one (on All desks) page by page from the database. One
+        export at a time."""
+        if self.exporting:
             return None
         where = self.current_filter()
+        unreachable: tuple[type[Exception], ...] = ()
+        if self.teamModel is not None and self.all_desks:
+            from core.team.history import TeamUnreachable
+
+            unreachable = (TeamUnreachable,)
+            run = self.teamModel.source.export_file(where, self.deskFilter.currentData(), path,
+                                                    fmt)
+        elif (journal := self.localModel.journal) is not None:
+            run = asyncio.to_thread(export_history, journal, where, path, fmt)
+        else:
+            return None
         self.exportButton.setEnabled(False)
         self.statusLabel.setText(f"Exporting to {path}…")
-        task = self.tracker.spawn(self._export(journal, where, path, fmt),
+        task = self.tracker.spawn(self._export(run, path, unreachable),
                                   name=f"export {path.name}")
         self._export_task = task
         return task
 
-    async def _export(
-        self, journal: Journal, where: JournalFilter, path: Path, fmt: ExportFormat
-    ) -> int:
+    async def _export(self, run: Awaitable[int], path: Path,
+                      unreachable: tuple[type[Exception], ...]) -> int:
+        errors: tuple[type[Exception], ...] = (OSError, ValueError, *unreachable)
         try:
-            n = await asyncio.to_thread(export_history, journal, where, path, fmt)
-        except (OSError, ValueError) as exc:
-            self.statusLabel.setText(f"Export failed: {exc}")
-            self.exportFailed.emit(str(exc))
+            n = await run
+        except errors as exc:
+            why = f"{UNREACHABLE} ({exc})" if isinstance(exc, unreachable) else str(exc)
+            self.statusLabel.setText(f"Export failed: {why}. No file was written.")
+            self.exportFailed.emit(why)
             return 0
         finally:
             self.exportButton.setEnabled(True)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, TextIO
 
 from core.journal.records import JournalRecord
 
-__all__ = ["EXPORT_COLUMNS", "write_records"]
+__all__ = ["EXPORT_COLUMNS", "write_records", "written_in_place"]
 
 # Every column of a record, in export order. ``time_utc`` is derived from ``wall_time`` for
 # people reading a spreadsheet; it is not stored or hashed.
@@ -50,6 +53,24 @@ def write_records(
             out.write(_jsonl_line(r))
         n += 1
     return n
+
+
+@contextmanager
+def written_in_place(path: Path) -> Iterator[TextIO]:
+    """A text file to export into, renamed to ``path`` once the block ends without an error.
+
+    It is written beside its final name (``.name.partial``), so a failed export never leaves
+    half a file under the name the user chose, and removed on any error. It holds journal
+    records, so it is created 0600 like the journal itself."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _iso_utc(wall: float) -> str:

@@ -2,10 +2,13 @@
 records with the desk and operator, "This desk" the local journal; new records of another
 desk come in at the top or are counted; the database going away is said, and its return
 resumes; filters (and a Desk filter) and "Show in History" narrow the shared journal. Solo
-mode has no picker and no Desk column."""
+mode has no picker and no Desk column. Export on "All desks" writes every desk's filtered
+records with the desk, or says why it could not and leaves no file."""
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import subprocess
 import sys
@@ -333,3 +336,83 @@ async def test_the_team_model_passes_qtmodeltester_while_it_pages_and_follows(
         assert keys(model)[0] == ("d2", 63) and model.rowCount() == 2 * PAGE + 3
     finally:
         model.set_active(False)
+
+
+def partials(folder: Path) -> list[Path]:
+    return list(folder.glob(".*.partial"))
+
+
+def beta_rows(j: Journal, seqs: range) -> list[int]:
+    return [r.seq for r in j.records(after=0, limit=1000)
+            if r.account == "beta" and r.seq in seqs]
+
+
+@pytest.mark.asyncio
+async def test_export_on_all_desks_writes_both_desks_filtered_records_with_the_desk(
+    desks: Desks, tmp_path: Path
+) -> None:
+    view = desks.view
+    await settle(view)  # the pickers are filled from the shared journal
+    assert view.exportButton.isEnabled()
+    view.accountFilter.setCurrentIndex(view.accountFilter.findData("beta"))
+    await settle(view)
+    exported: list[tuple[str, int]] = []
+    view.exported.connect(lambda path, n: exported.append((path, n)))
+    view.exportButton.click()  # the file dialog, opened with open(): nothing blocks
+    dialog = view.fileDialog
+    assert dialog is not None and dialog.isVisible()
+    target = tmp_path / "team.csv"
+    dialog.fileSelected.emit(str(target))  # what choosing a file does
+    dialog.reject()
+    task = view._export_task
+    assert task is not None and not view.exportButton.isEnabled()
+    assert view.start_export(tmp_path / "second.csv", "csv") is None  # one at a time
+    await task
+    assert view.exportButton.isEnabled()
+    # Stored as two batches of each desk in turn: that order, oldest first.
+    want = ([("d1", s) for s in beta_rows(desks.mine, range(1, 41))]
+            + [("d2", s) for s in beta_rows(desks.other, range(1, 31))]
+            + [("d1", s) for s in beta_rows(desks.mine, range(41, 81))]
+            + [("d2", s) for s in beta_rows(desks.other, range(31, 61))])
+    assert exported == [(str(target), len(want))]
+    assert view.statusLabel.text() == f"Exported {len(want)} records to {target}."
+    with target.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["desk_id"], int(r["seq"])) for r in rows] == want
+    assert {(r["desk_id"], r["desk_name"], r["operator"]) for r in rows} == {
+        ("d1", "Desk 1", "maria"), ("d2", "Desk 2", "li")}
+    assert {r["account"] for r in rows} == {"beta"}
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / "second.csv").exists()
+
+    view.deskFilter.setCurrentIndex(view.deskFilter.findData("d2"))  # and JSONL
+    await settle(view)
+    lines = tmp_path / "d2.jsonl"
+    task = view.start_export(lines, "jsonl")
+    assert task is not None
+    assert await task == len(beta_rows(desks.other, range(1, 61)))
+    got = [json.loads(line) for line in lines.read_text(encoding="utf-8").splitlines()]
+    assert [(g["desk_id"], g["desk_name"], g["seq"]) for g in got] == [
+        ("d2", "Desk 2", s) for s in beta_rows(desks.other, range(1, 61))]
+    assert not partials(tmp_path)
+
+
+@pytest.mark.asyncio
+async def test_an_export_on_all_desks_that_fails_says_so_and_leaves_no_file(
+    desks: Desks, tmp_path: Path
+) -> None:
+    view = desks.view
+    failed: list[str] = []
+    view.exportFailed.connect(failed.append)
+    target = tmp_path / "team.csv"
+    desks.db.cluster.kill()
+    try:
+        task = view.start_export(target, "csv")
+        assert task is not None
+        assert await task == 0
+    finally:
+        desks.db.cluster.restart()
+    assert len(failed) == 1 and failed[0].startswith(f"{UNREACHABLE} (")
+    assert view.statusLabel.text() == f"Export failed: {failed[0]}. No file was written."
+    assert view.exportButton.isEnabled()
+    assert not target.exists() and not partials(tmp_path)
