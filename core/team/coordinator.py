@@ -75,13 +75,18 @@ class TeamCoordinator:
             return self._leases
         async with asyncio.timeout(self._connect_timeout):
             db = await self._connect()
-        await db.set_autocommit(True)
-        # A lease names its desk: the desk is on the list before it asks for one.
-        await db.execute(
-            "INSERT INTO desks (desk_id, name, operator) VALUES (%s, %s, %s) "
-            "ON CONFLICT (desk_id) DO UPDATE SET name = EXCLUDED.name, "
-            "operator = EXCLUDED.operator, last_seen = now()",
-            (self.desk_id, self.desk_name, self.operator))
+        try:
+            await db.set_autocommit(True)
+            # A lease names its desk: the desk is on the list before it asks for one.
+            await db.execute(
+                "INSERT INTO desks (desk_id, name, operator) VALUES (%s, %s, %s) "
+                "ON CONFLICT (desk_id) DO UPDATE SET name = EXCLUDED.name, "
+                "operator = EXCLUDED.operator, last_seen = now()",
+                (self.desk_id, self.desk_name, self.operator))
+        except BaseException:  # failed or cancelled (a stop): never leave it open unowned
+            with contextlib.suppress(*_ERRORS):
+                await db.close()
+            raise
         self._db = db
         self._leases = Leases(db, self.desk_id, self.operator, ttl_s=self.ttl_s)
         return self._leases
