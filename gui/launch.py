@@ -119,6 +119,17 @@ def _all_priced(window: MainWindow) -> bool:
                for key in model.all_keys())
 
 
+async def _team_settled(window: MainWindow) -> None:
+    """In team mode, give the team link up to ``MARKS_GRACE`` seconds to be heard from (the
+    other desks' leases read) and show it as it is then: the status bar reads once a second,
+    so a picture taken at the start would show the link a reading behind."""
+    team = window.team_status
+    if team is None:
+        return
+    await team.stack.caught_up(MARKS_GRACE)
+    team.refresh()
+
+
 async def _take_screenshot(
     window: MainWindow, path: Path, want: set[Venue],
     connected: asyncio.Future[Any] | None = None,
@@ -155,6 +166,7 @@ async def _take_screenshot(
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(MARKS_GRACE):
                 await priced.wait()
+        await _team_settled(window)
         window.log_model.flush()
         window.refresh_health()
         await window.totals.settled()  # the strip sums the rows shown, not a refresh ago
