@@ -418,24 +418,30 @@ class HistoryModel(ColumnsModel):
         col = _COLUMNS[index.column()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return cell_text(r, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col is HistoryColumn.PAYLOAD:
-                return payload_tooltip(r.payload)
-            if col is HistoryColumn.REASON and r.reason:
-                return r.reason
-            if col is HistoryColumn.TIME:
-                return f"{fmt_wall(r.wall_time)} local ({r.wall_time:.6f})"
-            if col is HistoryColumn.KIND and r.intent_id:
-                return f"Intent {r.intent_id}"
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col in _NUMERIC else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if r.kind in _BAD_KINDS:
-                return QBrush(_BAD)
-            if col in (HistoryColumn.SEQ, HistoryColumn.OPERATOR):
-                return QBrush(_MUTED)
-            return None
-        if role == Qt.ItemDataRole.FontRole and col in _MONO:
-            return self._mono
+        return record_data(r, col, role, self._mono)
+
+
+def record_data(r: JournalRecord, col: HistoryColumn, role: int, mono: QFont) -> Any:
+    """A record's cell in every role but its text: the tooltips, alignment, colours and font
+    that both History tables (this desk's journal and the shared one) show alike."""
+    if role == Qt.ItemDataRole.ToolTipRole:
+        if col is HistoryColumn.PAYLOAD:
+            return payload_tooltip(r.payload)
+        if col is HistoryColumn.REASON and r.reason:
+            return r.reason
+        if col is HistoryColumn.TIME:
+            return f"{fmt_wall(r.wall_time)} local ({r.wall_time:.6f})"
+        if col is HistoryColumn.KIND and r.intent_id:
+            return f"Intent {r.intent_id}"
         return None
+    if role == Qt.ItemDataRole.TextAlignmentRole:
+        return _RIGHT if col in _NUMERIC else _LEFT
+    if role == Qt.ItemDataRole.ForegroundRole:
+        if r.kind in _BAD_KINDS:
+            return QBrush(_BAD)
+        if col in (HistoryColumn.SEQ, HistoryColumn.OPERATOR):
+            return QBrush(_MUTED)
+        return None
+    if role == Qt.ItemDataRole.FontRole and col in _MONO:
+        return mono
+    return None

@@ -26,15 +26,13 @@ from core.team.history import TeamHistory, TeamUnreachable
 from core.team.store import TeamRecord
 from gui.bridge import TaskTracker
 from gui.models.columns import AnyIndex, ColumnsModel
-from gui.models.history import MAX_PAGES, PAGE_SIZE, HistoryColumn, cell_text, payload_tooltip
-from gui.models.history_text import fmt_wall
-from gui.models.style import LOSS, MUTED
+from gui.models.history import MAX_PAGES, PAGE_SIZE, HistoryColumn, cell_text, record_data
+from gui.models.style import LOSS
 
 __all__ = ["COUNT_CAP_PAGES", "TeamColumn", "TeamHistoryModel"]
 
 COUNT_CAP_PAGES = 10  # counting new records while the reader is down: at most this many pages
 
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _BAD_KINDS = frozenset({"protocol_error", "error"})
 
@@ -60,7 +58,6 @@ class TeamColumn(enum.IntEnum):
 _COLUMNS = tuple(TeamColumn)
 _SHARED = {c: HistoryColumn[c.name] for c in TeamColumn if c is not TeamColumn.DESK}
 _NUMERIC = frozenset({TeamColumn.SEQ, TeamColumn.LATENCY})
-_MONO = frozenset({TeamColumn.SEQ, TeamColumn.TIME, TeamColumn.LATENCY, TeamColumn.PAYLOAD})
 
 
 class TeamHistoryModel(ColumnsModel):
@@ -358,31 +355,20 @@ class TeamHistoryModel(ColumnsModel):
         t = self._rows[index.row()]
         r = t.record
         col = _COLUMNS[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return t.desk_name if col is TeamColumn.DESK else cell_text(r, _SHARED[col])
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col is TeamColumn.DESK:
+        text = role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole)
+        if col is TeamColumn.DESK:
+            if text:
+                return t.desk_name
+            if role == Qt.ItemDataRole.ToolTipRole:
                 return f"{t.desk_name} (desk id {t.desk_id})"
-            if col is TeamColumn.SEQ:
-                return (f"Record {r.seq} of {t.desk_name}'s journal; #{t.stored_id} in the "
-                        "shared journal")
-            if col is TeamColumn.PAYLOAD:
-                return payload_tooltip(r.payload)
-            if col is TeamColumn.REASON and r.reason:
-                return r.reason
-            if col is TeamColumn.TIME:
-                return f"{fmt_wall(r.wall_time)} local ({r.wall_time:.6f})"
-            if col is TeamColumn.KIND and r.intent_id:
-                return f"Intent {r.intent_id}"
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if col in _NUMERIC else _LEFT
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if r.kind in _BAD_KINDS:
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return _LEFT
+            if role == Qt.ItemDataRole.ForegroundRole and r.kind in _BAD_KINDS:
                 return QBrush(LOSS)
-            if col in (TeamColumn.SEQ, TeamColumn.OPERATOR):
-                return QBrush(MUTED)
             return None
-        if role == Qt.ItemDataRole.FontRole and col in _MONO:
-            return self._mono
-        return None
+        if text:
+            return cell_text(r, _SHARED[col])
+        if role == Qt.ItemDataRole.ToolTipRole and col is TeamColumn.SEQ:
+            return (f"Record {r.seq} of {t.desk_name}'s journal; #{t.stored_id} in the "
+                    "shared journal")
+        return record_data(r, _SHARED[col], role, self._mono)
