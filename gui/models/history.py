@@ -23,11 +23,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QFont, QFontDatabase
+from PySide6.QtGui import QBrush, QFont
 
 from core.journal import Journal, JournalFilter, JournalRecord
 from gui.models.columns import AnyIndex, ColumnsModel
 from gui.models.history_text import fmt_wall, pretty_payload, venue_text
+from gui.models.history_window import MAX_PAGES, PAGE_SIZE, HistoryWindow
 from gui.models.style import LOSS, MUTED
 
 __all__ = [
@@ -41,8 +42,6 @@ __all__ = [
     "payload_tooltip",
 ]
 
-PAGE_SIZE = 500
-MAX_PAGES = 4  # the window: this many pages around what the reader sees
 PAYLOAD_CHARS = 160  # the cell; the tooltip has the whole payload (up to TOOLTIP_CHARS)
 TOOLTIP_CHARS = 4000
 COUNT_PAGES_PER_POLL = 10  # counting new records under a filter: at most this much per poll
@@ -122,7 +121,7 @@ def cell_text(r: JournalRecord, col: HistoryColumn) -> str:
     return text if len(text) <= PAYLOAD_CHARS else text[: PAYLOAD_CHARS - 1] + "…"
 
 
-class HistoryModel(ColumnsModel):
+class HistoryModel(HistoryWindow, ColumnsModel):
     """Journal records matching a filter, newest first, in a bounded window; see the module
     docstring.
 
@@ -144,25 +143,13 @@ class HistoryModel(ColumnsModel):
         active: bool = False,
     ) -> None:
         super().__init__(parent)
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        self.page_size = page_size
-        self.max_rows = max(max_rows if max_rows is not None else MAX_PAGES * page_size,
-                            2 * page_size)
+        self._init_window(page_size, max_rows)
         self._journal = journal
-        self._filter = JournalFilter()
         self._records: list[JournalRecord] = []
-        self._active = False
-        self._older = False  # matching records exist below the window
-        self._newer = False  # matching records exist above the window
-        self._following = True  # the reader is at the top: new records come in
-        self._pending = 0
         self._counted = 0  # the highest seq counted into ``pending`` (filtered case)
         # A view (or a model tester) may ask for more from inside our own row signals; one
         # change at a time keeps the window consistent and each page fetched once.
         self._changing = False
-        self.pages_fetched = 0
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         if active:
             self.set_active(True)
 
@@ -170,35 +157,6 @@ class HistoryModel(ColumnsModel):
     @property
     def journal(self) -> Journal | None:
         return self._journal
-
-    @property
-    def mono_font(self) -> QFont:
-        return self._mono
-
-    @property
-    def filter(self) -> JournalFilter:
-        return self._filter
-
-    @property
-    def active(self) -> bool:
-        return self._active
-
-    @property
-    def following(self) -> bool:
-        """True while new records are put at the top (the reader is at the newest)."""
-        return self._following and not self._newer
-
-    @property
-    def more_newer(self) -> bool:
-        return self._newer
-
-    @property
-    def more_older(self) -> bool:
-        return self._older
-
-    @property
-    def pending(self) -> int:
-        return self._pending
 
     def record(self, row: int) -> JournalRecord:
         return self._records[row]
@@ -240,10 +198,6 @@ class HistoryModel(ColumnsModel):
         self._active = active
         self.reload()
 
-    def set_following(self, following: bool) -> None:
-        """The view says whether the reader is at the top (following the newest records)."""
-        self._following = following
-
     def reload(self) -> None:
         """Start over from the newest matching record (shown, filter change, Refresh, jump)."""
         with self._change():
@@ -275,11 +229,6 @@ class HistoryModel(ColumnsModel):
         self.pages_fetched += 1
         return self._query(before_seq=before_seq, after_seq=after_seq,
                            newest_first=newest_first)
-
-    def _set_pending(self, n: int) -> None:
-        if n != self._pending:
-            self._pending = n
-            self.pendingChanged.emit(n)
 
     # ------------------------------------------------------------------ paging
     @contextlib.contextmanager

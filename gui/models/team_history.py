@@ -19,14 +19,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QFont, QFontDatabase
+from PySide6.QtGui import QBrush
 
 from core.journal import JournalFilter, JournalRecord
 from core.team.history import TeamHistory, TeamUnreachable
 from core.team.store import TeamRecord
 from gui.bridge import TaskTracker
 from gui.models.columns import AnyIndex, ColumnsModel
-from gui.models.history import MAX_PAGES, PAGE_SIZE, HistoryColumn, cell_text, record_data
+from gui.models.history import HistoryColumn, cell_text, record_data
+from gui.models.history_window import PAGE_SIZE, HistoryWindow
 from gui.models.style import LOSS
 
 __all__ = ["COUNT_CAP_PAGES", "TeamColumn", "TeamHistoryModel"]
@@ -60,7 +61,7 @@ _SHARED = {c: HistoryColumn[c.name] for c in TeamColumn if c is not TeamColumn.D
 _NUMERIC = frozenset({TeamColumn.SEQ, TeamColumn.LATENCY})
 
 
-class TeamHistoryModel(ColumnsModel):
+class TeamHistoryModel(HistoryWindow, ColumnsModel):
     """See the module docstring. ``stateChanged`` says ``loading`` or ``error`` changed;
     ``pages_fetched`` counts the pages asked for since the last reload."""
 
@@ -73,61 +74,24 @@ class TeamHistoryModel(ColumnsModel):
         super().__init__(parent)
         self.source = source
         self._tracker = tracker
-        self.page_size = page_size
-        self.max_rows = max(max_rows if max_rows is not None else MAX_PAGES * page_size,
-                            2 * page_size)
-        self._filter = JournalFilter()
+        self._init_window(page_size, max_rows)
         self._desk: str | None = None
         self._rows: list[TeamRecord] = []
-        self._active = False
-        self._older = self._newer = False
-        self._following = True
-        self._pending = 0
         self._counted = 0  # the newest stored_id counted into ``pending`` or shown
         self._gen = 0  # bumped by each reload: older fetches drop their result
         self._task: asyncio.Task[None] | None = None
         self._loaded = False  # the current reload's first page arrived
         self.loading = False
         self.error: str | None = None
-        self.pages_fetched = 0
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
     # ------------------------------------------------------------------ state
-    @property
-    def mono_font(self) -> QFont:
-        return self._mono
-
-    @property
-    def filter(self) -> JournalFilter:
-        return self._filter
-
     @property
     def desk(self) -> str | None:
         return self._desk
 
     @property
-    def active(self) -> bool:
-        return self._active
-
-    @property
     def busy(self) -> bool:
         return self._task is not None and not self._task.done()
-
-    @property
-    def following(self) -> bool:
-        return self._following and not self._newer
-
-    @property
-    def more_newer(self) -> bool:
-        return self._newer
-
-    @property
-    def more_older(self) -> bool:
-        return self._older
-
-    @property
-    def pending(self) -> int:
-        return self._pending
 
     @property
     def rows(self) -> list[TeamRecord]:
@@ -167,14 +131,6 @@ class TeamHistoryModel(ColumnsModel):
         if active != self._active:
             self._active = active
             self.reload()
-
-    def set_following(self, following: bool) -> None:
-        self._following = following
-
-    def _set_pending(self, n: int) -> None:
-        if n != self._pending:
-            self._pending = n
-            self.pendingChanged.emit(n)
 
     def _set_loading(self, loading: bool) -> None:
         if loading != self.loading:
